@@ -1,0 +1,40 @@
+/* Images in (stb_image) and the preprocessing a spec asks for out.
+ * No net here: preprocessing writes a plain (C, H, W) float buffer. */
+#ifndef ALEXSCOPE_IMAGE_H
+#define ALEXSCOPE_IMAGE_H
+
+#include "alexscope/status.h"
+#include "alexscope/spec.h"
+
+typedef struct {
+    int w, h;
+    unsigned char *rgb;   /* (H, W, 3) interleaved, 8-bit */
+} ax_image;
+
+ax_status ax_image_load(ax_image *img, const char *path, ax_error *err);
+void ax_image_free(ax_image *img);
+
+/* Bilinear resize of interleaved RGB8 into a float (H, W, 3) buffer in 0..255
+ * (half-pixel centres, as OpenCV and PIL without antialias). */
+void ax_resize_bilinear(float *dst, int dw, int dh, const unsigned char *src, int sw, int sh);
+
+/* Resize, centre crop, channel order, scale, mean/std: out is (3, crop_h, crop_w).
+ * The spec's input size must equal the crop size. */
+ax_status ax_preprocess_image(float *out, const ax_image *img, const ax_spec *spec, ax_error *err);
+
+/* Reads a float32 .npy of shape (N, C, H, W) (or (C, H, W), taken as N = 1).
+ * *data is malloc'ed; the caller frees it. */
+ax_status ax_input_npy_load(float **data, int *n, int *c, int *h, int *w,
+                            const char *path, ax_error *err);
+
+/* Class labels, one per line. */
+typedef struct {
+    int count;
+    char **names;
+} ax_labels;
+
+ax_status ax_labels_load(ax_labels *l, const char *path, ax_error *err);
+void ax_labels_free(ax_labels *l);
+const char *ax_label(const ax_labels *l, int i);   /* "class 17" when absent */
+
+#endif

@@ -1,0 +1,59 @@
+/* CPU layer kernels as free functions: outputs first, then inputs, then
+ * parameters, then sizes. They never allocate; scratch is passed in. */
+#ifndef ALEXSCOPE_LAYERS_H
+#define ALEXSCOPE_LAYERS_H
+
+#include <stddef.h>
+
+/* Geometry of a 2-D window operation (convolution or pooling) on NCHW data. */
+typedef struct {
+    int n, c, h, w;            /* input  (N, C, H, W) */
+    int oc, oh, ow;            /* output (N, OC, OH, OW) */
+    int kh, kw, sh, sw;
+    int pad_t, pad_l;          /* bottom/right padding is implied by oh, ow */
+    int groups;
+} ax_window;
+
+/* Floats of scratch the convolution needs: one image's im2col for one group. */
+size_t ax_conv2d_scratch(const ax_window *g);
+
+/* out (N, OC, OH, OW) = conv(in (N, C, H, W), w (OC, C/groups, KH, KW)) + b (OC).
+ * b may be NULL. im2col + one sgemm per image and group. */
+void ax_conv2d(float *out, const float *in, const float *w, const float *b,
+               float *scratch, const ax_window *g);
+
+void ax_relu(float *out, const float *in, size_t n);
+
+/* Across-channel LRN: out = in / (k + scale * sum_{window} in^2)^beta, the
+ * window of `size` channels centred on c (size odd; clipped at the edges).
+ * scale is the factor on the raw sum: alpha/size for Caffe, alpha for TF. */
+void ax_lrn(float *out, const float *in, float scale, float beta, float k,
+            int size, int n, int c, int hw);
+
+/* Max pool; padding cells never win (as in Caffe and PyTorch). */
+void ax_maxpool(float *out, const float *in, const ax_window *g);
+
+/* Adaptive average pool (PyTorch's bins: start floor(i*H/OH), end ceil((i+1)*H/OH)). */
+void ax_avgpool_adaptive(float *out, const float *in, int n, int c, int h, int w, int oh, int ow);
+
+/* Zero padding: out (N, C, H+t+b, W+l+r). */
+void ax_pad(float *out, const float *in, int n, int c, int h, int w,
+            int pad_t, int pad_l, int pad_b, int pad_r);
+
+/* Flatten (N, C, H, W) into (N, C*H*W): CHW order copies, HWC order permutes. */
+void ax_flatten(float *out, const float *in, int n, int c, int h, int w, int hwc);
+
+/* out (N, OUT) = in (N, IN) x w^T (w is (OUT, IN)) + b. */
+void ax_fc(float *out, const float *in, const float *w, const float *b,
+           int n, int in_f, int out_f);
+
+/* Row-wise softmax of (N, C), numerically stable (max subtracted). */
+void ax_softmax(float *out, const float *in, int n, int c);
+
+/* Sizes: output length of a window op along one axis. */
+int ax_window_out(int in, int k, int s, int pad_before, int pad_after, int ceil_mode);
+
+/* TF "SAME": total padding and the split (more on the bottom/right). */
+void ax_same_padding(int in, int k, int s, int *out, int *pad_before, int *pad_after);
+
+#endif

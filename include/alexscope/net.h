@@ -1,0 +1,85 @@
+/* The net: a resolved spec, its weights and one output tensor per layer, all
+ * kept. Stepping is first class: run layer i only, go back without recomputing. */
+#ifndef ALEXSCOPE_NET_H
+#define ALEXSCOPE_NET_H
+
+#include <stdint.h>
+#include "alexscope/spec.h"
+#include "alexscope/tensor.h"
+#include "alexscope/backend.h"
+#include "alexscope/layers.h"
+
+typedef struct ax_layer {
+    ax_layer_spec spec;
+    int index;
+    ax_tensor out;          /* (N, C, H, W) or (N, F) view into the activation block */
+    ax_tensor weight;       /* conv (OC, C/groups, KH, KW), fc (OUT, IN); data NULL if none */
+    ax_tensor bias;         /* (OC) */
+    ax_window win;          /* conv, maxpool geometry (resolved padding) */
+    int in_c, in_h, in_w;   /* input seen by this layer, NCHW view (batch left out) */
+    int pad_b, pad_r;       /* resolved bottom/right padding (SAME may be asymmetric) */
+    double flops;           /* multiply-adds x 2 for one image */
+    size_t params;
+    double ms;              /* time of the last run of this layer */
+} ax_layer;
+
+/* Called after each layer is computed (for the UI's progress and the CLI's rows). */
+typedef void (*ax_observer)(const struct ax_net *net, int layer, void *user);
+
+typedef struct ax_net {
+    ax_spec spec;
+    int batch;
+    int nlayers;
+    ax_layer *layers;
+    ax_tensor input;            /* (N, C, H, W) */
+    float *wblock; size_t wcount;   /* all weights and biases */
+    float *ablock; size_t acount;   /* input and every layer's output */
+    float *scratch; size_t scount;  /* im2col; sized once for the largest conv */
+    const ax_backend *backend;
+    void *backend_state;
+    int computed;               /* layers 0..computed-1 hold valid outputs */
+    int untrained;              /* 1 while the weights are the seeded initialisation */
+    char weights_path[AX_PATH_MAX];
+    ax_observer observer;
+    void *observer_user;
+} ax_net;
+
+/* Resolves shapes, allocates the weight and activation blocks (the only
+ * allocations), and fills the weights with the seeded He-normal init. */
+ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch,
+                        const ax_backend *backend, ax_error *err);
+void ax_net_free(ax_net *net);
+
+/* Deterministic He-normal weights (std = sqrt(2 / fan_in)), zero biases. */
+void ax_net_init_seeded(ax_net *net, uint64_t seed);
+
+/* Loads every tensor the spec needs from a weights file (safetensors, npy
+ * dict, npz). Missing, misshaped and (unless lenient) extra tensors are errors
+ * naming the tensor, expected and found shape. Warnings go to `warn` (may be NULL). */
+ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient,
+                              char *warn, size_t warn_size, ax_error *err);
+
+/* Copies an (N, C, H, W) input in; forgets every computed output. */
+ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, int w,
+                           ax_error *err);
+
+/* Computes layer i only; layers before it must be computed. Outputs after i
+ * are forgotten (they depended on the old value). */
+ax_status ax_net_step(ax_net *net, int i, ax_error *err);
+
+/* Computes every layer up to and including i that is not yet computed. */
+ax_status ax_net_run_to(ax_net *net, int i, ax_error *err);
+ax_status ax_net_forward(ax_net *net, ax_error *err);
+
+/* The output of layer i (-1: the input); NULL when not computed. */
+const ax_tensor *ax_net_output(const ax_net *net, int i);
+
+/* The input tensor layer i reads (the input for 0). */
+const ax_tensor *ax_net_layer_input(const ax_net *net, int i);
+
+int ax_net_find(const ax_net *net, const char *name);
+
+/* Total FLOPs of one image through the net, and bytes of weights/activations. */
+double ax_net_flops(const ax_net *net);
+
+#endif

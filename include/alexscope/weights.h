@@ -1,0 +1,66 @@
+/* Weight files: safetensors, NumPy .npy (an array or a pickled dict such as
+ * bvlc_alexnet.npy) and .npz. Readers only index and convert; they never
+ * decide what a net needs (that is ax_net_load_weights). */
+#ifndef ALEXSCOPE_WEIGHTS_H
+#define ALEXSCOPE_WEIGHTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "alexscope/status.h"
+
+typedef enum { AX_DT_F32, AX_DT_F16, AX_DT_BF16, AX_DT_F64 } ax_dtype;
+
+#define AX_WMAX_DIMS 8
+
+typedef struct {
+    char name[128];
+    ax_dtype dtype;
+    int ndim;
+    int64_t shape[AX_WMAX_DIMS];
+    const void *data;     /* little-endian, row-major, within the file's memory */
+    size_t nbytes;
+} ax_wentry;
+
+typedef struct ax_wfile {
+    char path[1024];
+    const char *format;   /* "safetensors", "npy", "npz" */
+    int count;
+    ax_wentry *entries;
+    void *map; size_t map_size;   /* mmap of the file, when mapped */
+    void *owned;                  /* buffers owned by the reader (npz members) */
+    size_t owned_count;
+} ax_wfile;
+
+/* Opens by content (magic bytes), not by name. */
+ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err);
+/* Frees everything f owns and f itself (NULL is fine). */
+void ax_wfile_close(ax_wfile *f);
+const ax_wentry *ax_wfile_find(const ax_wfile *f, const char *name);
+size_t ax_wentry_numel(const ax_wentry *e);
+const char *ax_dtype_name(ax_dtype d);
+size_t ax_dtype_size(ax_dtype d);
+
+/* Converts n elements of e to float32. */
+void ax_wentry_to_f32(const ax_wentry *e, float *dst);
+
+/* Format readers on a buffer already in memory (tests use them directly);
+ * `name` is used in messages (and, for a plain .npy, gives the entry its
+ * name: the base name without extension). They append entries to f (from
+ * calloc, released with ax_wfile_close), take no ownership of buf, and
+ * entries may point into buf, so buf must outlive f. On failure f keeps the
+ * entries it had before the call. */
+ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+ax_status ax_npy_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+/* Members are copied into buffers f owns, so buf may go once this returns. */
+ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+
+/* Writers (activations, converted weights). shape has ndim entries. */
+ax_status ax_npy_write(const char *path, const float *data, int ndim, const int64_t *shape, ax_error *err);
+
+typedef struct { const char *name; const float *data; int ndim; int64_t shape[AX_WMAX_DIMS]; } ax_wout;
+ax_status ax_safetensors_write(const char *path, const ax_wout *tensors, int count, ax_error *err);
+
+float ax_half_to_float(uint16_t h);
+float ax_bf16_to_float(uint16_t h);
+
+#endif

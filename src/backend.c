@@ -1,0 +1,17 @@
+/* Finding a backend by name. Which backends exist is decided at build time;
+ * nothing else in the engine knows. */
+#include "alexscope/backend.h"
+
+#include <string.h>
+
+const ax_backend *ax_backend_find(const char *name, ax_error *err)
+{
+    if (!name || !strcmp(name, "cpu")) return &ax_backend_cpu;
+    if (!strcmp(name, "cuda") || !strcmp(name, "gpu")) {
+        ax_fail(err, AX_ERR_UNSUPPORTED, "device '%s': the CUDA backend is not part of this build "
+                "(only 'cpu' is available)", name);
+        return NULL;
+    }
+    ax_fail(err, AX_ERR_ARG, "unknown device '%s' (expected cpu or cuda)", name);
+    return NULL;
+}

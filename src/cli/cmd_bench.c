@@ -1,0 +1,161 @@
+/* `alexscope bench`: per-layer time and GFLOP/s, median of several runs after
+ * a warm-up, and for every convolution the rate cblas_sgemm alone reaches on
+ * the same GEMM shape, measured in the same run, as the peer to compare with. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../ui/ui.h"
+#include "cli.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The GEMMs a grouped convolution makes, timed alone: batch x groups calls of
+ * (M = OC/g) x (N = OH*OW) x (K = C/g*KH*KW). Returns the median ms. */
+static double time_sgemm_alone(const ax_window *g, int runs, float *a, float *b, float *c)
+{
+    int M = g->oc / g->groups, N = g->oh * g->ow, K = g->c / g->groups * g->kh * g->kw;
+    double *t = malloc((size_t)(runs + 1) * sizeof *t);
+    for (int r = -1; r < runs; r++) {
+        double t0 = now_ms();
+        for (int i = 0; i < g->n * g->groups; i++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        if (r >= 0) t[r] = now_ms() - t0;
+    }
+    double m = median(t, runs);
+    free(t);
+    return m;
+}
+
+static int bench_ui(const ax_cli_opts *o)
+{
+    ax_cli_session se;
+    ax_error err = {0};
+    if (ax_cli_open(&se, o, 1, &err)) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_close(&se);
+        return 1;
+    }
+    ax_ui_config cfg = {0};
+    cfg.image_path = o->image;
+    cfg.input_path = o->input_npy;
+    cfg.model_name = o->model;
+    cfg.device_name = o->device;
+    cfg.labels = &se.labels;
+    cfg.topk = o->topk;
+    cfg.mono = o->mono;
+    int rc = 0;
+    static const int sizes[][2] = {{120, 40}, {80, 24}};
+    for (int i = 0; i < 2 && !rc; i++)
+        if (ax_ui_bench(se.net, &cfg, sizes[i][0], sizes[i][1], &err)) {
+            fprintf(stderr, "alexscope: %s\n", err.msg);
+            rc = 1;
+        }
+    ax_cli_close(&se);
+    return rc;
+}
+
+int ax_cmd_bench(const ax_cli_opts *o)
+{
+    if (o->ui_bench) return bench_ui(o);
+    if (o->image || o->input_npy) {
+        fprintf(stderr, "alexscope: bench runs on seeded random input; it takes no IMAGE (use dump)\n");
+        return 2;
+    }
+    ax_cli_session se;
+    ax_error err = {0};
+    if (ax_cli_open(&se, o, 0, &err)) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_close(&se);
+        return 1;
+    }
+    ax_net *net = se.net;
+    /* Seeded input in the range a preprocessed image has. */
+    size_t n_in = ax_tensor_numel(&net->input);
+    uint64_t s = 42;
+    for (size_t i = 0; i < n_in; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        net->input.data[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
+    }
+
+    int L = net->nlayers, R = o->runs;
+    double *t = calloc((size_t)L * R, sizeof *t), *tot = calloc((size_t)R, sizeof *tot);
+    double *sg = calloc((size_t)L, sizeof *sg);
+    if (!t || !tot || !sg) { fprintf(stderr, "alexscope: out of memory\n"); return 1; }
+
+    char desc[256];
+    net->backend->describe(net, desc, sizeof desc);
+    printf("model %s, batch %d, %s\n", net->spec.name, net->batch, desc);
+    printf("weights %s; %d warm-up run%s, median of %d\n", ax_cli_weights_label(net), 2, "s", R);
+    fflush(stdout);
+    int rc = 0;
+    for (int r = -2; r < R && !rc; r++) {
+        net->computed = 0;
+        double t0 = now_ms();
+        if (ax_net_forward(net, &err)) { fprintf(stderr, "alexscope: %s\n", err.msg); rc = 1; break; }
+        if (r < 0) continue;
+        tot[r] = now_ms() - t0;
+        for (int i = 0; i < L; i++) t[(size_t)i * R + r] = net->layers[i].ms;
+    }
+    if (!rc) {
+        /* The peer: the same GEMM shapes through cblas_sgemm alone. */
+        size_t big = 0;
+        for (int i = 0; i < L; i++) {
+            const ax_window *g = &net->layers[i].win;
+            if (net->layers[i].spec.type != AX_L_CONV) continue;
+            size_t M = g->oc / g->groups, N = (size_t)g->oh * g->ow, K = (size_t)g->c / g->groups * g->kh * g->kw;
+            size_t need = M * K > K * N ? M * K : K * N;
+            if (M * N > need) need = M * N;
+            if (need > big) big = need;
+        }
+        float *a = calloc(big + 1, sizeof *a), *b = calloc(big + 1, sizeof *b), *c = calloc(big + 1, sizeof *c);
+        for (size_t i = 0; a && b && i < big; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
+        for (int i = 0; i < L && a && b && c; i++)
+            if (net->layers[i].spec.type == AX_L_CONV) sg[i] = time_sgemm_alone(&net->layers[i].win, R, a, b, c);
+        free(a); free(b); free(c);
+
+        printf("\n%3s  %-14s %-8s %-20s %10s %10s %14s %7s\n", "#", "layer", "type", "shape", "ms", "GFLOP/s",
+               "sgemm GFLOP/s", "ratio");
+        double flops_all = 0;
+        for (int i = 0; i < L; i++) {
+            const ax_layer *ly = &net->layers[i];
+            double ms = median(&t[(size_t)i * R], R);
+            double gf = ly->flops * net->batch / (ms * 1e6);
+            flops_all += ly->flops * net->batch;
+            char shape[64];
+            ax_tensor_shape_str(&ly->out, shape, sizeof shape);
+            printf("%3d  %-14s %-8s %-20s %10.3f %10.1f", i, ly->spec.name, ax_layer_type_name(ly->spec.type), shape,
+                   ms, gf);
+            if (sg[i] > 0) {
+                double sgf = ly->flops * net->batch / (sg[i] * 1e6);
+                printf(" %14.1f %6.0f%%", sgf, 100.0 * gf / sgf);
+            }
+            printf("\n");
+        }
+        double tm = median(tot, R);
+        printf("%3s  %-14s %-8s %-20s %10.3f %10.1f\n", "", "total", "", "", tm, flops_all / (tm * 1e6));
+        printf("\ntotal %.3f ms per batch of %d (%.3f ms per image)\n", tm, net->batch, tm / net->batch);
+    }
+    free(t); free(tot); free(sg);
+    ax_cli_close(&se);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* The default command: set everything up before curses starts, so that any
+ * error is printed on a clean terminal, then hand the net to the workbench. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../ui/ui.h"
+#include "cli.h"
+
+int ax_cmd_ui(const ax_cli_opts *o)
+{
+    ax_cli_session se;
+    ax_error err = {0};
+    if (ax_cli_open(&se, o, 1, &err)) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_close(&se);
+        return 1;
+    }
+    if (se.warn[0]) fprintf(stderr, "alexscope: warning: %s\n", se.warn);
+    ax_ui_config cfg = {0};
+    cfg.image_path = o->image;
+    cfg.input_path = o->input_npy;
+    cfg.model_name = o->model;
+    cfg.device_name = o->device;
+    cfg.labels = &se.labels;
+    cfg.topk = o->topk;
+    cfg.mono = o->mono || getenv("NO_COLOR");
+    int rc = ax_ui_run(se.net, &cfg, &err);
+    if (rc) fprintf(stderr, "alexscope: %s\n", err.msg);
+    ax_cli_close(&se);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,41 @@
+/* Entry point: picks the command and maps its result to the exit status.
+ * The only place the program exits. */
+#include <stdio.h>
+#include <string.h>
+
+#include "blas_tune.h"
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    ax_blas_tune(argc, argv);
+
+    ax_cli_opts o = {0};
+    int first = 1;
+    o.command = "ui";
+    if (argc > 1) {
+        const char *word = argv[1];
+        if (!strcmp(word, "dump") || !strcmp(word, "bench") || !strcmp(word, "ui")) {
+            o.command = word;
+            first = 2;
+        } else if (!strcmp(word, "help")) {
+            ax_cli_usage(stdout);
+            return 0;
+        }
+    }
+    int rc = ax_cli_parse(&o, argc, argv, first);
+    if (rc == 1) return 0;
+    if (rc) return rc;
+    if (o.ui_bench && strcmp(o.command, "bench")) {
+        fprintf(stderr, "alexscope: --ui belongs to the bench command\n");
+        return 2;
+    }
+
+    if (!strcmp(o.command, "dump")) return ax_cmd_dump(&o);
+    if (!strcmp(o.command, "bench")) return ax_cmd_bench(&o);
+    if (!o.image && !o.input_npy) {
+        ax_cli_usage(stderr);
+        return 2;
+    }
+    return ax_cmd_ui(&o);
+}

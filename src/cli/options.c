@@ -1,0 +1,222 @@
+/* Options shared by every command, usage text, and the set-up every command
+ * needs (spec, backend, net, weights, labels, input). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void ax_cli_usage(FILE *f)
+{
+    const char *names[8];
+    int n = ax_spec_builtin_names(names, 8);
+    fprintf(f,
+        "alexscope %s: step an image through AlexNet and look at every layer\n"
+        "\n"
+        "usage:\n"
+        "  alexscope [options] IMAGE            open the workbench on an image\n"
+        "  alexscope [options] --input X.npy    ... on an exact (N, C, H, W) float32 tensor\n"
+        "  alexscope dump [options] (IMAGE | --input X.npy)\n"
+        "                                       one row per layer (shape, min, mean, max, std,\n"
+        "                                       %% zeros, ms), then the top-k classes\n"
+        "  alexscope bench [options]            per-layer time and GFLOP/s (median of --runs)\n"
+        "  alexscope bench --ui [options] IMAGE redraw time of every workbench view\n"
+        "\n"
+        "options:\n"
+        "  -m, --model NAME|FILE   net spec: a built-in name or a .net file (default caffe)\n"
+        "                          built-in:", PACKAGE_VERSION);
+    for (int i = 0; i < n; i++) fprintf(f, " %s", names[i]);
+    fprintf(f, "\n"
+        "  -w, --weights FILE      safetensors, .npy (array or pickled {layer: [W, b]} dict,\n"
+        "                          e.g. bvlc_alexnet.npy) or .npz; without it the weights are\n"
+        "                          a seeded He-normal initialisation and every output says\n"
+        "                          UNTRAINED\n"
+        "      --lenient           load a weights file that has tensors the model does not use\n"
+        "  -d, --device cpu|cuda   backend (default cpu)\n"
+        "  -t, --threads N         CPU threads (default: all cores)\n"
+        "  -k, --topk K            classes to show (default 5)\n"
+        "  -i, --input X.npy       feed this tensor instead of an image (no preprocessing)\n"
+        "  -s, --save-activations DIR   dump: write DIR/<layer>.npy for every layer\n"
+        "  -b, --batch N           bench: batch size (default 1)\n"
+        "  -r, --runs N            bench: timed runs after the warm-up (default 10)\n"
+        "      --ui                bench: time the workbench views instead of the layers\n"
+        "      --mono              workbench: no colours (also when NO_COLOR is set)\n"
+        "  -h, --help              this text\n"
+        "  -V, --version\n"
+        "\n"
+        "Net specs and labels are read from %s (set ALEXSCOPE_DATA to change).\n"
+        "Exit status: 0 on success, 1 on an error (one message on stderr), 2 on bad usage.\n",
+        ax_data_dir());
+}
+
+static int parse_count(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "alexscope: %s %s: expected a whole number from %d to %d\n", opt, s, lo, hi);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
+{
+    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO };
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
+        {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
+        {"topk", required_argument, 0, 'k'}, {"input", required_argument, 0, 'i'},
+        {"save-activations", required_argument, 0, 's'}, {"batch", required_argument, 0, 'b'},
+        {"runs", required_argument, 0, 'r'}, {"lenient", no_argument, 0, OPT_LENIENT},
+        {"ui", no_argument, 0, OPT_UI}, {"mono", no_argument, 0, OPT_MONO},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
+    };
+    if (!o->model) o->model = "caffe";
+    if (!o->device) o->device = "cpu";
+    if (!o->topk) o->topk = 5;
+    if (!o->batch) o->batch = 1;
+    if (!o->runs) o->runs = 10;
+    optind = first;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":m:w:d:t:k:i:s:b:r:hV", longs, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'w': o->weights = optarg; break;
+        case 'd': o->device = optarg; break;
+        case 't': rc = parse_count("--threads", optarg, 1, 1024, &o->threads); break;
+        case 'k': rc = parse_count("--topk", optarg, 1, 100000, &o->topk); break;
+        case 'i': o->input_npy = optarg; break;
+        case 's': o->save_dir = optarg; break;
+        case 'b': rc = parse_count("--batch", optarg, 1, 4096, &o->batch); break;
+        case 'r': rc = parse_count("--runs", optarg, 1, 100000, &o->runs); break;
+        case OPT_LENIENT: o->lenient = 1; break;
+        case OPT_UI: o->ui_bench = 1; break;
+        case OPT_MONO: o->mono = 1; break;
+        case 'h': ax_cli_usage(stdout); return 1;
+        case 'V': printf("alexscope %s\n", PACKAGE_VERSION); return 1;
+        case ':':
+            fprintf(stderr, "alexscope: option %s needs a value (see alexscope --help)\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "alexscope: unknown option '%s' (see alexscope --help)\n", argv[optind - 1]);
+            return 2;
+        }
+        if (rc) return rc;
+    }
+    if (optind < argc) o->image = argv[optind++];
+    if (optind < argc) {
+        fprintf(stderr, "alexscope: unexpected argument '%s' (one image at a time; see alexscope --help)\n",
+                argv[optind]);
+        return 2;
+    }
+    if (o->image && o->input_npy) {
+        fprintf(stderr, "alexscope: give an IMAGE or --input X.npy, not both\n");
+        return 2;
+    }
+    if (o->save_dir && strcmp(o->command, "dump")) {
+        fprintf(stderr, "alexscope: --save-activations belongs to the dump command\n");
+        return 2;
+    }
+    return 0;
+}
+
+const char *ax_cli_weights_label(const ax_net *net)
+{
+    return net->untrained ? "UNTRAINED seeded weights" : net->weights_path;
+}
+
+static ax_status load_input(ax_cli_session *s, const ax_cli_opts *o, ax_error *err)
+{
+    ax_status st;
+    if (o->input_npy) {
+        float *data = NULL;
+        int n, c, h, w;
+        st = ax_input_npy_load(&data, &n, &c, &h, &w, o->input_npy, err);
+        if (st) return st;
+        if (c != s->spec.in_c || h != s->spec.in_h || w != s->spec.in_w) {
+            free(data);
+            return ax_fail(err, AX_ERR_SHAPE, "%s: input (%d, %d, %d, %d) does not fit the %s model: expected "
+                           "(N, %d, %d, %d)", o->input_npy, n, c, h, w, s->spec.name, s->spec.in_c,
+                           s->spec.in_h, s->spec.in_w);
+        }
+        st = ax_net_set_input(s->net, data, n, c, h, w, err);
+        free(data);
+        return st;
+    }
+    ax_image img;
+    st = ax_image_load(&img, o->image, err);
+    if (st) return st;
+    size_t count = (size_t)s->spec.in_c * s->spec.in_h * s->spec.in_w;
+    float *x = malloc(count * sizeof(float));
+    if (!x) { ax_image_free(&img); return ax_fail(err, AX_ERR_NOMEM, "out of memory"); }
+    st = ax_preprocess_image(x, &img, &s->spec, err);
+    ax_image_free(&img);
+    if (!st) st = ax_net_set_input(s->net, x, 1, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
+    free(x);
+    return st;
+}
+
+ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err)
+{
+    memset(s, 0, sizeof *s);
+    ax_status st = ax_spec_load(&s->spec, o->model, err);
+    if (st) return st;
+    const ax_backend *be = ax_backend_find(o->device, err);
+    if (!be) return err->code;
+    if (o->threads) ax_cpu_set_threads(o->threads);
+
+    int batch = o->batch;
+    if (need_input) {
+        if (!o->image && !o->input_npy)
+            return ax_fail(err, AX_ERR_ARG, "no input: give an IMAGE or --input X.npy (see alexscope --help)");
+        if (o->input_npy) {
+            /* The batch is the file's: read its shape first. */
+            float *data = NULL;
+            int n, c, h, w;
+            st = ax_input_npy_load(&data, &n, &c, &h, &w, o->input_npy, err);
+            free(data);
+            if (st) return st;
+            batch = n;
+        } else {
+            batch = 1;
+        }
+    }
+    st = ax_net_create(&s->net, &s->spec, batch, be, err);
+    if (st) return st;
+    if (o->weights) {
+        int tty = isatty(STDERR_FILENO);
+        if (tty) fprintf(stderr, "loading weights from %s ...", o->weights);
+        st = ax_net_load_weights(s->net, o->weights, o->lenient, s->warn, sizeof s->warn, err);
+        if (tty) fprintf(stderr, "\r\033[K");
+        if (st) return st;
+    }
+    if (s->spec.labels[0]) {
+        char path[AX_PATH_MAX + 64];
+        if (strchr(s->spec.labels, '/')) snprintf(path, sizeof path, "%s", s->spec.labels);
+        else {
+            /* Labels sit beside the spec (built-in or the user's own file). */
+            const char *slash = strrchr(s->spec.path, '/');
+            snprintf(path, sizeof path, "%.*s%s", slash ? (int)(slash - s->spec.path + 1) : 0, s->spec.path,
+                     s->spec.labels);
+        }
+        st = ax_labels_load(&s->labels, path, err);
+        if (st) return st;
+    }
+    if (need_input) return load_input(s, o, err);
+    return AX_OK;
+}
+
+void ax_cli_close(ax_cli_session *s)
+{
+    ax_net_free(s->net);
+    s->net = NULL;
+    ax_labels_free(&s->labels);
+}

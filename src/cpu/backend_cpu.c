@@ -1,0 +1,106 @@
+/* The CPU backend: dispatches each layer to the OpenBLAS-backed kernels in
+ * src/cpu/. It reads the net's resolved geometry and never allocates. */
+#include <cblas.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "alexscope/backend.h"
+#include "alexscope/layers.h"
+#include "alexscope/net.h"
+#include "config.h"
+
+static int cpu_threads = 0;
+
+int ax_cpu_threads(void)
+{
+    if (cpu_threads > 0) return cpu_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void ax_cpu_set_threads(int n)
+{
+    cpu_threads = n > 0 ? n : 0;
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(ax_cpu_threads());
+#endif
+}
+
+static ax_status cpu_prepare(ax_net *net, ax_error *err)
+{
+    (void)net; (void)err;
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(ax_cpu_threads());
+#endif
+    return AX_OK;
+}
+
+static ax_status cpu_run_layer(ax_net *net, int i, ax_error *err)
+{
+    ax_layer *L = &net->layers[i];
+    const ax_tensor *in = ax_net_layer_input(net, i);
+    int n, c, h, w;
+    ax_tensor_nchw(in, &n, &c, &h, &w);
+    const ax_layer_spec *s = &L->spec;
+    float *out = L->out.data;
+    size_t count = ax_tensor_numel(in);
+
+    switch (s->type) {
+    case AX_L_CONV:
+        ax_conv2d(out, in->data, L->weight.data, L->bias.ndim ? L->bias.data : NULL, net->scratch, &L->win);
+        break;
+    case AX_L_RELU:
+        ax_relu(out, in->data, count);
+        break;
+    case AX_L_DROPOUT:
+    case AX_L_FLATTEN:
+        if (s->type == AX_L_FLATTEN) ax_flatten(out, in->data, n, c, h, w, s->order == AX_FLATTEN_HWC);
+        else if (out != in->data) __builtin_memcpy(out, in->data, count * sizeof(float));
+        break;
+    case AX_L_LRN:
+        ax_lrn(out, in->data, ax_lrn_sum_scale(s), s->lrn_beta, s->lrn_k, s->lrn_size, n, c, h * w);
+        break;
+    case AX_L_MAXPOOL:
+        ax_maxpool(out, in->data, &L->win);
+        break;
+    case AX_L_AVGPOOL:
+        ax_avgpool_adaptive(out, in->data, n, c, h, w, s->out_h, s->out_w);
+        break;
+    case AX_L_PAD:
+        ax_pad(out, in->data, n, c, h, w, s->pad_t, s->pad_l, s->pad_b, s->pad_r);
+        break;
+    case AX_L_FC:
+        ax_fc(out, in->data, L->weight.data, L->bias.ndim ? L->bias.data : NULL, n, c * h * w, s->out_c);
+        break;
+    case AX_L_SOFTMAX:
+        ax_softmax(out, in->data, n, c * h * w);
+        break;
+    default:
+        return ax_fail(err, AX_ERR_UNSUPPORTED, "layer '%s': type %s has no CPU kernel", s->name,
+                       ax_layer_type_name(s->type));
+    }
+    return AX_OK;
+}
+
+static void cpu_describe(const ax_net *net, char *buf, int size)
+{
+    (void)net;
+    const char *core = "unknown kernel";
+    const char *config = "OpenBLAS";
+#ifdef HAVE_OPENBLAS_GET_CORENAME
+    core = openblas_get_corename();
+#endif
+#ifdef HAVE_OPENBLAS_GET_CONFIG
+    config = openblas_get_config();
+#endif
+    snprintf(buf, (size_t)size, "cpu: %s, %s kernels, %d thread%s", config, core, ax_cpu_threads(),
+             ax_cpu_threads() > 1 ? "s" : "");
+}
+
+const ax_backend ax_backend_cpu = {
+    .name = "cpu",
+    .prepare = cpu_prepare,
+    .run_layer = cpu_run_layer,
+    .describe = cpu_describe,
+    .release = NULL,
+};

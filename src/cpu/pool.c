@@ -1,0 +1,73 @@
+/* CPU pooling: windowed max pool (padding never wins) and PyTorch's adaptive
+ * average pool. Output sizes come from the caller (ax_window_out); nothing
+ * here allocates or checks shapes. */
+#include "alexscope/layers.h"
+
+#include <stddef.h>
+
+/* Clips the window [o*s - pad, o*s - pad + k) to [0, len). */
+static void clip(int o, int k, int s, int pad, int len, int *lo, int *hi)
+{
+    int a = o * s - pad, b = a + k;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > len ? len : b;
+}
+
+/* in (N, C, H, W) -> out (N, C, OH, OW); g->oc is not used (channels are kept).
+ * A window lying wholly in padding has nothing to take the max of and gives 0;
+ * ax_window_out's ceil rule never makes one. */
+void ax_maxpool(float *out, const float *in, const ax_window *g)
+{
+    const int h = g->h, w = g->w, oh = g->oh, ow = g->ow;
+    const size_t planes = (size_t)g->n * g->c;
+
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = in + p * h * w;      // (H, W)
+        float *dst = out + p * oh * ow;         // (OH, OW)
+        for (int oy = 0; oy < oh; oy++) {
+            int y0, y1;
+            clip(oy, g->kh, g->sh, g->pad_t, h, &y0, &y1);
+            for (int ox = 0; ox < ow; ox++) {
+                int x0, x1;
+                clip(ox, g->kw, g->sw, g->pad_l, w, &x0, &x1);
+                if (y0 >= y1 || x0 >= x1) {
+                    dst[oy * ow + ox] = 0.0f;
+                    continue;
+                }
+                float m = src[(size_t)y0 * w + x0];
+                for (int y = y0; y < y1; y++) {
+                    const float *r = src + (size_t)y * w;
+                    for (int x = x0; x < x1; x++) {
+                        /* a NaN anywhere in the window wins, as in PyTorch */
+                        if (r[x] > m || r[x] != r[x]) m = r[x];
+                    }
+                }
+                dst[oy * ow + ox] = m;
+            }
+        }
+    }
+}
+
+/* in (N, C, H, W) -> out (N, C, OH, OW). Bin i covers [floor(i*H/OH),
+ * ceil((i+1)*H/OH)), so bins may overlap, and repeat cells when OH > H. */
+void ax_avgpool_adaptive(float *out, const float *in, int n, int c, int h, int w, int oh, int ow)
+{
+    const size_t planes = (size_t)n * c;
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = in + p * h * w;
+        float *dst = out + p * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            int y0 = (int)(((long)oy * h) / oh);
+            int y1 = (int)(((long)(oy + 1) * h + oh - 1) / oh);
+            for (int ox = 0; ox < ow; ox++) {
+                int x0 = (int)(((long)ox * w) / ow);
+                int x1 = (int)(((long)(ox + 1) * w + ow - 1) / ow);
+                float sum = 0.0f;
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) sum += src[(size_t)y * w + x];
+                int cnt = (y1 - y0) * (x1 - x0);
+                dst[oy * ow + ox] = cnt > 0 ? sum / (float)cnt : 0.0f;
+            }
+        }
+    }
+}

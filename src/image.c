@@ -1,0 +1,250 @@
+/* Images in (stb_image, forced to RGB8), bilinear resizing, and the
+ * resize -> centre crop -> channel order -> mean/std pipeline a spec asks for.
+ * Also exact input tensors from .npy. No net and no printing here. */
+#include "alexscope/image.h"
+#include "alexscope/weights.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include) && !__has_include(<stb_image.h>)
+#include <stb/stb_image.h>
+#else
+#include <stb_image.h>
+#endif
+
+ax_status ax_image_load(ax_image *img, const char *path, ax_error *err)
+{
+    memset(img, 0, sizeof *img);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return ax_fail(err, AX_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
+    int w = 0, h = 0, channels_in_file = 0;
+    unsigned char *rgb = stbi_load_from_file(fp, &w, &h, &channels_in_file, 3);
+    int read_error = ferror(fp);
+    fclose(fp);
+    if (!rgb) {
+        if (read_error)
+            return ax_fail(err, AX_ERR_IO, "%s: read error while decoding the image", path);
+        const char *why = stbi_failure_reason();
+        return ax_fail(err, AX_ERR_FORMAT,
+                       "%s: not a readable png/jpeg/bmp/gif/pnm image (stb_image: %s)",
+                       path, why ? why : "unknown reason");
+    }
+    if (w <= 0 || h <= 0) {
+        stbi_image_free(rgb);
+        return ax_fail(err, AX_ERR_FORMAT, "%s: image has size %dx%d", path, w, h);
+    }
+    img->w = w;
+    img->h = h;
+    img->rgb = rgb;
+    return AX_OK;
+}
+
+void ax_image_free(ax_image *img)
+{
+    if (!img) return;
+    stbi_image_free(img->rgb);
+    img->rgb = NULL;
+    img->w = img->h = 0;
+}
+
+/* Where output index i of an n_dst-long axis samples an n_src-long axis:
+ * half-pixel centres, clamped to the edge pixels. */
+static void bilinear_tap(int i, int n_dst, int n_src, int *i0, int *i1, float *frac)
+{
+    double s = ((double)i + 0.5) * (double)n_src / (double)n_dst - 0.5;
+    if (s < 0.0) s = 0.0;
+    if (s > (double)(n_src - 1)) s = (double)(n_src - 1);
+    int lo = (int)s;
+    *i0 = lo;
+    *i1 = lo + 1 < n_src ? lo + 1 : lo;
+    *frac = (float)(s - (double)lo);
+}
+
+/* Bilinear resize of src (sh, sw, 3) to a virtual (dh, dw, 3) image, writing
+ * only the window [y_off, y_off + ch) x [x_off, x_off + cw) into dst (ch, cw, 3).
+ * Preprocessing resizes only the crop it keeps, so it needs no scratch buffer. */
+static void resize_window(float *dst, int x_off, int y_off, int cw, int ch, int dw, int dh,
+                          const unsigned char *src, int sw, int sh)
+{
+    for (int y = 0; y < ch; y++) {
+        int y0, y1;
+        float fy;
+        bilinear_tap(y + y_off, dh, sh, &y0, &y1, &fy);
+        const unsigned char *r0 = src + (size_t)y0 * sw * 3;
+        const unsigned char *r1 = src + (size_t)y1 * sw * 3;
+        float *out = dst + (size_t)y * cw * 3;
+        for (int x = 0; x < cw; x++) {
+            int x0, x1;
+            float fx;
+            bilinear_tap(x + x_off, dw, sw, &x0, &x1, &fx);
+            for (int c = 0; c < 3; c++) {
+                float top = r0[x0 * 3 + c] + fx * (float)(r0[x1 * 3 + c] - r0[x0 * 3 + c]);
+                float bot = r1[x0 * 3 + c] + fx * (float)(r1[x1 * 3 + c] - r1[x0 * 3 + c]);
+                out[x * 3 + c] = top + fy * (bot - top);
+            }
+        }
+    }
+}
+
+void ax_resize_bilinear(float *dst, int dw, int dh, const unsigned char *src, int sw, int sh)
+{
+    if (dw <= 0 || dh <= 0 || sw <= 0 || sh <= 0) return;
+    resize_window(dst, 0, 0, dw, dh, dw, dh, src, sw, sh);
+}
+
+/* torchvision's centre-crop offset: int(round((size - crop) / 2.0)), and
+ * Python's round() sends halves to the even neighbour (14.5 -> 14, 15.5 -> 16). */
+static int crop_offset(int size, int crop)
+{
+    int d = size - crop;
+    int half = d / 2;
+    if (d % 2 == 0) return half;
+    return half % 2 == 0 ? half : half + 1;
+}
+
+ax_status ax_preprocess_image(float *out, const ax_image *img, const ax_spec *spec, ax_error *err)
+{
+    const ax_preprocess *p = &spec->pre;
+    const char *who = spec->path[0] ? spec->path : spec->name;
+
+    if (!img || !img->rgb || img->w <= 0 || img->h <= 0)
+        return ax_fail(err, AX_ERR_ARG, "preprocess for %s: no image loaded", who);
+    if (p->crop_w <= 0 || p->crop_h <= 0)
+        return ax_fail(err, AX_ERR_SPEC, "%s: crop size %dx%d must be positive",
+                       who, p->crop_w, p->crop_h);
+    if (spec->in_c != 3 || spec->in_h != p->crop_h || spec->in_w != p->crop_w)
+        return ax_fail(err, AX_ERR_SHAPE,
+                       "%s: an image gives a (3, %d, %d) input after the crop, but the net "
+                       "expects (%d, %d, %d)",
+                       who, p->crop_h, p->crop_w, spec->in_c, spec->in_h, spec->in_w);
+    for (int c = 0; c < 3; c++)
+        if (!(p->std[c] != 0.0f) || !isfinite(p->std[c]))
+            return ax_fail(err, AX_ERR_SPEC, "%s: std[%d] is %g; it must be finite and non-zero",
+                           who, c, (double)p->std[c]);
+
+    int rw = img->w, rh = img->h;
+    switch (p->resize_mode) {
+    case AX_RESIZE_NONE:
+        break;
+    case AX_RESIZE_SHORT: {
+        if (p->resize_w <= 0)
+            return ax_fail(err, AX_ERR_SPEC, "%s: shorter-side resize to %d pixels",
+                           who, p->resize_w);
+        /* torchvision: new_long = int(short_target * long / short) (true division,
+         * then truncation) */
+        int sh_side = img->w <= img->h ? img->w : img->h;
+        int lg_side = img->w <= img->h ? img->h : img->w;
+        double lg = (double)((int64_t)p->resize_w * lg_side) / (double)sh_side;
+        if (lg > (double)INT_MAX / 4)
+            return ax_fail(err, AX_ERR_ARG, "%s: resizing a %dx%d image to a shorter side of %d "
+                           "is too large", who, img->w, img->h, p->resize_w);
+        int new_lg = (int)lg;
+        if (img->w <= img->h) { rw = p->resize_w; rh = new_lg; }
+        else { rh = p->resize_w; rw = new_lg; }
+        break;
+    }
+    case AX_RESIZE_EXACT:
+        if (p->resize_w <= 0 || p->resize_h <= 0)
+            return ax_fail(err, AX_ERR_SPEC, "%s: resize to %dx%d", who, p->resize_w, p->resize_h);
+        rw = p->resize_w;
+        rh = p->resize_h;
+        break;
+    default:
+        return ax_fail(err, AX_ERR_SPEC, "%s: unknown resize mode %d", who, (int)p->resize_mode);
+    }
+
+    if (rw < p->crop_w || rh < p->crop_h)
+        return ax_fail(err, AX_ERR_SHAPE,
+                       "%s: the %dx%d image is %dx%d after resizing, smaller than the %dx%d crop",
+                       who, img->w, img->h, rw, rh, p->crop_w, p->crop_h);
+
+    int cw = p->crop_w, ch = p->crop_h;
+    int x_off = crop_offset(rw, cw), y_off = crop_offset(rh, ch);
+    size_t plane = (size_t)cw * ch;
+
+    /* The crop is resized a strip of up to CHUNK pixels at a time into an
+     * interleaved (1, CHUNK, 3) stack buffer, then split into the planes. */
+    enum { CHUNK = 256 };
+    float strip[CHUNK * 3];
+    /* out channel k takes source channel src_ch[k] */
+    const int src_ch[3] = { p->bgr ? 2 : 0, 1, p->bgr ? 0 : 2 };
+    double mul = (double)p->scale / 255.0;
+    for (int y = 0; y < ch; y++) {
+        for (int x0 = 0; x0 < cw; x0 += CHUNK) {
+            int len = cw - x0 < CHUNK ? cw - x0 : CHUNK;
+            resize_window(strip, x_off + x0, y_off + y, len, 1, rw, rh, img->rgb, img->w, img->h);
+            for (int k = 0; k < 3; k++) {
+                float *o = out + k * plane + (size_t)y * cw + x0;
+                double mean = p->mean[k], sd = p->std[k];
+                for (int x = 0; x < len; x++)
+                    o[x] = (float)(((double)strip[x * 3 + src_ch[k]] * mul - mean) / sd);
+            }
+        }
+    }
+    return AX_OK;
+}
+
+ax_status ax_input_npy_load(float **data, int *n, int *c, int *h, int *w,
+                            const char *path, ax_error *err)
+{
+    *data = NULL;
+    ax_wfile *f = NULL;
+    ax_status st = ax_wfile_open(&f, path, err);
+    if (st != AX_OK) return st;
+
+    /* A plain .npy holds one array; a file with several must name it "input". */
+    const ax_wentry *e = f->count == 1 ? &f->entries[0] : ax_wfile_find(f, "input");
+    if (!e) {
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: holds %d arrays; expected one input array "
+                     "(N, C, H, W) or (C, H, W), or one named \"input\"", path, f->count);
+        goto done;
+    }
+    if (e->dtype != AX_DT_F32 && e->dtype != AX_DT_F64) {
+        st = ax_fail(err, AX_ERR_SHAPE, "%s: input array has dtype %s; expected float32 "
+                     "(or float64)", path, ax_dtype_name(e->dtype));
+        goto done;
+    }
+    if (e->ndim != 3 && e->ndim != 4) {
+        st = ax_fail(err, AX_ERR_SHAPE, "%s: input array has %d dimensions; expected 4 "
+                     "(N, C, H, W) or 3 (C, H, W)", path, e->ndim);
+        goto done;
+    }
+    int64_t dims[4] = { 1, 1, 1, 1 };
+    int first = 4 - e->ndim;
+    for (int i = 0; i < e->ndim; i++) {
+        if (e->shape[i] <= 0 || e->shape[i] > INT_MAX) {
+            st = ax_fail(err, AX_ERR_SHAPE, "%s: input array dimension %d is %lld",
+                         path, i, (long long)e->shape[i]);
+            goto done;
+        }
+        dims[first + i] = e->shape[i];
+    }
+    size_t numel = ax_wentry_numel(e);
+    if (numel == 0 || numel > SIZE_MAX / sizeof(float)
+        || e->nbytes < numel * ax_dtype_size(e->dtype)) {
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: input array holds %zu bytes, too few for "
+                     "%zu elements", path, e->nbytes, numel);
+        goto done;
+    }
+    float *buf = malloc(numel * sizeof *buf);
+    if (!buf) {
+        st = ax_fail(err, AX_ERR_NOMEM, "%s: no memory for %zu input values", path, numel);
+        goto done;
+    }
+    ax_wentry_to_f32(e, buf);
+    *data = buf;
+    *n = (int)dims[0];
+    *c = (int)dims[1];
+    *h = (int)dims[2];
+    *w = (int)dims[3];
+done:
+    ax_wfile_close(f);
+    return st;
+}

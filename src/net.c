@@ -1,0 +1,507 @@
+/* The net: resolves a spec into shapes, owns the weight and activation blocks,
+ * runs layers through its backend one at a time and keeps every output.
+ * Nothing here allocates once ax_net_create has returned. */
+#define _GNU_SOURCE /* sincosf */
+#include "alexscope/net.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "alexscope/weights.h"
+
+/* Round float counts up to 64 bytes so every tensor starts on a cache line. */
+static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static void dims_str(char *buf, size_t size, int ndim, const int64_t *shape)
+{
+    size_t len = snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && len < size; i++)
+        len += snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (len < size) snprintf(buf + len, size - len, "%s)", ndim == 1 ? "," : "");
+}
+
+static void tensor_dims_str(char *buf, size_t size, const ax_tensor *t)
+{
+    int64_t s[4];
+    for (int i = 0; i < t->ndim; i++) s[i] = t->shape[i];
+    dims_str(buf, size, t->ndim, s);
+}
+
+/* Resolves one layer's geometry from its input (c, h, w; spatial = h,w are real). */
+static ax_status resolve_layer(ax_layer *L, int batch, int *c, int *h, int *w, int *spatial,
+                               const char *file, ax_error *err)
+{
+    const ax_layer_spec *s = &L->spec;
+    int ic = *c, ih = *h, iw = *w;
+    int oc = ic, oh = ih, ow = iw, out_spatial = *spatial;
+    L->in_c = ic; L->in_h = ih; L->in_w = iw;
+
+#define LFAIL(...) ax_fail(err, AX_ERR_SPEC, "%s:%d: layer '%s': %s", file, s->line, s->name, \
+                           (snprintf(msg, sizeof msg, __VA_ARGS__), msg))
+    char msg[400];
+    switch (s->type) {
+    case AX_L_CONV:
+    case AX_L_MAXPOOL: {
+        if (!*spatial) return LFAIL("needs a (C, H, W) input, got a flat vector of %d", ic);
+        int pt = s->pad_t, pl = s->pad_l, pb = s->pad_b, pr = s->pad_r;
+        if (s->pad_mode == AX_PAD_SAME) {
+            ax_same_padding(ih, s->kh, s->sh, &oh, &pt, &pb);
+            ax_same_padding(iw, s->kw, s->sw, &ow, &pl, &pr);
+        } else {
+            int ceil_mode = s->type == AX_L_MAXPOOL && s->rounding == AX_ROUND_CEIL;
+            oh = ax_window_out(ih, s->kh, s->sh, pt, pb, ceil_mode);
+            ow = ax_window_out(iw, s->kw, s->sw, pl, pr, ceil_mode);
+        }
+        if (oh < 1 || ow < 1)
+            return LFAIL("a %dx%d window with stride %d does not fit its %dx%d input", s->kh, s->kw, s->sh, ih, iw);
+        if (s->type == AX_L_CONV) {
+            if (ic % s->groups)
+                return LFAIL("%d input channels are not divisible by groups=%d", ic, s->groups);
+            oc = s->out_c;
+            ax_tensor_set(&L->weight, "weight", 4, oc, ic / s->groups, s->kh, s->kw);
+            if (s->bias) ax_tensor_set(&L->bias, "bias", 1, oc, 1, 1, 1);
+            L->flops = 2.0 * oc * oh * ow * (double)(ic / s->groups) * s->kh * s->kw;
+        } else {
+            L->flops = (double)oc * oh * ow * s->kh * s->kw;
+        }
+        L->win = (ax_window){ .n = batch, .c = ic, .h = ih, .w = iw, .oc = oc, .oh = oh, .ow = ow,
+                              .kh = s->kh, .kw = s->kw, .sh = s->sh, .sw = s->sw,
+                              .pad_t = pt, .pad_l = pl, .groups = s->type == AX_L_CONV ? s->groups : 1 };
+        L->pad_b = pb; L->pad_r = pr;
+        break;
+    }
+    case AX_L_RELU: case AX_L_DROPOUT:
+        L->flops = (double)ic * ih * iw;
+        break;
+    case AX_L_LRN:
+        L->flops = (double)ic * ih * iw * 6;
+        break;
+    case AX_L_SOFTMAX:
+        oc = ic * ih * iw; oh = ow = 1; out_spatial = 0;
+        L->flops = (double)oc * 4;
+        break;
+    case AX_L_AVGPOOL:
+        if (!*spatial) return LFAIL("needs a (C, H, W) input, got a flat vector of %d", ic);
+        oh = s->out_h; ow = s->out_w;
+        L->flops = (double)ic * ih * iw;
+        break;
+    case AX_L_PAD:
+        if (!*spatial) return LFAIL("needs a (C, H, W) input, got a flat vector of %d", ic);
+        oh = ih + s->pad_t + s->pad_b; ow = iw + s->pad_l + s->pad_r;
+        L->pad_b = s->pad_b; L->pad_r = s->pad_r;
+        break;
+    case AX_L_FLATTEN:
+        oc = ic * ih * iw; oh = ow = 1; out_spatial = 0;
+        break;
+    case AX_L_FC: {
+        int in_f = ic * ih * iw;
+        oc = s->out_c; oh = ow = 1; out_spatial = 0;
+        ax_tensor_set(&L->weight, "weight", 2, oc, in_f, 1, 1);
+        if (s->bias) ax_tensor_set(&L->bias, "bias", 1, oc, 1, 1, 1);
+        L->flops = 2.0 * oc * (double)in_f;
+        break;
+    }
+    default:
+        return LFAIL("unknown layer type %d", (int)s->type);
+    }
+#undef LFAIL
+    if (out_spatial) ax_tensor_set(&L->out, s->name, 4, batch, oc, oh, ow);
+    else ax_tensor_set(&L->out, s->name, 2, batch, oc, 1, 1);
+    L->params = (L->weight.ndim ? ax_tensor_numel(&L->weight) : 0) + (L->bias.ndim ? ax_tensor_numel(&L->bias) : 0);
+    *c = oc; *h = oh; *w = ow; *spatial = out_spatial;
+    return AX_OK;
+}
+
+static void *alloc_block(size_t floats)
+{
+    void *p = NULL;
+    size_t bytes = floats * sizeof(float);
+    if (posix_memalign(&p, 2u << 20, bytes ? bytes : 64)) return NULL;
+#ifdef MADV_HUGEPAGE
+    /* FC weights are streamed once per image: huge pages spare the TLB misses. */
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_backend *backend, ax_error *err)
+{
+    *out = NULL;
+    if (batch < 1 || batch > 4096) return ax_fail(err, AX_ERR_ARG, "batch %d: expected 1..4096", batch);
+    ax_net *net = calloc(1, sizeof *net);
+    if (!net) return ax_fail(err, AX_ERR_NOMEM, "out of memory creating the net");
+    net->spec = *spec;
+    net->batch = batch;
+    net->nlayers = spec->nlayers;
+    net->backend = backend ? backend : &ax_backend_cpu;
+    net->layers = calloc((size_t)spec->nlayers, sizeof *net->layers);
+    if (!net->layers) { free(net); return ax_fail(err, AX_ERR_NOMEM, "out of memory creating the net"); }
+
+    int c = spec->in_c, h = spec->in_h, w = spec->in_w, spatial = 1;
+    ax_tensor_set(&net->input, "input", 4, batch, c, h, w);
+    size_t wcount = 0, acount = align16(ax_tensor_numel(&net->input)), scount = 0;
+    for (int i = 0; i < spec->nlayers; i++) {
+        ax_layer *L = &net->layers[i];
+        L->spec = spec->layers[i];
+        L->index = i;
+        ax_status st = resolve_layer(L, batch, &c, &h, &w, &spatial, spec->path, err);
+        if (st) { ax_net_free(net); return st; }
+        acount += align16(ax_tensor_numel(&L->out));
+        if (L->weight.ndim) wcount += align16(ax_tensor_numel(&L->weight));
+        if (L->bias.ndim) wcount += align16(ax_tensor_numel(&L->bias));
+        if (L->spec.type == AX_L_CONV) {
+            size_t sc = ax_conv2d_scratch(&L->win);
+            if (sc > scount) scount = sc;
+        }
+    }
+    net->wblock = alloc_block(wcount);
+    net->ablock = alloc_block(acount);
+    net->scratch = alloc_block(scount);
+    if (!net->wblock || !net->ablock || !net->scratch) {
+        ax_net_free(net);
+        return ax_fail(err, AX_ERR_NOMEM, "out of memory: the net needs %.1f MB of weights and %.1f MB of "
+                       "activations at batch %d", wcount * 4e-6, acount * 4e-6, batch);
+    }
+    net->wcount = wcount; net->acount = acount; net->scount = scount;
+
+    float *a = net->ablock, *wp = net->wblock;
+    net->input.data = a;
+    a += align16(ax_tensor_numel(&net->input));
+    memset(net->input.data, 0, ax_tensor_numel(&net->input) * sizeof(float));
+    for (int i = 0; i < net->nlayers; i++) {
+        ax_layer *L = &net->layers[i];
+        L->out.data = a;
+        a += align16(ax_tensor_numel(&L->out));
+        if (L->weight.ndim) { L->weight.data = wp; wp += align16(ax_tensor_numel(&L->weight)); }
+        if (L->bias.ndim) { L->bias.data = wp; wp += align16(ax_tensor_numel(&L->bias)); }
+        snprintf(L->weight.name, sizeof L->weight.name, "%.50s.weight", L->spec.name);
+        snprintf(L->bias.name, sizeof L->bias.name, "%.50s.bias", L->spec.name);
+    }
+    ax_status st = net->backend->prepare ? net->backend->prepare(net, err) : AX_OK;
+    if (st) { ax_net_free(net); return st; }
+    ax_net_init_seeded(net, 0x5eed);
+    *out = net;
+    return AX_OK;
+}
+
+void ax_net_free(ax_net *net)
+{
+    if (!net) return;
+    if (net->backend && net->backend->release) net->backend->release(net);
+    free(net->wblock);
+    free(net->ablock);
+    free(net->scratch);
+    free(net->layers);
+    free(net);
+}
+
+/* ---- seeded He-normal initialisation ------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Weights are filled in fixed chunks, each with its own stream, so the values
+ * depend on the seed only, never on how many threads filled them. */
+#define INIT_CHUNK (1u << 20)
+
+typedef struct { float *data; size_t n; float std; uint64_t seed; } init_job;
+
+static void fill_normal(float *x, size_t n, float std, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i += 2) {
+        /* Box-Muller on two uniforms in (0, 1]. */
+        uint64_t r = splitmix64(&s);
+        float u1 = ((r >> 40) + 1) * (1.0f / 16777216.0f);
+        float u2 = ((r & 0xFFFFFF) + 0.5f) * (1.0f / 16777216.0f);
+        float rad = std * sqrtf(-2.0f * logf(u1));
+        float sn, cs;
+        sincosf(6.28318530718f * u2, &sn, &cs);
+        x[i] = rad * cs;
+        if (i + 1 < n) x[i + 1] = rad * sn;
+    }
+}
+
+typedef struct { init_job *jobs; int count; int next; pthread_mutex_t mu; } init_queue;
+
+static void *init_worker(void *arg)
+{
+    init_queue *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        int j = q->next++;
+        pthread_mutex_unlock(&q->mu);
+        if (j >= q->count) return NULL;
+        fill_normal(q->jobs[j].data, q->jobs[j].n, q->jobs[j].std, q->jobs[j].seed);
+    }
+}
+
+void ax_net_init_seeded(ax_net *net, uint64_t seed)
+{
+    int count = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_layer *L = &net->layers[i];
+        if (L->weight.ndim) count += (int)((ax_tensor_numel(&L->weight) + INIT_CHUNK - 1) / INIT_CHUNK);
+    }
+    init_job *jobs = calloc((size_t)count + 1, sizeof *jobs);
+    int j = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        ax_layer *L = &net->layers[i];
+        if (L->bias.ndim) memset(L->bias.data, 0, ax_tensor_numel(&L->bias) * sizeof(float));
+        if (!L->weight.ndim) continue;
+        size_t n = ax_tensor_numel(&L->weight);
+        size_t fan_in = n / (size_t)L->weight.shape[0];
+        float std = sqrtf(2.0f / (float)fan_in);
+        for (size_t off = 0, k = 0; off < n; off += INIT_CHUNK, k++) {
+            uint64_t s = seed ^ ((uint64_t)(i + 1) << 40) ^ (k * 0xD1B54A32D192ED03ull);
+            init_job job = { L->weight.data + off, n - off < INIT_CHUNK ? n - off : INIT_CHUNK, std, s };
+            if (jobs) jobs[j++] = job;
+            else fill_normal(job.data, job.n, job.std, job.seed);
+        }
+    }
+    if (jobs) {
+        init_queue q = { jobs, j, 0, PTHREAD_MUTEX_INITIALIZER };
+        int nt = ax_cpu_threads();
+        if (nt > 8) nt = 8;
+        pthread_t th[8];
+        int started = 0;
+        for (int t = 1; t < nt; t++)
+            if (!pthread_create(&th[started], NULL, init_worker, &q)) started++;
+        init_worker(&q);
+        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+        free(jobs);
+    }
+    net->untrained = 1;
+    net->weights_path[0] = 0;
+    net->computed = 0;
+}
+
+/* ---- weights from files -------------------------------------------------- */
+
+/* Copies a file tensor into a layer tensor, converting layouts the file's
+ * format implies: "<layer>.0" entries come from the pickled {layer: [W, b]}
+ * dict of bvlc_alexnet.npy, which is TensorFlow-laid-out (conv HWIO, FC (in,
+ * out), and FC rows after a spatial input in H,W,C flatten order). */
+static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, const ax_layer *L,
+                             float *tmp, const char *path, char *note, size_t note_size, ax_error *err)
+{
+    char want[96], got[96];
+    tensor_dims_str(want, sizeof want, dst);
+    dims_str(got, sizeof got, e->ndim, e->shape);
+    size_t n = ax_tensor_numel(dst);
+    int same = e->ndim == dst->ndim;
+    for (int i = 0; same && i < dst->ndim; i++) same = e->shape[i] == dst->shape[i];
+
+    if (tf_layout && dst->ndim == 4 && e->ndim == 4 && e->shape[0] == dst->shape[2] &&
+        e->shape[1] == dst->shape[3] && e->shape[2] == dst->shape[1] && e->shape[3] == dst->shape[0]) {
+        /* HWIO (KH, KW, I, O) -> OIHW */
+        int O = dst->shape[0], I = dst->shape[1], KH = dst->shape[2], KW = dst->shape[3];
+        ax_wentry_to_f32(e, tmp);
+        for (int o = 0; o < O; o++)
+            for (int ci = 0; ci < I; ci++)
+                for (int y = 0; y < KH; y++)
+                    for (int x = 0; x < KW; x++)
+                        dst->data[((o * I + ci) * KH + y) * KW + x] = tmp[((y * KW + x) * I + ci) * O + o];
+        snprintf(note, note_size, "%s: HWIO -> OIHW", e->name);
+        return AX_OK;
+    }
+    if (tf_layout && dst->ndim == 2 && e->ndim == 2 && e->shape[0] == dst->shape[1] && e->shape[1] == dst->shape[0]) {
+        /* (in, out) -> (out, in); rows after a spatial input also go HWC -> CHW. */
+        int O = dst->shape[0], IN = dst->shape[1];
+        int C = L->in_c, H = L->in_h, W = L->in_w;
+        int spatial = H * W > 1 && L->spec.type == AX_L_FC;
+        ax_wentry_to_f32(e, tmp);
+        for (int o = 0; o < O; o++)
+            for (int i = 0; i < IN; i++) {
+                int src_row = i;
+                if (spatial) {
+                    int ch = i / (H * W), y = (i / W) % H, x = i % W;
+                    src_row = (y * W + x) * C + ch;
+                }
+                dst->data[(size_t)o * IN + i] = tmp[(size_t)src_row * O + o];
+            }
+        snprintf(note, note_size, "%s: (in, out) -> (out, in)%s", e->name, spatial ? ", rows H,W,C -> C,H,W" : "");
+        return AX_OK;
+    }
+    if (!same) {
+        const char *hint = ax_wentry_numel(e) == n ? " (same element count: a layout that needs converting?)" : "";
+        return ax_fail(err, AX_ERR_SHAPE, "%s: tensor '%s': expected shape %s, found %s%s", path, e->name, want, got, hint);
+    }
+    ax_wentry_to_f32(e, dst->data);
+    return AX_OK;
+}
+
+ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *warn, size_t warn_size, ax_error *err)
+{
+    if (warn && warn_size) warn[0] = 0;
+    ax_wfile *f = NULL;
+    ax_status st = ax_wfile_open(&f, path, err);
+    if (st) return st;
+    char *used = calloc((size_t)f->count + 1, 1);
+    size_t tmp_n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].weight.ndim && ax_tensor_numel(&net->layers[i].weight) > tmp_n)
+            tmp_n = ax_tensor_numel(&net->layers[i].weight);
+    float *tmp = malloc(tmp_n * sizeof(float) + 64);
+    if (!used || !tmp) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
+
+    int converted = 0;
+    char notes[512] = "";
+    for (int i = 0; i < net->nlayers && !st; i++) {
+        ax_layer *L = &net->layers[i];
+        ax_tensor *parts[2] = {&L->weight, &L->bias};
+        for (int p = 0; p < 2 && !st; p++) {
+            ax_tensor *t = parts[p];
+            if (!t->ndim) continue;
+            char name[160];
+            snprintf(name, sizeof name, "%s.%s", L->spec.name, p ? "bias" : "weight");
+            const ax_wentry *e = ax_wfile_find(f, name);
+            int tf_layout = 0;
+            if (!e) {
+                snprintf(name, sizeof name, "%s.%d", L->spec.name, p);
+                e = ax_wfile_find(f, name);
+                tf_layout = e != NULL;
+            }
+            if (!e) {
+                char want[96];
+                tensor_dims_str(want, sizeof want, t);
+                st = ax_fail(err, AX_ERR_MISSING, "%s: tensor '%s.%s' %s is missing (the %s model's layer '%s' "
+                             "needs it; the file has %d tensors%s%s)", path, L->spec.name, p ? "bias" : "weight",
+                             want, net->spec.name, L->spec.name, f->count, f->count ? ", e.g. " : "",
+                             f->count ? f->entries[0].name : "");
+                break;
+            }
+            char note[160] = "";
+            st = load_tensor(t, e, tf_layout, L, tmp, path, note, sizeof note, err);
+            used[e - f->entries] = 1;
+            if (note[0]) {
+                converted++;
+                if (strlen(notes) + strlen(note) + 3 < sizeof notes)
+                    snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "%s%s", notes[0] ? "; " : "", note);
+            }
+        }
+    }
+    if (!st) {
+        int extra = 0;
+        char names[300] = "";
+        for (int i = 0; i < f->count; i++) {
+            if (used[i]) continue;
+            if (extra++ < 4)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", extra > 1 ? ", " : "", f->entries[i].name);
+        }
+        if (extra && !lenient)
+            st = ax_fail(err, AX_ERR_EXTRA, "%s: %d tensor%s the %s model does not use: %s%s (--lenient loads anyway)",
+                         path, extra, extra > 1 ? "s" : "", net->spec.name, names, extra > 4 ? ", ..." : "");
+        else if (extra && warn)
+            snprintf(warn, warn_size, "%s: ignored %d unused tensor%s: %s%s", path, extra, extra > 1 ? "s" : "",
+                     names, extra > 4 ? ", ..." : "");
+        if (!st && converted && warn && !warn[0])
+            snprintf(warn, warn_size, "%s: converted %d TensorFlow-layout tensors (%s)", path, converted, notes);
+    }
+done:
+    free(used);
+    free(tmp);
+    ax_wfile_close(f);
+    if (st) {
+        ax_net_init_seeded(net, 0x5eed);   /* never leave half-loaded weights behind */
+        return st;
+    }
+    net->untrained = 0;
+    snprintf(net->weights_path, sizeof net->weights_path, "%s", path);
+    net->computed = 0;
+    return AX_OK;
+}
+
+/* ---- stepping ------------------------------------------------------------ */
+
+ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, int w, ax_error *err)
+{
+    const ax_tensor *in = &net->input;
+    if (n != in->shape[0] || c != in->shape[1] || h != in->shape[2] || w != in->shape[3]) {
+        char want[64];
+        ax_tensor_shape_str(in, want, sizeof want);
+        return ax_fail(err, AX_ERR_SHAPE, "input (%d, %d, %d, %d) does not fit the %s model at batch %d: expected %s",
+                       n, c, h, w, net->spec.name, net->batch, want);
+    }
+    memcpy(net->input.data, data, ax_tensor_numel(in) * sizeof(float));
+    net->computed = 0;
+    return AX_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+ax_status ax_net_step(ax_net *net, int i, ax_error *err)
+{
+    if (i < 0 || i >= net->nlayers)
+        return ax_fail(err, AX_ERR_ARG, "layer %d: the %s model has layers 0..%d", i, net->spec.name, net->nlayers - 1);
+    if (i > net->computed)
+        return ax_fail(err, AX_ERR_ARG, "layer %d (%s): its input, layer %d, is not computed yet", i,
+                       net->layers[i].spec.name, i - 1);
+    double t0 = now_ms();
+    ax_status st = net->backend->run_layer(net, i, err);
+    net->layers[i].ms = now_ms() - t0;
+    if (st) {
+        net->computed = i;
+        return st;
+    }
+    net->computed = i + 1;
+    if (net->observer) net->observer(net, i, net->observer_user);
+    return AX_OK;
+}
+
+ax_status ax_net_run_to(ax_net *net, int i, ax_error *err)
+{
+    if (i >= net->nlayers)
+        return ax_fail(err, AX_ERR_ARG, "layer %d: the %s model has layers 0..%d", i, net->spec.name, net->nlayers - 1);
+    while (net->computed <= i) {
+        ax_status st = ax_net_step(net, net->computed, err);
+        if (st) return st;
+    }
+    return AX_OK;
+}
+
+ax_status ax_net_forward(ax_net *net, ax_error *err)
+{
+    return ax_net_run_to(net, net->nlayers - 1, err);
+}
+
+const ax_tensor *ax_net_output(const ax_net *net, int i)
+{
+    if (i < 0) return &net->input;
+    if (i >= net->nlayers || i >= net->computed) return NULL;
+    return &net->layers[i].out;
+}
+
+const ax_tensor *ax_net_layer_input(const ax_net *net, int i)
+{
+    return i <= 0 ? &net->input : &net->layers[i - 1].out;
+}
+
+int ax_net_find(const ax_net *net, const char *name)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        if (!strcmp(net->layers[i].spec.name, name)) return i;
+    return -1;
+}
+
+double ax_net_flops(const ax_net *net)
+{
+    double f = 0;
+    for (int i = 0; i < net->nlayers; i++) f += net->layers[i].flops;
+    return f;
+}

@@ -1,0 +1,34 @@
+/* Status names and the one way engine code records an error. */
+#include "alexscope/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+ax_status ax_fail(ax_error *err, ax_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+const char *ax_status_name(ax_status code)
+{
+    switch (code) {
+    case AX_OK: return "ok";
+    case AX_ERR_IO: return "i/o error";
+    case AX_ERR_FORMAT: return "bad format";
+    case AX_ERR_SHAPE: return "wrong shape";
+    case AX_ERR_MISSING: return "missing tensor";
+    case AX_ERR_EXTRA: return "unexpected tensor";
+    case AX_ERR_NOMEM: return "out of memory";
+    case AX_ERR_ARG: return "bad argument";
+    case AX_ERR_UNSUPPORTED: return "unsupported";
+    case AX_ERR_SPEC: return "net spec error";
+    }
+    return "unknown status";
+}

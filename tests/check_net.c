@@ -1,0 +1,283 @@
+/* The net: stepping semantics, seeded initialisation, and weight loading
+ * (strict checks, lenient mode, TensorFlow-layout conversion). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alexscope/net.h"
+#include "alexscope/weights.h"
+#include "check_util.h"
+
+static const char *tiny_text =
+    "input 3 12 12\n"
+    "conv    c1 out=4 k=3 pad=1\n"
+    "relu    r1\n"
+    "lrn     n1 convention=caffe size=3 alpha=0.5 beta=0.75 k=2\n"
+    "maxpool p1 k=2 s=2\n"
+    "conv    c2 out=6 k=3 pad=1 groups=2\n"
+    "fc      f1 out=5\n"
+    "softmax prob\n";
+
+static ax_net *make_tiny(int batch)
+{
+    ax_spec spec;
+    ax_error err;
+    ax_net *net = NULL;
+    ck_assert_msg(ax_spec_parse(&spec, tiny_text, "tiny.net", &err) == AX_OK, "%s", err.msg);
+    ck_assert_msg(ax_net_create(&net, &spec, batch, NULL, &err) == AX_OK, "%s", err.msg);
+    float in[2 * 3 * 12 * 12];
+    ax_fill_uniform(in, sizeof in / sizeof *in, -1, 1, 7);
+    ck_assert_int_eq(ax_net_set_input(net, in, batch, 3, 12, 12, &err), AX_OK);
+    return net;
+}
+
+static int observed;
+static void count_layers(const ax_net *net, int i, void *user) { (void)net; (void)user; observed += 1 + 0 * i; }
+
+START_TEST(test_stepping)
+{
+    ax_net *net = make_tiny(1);
+    ax_error err;
+    ck_assert_int_eq(net->computed, 0);
+    ck_assert_ptr_null(ax_net_output(net, 0));
+    ck_assert_ptr_eq(ax_net_output(net, -1), &net->input);
+    /* A layer whose input is not computed is refused, with a message. */
+    ck_assert_int_eq(ax_net_step(net, 2, &err), AX_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not computed"));
+    ck_assert_int_eq(ax_net_step(net, 0, &err), AX_OK);
+    ck_assert_int_eq(net->computed, 1);
+    ck_assert_ptr_nonnull(ax_net_output(net, 0));
+
+    observed = 0;
+    net->observer = count_layers;
+    ck_assert_int_eq(ax_net_run_to(net, 3, &err), AX_OK);
+    ck_assert_int_eq(observed, 3);
+    ck_assert_int_eq(net->computed, 4);
+    /* Looking back costs nothing: outputs stay, nothing is recomputed. */
+    float keep = ax_net_output(net, 1)->data[5];
+    ck_assert_int_eq(ax_net_run_to(net, 1, &err), AX_OK);
+    ck_assert_int_eq(observed, 3);
+    ck_assert_float_eq(ax_net_output(net, 1)->data[5], keep);
+    ck_assert_int_eq(ax_net_forward(net, &err), AX_OK);
+    ck_assert_int_eq(net->computed, net->nlayers);
+
+    const ax_tensor *p = ax_net_output(net, net->nlayers - 1);
+    double sum = 0;
+    for (int i = 0; i < 5; i++) sum += p->data[i];
+    ck_assert_double_eq_tol(sum, 1.0, 1e-5);
+
+    /* A new input forgets every output. */
+    float in[3 * 12 * 12] = {0};
+    ck_assert_int_eq(ax_net_set_input(net, in, 1, 3, 12, 12, &err), AX_OK);
+    ck_assert_int_eq(net->computed, 0);
+    ck_assert_int_eq(ax_net_set_input(net, in, 1, 3, 11, 12, &err), AX_ERR_SHAPE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "(1, 3, 12, 12)"));
+    ck_assert_int_eq(ax_net_step(net, 99, &err), AX_ERR_ARG);
+    ax_net_free(net);
+}
+END_TEST
+
+/* Same seed, same weights, whatever the thread count; He-normal spread. */
+START_TEST(test_seeded_init)
+{
+    ax_spec spec;
+    ax_error err;
+    ax_net *a = NULL, *b = NULL;
+    ck_assert_int_eq(ax_spec_load(&spec, "caffe", &err), AX_OK);
+    ax_cpu_set_threads(1);
+    ck_assert_int_eq(ax_net_create(&a, &spec, 1, NULL, &err), AX_OK);
+    ax_cpu_set_threads(2);
+    ck_assert_int_eq(ax_net_create(&b, &spec, 1, NULL, &err), AX_OK);
+    ax_cpu_set_threads(0);
+    ck_assert_int_eq(a->untrained, 1);
+    ck_assert_int_eq(memcmp(a->wblock, b->wblock, a->wcount * sizeof(float)), 0);
+    int fc6 = ax_net_find(a, "fc6");
+    const ax_tensor *w = &a->layers[fc6].weight;
+    size_t n = ax_tensor_numel(w);
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) { s1 += w->data[i]; s2 += (double)w->data[i] * w->data[i]; }
+    double mean = s1 / n, sd = sqrt(s2 / n - mean * mean), want = sqrt(2.0 / 9216);
+    ck_assert_msg(fabs(mean) < 1e-4 * want * 100 && fabs(sd / want - 1) < 0.01,
+                  "fc6 init mean %g sd %g, expected 0 and %g", mean, sd, want);
+    ax_net_init_seeded(b, 99);
+    ck_assert_int_ne(memcmp(a->wblock, b->wblock, 1024), 0);
+    ax_net_free(a);
+    ax_net_free(b);
+}
+END_TEST
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
+    return buf;
+}
+
+static void setup_tmp(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ax_check_net_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* Writes the net's own tensors (optionally skipping or reshaping one). */
+static void save_net(const ax_net *net, const char *path, const char *skip, const char *extra)
+{
+    ax_wout t[32];
+    int n = 0;
+    static float extra_data[3] = {1, 2, 3};
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_layer *L = &net->layers[i];
+        const ax_tensor *parts[2] = {&L->weight, &L->bias};
+        for (int p = 0; p < 2; p++) {
+            if (!parts[p]->ndim || (skip && !strcmp(parts[p]->name, skip))) continue;
+            t[n].name = parts[p]->name;
+            t[n].data = parts[p]->data;
+            t[n].ndim = parts[p]->ndim;
+            for (int d = 0; d < parts[p]->ndim; d++) t[n].shape[d] = parts[p]->shape[d];
+            n++;
+        }
+    }
+    if (extra) {
+        t[n].name = extra; t[n].data = extra_data; t[n].ndim = 1; t[n].shape[0] = 3;
+        n++;
+    }
+    ax_error err;
+    ck_assert_msg(ax_safetensors_write(path, t, n, &err) == AX_OK, "%s", err.msg);
+}
+
+START_TEST(test_load_roundtrip_and_errors)
+{
+    setup_tmp();
+    ax_net *src = make_tiny(1), *dst = make_tiny(1);
+    ax_error err;
+    char warn[512];
+    ax_net_init_seeded(src, 1234);
+    save_net(src, tmp_path("good.safetensors"), NULL, NULL);
+    ck_assert_msg(ax_net_load_weights(dst, tmp_path("good.safetensors"), 0, warn, sizeof warn, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(dst->untrained, 0);
+    ck_assert_str_eq(dst->weights_path, tmp_path("good.safetensors"));
+    ck_assert_int_eq(memcmp(src->wblock, dst->wblock, src->wcount * sizeof(float)), 0);
+
+    save_net(src, tmp_path("missing.safetensors"), "c2.weight", NULL);
+    ck_assert_int_eq(ax_net_load_weights(dst, tmp_path("missing.safetensors"), 0, warn, sizeof warn, &err), AX_ERR_MISSING);
+    ck_assert_msg(strstr(err.msg, "c2.weight") && strstr(err.msg, "(6, 2, 3, 3)") && strstr(err.msg, "missing.safetensors"),
+                  "%s", err.msg);
+    ck_assert_int_eq(dst->untrained, 1);
+
+    save_net(src, tmp_path("extra.safetensors"), NULL, "stray.tensor");
+    ck_assert_int_eq(ax_net_load_weights(dst, tmp_path("extra.safetensors"), 0, warn, sizeof warn, &err), AX_ERR_EXTRA);
+    ck_assert_msg(strstr(err.msg, "stray.tensor") && strstr(err.msg, "--lenient"), "%s", err.msg);
+    ck_assert_int_eq(ax_net_load_weights(dst, tmp_path("extra.safetensors"), 1, warn, sizeof warn, &err), AX_OK);
+    ck_assert_msg(strstr(warn, "stray.tensor"), "warning: %s", warn);
+
+    /* A misshaped tensor: c2 as if its groups were forgotten. */
+    ax_wout t[1] = {{.name = "c2.weight", .data = src->wblock, .ndim = 4, .shape = {6, 4, 3, 3}}};
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("one.safetensors"), t, 1, &err), AX_OK);
+    ax_spec spec;
+    ck_assert_int_eq(ax_spec_parse(&spec, "input 4 5 5\nconv c2 out=6 k=3 groups=2 bias=0\n", "g.net", &err), AX_OK);
+    ax_net *g = NULL;
+    ck_assert_int_eq(ax_net_create(&g, &spec, 1, NULL, &err), AX_OK);
+    ck_assert_int_eq(ax_net_load_weights(g, tmp_path("one.safetensors"), 0, NULL, 0, &err), AX_ERR_SHAPE);
+    ck_assert_msg(strstr(err.msg, "expected shape (6, 2, 3, 3)") && strstr(err.msg, "found (6, 4, 3, 3)"), "%s", err.msg);
+    ax_net_free(g);
+
+    ck_assert_int_ne(ax_net_load_weights(dst, tmp_path("nonexistent.safetensors"), 0, NULL, 0, &err), AX_OK);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nonexistent.safetensors"));
+    ax_net_free(src);
+    ax_net_free(dst);
+}
+END_TEST
+
+/* "<layer>.0"/".1" tensors are TensorFlow-laid-out (bvlc_alexnet.npy): conv
+ * HWIO, FC (in, out) with rows after a spatial input in H,W,C order. Loading
+ * them must give the very same net as the PyTorch-layout file. */
+START_TEST(test_load_tf_layout)
+{
+    setup_tmp();
+    ax_net *src = make_tiny(1), *dst = make_tiny(1);
+    ax_error err;
+    ax_net_init_seeded(src, 77);
+    for (int i = 0; i < src->nlayers; i++)
+        if (src->layers[i].bias.ndim) ax_fill_uniform(src->layers[i].bias.data, src->layers[i].bias.shape[0], -1, 1, i);
+    ax_wout t[8];
+    float *bufs[8];
+    char names[8][64];
+    int n = 0;
+    for (int i = 0; i < src->nlayers; i++) {
+        const ax_layer *L = &src->layers[i];
+        if (!L->weight.ndim) continue;
+        const ax_tensor *w = &L->weight;
+        float *tf = malloc(ax_tensor_numel(w) * sizeof(float));
+        if (w->ndim == 4) {
+            int O = w->shape[0], I = w->shape[1], KH = w->shape[2], KW = w->shape[3];
+            for (int o = 0; o < O; o++) for (int c = 0; c < I; c++) for (int y = 0; y < KH; y++) for (int x = 0; x < KW; x++)
+                tf[((y * KW + x) * I + c) * O + o] = w->data[((o * I + c) * KH + y) * KW + x];
+            t[n] = (ax_wout){.ndim = 4, .shape = {KH, KW, I, O}};
+        } else {
+            int O = w->shape[0], C = L->in_c, H = L->in_h, W = L->in_w;
+            for (int o = 0; o < O; o++) for (int c = 0; c < C; c++) for (int y = 0; y < H; y++) for (int x = 0; x < W; x++)
+                tf[(size_t)((y * W + x) * C + c) * O + o] = w->data[(size_t)o * C * H * W + (c * H + y) * W + x];
+            t[n] = (ax_wout){.ndim = 2, .shape = {C * H * W, O}};
+        }
+        snprintf(names[n], 64, "%s.0", L->spec.name);
+        t[n].name = names[n]; t[n].data = tf; bufs[n] = tf;
+        n++;
+        snprintf(names[n], 64, "%s.1", L->spec.name);
+        t[n] = (ax_wout){.name = names[n], .data = L->bias.data, .ndim = 1, .shape = {L->bias.shape[0]}};
+        bufs[n] = NULL;
+        n++;
+    }
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("tf.safetensors"), t, n, &err), AX_OK);
+    char warn[512];
+    ck_assert_msg(ax_net_load_weights(dst, tmp_path("tf.safetensors"), 0, warn, sizeof warn, &err) == AX_OK, "%s", err.msg);
+    ck_assert_msg(strstr(warn, "HWIO") && strstr(warn, "H,W,C"), "warning: %s", warn);
+    check_close(dst->wblock, src->wblock, src->wcount, 0, 0, "weights after TF-layout conversion");
+    ck_assert_int_eq(ax_net_forward(src, &err), AX_OK);
+    ck_assert_int_eq(ax_net_forward(dst, &err), AX_OK);
+    const ax_tensor *a = ax_net_output(src, src->nlayers - 1), *b = ax_net_output(dst, dst->nlayers - 1);
+    check_close(b->data, a->data, ax_tensor_numel(a), 0, 0, "output after TF-layout conversion");
+    for (int i = 0; i < n; i++) free(bufs[i]);
+    ax_net_free(src);
+    ax_net_free(dst);
+}
+END_TEST
+
+START_TEST(test_batch)
+{
+    /* Image b of a batch gets what it would get alone. */
+    ax_net *two = make_tiny(2), *one = make_tiny(1);
+    ax_error err;
+    float in[2 * 3 * 12 * 12];
+    ax_fill_uniform(in, sizeof in / sizeof *in, -1, 1, 11);
+    ck_assert_int_eq(ax_net_set_input(two, in, 2, 3, 12, 12, &err), AX_OK);
+    ck_assert_int_eq(ax_net_set_input(one, in + 3 * 12 * 12, 1, 3, 12, 12, &err), AX_OK);
+    ck_assert_int_eq(ax_net_forward(two, &err), AX_OK);
+    ck_assert_int_eq(ax_net_forward(one, &err), AX_OK);
+    for (int i = 0; i < one->nlayers; i++) {
+        size_t n = ax_tensor_numel(&one->layers[i].out);
+        check_close(two->layers[i].out.data + n, one->layers[i].out.data, n, 1e-6, 1e-5, one->layers[i].spec.name);
+    }
+    ax_net_free(two);
+    ax_net_free(one);
+}
+END_TEST
+
+static Suite *net_suite(void)
+{
+    Suite *s = suite_create("net");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_stepping);
+    tcase_add_test(tc, test_seeded_init);
+    tcase_add_test(tc, test_load_roundtrip_and_errors);
+    tcase_add_test(tc, test_load_tf_layout);
+    tcase_add_test(tc, test_batch);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return ax_run_suite(net_suite()); }

@@ -1,0 +1,33 @@
+/* The ncurses workbench: the two entry points the program calls. The UI only
+ * draws; layers are computed through ax_net_step, analysis comes from src/.
+ * Curses is always ended before these return, also on signals. */
+#ifndef ALEXSCOPE_UI_H
+#define ALEXSCOPE_UI_H
+
+#include "alexscope/image.h"
+#include "alexscope/net.h"
+
+typedef struct {
+    const char *image_path;   /* NULL when the input came from --input X.npy */
+    const char *input_path;   /* that .npy (NULL for an image) */
+    const char *model_name;
+    const char *device_name;
+    const ax_labels *labels;  /* NULL or empty: classes shown as "class N" */
+    int topk;                 /* rows of the Top-k view (0: 5) */
+    int mono;                 /* 1: no colours (NO_COLOR set or --mono) */
+    int bench_frames;         /* ax_ui_bench: frames per view (0: 40) */
+} ax_ui_config;
+
+/* Runs the workbench on a net whose input is set (nothing needs to be
+ * computed). Returns 0 when the user quits, 128 + signal number after SIGINT,
+ * SIGTERM or SIGHUP (err says which), 1 with err filled when the terminal
+ * cannot be used. */
+int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err);
+
+/* Redraw timing: computes every layer (if not done), then renders each view on
+ * its most demanding layer into a cols x rows xterm-256color screen written to
+ * /dev/null, repainting the whole screen every frame, and prints per-view
+ * first/mean/max milliseconds to stdout. Returns 0, or 1 with err filled. */
+int ax_ui_bench(ax_net *net, const ax_ui_config *cfg, int cols, int rows, ax_error *err);
+
+#endif
