@@ -312,7 +312,7 @@ static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, 
                 for (int y = 0; y < KH; y++)
                     for (int x = 0; x < KW; x++)
                         dst->data[((o * I + ci) * KH + y) * KW + x] = tmp[((y * KW + x) * I + ci) * O + o];
-        snprintf(note, note_size, "%s: HWIO -> OIHW", e->name);
+        snprintf(note, note_size, "%.60s: HWIO -> OIHW", e->name);
         return AX_OK;
     }
     if (tf_layout && dst->ndim == 2 && e->ndim == 2 && e->shape[0] == dst->shape[1] && e->shape[1] == dst->shape[0]) {
@@ -330,7 +330,7 @@ static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, 
                 }
                 dst->data[(size_t)o * IN + i] = tmp[(size_t)src_row * O + o];
             }
-        snprintf(note, note_size, "%s: (in, out) -> (out, in)%s", e->name, spatial ? ", rows H,W,C -> C,H,W" : "");
+        snprintf(note, note_size, "%.60s: (in, out) -> (out, in)%s", e->name, spatial ? ", rows H,W,C -> C,H,W" : "");
         return AX_OK;
     }
     if (!same) {

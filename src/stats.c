@@ -267,7 +267,9 @@ void ax_percentile_range(float *lo, float *hi, const float *x, size_t n, float p
     *hi = s.max;
     if (!(p > 0.0f) || s.count == 0 || !(s.max > s.min))
         return;
-    size_t k = (size_t)((double)p * (double)s.count);
+    /* p arrives as a float (0.01f is a hair under 0.01): allow for its rounding
+     * so that p * count on a whole number is not floored one below */
+    size_t k = (size_t)((double)p * (1.0 + FLT_EPSILON) * (double)s.count);
     if (k > (s.count - 1) / 2)
         k = (s.count - 1) / 2;
     if (k == 0)

@@ -296,17 +296,16 @@ def make_net(net):
                 shape = (p["out"], cin)
             fan_in = int(np.prod(shape[1:]))
             W = torch.randn(shape, generator=g, dtype=torch.float64) * (2.0 / fan_in) ** 0.5
-            if kind == "fc":
-                # Pooled ReLU outputs share a large positive mean; zero-mean
-                # rows keep it from giving every image the same class ranking.
-                W -= W.mean(dim=1, keepdim=True)
+            # ReLU outputs share a large positive mean; zero-mean filters and
+            # rows keep it from making every image's deep features alike.
+            W -= W.reshape(shape[0], -1).mean(dim=1).reshape((-1,) + (1,) * (len(shape) - 1))
             # Output std: `scale` from conv1 on (how large the net's
             # activations are, which decides how much LRN does), and 2.5 for
             # the last weighted layer so the softmax is neither flat nor one-hot.
             target = 2.5 if i == last_weighted else net["scale"]
             y = layer_forward(kind, p, x64, W, None)
             W *= target / float(y.std())
-            b = torch.randn(shape[0], generator=g, dtype=torch.float64) * 0.2 * target
+            b = torch.randn(shape[0], generator=g, dtype=torch.float64) * 0.1 * target
             weights[name + ".weight"] = W.float()
             weights[name + ".bias"] = b.float()
             W, b = weights[name + ".weight"], weights[name + ".bias"]

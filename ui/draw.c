@@ -1,0 +1,614 @@
+/* Drawing helpers shared by every view (roles, clipped text, heat and RGB
+ * cells, bars), the analysis caches, and the frame around the views: header,
+ * layer list, status and message lines. No layer is computed here. */
+#include "draw.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+static const char *const sym_utf8[AX_S_COUNT] = {
+    "\u2502", "\u2500", "\u00b7", "\u25cf", "\u25b2", "\u25bc", "\u2588",
+    "\u03a3", "\u00b2", "\u2192", "\u253c",
+};
+static const char *const sym_ascii[AX_S_COUNT] = {
+    "|", "-", ".", "*", "^", "v", "#", "sum", "^2", "->", "+",
+};
+
+const char *ax_ui_sym(const ax_ui *u, ax_sym s)
+{
+    return u->utf8 ? sym_utf8[s] : sym_ascii[s];
+}
+
+/* ---- colours ------------------------------------------------------------ */
+
+static const struct { short fg, bg; attr_t extra; attr_t mono; } role_style[AX_R_COUNT] = {
+    [AX_R_NORMAL] = { -1, -1, 0, 0 },
+    [AX_R_TITLE] = { COLOR_BLACK, COLOR_CYAN, 0, A_REVERSE | A_BOLD },
+    [AX_R_HEADER] = { COLOR_YELLOW, -1, A_BOLD, A_BOLD | A_UNDERLINE },
+    [AX_R_SELECT] = { COLOR_BLACK, COLOR_YELLOW, 0, A_REVERSE },
+    [AX_R_DIM] = { COLOR_BLUE, -1, A_BOLD, A_DIM },
+    [AX_R_GOOD] = { COLOR_GREEN, -1, 0, 0 },
+    [AX_R_WARN] = { COLOR_YELLOW, -1, A_BOLD, A_BOLD },
+    [AX_R_BAD] = { COLOR_RED, -1, A_BOLD, A_BOLD | A_REVERSE },
+    [AX_R_ACCENT] = { COLOR_CYAN, -1, 0, A_BOLD },
+    [AX_R_BAR] = { COLOR_CYAN, -1, 0, 0 },
+    [AX_R_STATUS] = { COLOR_BLACK, COLOR_WHITE, 0, A_REVERSE },
+};
+
+void ax_ui_colours_init(ax_ui *u)
+{
+    u->can_colour = !u->cfg->mono && has_colors();
+    u->heat_ok = 0;
+    u->cube = 0;
+    if (!u->can_colour) {
+        u->colour = 0;
+        return;
+    }
+    start_color();
+    use_default_colors();
+    for (int r = 1; r < AX_R_COUNT; r++)
+        init_pair((short)r, role_style[r].fg, role_style[r].bg);
+    if (COLORS >= 256 && COLOR_PAIRS > AX_PAIR_RGB && u->utf8) {
+        u->heat_ok = 1;
+        for (int a = 0; a < AX_HEAT_LEVELS; a++)
+            for (int b = 0; b < AX_HEAT_LEVELS; b++)
+                init_extended_pair(AX_PAIR_HEAT + a * AX_HEAT_LEVELS + b, ax_heat_color256(a),
+                                   ax_heat_color256(b));
+        /* a 6-level cube needs 216^2 pairs; fall back to 3 levels per channel */
+        if (COLOR_PAIRS - AX_PAIR_RGB >= 216 * 216) u->cube = 6;
+        else if (COLOR_PAIRS - AX_PAIR_RGB >= 27 * 27) u->cube = 3;
+        if (u->cube) {
+            int n = u->cube * u->cube * u->cube;
+            free(u->rgb_pair);
+            u->rgb_pair = calloc((size_t)n * n, sizeof *u->rgb_pair);
+            if (!u->rgb_pair) u->cube = 0;
+        }
+    }
+    u->colour = 1;
+}
+
+attr_t ax_ui_attr(const ax_ui *u, ax_role r)
+{
+    if (!u->colour) return role_style[r].mono;
+    if (r == AX_R_NORMAL) return A_NORMAL;
+    return COLOR_PAIR(r) | role_style[r].extra;
+}
+
+int ax_ui_heat_on(const ax_ui *u)
+{
+    return u->colour && u->heat_ok;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* Bytes of s that make up at most w cells (every character we print is one cell). */
+static int clip_bytes(const char *s, int w, int *cells)
+{
+    int b = 0, c = 0;
+    while (s[b]) {
+        if (((unsigned char)s[b] & 0xC0) != 0x80) {
+            if (c == w) break;
+            c++;
+        }
+        b++;
+    }
+    *cells = c;
+    return b;
+}
+
+int ax_ui_put(ax_ui *u, int y, int x, int w, ax_role r, const char *s)
+{
+    if (y < 0 || y >= LINES || x < 0 || x >= COLS) return 0;
+    if (w > COLS - x) w = COLS - x;
+    if (w <= 0) return 0;
+    int cells;
+    int nb = clip_bytes(s, w, &cells);
+    attrset(ax_ui_attr(u, r));
+    mvaddnstr(y, x, s, nb);
+    attrset(A_NORMAL);
+    return cells;
+}
+
+int ax_ui_printf(ax_ui *u, int y, int x, int w, ax_role r, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return ax_ui_put(u, y, x, w, r, buf);
+}
+
+void ax_ui_fill(ax_ui *u, int y, int x, int w, ax_role r)
+{
+    if (y < 0 || y >= LINES || x < 0 || x >= COLS) return;
+    if (w > COLS - x) w = COLS - x;
+    if (w <= 0) return;
+    attrset(ax_ui_attr(u, r));
+    mvhline(y, x, ' ', w);
+    attrset(A_NORMAL);
+}
+
+void ax_ui_vline(ax_ui *u, int y, int x, int h, ax_role r)
+{
+    const char *s = ax_ui_sym(u, AX_S_VLINE);
+    for (int i = 0; i < h; i++) ax_ui_put(u, y + i, x, 1, r, s);
+}
+
+void ax_ui_hline(ax_ui *u, int y, int x, int w, ax_role r)
+{
+    const char *s = ax_ui_sym(u, AX_S_HLINE);
+    for (int i = 0; i < w; i++) ax_ui_put(u, y, x + i, 1, r, s);
+}
+
+void ax_ui_title(ax_ui *u, ax_rect r, const char *name, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    ax_ui_fill(u, r.y, r.x, r.w, AX_R_HEADER);
+    int n = ax_ui_printf(u, r.y, r.x, r.w, AX_R_HEADER, "%s view", name);
+    if (detail[0])
+        ax_ui_printf(u, r.y, r.x + n, r.w - n, AX_R_HEADER, " %s %s", ax_ui_sym(u, AX_S_DOT), detail);
+}
+
+void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text)
+{
+    /* wraps at spaces into the pane width */
+    int w = r.w - 4;
+    const char *p = text;
+    while (*p && y < r.y + r.h) {
+        int len = (int)strlen(p), take = len;
+        if (take > w) {
+            take = w;
+            while (take > 0 && p[take] != ' ') take--;
+            if (take == 0) take = w;
+        }
+        char line[512];
+        if (take > (int)sizeof line - 1) take = (int)sizeof line - 1;
+        memcpy(line, p, (size_t)take);
+        line[take] = 0;
+        ax_ui_put(u, y++, r.x + 2, w, AX_R_NORMAL, line);
+        p += take;
+        while (*p == ' ') p++;
+    }
+}
+
+char *ax_ui_num(char *buf, size_t size, double v)
+{
+    if (isnan(v)) snprintf(buf, size, "nan");
+    else if (v == 0.0) snprintf(buf, size, "0");
+    else if (fabs(v) >= 1e5 || fabs(v) < 1e-3) snprintf(buf, size, "%.3e", v);
+    else snprintf(buf, size, "%.4g", v);
+    return buf;
+}
+
+/* ---- heat and pictures -------------------------------------------------- */
+
+static void set_cell(int y, int x, const wchar_t *wc, attr_t a, int pair)
+{
+    cchar_t cc;
+    setcchar(&cc, wc, a, 0, &pair);
+    mvadd_wch(y, x, &cc);
+}
+
+void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *levels)
+{
+    if (x >= COLS || y >= LINES) return;
+    int cw = cols;
+    if (cw > COLS - x) cw = COLS - x;
+    if (ax_ui_heat_on(u)) {
+        static const wchar_t upper[] = { 0x2580, 0 };
+        for (int r = 0; r < rows && y + r < LINES; r++) {
+            const int *top = levels + (size_t)(2 * r) * cols, *bot = top + cols;
+            move(y + r, x);
+            for (int c = 0; c < cw; c++) {
+                int pair = AX_PAIR_HEAT + top[c] * AX_HEAT_LEVELS + bot[c];
+                cchar_t cc;
+                setcchar(&cc, upper, A_NORMAL, 0, &pair);
+                add_wch(&cc);
+            }
+        }
+        return;
+    }
+    char line[1024];
+    if (cw > (int)sizeof line - 1) cw = (int)sizeof line - 1;
+    for (int r = 0; r < rows && y + r < LINES; r++) {
+        const int *row = levels + (size_t)r * cols;
+        for (int c = 0; c < cw; c++) line[c] = ax_ascii_ramp[row[c]];
+        attrset(A_NORMAL);
+        mvaddnstr(y + r, x, line, cw);
+    }
+}
+
+void ax_ui_heat_map(ax_ui *u, int y, int x, int rows, int cols, const float *map, int h, int w,
+                    float lo, float hi)
+{
+    if (rows <= 0 || cols <= 0) return;
+    int heat = ax_ui_heat_on(u);
+    int prow = heat ? 2 * rows : rows;
+    int *lev = ax_ui_lev(u, (size_t)prow * cols);
+    if (!lev) return;
+    ax_heatmap_levels(lev, prow, cols, map, h, w, lo, hi, heat ? AX_HEAT_LEVELS : AX_ASCII_LEVELS);
+    ax_ui_heat_cells(u, y, x, rows, cols, lev);
+}
+
+void ax_ui_legend(ax_ui *u, int y, int x, int w, float lo, float hi)
+{
+    char a[32], b[32];
+    ax_ui_num(a, sizeof a, lo);
+    ax_ui_num(b, sizeof b, hi);
+    int n = ax_ui_printf(u, y, x, w, AX_R_DIM, "%s ", a);
+    int rw = w - n - (int)strlen(b) - 1;
+    if (rw > 48) rw = 48;
+    if (rw < 4) return;
+    int heat = ax_ui_heat_on(u);
+    int L = heat ? AX_HEAT_LEVELS : AX_ASCII_LEVELS;
+    int *lev = ax_ui_lev(u, (size_t)2 * rw);
+    if (!lev) return;
+    for (int i = 0; i < rw; i++) lev[i] = lev[rw + i] = (int)((long)i * L / rw);
+    ax_ui_heat_cells(u, y, x + n, 1, rw, lev);
+    if (!heat) {
+        /* an ASCII ramp starts with a blank: bracket it so it reads as a scale */
+        ax_ui_put(u, y, x + n - 1, 1, AX_R_DIM, "[");
+        ax_ui_put(u, y, x + n + rw, 1, AX_R_DIM, "]");
+    }
+    ax_ui_printf(u, y, x + n + rw + 1, w - n - rw - 1, AX_R_DIM, "%s", b);
+}
+
+/* Index 0..5 on the xterm cube axis whose levels are 0, 95, 135, 175, 215, 255. */
+static int cube6(int v)
+{
+    return v < 48 ? 0 : v < 115 ? 1 : (v - 35) / 40 > 5 ? 5 : (v - 35) / 40;
+}
+
+static int rgb_pair(ax_ui *u, const unsigned char *p)
+{
+    static const int pick3[3] = { 0, 3, 5 };
+    int q = u->cube, idx = 0, col = 16;
+    for (int k = 0; k < 3; k++) {
+        int c6 = cube6(p[k]);
+        int ci = q == 6 ? c6 : (c6 < 2 ? 0 : c6 < 5 ? 1 : 2);
+        idx = idx * q + ci;
+        col += (q == 6 ? ci : pick3[ci]) * (k == 0 ? 36 : k == 1 ? 6 : 1);
+    }
+    return idx * 1000 + col;   /* packed: palette index and xterm colour */
+}
+
+void ax_ui_rgb_cell(ax_ui *u, int y, int x, const unsigned char *top, const unsigned char *bot)
+{
+    if (y < 0 || y >= LINES || x < 0 || x >= COLS) return;
+    if (!u->colour || !u->cube) {
+        /* luminance on the ASCII ramp */
+        double lum = 0.0;
+        for (int k = 0; k < 3; k++)
+            lum += (0.2126 * (k == 0) + 0.7152 * (k == 1) + 0.0722 * (k == 2)) * (top[k] + bot[k]) * 0.5;
+        int lv = (int)(lum / 256.0 * AX_ASCII_LEVELS);
+        if (lv >= AX_ASCII_LEVELS) lv = AX_ASCII_LEVELS - 1;
+        attrset(A_NORMAL);
+        mvaddch(y, x, (chtype)(unsigned char)ax_ascii_ramp[lv]);
+        return;
+    }
+    int a = rgb_pair(u, top), b = rgb_pair(u, bot);
+    int ncol = u->cube * u->cube * u->cube;
+    int slot = (a / 1000) * ncol + b / 1000;
+    if (!u->rgb_pair[slot]) {
+        init_extended_pair(AX_PAIR_RGB + slot, a % 1000, b % 1000);
+        u->rgb_pair[slot] = 1;
+    }
+    static const wchar_t upper[] = { 0x2580, 0 };
+    set_cell(y, x, upper, A_NORMAL, AX_PAIR_RGB + slot);
+}
+
+void ax_ui_bar(ax_ui *u, int y, int x, int w, double frac, ax_role r)
+{
+    static const char *const eighths[8] = {
+        "", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589"
+    };
+    if (w <= 0) return;
+    if (!(frac > 0)) frac = 0;
+    if (frac > 1) frac = 1;
+    int units = (int)lround(frac * w * 8);
+    int full = units / 8, part = units % 8;
+    char buf[1024];
+    size_t p = 0;
+    const char *blk = ax_ui_sym(u, AX_S_FULL);
+    for (int i = 0; i < full && p + 4 < sizeof buf; i++) {
+        size_t l = strlen(blk);
+        memcpy(buf + p, blk, l);
+        p += l;
+    }
+    if (part && full < w && p + 4 < sizeof buf) {
+        const char *e = u->utf8 ? eighths[part] : (part >= 4 ? "#" : "");
+        size_t l = strlen(e);
+        memcpy(buf + p, e, l);
+        p += l;
+    }
+    buf[p] = 0;
+    ax_ui_put(u, y, x, w, r, buf);
+}
+
+/* ---- scratch ------------------------------------------------------------ */
+
+static void *grow(void *p, size_t *cap, size_t n, size_t elem)
+{
+    if (n <= *cap) return p;
+    size_t c = *cap ? *cap : 1024;
+    while (c < n) c *= 2;
+    void *q = realloc(p, c * elem);
+    if (!q) return NULL;
+    *cap = c;
+    return q;
+}
+
+int *ax_ui_lev(ax_ui *u, size_t n)
+{
+    int *p = grow(u->lev, &u->lev_cap, n, sizeof *u->lev);
+    if (p) u->lev = p;
+    return p;
+}
+
+float *ax_ui_fbuf(ax_ui *u, size_t n)
+{
+    float *p = grow(u->fbuf, &u->fbuf_cap, n, sizeof *u->fbuf);
+    if (p) u->fbuf = p;
+    return p;
+}
+
+int *ax_ui_order(ax_ui *u, size_t n)
+{
+    int *p = grow(u->order, &u->order_cap, n, sizeof *u->order);
+    if (p) u->order = p;
+    return p;
+}
+
+/* ---- layers and caches -------------------------------------------------- */
+
+const ax_tensor *ax_ui_tensor(const ax_ui *u, int i)
+{
+    if (i < 0) return &u->net->input;
+    if (i >= u->net->nlayers || i >= u->ready) return NULL;
+    return &u->net->layers[i].out;
+}
+
+int ax_ui_input_of(const ax_ui *u, int i)
+{
+    (void)u;
+    return i - 1;
+}
+
+const char *ax_ui_layer_name(const ax_ui *u, int i)
+{
+    return i < 0 ? "input" : u->net->layers[i].spec.name;
+}
+
+char *ax_ui_shape_short(const ax_tensor *t, char *buf, size_t size)
+{
+    if (t->ndim == 4) snprintf(buf, size, "%dx%dx%d", t->shape[1], t->shape[2], t->shape[3]);
+    else if (t->ndim == 2) snprintf(buf, size, "%d", t->shape[1]);
+    else ax_tensor_shape_str(t, buf, size);
+    return buf;
+}
+
+ax_layer_cache *ax_ui_cache(ax_ui *u, int i)
+{
+    const ax_tensor *t = ax_ui_tensor(u, i);
+    if (!t) return NULL;
+    ax_layer_cache *lc = &u->cache[i + 1];
+    if (lc->valid) return lc;
+    ax_tensor_nchw(t, &lc->n, &lc->c, &lc->h, &lc->w);
+    size_t numel = ax_tensor_numel(t);
+    ax_stats_compute(&lc->all, t->data, numel);
+    ax_histogram(lc->hist, AX_HIST_BINS, t->data, numel, lc->all.min, lc->all.max);
+    if (!lc->ch) lc->ch = calloc((size_t)lc->c, sizeof *lc->ch);
+    if (!lc->ch) return NULL;
+    ax_channel_stats(lc->ch, t->data, lc->n, lc->c, lc->h * lc->w);
+    lc->dead = 0;
+    for (int c = 0; c < lc->c; c++) lc->dead += ax_stats_dead(&lc->ch[c]);
+    lc->towers = 0;
+    lc->valid = 1;
+    return lc;
+}
+
+int ax_ui_wstats_ready(ax_ui *u)
+{
+    pthread_mutex_lock(&u->mu);
+    int d = u->w_stats_done;
+    pthread_mutex_unlock(&u->mu);
+    return d;
+}
+
+void ax_ui_clamp(ax_ui *u)
+{
+    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
+    int n, c, h, w;
+    ax_tensor_nchw(t, &n, &c, &h, &w);
+    if (u->ch >= c) u->ch = c - 1;
+    if (u->ch < 0) u->ch = 0;
+    if (h * w == 1) {
+        /* vectors are shown as one near-square map */
+        w = (int)ceil(sqrt((double)c));
+        h = (c + w - 1) / w;
+    }
+    if (u->hy >= h) u->hy = h - 1;
+    if (u->hx >= w) u->hx = w - 1;
+    if (u->hy < 0) u->hy = 0;
+    if (u->hx < 0) u->hx = 0;
+}
+
+/* ---- the frame ---------------------------------------------------------- */
+
+static int name_width(const ax_ui *u)
+{
+    int nw = 5;
+    for (int i = 0; i < u->net->nlayers; i++) {
+        int l = (int)strlen(u->net->layers[i].spec.name);
+        if (l > nw) nw = l;
+    }
+    return nw > 12 ? 12 : nw;
+}
+
+static int list_width(const ax_ui *u)
+{
+    int nw = name_width(u);
+    if (COLS >= 110) return 3 + 1 + nw + 1 + 7 + 1 + 11 + 1 + 1 + 1;
+    if (COLS >= 60) return 2 + 1 + nw + 1 + 9 + 1 + 1 + 1;
+    return 0;
+}
+
+ax_rect ax_ui_pane(const ax_ui *u)
+{
+    int lw = list_width(u);
+    ax_rect r = { 1, lw ? lw + 1 : 0, LINES - 3, COLS - (lw ? lw + 1 : 0) };
+    if (r.h < 1) r.h = 1;
+    if (r.w < 1) r.w = 1;
+    return r;
+}
+
+static void draw_header(ax_ui *u)
+{
+    char shape[48];
+    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
+    ax_tensor_shape_str(t, shape, sizeof shape);
+    ax_ui_fill(u, 0, 0, COLS, AX_R_TITLE);
+    char right[64];
+    snprintf(right, sizeof right, " [%d %s] 1-8 Tab  ? help ", u->view + 1, ax_views[u->view]->name);
+    int rl = (int)strlen(right);
+    int n = ax_ui_printf(u, 0, 0, COLS - rl, AX_R_TITLE, " alexscope %s %s %s %s %s  %d/%d",
+                         ax_ui_sym(u, AX_S_DOT), u->net->spec.name, ax_ui_sym(u, AX_S_DOT),
+                         ax_ui_layer_name(u, u->cur), shape, u->cur + 1, u->net->nlayers);
+    if (n + rl <= COLS) ax_ui_put(u, 0, COLS - rl, rl, AX_R_TITLE, right);
+}
+
+static void list_row(ax_ui *u, int y, int w, int i, int computing)
+{
+    char shape[32], line[160];
+    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    ax_ui_shape_short(t, shape, sizeof shape);
+    const char *type = i < 0 ? "input" : ax_layer_type_name(u->net->layers[i].spec.type);
+    int nw = name_width(u);
+    if (COLS >= 110)
+        snprintf(line, sizeof line, "%3s %-*.*s %-7.7s %-11.11s ", i < 0 ? "" : "", nw, nw,
+                 ax_ui_layer_name(u, i), type, shape);
+    else
+        snprintf(line, sizeof line, "%2s %-*.*s %-9.9s ", "", nw, nw, ax_ui_layer_name(u, i), shape);
+    if (i >= 0) {
+        char idx[8];
+        snprintf(idx, sizeof idx, COLS >= 110 ? "%3d" : "%2d", i + 1);
+        memcpy(line, idx, strlen(idx));
+    }
+    ax_role role = i == u->cur ? AX_R_SELECT : AX_R_NORMAL;
+    ax_ui_fill(u, y, 0, w, role);
+    int n = ax_ui_put(u, y, 0, w - 1, role, line);
+    if (i == computing) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_WARN, "~");
+    else if (i < u->ready) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_GOOD, ax_ui_sym(u, AX_S_DONE));
+    else ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_DIM, ax_ui_sym(u, AX_S_DOT));
+}
+
+static void draw_list(ax_ui *u, int computing)
+{
+    int w = list_width(u);
+    if (!w) return;
+    int h = LINES - 3, total = u->net->nlayers + 1;
+    /* keep the current row in view, a little below the middle when scrolling */
+    int top = 0;
+    if (total > h) {
+        top = (u->cur + 1) - h / 2;
+        if (top < 0) top = 0;
+        if (top > total - h) top = total - h;
+    }
+    for (int r = 0; r < h && top + r < total; r++) list_row(u, 1 + r, w, top + r - 1, computing);
+    ax_ui_vline(u, 1, w, h, AX_R_DIM);
+}
+
+static void draw_status(ax_ui *u)
+{
+    int y = LINES - 2;
+    ax_ui_fill(u, y, 0, COLS, AX_R_STATUS);
+    const char *bar = ax_ui_sym(u, AX_S_VLINE);
+    int x = ax_ui_printf(u, y, 0, COLS, AX_R_STATUS, " %s %s ",
+                         u->cfg->model_name ? u->cfg->model_name : u->net->spec.name, bar);
+    if (u->net->untrained) {
+        x += ax_ui_put(u, y, x, COLS - x, u->colour ? AX_R_BAD : AX_R_STATUS, "UNTRAINED seeded weights");
+    } else {
+        const char *p = strrchr(u->net->weights_path, '/');
+        x += ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, "weights %s",
+                          p ? p + 1 : u->net->weights_path);
+    }
+    const char *img = u->cfg->image_path ? u->cfg->image_path : u->cfg->input_path;
+    const char *slash = img ? strrchr(img, '/') : NULL;
+    char tm[48] = "";
+    if (u->cur >= 0 && u->cur < u->ready)
+        snprintf(tm, sizeof tm, "%s %.2f ms", u->net->layers[u->cur].spec.name, u->net->layers[u->cur].ms);
+    else if (u->cur >= 0)
+        snprintf(tm, sizeof tm, "%s not computed", u->net->layers[u->cur].spec.name);
+    double mib = (double)(u->net->wcount + u->net->acount + u->net->scount) * sizeof(float) / 1048576.0;
+    ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %s %s %s %s %s %s%s%s mem %.0f MiB ", bar,
+                 u->cfg->device_name ? u->cfg->device_name : u->net->backend->name, bar,
+                 img ? (slash ? slash + 1 : img) : "-", bar, tm, tm[0] ? " " : "", tm[0] ? bar : "", mib);
+}
+
+static void draw_message(ax_ui *u, int busy, int computing, double elapsed)
+{
+    int y = LINES - 1;
+    ax_ui_fill(u, y, 0, COLS, AX_R_NORMAL);
+    if (u->prompting) {
+        ax_ui_printf(u, y, 0, COLS, AX_R_ACCENT, "run to layer (name or number, Esc cancels): %s_", u->prompt);
+        return;
+    }
+    if (busy) {
+        int done = u->ready - u->run_from, todo = u->w_target + 1 - u->run_from;
+        if (todo < 1) todo = 1;
+        int x = ax_ui_printf(u, y, 0, COLS, AX_R_WARN, "computing %s (%d/%d) %.1f s ",
+                             computing >= 0 ? u->net->layers[computing].spec.name : "...",
+                             computing + 1, u->net->nlayers, elapsed);
+        int bw = COLS - x - 24;
+        if (bw > 30) bw = 30;
+        if (bw > 4) {
+            ax_ui_put(u, y, x, 1, AX_R_DIM, "[");
+            ax_ui_bar(u, y, x + 1, bw, (double)done / todo, AX_R_BAR);
+            ax_ui_put(u, y, x + 1 + bw, 1, AX_R_DIM, "]");
+            x += bw + 2;
+        }
+        ax_ui_put(u, y, x, COLS - x, AX_R_DIM, "  x: stop after this layer");
+        return;
+    }
+    if (u->msg[0]) {
+        ax_ui_put(u, y, 0, COLS, u->msg_role, u->msg);
+        return;
+    }
+    ax_ui_put(u, y, 0, COLS, AX_R_DIM,
+              "n next  p prev  g run to  a run all  1-8 Tab views  s save  m mono  ? help  q quit");
+}
+
+void ax_ui_draw_all(ax_ui *u)
+{
+    pthread_mutex_lock(&u->mu);
+    int busy = u->w_busy, computing = busy ? u->w_computing : -1;
+    double t0 = u->w_t0;
+    pthread_mutex_unlock(&u->mu);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double elapsed = busy && computing >= 0 ? ts.tv_sec + ts.tv_nsec * 1e-9 - t0 : 0.0;
+
+    erase();
+    if (COLS < 40 || LINES < 10) {
+        ax_ui_put(u, 0, 0, COLS, AX_R_BAD, "terminal too small");
+        ax_ui_put(u, 1, 0, COLS, AX_R_NORMAL, "need 40x10; q quits");
+        return;
+    }
+    draw_header(u);
+    draw_list(u, computing);
+    ax_ui_clamp(u);
+    ax_rect pane = ax_ui_pane(u);
+    ax_views[u->view]->draw(u, pane);
+    draw_status(u);
+    draw_message(u, busy, computing, elapsed);
+    if (u->help) ax_ui_help_draw(u);
+}

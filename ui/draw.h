@@ -1,0 +1,198 @@
+/* State shared by the event loop and the views, and the drawing helpers they
+ * all use (text, colour roles, heat cells, RGB cells, analysis caches).
+ * Only the main thread calls into curses; nothing here computes a layer. */
+#ifndef AX_UI_DRAW_H
+#define AX_UI_DRAW_H
+
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <curses.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "alexscope/analysis.h"
+#include "alexscope/net.h"
+#include "ui.h"
+
+enum {
+    AX_V_TENSOR, AX_V_CHANNELS, AX_V_HEATMAP, AX_V_LRN,
+    AX_V_GROUPS, AX_V_TOPK, AX_V_FILTERS, AX_V_INPUT, AX_V_COUNT
+};
+
+/* What a piece of text is; in mono each role becomes an attribute. */
+typedef enum {
+    AX_R_NORMAL, AX_R_TITLE, AX_R_HEADER, AX_R_SELECT, AX_R_DIM, AX_R_GOOD,
+    AX_R_WARN, AX_R_BAD, AX_R_ACCENT, AX_R_BAR, AX_R_STATUS, AX_R_COUNT
+} ax_role;
+
+/* Symbols with an ASCII fallback for terminals without UTF-8. */
+typedef enum {
+    AX_S_VLINE, AX_S_HLINE, AX_S_DOT, AX_S_DONE, AX_S_UP, AX_S_DOWN, AX_S_FULL,
+    AX_S_SUM, AX_S_SQ, AX_S_ARROW, AX_S_CURSOR, AX_S_COUNT
+} ax_sym;
+
+typedef struct { int y, x, h, w; } ax_rect;
+
+#define AX_HIST_BINS 48
+
+/* Analysis of one layer's output, filled the first time a view needs it. */
+typedef struct {
+    int valid;
+    int n, c, h, w;            /* NCHW view of the tensor (fc: F channels of 1x1) */
+    ax_stats all;
+    size_t hist[AX_HIST_BINS]; /* over [all.min, all.max] */
+    ax_stats *ch;              /* (c) over image 0 and the batch */
+    int dead;
+    float *supp;               /* (c) LRN suppression; NULL until asked */
+    int towers;                /* groups of the tower statistics below */
+    ax_stats tower[8];
+} ax_layer_cache;
+
+typedef struct { const char *keys, *what; } ax_keyhelp;
+
+struct ax_ui;
+typedef struct {
+    const char *name;
+    void (*draw)(struct ax_ui *u, ax_rect r);
+    int (*key)(struct ax_ui *u, int key);   /* 1 when the view used the key */
+    const ax_keyhelp *keys;                 /* ends with {NULL, NULL} */
+} ax_view;
+
+extern const ax_view ax_view_tensor, ax_view_channels, ax_view_heatmap, ax_view_lrn,
+    ax_view_groups, ax_view_topk, ax_view_filters, ax_view_input;
+extern const ax_view *const ax_views[AX_V_COUNT];
+extern const ax_keyhelp ax_global_keys[];
+
+typedef struct ax_ui {
+    ax_net *net;
+    const ax_ui_config *cfg;
+    int cur;                  /* current layer, -1 = the input */
+    int view;
+    int ready;                /* the UI's copy: layers 0..ready-1 hold outputs */
+    int colour;               /* drawing with colours now */
+    int can_colour;           /* the terminal has colours and no --mono/NO_COLOR */
+    int heat_ok;              /* 256 colours, enough pairs and UTF-8 for half blocks */
+    int utf8;
+    int quit, dirty, help, help_top;
+    char backend_desc[160];
+    char msg[320];
+    ax_role msg_role;
+
+    /* run-to prompt */
+    int prompting;
+    char prompt[40];
+    int plen;
+
+    /* compute worker; fields marked (mu) are shared with it */
+    pthread_mutex_t mu;
+    pthread_t worker;
+    int worker_live;
+    int w_busy, w_ready, w_target, w_cancel, w_computing;   /* (mu) */
+    double w_t0;                                            /* (mu) layer start */
+    int w_failed;                                           /* (mu) */
+    ax_error w_err;                                         /* (mu) */
+    double run_t0;            /* start of the current run */
+    int run_from;
+
+    /* weight statistics, filled by a helper thread at start */
+    pthread_t wthread;
+    int wthread_live;
+    int w_stats_done;         /* (mu) */
+    ax_stats *wstats;         /* (nlayers) */
+    ax_stats *bstats;         /* (nlayers) */
+
+    ax_layer_cache *cache;    /* (nlayers + 1): [0] is the input */
+
+    /* scratch that only grows */
+    int *lev; size_t lev_cap;
+    float *fbuf; size_t fbuf_cap;
+    int *order; size_t order_cap;
+
+    /* colour pairs for RGB pictures, made on first use */
+    int *rgb_pair;
+    int cube;                 /* levels per channel of the RGB palette */
+    int next_pair;
+
+    /* view state */
+    int ch;                   /* selected channel (channels, heatmap, lrn) */
+    int hy, hx;               /* heatmap cursor, source coordinates */
+    int heat_one, heat_layer_norm, heat_tiles, tile_w;
+    int hist_log;
+    int chan_col, chan_desc, chan_top;
+    int order_layer, order_col, order_desc, order_valid;
+    int lrn_top, lrn_by_supp;
+    int groups_top;
+    int topk;
+    int filt_top, filt_kernel_norm;
+    int save_seq;
+} ax_ui;
+
+/* Pair numbers: roles, then the 24 x 24 heat pairs, then the RGB palette. */
+#define AX_PAIR_HEAT 32
+#define AX_PAIR_RGB (AX_PAIR_HEAT + AX_HEAT_LEVELS * AX_HEAT_LEVELS)
+
+void ax_ui_colours_init(ax_ui *u);
+attr_t ax_ui_attr(const ax_ui *u, ax_role r);
+const char *ax_ui_sym(const ax_ui *u, ax_sym s);
+
+/* Text clipped to w cells (UTF-8 aware); returns the cells written. */
+int ax_ui_put(ax_ui *u, int y, int x, int w, ax_role r, const char *s);
+int ax_ui_printf(ax_ui *u, int y, int x, int w, ax_role r, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void ax_ui_fill(ax_ui *u, int y, int x, int w, ax_role r);
+void ax_ui_vline(ax_ui *u, int y, int x, int h, ax_role r);
+void ax_ui_hline(ax_ui *u, int y, int x, int w, ax_role r);
+/* A view's first line: "Name view · detail". */
+void ax_ui_title(ax_ui *u, ax_rect r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A centred notice for views that have nothing to show on this layer. */
+void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text);
+
+/* Heat cells: levels is (2*rows, cols) of AX_HEAT_LEVELS when heat_on(u),
+ * else (rows, cols) of AX_ASCII_LEVELS. */
+int ax_ui_heat_on(const ax_ui *u);
+void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *levels);
+/* Rasterises map (h, w) into rows x cols cells with [lo, hi] and draws it. */
+void ax_ui_heat_map(ax_ui *u, int y, int x, int rows, int cols, const float *map, int h, int w,
+                    float lo, float hi);
+/* The ramp from lo to hi in w cells with the two numbers. */
+void ax_ui_legend(ax_ui *u, int y, int x, int w, float lo, float hi);
+/* One cell with a top and a bottom RGB pixel (0..255). */
+void ax_ui_rgb_cell(ax_ui *u, int y, int x, const unsigned char *top, const unsigned char *bot);
+/* Horizontal bar of frac (0..1) in w cells. */
+void ax_ui_bar(ax_ui *u, int y, int x, int w, double frac, ax_role r);
+
+/* Scratch that grows and is kept. */
+int *ax_ui_lev(ax_ui *u, size_t n);
+float *ax_ui_fbuf(ax_ui *u, size_t n);
+int *ax_ui_order(ax_ui *u, size_t n);
+
+/* Layer i's output (-1: input) when the UI knows it is computed, else NULL. */
+const ax_tensor *ax_ui_tensor(const ax_ui *u, int i);
+/* Its analysis cache, filled on first use; NULL when not computed. */
+ax_layer_cache *ax_ui_cache(ax_ui *u, int i);
+/* The input layer i reads: the previous output or the net input. */
+int ax_ui_input_of(const ax_ui *u, int i);
+/* "conv1" or "input". */
+const char *ax_ui_layer_name(const ax_ui *u, int i);
+/* "96x55x55" or "4096". */
+char *ax_ui_shape_short(const ax_tensor *t, char *buf, size_t size);
+/* 1 once the weight statistics thread finished. */
+int ax_ui_wstats_ready(ax_ui *u);
+
+/* Number formatting that keeps columns narrow: 4 significant digits. */
+char *ax_ui_num(char *buf, size_t size, double v);
+
+/* Clamps the selected channel and cursor to layer cur. */
+void ax_ui_clamp(ax_ui *u);
+
+/* Everything on screen for the current state (no refresh). */
+void ax_ui_draw_all(ax_ui *u);
+void ax_ui_help_draw(ax_ui *u);
+int ax_ui_help_lines(void);
+
+/* Layout of the pane the current view draws into. */
+ax_rect ax_ui_pane(const ax_ui *u);
+
+#endif
