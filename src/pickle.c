@@ -1,0 +1,707 @@
+/* A small pickle reader for NumPy's array pickles (protocols 2 to 5): enough
+ * to read dicts/lists of float arrays such as bvlc_alexnet.npy. It builds
+ * plain values on its own stack and never calls, imports or executes anything;
+ * the few callables numpy pickles name are recognised and emulated. */
+#include "pickle.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    MAX_STACK = 1 << 20,   /* values on the stack at once */
+    MAX_MEMO = 1 << 22,    /* highest memo index */
+    MAX_DEPTH = 32,        /* nesting of dicts/lists when naming entries */
+};
+
+typedef enum {
+    PV_MARK, PV_NONE, PV_BOOL, PV_INT, PV_BYTES, PV_STR,
+    PV_TUPLE, PV_LIST, PV_DICT, PV_GLOBAL, PV_DTYPE, PV_ARRAY
+} pv_kind;
+
+/* the callables numpy's pickles name, recognised by module and name */
+typedef enum { G_RECONSTRUCT, G_NDARRAY, G_DTYPE, G_ENCODE, G_BYTES, G_FROMBUFFER } g_kind;
+
+static const struct { const char *module, *name; g_kind kind; } known_globals[] = {
+    {"numpy.core.multiarray", "_reconstruct", G_RECONSTRUCT},
+    {"numpy._core.multiarray", "_reconstruct", G_RECONSTRUCT},
+    {"numpy", "ndarray", G_NDARRAY},
+    {"numpy", "dtype", G_DTYPE},
+    {"_codecs", "encode", G_ENCODE},
+    {"__builtin__", "bytes", G_BYTES},
+    {"builtins", "bytes", G_BYTES},
+    {"numpy.core.numeric", "_frombuffer", G_FROMBUFFER},
+    {"numpy._core.numeric", "_frombuffer", G_FROMBUFFER},
+};
+
+typedef struct pv pv;
+struct pv {
+    pv_kind kind;
+    pv *next;                               /* every value, for freeing */
+    int64_t i;                              /* BOOL, INT */
+    const uint8_t *s; size_t n;             /* BYTES (raw), STR (UTF-8) */
+    pv **items; size_t count, cap;          /* TUPLE, LIST, DICT (key, value, key, value...) */
+    g_kind g;                               /* GLOBAL */
+    char code[8]; char order;               /* DTYPE: "f4", byte order '<' '>' '|' */
+    int set, ndim, fortran;                 /* ARRAY */
+    int64_t shape[AX_WMAX_DIMS];
+    pv *dtype, *data;                       /* ARRAY: DTYPE; BYTES, or LIST for object arrays */
+};
+
+typedef struct {
+    const uint8_t *buf;
+    size_t size, pos, base;   /* base: offset of buf in the file, for messages */
+    size_t op_at;             /* offset of the opcode being run */
+    uint8_t op;
+    const char *file;
+    ax_wfile *f;
+    ax_error *err;
+    pv *all;
+    pv **stack; size_t sp, scap;
+    pv **memo; size_t mcap, mnext;
+    pv mark;
+} vm;
+
+static ax_status vm_fail(vm *m, ax_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static ax_status vm_fail(vm *m, ax_status code, const char *fmt, ...)
+{
+    char what[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    char opname[8];
+    if (m->op >= 0x21 && m->op < 0x7f) snprintf(opname, sizeof opname, " '%c'", m->op);
+    else opname[0] = 0;
+    return ax_fail(m->err, code, "%s: pickle opcode 0x%02x%s at file offset %zu: %s", m->file, m->op, opname,
+                   m->base + m->op_at, what);
+}
+
+static const char *kind_name(const pv *v)
+{
+    static const char *names[] = {"a mark", "None", "a bool", "an int", "bytes", "a str", "a tuple",
+                                  "a list", "a dict", "a global", "a dtype", "an array"};
+    return v ? names[v->kind] : "nothing";
+}
+
+static pv *new_value(vm *m, pv_kind kind)
+{
+    pv *v = calloc(1, sizeof *v);
+    if (!v) {
+        vm_fail(m, AX_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    v->kind = kind;
+    v->next = m->all;
+    m->all = v;
+    return v;
+}
+
+static ax_status add_item(vm *m, pv *seq, pv *item)
+{
+    if (seq->count == seq->cap) {
+        size_t cap = seq->cap ? seq->cap * 2 : 4;
+        pv **grown = realloc(seq->items, cap * sizeof *grown);
+        if (!grown) return vm_fail(m, AX_ERR_NOMEM, "out of memory");
+        seq->items = grown;
+        seq->cap = cap;
+    }
+    seq->items[seq->count++] = item;
+    return AX_OK;
+}
+
+static ax_status push(vm *m, pv *v)
+{
+    if (!v) return m->err ? m->err->code : AX_ERR_NOMEM;
+    if (m->sp == m->scap) {
+        if (m->scap >= MAX_STACK) return vm_fail(m, AX_ERR_FORMAT, "more than %d values on the stack", MAX_STACK);
+        size_t cap = m->scap ? m->scap * 2 : 64;
+        pv **grown = realloc(m->stack, cap * sizeof *grown);
+        if (!grown) return vm_fail(m, AX_ERR_NOMEM, "out of memory");
+        m->stack = grown;
+        m->scap = cap;
+    }
+    m->stack[m->sp++] = v;
+    return AX_OK;
+}
+
+/* The value on top; a mark there, or an empty stack, is an error. */
+static ax_status pop(vm *m, pv **out)
+{
+    if (m->sp == 0 || m->stack[m->sp - 1]->kind == PV_MARK)
+        return vm_fail(m, AX_ERR_FORMAT, "needs a value but the stack %s", m->sp ? "has a mark on top" : "is empty");
+    *out = m->stack[--m->sp];
+    return AX_OK;
+}
+
+static ax_status top(vm *m, pv **out)
+{
+    if (m->sp == 0 || m->stack[m->sp - 1]->kind == PV_MARK)
+        return vm_fail(m, AX_ERR_FORMAT, "needs a value but the stack %s", m->sp ? "has a mark on top" : "is empty");
+    *out = m->stack[m->sp - 1];
+    return AX_OK;
+}
+
+/* Index of the topmost mark; the values above it are stack[mark + 1 .. sp). */
+static ax_status find_mark(vm *m, size_t *at)
+{
+    for (size_t i = m->sp; i > 0; i--) {
+        if (m->stack[i - 1]->kind == PV_MARK) {
+            *at = i - 1;
+            return AX_OK;
+        }
+    }
+    return vm_fail(m, AX_ERR_FORMAT, "needs a mark but there is none on the stack");
+}
+
+static ax_status need(vm *m, size_t n)
+{
+    if (n > m->size - m->pos)
+        return vm_fail(m, AX_ERR_FORMAT, "needs %zu more bytes but the pickle ends after %zu (truncated)",
+                       n, m->size - m->pos);
+    return AX_OK;
+}
+
+static uint64_t read_le(vm *m, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = n; i > 0; i--) v = v << 8 | m->buf[m->pos + i - 1];
+    m->pos += n;
+    return v;
+}
+
+/* A length-prefixed string of `lenbytes` length bytes into a BYTES or STR value. */
+static ax_status op_string(vm *m, size_t lenbytes, pv_kind kind, int is_signed)
+{
+    ax_status st = need(m, lenbytes);
+    if (st) return st;
+    uint64_t n = read_le(m, lenbytes);
+    if (is_signed && (n & 0x80000000u))
+        return vm_fail(m, AX_ERR_FORMAT, "negative string length");
+    if ((st = need(m, n > SIZE_MAX ? SIZE_MAX : (size_t)n))) return st;
+    pv *v = new_value(m, kind);
+    if (!v) return m->err->code;
+    v->s = m->buf + m->pos;
+    v->n = (size_t)n;
+    m->pos += (size_t)n;
+    return push(m, v);
+}
+
+static ax_status make_int(vm *m, int64_t i)
+{
+    pv *v = new_value(m, PV_INT);
+    if (v) v->i = i;
+    return push(m, v);
+}
+
+static int str_is(const pv *v, const char *s)
+{
+    return v && (v->kind == PV_STR || v->kind == PV_BYTES) && v->n == strlen(s) && memcmp(v->s, s, v->n) == 0;
+}
+
+static ax_status resolve_global(vm *m, const char *module, size_t mlen, const char *name, size_t nlen)
+{
+    for (size_t k = 0; k < sizeof known_globals / sizeof known_globals[0]; k++) {
+        if (strlen(known_globals[k].module) == mlen && memcmp(known_globals[k].module, module, mlen) == 0 &&
+            strlen(known_globals[k].name) == nlen && memcmp(known_globals[k].name, name, nlen) == 0) {
+            pv *v = new_value(m, PV_GLOBAL);
+            if (v) v->g = known_globals[k].kind;
+            return push(m, v);
+        }
+    }
+    char shown[160];
+    size_t n = 0;
+    for (size_t i = 0; i < mlen + 1 + nlen && n + 1 < sizeof shown; i++) {
+        char c = i < mlen ? module[i] : i == mlen ? '.' : name[i - mlen - 1];
+        shown[n++] = c >= 0x20 && c < 0x7f ? c : '?';
+    }
+    shown[n] = 0;
+    return vm_fail(m, AX_ERR_FORMAT, "refers to %s, which this reader does not load (it reads numpy arrays "
+                   "in dicts and lists only, and runs nothing)", shown);
+}
+
+/* GLOBAL: "module\nname\n" */
+static ax_status op_global(vm *m)
+{
+    const char *s = (const char *)m->buf + m->pos;
+    size_t left = m->size - m->pos;
+    const char *nl1 = memchr(s, '\n', left);
+    const char *nl2 = nl1 ? memchr(nl1 + 1, '\n', left - (size_t)(nl1 + 1 - s)) : NULL;
+    if (!nl2) return vm_fail(m, AX_ERR_FORMAT, "module and name lines are not terminated (truncated)");
+    m->pos += (size_t)(nl2 + 1 - s);
+    return resolve_global(m, s, (size_t)(nl1 - s), nl1 + 1, (size_t)(nl2 - nl1 - 1));
+}
+
+static ax_status op_stack_global(vm *m)
+{
+    pv *name, *module;
+    ax_status st;
+    if ((st = pop(m, &name)) || (st = pop(m, &module))) return st;
+    if (name->kind != PV_STR || module->kind != PV_STR)
+        return vm_fail(m, AX_ERR_FORMAT, "expected module and name strings, found %s and %s",
+                       kind_name(module), kind_name(name));
+    return resolve_global(m, (const char *)module->s, module->n, (const char *)name->s, name->n);
+}
+
+static ax_status set_memo(vm *m, uint64_t idx)
+{
+    if (idx >= MAX_MEMO) return vm_fail(m, AX_ERR_FORMAT, "memo index %llu is too large", (unsigned long long)idx);
+    pv *v;
+    ax_status st = top(m, &v);
+    if (st) return st;
+    if (idx >= m->mcap) {
+        size_t cap = m->mcap ? m->mcap : 64;
+        while (cap <= idx) cap *= 2;
+        pv **grown = realloc(m->memo, cap * sizeof *grown);
+        if (!grown) return vm_fail(m, AX_ERR_NOMEM, "out of memory");
+        memset(grown + m->mcap, 0, (cap - m->mcap) * sizeof *grown);
+        m->memo = grown;
+        m->mcap = cap;
+    }
+    m->memo[idx] = v;
+    return AX_OK;
+}
+
+static ax_status get_memo(vm *m, uint64_t idx)
+{
+    if (idx >= m->mcap || !m->memo[idx])
+        return vm_fail(m, AX_ERR_FORMAT, "memo index %llu was never stored", (unsigned long long)idx);
+    return push(m, m->memo[idx]);
+}
+
+/* Pops the values above the topmost mark (and the mark) into a new TUPLE/LIST/DICT. */
+static ax_status collect(vm *m, pv_kind kind)
+{
+    size_t mk;
+    ax_status st = find_mark(m, &mk);
+    if (st) return st;
+    pv *v = new_value(m, kind);
+    if (!v) return m->err->code;
+    if (kind == PV_DICT && (m->sp - mk - 1) % 2)
+        return vm_fail(m, AX_ERR_FORMAT, "odd number of values for a dict");
+    for (size_t i = mk + 1; i < m->sp; i++)
+        if ((st = add_item(m, v, m->stack[i]))) return st;
+    m->sp = mk;
+    return push(m, v);
+}
+
+static ax_status tuple_n(vm *m, size_t n)
+{
+    if (m->sp < n) return vm_fail(m, AX_ERR_FORMAT, "needs %zu values, the stack has %zu", n, m->sp);
+    pv *v = new_value(m, PV_TUPLE);
+    if (!v) return m->err->code;
+    ax_status st;
+    for (size_t i = m->sp - n; i < m->sp; i++) {
+        if (m->stack[i]->kind == PV_MARK) return vm_fail(m, AX_ERR_FORMAT, "a mark where a value should be");
+        if ((st = add_item(m, v, m->stack[i]))) return st;
+    }
+    m->sp -= n;
+    return push(m, v);
+}
+
+/* APPEND, APPENDS, SETITEM, SETITEMS: the values above the mark (or the top
+ * one or two) go into the list or dict under them. */
+static ax_status extend(vm *m, pv_kind want, int with_mark)
+{
+    size_t from;
+    ax_status st;
+    if (with_mark) {
+        if ((st = find_mark(m, &from))) return st;
+        from++;
+    } else {
+        size_t k = want == PV_DICT ? 2 : 1;
+        if (m->sp < k + 1) return vm_fail(m, AX_ERR_FORMAT, "needs %zu values under it", k + 1);
+        from = m->sp - k;
+    }
+    if (from < 1 + (size_t)with_mark - (size_t)with_mark || from == 0)
+        return vm_fail(m, AX_ERR_FORMAT, "nothing to add the values to");
+    pv *target = m->stack[from - 1 - (size_t)with_mark];
+    if (target->kind != want)
+        return vm_fail(m, AX_ERR_FORMAT, "expected %s to add to, found %s", want == PV_DICT ? "a dict" : "a list",
+                       kind_name(target));
+    if (want == PV_DICT && (m->sp - from) % 2) return vm_fail(m, AX_ERR_FORMAT, "odd number of values for a dict");
+    for (size_t i = from; i < m->sp; i++) {
+        if (m->stack[i]->kind == PV_MARK) return vm_fail(m, AX_ERR_FORMAT, "a mark where a value should be");
+        if ((st = add_item(m, target, m->stack[i]))) return st;
+    }
+    m->sp = from - (size_t)with_mark;
+    return AX_OK;
+}
+
+static int as_int(const pv *v, int64_t *out)
+{
+    if (!v || (v->kind != PV_INT && v->kind != PV_BOOL)) return 0;
+    *out = v->i;
+    return 1;
+}
+
+static ax_status set_shape(vm *m, pv *arr, const pv *shape)
+{
+    if (!shape || shape->kind != PV_TUPLE)
+        return vm_fail(m, AX_ERR_FORMAT, "array shape should be a tuple, found %s", kind_name(shape));
+    if (shape->count > AX_WMAX_DIMS)
+        return vm_fail(m, AX_ERR_UNSUPPORTED, "array has %zu dimensions, at most %d are read", shape->count,
+                       AX_WMAX_DIMS);
+    for (size_t i = 0; i < shape->count; i++) {
+        int64_t d;
+        if (!as_int(shape->items[i], &d) || d < 0)
+            return vm_fail(m, AX_ERR_FORMAT, "array shape[%zu] is not a non-negative int", i);
+        arr->shape[i] = d;
+    }
+    arr->ndim = (int)shape->count;
+    return AX_OK;
+}
+
+/* _codecs.encode(text, 'latin1'): the bytes whose latin-1 reading is `text`
+ * (Python 3 writes bytes this way in protocol 2). text is UTF-8 here, so
+ * every character must be below U+0100. */
+static ax_status latin1_bytes(vm *m, const pv *text, pv **out)
+{
+    unsigned char *b = malloc(text->n ? text->n : 1);
+    if (!b) return vm_fail(m, AX_ERR_NOMEM, "out of memory");
+    ax_status st = ax_wfile_own(m->f, b, m->err);
+    if (st) return st;
+    size_t n = 0;
+    for (size_t i = 0; i < text->n; i++) {
+        uint8_t c = text->s[i];
+        if (c < 0x80) {
+            b[n++] = c;
+        } else if ((c == 0xc2 || c == 0xc3) && i + 1 < text->n && (text->s[i + 1] & 0xc0) == 0x80) {
+            b[n++] = (uint8_t)((c & 0x1f) << 6 | (text->s[i + 1] & 0x3f));
+            i++;
+        } else {
+            return vm_fail(m, AX_ERR_FORMAT, "string for _codecs.encode is not latin-1 text (byte %zu)", i);
+        }
+    }
+    pv *v = new_value(m, PV_BYTES);
+    if (!v) return m->err->code;
+    v->s = b;
+    v->n = n;
+    *out = v;
+    return AX_OK;
+}
+
+/* dtype('f4', False, True) -> a DTYPE; BUILD later sets its byte order. */
+static ax_status make_dtype(vm *m, const pv *args, pv **out)
+{
+    pv *d = args->count >= 1 ? args->items[0] : NULL;
+    if (!d || (d->kind != PV_STR && d->kind != PV_BYTES) || d->n == 0 || d->n >= 8)
+        return vm_fail(m, AX_ERR_FORMAT, "numpy.dtype() needs a short type string, found %s", kind_name(d));
+    pv *v = new_value(m, PV_DTYPE);
+    if (!v) return m->err->code;
+    const uint8_t *s = d->s;
+    size_t n = d->n;
+    v->order = '|';
+    if (s[0] == '<' || s[0] == '>' || s[0] == '|' || s[0] == '=') {
+        v->order = s[0] == '=' ? '<' : (char)s[0];
+        s++;
+        n--;
+    }
+    for (size_t i = 0; i < n; i++) v->code[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+    *out = v;
+    return AX_OK;
+}
+
+static ax_status op_reduce(vm *m)
+{
+    pv *args, *fn, *res = NULL;
+    ax_status st;
+    if ((st = pop(m, &args)) || (st = pop(m, &fn))) return st;
+    if (fn->kind != PV_GLOBAL)
+        return vm_fail(m, AX_ERR_FORMAT, "calls %s, expected a known global", kind_name(fn));
+    if (args->kind != PV_TUPLE)
+        return vm_fail(m, AX_ERR_FORMAT, "call arguments should be a tuple, found %s", kind_name(args));
+    pv **a = args->items;
+    size_t na = args->count;
+    switch (fn->g) {
+    case G_RECONSTRUCT:
+        /* _reconstruct(ndarray, (0,), b'b'): an empty array that BUILD fills */
+        if (na < 1 || a[0]->kind != PV_GLOBAL || a[0]->g != G_NDARRAY)
+            return vm_fail(m, AX_ERR_FORMAT, "_reconstruct of something other than numpy.ndarray");
+        res = new_value(m, PV_ARRAY);
+        break;
+    case G_DTYPE:
+        if ((st = make_dtype(m, args, &res))) return st;
+        break;
+    case G_ENCODE:
+        if (na != 2 || a[0]->kind != PV_STR || !(str_is(a[1], "latin1") || str_is(a[1], "latin-1")))
+            return vm_fail(m, AX_ERR_FORMAT, "_codecs.encode is only read as encode(str, 'latin1')");
+        if ((st = latin1_bytes(m, a[0], &res))) return st;
+        break;
+    case G_BYTES:
+        if (na != 0) return vm_fail(m, AX_ERR_FORMAT, "bytes() is only read without arguments");
+        res = new_value(m, PV_BYTES);
+        if (res) res->s = m->buf;
+        break;
+    case G_FROMBUFFER:
+        /* _frombuffer(buffer, dtype, shape, order), protocol 5's in-band arrays */
+        if (na != 4 || a[0]->kind != PV_BYTES || a[1]->kind != PV_DTYPE || !(str_is(a[3], "C") || str_is(a[3], "F")))
+            return vm_fail(m, AX_ERR_FORMAT, "_frombuffer is only read as (bytes, dtype, shape, 'C' or 'F')");
+        res = new_value(m, PV_ARRAY);
+        if (!res) return m->err->code;
+        if ((st = set_shape(m, res, a[2]))) return st;
+        res->dtype = a[1];
+        res->data = a[0];
+        res->fortran = str_is(a[3], "F");
+        res->set = 1;
+        break;
+    case G_NDARRAY:
+        return vm_fail(m, AX_ERR_FORMAT, "numpy.ndarray is only read as an argument of _reconstruct");
+    }
+    return push(m, res);
+}
+
+/* BUILD: __setstate__ of a dtype (byte order) or an array (shape, dtype, data). */
+static ax_status op_build(vm *m)
+{
+    pv *state, *obj;
+    ax_status st;
+    if ((st = pop(m, &state)) || (st = top(m, &obj))) return st;
+    if (state->kind != PV_TUPLE)
+        return vm_fail(m, AX_ERR_FORMAT, "state of %s should be a tuple, found %s", kind_name(obj), kind_name(state));
+    pv **s = state->items;
+    if (obj->kind == PV_DTYPE) {
+        /* (version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata]) */
+        if (state->count < 2 || (s[1]->kind != PV_STR && s[1]->kind != PV_BYTES) || s[1]->n != 1)
+            return vm_fail(m, AX_ERR_FORMAT, "dtype state should start (version, byteorder)");
+        obj->order = (char)s[1]->s[0];
+        if (state->count >= 5 && (s[3]->kind != PV_NONE || s[4]->kind != PV_NONE))
+            return vm_fail(m, AX_ERR_UNSUPPORTED, "structured dtypes are not read");
+        return AX_OK;
+    }
+    if (obj->kind != PV_ARRAY || obj->set)
+        return vm_fail(m, AX_ERR_FORMAT, "BUILD on %s is not understood", kind_name(obj));
+    /* (version, shape, dtype, is_fortran, data) or, older, without the version */
+    size_t k = state->count == 5 ? 1 : state->count == 4 ? 0 : 9;
+    if (k == 9) return vm_fail(m, AX_ERR_FORMAT, "array state has %zu items, expected 4 or 5", state->count);
+    int64_t fortran;
+    if ((st = set_shape(m, obj, s[k]))) return st;
+    if (s[k + 1]->kind != PV_DTYPE)
+        return vm_fail(m, AX_ERR_FORMAT, "array dtype is %s", kind_name(s[k + 1]));
+    if (!as_int(s[k + 2], &fortran)) return vm_fail(m, AX_ERR_FORMAT, "array fortran flag is not a bool");
+    if (s[k + 3]->kind != PV_BYTES && s[k + 3]->kind != PV_LIST)
+        return vm_fail(m, AX_ERR_FORMAT, "array data is %s, expected bytes (or a list for object arrays)",
+                       kind_name(s[k + 3]));
+    obj->dtype = s[k + 1];
+    obj->fortran = fortran != 0;
+    obj->data = s[k + 3];
+    obj->set = 1;
+    return AX_OK;
+}
+
+static ax_status run(vm *m, pv **result)
+{
+    ax_status st = AX_OK;
+    while (st == AX_OK) {
+        m->op_at = m->pos;
+        m->op = 0;
+        if (m->pos >= m->size) return vm_fail(m, AX_ERR_FORMAT, "the pickle ends without a STOP (truncated)");
+        uint8_t op = m->buf[m->pos++];
+        m->op = op;
+        switch (op) {
+        case 0x80: /* PROTO */
+            if ((st = need(m, 1))) break;
+            if (m->buf[m->pos] < 2 || m->buf[m->pos] > 5)
+                st = vm_fail(m, AX_ERR_UNSUPPORTED, "pickle protocol %d; protocols 2 to 5 are read", m->buf[m->pos]);
+            m->pos++;
+            break;
+        case 0x95: /* FRAME: only a hint for buffered readers */
+            if (!(st = need(m, 8))) m->pos += 8;
+            break;
+        case '.': /* STOP */
+            return pop(m, result);
+        case '(': st = push(m, &m->mark); break;
+        case ')': st = push(m, new_value(m, PV_TUPLE)); break;
+        case ']': st = push(m, new_value(m, PV_LIST)); break;
+        case '}': st = push(m, new_value(m, PV_DICT)); break;
+        case 't': st = collect(m, PV_TUPLE); break;
+        case 'l': st = collect(m, PV_LIST); break;
+        case 'd': st = collect(m, PV_DICT); break;
+        case 0x85: st = tuple_n(m, 1); break;
+        case 0x86: st = tuple_n(m, 2); break;
+        case 0x87: st = tuple_n(m, 3); break;
+        case 'a': st = extend(m, PV_LIST, 0); break;
+        case 'e': st = extend(m, PV_LIST, 1); break;
+        case 's': st = extend(m, PV_DICT, 0); break;
+        case 'u': st = extend(m, PV_DICT, 1); break;
+        case 'N': st = push(m, new_value(m, PV_NONE)); break;
+        case 0x88: case 0x89: { /* NEWTRUE, NEWFALSE */
+            pv *v = new_value(m, PV_BOOL);
+            if (v) v->i = op == 0x88;
+            st = push(m, v);
+            break;
+        }
+        case 'K': if (!(st = need(m, 1))) st = make_int(m, (int64_t)read_le(m, 1)); break;
+        case 'M': if (!(st = need(m, 2))) st = make_int(m, (int64_t)read_le(m, 2)); break;
+        case 'J': if (!(st = need(m, 4))) st = make_int(m, (int32_t)(uint32_t)read_le(m, 4)); break;
+        case 0x8a: { /* LONG1: n-byte little-endian two's complement */
+            if ((st = need(m, 1))) break;
+            size_t n = (size_t)read_le(m, 1);
+            if (n > 8) { st = vm_fail(m, AX_ERR_FORMAT, "a %zu-byte integer is too large", n); break; }
+            if ((st = need(m, n))) break;
+            uint64_t u = read_le(m, n);
+            if (n > 0 && n < 8 && (u >> (8 * n - 1)) & 1) u |= ~UINT64_C(0) << (8 * n);
+            st = make_int(m, (int64_t)u);
+            break;
+        }
+        case 'T': st = op_string(m, 4, PV_BYTES, 1); break;  /* BINSTRING (Python 2 str) */
+        case 'U': st = op_string(m, 1, PV_BYTES, 0); break;  /* SHORT_BINSTRING */
+        case 'B': st = op_string(m, 4, PV_BYTES, 0); break;  /* BINBYTES */
+        case 'C': st = op_string(m, 1, PV_BYTES, 0); break;  /* SHORT_BINBYTES */
+        case 0x8e: st = op_string(m, 8, PV_BYTES, 0); break; /* BINBYTES8 */
+        case 0x96: st = op_string(m, 8, PV_BYTES, 0); break; /* BYTEARRAY8 */
+        case 'X': st = op_string(m, 4, PV_STR, 0); break;    /* BINUNICODE */
+        case 0x8c: st = op_string(m, 1, PV_STR, 0); break;   /* SHORT_BINUNICODE */
+        case 0x8d: st = op_string(m, 8, PV_STR, 0); break;   /* BINUNICODE8 */
+        case 'c': st = op_global(m); break;
+        case 0x93: st = op_stack_global(m); break;
+        case 'R': st = op_reduce(m); break;
+        case 'b': st = op_build(m); break;
+        case 'q': if (!(st = need(m, 1))) st = set_memo(m, read_le(m, 1)); break;
+        case 'r': if (!(st = need(m, 4))) st = set_memo(m, read_le(m, 4)); break;
+        case 0x94: st = set_memo(m, m->mnext++); break;     /* MEMOIZE */
+        case 'h': if (!(st = need(m, 1))) st = get_memo(m, read_le(m, 1)); break;
+        case 'j': if (!(st = need(m, 4))) st = get_memo(m, read_le(m, 4)); break;
+        case '0': { pv *v; st = pop(m, &v); break; }       /* POP */
+        default:
+            st = vm_fail(m, AX_ERR_FORMAT, "unknown or unsupported opcode (this reader knows only the opcodes "
+                         "numpy array pickles use)");
+        }
+    }
+    return st;
+}
+
+static ax_status add_array(vm *m, const pv *a, const char *name)
+{
+    const pv *dt = a->dtype;
+    ax_wentry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    if (dt->order == '>')
+        return ax_fail(m->err, AX_ERR_UNSUPPORTED, "%s: array '%s' is big-endian ('>%s'); re-save it little-endian",
+                       m->file, name, dt->code);
+    if (strcmp(dt->code, "f4") == 0) e.dtype = AX_DT_F32;
+    else if (strcmp(dt->code, "f2") == 0) e.dtype = AX_DT_F16;
+    else if (strcmp(dt->code, "f8") == 0) e.dtype = AX_DT_F64;
+    else
+        return ax_fail(m->err, AX_ERR_UNSUPPORTED, "%s: array '%s' has dtype '%s'; this reader accepts f4, f2 and f8",
+                       m->file, name, dt->code);
+    e.ndim = a->ndim;
+    memcpy(e.shape, a->shape, sizeof e.shape);
+    char sh[160];
+    ax_wshape_str(sh, sizeof sh, e.ndim, e.shape);
+    int big_dims = 0;
+    uint64_t nbytes = ax_dtype_size(e.dtype);
+    for (int i = 0; i < a->ndim; i++) {
+        uint64_t v = (uint64_t)a->shape[i];
+        big_dims += v > 1;
+        if (v != 0 && nbytes > (UINT64_C(1) << 62) / v)
+            return ax_fail(m->err, AX_ERR_FORMAT, "%s: array '%s' shape %s is too large to be real", m->file, name, sh);
+        nbytes *= v;
+    }
+    if (a->fortran && big_dims > 1)
+        return ax_fail(m->err, AX_ERR_UNSUPPORTED, "%s: array '%s' %s is in Fortran (column-major) order; "
+                       "re-save it with np.ascontiguousarray", m->file, name, sh);
+    if (a->data->kind != PV_BYTES || a->data->n != nbytes)
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: array '%s' (%s, shape %s) needs %llu bytes of data, found %zu",
+                       m->file, name, dt->code, sh, (unsigned long long)nbytes,
+                       a->data->kind == PV_BYTES ? a->data->n : 0);
+    e.data = a->data->s;
+    e.nbytes = (size_t)nbytes;
+    return ax_wfile_push(m->f, &e, m->file, m->err);
+}
+
+static ax_status child_name(vm *m, char *out, size_t size, const char *prefix, const uint8_t *s, size_t n)
+{
+    size_t plen = strlen(prefix);
+    size_t total = plen + (plen ? 1 : 0) + n;
+    if (total >= size)
+        return ax_fail(m->err, AX_ERR_UNSUPPORTED, "%s: entry name '%s.%.*s' is longer than %zu bytes", m->file,
+                       prefix, (int)(n < 40 ? n : 40), (const char *)s, size - 1);
+    if (memchr(s, 0, n))
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: a dict key under '%s' holds a NUL byte", m->file, prefix);
+    memcpy(out, prefix, plen);
+    if (plen) out[plen++] = '.';
+    memcpy(out + plen, s, n);
+    out[plen + n] = 0;
+    return AX_OK;
+}
+
+/* Names every numeric array reachable from v by its path of keys and indices;
+ * other leaves (None, numbers, strings) carry no tensor and are passed over. */
+static ax_status walk(vm *m, const pv *v, const char *name, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: the pickled data nests deeper than %d under '%s' (a cycle?)",
+                       m->file, MAX_DEPTH, name);
+    char sub[sizeof m->f->entries[0].name];
+    ax_status st;
+    switch (v->kind) {
+    case PV_DICT:
+        for (size_t i = 0; i + 1 < v->count; i += 2) {
+            const pv *k = v->items[i];
+            if (k->kind != PV_STR && k->kind != PV_BYTES)
+                return ax_fail(m->err, AX_ERR_FORMAT, "%s: a dict key under '%s' is %s, expected a name",
+                               m->file, name, kind_name(k));
+            if ((st = child_name(m, sub, sizeof sub, name, k->s, k->n))) return st;
+            if ((st = walk(m, v->items[i + 1], sub, depth + 1))) return st;
+        }
+        return AX_OK;
+    case PV_LIST:
+    case PV_TUPLE:
+        for (size_t i = 0; i < v->count; i++) {
+            char idx[24];
+            int n = snprintf(idx, sizeof idx, "%zu", i);
+            if ((st = child_name(m, sub, sizeof sub, name, (const uint8_t *)idx, (size_t)n))) return st;
+            if ((st = walk(m, v->items[i], sub, depth + 1))) return st;
+        }
+        return AX_OK;
+    case PV_ARRAY:
+        if (!v->set)
+            return ax_fail(m->err, AX_ERR_FORMAT, "%s: array '%s' was never given its contents", m->file, name);
+        if (v->data->kind == PV_LIST) {
+            /* an object array: a 0-d one (np.save of a dict) stands for its element */
+            if (v->ndim == 0 && v->data->count == 1) return walk(m, v->data->items[0], name, depth + 1);
+            return walk(m, v->data, name, depth + 1);
+        }
+        if (!name[0]) return ax_fail(m->err, AX_ERR_FORMAT, "%s: pickled array has no name", m->file);
+        return add_array(m, v, name);
+    default:
+        return AX_OK;
+    }
+}
+
+ax_status ax_pickle_load(ax_wfile *f, const uint8_t *buf, size_t size, size_t base,
+                         const char *file, const char *prefix, ax_error *err)
+{
+    vm m;
+    memset(&m, 0, sizeof m);
+    m.buf = buf;
+    m.size = size;
+    m.base = base;
+    m.file = file;
+    m.f = f;
+    m.err = err;
+    m.mark.kind = PV_MARK;
+    ax_error local;
+    if (!m.err) m.err = &local;   /* the VM reads the code back from err */
+
+    int first = f->count;
+    pv *result = NULL;
+    ax_status st = run(&m, &result);
+    if (st == AX_OK) st = walk(&m, result, prefix, 0);
+    if (st == AX_OK && f->count == first)
+        st = ax_fail(m.err, AX_ERR_FORMAT, "%s: the pickle holds no float arrays", file);
+    while (m.all) {
+        pv *next = m.all->next;
+        free(m.all->items);
+        free(m.all);
+        m.all = next;
+    }
+    free(m.stack);
+    free(m.memo);
+    if (st) ax_wfile_truncate(f, first);
+    return st;
+}

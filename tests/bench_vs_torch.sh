@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Times bvlc AlexNet forward in alexscope and in PyTorch (Debian's
+# python3-torch) side by side, in one run, at batch 1 and 32, and prints the
+# ratio. A benchmark, not a test: it prints figures and never fails on speed.
+#   tests/bench_vs_torch.sh [BUILD_DIR]   (default: the source tree)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src}
+threads=${THREADS:-$(nproc)}
+runs1=${RUNS1:-20}
+runs32=${RUNS32:-5}
+[ -x "$build/alexscope" ] || { echo "no $build/alexscope: build first (./quickstart or make)" >&2; exit 1; }
+/usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "PyTorch missing: apt-get install python3-torch" >&2; exit 1; }
+
+printf '%-8s %12s %12s %8s\n' batch alexscope_ms pytorch_ms speedup
+for spec in "1 $runs1" "32 $runs32"; do
+  set -- $spec
+  ax=$(ALEXSCOPE_DATA="$src/weights" "$build/alexscope" bench --batch "$1" --runs "$2" --threads "$threads" |
+       sed -n 's/^total \([0-9.]*\) ms per batch.*/\1/p')
+  pt=$(/usr/bin/python3 "$src/tests/bench_torch.py" "$1" "$2" "$threads" | awk '{print $3}')
+  printf '%-8s %12.2f %12.2f %7.2fx\n' "$1" "$ax" "$pt" "$(echo "$pt / $ax" | bc -l)"
+done
+"$build/alexscope" bench --batch 1 --runs 1 --threads "$threads" | sed -n '1p'
+/usr/bin/python3 "$src/tests/bench_torch.py" 1 1 "$threads" | sed 's/^torch_ms [0-9]* [0-9.]* *//'
