@@ -18,7 +18,7 @@ for spec in "1 $runs1" "32 $runs32"; do
   ax=$(ALEXSCOPE_DATA="$src/weights" "$build/alexscope" bench --batch "$1" --runs "$2" --threads "$threads" |
        sed -n 's/^total \([0-9.]*\) ms per batch.*/\1/p')
   pt=$(/usr/bin/python3 "$src/tests/bench_torch.py" "$1" "$2" "$threads" | awk '{print $3}')
-  printf '%-8s %12.2f %12.2f %7.2fx\n' "$1" "$ax" "$pt" "$(echo "$pt / $ax" | bc -l)"
+  awk -v b="$1" -v a="$ax" -v p="$pt" 'BEGIN { printf "%-8s %12.2f %12.2f %7.2fx\n", b, a, p, p / a }'
 done
 "$build/alexscope" bench --batch 1 --runs 1 --threads "$threads" | sed -n '1p'
 /usr/bin/python3 "$src/tests/bench_torch.py" 1 1 "$threads" | sed 's/^torch_ms [0-9]* [0-9.]* *//'
