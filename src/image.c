@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #if defined(__has_include) && !__has_include(<stb_image.h>)
 #include <stb/stb_image.h>
@@ -24,6 +25,11 @@ ax_status ax_image_load(ax_image *img, const char *path, ax_error *err)
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return ax_fail(err, AX_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(fp);
+        return ax_fail(err, AX_ERR_IO, "%s: is a folder, not an image", path);
+    }
     int w = 0, h = 0, channels_in_file = 0;
     unsigned char *rgb = stbi_load_from_file(fp, &w, &h, &channels_in_file, 3);
     int read_error = ferror(fp);
@@ -33,8 +39,8 @@ ax_status ax_image_load(ax_image *img, const char *path, ax_error *err)
             return ax_fail(err, AX_ERR_IO, "%s: read error while decoding the image", path);
         const char *why = stbi_failure_reason();
         return ax_fail(err, AX_ERR_FORMAT,
-                       "%s: not a readable png/jpeg/bmp/gif/pnm image (stb_image: %s)",
-                       path, why ? why : "unknown reason");
+                       "%s: cannot decode the image (stb_image: %s); formats read: png, jpeg, "
+                       "bmp, gif, ppm/pgm", path, why ? why : "unknown reason");
     }
     if (w <= 0 || h <= 0) {
         stbi_image_free(rgb);
@@ -125,7 +131,7 @@ ax_status ax_preprocess_image(float *out, const ax_image *img, const ax_spec *sp
                        "expects (%d, %d, %d)",
                        who, p->crop_h, p->crop_w, spec->in_c, spec->in_h, spec->in_w);
     for (int c = 0; c < 3; c++)
-        if (!(p->std[c] != 0.0f) || !isfinite(p->std[c]))
+        if (p->std[c] == 0.0f || !isfinite(p->std[c]))
             return ax_fail(err, AX_ERR_SPEC, "%s: std[%d] is %g; it must be finite and non-zero",
                            who, c, (double)p->std[c]);
 
@@ -135,7 +141,8 @@ ax_status ax_preprocess_image(float *out, const ax_image *img, const ax_spec *sp
         break;
     case AX_RESIZE_SHORT: {
         if (p->resize_w <= 0)
-            return ax_fail(err, AX_ERR_SPEC, "%s: shorter-side resize to %d pixels",
+            return ax_fail(err, AX_ERR_SPEC,
+                           "%s: shorter-side resize to %d pixels; it must be positive",
                            who, p->resize_w);
         /* torchvision: new_long = int(short_target * long / short) (true division,
          * then truncation) */
@@ -152,7 +159,8 @@ ax_status ax_preprocess_image(float *out, const ax_image *img, const ax_spec *sp
     }
     case AX_RESIZE_EXACT:
         if (p->resize_w <= 0 || p->resize_h <= 0)
-            return ax_fail(err, AX_ERR_SPEC, "%s: resize to %dx%d", who, p->resize_w, p->resize_h);
+            return ax_fail(err, AX_ERR_SPEC, "%s: resize to %dx%d; both sides must be positive",
+                           who, p->resize_w, p->resize_h);
         rw = p->resize_w;
         rh = p->resize_h;
         break;

@@ -58,6 +58,8 @@ typedef struct {
     ax_wfile *f;
     ax_error *err;
     pv *all;
+    size_t nvalues;           /* values made; bounds the work of naming them */
+    size_t visits;
     pv **stack; size_t sp, scap;
     pv **memo; size_t mcap, mnext;
     pv mark;
@@ -96,6 +98,7 @@ static pv *new_value(vm *m, pv_kind kind)
     v->kind = kind;
     v->next = m->all;
     m->all = v;
+    m->nvalues++;
     return v;
 }
 
@@ -274,7 +277,7 @@ static ax_status get_memo(vm *m, uint64_t idx)
 /* Pops the values above the topmost mark (and the mark) into a new TUPLE/LIST/DICT. */
 static ax_status collect(vm *m, pv_kind kind)
 {
-    size_t mk;
+    size_t mk = 0;
     ax_status st = find_mark(m, &mk);
     if (st) return st;
     pv *v = new_value(m, kind);
@@ -305,19 +308,18 @@ static ax_status tuple_n(vm *m, size_t n)
  * one or two) go into the list or dict under them. */
 static ax_status extend(vm *m, pv_kind want, int with_mark)
 {
-    size_t from;
+    size_t from = 0, below = 0;   /* values are stack[from .. sp); the target is stack[below - 1] */
     ax_status st;
     if (with_mark) {
-        if ((st = find_mark(m, &from))) return st;
-        from++;
+        if ((st = find_mark(m, &below))) return st;
+        from = below + 1;
     } else {
         size_t k = want == PV_DICT ? 2 : 1;
-        if (m->sp < k + 1) return vm_fail(m, AX_ERR_FORMAT, "needs %zu values under it", k + 1);
-        from = m->sp - k;
+        if (m->sp < k) return vm_fail(m, AX_ERR_FORMAT, "needs %zu values, the stack has %zu", k, m->sp);
+        from = below = m->sp - k;
     }
-    if (from < 1 + (size_t)with_mark - (size_t)with_mark || from == 0)
-        return vm_fail(m, AX_ERR_FORMAT, "nothing to add the values to");
-    pv *target = m->stack[from - 1 - (size_t)with_mark];
+    if (below == 0) return vm_fail(m, AX_ERR_FORMAT, "nothing under the values to add them to");
+    pv *target = m->stack[below - 1];
     if (target->kind != want)
         return vm_fail(m, AX_ERR_FORMAT, "expected %s to add to, found %s", want == PV_DICT ? "a dict" : "a list",
                        kind_name(target));
@@ -326,7 +328,7 @@ static ax_status extend(vm *m, pv_kind want, int with_mark)
         if (m->stack[i]->kind == PV_MARK) return vm_fail(m, AX_ERR_FORMAT, "a mark where a value should be");
         if ((st = add_item(m, target, m->stack[i]))) return st;
     }
-    m->sp = from - (size_t)with_mark;
+    m->sp = below;
     return AX_OK;
 }
 
@@ -636,6 +638,11 @@ static ax_status walk(vm *m, const pv *v, const char *name, int depth)
     if (depth > MAX_DEPTH)
         return ax_fail(m->err, AX_ERR_FORMAT, "%s: the pickled data nests deeper than %d under '%s' (a cycle?)",
                        m->file, MAX_DEPTH, name);
+    /* memo references can share one value many times over; a real file
+     * names each value about once */
+    if (++m->visits > 4 * m->nvalues + 64)
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: the pickled data refers to the same values over and over "
+                       "(at '%s'); not a weight file", m->file, name);
     char sub[sizeof m->f->entries[0].name];
     ax_status st;
     switch (v->kind) {

@@ -172,7 +172,7 @@ static ax_status parse_layer_kv(const parse_ctx *ctx, ax_layer_spec *l, const ch
         return PFAIL(ctx, "layer '%s': %s takes no '%s' (it takes:%s)", l->name,
                      ax_layer_type_name(l->type), key, type_keys[l->type]);
     if (!strcmp(key, "out")) st = parse_int(ctx, key, val, 1, 1 << 20, &l->out_c);
-    else if (!strcmp(key, "k")) {
+    else if (!strcmp(key, "k") && l->type != AX_L_LRN) {
         st = parse_size2(ctx, key, val, &l->kh, &l->kw);
         *seen_k = 1;
     } else if (!strcmp(key, "kh")) { st = parse_int(ctx, key, val, 1, 1024, &l->kh); *seen_k = 1; }

@@ -325,6 +325,14 @@ START_TEST(test_heatmap_nearest)
         2, 2, 3, 3,
     };
     ck_assert_mem_eq(lv, expect, sizeof expect);
+
+    /* 1x3 {0, 1, 2} into 1x5: each grid cell takes the source under its centre,
+     * at 0.3, 0.9, 1.5, 2.1, 2.7 source cells -> 0, 0, 1, 2, 2 (symmetric) */
+    const float row[] = { 0, 1, 2 };
+    int lv5[5];
+    ax_heatmap_levels(lv5, 1, 5, row, 1, 3, 0.0f, 3.0f, 3);
+    const int expect5[] = { 0, 0, 1, 2, 2 };
+    ck_assert_mem_eq(lv5, expect5, sizeof expect5);
 }
 END_TEST
 

@@ -234,6 +234,8 @@ static void expect_load_error(const char *path, ax_status want)
 
 START_TEST(test_load_errors)
 {
+    size_t n;
+    unsigned char *bytes = read_bytes(src_path("samples/chelsea.png"), &n);
     tmpdir t;
     tmp_init(&t);
     const char *missing = tmp_file(&t, "no-such-image.png");
@@ -249,8 +251,6 @@ START_TEST(test_load_errors)
     expect_load_error(empty, AX_ERR_FORMAT);
 
     /* A real PNG cut short: the header survives, the pixel data does not. */
-    size_t n;
-    unsigned char *bytes = read_bytes(src_path("samples/chelsea.png"), &n);
     const char *cut = tmp_file(&t, "cut.png");
     write_bytes(cut, bytes, n / 3);
     expect_load_error(cut, AX_ERR_FORMAT);

@@ -62,7 +62,7 @@ def caffe_tiny():
     return dict(name="caffe-tiny", batch=2, input=(3, 227, 227), layers=L, seed=1,
                 description="caffe AlexNet layers at reduced width (reference fixture)",
                 preprocess="resize=256x256 crop=227 order=bgr scale=255 mean=104,117,123 std=1,1,1",
-                scale=60.0)
+                scale=75.0)
 
 
 def torchvision_tiny():

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wchar.h>
 
 static const char *const sym_utf8[AX_S_COUNT] = {
@@ -64,7 +65,7 @@ void ax_ui_colours_init(ax_ui *u)
         if (u->cube) {
             int n = u->cube * u->cube * u->cube;
             free(u->rgb_pair);
-            u->rgb_pair = calloc((size_t)n * n, sizeof *u->rgb_pair);
+            u->rgb_pair = calloc((size_t)n * n, 1);
             if (!u->rgb_pair) u->cube = 0;
         }
     }
@@ -178,6 +179,53 @@ void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text)
         p += take;
         while (*p == ' ') p++;
     }
+}
+
+int ax_ui_kv(ax_ui *u, int y, int x, int w, const char *key, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ax_ui_put(u, y, x, w, AX_R_ACCENT, key);
+    ax_ui_put(u, y, x + 10, w - 10, AX_R_NORMAL, buf);
+    return y + 1;
+}
+
+char *ax_ui_count(char *buf, size_t size, double v)
+{
+    char raw[40];
+    snprintf(raw, sizeof raw, "%.0f", v);
+    int len = (int)strlen(raw), lead = raw[0] == '-';
+    size_t p = 0;
+    for (int i = 0; i < len && p + 2 < size; i++) {
+        buf[p++] = raw[i];
+        int left = len - 1 - i;
+        if (i >= lead && left > 0 && left % 3 == 0) buf[p++] = ',';
+    }
+    buf[p] = 0;
+    return buf;
+}
+
+void ax_ui_fit(int halfblock, int h, int w, int avail_rows, int avail_cols, int *rows, int *cols)
+{
+    if (avail_rows < 1) avail_rows = 1;
+    if (avail_cols < 1) avail_cols = 1;
+    double s;
+    if (halfblock) {
+        s = fmin((double)avail_cols / w, 2.0 * avail_rows / h);
+        *cols = (int)(w * s);
+        *rows = (int)(h * s / 2.0);
+    } else {
+        s = fmin((double)avail_cols / (2.0 * w), (double)avail_rows / h);
+        *cols = (int)(2.0 * w * s);
+        *rows = (int)(h * s);
+    }
+    if (*cols < 1) *cols = 1;
+    if (*rows < 1) *rows = 1;
+    if (*cols > avail_cols) *cols = avail_cols;
+    if (*rows > avail_rows) *rows = avail_rows;
 }
 
 char *ax_ui_num(char *buf, size_t size, double v)
@@ -554,7 +602,7 @@ static void draw_status(ax_ui *u)
                  img ? (slash ? slash + 1 : img) : "-", bar, tm, tm[0] ? " " : "", tm[0] ? bar : "", mib);
 }
 
-static void draw_message(ax_ui *u, int busy, int computing, double elapsed)
+static void draw_message(ax_ui *u, int busy, int computing, int target, double elapsed)
 {
     int y = LINES - 1;
     ax_ui_fill(u, y, 0, COLS, AX_R_NORMAL);
@@ -563,7 +611,7 @@ static void draw_message(ax_ui *u, int busy, int computing, double elapsed)
         return;
     }
     if (busy) {
-        int done = u->ready - u->run_from, todo = u->w_target + 1 - u->run_from;
+        int done = u->ready - u->run_from, todo = target + 1 - u->run_from;
         if (todo < 1) todo = 1;
         int x = ax_ui_printf(u, y, 0, COLS, AX_R_WARN, "computing %s (%d/%d) %.1f s ",
                              computing >= 0 ? u->net->layers[computing].spec.name : "...",
@@ -590,7 +638,7 @@ static void draw_message(ax_ui *u, int busy, int computing, double elapsed)
 void ax_ui_draw_all(ax_ui *u)
 {
     pthread_mutex_lock(&u->mu);
-    int busy = u->w_busy, computing = busy ? u->w_computing : -1;
+    int busy = u->w_busy, computing = busy ? u->w_computing : -1, target = u->w_target;
     double t0 = u->w_t0;
     pthread_mutex_unlock(&u->mu);
     struct timespec ts;
@@ -609,6 +657,6 @@ void ax_ui_draw_all(ax_ui *u)
     ax_rect pane = ax_ui_pane(u);
     ax_views[u->view]->draw(u, pane);
     draw_status(u);
-    draw_message(u, busy, computing, elapsed);
+    draw_message(u, busy, computing, target, elapsed);
     if (u->help) ax_ui_help_draw(u);
 }

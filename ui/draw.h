@@ -110,9 +110,8 @@ typedef struct ax_ui {
     int *order; size_t order_cap;
 
     /* colour pairs for RGB pictures, made on first use */
-    int *rgb_pair;
+    unsigned char *rgb_pair;  /* 1 once that (top, bottom) pair is set up */
     int cube;                 /* levels per channel of the RGB palette */
-    int next_pair;
 
     /* view state */
     int ch;                   /* selected channel (channels, heatmap, lrn) */
@@ -162,6 +161,19 @@ void ax_ui_legend(ax_ui *u, int y, int x, int w, float lo, float hi);
 void ax_ui_rgb_cell(ax_ui *u, int y, int x, const unsigned char *top, const unsigned char *bot);
 /* Horizontal bar of frac (0..1) in w cells. */
 void ax_ui_bar(ax_ui *u, int y, int x, int w, double frac, ax_role r);
+/* "key     value" on row y; returns the next row. */
+int ax_ui_kv(ax_ui *u, int y, int x, int w, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Cells (rows, cols) an (h, w) map takes when fitted into avail_rows x
+ * avail_cols with square pixels: half-block cells hold 1x2 pixels, text cells
+ * are drawn two columns per pixel. */
+void ax_ui_fit(int halfblock, int h, int w, int avail_rows, int avail_cols, int *rows, int *cols);
+/* The LRN formula of layer l: the convention's general form, its constants and
+ * the form with the numbers put in. */
+void ax_ui_lrn_formula(const ax_ui *u, const ax_layer_spec *l, char *general, char *constants,
+                       char *actual, size_t size);
+/* 1,234,567 */
+char *ax_ui_count(char *buf, size_t size, double v);
 
 /* Scratch that grows and is kept. */
 int *ax_ui_lev(ax_ui *u, size_t n);

@@ -1,0 +1,175 @@
+/* View 2, Channels: per-channel statistics of the current layer as a table,
+ * sortable by any column and scrollable; Enter opens a channel's heatmap.
+ * The statistics and the sort order come from src/stats.c. */
+#include "draw.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const ax_keyhelp keys[] = {
+    { "Up Down j k", "select a channel" },
+    { "PgUp PgDn Home End", "page / first / last row" },
+    { "Left Right", "choose the sort column" },
+    { "o", "sort ascending / descending" },
+    { "Enter", "heatmap of the selected channel" },
+    { NULL, NULL },
+};
+
+/* width is the wide layout's; narrow panes (80 columns) use narrow */
+static const struct { const char *name; ax_stats_column col; int width, narrow; } columns[] = {
+    { "ch", AX_STATS_INDEX, 6, 5 },
+    { "min", AX_STATS_MIN, 11, 9 },
+    { "max", AX_STATS_MAX, 11, 9 },
+    { "mean", AX_STATS_MEAN, 11, 9 },
+    { "std", AX_STATS_STD, 11, 9 },
+    { "zero %", AX_STATS_ZERO_FRAC, 12, 8 },
+    { "NaN", AX_STATS_NONFINITE, 7, 6 },
+};
+#define NCOLS ((int)(sizeof columns / sizeof columns[0]))
+
+/* The sort order of the current layer, recomputed only when it changes. */
+static const int *order_of(ax_ui *u, ax_layer_cache *lc)
+{
+    int *order = ax_ui_order(u, (size_t)lc->c);
+    if (!order) return NULL;
+    if (!u->order_valid || u->order_layer != u->cur || u->order_col != u->chan_col ||
+        u->order_desc != u->chan_desc) {
+        ax_channel_order(order, lc->ch, lc->c, columns[u->chan_col].col, u->chan_desc);
+        u->order_layer = u->cur;
+        u->order_col = u->chan_col;
+        u->order_desc = u->chan_desc;
+        u->order_valid = 1;
+    }
+    return order;
+}
+
+static int row_of(const int *order, int c, int ch)
+{
+    for (int r = 0; r < c; r++)
+        if (order[r] == ch) return r;
+    return 0;
+}
+
+static int visible_rows(ax_rect r)
+{
+    return r.h - 4;
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    const char *name = ax_ui_layer_name(u, u->cur);
+    if (!lc) {
+        ax_ui_title(u, r, "Channels", "%s", name);
+        ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer, or a to run all.");
+        return;
+    }
+    ax_ui_title(u, r, "Channels", "%s %s %d channels of %dx%d %s %d dead", name, ax_ui_sym(u, AX_S_DOT), lc->c,
+                lc->h, lc->w, ax_ui_sym(u, AX_S_DOT), lc->dead);
+    const int *order = order_of(u, lc);
+    if (!order) return;
+    int x0 = r.x + 1, w = r.w - 2;
+    int y = r.y + 1;
+    /* header: the sort column carries an arrow */
+    int narrow = w < 70;
+    int x = x0;
+    for (int c = 0; c < NCOLS && x < x0 + w; c++) {
+        char h[32];
+        snprintf(h, sizeof h, "%s%s", columns[c].name,
+                 c == u->chan_col ? ax_ui_sym(u, u->chan_desc ? AX_S_DOWN : AX_S_UP) : "");
+        int cw = narrow ? columns[c].narrow : columns[c].width;
+        ax_ui_printf(u, y, x, cw, c == u->chan_col ? AX_R_SELECT : AX_R_HEADER, "%*s", cw - 1, "");
+        int hl = (int)strlen(columns[c].name) + (c == u->chan_col);
+        ax_ui_put(u, y, x + cw - 1 - hl, hl, c == u->chan_col ? AX_R_SELECT : AX_R_HEADER, h);
+        x += cw;
+    }
+    int map_x = x + 1, map_w = x0 + w - map_x;
+    if (map_w > 16) map_w = 16;
+    int spatial = lc->h * lc->w > 1 && map_w >= 4;
+    if (spatial) ax_ui_put(u, y, map_x, map_w, AX_R_HEADER, "map");
+    y++;
+
+    int rows = visible_rows(r);
+    int sel = row_of(order, lc->c, u->ch);
+    if (sel < u->chan_top) u->chan_top = sel;
+    if (sel >= u->chan_top + rows) u->chan_top = sel - rows + 1;
+    if (u->chan_top > lc->c - rows) u->chan_top = lc->c - rows;
+    if (u->chan_top < 0) u->chan_top = 0;
+    const ax_tensor *t = ax_ui_tensor(u, u->cur);
+    int hw = lc->h * lc->w;
+    for (int k = 0; k < rows && u->chan_top + k < lc->c; k++) {
+        int ch = order[u->chan_top + k];
+        const ax_stats *s = &lc->ch[ch];
+        int dead = ax_stats_dead(s);
+        ax_role role = ch == u->ch ? AX_R_SELECT : dead ? AX_R_DIM : AX_R_NORMAL;
+        const double vals[4] = { s->min, s->max, s->mean, s->std };
+        char line[160], v[32];
+        int p = 0;
+        for (int c = 0; c < NCOLS; c++) {
+            int cw = narrow ? columns[c].narrow : columns[c].width;
+            if (c == 0) snprintf(v, sizeof v, "%d", ch);
+            else if (c <= 4 && narrow) snprintf(v, sizeof v, "%.3g", vals[c - 1]);
+            else if (c <= 4) ax_ui_num(v, sizeof v, vals[c - 1]);
+            else if (c == 5) snprintf(v, sizeof v, "%5.1f%s", 100.0 * s->zero_frac, narrow ? (dead ? "D" : " ") : (dead ? " dead" : "     "));
+            else snprintf(v, sizeof v, "%zu", s->nonfinite);
+            p += snprintf(line + p, sizeof line - (size_t)p, "%*.*s ", cw - 1, cw - 1, v);
+        }
+        ax_ui_fill(u, y + k, x0, x - x0, role);
+        ax_ui_put(u, y + k, x0, x - x0, s->nonfinite && ch != u->ch ? AX_R_BAD : role, line);
+        if (spatial)
+            ax_ui_heat_map(u, y + k, map_x, 1, map_w, t->data + (size_t)ch * hw, lc->h, lc->w, s->min, s->max);
+    }
+    char pos[64];
+    snprintf(pos, sizeof pos, "row %d of %d", sel + 1, lc->c);
+    if (narrow) {
+        ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "%s, by %s %s, D = dead, Enter: heatmap", pos,
+                     columns[u->chan_col].name, u->chan_desc ? "desc" : "asc");
+        return;
+    }
+    ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "%s %s sorted by %s, %s %s Enter: heatmap of channel %d", pos,
+                 ax_ui_sym(u, AX_S_DOT), columns[u->chan_col].name, u->chan_desc ? "descending" : "ascending",
+                 ax_ui_sym(u, AX_S_DOT), u->ch);
+}
+
+static int key(ax_ui *u, int k)
+{
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    switch (k) {
+    case KEY_LEFT:
+        u->chan_col = (u->chan_col + NCOLS - 1) % NCOLS;
+        return 1;
+    case KEY_RIGHT:
+        u->chan_col = (u->chan_col + 1) % NCOLS;
+        return 1;
+    case 'o':
+        u->chan_desc = !u->chan_desc;
+        return 1;
+    default:
+        break;
+    }
+    if (!lc) return 0;
+    const int *order = order_of(u, lc);
+    if (!order) return 0;
+    int sel = row_of(order, lc->c, u->ch), page = visible_rows(ax_ui_pane(u));
+    if (page < 1) page = 1;
+    switch (k) {
+    case KEY_UP: case 'k': sel--; break;
+    case KEY_DOWN: case 'j': sel++; break;
+    case KEY_PPAGE: sel -= page; break;
+    case KEY_NPAGE: sel += page; break;
+    case KEY_HOME: sel = 0; break;
+    case KEY_END: sel = lc->c - 1; break;
+    case '\n': case '\r': case KEY_ENTER:
+        u->view = AX_V_HEATMAP;
+        u->heat_tiles = 0;
+        return 1;
+    default:
+        return 0;
+    }
+    if (sel < 0) sel = 0;
+    if (sel >= lc->c) sel = lc->c - 1;
+    u->ch = order[sel];
+    return 1;
+}
+
+const ax_view ax_view_channels = { "Channels", draw, key, keys };

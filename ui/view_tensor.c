@@ -1,0 +1,186 @@
+/* View 1, Tensor: what the current layer is (name, shape, bytes, parameters,
+ * parameter count, FLOPs, time) and what its output holds (global statistics
+ * and a histogram). Reads the analysis cache; computes nothing itself. */
+#include "draw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const ax_keyhelp keys[] = {
+    { "h", "histogram counts: log / linear" },
+    { NULL, NULL },
+};
+
+static void pad_text(const ax_layer *l, char *buf, size_t size)
+{
+    snprintf(buf, size, "top %d left %d bottom %d right %d%s", l->win.pad_t, l->win.pad_l, l->pad_b,
+             l->pad_r, l->spec.pad_mode == AX_PAD_SAME ? " (SAME)" : "");
+}
+
+/* One or two lines describing the layer's own parameters. */
+static int params_rows(ax_ui *u, int y, int x, int w, int i)
+{
+    const ax_layer *l = &u->net->layers[i];
+    const ax_layer_spec *s = &l->spec;
+    char pad[96], a[256], b[256], c[256];
+    switch (s->type) {
+    case AX_L_CONV:
+        pad_text(l, pad, sizeof pad);
+        y = ax_ui_kv(u, y, x, w, "kernel", "%dx%d  stride %dx%d  groups %d  bias %s", s->kh, s->kw, s->sh,
+                     s->sw, s->groups > 1 ? s->groups : 1, s->bias ? "yes" : "no");
+        y = ax_ui_kv(u, y, x, w, "padding", "%s", pad);
+        break;
+    case AX_L_MAXPOOL:
+        pad_text(l, pad, sizeof pad);
+        y = ax_ui_kv(u, y, x, w, "window", "%dx%d  stride %dx%d  output size rounded %s", s->kh, s->kw, s->sh,
+                     s->sw, s->rounding == AX_ROUND_CEIL ? "up (Caffe)" : "down");
+        y = ax_ui_kv(u, y, x, w, "padding", "%s", pad);
+        break;
+    case AX_L_LRN:
+        ax_ui_lrn_formula(u, s, a, b, c, sizeof a);
+        y = ax_ui_kv(u, y, x, w, "LRN", "%s", a);
+        y = ax_ui_kv(u, y, x, w, "constants", "%s", b);
+        y = ax_ui_kv(u, y, x, w, "in numbers", "%s", c);
+        break;
+    case AX_L_AVGPOOL:
+        y = ax_ui_kv(u, y, x, w, "pool", "adaptive average to %dx%d", s->out_h, s->out_w);
+        break;
+    case AX_L_PAD:
+        y = ax_ui_kv(u, y, x, w, "zero pad", "top %d left %d bottom %d right %d", s->pad_t, s->pad_l, s->pad_b,
+                     s->pad_r);
+        break;
+    case AX_L_FLATTEN:
+        y = ax_ui_kv(u, y, x, w, "order", "%s", s->order == AX_FLATTEN_HWC ? "H, W, C (channels last, Keras/TF)"
+                                                                          : "C, H, W (Caffe/PyTorch)");
+        break;
+    case AX_L_FC:
+        y = ax_ui_kv(u, y, x, w, "features", "%d in, %d out  bias %s", l->in_c * l->in_h * l->in_w, s->out_c,
+                     s->bias ? "yes" : "no");
+        break;
+    case AX_L_DROPOUT:
+        y = ax_ui_kv(u, y, x, w, "dropout", "p = %g (identity at inference)", s->p);
+        break;
+    default:
+        break;
+    }
+    return y;
+}
+
+static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
+{
+    int bins = AX_HIST_BINS, merge = 1;
+    while (bins / merge > w - 2 && merge < bins) merge *= 2;
+    int cols = bins / merge;
+    size_t counts[AX_HIST_BINS], top = 0;
+    for (int b = 0; b < cols; b++) {
+        counts[b] = 0;
+        for (int k = 0; k < merge; k++) counts[b] += lc->hist[b * merge + k];
+        if (counts[b] > top) top = counts[b];
+    }
+    char cnt[32];
+    ax_ui_printf(u, y++, x, w, AX_R_DIM, "histogram of %s values, %s counts (tallest bin %s)",
+                 ax_ui_count(cnt, sizeof cnt, (double)(lc->all.count)), u->hist_log ? "log" : "linear",
+                 ax_ui_count(cnt, sizeof cnt, (double)top));
+    h -= 2;
+    if (h < 2 || top == 0) return;
+    static const char *const eighths[9] = {
+        " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"
+    };
+    for (int b = 0; b < cols; b++) {
+        double f = u->hist_log ? log1p((double)counts[b]) / log1p((double)top) : (double)counts[b] / top;
+        int units = (int)lround(f * h * 8);
+        if (counts[b] > 0 && units == 0) units = 1;
+        for (int r = 0; r < h; r++) {
+            int level = units - (h - 1 - r) * 8;
+            if (level <= 0) continue;
+            if (level > 8) level = 8;
+            const char *s = u->utf8 ? eighths[level] : (level >= 4 ? "#" : (r == h - 1 ? "_" : " "));
+            ax_ui_put(u, y + r, x + b, 1, AX_R_BAR, s);
+        }
+    }
+    char lo[32], hi[32];
+    ax_ui_num(lo, sizeof lo, lc->all.min);
+    ax_ui_num(hi, sizeof hi, lc->all.max);
+    ax_ui_put(u, y + h, x, w, AX_R_DIM, lo);
+    int hl = (int)strlen(hi);
+    if (cols - hl > (int)strlen(lo)) ax_ui_put(u, y + h, x + cols - hl, hl, AX_R_DIM, hi);
+    if (lc->all.min < 0 && lc->all.max > 0) {
+        int zx = (int)(-lc->all.min / (lc->all.max - lc->all.min) * cols);
+        if (zx > (int)strlen(lo) && zx < cols - hl - 1) ax_ui_put(u, y + h, x + zx, 1, AX_R_DIM, "0");
+    }
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    int i = u->cur;
+    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    char shape[64], a[64], b[64];
+    ax_tensor_shape_str(t, shape, sizeof shape);
+    ax_ui_title(u, r, "Tensor", "%s %s", ax_ui_layer_name(u, i), shape);
+    int x = r.x + 1, w = r.w - 2, y = r.y + 1, bottom = r.y + r.h;
+    size_t numel = ax_tensor_numel(t);
+
+    if (i < 0)
+        y = ax_ui_kv(u, y, x, w, "name", "input  (what layer 1 reads)");
+    else
+        y = ax_ui_kv(u, y, x, w, "name", "%s  (%s, layer %d of %d)", t->name[0] ? t->name : ax_ui_layer_name(u, i),
+                     ax_layer_type_name(u->net->layers[i].spec.type), i + 1, u->net->nlayers);
+    double mib = (double)numel * sizeof(float) / 1048576.0;
+    y = ax_ui_kv(u, y, x, w, "shape", "%s  %s values, %s bytes (%.2f MiB)", shape,
+                 ax_ui_count(a, sizeof a, (double)numel), ax_ui_count(b, sizeof b, (double)numel * sizeof(float)),
+                 mib);
+    if (i >= 0) {
+        const ax_layer *l = &u->net->layers[i];
+        y = ax_ui_kv(u, y, x, w, "input", "(%d, %d, %d, %d) from %s", t->shape[0], l->in_c, l->in_h, l->in_w,
+                     ax_ui_layer_name(u, i - 1));
+        y = params_rows(u, y, x, w, i);
+        if (l->weight.data) {
+            char ws[64], bs[64];
+            ax_tensor_shape_str(&l->weight, ws, sizeof ws);
+            if (l->bias.data) ax_tensor_shape_str(&l->bias, bs, sizeof bs);
+            y = ax_ui_kv(u, y, x, w, "params", "%s  weight %s%s%s", ax_ui_count(a, sizeof a, (double)l->params), ws,
+                         l->bias.data ? " + bias " : "", l->bias.data ? bs : "");
+        } else {
+            y = ax_ui_kv(u, y, x, w, "params", "none");
+        }
+        y = ax_ui_kv(u, y, x, w, "FLOPs", "%s  (2 x multiply-adds, one image)", ax_ui_count(a, sizeof a, l->flops));
+        if (i < u->ready)
+            y = ax_ui_kv(u, y, x, w, "time", "%.3f ms on %s", l->ms, u->backend_desc);
+    } else {
+        const ax_preprocess *p = &u->net->spec.pre;
+        y = ax_ui_kv(u, y, x, w, "order", "%s, mean (%g, %g, %g), std (%g, %g, %g)", p->bgr ? "BGR" : "RGB",
+                     p->mean[0], p->mean[1], p->mean[2], p->std[0], p->std[1], p->std[2]);
+    }
+    y++;
+
+    ax_layer_cache *lc = ax_ui_cache(u, i);
+    if (!lc) {
+        ax_ui_notice(u, r, y, "Not computed yet. Press n to compute it, a to run every layer, "
+                              "or g to run to a layer by name or number.");
+        return;
+    }
+    char mn[32], mx[32], me[32], sd[32];
+    y = ax_ui_kv(u, y, x, w, "min / max", "%s / %s", ax_ui_num(mn, sizeof mn, lc->all.min),
+                 ax_ui_num(mx, sizeof mx, lc->all.max));
+    y = ax_ui_kv(u, y, x, w, "mean / std", "%s / %s", ax_ui_num(me, sizeof me, lc->all.mean),
+                 ax_ui_num(sd, sizeof sd, lc->all.std));
+    y = ax_ui_kv(u, y, x, w, "zeros", "%.1f %%   non-finite %zu   dead channels %d of %d", 100.0 * lc->all.zero_frac,
+                 lc->all.nonfinite, lc->dead, lc->c);
+    if (lc->all.nonfinite) ax_ui_put(u, y - 1, x + w - 12, 12, AX_R_BAD, "NaN/Inf!");
+    y++;
+    int hh = bottom - y;
+    if (hh > 14) hh = 14;
+    if (hh >= 4) histogram(u, lc, y, x, w, hh);
+}
+
+static int key(ax_ui *u, int k)
+{
+    if (k == 'h') {
+        u->hist_log = !u->hist_log;
+        return 1;
+    }
+    return 0;
+}
+
+const ax_view ax_view_tensor = { "Tensor", draw, key, keys };
