@@ -448,7 +448,7 @@ ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err)
     size_t len = strlen(name_or_path);
     int is_path = strchr(name_or_path, '/') || (len > 4 && !strcmp(name_or_path + len - 4, ".net"));
     if (is_path) snprintf(path, sizeof path, "%s", name_or_path);
-    else snprintf(path, sizeof path, "%s/%s.net", ax_data_dir(), name_or_path);
+    else snprintf(path, sizeof path, "%.900s/%.100s.net", ax_data_dir(), name_or_path);
 
     FILE *f = fopen(path, "rb");
     if (!f) {

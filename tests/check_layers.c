@@ -117,6 +117,11 @@ START_TEST(test_conv_asymmetric)
     ck_assert_int_eq(pl, 0); ck_assert_int_eq(pr, 1);
     run_conv((conv_case){3, 4, 24, 28, 6, 5, 3, 2, 2, pt, pl, pb, pr, 2, 1}, 41, "conv SAME asym n3 g2");
     run_conv((conv_case){1, 2, 9, 10, 3, 3, 3, 1, 1, 0, 1, 2, 0, 1, 1}, 42, "conv pad t0 l1 b2 r0");
+    /* stride 1 with OW == W takes the block-copy im2col: SAME with even kernels
+     * (pads 1/2 and 0/1), padding all on one side, taps that see no image row */
+    run_conv((conv_case){2, 4, 7, 8, 6, 4, 2, 1, 1, 1, 0, 2, 1, 2, 1}, 45, "conv s1 SAME k4x2");
+    run_conv((conv_case){1, 3, 6, 9, 2, 3, 3, 1, 1, 0, 2, 2, 0, 1, 1}, 46, "conv s1 pad l2 r0");
+    run_conv((conv_case){1, 2, 3, 5, 3, 4, 3, 1, 1, 3, 2, 0, 0, 1, 1}, 47, "conv s1 pad t3 k4");
     /* padding wider than the kernel's reach: whole rows/columns of zeros */
     run_conv((conv_case){1, 2, 4, 5, 3, 3, 3, 1, 1, 3, 3, 3, 3, 1, 1}, 43, "conv pad 3 k3");
     run_conv((conv_case){2, 2, 4, 5, 3, 3, 3, 2, 3, 3, 4, 3, 4, 1, 1}, 44, "conv pad 3/4 s2/3");
@@ -415,6 +420,8 @@ START_TEST(test_softmax)
         for (int i = 0; i < c; i++) s += out[r * c + i];
         ck_assert_msg(fabs(s - 1.0) < 1e-5, "softmax row %d sums to %.9g", r, s);
     }
+    ax_softmax(in, in, n, c);
+    check_close(in, ref, (size_t)n * c, 1e-9, 1e-5, "softmax in place");
     free(in); free(ref); free(out);
 }
 END_TEST

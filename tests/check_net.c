@@ -205,7 +205,7 @@ START_TEST(test_load_tf_layout)
         if (src->layers[i].bias.ndim) ax_fill_uniform(src->layers[i].bias.data, src->layers[i].bias.shape[0], -1, 1, i);
     ax_wout t[8];
     float *bufs[8];
-    char names[8][64];
+    char names[8][80];
     int n = 0;
     for (int i = 0; i < src->nlayers; i++) {
         const ax_layer *L = &src->layers[i];
@@ -223,10 +223,10 @@ START_TEST(test_load_tf_layout)
                 tf[(size_t)((y * W + x) * C + c) * O + o] = w->data[(size_t)o * C * H * W + (c * H + y) * W + x];
             t[n] = (ax_wout){.ndim = 2, .shape = {C * H * W, O}};
         }
-        snprintf(names[n], 64, "%s.0", L->spec.name);
+        snprintf(names[n], sizeof names[n], "%s.0", L->spec.name);
         t[n].name = names[n]; t[n].data = tf; bufs[n] = tf;
         n++;
-        snprintf(names[n], 64, "%s.1", L->spec.name);
+        snprintf(names[n], sizeof names[n], "%s.1", L->spec.name);
         t[n] = (ax_wout){.name = names[n], .data = L->bias.data, .ndim = 1, .shape = {L->bias.shape[0]}};
         bufs[n] = NULL;
         n++;

@@ -189,7 +189,7 @@ int ax_ui_kv(ax_ui *u, int y, int x, int w, const char *key, const char *fmt, ..
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     ax_ui_put(u, y, x, w, AX_R_ACCENT, key);
-    ax_ui_put(u, y, x + 10, w - 10, AX_R_NORMAL, buf);
+    ax_ui_put(u, y, x + 12, w - 12, AX_R_NORMAL, buf);
     return y + 1;
 }
 
@@ -539,7 +539,7 @@ static void list_row(ax_ui *u, int y, int w, int i, int computing)
     char shape[32], line[160];
     const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
     ax_ui_shape_short(t, shape, sizeof shape);
-    const char *type = i < 0 ? "input" : ax_layer_type_name(u->net->layers[i].spec.type);
+    const char *type = i < 0 ? "" : ax_layer_type_name(u->net->layers[i].spec.type);
     int nw = name_width(u);
     if (COLS >= 110)
         snprintf(line, sizeof line, "%3s %-*.*s %-7.7s %-11.11s ", i < 0 ? "" : "", nw, nw,
@@ -554,7 +554,7 @@ static void list_row(ax_ui *u, int y, int w, int i, int computing)
     ax_role role = i == u->cur ? AX_R_SELECT : AX_R_NORMAL;
     ax_ui_fill(u, y, 0, w, role);
     int n = ax_ui_put(u, y, 0, w - 1, role, line);
-    if (i == computing) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_WARN, "~");
+    if (computing >= 0 && i == computing) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_WARN, "~");
     else if (i < u->ready) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_GOOD, ax_ui_sym(u, AX_S_DONE));
     else ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_DIM, ax_ui_sym(u, AX_S_DOT));
 }
@@ -591,11 +591,11 @@ static void draw_status(ax_ui *u)
     }
     const char *img = u->cfg->image_path ? u->cfg->image_path : u->cfg->input_path;
     const char *slash = img ? strrchr(img, '/') : NULL;
-    char tm[48] = "";
+    char tm[96] = "";
     if (u->cur >= 0 && u->cur < u->ready)
-        snprintf(tm, sizeof tm, "%s %.2f ms", u->net->layers[u->cur].spec.name, u->net->layers[u->cur].ms);
+        snprintf(tm, sizeof tm, "%.40s %.2f ms", u->net->layers[u->cur].spec.name, u->net->layers[u->cur].ms);
     else if (u->cur >= 0)
-        snprintf(tm, sizeof tm, "%s not computed", u->net->layers[u->cur].spec.name);
+        snprintf(tm, sizeof tm, "%.40s not computed", u->net->layers[u->cur].spec.name);
     double mib = (double)(u->net->wcount + u->net->acount + u->net->scount) * sizeof(float) / 1048576.0;
     ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %s %s %s %s %s %s%s%s mem %.0f MiB ", bar,
                  u->cfg->device_name ? u->cfg->device_name : u->net->backend->name, bar,

@@ -75,6 +75,8 @@ typedef struct ax_ui {
     int heat_ok;              /* 256 colours, enough pairs and UTF-8 for half blocks */
     int utf8;
     int quit, dirty, help, help_top;
+    int follow;               /* the current layer moves along with the computation */
+    int wstats_seen;
     char backend_desc[160];
     char msg[320];
     ax_role msg_role;

@@ -78,10 +78,10 @@ static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
         for (int k = 0; k < merge; k++) counts[b] += lc->hist[b * merge + k];
         if (counts[b] > top) top = counts[b];
     }
-    char cnt[32];
+    char cnt[32], tall[32];
     ax_ui_printf(u, y++, x, w, AX_R_DIM, "histogram of %s values, %s counts (tallest bin %s)",
                  ax_ui_count(cnt, sizeof cnt, (double)(lc->all.count)), u->hist_log ? "log" : "linear",
-                 ax_ui_count(cnt, sizeof cnt, (double)top));
+                 ax_ui_count(tall, sizeof tall, (double)top));
     h -= 2;
     if (h < 2 || top == 0) return;
     static const char *const eighths[9] = {

@@ -1,5 +1,6 @@
 /* CPU layer kernels as free functions: outputs first, then inputs, then
- * parameters, then sizes. They never allocate; scratch is passed in. */
+ * parameters, then sizes. They never allocate; scratch is passed in. An output
+ * must not overlap its input, except for ax_relu and ax_softmax (in place is fine). */
 #ifndef ALEXSCOPE_LAYERS_H
 #define ALEXSCOPE_LAYERS_H
 

@@ -26,42 +26,81 @@ static void valid_cols(int kj, const ax_window *g, int *lo, int *hi)
     *hi = b;
 }
 
-/* col (Cg*KH*KW, OH*OW) from img (Cg, H, W). Each output row is a run of zeros,
- * a copied run (memcpy when sw == 1) and zeros again; the bounds are worked out
- * once per (kj) so the copy loops carry no branch. */
+/* dst[i] = src[i*sw]; the common strides get their own loops so the compiler
+ * can vectorise them with a constant stride. */
+static void copy_strided(float *restrict dst, const float *restrict src, int n, int sw)
+{
+    switch (sw) {
+    case 1: memcpy(dst, src, sizeof(float) * n); break;
+    case 2: for (int i = 0; i < n; i++) dst[i] = src[2 * i]; break;
+    case 4: for (int i = 0; i < n; i++) dst[i] = src[4 * i]; break;
+    default: for (int i = 0; i < n; i++) dst[i] = src[(size_t)i * sw]; break;
+    }
+}
+
+/* One im2col row, general case: for each output row a run of zeros, a copied
+ * run and zeros again, the bounds worked out once per row (not per element). */
+static void im2col_row(float *row, const float *plane, int ki, int kj, const ax_window *g)
+{
+    const int ow = g->ow;
+    int lo, hi;
+    valid_cols(kj, g, &lo, &hi);
+    const int ix0 = lo * g->sw - g->pad_l + kj;
+    for (int oy = 0; oy < g->oh; oy++) {
+        float *dst = row + (size_t)oy * ow;
+        int iy = oy * g->sh - g->pad_t + ki;
+        if (iy < 0 || iy >= g->h || lo == hi) {
+            memset(dst, 0, sizeof(float) * ow);
+            continue;
+        }
+        if (lo > 0) memset(dst, 0, sizeof(float) * lo);
+        copy_strided(dst + lo, plane + (size_t)iy * g->w + ix0, hi - lo, g->sw);
+        if (hi < ow) memset(dst + hi, 0, sizeof(float) * (ow - hi));
+    }
+}
+
+/* One im2col row when stride is 1 and OW == W (SAME-style padding): output
+ * element j then reads input element j + (ki-pad_t)*W + (kj-pad_l), so the
+ * rows that see the image are one memcpy; the few cells that wrapped into a
+ * neighbouring image row are padding and are zeroed afterwards. */
+static void im2col_row_same(float *row, const float *plane, int ki, int kj, const ax_window *g)
+{
+    const int ow = g->ow, oh = g->oh;
+    int oy0 = g->pad_t - ki, oy1 = g->h + g->pad_t - ki;   /* rows with 0 <= iy < H */
+    if (oy0 < 0) oy0 = 0;
+    if (oy1 > oh) oy1 = oh;
+    int lo, hi;
+    valid_cols(kj, g, &lo, &hi);
+    if (oy0 >= oy1 || lo >= hi) {
+        memset(row, 0, sizeof(float) * (size_t)oh * ow);
+        return;
+    }
+    const size_t j0 = (size_t)oy0 * ow + lo, j1 = (size_t)(oy1 - 1) * ow + hi;
+    const ptrdiff_t shift = (ptrdiff_t)(ki - g->pad_t) * g->w + (kj - g->pad_l);
+    memset(row, 0, sizeof(float) * j0);
+    memcpy(row + j0, plane + (ptrdiff_t)j0 + shift, sizeof(float) * (j1 - j0));
+    memset(row + j1, 0, sizeof(float) * ((size_t)oh * ow - j1));
+    for (int oy = oy0; oy < oy1; oy++) {
+        float *r = row + (size_t)oy * ow;
+        for (int x = 0; x < lo; x++) r[x] = 0.0f;
+        for (int x = hi; x < ow; x++) r[x] = 0.0f;
+    }
+}
+
+/* col (Cg*KH*KW, OH*OW) from img (Cg, H, W); row (ci, ki, kj) holds the input
+ * value each output position sees through kernel tap (ki, kj) of channel ci. */
 static void im2col(float *col, const float *img, int cg, const ax_window *g)
 {
-    const int h = g->h, w = g->w, oh = g->oh, ow = g->ow;
-    const int sh = g->sh, sw = g->sw;
-    const size_t ohw = (size_t)oh * ow;
-
+    const size_t ohw = (size_t)g->oh * g->ow;
+    const int same = g->sh == 1 && g->sw == 1 && g->ow == g->w;
     for (int ci = 0; ci < cg; ci++) {
-        const float *plane = img + (size_t)ci * h * w;
-        for (int ki = 0; ki < g->kh; ki++) {
+        const float *plane = img + (size_t)ci * g->h * g->w;
+        for (int ki = 0; ki < g->kh; ki++)
             for (int kj = 0; kj < g->kw; kj++) {
                 float *row = col + ((size_t)(ci * g->kh + ki) * g->kw + kj) * ohw;
-                int lo, hi;
-                valid_cols(kj, g, &lo, &hi);
-                const int ix0 = lo * sw - g->pad_l + kj;
-                for (int oy = 0; oy < oh; oy++) {
-                    float *dst = row + (size_t)oy * ow;
-                    int iy = oy * sh - g->pad_t + ki;
-                    if (iy < 0 || iy >= h || lo == hi) {
-                        memset(dst, 0, sizeof(float) * ow);
-                        continue;
-                    }
-                    const float *src = plane + (size_t)iy * w + ix0;
-                    if (lo > 0) memset(dst, 0, sizeof(float) * lo);
-                    if (sw == 1) {
-                        memcpy(dst + lo, src, sizeof(float) * (hi - lo));
-                    } else {
-                        float *d = dst + lo;
-                        for (int i = 0, n = hi - lo; i < n; i++) d[i] = src[(size_t)i * sw];
-                    }
-                    if (hi < ow) memset(dst + hi, 0, sizeof(float) * (ow - hi));
-                }
+                if (same) im2col_row_same(row, plane, ki, kj, g);
+                else im2col_row(row, plane, ki, kj, g);
             }
-        }
     }
 }
 

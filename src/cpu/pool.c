@@ -16,10 +16,22 @@ static void clip(int o, int k, int s, int pad, int len, int *lo, int *hi)
 /* in (N, C, H, W) -> out (N, C, OH, OW); g->oc is not used (channels are kept).
  * A window lying wholly in padding has nothing to take the max of and gives 0;
  * ax_window_out's ceil rule never makes one. */
+/* The larger of a and b; a NaN in either wins, as in PyTorch. Written as a
+ * select so that the row loops below vectorise. */
+static inline float max_nan(float a, float b)
+{
+    return (b > a || b != b) ? b : a;
+}
+
+/* Rows up to this width are reduced through a stack buffer; wider ones take
+ * the direct path. */
+#define ROW_MAX 4096
+
 void ax_maxpool(float *out, const float *in, const ax_window *g)
 {
     const int h = g->h, w = g->w, oh = g->oh, ow = g->ow;
     const size_t planes = (size_t)g->n * g->c;
+    float row[w <= ROW_MAX ? w : 1];
 
     for (size_t p = 0; p < planes; p++) {
         const float *src = in + p * h * w;      // (H, W)
@@ -27,20 +39,67 @@ void ax_maxpool(float *out, const float *in, const ax_window *g)
         for (int oy = 0; oy < oh; oy++) {
             int y0, y1;
             clip(oy, g->kh, g->sh, g->pad_t, h, &y0, &y1);
+            if (y0 >= y1) {
+                for (int ox = 0; ox < ow; ox++) dst[oy * ow + ox] = 0.0f;
+                continue;
+            }
+            /* Separable: the max over the window's rows first (one vector
+             * pass per row), then over each window's columns. */
+            const float *rowp = src + (size_t)y0 * w;
+            if (w <= ROW_MAX && y1 - y0 > 1) {
+                const float *r1 = src + (size_t)(y0 + 1) * w;
+                for (int x = 0; x < w; x++) row[x] = max_nan(rowp[x], r1[x]);
+                for (int y = y0 + 2; y < y1; y++) {
+                    const float *r = src + (size_t)y * w;
+                    for (int x = 0; x < w; x++) row[x] = max_nan(row[x], r[x]);
+                }
+                rowp = row;
+            }
+            if (rowp == row || y1 - y0 == 1) {
+                /* Windows wholly inside the row need no clipping. */
+                int lo = (g->pad_l + g->sw - 1) / g->sw, hi = (w - g->kw + g->pad_l) / g->sw + 1;
+                if (lo > ow) lo = ow;
+                if (hi > ow) hi = ow;
+                if (hi < lo) hi = lo;
+                float *d = dst + oy * ow;
+                if (g->kw == 3) {
+                    for (int ox = lo; ox < hi; ox++) {
+                        const float *r = rowp + ox * g->sw - g->pad_l;
+                        d[ox] = max_nan(max_nan(r[0], r[1]), r[2]);
+                    }
+                } else {
+                    for (int ox = lo; ox < hi; ox++) {
+                        const float *r = rowp + ox * g->sw - g->pad_l;
+                        float m = r[0];
+                        for (int k = 1; k < g->kw; k++) m = max_nan(m, r[k]);
+                        d[ox] = m;
+                    }
+                }
+                for (int ox = 0; ox < ow; ox++) {
+                    if (ox == lo) ox = hi;
+                    if (ox >= ow) break;
+                    int x0, x1;
+                    clip(ox, g->kw, g->sw, g->pad_l, w, &x0, &x1);
+                    float m = 0.0f;
+                    if (x0 < x1) {
+                        m = rowp[x0];
+                        for (int x = x0 + 1; x < x1; x++) m = max_nan(m, rowp[x]);
+                    }
+                    d[ox] = m;
+                }
+                continue;
+            }
             for (int ox = 0; ox < ow; ox++) {
                 int x0, x1;
                 clip(ox, g->kw, g->sw, g->pad_l, w, &x0, &x1);
-                if (y0 >= y1 || x0 >= x1) {
+                if (x0 >= x1) {
                     dst[oy * ow + ox] = 0.0f;
                     continue;
                 }
-                float m = src[(size_t)y0 * w + x0];
+                float m = rowp[x0];
                 for (int y = y0; y < y1; y++) {
                     const float *r = src + (size_t)y * w;
-                    for (int x = x0; x < x1; x++) {
-                        /* a NaN anywhere in the window wins, as in PyTorch */
-                        if (r[x] > m || r[x] != r[x]) m = r[x];
-                    }
+                    for (int x = x0; x < x1; x++) m = max_nan(m, r[x]);
                 }
                 dst[oy * ow + ox] = m;
             }

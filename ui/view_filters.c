@@ -1,0 +1,151 @@
+/* View 7, Filters: the weight statistics of every layer that has weights, and
+ * the first convolution's kernels as colour tiles (RGB when it reads three
+ * channels). Statistics are filled by the loop's helper thread. */
+#include "draw.h"
+
+#include <math.h>
+#include <stdio.h>
+
+static const ax_keyhelp keys[] = {
+    { "Up Down PgUp PgDn", "scroll the kernels" },
+    { "l", "scale per layer / per kernel" },
+    { NULL, NULL },
+};
+
+static int first_conv(const ax_net *net)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].spec.type == AX_L_CONV && net->layers[i].weight.data) return i;
+    return -1;
+}
+
+static int stats_table(ax_ui *u, ax_rect r, int y)
+{
+    int x0 = r.x + 1, w = r.w - 2, narrow = w < 80, wide = w >= 104;
+    if (!ax_ui_wstats_ready(u)) {
+        ax_ui_put(u, y++, x0, w, AX_R_DIM, "computing weight statistics...");
+        return y;
+    }
+    if (narrow)
+        ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%-8.8s %-15s %9s %9s %9s %9s", "layer", "weight", "min", "max",
+                     "mean", "std");
+    else if (wide)
+        ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%-12.12s %-20s %12s %10s %10s %10s %10s %10s", "layer", "weight",
+                     "params", "min", "max", "mean", "std", "bias mean");
+    else
+        ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%-10.10s %-18s %11s %9s %9s %9s %9s", "layer", "weight", "params",
+                     "min", "max", "mean", "std");
+    for (int i = 0; i < u->net->nlayers && y < r.y + r.h; i++) {
+        const ax_layer *l = &u->net->layers[i];
+        if (!l->weight.data) continue;
+        const ax_stats *s = &u->wstats[i];
+        char sh[48], p[32], a[32], b[32], m[32], d[32], bm[32] = "-";
+        ax_tensor_shape_str(&l->weight, sh, sizeof sh);
+        if (l->bias.data) ax_ui_num(bm, sizeof bm, u->bstats[i].mean);
+        if (!wide) {
+            snprintf(a, sizeof a, "%.3g", s->min);
+            snprintf(b, sizeof b, "%.3g", s->max);
+            snprintf(m, sizeof m, "%.3g", s->mean);
+            snprintf(d, sizeof d, "%.3g", s->std);
+        }
+        if (narrow) {
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-8.8s %-15.15s %9s %9s %9s %9s", l->spec.name, sh, a, b, m, d);
+        } else if (!wide) {
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-10.10s %-18.18s %11s %9s %9s %9s %9s", l->spec.name, sh,
+                         ax_ui_count(p, sizeof p, (double)l->params), a, b, m, d);
+        } else {
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-12.12s %-20.20s %12s %10s %10s %10s %10s %10s", l->spec.name,
+                         sh, ax_ui_count(p, sizeof p, (double)l->params), ax_ui_num(a, sizeof a, s->min),
+                         ax_ui_num(b, sizeof b, s->max), ax_ui_num(m, sizeof m, s->mean),
+                         ax_ui_num(d, sizeof d, s->std), bm);
+        }
+        if (s->nonfinite) ax_ui_put(u, y - 1, x0 + w - 8, 8, AX_R_BAD, "NaN/Inf!");
+    }
+    return y;
+}
+
+/* Kernel value to 0..255 with 0 at mid grey. */
+static unsigned char shade(float v, float m)
+{
+    double t = m > 0 ? 127.5 + 127.5 * v / m : 127.5;
+    return (unsigned char)(t < 0 ? 0 : t > 255 ? 255 : t);
+}
+
+static void kernel_tile(ax_ui *u, const ax_layer *l, int k, float m, int y, int x, int bgr)
+{
+    int C = l->weight.shape[1], kh = l->weight.shape[2], kw = l->weight.shape[3];
+    const float *wk = l->weight.data + (size_t)k * C * kh * kw;
+    if (u->filt_kernel_norm) {
+        m = 0;
+        for (int j = 0; j < C * kh * kw; j++) m = fmaxf(m, fabsf(wk[j]));
+    }
+    int rows = (kh + 1) / 2;
+    for (int rr = 0; rr < rows; rr++)
+        for (int cc = 0; cc < kw; cc++) {
+            unsigned char px[2][3];
+            for (int half = 0; half < 2; half++) {
+                int yy = 2 * rr + half;
+                for (int d = 0; d < 3; d++) {
+                    if (yy >= kh) { px[half][d] = 0; continue; }
+                    /* C == 3: display channel d from net channel (BGR nets reversed); else the mean */
+                    float v = 0;
+                    if (C == 3) v = wk[((size_t)(bgr ? 2 - d : d) * kh + yy) * kw + cc];
+                    else {
+                        for (int c = 0; c < C; c++) v += wk[((size_t)c * kh + yy) * kw + cc];
+                        v /= (float)C;
+                    }
+                    px[half][d] = shade(v, m);
+                }
+            }
+            ax_ui_rgb_cell(u, y + rr, x + cc, px[0], px[1]);
+        }
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    int f = first_conv(u->net), nw = 0;
+    for (int i = 0; i < u->net->nlayers; i++) nw += u->net->layers[i].weight.data != NULL;
+    ax_ui_title(u, r, "Filters", "weights of %d layers%s%s", nw, f >= 0 ? ", kernels of " : "",
+                f >= 0 ? u->net->layers[f].spec.name : "");
+    int y = stats_table(u, r, r.y + 1);
+    if (f < 0) return;
+    const ax_layer *l = &u->net->layers[f];
+    int OC = l->weight.shape[0], C = l->weight.shape[1], kh = l->weight.shape[2], kw = l->weight.shape[3];
+    float m = 0;
+    size_t n = ax_tensor_numel(&l->weight);
+    for (size_t j = 0; j < n; j++) m = fmaxf(m, fabsf(l->weight.data[j]));
+    y++;
+    ax_ui_printf(u, y++, r.x + 1, r.w - 2, AX_R_HEADER, "%s: %d kernels of %dx%dx%d, %s, scaled per %s, grey = 0",
+                 l->spec.name, OC, C, kh, kw, C == 3 ? "as RGB" : "mean over input channels",
+                 u->filt_kernel_norm ? "kernel" : "layer");
+    int th = (kh + 1) / 2, tw = kw;
+    int per_row = (r.w - 1) / (tw + 1);
+    if (per_row < 1) per_row = 1;
+    int vis_rows = (r.y + r.h - y) / (th + 1);
+    int total = (OC + per_row - 1) / per_row;
+    if (u->filt_top > total - vis_rows) u->filt_top = total - vis_rows;
+    if (u->filt_top < 0) u->filt_top = 0;
+    for (int rr = 0; rr < vis_rows; rr++)
+        for (int cc = 0; cc < per_row; cc++) {
+            int k = (u->filt_top + rr) * per_row + cc;
+            if (k >= OC) break;
+            kernel_tile(u, l, k, m, y + rr * (th + 1), r.x + 1 + cc * (tw + 1), u->net->spec.pre.bgr);
+        }
+    if (vis_rows < total)
+        ax_ui_printf(u, r.y + r.h - 1, r.x + 1, r.w - 2, AX_R_DIM, "kernel rows %d-%d of %d (Up/Down scroll)",
+                     u->filt_top + 1, u->filt_top + vis_rows, total);
+}
+
+static int key(ax_ui *u, int k)
+{
+    switch (k) {
+    case KEY_UP: u->filt_top--; return 1;
+    case KEY_DOWN: u->filt_top++; return 1;
+    case KEY_PPAGE: u->filt_top -= 4; return 1;
+    case KEY_NPAGE: u->filt_top += 4; return 1;
+    case 'l': u->filt_kernel_norm = !u->filt_kernel_norm; return 1;
+    default: return 0;
+    }
+}
+
+const ax_view ax_view_filters = { "Filters", draw, key, keys };

@@ -1,0 +1,131 @@
+/* View 5, Groups: on a grouped convolution (conv2/4/5 of bvlc AlexNet) and the
+ * layers that keep its channel split, the halves ("the two GPUs") side by side
+ * as towers, each with its own statistics and its channels as tiles. */
+#include "draw.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const ax_keyhelp keys[] = {
+    { "Up Down PgUp PgDn", "scroll the towers' tiles" },
+    { NULL, NULL },
+};
+
+/* The grouped convolution whose split layer i still carries, or -1. Layers
+ * that work channel by channel keep the split; LRN mixes only neighbours. */
+static int grouped_source(const ax_net *net, int i)
+{
+    for (int j = i; j >= 0; j--) {
+        ax_layer_type t = net->layers[j].spec.type;
+        if (t == AX_L_CONV) return net->layers[j].spec.groups > 1 ? j : -1;
+        if (t != AX_L_RELU && t != AX_L_LRN && t != AX_L_MAXPOOL && t != AX_L_DROPOUT && t != AX_L_PAD) return -1;
+    }
+    return -1;
+}
+
+static void grouped_list(const ax_net *net, char *buf, size_t size)
+{
+    size_t p = 0;
+    buf[0] = 0;
+    for (int i = 0; i < net->nlayers && p + 40 < size; i++)
+        if (net->layers[i].spec.type == AX_L_CONV && net->layers[i].spec.groups > 1)
+            p += (size_t)snprintf(buf + p, size - p, "%s%s (groups %d)", p ? ", " : "", net->layers[i].spec.name,
+                                  net->layers[i].spec.groups);
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    int i = u->cur;
+    const char *name = ax_ui_layer_name(u, i);
+    int src = i < 0 ? -1 : grouped_source(u->net, i);
+    if (src < 0) {
+        char list[300], text[700];
+        grouped_list(u->net, list, sizeof list);
+        ax_ui_title(u, r, "Groups", "%s is not grouped", name);
+        if (list[0])
+            snprintf(text, sizeof text, "Grouped convolutions split channels and filters into halves that never see "
+                     "each other (AlexNet's two GPUs). In %s: %s, and the ReLU, LRN and pooling layers after "
+                     "them. %s mixes all channels, so the towers meet here.", u->net->spec.name, list, name);
+        else
+            snprintf(text, sizeof text, "The %s net has no grouped convolution: every filter sees every input "
+                     "channel, so there are no towers to compare.", u->net->spec.name);
+        ax_ui_notice(u, r, r.y + 2, text);
+        return;
+    }
+    const ax_layer *conv = &u->net->layers[src];
+    int G = conv->spec.groups > 8 ? 8 : conv->spec.groups;
+    ax_ui_title(u, r, "Groups", "%s %s %d towers from %s", name, ax_ui_sym(u, AX_S_DOT), G, conv->spec.name);
+    ax_layer_cache *lc = ax_ui_cache(u, i);
+    if (!lc) {
+        ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer.");
+        return;
+    }
+    const ax_tensor *t = ax_ui_tensor(u, i);
+    int hw = lc->h * lc->w, per = lc->c / G;
+    if (lc->towers != G) {
+        for (int g = 0; g < G; g++) ax_stats_compute(&lc->tower[g], t->data + (size_t)g * per * hw, (size_t)per * hw);
+        lc->towers = G;
+    }
+    int colw = (r.w - 1 - (G - 1) * 2) / G;
+    int tw = colw / 6 - 1;
+    if (tw > 12) tw = 12;
+    if (tw < 3) tw = 3;
+    int th = tw / 2 > 0 ? tw / 2 : 1;
+    int per_row = (colw + 1) / (tw + 1);
+    if (per_row < 1) per_row = 1;
+    int ytiles = r.y + 1 + (src == i ? 6 : 5);
+    int nrows_vis = (r.y + r.h - 1 - ytiles) / (th + 1);
+    int total_rows = (per + per_row - 1) / per_row;
+    if (u->groups_top > total_rows - nrows_vis) u->groups_top = total_rows - nrows_vis;
+    if (u->groups_top < 0) u->groups_top = 0;
+    for (int g = 0; g < G; g++) {
+        int x = r.x + 1 + g * (colw + 2), y = r.y + 1;
+        const ax_stats *s = &lc->tower[g];
+        char a[32], b[32], m[32], d[32];
+        ax_ui_printf(u, y++, x, colw, AX_R_HEADER, "tower %c: channels %d-%d", 'A' + g, g * per, (g + 1) * per - 1);
+        ax_ui_printf(u, y++, x, colw, AX_R_NORMAL, "mean %s  std %s", ax_ui_num(m, sizeof m, s->mean),
+                     ax_ui_num(d, sizeof d, s->std));
+        ax_ui_printf(u, y++, x, colw, AX_R_NORMAL, "min %s  max %s", ax_ui_num(a, sizeof a, s->min),
+                     ax_ui_num(b, sizeof b, s->max));
+        int dead = 0;
+        for (int c = g * per; c < (g + 1) * per; c++) dead += ax_stats_dead(&lc->ch[c]);
+        ax_ui_printf(u, y++, x, colw, AX_R_NORMAL, "zero %.1f %%  dead %d", 100.0 * s->zero_frac, dead);
+        if (src == i && conv->weight.data) {
+            int cin = conv->in_c / conv->spec.groups;
+            ax_ui_printf(u, y++, x, colw, AX_R_DIM, "sees %s channels %d-%d", ax_ui_layer_name(u, src - 1), g * cin,
+                         (g + 1) * cin - 1);
+        }
+        for (int k = 0; k < nrows_vis * per_row; k++) {
+            int c = (u->groups_top * per_row) + k;
+            if (c >= per) break;
+            int ty = ytiles + (k / per_row) * (th + 1), tx = x + (k % per_row) * (tw + 1);
+            int ch = g * per + c;
+            if (hw > 1)
+                ax_ui_heat_map(u, ty, tx, th, tw, t->data + (size_t)ch * hw, lc->h, lc->w, lc->all.min, lc->all.max);
+            else
+                ax_ui_heat_map(u, ty, tx, 1, tw, t->data + ch, 1, 1, lc->all.min, lc->all.max);
+        }
+    }
+    if (G == 2) {
+        char a[32];
+        double diff = lc->tower[0].mean - lc->tower[1].mean;
+        ax_ui_printf(u, r.y + 1 + (src == i ? 5 : 4), r.x + 1, r.w - 2, AX_R_ACCENT,
+                     "mean A - mean B = %s   (tiles: one scale for both towers, rows %d-%d of %d)",
+                     ax_ui_num(a, sizeof a, diff), u->groups_top + 1,
+                     u->groups_top + (nrows_vis < total_rows ? nrows_vis : total_rows), total_rows);
+    }
+    ax_ui_legend(u, r.y + r.h - 1, r.x + 1, r.w - 2, lc->all.min, lc->all.max);
+}
+
+static int key(ax_ui *u, int k)
+{
+    switch (k) {
+    case KEY_UP: u->groups_top--; return 1;
+    case KEY_DOWN: u->groups_top++; return 1;
+    case KEY_PPAGE: u->groups_top -= 4; return 1;
+    case KEY_NPAGE: u->groups_top += 4; return 1;
+    default: return 0;
+    }
+}
+
+const ax_view ax_view_groups = { "Groups", draw, key, keys };

@@ -1,0 +1,226 @@
+/* View 3, Heatmap: one channel's feature map (fit to the pane or 1:1, per-channel
+ * or per-layer normalisation, a cursor reading the value at (y, x)), or a tile
+ * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c). */
+#include "draw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const ax_keyhelp keys[] = {
+    { "Arrows", "move cursor (tiles: selection)" },
+    { "[ ]", "previous / next channel" },
+    { "{ }", "10 channels back / on" },
+    { "f", "fit to pane / 1:1" },
+    { "l", "normalise per channel / per layer" },
+    { "t", "tile grid of channels / one map" },
+    { "+ -", "bigger / smaller tiles" },
+    { "PgUp PgDn", "previous / next page of tiles" },
+    { "Enter", "tiles: open the selected channel" },
+    { NULL, NULL },
+};
+
+/* The map on show: a channel, or a whole vector laid out near-square. */
+typedef struct {
+    const float *map;
+    int h, w;
+    float lo, hi;
+    int vec;
+} source;
+
+static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
+{
+    const ax_tensor *t = ax_ui_tensor(u, u->cur);
+    if (!t || !lc) return 0;
+    if (lc->h * lc->w == 1) {
+        int c = lc->c, w = (int)ceil(sqrt((double)c)), h = (c + w - 1) / w;
+        float *buf = ax_ui_fbuf(u, (size_t)h * w);
+        if (!buf) return 0;
+        memcpy(buf, t->data, (size_t)c * sizeof *buf);
+        for (int i = c; i < h * w; i++) buf[i] = lc->all.min;
+        *s = (source){ buf, h, w, lc->all.min, lc->all.max, 1 };
+        return 1;
+    }
+    const ax_stats *cs = u->heat_layer_norm ? &lc->all : &lc->ch[ch];
+    *s = (source){ t->data + (size_t)ch * lc->h * lc->w, lc->h, lc->w, cs->min, cs->max, 0 };
+    return 1;
+}
+
+/* Tile geometry of the grid mode. */
+typedef struct { int tw, th, ncols, nrows, page, first; } tiling;
+
+static tiling tiles_of(const ax_ui *u, ax_rect r, int c)
+{
+    tiling g;
+    g.tw = u->tile_w;
+    g.th = g.tw / 2 > 0 ? g.tw / 2 : 1;
+    g.ncols = (r.w - 1) / (g.tw + 1);
+    g.nrows = (r.h - 3) / (g.th + 1);
+    if (g.ncols < 1) g.ncols = 1;
+    if (g.nrows < 1) g.nrows = 1;
+    g.page = g.ncols * g.nrows;
+    g.first = (u->ch / g.page) * g.page;
+    (void)c;
+    return g;
+}
+
+static void draw_tiles(ax_ui *u, ax_rect r, ax_layer_cache *lc)
+{
+    tiling g = tiles_of(u, r, lc->c);
+    int last = g.first + g.page;
+    if (last > lc->c) last = lc->c;
+    ax_ui_title(u, r, "Heatmap", "%s %s tiles: channels %d-%d of %d %s %s", ax_ui_layer_name(u, u->cur),
+                ax_ui_sym(u, AX_S_DOT), g.first, last - 1, lc->c, ax_ui_sym(u, AX_S_DOT),
+                u->heat_layer_norm ? "per-layer scale" : "per-channel scale");
+    for (int ch = g.first; ch < last; ch++) {
+        int k = ch - g.first, ty = r.y + 1 + (k / g.ncols) * (g.th + 1), tx = r.x + 1 + (k % g.ncols) * (g.tw + 1);
+        source s;
+        if (!get_source(u, lc, ch, &s)) return;
+        ax_ui_printf(u, ty, tx, g.tw, ch == u->ch ? AX_R_SELECT : AX_R_DIM, "%-*d", g.tw, ch);
+        ax_ui_heat_map(u, ty + 1, tx, g.th, g.tw, s.map, s.h, s.w, s.lo, s.hi);
+    }
+    source s;
+    if (get_source(u, lc, u->ch, &s)) {
+        char a[32], b[32], m[32];
+        ax_ui_printf(u, r.y + r.h - 2, r.x + 1, r.w - 2, AX_R_NORMAL, "channel %d: min %s max %s mean %s", u->ch,
+                     ax_ui_num(a, sizeof a, lc->ch[u->ch].min), ax_ui_num(b, sizeof b, lc->ch[u->ch].max),
+                     ax_ui_num(m, sizeof m, lc->ch[u->ch].mean));
+        ax_ui_legend(u, r.y + r.h - 1, r.x + 1, r.w - 2, s.lo, s.hi);
+    }
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    const char *name = ax_ui_layer_name(u, u->cur);
+    if (!lc) {
+        ax_ui_title(u, r, "Heatmap", "%s", name);
+        ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer, or a to run all.");
+        return;
+    }
+    source s;
+    if (!get_source(u, lc, u->ch, &s)) return;
+    if (u->heat_tiles && !s.vec) {
+        draw_tiles(u, r, lc);
+        return;
+    }
+    int half = ax_ui_heat_on(u);
+    if (s.vec)
+        ax_ui_title(u, r, "Heatmap", "%s %s %d values as %dx%d %s %s", name, ax_ui_sym(u, AX_S_DOT), lc->c, s.h,
+                    s.w, ax_ui_sym(u, AX_S_DOT), u->heat_one ? "1:1" : "fit");
+    else
+        ax_ui_title(u, r, "Heatmap", "%s %s channel %d of %d (%dx%d) %s %s %s %s", name, ax_ui_sym(u, AX_S_DOT),
+                    u->ch, lc->c, s.h, s.w, ax_ui_sym(u, AX_S_DOT), u->heat_one ? "1:1" : "fit",
+                    ax_ui_sym(u, AX_S_DOT), u->heat_layer_norm ? "per-layer scale" : "per-channel scale");
+    int avail_r = r.h - 4, avail_c = r.w - 2;
+    int y0 = r.y + 2, x0 = r.x + 1;
+    int rows, cols, oy = 0, ox = 0;
+    int hy = u->hy, hx = u->hx, cy, cx;
+    if (!u->heat_one) {
+        ax_ui_fit(half, s.h, s.w, avail_r, avail_c, &rows, &cols);
+        ax_ui_heat_map(u, y0, x0, rows, cols, s.map, s.h, s.w, s.lo, s.hi);
+        cx = (int)((long)hx * cols / s.w);
+        cy = half ? (int)((long)hy * 2 * rows / s.h) / 2 : (int)((long)hy * rows / s.h);
+    } else {
+        /* one map pixel per text cell, or per half cell; the window follows the cursor */
+        int vw = s.w < avail_c ? s.w : avail_c;
+        int vh = half ? (s.h < 2 * avail_r ? s.h : 2 * avail_r) : (s.h < avail_r ? s.h : avail_r);
+        ox = hx - vw / 2;
+        if (ox > s.w - vw) ox = s.w - vw;
+        if (ox < 0) ox = 0;
+        oy = hy - vh / 2;
+        if (half) oy &= ~1;
+        if (oy > s.h - vh) oy = s.h - vh;
+        if (oy < 0) oy = 0;
+        int prow = half ? (vh + 1) & ~1 : vh;
+        float *win = ax_ui_fbuf(u, (size_t)prow * vw + (s.vec ? (size_t)s.h * s.w : 0));
+        if (!win) return;
+        if (s.vec) {
+            /* the vector itself lives in the same scratch: keep it, work behind it */
+            memmove(win + (size_t)prow * vw, win, (size_t)s.h * s.w * sizeof *win);
+            s.map = win + (size_t)prow * vw;
+        }
+        for (int yy = 0; yy < prow; yy++)
+            for (int xx = 0; xx < vw; xx++)
+                win[(size_t)yy * vw + xx] = oy + yy < s.h ? s.map[(size_t)(oy + yy) * s.w + ox + xx] : s.lo;
+        rows = half ? prow / 2 : prow;
+        cols = vw;
+        ax_ui_heat_map(u, y0, x0, rows, cols, win, prow, vw, s.lo, s.hi);
+        cx = hx - ox;
+        cy = half ? (hy - oy) / 2 : hy - oy;
+    }
+    ax_ui_put(u, y0 + cy, x0 + cx, 1, AX_R_SELECT, ax_ui_sym(u, AX_S_CURSOR));
+
+    char v[32], a[32], b[32];
+    float val = s.map[(size_t)hy * s.w + hx];
+    if (s.vec) {
+        int idx = hy * s.w + hx;
+        if (idx < lc->c)
+            ax_ui_printf(u, r.y + 1, x0, avail_c, AX_R_ACCENT, "value %d = %s", idx, ax_ui_num(v, sizeof v, val));
+        else
+            ax_ui_printf(u, r.y + 1, x0, avail_c, AX_R_DIM, "(past the last value)");
+    } else {
+        ax_ui_printf(u, r.y + 1, x0, avail_c, AX_R_ACCENT, "(y %d, x %d) = %s   channel min %s max %s", hy, hx,
+                     ax_ui_num(v, sizeof v, val), ax_ui_num(a, sizeof a, lc->ch[u->ch].min),
+                     ax_ui_num(b, sizeof b, lc->ch[u->ch].max));
+    }
+    if (u->heat_one && (s.w > cols || s.h > (half ? 2 * rows : rows)))
+        ax_ui_printf(u, r.y + r.h - 2, x0, avail_c, AX_R_DIM, "showing y %d-%d, x %d-%d", oy,
+                     oy + (half ? 2 * rows : rows) - 1, ox, ox + cols - 1);
+    ax_ui_legend(u, r.y + r.h - 1, x0, avail_c, s.lo, s.hi);
+}
+
+static void change_channel(ax_ui *u, ax_layer_cache *lc, int d)
+{
+    u->ch += d;
+    if (u->ch < 0) u->ch = 0;
+    if (u->ch >= lc->c) u->ch = lc->c - 1;
+}
+
+static int key(ax_ui *u, int k)
+{
+    switch (k) {
+    case 'f': u->heat_one = !u->heat_one; return 1;
+    case 'l': u->heat_layer_norm = !u->heat_layer_norm; return 1;
+    case 't': u->heat_tiles = !u->heat_tiles; return 1;
+    case '+': case '=': if (u->tile_w < 40) u->tile_w += 2; return 1;
+    case '-': if (u->tile_w > 4) u->tile_w -= 2; return 1;
+    default: break;
+    }
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    if (!lc) return 0;
+    int vec = lc->h * lc->w == 1;
+    switch (k) {
+    case '[': change_channel(u, lc, -1); return 1;
+    case ']': change_channel(u, lc, 1); return 1;
+    case '{': change_channel(u, lc, -10); return 1;
+    case '}': change_channel(u, lc, 10); return 1;
+    default: break;
+    }
+    if (u->heat_tiles && !vec) {
+        tiling g = tiles_of(u, ax_ui_pane(u), lc->c);
+        switch (k) {
+        case KEY_LEFT: change_channel(u, lc, -1); return 1;
+        case KEY_RIGHT: change_channel(u, lc, 1); return 1;
+        case KEY_UP: change_channel(u, lc, -g.ncols); return 1;
+        case KEY_DOWN: change_channel(u, lc, g.ncols); return 1;
+        case KEY_PPAGE: change_channel(u, lc, -g.page); return 1;
+        case KEY_NPAGE: change_channel(u, lc, g.page); return 1;
+        case '\n': case '\r': case KEY_ENTER: u->heat_tiles = 0; return 1;
+        default: return 0;
+        }
+    }
+    switch (k) {
+    case KEY_LEFT: u->hx--; break;
+    case KEY_RIGHT: u->hx++; break;
+    case KEY_UP: u->hy--; break;
+    case KEY_DOWN: u->hy++; break;
+    case KEY_PPAGE: u->hy -= 8; break;
+    case KEY_NPAGE: u->hy += 8; break;
+    default: return 0;
+    }
+    ax_ui_clamp(u);
+    return 1;
+}
+
+const ax_view ax_view_heatmap = { "Heatmap", draw, key, keys };

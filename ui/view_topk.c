@@ -1,0 +1,94 @@
+/* View 6, Top-k: the classes the net ranks highest, with labels, probabilities
+ * and bars. Uses the last layer once it is computed (else the current layer
+ * when it is a vector); ranking is ax_topk. */
+#include "draw.h"
+
+#include <stdio.h>
+
+static const ax_keyhelp keys[] = {
+    { "+ -", "more / fewer classes" },
+    { NULL, NULL },
+};
+
+static const char *label_of(const ax_ui *u, int i, char *buf, size_t size)
+{
+    const ax_labels *l = u->cfg->labels;
+    if (l && i < l->count && l->names && l->names[i]) return l->names[i];
+    snprintf(buf, size, "class %d", i);
+    return buf;
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    int last = u->net->nlayers - 1, src = -1;
+    ax_layer_cache *lc = ax_ui_cache(u, last);
+    if (lc && lc->h * lc->w == 1) src = last;
+    else {
+        lc = ax_ui_cache(u, u->cur);
+        if (lc && u->cur >= 0 && lc->h * lc->w == 1) src = u->cur;
+    }
+    if (src < 0) {
+        ax_ui_title(u, r, "Top-k", "classes at the end of the net");
+        char text[300];
+        snprintf(text, sizeof text, "The classes appear once the last layer (%s) is computed. Press a to run all "
+                 "layers, or step with n to watch the image travel there.", u->net->layers[last].spec.name);
+        ax_ui_notice(u, r, r.y + 2, text);
+        return;
+    }
+    const ax_tensor *t = ax_ui_tensor(u, src);
+    int probs = u->net->layers[src].spec.type == AX_L_SOFTMAX;
+    int c = lc->c;
+    int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
+    int maxk = r.h - 5;
+    if (maxk < 1) maxk = 1;
+    int k = u->topk < maxk ? u->topk : maxk;
+    if (k > c) k = c;
+    ax_ui_title(u, r, "Top-k", "top %d of %d %s from %s", k, c, probs ? "probabilities" : "scores (not probabilities)",
+                u->net->layers[src].spec.name);
+    if (u->net->untrained)
+        ax_ui_put(u, y++, x0, w, AX_R_BAD, "UNTRAINED seeded weights: these classes mean nothing yet");
+    const ax_labels *l = u->cfg->labels;
+    if (l && l->count && l->count != c)
+        ax_ui_printf(u, y++, x0, w, AX_R_WARN, "the label list has %d names, the layer %d outputs", l->count, c);
+    int *idx = ax_ui_order(u, (size_t)k);
+    if (!idx) return;
+    u->order_valid = 0;
+    k = ax_topk(idx, k, t->data, c);
+    int barw = w / 3;
+    if (barw > 40) barw = 40;
+    ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%4s %9s  %-*s %6s  %s", "rank", probs ? "prob" : "score", barw, "",
+                 "class", "label");
+    double sum = 0;
+    float top = t->data[idx[0]], bottom = lc->all.min;
+    for (int j = 0; j < k && y < r.y + r.h - 1; j++, y++) {
+        float v = t->data[idx[j]];
+        char buf[32], lb[32];
+        if (probs) {
+            sum += v;
+            ax_ui_printf(u, y, x0, w, AX_R_NORMAL, "%4d %8.2f%%", j + 1, 100.0 * v);
+        } else {
+            ax_ui_printf(u, y, x0, w, AX_R_NORMAL, "%4d %9s", j + 1, ax_ui_num(buf, sizeof buf, v));
+        }
+        double frac = probs ? v : (top > bottom ? (v - bottom) / (top - bottom) : 0.0);
+        ax_ui_bar(u, y, x0 + 16, barw, frac, j == 0 ? AX_R_GOOD : AX_R_BAR);
+        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == 0 ? AX_R_GOOD : AX_R_NORMAL, "%6d  %s", idx[j],
+                     label_of(u, idx[j], lb, sizeof lb));
+    }
+    if (probs)
+        ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "the top %d hold %.1f %% of the probability", k, 100.0 * sum);
+}
+
+static int key(ax_ui *u, int k)
+{
+    if (k == '+' || k == '=') {
+        if (u->topk < 100) u->topk++;
+        return 1;
+    }
+    if (k == '-') {
+        if (u->topk > 1) u->topk--;
+        return 1;
+    }
+    return 0;
+}
+
+const ax_view ax_view_topk = { "Top-k", draw, key, keys };
