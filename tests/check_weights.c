@@ -710,6 +710,18 @@ START_TEST(test_bad_pickle)
     b = object_npy(nothing, sizeof nothing - 1, &n);
     expect_fail(npy_parse_bytes(b, n, &err), &err, AX_ERR_FORMAT, "no float arrays", NULL);
     free(b);
+    /* the protocol 3 fixture with every dtype's byte order turned to '>' */
+    b = fixture_bytes("weights/dict_p3.npy", &n);
+    int swapped = 0;
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (memcmp(b + i, "X\x01\x00\x00\x00<", 6) == 0) {
+            b[i + 5] = '>';
+            swapped++;
+        }
+    }
+    ck_assert_int_gt(swapped, 0);
+    expect_fail(npy_parse_bytes(b, n, &err), &err, AX_ERR_UNSUPPORTED, "big-endian", "conv1.0");
+    free(b);
     /* lists sharing one list through the memo, 40 levels deep: must stop, not spin */
     char deep[400];
     size_t k = 0;

@@ -53,17 +53,18 @@ void ax_ui_colours_init(ax_ui *u)
     use_default_colors();
     for (int r = 1; r < AX_R_COUNT; r++)
         init_pair((short)r, role_style[r].fg, role_style[r].bg);
+    if (COLORS >= 256) init_pair(AX_R_DIM, 245, -1);
     if (COLORS >= 256 && COLOR_PAIRS > AX_PAIR_RGB && u->utf8) {
         u->heat_ok = 1;
         for (int a = 0; a < AX_HEAT_LEVELS; a++)
             for (int b = 0; b < AX_HEAT_LEVELS; b++)
                 init_extended_pair(AX_PAIR_HEAT + a * AX_HEAT_LEVELS + b, ax_heat_color256(a),
                                    ax_heat_color256(b));
-        /* a 6-level cube needs 216^2 pairs; fall back to 3 levels per channel */
-        if (COLOR_PAIRS - AX_PAIR_RGB >= 216 * 216) u->cube = 6;
-        else if (COLOR_PAIRS - AX_PAIR_RGB >= 27 * 27) u->cube = 3;
+        /* the 6-level cube and 24 greys need 240^2 pairs; else 3 levels per channel */
+        if (COLOR_PAIRS - AX_PAIR_RGB >= 241 * 241) u->cube = 6;
+        else if (COLOR_PAIRS - AX_PAIR_RGB >= 28 * 28) u->cube = 3;
         if (u->cube) {
-            int n = u->cube * u->cube * u->cube;
+            int n = u->cube == 6 ? 241 : 28;
             free(u->rgb_pair);
             u->rgb_pair = calloc((size_t)n * n, 1);
             if (!u->rgb_pair) u->cube = 0;
@@ -316,22 +317,44 @@ static int cube6(int v)
     return v < 48 ? 0 : v < 115 ? 1 : (v - 35) / 40 > 5 ? 5 : (v - 35) / 40;
 }
 
+static const int cube_level[6] = { 0, 95, 135, 175, 215, 255 };
+
+/* The nearest palette entry, packed as index * 1000 + xterm colour. With the
+ * full palette (216 cube colours, then the 24 greys 8..238) greys and skin
+ * tones come out much closer than from the cube alone. */
 static int rgb_pair(ax_ui *u, const unsigned char *p)
 {
     static const int pick3[3] = { 0, 3, 5 };
-    int q = u->cube, idx = 0, col = 16;
-    for (int k = 0; k < 3; k++) {
-        int c6 = cube6(p[k]);
-        int ci = q == 6 ? c6 : (c6 < 2 ? 0 : c6 < 5 ? 1 : 2);
-        idx = idx * q + ci;
-        col += (q == 6 ? ci : pick3[ci]) * (k == 0 ? 36 : k == 1 ? 6 : 1);
+    int c6[3], idx = 0, col = 16;
+    for (int k = 0; k < 3; k++) c6[k] = cube6(p[k]);
+    if (u->cube != 6) {
+        for (int k = 0; k < 3; k++) {
+            int ci = c6[k] < 2 ? 0 : c6[k] < 5 ? 1 : 2;
+            idx = idx * 3 + ci;
+            col += pick3[ci] * (k == 0 ? 36 : k == 1 ? 6 : 1);
+        }
+        return idx * 1000 + col;
     }
-    return idx * 1000 + col;   /* packed: palette index and xterm colour */
+    int dc = 0;
+    for (int k = 0; k < 3; k++) {
+        int d = p[k] - cube_level[c6[k]];
+        dc += d * d;
+    }
+    int mean = (p[0] + p[1] + p[2]) / 3;
+    int g = mean < 8 ? 0 : mean > 238 ? 23 : (mean - 3) / 10;
+    if (g > 23) g = 23;
+    int gv = 8 + 10 * g, dg = 0;
+    for (int k = 0; k < 3; k++) dg += (p[k] - gv) * (p[k] - gv);
+    if (dg < dc) return (216 + g) * 1000 + 232 + g;
+    idx = c6[0] * 36 + c6[1] * 6 + c6[2];
+    return idx * 1000 + 16 + idx;
 }
 
 void ax_ui_rgb_cell(ax_ui *u, int y, int x, const unsigned char *top, const unsigned char *bot)
 {
     if (y < 0 || y >= LINES || x < 0 || x >= COLS) return;
+    int no_bottom = !bot;
+    if (!bot) bot = top;
     if (!u->colour || !u->cube) {
         /* luminance on the ASCII ramp */
         double lum = 0.0;
@@ -343,11 +366,12 @@ void ax_ui_rgb_cell(ax_ui *u, int y, int x, const unsigned char *top, const unsi
         mvaddch(y, x, (chtype)(unsigned char)ax_ascii_ramp[lv]);
         return;
     }
-    int a = rgb_pair(u, top), b = rgb_pair(u, bot);
-    int ncol = u->cube * u->cube * u->cube;
+    /* the last palette entry is the terminal's own background */
+    int ncol = u->cube == 6 ? 241 : 28;
+    int a = rgb_pair(u, top), b = no_bottom ? (ncol - 1) * 1000 : rgb_pair(u, bot);
     int slot = (a / 1000) * ncol + b / 1000;
     if (!u->rgb_pair[slot]) {
-        init_extended_pair(AX_PAIR_RGB + slot, a % 1000, b % 1000);
+        init_extended_pair(AX_PAIR_RGB + slot, a % 1000, no_bottom ? -1 : b % 1000);
         u->rgb_pair[slot] = 1;
     }
     static const wchar_t upper[] = { 0x2580, 0 };
@@ -592,14 +616,17 @@ static void draw_status(ax_ui *u)
     const char *img = u->cfg->image_path ? u->cfg->image_path : u->cfg->input_path;
     const char *slash = img ? strrchr(img, '/') : NULL;
     char tm[96] = "";
+    /* narrow screens leave out what the header already says */
+    const char *lname = COLS >= 100 && u->cur >= 0 ? u->net->layers[u->cur].spec.name : "";
     if (u->cur >= 0 && u->cur < u->ready)
-        snprintf(tm, sizeof tm, "%.40s %.2f ms", u->net->layers[u->cur].spec.name, u->net->layers[u->cur].ms);
+        snprintf(tm, sizeof tm, "%.40s%s%.2f ms", lname, lname[0] ? " " : "", u->net->layers[u->cur].ms);
     else if (u->cur >= 0)
-        snprintf(tm, sizeof tm, "%.40s not computed", u->net->layers[u->cur].spec.name);
+        snprintf(tm, sizeof tm, "%.40s%snot computed", lname, lname[0] ? " " : "");
     double mib = (double)(u->net->wcount + u->net->acount + u->net->scount) * sizeof(float) / 1048576.0;
-    ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %s %s %s %s %s %s%s%s mem %.0f MiB ", bar,
+    ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %s %s %s %s %s %s%s%s %s%.0f MiB ", bar,
                  u->cfg->device_name ? u->cfg->device_name : u->net->backend->name, bar,
-                 img ? (slash ? slash + 1 : img) : "-", bar, tm, tm[0] ? " " : "", tm[0] ? bar : "", mib);
+                 img ? (slash ? slash + 1 : img) : "-", bar, tm, tm[0] ? " " : "", tm[0] ? bar : "",
+                 COLS >= 100 ? "mem " : "", mib);
 }
 
 static void draw_message(ax_ui *u, int busy, int computing, int target, double elapsed)
@@ -632,7 +659,8 @@ static void draw_message(ax_ui *u, int busy, int computing, int target, double e
         return;
     }
     ax_ui_put(u, y, 0, COLS, AX_R_DIM,
-              "n next  p prev  g run to  a run all  1-8 Tab views  s save  m mono  ? help  q quit");
+              COLS >= 100 ? "n next  p prev  g run to  a run all  1-8 Tab views  s save  m mono  ? help  q quit"
+                          : "n next  p prev  g run to  a all  1-8 Tab views  s save  ? help  q quit");
 }
 
 void ax_ui_draw_all(ax_ui *u)

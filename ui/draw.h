@@ -159,7 +159,8 @@ void ax_ui_heat_map(ax_ui *u, int y, int x, int rows, int cols, const float *map
                     float lo, float hi);
 /* The ramp from lo to hi in w cells with the two numbers. */
 void ax_ui_legend(ax_ui *u, int y, int x, int w, float lo, float hi);
-/* One cell with a top and a bottom RGB pixel (0..255). */
+/* One cell with a top and a bottom RGB pixel (0..255); bot NULL leaves the
+ * lower half to the terminal background. */
 void ax_ui_rgb_cell(ax_ui *u, int y, int x, const unsigned char *top, const unsigned char *bot);
 /* Horizontal bar of frac (0..1) in w cells. */
 void ax_ui_bar(ax_ui *u, int y, int x, int w, double frac, ax_role r);

@@ -37,7 +37,7 @@ void ax_ui_help_draw(ax_ui *u)
 {
     line l[MAX_LINES];
     int n = build(l);
-    int bw = COLS - 4 < 116 ? COLS - 4 : 116, bh = LINES - 2;
+    int bw = COLS < 118 ? COLS : 116, bh = LINES - 2;
     int ncol = bw >= 100 ? 2 : 1;
     int colw = (bw - 2) / ncol;
     int inner = bh - 3;
@@ -55,7 +55,7 @@ void ax_ui_help_draw(ax_ui *u)
     ax_ui_vline(u, by + 1, bx, bh - 1, AX_R_DIM);
     ax_ui_vline(u, by + 1, bx + bw - 1, bh - 1, AX_R_DIM);
     ax_ui_hline(u, by + bh - 1, bx, bw, AX_R_DIM);
-    int kw = 19;
+    int kw = 21;
     for (int c = 0; c < ncol; c++)
         for (int r = 0; r < inner; r++) {
             int i = c * per_col + u->help_top + r;

@@ -27,7 +27,7 @@ static int stats_table(ax_ui *u, ax_rect r, int y)
         return y;
     }
     if (narrow)
-        ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%-8.8s %-15s %9s %9s %9s %9s", "layer", "weight", "min", "max",
+        ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%-8.8s %-11s %8s %8s %8s %8s", "layer", "weight", "min", "max",
                      "mean", "std");
     else if (wide)
         ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%-12.12s %-20s %12s %10s %10s %10s %10s %10s", "layer", "weight",
@@ -49,7 +49,15 @@ static int stats_table(ax_ui *u, ax_rect r, int y)
             snprintf(d, sizeof d, "%.3g", s->std);
         }
         if (narrow) {
-            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-8.8s %-15.15s %9s %9s %9s %9s", l->spec.name, sh, a, b, m, d);
+            const ax_tensor *wt = &l->weight;
+            int q = snprintf(sh, sizeof sh, "%d", wt->shape[0]);
+            for (int k = 1; k < wt->ndim && q < (int)sizeof sh; k++)
+                q += snprintf(sh + q, sizeof sh - (size_t)q, "x%d", wt->shape[k]);
+            snprintf(a, sizeof a, "%.2g", s->min);
+            snprintf(b, sizeof b, "%.2g", s->max);
+            snprintf(m, sizeof m, "%.2g", s->mean);
+            snprintf(d, sizeof d, "%.2g", s->std);
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-8.8s %-11.11s %8s %8s %8s %8s", l->spec.name, sh, a, b, m, d);
         } else if (!wide) {
             ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-10.10s %-18.18s %11s %9s %9s %9s %9s", l->spec.name, sh,
                          ax_ui_count(p, sizeof p, (double)l->params), a, b, m, d);
@@ -86,7 +94,7 @@ static void kernel_tile(ax_ui *u, const ax_layer *l, int k, float m, int y, int 
             for (int half = 0; half < 2; half++) {
                 int yy = 2 * rr + half;
                 for (int d = 0; d < 3; d++) {
-                    if (yy >= kh) { px[half][d] = 0; continue; }
+                    if (yy >= kh) continue;
                     /* C == 3: display channel d from net channel (BGR nets reversed); else the mean */
                     float v = 0;
                     if (C == 3) v = wk[((size_t)(bgr ? 2 - d : d) * kh + yy) * kw + cc];
@@ -97,7 +105,7 @@ static void kernel_tile(ax_ui *u, const ax_layer *l, int k, float m, int y, int 
                     px[half][d] = shade(v, m);
                 }
             }
-            ax_ui_rgb_cell(u, y + rr, x + cc, px[0], px[1]);
+            ax_ui_rgb_cell(u, y + rr, x + cc, px[0], 2 * rr + 1 < kh ? px[1] : NULL);
         }
 }
 

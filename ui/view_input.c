@@ -75,9 +75,10 @@ static void draw(ax_ui *u, ax_rect r)
                      u->cfg->input_path ? u->cfg->input_path : "?");
     y = ax_ui_kv(u, y, x0, w, "resize", "%s, then centre crop %dx%d", resize_text(p, rs, sizeof rs), p->crop_w,
                  p->crop_h);
-    y = ax_ui_kv(u, y, x0, w, "channels", "%s, values 0..%g, mean (%g, %g, %g), std (%g, %g, %g)",
-                 p->bgr ? "BGR (channel 0 is blue)" : "RGB", p->scale, p->mean[0], p->mean[1], p->mean[2], p->std[0],
-                 p->std[1], p->std[2]);
+    y = ax_ui_kv(u, y, x0, w, "channels", "%s, pixel values scaled to 0..%g",
+                 p->bgr ? "BGR (channel 0 is blue)" : "RGB", p->scale);
+    y = ax_ui_kv(u, y, x0, w, "normalise", "mean (%g, %g, %g), std (%g, %g, %g) in the net's channel order",
+                 p->mean[0], p->mean[1], p->mean[2], p->std[0], p->std[1], p->std[2]);
     y = ax_ui_kv(u, y, x0, w, "formula", "x[c] = (pixel[c] / 255 * %g - mean[c]) / std[c]; shown: pixel from x", p->scale);
     if (C != 3) {
         ax_layer_cache *lc = ax_ui_cache(u, -1);

@@ -26,8 +26,9 @@ typedef struct ax_wfile {
     const char *format;   /* "safetensors", "npy", "npz" */
     int count;
     ax_wentry *entries;
-    void *map; size_t map_size;   /* mmap of the file, when mapped */
-    void *owned;                  /* buffers owned by the reader (npz members) */
+    void *map; size_t map_size;   /* mmap of the file, when mapped (safetensors, npy) */
+    void *owned;                  /* void *[owned_count]: malloc'd buffers the reader owns
+                                     (npz members, bytes decoded from pickles) */
     size_t owned_count;
 } ax_wfile;
 
@@ -36,7 +37,7 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err);
 /* Frees everything f owns and f itself (NULL is fine). */
 void ax_wfile_close(ax_wfile *f);
 const ax_wentry *ax_wfile_find(const ax_wfile *f, const char *name);
-size_t ax_wentry_numel(const ax_wentry *e);
+size_t ax_wentry_numel(const ax_wentry *e);   /* 1 for a 0-d entry */
 const char *ax_dtype_name(ax_dtype d);
 size_t ax_dtype_size(ax_dtype d);
 

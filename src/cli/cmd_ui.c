@@ -24,8 +24,9 @@ int ax_cmd_ui(const ax_cli_opts *o)
     cfg.labels = &se.labels;
     cfg.topk = o->topk;
     cfg.mono = o->mono || getenv("NO_COLOR");
+    /* 0 on quit, 1 on an error, 128 + N after signal N (the shell's convention). */
     int rc = ax_ui_run(se.net, &cfg, &err);
-    if (rc) fprintf(stderr, "alexscope: %s\n", err.msg);
+    if (rc == 1) fprintf(stderr, "alexscope: %s\n", err.msg);
     ax_cli_close(&se);
-    return rc ? 1 : 0;
+    return rc;
 }
