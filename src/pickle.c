@@ -239,7 +239,7 @@ static ax_status op_global(vm *m)
 
 static ax_status op_stack_global(vm *m)
 {
-    pv *name, *module;
+    pv *name = NULL, *module = NULL;
     ax_status st;
     if ((st = pop(m, &name)) || (st = pop(m, &module))) return st;
     if (name->kind != PV_STR || module->kind != PV_STR)
@@ -251,7 +251,7 @@ static ax_status op_stack_global(vm *m)
 static ax_status set_memo(vm *m, uint64_t idx)
 {
     if (idx >= MAX_MEMO) return vm_fail(m, AX_ERR_FORMAT, "memo index %llu is too large", (unsigned long long)idx);
-    pv *v;
+    pv *v = NULL;
     ax_status st = top(m, &v);
     if (st) return st;
     if (idx >= m->mcap) {
@@ -408,7 +408,7 @@ static ax_status make_dtype(vm *m, const pv *args, pv **out)
 
 static ax_status op_reduce(vm *m)
 {
-    pv *args, *fn, *res = NULL;
+    pv *args = NULL, *fn = NULL, *res = NULL;
     ax_status st;
     if ((st = pop(m, &args)) || (st = pop(m, &fn))) return st;
     if (fn->kind != PV_GLOBAL)
@@ -458,7 +458,7 @@ static ax_status op_reduce(vm *m)
 /* BUILD: __setstate__ of a dtype (byte order) or an array (shape, dtype, data). */
 static ax_status op_build(vm *m)
 {
-    pv *state, *obj;
+    pv *state = NULL, *obj = NULL;
     ax_status st;
     if ((st = pop(m, &state)) || (st = top(m, &obj))) return st;
     if (state->kind != PV_TUPLE)
