@@ -640,9 +640,9 @@ static void draw_message(ax_ui *u, int busy, int computing, int target, double e
     if (busy) {
         int done = u->ready - u->run_from, todo = target + 1 - u->run_from;
         if (todo < 1) todo = 1;
+        if (computing < 0) computing = u->ready < u->net->nlayers ? u->ready : u->net->nlayers - 1;
         int x = ax_ui_printf(u, y, 0, COLS, AX_R_WARN, "computing %s (%d/%d) %.1f s ",
-                             computing >= 0 ? u->net->layers[computing].spec.name : "...",
-                             computing + 1, u->net->nlayers, elapsed);
+                             u->net->layers[computing].spec.name, computing + 1, u->net->nlayers, elapsed);
         int bw = COLS - x - 24;
         if (bw > 30) bw = 30;
         if (bw > 4) {

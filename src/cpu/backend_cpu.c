@@ -7,6 +7,7 @@
 #include "alexscope/backend.h"
 #include "alexscope/layers.h"
 #include "alexscope/net.h"
+#include "blas_tune.h"
 #include "config.h"
 
 static int cpu_threads = 0;
@@ -93,7 +94,10 @@ static void cpu_describe(const ax_net *net, char *buf, int size)
 #ifdef HAVE_OPENBLAS_GET_CONFIG
     config = openblas_get_config();
 #endif
-    snprintf(buf, (size_t)size, "cpu: %s, %s kernels, %d thread%s", config, core, ax_cpu_threads(),
+    const char *from = ax_blas_tuned_from();
+    char raised[64] = "";
+    if (from) snprintf(raised, sizeof raised, " (raised from %.40s)", from);
+    snprintf(buf, (size_t)size, "cpu: %s, %s kernels%s, %d thread%s", config, core, raised, ax_cpu_threads(),
              ax_cpu_threads() > 1 ? "s" : "");
 }
 

@@ -3,6 +3,7 @@
  * here allocates or checks shapes. */
 #include "alexscope/layers.h"
 
+#include <math.h>
 #include <stddef.h>
 
 /* Clips the window [o*s - pad, o*s - pad + k) to [0, len). */
@@ -62,17 +63,26 @@ void ax_maxpool(float *out, const float *in, const ax_window *g)
                 if (hi > ow) hi = ow;
                 if (hi < lo) hi = lo;
                 float *d = dst + oy * ow;
+                /* Plain max (maxss, no branch to mispredict on real data);
+                 * a NaN is carried by the sum, which it always poisons. */
                 if (g->kw == 3) {
                     for (int ox = lo; ox < hi; ox++) {
                         const float *r = rowp + ox * g->sw - g->pad_l;
-                        d[ox] = max_nan(max_nan(r[0], r[1]), r[2]);
+                        float m = r[0] > r[1] ? r[0] : r[1];
+                        m = m > r[2] ? m : r[2];
+                        int nan = (r[0] != r[0]) | (r[1] != r[1]) | (r[2] != r[2]);
+                        d[ox] = nan ? r[0] + r[1] + r[2] : m;
                     }
                 } else {
                     for (int ox = lo; ox < hi; ox++) {
                         const float *r = rowp + ox * g->sw - g->pad_l;
                         float m = r[0];
-                        for (int k = 1; k < g->kw; k++) m = max_nan(m, r[k]);
-                        d[ox] = m;
+                        int nan = r[0] != r[0];
+                        for (int k = 1; k < g->kw; k++) {
+                            m = r[k] > m ? r[k] : m;
+                            nan |= r[k] != r[k];
+                        }
+                        d[ox] = nan ? (float)NAN : m;
                     }
                 }
                 for (int ox = 0; ox < ow; ox++) {
