@@ -57,9 +57,9 @@ void ax_ui_colours_init(ax_ui *u)
     if (COLORS >= 256 && COLOR_PAIRS > AX_PAIR_RGB && u->utf8) {
         u->heat_ok = 1;
         for (int a = 0; a < AX_HEAT_LEVELS; a++)
-            for (int b = 0; b < AX_HEAT_LEVELS; b++)
-                init_extended_pair(AX_PAIR_HEAT + a * AX_HEAT_LEVELS + b, ax_heat_color256(a),
-                                   ax_heat_color256(b));
+            for (int b = 0; b <= AX_HEAT_LEVELS; b++)
+                init_extended_pair(AX_PAIR_HEAT + a * (AX_HEAT_LEVELS + 1) + b, ax_heat_color256(a),
+                                   b == AX_HEAT_LEVELS ? -1 : ax_heat_color256(b));
         /* the 6-level cube and 24 greys need 240^2 pairs; else 3 levels per channel */
         if (COLOR_PAIRS - AX_PAIR_RGB >= 241 * 241) u->cube = 6;
         else if (COLOR_PAIRS - AX_PAIR_RGB >= 28 * 28) u->cube = 3;
@@ -258,7 +258,7 @@ void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *lev
             const int *top = levels + (size_t)(2 * r) * cols, *bot = top + cols;
             move(y + r, x);
             for (int c = 0; c < cw; c++) {
-                int pair = AX_PAIR_HEAT + top[c] * AX_HEAT_LEVELS + bot[c];
+                int pair = AX_PAIR_HEAT + top[c] * (AX_HEAT_LEVELS + 1) + (bot[c] < 0 ? AX_HEAT_LEVELS : bot[c]);
                 cchar_t cc;
                 setcchar(&cc, upper, A_NORMAL, 0, &pair);
                 add_wch(&cc);
@@ -550,7 +550,8 @@ static void draw_header(ax_ui *u)
     ax_tensor_shape_str(t, shape, sizeof shape);
     ax_ui_fill(u, 0, 0, COLS, AX_R_TITLE);
     char right[64];
-    snprintf(right, sizeof right, " [%d %s] 1-8 Tab  ? help ", u->view + 1, ax_views[u->view]->name);
+    snprintf(right, sizeof right, COLS >= 100 ? " [%d %s] 1-8 Tab  ? help " : " [%d %s] ? help ", u->view + 1,
+             ax_views[u->view]->name);
     int rl = (int)strlen(right);
     int n = ax_ui_printf(u, 0, 0, COLS - rl, AX_R_TITLE, " alexscope %s %s %s %s %s  %d/%d",
                          ax_ui_sym(u, AX_S_DOT), u->net->spec.name, ax_ui_sym(u, AX_S_DOT),

@@ -129,9 +129,10 @@ typedef struct ax_ui {
     int save_seq;
 } ax_ui;
 
-/* Pair numbers: roles, then the 24 x 24 heat pairs, then the RGB palette. */
+/* Pair numbers: roles, then the heat pairs (top level x bottom level, the
+ * bottom also "none" = the terminal background), then the RGB palette. */
 #define AX_PAIR_HEAT 32
-#define AX_PAIR_RGB (AX_PAIR_HEAT + AX_HEAT_LEVELS * AX_HEAT_LEVELS)
+#define AX_PAIR_RGB (AX_PAIR_HEAT + AX_HEAT_LEVELS * (AX_HEAT_LEVELS + 1))
 
 void ax_ui_colours_init(ax_ui *u);
 attr_t ax_ui_attr(const ax_ui *u, ax_role r);
@@ -151,7 +152,8 @@ void ax_ui_title(ax_ui *u, ax_rect r, const char *name, const char *fmt, ...)
 void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text);
 
 /* Heat cells: levels is (2*rows, cols) of AX_HEAT_LEVELS when heat_on(u),
- * else (rows, cols) of AX_ASCII_LEVELS. */
+ * else (rows, cols) of AX_ASCII_LEVELS. A bottom level of -1 leaves that
+ * half to the terminal background. */
 int ax_ui_heat_on(const ax_ui *u);
 void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *levels);
 /* Rasterises map (h, w) into rows x cols cells with [lo, hi] and draws it. */

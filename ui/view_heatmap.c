@@ -145,7 +145,12 @@ static void draw(ax_ui *u, ax_rect r)
                 win[(size_t)yy * vw + xx] = oy + yy < s.h ? s.map[(size_t)(oy + yy) * s.w + ox + xx] : s.lo;
         rows = half ? prow / 2 : prow;
         cols = vw;
-        ax_ui_heat_map(u, y0, x0, rows, cols, win, prow, vw, s.lo, s.hi);
+        int *lev = ax_ui_lev(u, (size_t)prow * vw);
+        if (!lev) return;
+        ax_heatmap_levels(lev, prow, vw, win, prow, vw, s.lo, s.hi, half ? AX_HEAT_LEVELS : AX_ASCII_LEVELS);
+        if (prow > vh)
+            for (int xx = 0; xx < vw; xx++) lev[(size_t)vh * vw + xx] = -1;
+        ax_ui_heat_cells(u, y0, x0, rows, cols, lev);
         cx = hx - ox;
         cy = half ? (hy - oy) / 2 : hy - oy;
     }

@@ -29,9 +29,15 @@ static void draw(ax_ui *u, ax_rect r)
     }
     if (src < 0) {
         ax_ui_title(u, r, "Top-k", "classes at the end of the net");
-        char text[300];
-        snprintf(text, sizeof text, "The classes appear once the last layer (%s) is computed. Press a to run all "
-                 "layers, or step with n to watch the image travel there.", u->net->layers[last].spec.name);
+        char text[400], shape[48];
+        const ax_tensor *lt = &u->net->layers[last].out;
+        if (lt->ndim == 4 && lt->shape[2] * lt->shape[3] > 1)
+            snprintf(text, sizeof text, "The %s net ends at %s (%s) without a classifier, so there are no classes "
+                     "to rank.", u->net->spec.name, u->net->layers[last].spec.name,
+                     ax_ui_shape_short(lt, shape, sizeof shape));
+        else
+            snprintf(text, sizeof text, "The classes appear once the last layer (%s) is computed. Press a to run "
+                     "all layers, or step with n to watch the image travel there.", u->net->layers[last].spec.name);
         ax_ui_notice(u, r, r.y + 2, text);
         return;
     }
@@ -54,9 +60,11 @@ static void draw(ax_ui *u, ax_rect r)
     if (!idx) return;
     u->order_valid = 0;
     k = ax_topk(idx, k, t->data, c);
-    int barw = w / 3;
+    /* the label keeps at least 22 cells; the bar gets what is left */
+    int barw = w - 23 - 22;
     if (barw > 40) barw = 40;
-    ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%4s %9s  %-*s %6s  %s", "rank", probs ? "prob" : "score", barw, "",
+    if (barw < 6) barw = 6;
+    ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%4s %9s  %-*s %5s %s", "rank", probs ? "prob" : "score", barw, "",
                  "class", "label");
     double sum = 0;
     float top = t->data[idx[0]], bottom = lc->all.min;
@@ -71,7 +79,7 @@ static void draw(ax_ui *u, ax_rect r)
         }
         double frac = probs ? v : (top > bottom ? (v - bottom) / (top - bottom) : 0.0);
         ax_ui_bar(u, y, x0 + 16, barw, frac, j == 0 ? AX_R_GOOD : AX_R_BAR);
-        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == 0 ? AX_R_GOOD : AX_R_NORMAL, "%6d  %s", idx[j],
+        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == 0 ? AX_R_GOOD : AX_R_NORMAL, "%5d %s", idx[j],
                      label_of(u, idx[j], lb, sizeof lb));
     }
     if (probs)

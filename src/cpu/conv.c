@@ -2,6 +2,7 @@
  * per image and group. Never allocates, never prints; the caller sizes scratch
  * with ax_conv2d_scratch and checks shapes before calling. */
 #include "alexscope/layers.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -88,20 +89,40 @@ static void im2col_row_same(float *row, const float *plane, int ki, int kj, cons
 }
 
 /* col (Cg*KH*KW, OH*OW) from img (Cg, H, W); row (ci, ki, kj) holds the input
- * value each output position sees through kernel tap (ki, kj) of channel ci. */
-static void im2col(float *col, const float *img, int cg, const ax_window *g)
+ * value each output position sees through kernel tap (ki, kj) of channel ci.
+ * This part does the (ci, ki) row blocks [r0, r1) of Cg*KH. */
+typedef struct {
+    float *col;
+    const float *img;
+    const ax_window *g;
+} im2col_job;
+
+static void im2col_rows(void *arg, int r0, int r1)
 {
+    const im2col_job *j = arg;
+    const ax_window *g = j->g;
     const size_t ohw = (size_t)g->oh * g->ow;
     const int same = g->sh == 1 && g->sw == 1 && g->ow == g->w;
-    for (int ci = 0; ci < cg; ci++) {
-        const float *plane = img + (size_t)ci * g->h * g->w;
-        for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) {
-                float *row = col + ((size_t)(ci * g->kh + ki) * g->kw + kj) * ohw;
-                if (same) im2col_row_same(row, plane, ki, kj, g);
-                else im2col_row(row, plane, ki, kj, g);
-            }
+    for (int r = r0; r < r1; r++) {
+        int ci = r / g->kh, ki = r % g->kh;
+        const float *plane = j->img + (size_t)ci * g->h * g->w;
+        for (int kj = 0; kj < g->kw; kj++) {
+            float *row = j->col + ((size_t)r * g->kw + kj) * ohw;
+            if (same) im2col_row_same(row, plane, ki, kj, g);
+            else im2col_row(row, plane, ki, kj, g);
+        }
     }
+}
+
+/* Below this many floats of im2col, waking other threads costs more than it saves. */
+#define IM2COL_PARALLEL_MIN (1u << 17)
+
+static void im2col(float *col, const float *img, int cg, const ax_window *g)
+{
+    im2col_job job = {col, img, g};
+    size_t size = (size_t)cg * g->kh * g->kw * g->oh * g->ow;
+    if (size >= IM2COL_PARALLEL_MIN) ax_parallel_for(cg * g->kh, im2col_rows, &job);
+    else im2col_rows(&job, 0, cg * g->kh);
 }
 
 void ax_conv2d(float *out, const float *in, const float *w, const float *b,

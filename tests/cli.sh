@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: dump's rows and top-k, saved
+# activations, --input, and a clear message and exit status for each mistake.
+set -u
+src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+prog=${AX_PROG:-./alexscope}
+[ -x "$prog" ] || prog="$src/alexscope"
+export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+tmp=$(mktemp -d /tmp/ax_cli_XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect STATUS PATTERN -- command...: exit status and a line of output match.
+expect() {
+  local want=$1 pattern=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -5; return; fi
+  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -5; return; fi
+  ok
+}
+
+img=$src/samples/chelsea.png
+out=$("$prog" dump "$img" 2>&1) || bad "dump failed: $out"
+rows=$(printf '%s\n' "$out" | grep -c -E '^ +[0-9]+  [a-z]')
+[ "$rows" = 23 ] && ok || bad "dump printed $rows layer rows, expected 23"
+printf '%s\n' "$out" | grep -q -E '^  0  conv1 +conv +\(1, 96, 55, 55\)' && ok || bad "no conv1 (1, 96, 55, 55) row"
+printf '%s\n' "$out" | grep -q -E '^ 14  pool5 +maxpool +\(1, 256, 6, 6\)' && ok || bad "no pool5 (1, 256, 6, 6) row"
+printf '%s\n' "$out" | grep -q 'UNTRAINED seeded weights' && ok || bad "dump does not say the weights are untrained"
+[ "$(printf '%s\n' "$out" | grep -c -E '^ +[1-5]\. +[0-9]+ ')" = 5 ] && ok || bad "no top-5 rows"
+
+expect 0 '^ +3\. ' -- "$prog" dump --topk 3 --model torchvision "$img"
+expect 0 'no top-k: the tf-bench model ends in maxpool' -- "$prog" dump --model tf-bench "$img"
+
+# Saved activations: one .npy per layer, and the input fed back reproduces the run.
+"$prog" dump --save-activations "$tmp/acts" "$img" > "$tmp/dump1.txt" 2>&1 || bad "dump --save-activations failed"
+n=$(ls "$tmp/acts" | grep -c '\.npy$')
+[ "$n" = 24 ] && ok || bad "$n .npy files saved, expected 24 (23 layers and the input)"
+"$prog" dump --input "$tmp/acts/input.npy" > "$tmp/dump2.txt" 2>&1 || bad "dump --input failed"
+if diff <(sed -n '/^  0  conv1/,/^ 22 /p' "$tmp/dump1.txt" | awk '{$NF=""; print}') \
+        <(sed -n '/^  0  conv1/,/^ 22 /p' "$tmp/dump2.txt" | awk '{$NF=""; print}') > /dev/null; then ok
+else bad "the saved input does not reproduce the statistics of the image run"; fi
+
+# Mistakes: each one message naming the problem; 1 for errors, 2 for usage.
+printf 'not an image' > "$tmp/text.png"
+head -c 100 "$img" > "$tmp/cut.png"
+printf 'garbage that is no weights file at all' > "$tmp/bad.safetensors"
+expect 1 'missing\.png' -- "$prog" dump "$tmp/missing.png"
+expect 1 'text\.png' -- "$prog" dump "$tmp/text.png"
+expect 1 'cut\.png' -- "$prog" dump "$tmp/cut.png"
+expect 1 "unknown model 'vgg'" -- "$prog" dump --model vgg "$img"
+expect 1 'bad\.safetensors' -- "$prog" dump --weights "$tmp/bad.safetensors" "$img"
+expect 1 'CUDA backend is not part of this build' -- "$prog" dump --device cuda "$img"
+expect 1 'no input' -- "$prog" dump
+expect 2 "unknown option '--frobnicate'" -- "$prog" dump --frobnicate "$img"
+expect 2 'expected a whole number' -- "$prog" dump --topk zero "$img"
+expect 2 'needs a value' -- "$prog" dump "$img" --model
+expect 0 'alexscope dump' -- "$prog" --help
+expect 0 '^alexscope [0-9]' -- "$prog" --version
+printf 'input 3 8 8\nconv c out=2\n' > "$tmp/broken.net"
+expect 1 'broken\.net:2: conv .c. needs k=' -- "$prog" dump --model "$tmp/broken.net" "$img"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
