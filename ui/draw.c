@@ -13,10 +13,10 @@
 
 static const char *const sym_utf8[AX_S_COUNT] = {
     "\u2502", "\u2500", "\u00b7", "\u25cf", "\u25b2", "\u25bc", "\u2588",
-    "\u03a3", "\u00b2", "\u2192", "\u253c",
+    "\u03a3", "\u00b2", "\u253c",
 };
 static const char *const sym_ascii[AX_S_COUNT] = {
-    "|", "-", ".", "*", "^", "v", "#", "sum", "^2", "->", "+",
+    "|", "-", ".", "*", "^", "v", "#", "sum", "^2", "+",
 };
 
 const char *ax_ui_sym(const ax_ui *u, ax_sym s)
@@ -449,12 +449,6 @@ const ax_tensor *ax_ui_tensor(const ax_ui *u, int i)
     return &u->net->layers[i].out;
 }
 
-int ax_ui_input_of(const ax_ui *u, int i)
-{
-    (void)u;
-    return i - 1;
-}
-
 const char *ax_ui_layer_name(const ax_ui *u, int i)
 {
     return i < 0 ? "input" : u->net->layers[i].spec.name;
@@ -530,7 +524,8 @@ static int list_width(const ax_ui *u)
 {
     int nw = name_width(u);
     if (COLS >= 110) return 3 + 1 + nw + 1 + 7 + 1 + 11 + 1 + 1 + 1;
-    if (COLS >= 60) return 2 + 1 + nw + 1 + 9 + 1 + 1 + 1;
+    /* narrow: a 4-letter type when the names are short enough to leave room */
+    if (COLS >= 60) return 2 + 1 + nw + 1 + (nw <= 8 ? 5 : 0) + 9 + 1 + 1 + 1;
     return 0;
 }
 
@@ -569,6 +564,8 @@ static void list_row(ax_ui *u, int y, int w, int i, int computing)
     if (COLS >= 110)
         snprintf(line, sizeof line, "%3s %-*.*s %-7.7s %-11.11s ", i < 0 ? "" : "", nw, nw,
                  ax_ui_layer_name(u, i), type, shape);
+    else if (nw <= 8)
+        snprintf(line, sizeof line, "%2s %-*.*s %-4.4s %-9.9s ", "", nw, nw, ax_ui_layer_name(u, i), type, shape);
     else
         snprintf(line, sizeof line, "%2s %-*.*s %-9.9s ", "", nw, nw, ax_ui_layer_name(u, i), shape);
     if (i >= 0) {

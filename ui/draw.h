@@ -29,7 +29,7 @@ typedef enum {
 /* Symbols with an ASCII fallback for terminals without UTF-8. */
 typedef enum {
     AX_S_VLINE, AX_S_HLINE, AX_S_DOT, AX_S_DONE, AX_S_UP, AX_S_DOWN, AX_S_FULL,
-    AX_S_SUM, AX_S_SQ, AX_S_ARROW, AX_S_CURSOR, AX_S_COUNT
+    AX_S_SUM, AX_S_SQ, AX_S_CURSOR, AX_S_COUNT
 } ax_sym;
 
 typedef struct { int y, x, h, w; } ax_rect;
@@ -126,7 +126,6 @@ typedef struct ax_ui {
     int groups_top;
     int topk;
     int filt_top, filt_kernel_norm;
-    int save_seq;
 } ax_ui;
 
 /* Pair numbers: roles, then the heat pairs (top level x bottom level, the
@@ -189,8 +188,6 @@ int *ax_ui_order(ax_ui *u, size_t n);
 const ax_tensor *ax_ui_tensor(const ax_ui *u, int i);
 /* Its analysis cache, filled on first use; NULL when not computed. */
 ax_layer_cache *ax_ui_cache(ax_ui *u, int i);
-/* The input layer i reads: the previous output or the net input. */
-int ax_ui_input_of(const ax_ui *u, int i);
 /* "conv1" or "input". */
 const char *ax_ui_layer_name(const ax_ui *u, int i);
 /* "96x55x55" or "4096". */
@@ -207,7 +204,6 @@ void ax_ui_clamp(ax_ui *u);
 /* Everything on screen for the current state (no refresh). */
 void ax_ui_draw_all(ax_ui *u);
 void ax_ui_help_draw(ax_ui *u);
-int ax_ui_help_lines(void);
 
 /* Layout of the pane the current view draws into. */
 ax_rect ax_ui_pane(const ax_ui *u);

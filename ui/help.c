@@ -27,12 +27,6 @@ static int build(line *out)
     return n;
 }
 
-int ax_ui_help_lines(void)
-{
-    line l[MAX_LINES];
-    return build(l);
-}
-
 void ax_ui_help_draw(ax_ui *u)
 {
     line l[MAX_LINES];
@@ -55,7 +49,7 @@ void ax_ui_help_draw(ax_ui *u)
     ax_ui_vline(u, by + 1, bx, bh - 1, AX_R_DIM);
     ax_ui_vline(u, by + 1, bx + bw - 1, bh - 1, AX_R_DIM);
     ax_ui_hline(u, by + bh - 1, bx, bw, AX_R_DIM);
-    int kw = 21;
+    int kw = 20;
     for (int c = 0; c < ncol; c++)
         for (int r = 0; r < inner; r++) {
             int i = c * per_col + u->help_top + r;
@@ -66,7 +60,7 @@ void ax_ui_help_draw(ax_ui *u)
                 continue;
             }
             ax_ui_put(u, y, x + 1, kw - 1, AX_R_ACCENT, l[i].keys);
-            ax_ui_put(u, y, x + kw, colw - kw - 2, AX_R_NORMAL, l[i].what);
+            ax_ui_put(u, y, x + kw, colw - kw - 1, AX_R_NORMAL, l[i].what);
         }
     if (pages > 0)
         ax_ui_printf(u, by + bh - 1, bx + 2, bw - 4, AX_R_DIM, " lines %d-%d of %d ", u->help_top + 1,

@@ -109,6 +109,19 @@ static int locale_is_utf8(void)
     return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
 }
 
+/* Starts a helper thread with the stop signals blocked, so that they reach
+ * the main thread and wake getch at once. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (int i = 0; i < NSTOP; i++) sigaddset(&block, stop_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 static int ui_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *err)
 {
     memset(u, 0, sizeof *u);
@@ -201,8 +214,12 @@ static void *worker_main(void *arg)
     }
 }
 
+static int sync_worker(ax_ui *u);
+
 static void run_to(ax_ui *u, int target)
 {
+    /* a run that just ended must be seen first, or its layers would be computed again */
+    sync_worker(u);
     if (target >= u->net->nlayers) target = u->net->nlayers - 1;
     if (target < u->ready) {
         u->cur = target;
@@ -229,7 +246,7 @@ static void run_to(ax_ui *u, int target)
     pthread_mutex_unlock(&u->mu);
     u->run_from = u->ready;
     u->run_t0 = now_s();
-    if (pthread_create(&u->worker, NULL, worker_main, u)) {
+    if (start_thread(&u->worker, worker_main, u)) {
         pthread_mutex_lock(&u->mu);
         u->w_busy = 0;
         pthread_mutex_unlock(&u->mu);
@@ -473,6 +490,8 @@ static void next_layer(ax_ui *u)
     }
     if (u->cur + 1 < u->ready) {
         u->cur++;
+        /* back at the frontier while computing: follow the computation again */
+        if (u->worker_live && u->cur == u->ready - 1) u->follow = 1;
         return;
     }
     pthread_mutex_lock(&u->mu);
@@ -577,7 +596,7 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
     curs_set(0);
     set_escdelay(25);
     ax_ui_colours_init(u);
-    u->wthread_live = !pthread_create(&u->wthread, NULL, wstats_main, u);
+    u->wthread_live = !start_thread(&u->wthread, wstats_main, u);
     if (!u->wthread_live) wstats_main(u);
 
     int was_busy = 0;
@@ -736,14 +755,14 @@ int ax_ui_bench(ax_net *net, const ax_ui_config *cfg, int cols, int rows, ax_err
     printf("bench-ui: %s, %dx%d %s, %d frames per view, each frame redraws and repaints the whole screen\n",
            net->spec.name, cols, rows, term, frames);
     printf("  first frame includes the layer's analysis (caches cold); target: under 16 ms per key press\n");
-    printf("  %-14s %-10s", "view", "layer");
+    printf("  %-14s %-12s", "view", "layer");
     for (int pass = 0; pass < passes; pass++)
-        printf("  %s first/mean/max ms", passes == 2 && pass == 1 ? "  mono" : u->can_colour ? "colour" : "  mono");
-    printf("\n");
+        printf(" | %-6s %6s %6s %6s", pass == 0 && u->can_colour ? "colour" : "mono", "first", "mean", "max");
+    printf("   (ms)\n");
     for (int c = 0; c < ncase; c++) {
-        printf("  %-14s %-10s", cases[c].label, cases[c].layer < 0 ? "input" : net->layers[cases[c].layer].spec.name);
+        printf("  %-14s %-12.12s", cases[c].label, cases[c].layer < 0 ? "input" : net->layers[cases[c].layer].spec.name);
         for (int pass = 0; pass < passes; pass++)
-            printf("  %6.2f %6.2f %6.2f     ", res[pass][c][0], res[pass][c][1], res[pass][c][2]);
+            printf(" | %-6s %6.2f %6.2f %6.2f", "", res[pass][c][0], res[pass][c][1], res[pass][c][2]);
         printf("\n");
     }
     fflush(stdout);

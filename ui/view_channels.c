@@ -22,8 +22,8 @@ static const struct { const char *name; ax_stats_column col; int width, narrow; 
     { "max", AX_STATS_MAX, 11, 9 },
     { "mean", AX_STATS_MEAN, 11, 9 },
     { "std", AX_STATS_STD, 11, 9 },
-    { "zero %", AX_STATS_ZERO_FRAC, 12, 8 },
-    { "NaN", AX_STATS_NONFINITE, 7, 6 },
+    { "zero%", AX_STATS_ZERO_FRAC, 12, 7 },
+    { "NaN", AX_STATS_NONFINITE, 7, 5 },
 };
 #define NCOLS ((int)(sizeof columns / sizeof columns[0]))
 
@@ -108,7 +108,11 @@ static void draw(ax_ui *u, ax_rect r)
         for (int c = 0; c < NCOLS; c++) {
             int cw = narrow ? columns[c].narrow : columns[c].width;
             if (c == 0) snprintf(v, sizeof v, "%d", ch);
-            else if (c <= 4 && narrow) snprintf(v, sizeof v, "%.3g", vals[c - 1]);
+            else if (c <= 4 && narrow) {
+                /* as many digits as fit the narrow column */
+                for (int prec = 3; prec >= 1; prec--)
+                    if (snprintf(v, sizeof v, "%.*g", prec, vals[c - 1]) <= cw - 1) break;
+            }
             else if (c <= 4) ax_ui_num(v, sizeof v, vals[c - 1]);
             else if (c == 5) snprintf(v, sizeof v, "%5.1f%s", 100.0 * s->zero_frac, narrow ? (dead ? "D" : " ") : (dead ? " dead" : "     "));
             else snprintf(v, sizeof v, "%zu", s->nonfinite);

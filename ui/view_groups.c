@@ -54,14 +54,15 @@ static void draw(ax_ui *u, ax_rect r)
     }
     const ax_layer *conv = &u->net->layers[src];
     int G = conv->spec.groups > 8 ? 8 : conv->spec.groups;
-    ax_ui_title(u, r, "Groups", "%s %s %d towers from %s", name, ax_ui_sym(u, AX_S_DOT), G, conv->spec.name);
+    ax_ui_title(u, r, "Groups", "%s %s %d towers from %s%s", name, ax_ui_sym(u, AX_S_DOT), conv->spec.groups,
+                conv->spec.name, G < conv->spec.groups ? " (first 8 shown)" : "");
     ax_layer_cache *lc = ax_ui_cache(u, i);
     if (!lc) {
         ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer.");
         return;
     }
     const ax_tensor *t = ax_ui_tensor(u, i);
-    int hw = lc->h * lc->w, per = lc->c / G;
+    int hw = lc->h * lc->w, per = lc->c / conv->spec.groups;
     if (lc->towers != G) {
         for (int g = 0; g < G; g++) ax_stats_compute(&lc->tower[g], t->data + (size_t)g * per * hw, (size_t)per * hw);
         lc->towers = G;

@@ -68,13 +68,15 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_title(u, r, "Input", "%dx%dx%d as the net sees it", C, H, W);
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
     char rs[80];
-    if (u->cfg->image_path)
+    if (u->cfg->image_path) {
         y = ax_ui_kv(u, y, x0, w, "image", "%s", u->cfg->image_path);
-    else
-        y = ax_ui_kv(u, y, x0, w, "tensor", "%s, used exactly as given (below: the model's preprocessing undone)",
-                     u->cfg->input_path ? u->cfg->input_path : "?");
-    y = ax_ui_kv(u, y, x0, w, "resize", "%s, then centre crop %dx%d", resize_text(p, rs, sizeof rs), p->crop_w,
-                 p->crop_h);
+        y = ax_ui_kv(u, y, x0, w, "resize", "%s, then centre crop %dx%d", resize_text(p, rs, sizeof rs), p->crop_w,
+                     p->crop_h);
+    } else {
+        y = ax_ui_kv(u, y, x0, w, "tensor", "%s (exact)", u->cfg->input_path ? u->cfg->input_path : "?");
+        y = ax_ui_kv(u, y, x0, w, "resize", "none: the tensor is used as given; the picture assumes the model's "
+                     "normalisation below");
+    }
     y = ax_ui_kv(u, y, x0, w, "channels", "%s, pixel values scaled to 0..%g",
                  p->bgr ? "BGR (channel 0 is blue)" : "RGB", p->scale);
     y = ax_ui_kv(u, y, x0, w, "normalise", "mean (%g, %g, %g), std (%g, %g, %g) in the net's channel order",

@@ -151,6 +151,12 @@ static void draw(ax_ui *u, ax_rect r)
     if (ncol < 1) ncol = 1;
     if (nrow < 1) return;
     int total_rows = (c + ncol - 1) / ncol;
+    if (u->lrn_top < 0) {
+        /* the selected channel changed: bring its entry into view */
+        int pos = 0;
+        while (pos < c && order[pos] != ch) pos++;
+        u->lrn_top = pos / ncol - nrow / 2;
+    }
     if (u->lrn_top > total_rows - nrow) u->lrn_top = total_rows - nrow;
     if (u->lrn_top < 0) u->lrn_top = 0;
     for (int rr = 0; rr < nrow; rr++)
@@ -167,10 +173,10 @@ static void draw(ax_ui *u, ax_rect r)
 static int key(ax_ui *u, int k)
 {
     switch (k) {
-    case 'o': u->lrn_by_supp = !u->lrn_by_supp; return 1;
-    case KEY_UP: u->lrn_top--; return 1;
+    case 'o': u->lrn_by_supp = !u->lrn_by_supp; u->lrn_top = -1; return 1;
+    case KEY_UP: if (u->lrn_top > 0) u->lrn_top--; return 1;
     case KEY_DOWN: u->lrn_top++; return 1;
-    case KEY_PPAGE: u->lrn_top -= 8; return 1;
+    case KEY_PPAGE: u->lrn_top = u->lrn_top > 8 ? u->lrn_top - 8 : 0; return 1;
     case KEY_NPAGE: u->lrn_top += 8; return 1;
     default: break;
     }
@@ -178,6 +184,7 @@ static int key(ax_ui *u, int k)
     if (!lc) return 0;
     int d = k == '[' ? -1 : k == ']' ? 1 : k == '{' ? -10 : k == '}' ? 10 : 0;
     if (!d) return 0;
+    u->lrn_top = -1;
     u->ch += d;
     if (u->ch < 0) u->ch = 0;
     if (u->ch >= lc->c) u->ch = lc->c - 1;
