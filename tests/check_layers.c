@@ -128,6 +128,18 @@ START_TEST(test_conv_asymmetric)
 }
 END_TEST
 
+/* Layers big enough to be split across the CPU pool: by output rows in
+ * L2-sized blocks (more positions than filters), and by filters over a shared
+ * im2col (more filters than positions, as conv3/conv4 at 13x13). */
+START_TEST(test_conv_parallel_paths)
+{
+    run_conv((conv_case){2, 96, 27, 27, 64, 5, 5, 1, 1, 2, 2, 2, 2, 2, 1}, 61, "conv rows split, blocks, g2 n2");
+    run_conv((conv_case){1, 40, 26, 29, 64, 4, 3, 1, 1, 1, 1, 2, 1, 1, 0}, 62, "conv rows split, SAME asym");
+    run_conv((conv_case){2, 64, 7, 7, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, 63, "conv filters split n2");
+    run_conv((conv_case){1, 128, 7, 9, 512, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1}, 64, "conv filters split g2");
+}
+END_TEST
+
 START_TEST(test_conv_alexnet_conv1)
 {
     run_conv((conv_case){1, 3, 227, 227, 96, 11, 11, 4, 4, 0, 0, 0, 0, 1, 1}, 51, "conv1 bvlc");
@@ -495,6 +507,7 @@ static Suite *layers_suite(void)
     tcase_add_test(tc, test_conv_stride4);
     tcase_add_test(tc, test_conv_asymmetric);
     tcase_add_test(tc, test_conv_alexnet_conv1);
+    tcase_add_test(tc, test_conv_parallel_paths);
     tcase_add_test(tc, test_lrn_caffe);
     tcase_add_test(tc, test_lrn_tf);
     tcase_add_test(tc, test_lrn_darknet);

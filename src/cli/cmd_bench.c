@@ -129,8 +129,12 @@ int ax_cmd_bench(const ax_cli_opts *o)
         }
         float *a = calloc(big + 1, sizeof *a), *b = calloc(big + 1, sizeof *b), *c = calloc(big + 1, sizeof *c);
         for (size_t i = 0; a && b && i < big; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
+        /* The peer gets OpenBLAS's own threading over the whole GEMM (the
+         * engine runs OpenBLAS single-threaded inside its own parts). */
+        openblas_set_num_threads(ax_cpu_threads());
         for (int i = 0; i < L && a && b && c; i++)
             if (net->layers[i].spec.type == AX_L_CONV) sg[i] = time_sgemm_alone(&net->layers[i].win, R, a, b, c);
+        openblas_set_num_threads(1);
         free(a); free(b); free(c);
 
         printf("\n%3s  %-14s %-8s %-20s %10s %10s %14s %7s\n", "#", "layer", "type", "shape", "ms", "GFLOP/s",

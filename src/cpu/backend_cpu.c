@@ -19,20 +19,16 @@ int ax_cpu_threads(void)
     return n > 0 ? (int)n : 1;
 }
 
+/* The kernels split their work over a pool of this many threads (see
+ * src/cpu/parallel.c) and run OpenBLAS single-threaded inside each part. */
 void ax_cpu_set_threads(int n)
 {
     cpu_threads = n > 0 ? n : 0;
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(ax_cpu_threads());
-#endif
 }
 
 static ax_status cpu_prepare(ax_net *net, ax_error *err)
 {
     (void)net; (void)err;
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(ax_cpu_threads());
-#endif
     return AX_OK;
 }
 

@@ -3,9 +3,11 @@
  * first use, never torn down (it holds no resources worth returning). */
 #include "parallel.h"
 
+#include <cblas.h>
 #include <pthread.h>
 
 #include "alexscope/backend.h"
+#include "config.h"
 
 #define MAX_WORKERS 63
 
@@ -63,8 +65,27 @@ static void start_pool(void)
     pthread_attr_destroy(&attr);
 }
 
+/* The kernels split work themselves and call OpenBLAS inside each part, so
+ * OpenBLAS must not start threads of its own on top. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_single(void)
+{
+    ax_blas_threads(1);
+}
+
+void ax_blas_threads(int n)
+{
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
 void ax_parallel_for(int n, void (*fn)(void *ctx, int begin, int end), void *ctx)
 {
+    pthread_once(&blas_once, blas_single);
     int threads = ax_cpu_threads();
     if (threads > 1) pthread_once(&pool.once, start_pool);
     int parts = threads < pool.workers + 1 ? threads : pool.workers + 1;
