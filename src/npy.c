@@ -2,7 +2,7 @@
  * shape), then the data. Plain little-endian float arrays become one entry;
  * object arrays ('|O', e.g. bvlc_alexnet.npy) go to the pickle reader. */
 #include "alexscope/weights.h"
-#include "pickle.h"
+#include "wfile_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -281,11 +281,5 @@ ax_status ax_npy_write(const char *path, const float *data, int ndim, const int6
     if (!fp) return ax_fail(err, AX_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     int ok = fwrite(pre, 1, 10, fp) == 10 && fwrite(hdr, 1, hlen, fp) == hlen &&
              (n == 0 || fwrite(data, sizeof(float), n, fp) == n);
-    int e = errno;
-    if (fclose(fp) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok) return ax_fail(err, AX_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    return AX_OK;
+    return ax_wfile_close_written(fp, ok, path, err);
 }

@@ -2,7 +2,7 @@
  * is copied into a buffer the ax_wfile owns and read as an .npy; the entry is
  * the member name without ".npy". Nothing is written or extracted to disk. */
 #include "alexscope/weights.h"
-#include "pickle.h"
+#include "wfile_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

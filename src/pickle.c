@@ -2,7 +2,7 @@
  * to read dicts/lists of float arrays such as bvlc_alexnet.npy. It builds
  * plain values on its own stack and never calls, imports or executes anything;
  * the few callables numpy pickles name are recognised and emulated. */
-#include "pickle.h"
+#include "wfile_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * {name: {dtype, shape, data_offsets}}, then the data section. The reader
  * checks every number in the header against the file before trusting it. */
 #include "alexscope/weights.h"
-#include "pickle.h"
+#include "wfile_internal.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -289,11 +289,5 @@ ax_status ax_safetensors_write(const char *path, const ax_wout *tensors, int cou
         for (int d = 0; d < tensors[i].ndim; d++) n *= (size_t)tensors[i].shape[d];
         ok = n == 0 || fwrite(tensors[i].data, sizeof(float), n, fp) == n;
     }
-    int e = errno;
-    if (fclose(fp) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok) return ax_fail(err, AX_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    return AX_OK;
+    return ax_wfile_close_written(fp, ok, path, err);
 }

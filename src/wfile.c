@@ -2,7 +2,7 @@
  * conversion of an entry to float32. It never decides which tensors a net
  * needs and keeps no file descriptor open (safetensors and npy are mmapped). */
 #include "alexscope/weights.h"
-#include "pickle.h"
+#include "wfile_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -251,4 +251,15 @@ char *ax_wshape_str(char *buf, size_t size, int ndim, const int64_t *shape)
         len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
     if (len < size) snprintf(buf + len, size - len, ")");
     return buf;
+}
+
+ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *err)
+{
+    int e = errno;
+    if (fclose(fp) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok) return ax_fail(err, AX_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    return AX_OK;
 }

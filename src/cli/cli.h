@@ -8,6 +8,7 @@
 #include "config.h"
 #include "alexscope/image.h"
 #include "alexscope/net.h"
+#include "../../ui/ui.h"
 
 typedef struct {
     const char *command;      /* "ui", "dump", "bench" */
@@ -40,6 +41,9 @@ typedef struct {
 
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err);
 void ax_cli_close(ax_cli_session *s);
+
+/* The workbench's settings from the options and an open session. */
+void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_session *s);
 
 /* "bvlc AlexNet ..." / weights path or "UNTRAINED seeded weights". */
 const char *ax_cli_weights_label(const ax_net *net);

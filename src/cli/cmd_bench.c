@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../ui/ui.h"
 #include "cli.h"
 
 static double now_ms(void)
@@ -55,14 +54,8 @@ static int bench_ui(const ax_cli_opts *o)
         ax_cli_close(&se);
         return 1;
     }
-    ax_ui_config cfg = {0};
-    cfg.image_path = o->image;
-    cfg.input_path = o->input_npy;
-    cfg.model_name = o->model;
-    cfg.device_name = o->device;
-    cfg.labels = &se.labels;
-    cfg.topk = o->topk;
-    cfg.mono = o->mono;
+    ax_ui_config cfg;
+    ax_cli_ui_config(&cfg, o, &se);
     int rc = 0;
     static const int sizes[][2] = {{120, 40}, {80, 24}};
     for (int i = 0; i < 2 && !rc; i++)

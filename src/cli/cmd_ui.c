@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../ui/ui.h"
 #include "cli.h"
 
 int ax_cmd_ui(const ax_cli_opts *o)
@@ -16,14 +15,8 @@ int ax_cmd_ui(const ax_cli_opts *o)
         return 1;
     }
     if (se.warn[0]) fprintf(stderr, "alexscope: warning: %s\n", se.warn);
-    ax_ui_config cfg = {0};
-    cfg.image_path = o->image;
-    cfg.input_path = o->input_npy;
-    cfg.model_name = o->model;
-    cfg.device_name = o->device;
-    cfg.labels = &se.labels;
-    cfg.topk = o->topk;
-    cfg.mono = o->mono || getenv("NO_COLOR");
+    ax_ui_config cfg;
+    ax_cli_ui_config(&cfg, o, &se);
     /* 0 on quit, 1 on an error, 128 + N after signal N (the shell's convention). */
     int rc = ax_ui_run(se.net, &cfg, &err);
     if (rc == 1) fprintf(stderr, "alexscope: %s\n", err.msg);

@@ -128,6 +128,18 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     return 0;
 }
 
+void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_session *s)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->image_path = o->image;
+    cfg->input_path = o->input_npy;
+    cfg->model_name = o->model;
+    cfg->device_name = o->device;
+    cfg->labels = &s->labels;
+    cfg->topk = o->topk;
+    cfg->mono = o->mono || getenv("NO_COLOR");
+}
+
 const char *ax_cli_weights_label(const ax_net *net)
 {
     return net->untrained ? "UNTRAINED seeded weights" : net->weights_path;

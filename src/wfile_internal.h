@@ -1,10 +1,11 @@
 /* Internals shared by the weight-file readers (wfile.c, safetensors.c, npy.c,
  * npz.c, pickle.c): the entry list, buffer ownership and the pickle VM.
  * Not part of the public API; nothing here executes pickled code. */
-#ifndef ALEXSCOPE_PICKLE_H
-#define ALEXSCOPE_PICKLE_H
+#ifndef ALEXSCOPE_WFILE_INTERNAL_H
+#define ALEXSCOPE_WFILE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "alexscope/weights.h"
 
@@ -18,6 +19,10 @@ ax_status ax_wfile_own(ax_wfile *f, void *buf, ax_error *err);
 
 /* Forgets entries from index `count` on (a parser undoing a failed run). */
 void ax_wfile_truncate(ax_wfile *f, int count);
+
+/* Closes a file a writer filled; ok says whether every write succeeded. A
+ * failed write or close is an AX_ERR_IO naming path and errno's reason. */
+ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *err);
 
 /* "(2, 3, 4)" into buf; returns buf. */
 char *ax_wshape_str(char *buf, size_t size, int ndim, const int64_t *shape);
