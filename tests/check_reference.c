@@ -1,6 +1,6 @@
 /* Reference suite: steps four reduced-width AlexNet variants through the
  * engine layer by layer and compares every output with PyTorch's, from the
- * fixtures tests/make_fixtures.py wrote. It only reads them, never regenerates. */
+ * fixtures tests/fixtures/ref/make_fixtures.py wrote. It only reads them, never regenerates. */
 #include "check_util.h"
 
 #include <math.h>
@@ -18,7 +18,7 @@
 /* Tolerance, per layer, relative to that layer's largest reference value:
  * |got - ref| <= 1e-4 * max|ref| + 1e-4 * |ref|. Both sides are float32 and
  * differ only in summation order (im2col + OpenBLAS sgemm against PyTorch's
- * own kernels) and in powf. tests/make_fixtures.py runs every net in float64
+ * own kernels) and in powf. tests/fixtures/ref/make_fixtures.py runs every net in float64
  * too: float32 drifts from it by at most 4e-6 of max|ref| up to the class
  * scores and 1.2e-5 after the softmax, which magnifies score errors. Two
  * float32 implementations stay inside 1e-4 with room to spare, while a real
