@@ -177,6 +177,27 @@ static void run_reference(const char *netname)
     ref_close(&rc);
 }
 
+/* The same net from a bvlc_alexnet.npy-style file (pickled {layer: [W, b]},
+ * HWIO convs, (in, out) FC, fc6 rows in H,W,C order; made from the
+ * safetensors by make_bvlc_npy.py): every layer must still match PyTorch. */
+START_TEST(test_caffe_tiny_from_bvlc_npy)
+{
+    ref_case rc = {0};
+    char path[4096], warn[512];
+    ax_error err = {0};
+    ref_open(&rc, "caffe-tiny");
+    ax_status st = ax_net_load_weights(rc.net, fixture_path(path, sizeof path, "caffe-tiny", ".bvlc.npy"), 0,
+                                       warn, sizeof warn, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    ck_assert_msg(strstr(warn, "HWIO -> OIHW") && strstr(warn, "rows H,W,C -> C,H,W"),
+                  "the conversions are not reported: '%s'", warn);
+    ck_assert_str_eq(rc.net->weights_path, path);
+    compare_all_layers(&rc, "caffe-tiny (bvlc npy)");
+    check_top5(&rc, "caffe-tiny");
+    ref_close(&rc);
+}
+END_TEST
+
 START_TEST(test_caffe_tiny)
 {
     run_reference("caffe-tiny");
@@ -262,6 +283,7 @@ static Suite *reference_suite(void)
     TCase *tc = tcase_create("pytorch");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_caffe_tiny);
+    tcase_add_test(tc, test_caffe_tiny_from_bvlc_npy);
     tcase_add_test(tc, test_torchvision_tiny);
     tcase_add_test(tc, test_tf_bench_tiny);
     tcase_add_test(tc, test_keras_half_tiny);
