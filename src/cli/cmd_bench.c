@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -101,7 +102,9 @@ int ax_cmd_bench(const ax_cli_opts *o)
     printf("weights %s; %d warm-up run%s, median of %d\n", ax_cli_weights_label(net), 2, "s", R);
     fflush(stdout);
     int rc = 0;
+    int tty = isatty(STDERR_FILENO);
     for (int r = -2; r < R && !rc; r++) {
+        if (tty) fprintf(stderr, "\r%s %d of %d ...", r < 0 ? "warm-up" : "run", r < 0 ? r + 3 : r + 1, r < 0 ? 2 : R);
         net->computed = 0;
         double t0 = now_ms();
         if (ax_net_forward(net, &err)) { fprintf(stderr, "alexscope: %s\n", err.msg); rc = 1; break; }
@@ -109,6 +112,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
         tot[r] = now_ms() - t0;
         for (int i = 0; i < L; i++) t[(size_t)i * R + r] = net->layers[i].ms;
     }
+    if (tty) fprintf(stderr, "\r\033[K");
     if (!rc) {
         /* The peer: the same GEMM shapes through cblas_sgemm alone. */
         size_t big = 0;
