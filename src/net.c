@@ -169,10 +169,13 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
     }
     net->wcount = wcount; net->acount = acount; net->scount = scount;
 
+    /* Touch every page now, so that no layer pays for page faults (the
+     * first run's times would otherwise measure the kernel, not the layer). */
+    memset(net->ablock, 0, acount * sizeof(float));
+    memset(net->scratch, 0, scount * sizeof(float));
     float *a = net->ablock, *wp = net->wblock;
     net->input.data = a;
     a += align16(ax_tensor_numel(&net->input));
-    memset(net->input.data, 0, ax_tensor_numel(&net->input) * sizeof(float));
     for (int i = 0; i < net->nlayers; i++) {
         ax_layer *L = &net->layers[i];
         L->out.data = a;
