@@ -35,7 +35,7 @@ void ax_cli_usage(FILE *f)
         "                          a seeded He-normal initialisation and every output says\n"
         "                          UNTRAINED\n"
         "      --lenient           load a weights file that has tensors the model does not use\n"
-        "  -d, --device cpu|cuda   backend (default cpu)\n"
+        "  -d, --device cpu        backend (default cpu; this build has no CUDA backend)\n"
         "  -t, --threads N         CPU threads (default: all cores)\n"
         "  -k, --topk K            classes to show (default 5)\n"
         "  -i, --input X.npy       feed this tensor instead of an image (no preprocessing)\n"
@@ -48,7 +48,8 @@ void ax_cli_usage(FILE *f)
         "  -V, --version\n"
         "\n"
         "Net specs and labels are read from %s (set ALEXSCOPE_DATA to change).\n"
-        "Exit status: 0 on success, 1 on an error (one message on stderr), 2 on bad usage.\n",
+        "Exit status: 0 on success, 1 on an error (one message on stderr), 2 on bad usage,\n"
+        "128+N when the workbench was ended by signal N (130 for Ctrl-C).\n",
         ax_data_dir());
 }
 
