@@ -78,13 +78,15 @@ expect() {
 keys() { T send-keys "$@"; }
 
 # Starts the program in a fresh session; the shell stays to report the exit status.
+# $5: the program's arguments, already quoted for sh (default: the sample image).
 start() {
     T kill-server >/dev/null 2>&1
     sock="$socks/$1"
+    args=${5:-"'$sample'"}
     cat > "$work/run.sh" <<EOF
 trap : INT
 cd "$work" || exit 1
-$2 "$prog" "$sample"
+$2 "$prog" $args
 echo "EXIT=\$?"
 sleep 60
 EOF
@@ -195,6 +197,24 @@ sleep 0.3
 keys C-c
 expect "EXIT=130" "Ctrl-C ends the program (status 130)"
 if screen | grep -qF "alexscope ·"; then fail "Ctrl-C left the workbench on screen"; else pass "Ctrl-C restored the terminal"; fi
+
+# ---------------------------------------------------------------- a run asked for after x
+# A zero (16, 3, 227, 227) float32 .npy makes every layer slow enough that
+# "a x a" reaches the workbench while conv1 is still being computed; the
+# second a used to be dropped ("stopped after conv1 .. conv1").
+hdr="{'descr': '<f4', 'fortran_order': False, 'shape': (16, 3, 227, 227), }"
+while [ $(( (10 + ${#hdr} + 1) % 64 )) -ne 0 ]; do hdr="$hdr "; done
+hlen=$(( ${#hdr} + 1 ))
+{
+    printf '\223NUMPY\001\000'
+    printf "\\$(printf %o $((hlen % 256)))\\$(printf %o $((hlen / 256)))"
+    printf '%s\n' "$hdr"
+    head -c $((16 * 3 * 227 * 227 * 4)) /dev/zero
+} > "$work/b16.npy"
+start rerun "" 100 30 "--input '$work/b16.npy'"
+expect "Tensor view" "start on a batch of 16" 60
+keys a x a
+expect ".. prob: " "a after x runs on to the last layer (the stop does not swallow it)" 120
 
 # ---------------------------------------------------------------- NO_COLOR at 80x24
 start mono "NO_COLOR=1" 80 24

@@ -229,13 +229,19 @@ static void run_to(ax_ui *u, int target)
     pthread_mutex_lock(&u->mu);
     if (u->w_busy) {
         u->w_target = target;
+        u->w_cancel = 0;   /* a request after x still runs */
         pthread_mutex_unlock(&u->mu);
         return;
     }
     pthread_mutex_unlock(&u->mu);
     if (u->worker_live) {
-        pthread_join(u->worker, NULL);
-        u->worker_live = 0;
+        /* the run ended since the look above: its layers are not to be computed again */
+        sync_worker(u);
+        if (target < u->ready) {
+            u->cur = target;
+            return;
+        }
+        u->follow = 1;
     }
     pthread_mutex_lock(&u->mu);
     u->w_busy = 1;
@@ -496,7 +502,13 @@ static void next_layer(ax_ui *u)
     }
     pthread_mutex_lock(&u->mu);
     int busy = u->w_busy;
-    if (busy && u->w_target < nl - 1) u->w_target++;
+    if (busy && u->w_cancel) {
+        /* after x, n asks for the next layer only, not the rest of the stopped run */
+        u->w_cancel = 0;
+        u->w_target = u->cur + 1;
+    } else if (busy && u->w_target < nl - 1) {
+        u->w_target++;
+    }
     pthread_mutex_unlock(&u->mu);
     if (busy) {
         u->follow = 1;
