@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alexscope/weights.h"
 
@@ -158,6 +159,16 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
             size_t sc = ax_conv2d_scratch(&L->win);
             if (sc > scount) scount = sc;
         }
+    }
+    /* Linux promises memory it may not have; asking for more than the machine
+     * holds would end in the OOM killer, not in a message. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double need = (double)(wcount + acount + scount) * sizeof(float);
+    if (pages > 0 && page > 0 && need > (double)pages * page) {
+        ax_net_free(net);
+        return ax_fail(err, AX_ERR_NOMEM, "the %s model at batch %d needs %.1f GB (%.1f GB of weights, %.1f GB of "
+                       "activations and scratch); this machine has %.1f GB", spec->name, batch, need * 1e-9,
+                       wcount * 4e-9, (acount + scount) * 4e-9, (double)pages * page * 1e-9);
     }
     net->wblock = alloc_block(wcount);
     net->ablock = alloc_block(acount);

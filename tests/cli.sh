@@ -63,5 +63,10 @@ expect 0 '^alexscope [0-9]' -- "$prog" --version
 printf 'input 3 8 8\nconv c out=2\n' > "$tmp/broken.net"
 expect 1 'broken\.net:2: conv .c. needs k=' -- "$prog" dump --model "$tmp/broken.net" "$img"
 
+expect 1 'conv1\.npy: input \(1, 96, 55, 55\) does not fit the caffe model' -- "$prog" dump --input "$tmp/acts/conv1.npy"
+# A net larger than any machine's memory is refused with a figure, not left to the OOM killer.
+printf 'input 3 2048 2048\nconv wide out=4096 k=1\n' > "$tmp/huge.net"
+expect 1 'needs [0-9.]+ GB' -- "$prog" bench --model "$tmp/huge.net" --batch 4096
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

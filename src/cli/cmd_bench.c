@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cpu/parallel.h"
 
 static double now_ms(void)
 {
@@ -35,6 +36,7 @@ static double time_sgemm_alone(const ax_window *g, int runs, float *a, float *b,
 {
     int M = g->oc / g->groups, N = g->oh * g->ow, K = g->c / g->groups * g->kh * g->kw;
     double *t = malloc((size_t)(runs + 1) * sizeof *t);
+    if (!t) return 0;
     for (int r = -1; r < runs; r++) {
         double t0 = now_ms();
         for (int i = 0; i < g->n * g->groups; i++)
@@ -94,7 +96,12 @@ int ax_cmd_bench(const ax_cli_opts *o)
     int L = net->nlayers, R = o->runs;
     double *t = calloc((size_t)L * R, sizeof *t), *tot = calloc((size_t)R, sizeof *tot);
     double *sg = calloc((size_t)L, sizeof *sg);
-    if (!t || !tot || !sg) { fprintf(stderr, "alexscope: out of memory\n"); return 1; }
+    if (!t || !tot || !sg) {
+        fprintf(stderr, "alexscope: out of memory\n");
+        free(t); free(tot); free(sg);
+        ax_cli_close(&se);
+        return 1;
+    }
 
     char desc[256];
     net->backend->describe(net, desc, sizeof desc);
@@ -128,10 +135,10 @@ int ax_cmd_bench(const ax_cli_opts *o)
         for (size_t i = 0; a && b && i < big; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
         /* The peer gets OpenBLAS's own threading over the whole GEMM (the
          * engine runs OpenBLAS single-threaded inside its own parts). */
-        openblas_set_num_threads(ax_cpu_threads());
+        ax_blas_threads(ax_cpu_threads());
         for (int i = 0; i < L && a && b && c; i++)
             if (net->layers[i].spec.type == AX_L_CONV) sg[i] = time_sgemm_alone(&net->layers[i].win, R, a, b, c);
-        openblas_set_num_threads(1);
+        ax_blas_threads(1);
         free(a); free(b); free(c);
 
         printf("\n%3s  %-14s %-8s %-20s %10s %10s %14s %7s\n", "#", "layer", "type", "shape", "ms", "GFLOP/s",

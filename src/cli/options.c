@@ -146,34 +146,33 @@ const char *ax_cli_weights_label(const ax_net *net)
     return net->untrained ? "UNTRAINED seeded weights" : net->weights_path;
 }
 
-static ax_status load_input(ax_cli_session *s, const ax_cli_opts *o, ax_error *err)
+/* The image (preprocessed) or the exact tensor of --input, read once. */
+static ax_status read_input(float **data, int *n, const ax_cli_session *s, const ax_cli_opts *o, ax_error *err)
 {
     ax_status st;
     if (o->input_npy) {
-        float *data = NULL;
-        int n, c, h, w;
-        st = ax_input_npy_load(&data, &n, &c, &h, &w, o->input_npy, err);
+        int c, h, w;
+        st = ax_input_npy_load(data, n, &c, &h, &w, o->input_npy, err);
         if (st) return st;
-        if (c != s->spec.in_c || h != s->spec.in_h || w != s->spec.in_w) {
-            free(data);
+        if (c != s->spec.in_c || h != s->spec.in_h || w != s->spec.in_w || *n < 1 || *n > 4096) {
+            free(*data);
+            *data = NULL;
             return ax_fail(err, AX_ERR_SHAPE, "%s: input (%d, %d, %d, %d) does not fit the %s model: expected "
-                           "(N, %d, %d, %d)", o->input_npy, n, c, h, w, s->spec.name, s->spec.in_c,
-                           s->spec.in_h, s->spec.in_w);
+                           "(N, %d, %d, %d) with N from 1 to 4096", o->input_npy, *n, c, h, w, s->spec.name,
+                           s->spec.in_c, s->spec.in_h, s->spec.in_w);
         }
-        st = ax_net_set_input(s->net, data, n, c, h, w, err);
-        free(data);
-        return st;
+        return AX_OK;
     }
     ax_image img;
     st = ax_image_load(&img, o->image, err);
     if (st) return st;
     size_t count = (size_t)s->spec.in_c * s->spec.in_h * s->spec.in_w;
-    float *x = malloc(count * sizeof(float));
-    if (!x) { ax_image_free(&img); return ax_fail(err, AX_ERR_NOMEM, "out of memory"); }
-    st = ax_preprocess_image(x, &img, &s->spec, err);
+    *data = malloc(count * sizeof(float));
+    *n = 1;
+    if (!*data) { ax_image_free(&img); return ax_fail(err, AX_ERR_NOMEM, "out of memory"); }
+    st = ax_preprocess_image(*data, &img, &s->spec, err);
     ax_image_free(&img);
-    if (!st) st = ax_net_set_input(s->net, x, 1, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
-    free(x);
+    if (st) { free(*data); *data = NULL; }
     return st;
 }
 
@@ -186,23 +185,19 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     if (!be) return err->code;
     if (o->threads) ax_cpu_set_threads(o->threads);
 
+    /* The input comes first: its batch sizes the net. */
     int batch = o->batch;
+    float *input = NULL;
     if (need_input) {
         if (!o->image && !o->input_npy)
             return ax_fail(err, AX_ERR_ARG, "no input: give an IMAGE or --input X.npy (see alexscope --help)");
-        if (o->input_npy) {
-            /* The batch is the file's: read its shape first. */
-            float *data = NULL;
-            int n, c, h, w;
-            st = ax_input_npy_load(&data, &n, &c, &h, &w, o->input_npy, err);
-            free(data);
-            if (st) return st;
-            batch = n;
-        } else {
-            batch = 1;
-        }
+        st = read_input(&input, &batch, s, o, err);
+        if (st) return st;
     }
     st = ax_net_create(&s->net, &s->spec, batch, be, err);
+    if (!st && input)
+        st = ax_net_set_input(s->net, input, batch, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
+    free(input);
     if (st) return st;
     if (o->weights) {
         int tty = isatty(STDERR_FILENO);
@@ -223,7 +218,6 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         st = ax_labels_load(&s->labels, path, err);
         if (st) return st;
     }
-    if (need_input) return load_input(s, o, err);
     return AX_OK;
 }
 
