@@ -325,7 +325,7 @@ static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, 
             for (int ci = 0; ci < I; ci++)
                 for (int y = 0; y < KH; y++)
                     for (int x = 0; x < KW; x++)
-                        dst->data[((o * I + ci) * KH + y) * KW + x] = tmp[((y * KW + x) * I + ci) * O + o];
+                        dst->data[(((size_t)o * I + ci) * KH + y) * KW + x] = tmp[(((size_t)y * KW + x) * I + ci) * O + o];
         snprintf(note, note_size, "%.60s: HWIO -> OIHW", e->name);
         return AX_OK;
     }
