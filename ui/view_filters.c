@@ -131,6 +131,11 @@ static void draw(ax_ui *u, ax_rect r)
     if (per_row < 1) per_row = 1;
     int vis_rows = (r.y + r.h - y) / (th + 1);
     int total = (OC + per_row - 1) / per_row;
+    if (vis_rows < 1) {
+        if (y < r.y + r.h)
+            ax_ui_printf(u, y, r.x + 1, r.w - 2, AX_R_DIM, "(a taller window shows the %d kernels)", OC);
+        return;
+    }
     if (u->filt_top > total - vis_rows) u->filt_top = total - vis_rows;
     if (u->filt_top < 0) u->filt_top = 0;
     for (int rr = 0; rr < vis_rows; rr++)

@@ -69,13 +69,14 @@ static int params_rows(ax_ui *u, int y, int x, int w, int i)
 
 static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
 {
+    /* Narrow panes merge neighbouring bins; the last column may take fewer. */
     int bins = AX_HIST_BINS, merge = 1;
-    while (bins / merge > w - 2 && merge < bins) merge *= 2;
-    int cols = bins / merge;
+    while ((bins + merge - 1) / merge > w - 2 && merge < bins) merge *= 2;
+    int cols = (bins + merge - 1) / merge;
     size_t counts[AX_HIST_BINS], top = 0;
     for (int b = 0; b < cols; b++) {
         counts[b] = 0;
-        for (int k = 0; k < merge; k++) counts[b] += lc->hist[b * merge + k];
+        for (int k = 0; k < merge && b * merge + k < bins; k++) counts[b] += lc->hist[b * merge + k];
         if (counts[b] > top) top = counts[b];
     }
     char cnt[32], tall[32];
