@@ -361,6 +361,12 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
     ax_wfile *f = NULL;
     ax_status st = ax_wfile_open(&f, path, err);
     if (st) return st;
+    char bind_notes[512] = "";
+    st = ax_wfile_bind(f, net, bind_notes, sizeof bind_notes, err);
+    if (st) {
+        ax_wfile_close(f);
+        return st;
+    }
     char *used = calloc((size_t)f->count + 1, 1);
     size_t tmp_n = 0;
     for (int i = 0; i < net->nlayers; i++)

@@ -5,6 +5,7 @@
 #include "wfile_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,26 @@ void ax_wfile_close(ax_wfile *f)
     for (size_t i = 0; i < f->owned_count; i++) free(owned[i]);
     free(owned);
     free(f->entries);
+    free(f->facts);
     free(f);
+}
+
+void ax_wfile_fact(ax_wfile *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char line[512];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    size_t len = strlen(line);
+    char *grown = realloc(f->facts, f->facts_len + len + 2);
+    if (!grown) return;   /* facts are informative; losing one is not an error */
+    memcpy(grown + f->facts_len, line, len);
+    grown[f->facts_len + len] = '\n';
+    grown[f->facts_len + len + 1] = 0;
+    f->facts = grown;
+    f->facts_len += len + 1;
 }
 
 const ax_wentry *ax_wfile_find(const ax_wfile *f, const char *name)

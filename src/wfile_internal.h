@@ -13,6 +13,15 @@
  * naming `file` and the tensor. */
 ax_status ax_wfile_push(ax_wfile *f, const ax_wentry *e, const char *file, ax_error *err);
 
+/* Appends one printf-style line to f->facts (for `inspect`). */
+void ax_wfile_fact(ax_wfile *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Format-specific binding (see ax_wfile_bind), one per format that needs it. */
+ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                          ax_error *err);
+ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                        ax_error *err);
+
 /* f takes the malloc'd buffer and frees it in ax_wfile_close; when even that
  * bookkeeping fails, buf is freed at once and AX_ERR_NOMEM returned. */
 ax_status ax_wfile_own(ax_wfile *f, void *buf, ax_error *err);

@@ -30,6 +30,9 @@ typedef struct ax_wfile {
     void *owned;                  /* void *[owned_count]: malloc'd buffers the reader owns
                                      (npz members, bytes decoded from pickles) */
     size_t owned_count;
+    char *facts;                  /* header facts for `inspect`, one per line (may be NULL):
+                                     container kind, version, globals seen, layer list */
+    size_t facts_len;
 } ax_wfile;
 
 /* Opens by content (magic bytes), not by name. */
@@ -40,6 +43,14 @@ const ax_wentry *ax_wfile_find(const ax_wfile *f, const char *name);
 size_t ax_wentry_numel(const ax_wentry *e);   /* 1 for a 0-d entry */
 const char *ax_dtype_name(ax_dtype d);
 size_t ax_dtype_size(ax_dtype d);
+
+struct ax_net;
+/* Gives the entries of f the net's tensor names where the format has none of
+ * its own that match (Darknet's flat stream is sliced by the spec's layers,
+ * Keras layers are mapped by order). A no-op for formats whose names already
+ * match. What it did is appended to notes (one clause per mapping). */
+ax_status ax_wfile_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                        ax_error *err);
 
 /* Converts n elements of e to float32. */
 void ax_wentry_to_f32(const ax_wentry *e, float *dst);

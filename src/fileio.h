@@ -1,0 +1,29 @@
+/* Opening untrusted files: the one place that opens a path the user named.
+ * A path must be a regular file (checked without blocking on a FIFO or a
+ * device) and is read whole, up to a stated limit, or mapped read-only. */
+#ifndef AX_FILEIO_H
+#define AX_FILEIO_H
+
+#include <stddef.h>
+#include "alexscope/status.h"
+
+/* Opens path read-only after checking, without blocking, that it is a
+ * regular file. `what` names the file's role in messages ("weight file",
+ * "label list"). On success *fd is open (O_CLOEXEC, blocking) and *size is
+ * its length. Errors: AX_ERR_IO naming path, role and the reason. */
+ax_status ax_file_open_regular(const char *path, const char *what, int *fd, size_t *size,
+                               ax_error *err);
+
+/* Reads the whole regular file into a malloc'd buffer with a NUL after the
+ * last byte (*size excludes it). A file over max_bytes is refused with both
+ * sizes in the message, before anything is read. */
+ax_status ax_file_slurp(const char *path, const char *what, size_t max_bytes,
+                        char **buf, size_t *size, ax_error *err);
+
+/* Maps the whole regular file read-only (private). An empty file is an
+ * AX_ERR_FORMAT. Release with ax_file_unmap. */
+ax_status ax_file_map(const char *path, const char *what, void **map, size_t *size,
+                      ax_error *err);
+void ax_file_unmap(void *map, size_t size);
+
+#endif

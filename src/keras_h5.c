@@ -1,0 +1,9 @@
+/* Keras HDF5: not read yet (placeholder so the binding dispatch links). */
+#include "alexscope/weights.h"
+#include "wfile_internal.h"
+
+ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                        ax_error *err)
+{
+    return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: Keras HDF5 weights are not supported yet", f->path);
+}
