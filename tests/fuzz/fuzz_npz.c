@@ -1,0 +1,22 @@
+/* libFuzzer harness: the .npz (zip of .npy) reader on arbitrary bytes;
+ * accepted entries are converted to float32. */
+#include <stdlib.h>
+#include "alexscope/weights.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    ax_wfile *f = calloc(1, sizeof *f);
+    if (!f) return 0;
+    ax_error err;
+    if (ax_npz_parse(f, data, size, "fuzz.npz", &err) == AX_OK) {
+        for (int i = 0; i < f->count; i++) {
+            size_t n = ax_wentry_numel(&f->entries[i]);
+            if (n > (1u << 24)) continue;
+            float *out = malloc((n ? n : 1) * sizeof *out);
+            if (out) ax_wentry_to_f32(&f->entries[i], out);
+            free(out);
+        }
+    }
+    ax_wfile_close(f);
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* libFuzzer harness: the pickle reader (ax_pickle_load) on arbitrary bytes,
+ * as an .npy object array hands them over; accepted entries are converted
+ * to float32. */
+#include <stdlib.h>
+#include "alexscope/weights.h"
+#include "wfile_internal.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    ax_wfile *f = calloc(1, sizeof *f);
+    if (!f) return 0;
+    ax_error err;
+    if (ax_pickle_load(f, data, size, 0, "fuzz.pkl", "", &err) == AX_OK) {
+        for (int i = 0; i < f->count; i++) {
+            size_t n = ax_wentry_numel(&f->entries[i]);
+            if (n > (1u << 24)) continue;
+            float *out = malloc((n ? n : 1) * sizeof *out);
+            if (out) ax_wentry_to_f32(&f->entries[i], out);
+            free(out);
+        }
+    }
+    ax_wfile_close(f);
+    return 0;
+}
