@@ -196,7 +196,13 @@ ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const 
     ax_status st = AX_OK;
     const cJSON *t;
     cJSON_ArrayForEach(t, root) {
-        if (strcmp(t->string, "__metadata__") == 0) continue;
+        if (strcmp(t->string, "__metadata__") == 0) {
+            /* free-form string pairs (a converter's record of what it did): shown by inspect */
+            const cJSON *m;
+            cJSON_ArrayForEach(m, t)
+                if (cJSON_IsString(m)) ax_wfile_fact(f, "metadata %.100s: %.300s", m->string, m->valuestring);
+            continue;
+        }
         st = parse_tensor(f, t->string, t, data, dsize, name, err);
         if (st != AX_OK) break;
     }
@@ -216,10 +222,17 @@ static void put_le64(unsigned char *p, uint64_t v)
 }
 
 /* The JSON header, or NULL with err filled. */
-static char *build_header(const ax_wout *t, int count, const char *path, ax_error *err)
+static char *build_header(const ax_wout *t, int count, const char *const *meta, int nmeta, const char *path,
+                          ax_error *err)
 {
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
+    if (ok && nmeta > 0) {
+        cJSON *m = cJSON_AddObjectToObject(root, "__metadata__");
+        ok = m != NULL;
+        for (int i = 0; ok && i < nmeta; i++)
+            ok = cJSON_AddStringToObject(m, meta[2 * i], meta[2 * i + 1]) != NULL;
+    }
     uint64_t off = 0;
     for (int i = 0; ok && i < count; i++) {
         uint64_t n = 4;
@@ -244,6 +257,15 @@ static char *build_header(const ax_wout *t, int count, const char *path, ax_erro
 
 ax_status ax_safetensors_write(const char *path, const ax_wout *tensors, int count, ax_error *err)
 {
+    return ax_safetensors_write_meta(path, tensors, count, NULL, 0, err);
+}
+
+ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, int count,
+                                    const char *const *meta, int nmeta, ax_error *err)
+{
+    for (int i = 0; i < nmeta; i++)
+        if (!meta || !meta[2 * i] || !meta[2 * i + 1])
+            return ax_fail(err, AX_ERR_ARG, "%s: metadata pair %d is incomplete", path, i);
     if (count < 0 || (count > 0 && !tensors))
         return ax_fail(err, AX_ERR_ARG, "%s: %d tensors to write", path, count);
     for (int i = 0; i < count; i++) {
@@ -268,7 +290,7 @@ ax_status ax_safetensors_write(const char *path, const ax_wout *tensors, int cou
             if (n) return ax_fail(err, AX_ERR_ARG, "%s: tensor '%s' has no data", path, t->name);
         }
     }
-    char *json = build_header(tensors, count, path, err);
+    char *json = build_header(tensors, count, meta, nmeta, path, err);
     if (!json) return err ? err->code : AX_ERR_NOMEM;
     size_t len = strlen(json);
     size_t padded = (len + 7) & ~(size_t)7;

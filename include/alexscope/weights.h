@@ -33,6 +33,7 @@ typedef struct ax_wfile {
     char *facts;                  /* header facts for `inspect`, one per line (may be NULL):
                                      container kind, version, globals seen, layer list */
     size_t facts_len;
+    void *index;                  /* wfile.c's hash of entry names (private) */
 } ax_wfile;
 
 /* Opens by content (magic bytes), not by name. */
@@ -71,6 +72,10 @@ ax_status ax_npy_write(const char *path, const float *data, int ndim, const int6
 
 typedef struct { const char *name; const float *data; int ndim; int64_t shape[AX_WMAX_DIMS]; } ax_wout;
 ax_status ax_safetensors_write(const char *path, const ax_wout *tensors, int count, ax_error *err);
+/* The same with a "__metadata__" object of string pairs: meta[2i] is a key,
+ * meta[2i+1] its value, nmeta pairs (the reader shows them as facts). */
+ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, int count,
+                                    const char *const *meta, int nmeta, ax_error *err);
 
 float ax_half_to_float(uint16_t h);
 float ax_bf16_to_float(uint16_t h);

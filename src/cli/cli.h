@@ -8,6 +8,7 @@
 #include "config.h"
 #include "alexscope/image.h"
 #include "alexscope/net.h"
+#include "alexscope/weights.h"
 #include "../../ui/ui.h"
 
 typedef struct {
@@ -25,6 +26,10 @@ typedef struct {
     int runs;                 /* bench repetitions */
     int mono;
     int ui_bench;             /* bench --ui */
+    int model_given;          /* --model was on the command line */
+    const char *output;       /* convert: OUT.safetensors */
+    int spec_text;            /* inspect --spec */
+    int load_only;            /* convert --load-only */
 } ax_cli_opts;
 
 /* Parses argv after the command word. Prints the error and returns 2 on bad
@@ -53,5 +58,67 @@ void ax_cli_usage(FILE *f);
 int ax_cmd_dump(const ax_cli_opts *o);
 int ax_cmd_bench(const ax_cli_opts *o);
 int ax_cmd_ui(const ax_cli_opts *o);
+int ax_cmd_inspect(const ax_cli_opts *o);
+int ax_cmd_convert(const ax_cli_opts *o);
+
+/* How a weight file meets a net spec (src/cli/fit.c), by ax_net_load_weights'
+ * rules: "<layer>.weight"/".bias" as stored, or "<layer>.0"/".1" in
+ * TensorFlow layouts (conv HWIO, fc (in, out), fc rows after a spatial input
+ * in H,W,C order). */
+
+typedef enum {
+    AX_FIT_MISSING, AX_FIT_SAME, AX_FIT_HWIO, AX_FIT_INOUT, AX_FIT_INOUT_HWC, AX_FIT_MISSHAPED
+} ax_fit_kind;
+
+typedef struct {
+    int layer, part;                  /* index in the net; part 0 weight, 1 bias */
+    char layer_name[AX_NAME_MAX];
+    char target[AX_NAME_MAX + 8];     /* "<layer>.weight" / "<layer>.bias" */
+    int ndim, shape[4];               /* the net's shape */
+    ax_fit_kind kind;
+    int tf_layout;                    /* found as "<layer>.0"/".1" (TensorFlow layouts) */
+    char src_name[128];               /* the file's entry (empty when missing) */
+    ax_dtype src_dtype;
+    int src_ndim;
+    int64_t src_shape[AX_WMAX_DIMS];
+} ax_fit_tensor;
+
+#define AX_FIT_MAX (2 * AX_MAX_LAYERS)
+#define AX_FIT_EXTRA_KEPT 8
+
+typedef struct {
+    char model[AX_PATH_MAX];          /* as asked for: a built-in name or a .net path */
+    char spec_name[AX_NAME_MAX];
+    int fits;                         /* nothing missing or misshaped (extras allowed) */
+    int count;
+    ax_fit_tensor t[AX_FIT_MAX];
+    ax_fit_tensor extras[AX_FIT_EXTRA_KEPT];   /* the first unused entries (source side only) */
+    int same, hwio, inout, rows, dtype, missing, misshaped, extra;
+    char bind_notes[512];             /* what ax_wfile_bind did */
+    char refused[1024];               /* why the binding or the loader refused, when it did */
+} ax_fit;
+
+/* A weight file opened once and opened again only when a binding renamed it. */
+typedef struct {
+    const char *path;
+    ax_wfile *f;
+    int bound;
+} ax_fit_file;
+
+ax_status ax_fit_file_open(ax_fit_file *ff, const char *path, ax_error *err);
+void ax_fit_file_close(ax_fit_file *ff);
+
+/* Compares the file with the named model (spec loaded, net created at batch
+ * 1). A file that does not fit is not an error: fit->fits says so. With
+ * verify, a fit is confirmed by ax_net_load_weights (lenient only when the
+ * file has extra tensors). With keep, a net the file fits is handed back
+ * (loaded when verified, seeded otherwise). Errors: the spec or the net. */
+ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
+                       ax_error *err);
+const char *ax_fit_kind_text(ax_fit_kind k);
+/* "(2, 3, 4)" into buf; returns buf. */
+char *ax_cli_shape_str(char *buf, size_t size, int ndim, const int64_t *shape);
+/* "HWIO->OIHW for 5 conv, (in,out)->(out,in) for 3 fc, fc6 rows H,W,C->C,H,W" (may be empty). */
+char *ax_fit_summary(char *buf, size_t size, const ax_fit *fit);
 
 #endif

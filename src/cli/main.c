@@ -15,7 +15,8 @@ int main(int argc, char **argv)
     o.command = "ui";
     if (argc > 1) {
         const char *word = argv[1];
-        if (!strcmp(word, "dump") || !strcmp(word, "bench") || !strcmp(word, "ui")) {
+        if (!strcmp(word, "dump") || !strcmp(word, "bench") || !strcmp(word, "ui") ||
+            !strcmp(word, "inspect") || !strcmp(word, "convert")) {
             o.command = word;
             first = 2;
         } else if (!strcmp(word, "help")) {
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
 
     if (!strcmp(o.command, "dump")) return ax_cmd_dump(&o);
     if (!strcmp(o.command, "bench")) return ax_cmd_bench(&o);
+    if (!strcmp(o.command, "inspect")) return ax_cmd_inspect(&o);
+    if (!strcmp(o.command, "convert")) return ax_cmd_convert(&o);
     if (!o.image && !o.input_npy) {
         ax_cli_usage(stderr);
         return 2;

@@ -24,6 +24,15 @@ void ax_cli_usage(FILE *f)
         "                                       %% zeros, ms), then the top-k classes\n"
         "  alexscope bench [options]            per-layer time and GFLOP/s (median of --runs)\n"
         "  alexscope bench --ui [options] IMAGE redraw time of every workbench view\n"
+        "  alexscope inspect [--model M] FILE   every tensor of a weight file (dtype, shape, bytes,\n"
+        "                                       min, mean, max, std), its format and header facts,\n"
+        "                                       and which model it fits with which conversions\n"
+        "  alexscope inspect --spec FILE.caffemodel   the net it describes, as a .net spec\n"
+        "  alexscope convert [--model M] IN OUT.safetensors\n"
+        "                                       load IN as the workbench does and write the model's\n"
+        "                                       tensors in alexscope's layouts; without --model, the\n"
+        "                                       built-in model IN fits\n"
+        "  alexscope convert --load-only [--model M] IN   load and time only (benchmarks)\n"
         "\n"
         "options:\n"
         "  -m, --model NAME|FILE   net spec: a built-in name or a .net file (default caffe)\n"
@@ -68,7 +77,7 @@ static int parse_count(const char *opt, const char *s, int lo, int hi, int *out)
 
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
-    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO };
+    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_SPEC, OPT_LOAD_ONLY };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -76,6 +85,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"save-activations", required_argument, 0, 's'}, {"batch", required_argument, 0, 'b'},
         {"runs", required_argument, 0, 'r'}, {"lenient", no_argument, 0, OPT_LENIENT},
         {"ui", no_argument, 0, OPT_UI}, {"mono", no_argument, 0, OPT_MONO},
+        {"spec", no_argument, 0, OPT_SPEC}, {"load-only", no_argument, 0, OPT_LOAD_ONLY},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -89,7 +99,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     while ((c = getopt_long(argc, argv, ":m:w:d:t:k:i:s:b:r:hV", longs, NULL)) != -1) {
         int rc = 0;
         switch (c) {
-        case 'm': o->model = optarg; break;
+        case 'm': o->model = optarg; o->model_given = 1; break;
         case 'w': o->weights = optarg; break;
         case 'd': o->device = optarg; break;
         case 't': rc = parse_count("--threads", optarg, 1, 1024, &o->threads); break;
@@ -101,6 +111,8 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_LENIENT: o->lenient = 1; break;
         case OPT_UI: o->ui_bench = 1; break;
         case OPT_MONO: o->mono = 1; break;
+        case OPT_SPEC: o->spec_text = 1; break;
+        case OPT_LOAD_ONLY: o->load_only = 1; break;
         case 'h': ax_cli_usage(stdout); return 1;
         case 'V': printf("alexscope %s\n", PACKAGE_VERSION); return 1;
         case ':':
@@ -113,6 +125,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         if (rc) return rc;
     }
     if (optind < argc) o->image = argv[optind++];
+    if (optind < argc && !strcmp(o->command, "convert") && !o->load_only) o->output = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "alexscope: unexpected argument '%s' (one image at a time; see alexscope --help)\n",
                 argv[optind]);
@@ -124,6 +137,14 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     }
     if (o->save_dir && strcmp(o->command, "dump")) {
         fprintf(stderr, "alexscope: --save-activations belongs to the dump command\n");
+        return 2;
+    }
+    if (o->spec_text && strcmp(o->command, "inspect")) {
+        fprintf(stderr, "alexscope: --spec belongs to the inspect command\n");
+        return 2;
+    }
+    if (o->load_only && strcmp(o->command, "convert")) {
+        fprintf(stderr, "alexscope: --load-only belongs to the convert command\n");
         return 2;
     }
     return 0;

@@ -1,0 +1,312 @@
+/* `alexscope convert IN OUT.safetensors`: loads IN into the model's net as the
+ * workbench does (ax_net_load_weights binds and converts), then writes every
+ * weight and bias under the model's names in alexscope's layouts, with the
+ * source and each transform recorded in the safetensors __metadata__. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+/* Progress for large files: one line on stderr, only when it is a terminal. */
+static void progress(const char *fmt, const char *arg)
+{
+    if (!isatty(STDERR_FILENO)) return;
+    fprintf(stderr, "\r\033[K");
+    if (fmt) fprintf(stderr, fmt, arg);
+}
+
+/* "(first: conv1.weight: expected (96, 3, 11, 11), found conv1.0 (11, 11, 3, 8))" */
+static void first_problem(char *buf, size_t size, const ax_fit *fit)
+{
+    buf[0] = 0;
+    for (int i = 0; i < fit->count; i++) {
+        const ax_fit_tensor *t = &fit->t[i];
+        if (t->kind != AX_FIT_MISSING && t->kind != AX_FIT_MISSHAPED) continue;
+        int64_t d[4];
+        for (int k = 0; k < t->ndim; k++) d[k] = t->shape[k];
+        char want[96], got[160];
+        ax_cli_shape_str(want, sizeof want, t->ndim, d);
+        if (t->kind == AX_FIT_MISSING) snprintf(buf, size, "; first: %s %s is missing", t->target, want);
+        else
+            snprintf(buf, size, "; first: %s: expected %s, found %s %s", t->target, want, t->src_name,
+                     ax_cli_shape_str(got, sizeof got, t->src_ndim, t->src_shape));
+        return;
+    }
+}
+
+static void fit_failure(char *buf, size_t size, const ax_fit *fit)
+{
+    if (fit->refused[0]) {
+        snprintf(buf, size, "%s", fit->refused);
+        return;
+    }
+    char first[400];
+    first_problem(first, sizeof first, fit);
+    snprintf(buf, size, "%d of %d tensors fit (%d missing, %d misshaped, %d extra%s)",
+             fit->count - fit->missing - fit->misshaped, fit->count, fit->missing, fit->misshaped, fit->extra,
+             first);
+}
+
+/* Picks the model: the one asked for, or the only built-in one IN fits. On
+ * success *net is created (seeded) for it and fit describes every tensor. */
+static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *format, size_t format_size)
+{
+    ax_fit_file ff;
+    ax_error err = {0};
+    if (ax_fit_file_open(&ff, o->image, &err)) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        return 1;
+    }
+    snprintf(format, format_size, "%s", ff.f->format ? ff.f->format : "?");
+    char why[1600];
+    if (o->model_given) {
+        ax_status st = ax_fit_model(fit, &ff, o->model, 0, net, &err);
+        ax_fit_file_close(&ff);
+        if (st) {
+            fprintf(stderr, "alexscope: %s\n", err.msg);
+            return 1;
+        }
+        if (!fit->fits) {
+            fit_failure(why, sizeof why, fit);
+            fprintf(stderr, "alexscope: %s: does not fit the %s model: %s (alexscope inspect --model %s %s "
+                    "lists every tensor)\n", o->image, o->model, why, o->model, o->image);
+            return 1;
+        }
+        return 0;
+    }
+    const char *names[16];
+    int n = ax_spec_builtin_names(names, 16);
+    if (n > 16) n = 16;
+    ax_fit *all = calloc((size_t)n, sizeof *all);
+    if (!all) {
+        ax_fit_file_close(&ff);
+        fprintf(stderr, "alexscope: out of memory\n");
+        return 1;
+    }
+    int found = -1, nfit = 0, best = -1;
+    char fitting[256] = "";
+    for (int i = 0; i < n; i++) {
+        if (ax_fit_model(&all[i], &ff, names[i], 0, NULL, &err)) continue;   /* a built-in that will not load */
+        if (all[i].fits) {
+            found = i;
+            nfit++;
+            snprintf(fitting + strlen(fitting), sizeof fitting - strlen(fitting), "%s%s", nfit > 1 ? ", " : "",
+                     names[i]);
+        }
+        int good = all[i].count - all[i].missing - all[i].misshaped;
+        if (!all[i].refused[0] && (best < 0 || good > all[best].count - all[best].missing - all[best].misshaped))
+            best = i;
+    }
+    int rc = 0;
+    if (nfit == 1) {
+        if (ax_fit_model(fit, &ff, names[found], 0, net, &err)) {
+            fprintf(stderr, "alexscope: %s\n", err.msg);
+            rc = 1;
+        }
+    } else if (nfit > 1) {
+        fprintf(stderr, "alexscope: %s fits several built-in models (%s); choose one with --model\n", o->image,
+                fitting);
+        rc = 1;
+    } else {
+        if (best >= 0) fit_failure(why, sizeof why, &all[best]);
+        fprintf(stderr, "alexscope: %s: fits none of the built-in models%s%s%s%s; give --model FILE.net for "
+                "another net (alexscope inspect %s lists every tensor)\n", o->image,
+                best >= 0 ? " (closest: " : "", best >= 0 ? names[best] : "", best >= 0 ? ", " : "",
+                best >= 0 ? why : "", o->image);
+        rc = 1;
+    }
+    free(all);
+    ax_fit_file_close(&ff);
+    return rc;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Peak and current resident memory from /proc (Linux), for --load-only. */
+static void print_memory(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    if (!fp) return;
+    char line[256], out[256] = "";
+    while (fgets(line, sizeof line, fp)) {
+        const char *keys[] = {"VmHWM:", "RssAnon:", "RssFile:"};
+        for (int k = 0; k < 3; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(line, keys[k], kl)) continue;
+            long kb = strtol(line + kl, NULL, 10);
+            snprintf(out + strlen(out), sizeof out - strlen(out), "%s %s %.1f MB", out[0] ? "," : "",
+                     k == 0 ? "peak RSS" : k == 1 ? "anonymous" : "file-backed", kb / 1024.0);
+        }
+    }
+    fclose(fp);
+    if (out[0]) printf("memory  %s\n", out);
+}
+
+/* Creates the model's net and times ax_net_load_weights alone (a benchmark). */
+static int load_only(const ax_cli_opts *o)
+{
+    ax_spec spec;
+    ax_error err = {0};
+    ax_net *net = NULL;
+    const ax_backend *be = ax_backend_find(o->device, &err);
+    ax_status st = be ? ax_spec_load(&spec, o->model, &err) : err.code;
+    if (!st) st = ax_net_create(&net, &spec, 1, be, &err);
+    char warn[600] = "";
+    double t0 = now_ms();
+    if (!st) st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);
+    double ms = now_ms() - t0;
+    if (st) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_net_free(net);
+        return 1;
+    }
+    if (warn[0]) fprintf(stderr, "alexscope: warning: %s\n", warn);
+    printf("loaded  %s into %s: %zu values (%.1f MB as float32) in %.1f ms\n", o->image, spec.name, net->wcount,
+           net->wcount * 4.0 / 1e6, ms);
+    print_memory();
+    ax_net_free(net);
+    return 0;
+}
+
+int ax_cmd_convert(const ax_cli_opts *o)
+{
+    if (o->load_only) {
+        if (!o->image) {
+            fprintf(stderr, "alexscope: convert --load-only needs a weight file IN (see alexscope --help)\n");
+            return 2;
+        }
+        return load_only(o);
+    }
+    if (!o->image || !o->output) {
+        fprintf(stderr, "alexscope: convert needs IN and OUT.safetensors (see alexscope --help)\n");
+        return 2;
+    }
+    if (same_file(o->image, o->output)) {
+        fprintf(stderr, "alexscope: %s: OUT is the input file itself; write to another file\n", o->output);
+        return 1;
+    }
+    ax_fit *fit = calloc(1, sizeof *fit);
+    if (!fit) {
+        fprintf(stderr, "alexscope: out of memory\n");
+        return 1;
+    }
+    ax_net *net = NULL;
+    char format[64];
+    progress("reading %s ...", o->image);
+    int rc = choose_model(fit, &net, o, format, sizeof format);
+    progress(NULL, NULL);
+    if (rc) {
+        free(fit);
+        return rc;
+    }
+
+    ax_error err = {0};
+    char warn[600] = "";
+    progress("loading %s ...", o->image);
+    ax_status st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);
+    progress(NULL, NULL);
+    if (st) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_net_free(net);
+        free(fit);
+        return 1;
+    }
+    if (warn[0]) fprintf(stderr, "alexscope: warning: %s\n", warn);
+
+    char summary[600];
+    ax_fit_summary(summary, sizeof summary, fit);
+    printf("source  %s (%s)\n", o->image, format);
+    printf("model   %s (%s)\n", o->model_given ? o->model : fit->model, net->spec.name);
+    if (fit->bind_notes[0]) printf("mapping %s\n", fit->bind_notes);
+    printf("\n");
+
+    /* One output tensor per net tensor; per-tensor metadata records its source. */
+    int n = fit->count;
+    ax_wout *outs = calloc((size_t)n + 1, sizeof *outs);
+    int nmeta_max = 6 + n;
+    const char **meta = calloc(2 * (size_t)nmeta_max, sizeof *meta);
+    char (*keys)[AX_NAME_MAX + 16] = calloc((size_t)n + 1, sizeof *keys);
+    char (*vals)[512] = calloc((size_t)n + 1, sizeof *vals);
+    if (!outs || !meta || !keys || !vals) {
+        fprintf(stderr, "alexscope: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    int w = 4;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(fit->t[i].src_name) > w) w = (int)strlen(fit->t[i].src_name);
+    if (w > 40) w = 40;
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        const ax_fit_tensor *t = &fit->t[i];
+        const ax_layer *L = &net->layers[t->layer];
+        const ax_tensor *src = t->part ? &L->bias : &L->weight;
+        ax_wout *out = &outs[i];
+        out->name = t->target;
+        out->data = src->data;
+        out->ndim = src->ndim;
+        for (int d = 0; d < src->ndim; d++) out->shape[d] = src->shape[d];
+        bytes += ax_tensor_numel(src) * sizeof(float);
+
+        char from[160], to[96], how[160];
+        ax_cli_shape_str(from, sizeof from, t->src_ndim, t->src_shape);
+        ax_cli_shape_str(to, sizeof to, out->ndim, out->shape);
+        snprintf(how, sizeof how, "%s%s%s", ax_fit_kind_text(t->kind), t->src_dtype != AX_DT_F32 ? ", " : "",
+                 t->src_dtype != AX_DT_F32 ? (t->src_dtype == AX_DT_F64 ? "F64 -> F32" :
+                                              t->src_dtype == AX_DT_F16 ? "F16 -> F32" : "BF16 -> F32") : "");
+        printf("  %-*s %-5s %-20s -> %-18s %-20s %s\n", w, t->src_name, ax_dtype_name(t->src_dtype), from,
+               t->target, to, how);
+        snprintf(keys[i], sizeof keys[i], "from:%s", t->target);
+        snprintf(vals[i], sizeof vals[i], "%s %s %s: %s", t->src_name, ax_dtype_name(t->src_dtype), from, how);
+    }
+    int m = 0;
+#define META(k, v) do { meta[2 * m] = (k); meta[2 * m + 1] = (v); m++; } while (0)
+    char model_desc[AX_PATH_MAX + AX_NAME_MAX + 8];
+    snprintf(model_desc, sizeof model_desc, "%s (%s)", o->model_given ? o->model : fit->model, net->spec.name);
+    META("converted_by", "alexscope " PACKAGE_VERSION);
+    META("source", o->image);
+    META("source_format", format);
+    META("model", model_desc);
+    META("transforms", summary[0] ? summary : "none (every tensor as stored)");
+    if (fit->bind_notes[0]) META("mapping", fit->bind_notes);
+    for (int i = 0; i < n; i++) META(keys[i], vals[i]);
+#undef META
+
+    struct stat sb;
+    int existed = stat(o->output, &sb) == 0;
+    progress("writing %s ...", o->output);
+    st = ax_safetensors_write_meta(o->output, outs, n, meta, m, &err);
+    progress(NULL, NULL);
+    if (st) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        if (!existed && stat(o->output, &sb) == 0 && S_ISREG(sb.st_mode)) unlink(o->output);   /* no half-written file */
+        rc = 1;
+        goto done;
+    }
+    printf("\nwrote   %s: %d tensors, %zu bytes of float32%s%s%s\n", o->output, n, bytes,
+           summary[0] ? " (converted: " : ", every tensor as stored", summary, summary[0] ? ")" : "");
+done:
+    free(outs);
+    free(meta);
+    free(keys);
+    free(vals);
+    ax_net_free(net);
+    free(fit);
+    return rc;
+}

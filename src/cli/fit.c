@@ -1,0 +1,196 @@
+/* Which net spec a weight file fits, tensor by tensor, for `inspect` and
+ * `convert`. It follows ax_net_load_weights' naming and layout rules but only
+ * compares names and shapes; the loader itself has the last word (verify). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void copy_shape(ax_fit_tensor *t, const ax_wentry *e)
+{
+    snprintf(t->src_name, sizeof t->src_name, "%s", e->name);
+    t->src_dtype = e->dtype;
+    t->src_ndim = e->ndim;
+    for (int i = 0; i < e->ndim && i < AX_WMAX_DIMS; i++) t->src_shape[i] = e->shape[i];
+}
+
+/* The loader's order of tests: a TensorFlow-layout entry ("<layer>.0") is
+ * transposed when its shape allows, before a same-shape copy is considered. */
+static ax_fit_kind classify(const ax_tensor *dst, const ax_wentry *e, int tf_layout, const ax_layer *L)
+{
+    if (tf_layout && dst->ndim == 4 && e->ndim == 4 && e->shape[0] == dst->shape[2] &&
+        e->shape[1] == dst->shape[3] && e->shape[2] == dst->shape[1] && e->shape[3] == dst->shape[0])
+        return AX_FIT_HWIO;
+    if (tf_layout && dst->ndim == 2 && e->ndim == 2 && e->shape[0] == dst->shape[1] &&
+        e->shape[1] == dst->shape[0])
+        return L->spec.type == AX_L_FC && L->in_h * L->in_w > 1 ? AX_FIT_INOUT_HWC : AX_FIT_INOUT;
+    int same = e->ndim == dst->ndim;
+    for (int i = 0; same && i < dst->ndim; i++) same = e->shape[i] == dst->shape[i];
+    return same ? AX_FIT_SAME : AX_FIT_MISSHAPED;
+}
+
+static void match(ax_fit *fit, const ax_net *net, const ax_wfile *f)
+{
+    char *used = calloc((size_t)f->count + 1, 1);
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_layer *L = &net->layers[i];
+        const ax_tensor *parts[2] = {&L->weight, &L->bias};
+        for (int p = 0; p < 2; p++) {
+            const ax_tensor *dst = parts[p];
+            if (!dst->ndim || fit->count >= AX_FIT_MAX) continue;
+            ax_fit_tensor *t = &fit->t[fit->count++];
+            memset(t, 0, sizeof *t);
+            t->layer = i;
+            t->part = p;
+            snprintf(t->layer_name, sizeof t->layer_name, "%s", L->spec.name);
+            snprintf(t->target, sizeof t->target, "%s.%s", L->spec.name, p ? "bias" : "weight");
+            t->ndim = dst->ndim;
+            for (int d = 0; d < dst->ndim; d++) t->shape[d] = dst->shape[d];
+            const ax_wentry *e = ax_wfile_find(f, t->target);
+            int tf_layout = 0;
+            if (!e) {
+                char alt[AX_NAME_MAX + 8];
+                snprintf(alt, sizeof alt, "%s.%d", L->spec.name, p);
+                e = ax_wfile_find(f, alt);
+                tf_layout = e != NULL;
+            }
+            if (!e) {
+                t->kind = AX_FIT_MISSING;
+                fit->missing++;
+                continue;
+            }
+            if (used) used[e - f->entries] = 1;
+            copy_shape(t, e);
+            t->tf_layout = tf_layout;
+            t->kind = classify(dst, e, tf_layout, L);
+            switch (t->kind) {
+            case AX_FIT_SAME: fit->same++; break;
+            case AX_FIT_HWIO: fit->hwio++; break;
+            case AX_FIT_INOUT: fit->inout++; break;
+            case AX_FIT_INOUT_HWC: fit->inout++; fit->rows++; break;
+            default: fit->misshaped++; break;
+            }
+            if (t->kind != AX_FIT_MISSHAPED && e->dtype != AX_DT_F32) fit->dtype++;
+        }
+    }
+    for (int i = 0; i < f->count; i++) {
+        if (used && used[i]) continue;
+        if (fit->extra < AX_FIT_EXTRA_KEPT) {
+            ax_fit_tensor *x = &fit->extras[fit->extra];
+            memset(x, 0, sizeof *x);
+            copy_shape(x, &f->entries[i]);
+        }
+        fit->extra++;
+    }
+    free(used);
+}
+
+/* A fresh copy of the file when an earlier binding renamed its entries. */
+static ax_status ensure_fresh(ax_fit_file *ff, ax_error *err)
+{
+    if (ff->f && !ff->bound) return AX_OK;
+    ax_wfile_close(ff->f);
+    ff->f = NULL;
+    ff->bound = 0;
+    return ax_wfile_open(&ff->f, ff->path, err);
+}
+
+ax_status ax_fit_file_open(ax_fit_file *ff, const char *path, ax_error *err)
+{
+    memset(ff, 0, sizeof *ff);
+    ff->path = path;
+    return ensure_fresh(ff, err);
+}
+
+void ax_fit_file_close(ax_fit_file *ff)
+{
+    ax_wfile_close(ff->f);
+    ff->f = NULL;
+}
+
+ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
+                       ax_error *err)
+{
+    memset(fit, 0, sizeof *fit);
+    if (keep) *keep = NULL;
+    snprintf(fit->model, sizeof fit->model, "%s", model);
+    ax_spec spec;
+    ax_status st = ax_spec_load(&spec, model, err);
+    if (st) return st;
+    snprintf(fit->spec_name, sizeof fit->spec_name, "%s", spec.name);
+    const ax_backend *be = ax_backend_find("cpu", err);
+    if (!be) return err->code;
+    ax_net *net = NULL;
+    st = ax_net_create(&net, &spec, 1, be, err);
+    if (st) return st;
+    st = ensure_fresh(ff, err);
+    if (st) {
+        ax_net_free(net);
+        return st;
+    }
+    int before = ff->f->count;
+    ax_error berr = {0};
+    if (ax_wfile_bind(ff->f, net, fit->bind_notes, sizeof fit->bind_notes, &berr)) {
+        /* the file does not fit this net's layers at all (a Darknet stream too short, ...) */
+        ff->bound = 1;
+        snprintf(fit->refused, sizeof fit->refused, "%s", berr.msg);
+        ax_net_free(net);
+        return AX_OK;
+    }
+    if (fit->bind_notes[0] || ff->f->count != before) ff->bound = 1;
+    match(fit, net, ff->f);
+    fit->fits = fit->missing == 0 && fit->misshaped == 0;
+    if (fit->fits && verify) {
+        /* The loader is the authority: a disagreement is reported, not hidden. */
+        ax_error lerr = {0};
+        char warn[600];
+        if (ax_net_load_weights(net, ff->path, fit->extra > 0, warn, sizeof warn, &lerr)) {
+            fit->fits = 0;
+            snprintf(fit->refused, sizeof fit->refused, "%s", lerr.msg);
+        }
+    }
+    if (keep && fit->fits) *keep = net;
+    else ax_net_free(net);
+    return AX_OK;
+}
+
+char *ax_cli_shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
+{
+    size_t len = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (len < size) snprintf(buf + len, size - len, ")");
+    return buf;
+}
+
+const char *ax_fit_kind_text(ax_fit_kind k)
+{
+    switch (k) {
+    case AX_FIT_SAME: return "as stored";
+    case AX_FIT_HWIO: return "HWIO -> OIHW";
+    case AX_FIT_INOUT: return "(in, out) -> (out, in)";
+    case AX_FIT_INOUT_HWC: return "(in, out) -> (out, in), rows H,W,C -> C,H,W";
+    case AX_FIT_MISSHAPED: return "misshaped";
+    case AX_FIT_MISSING: return "missing";
+    }
+    return "?";
+}
+
+char *ax_fit_summary(char *buf, size_t size, const ax_fit *fit)
+{
+    size_t len = 0;
+    buf[0] = 0;
+#define ADD(...) do { if (len < size) len += (size_t)snprintf(buf + len, size - len, __VA_ARGS__); } while (0)
+    if (fit->hwio) ADD("HWIO->OIHW for %d conv", fit->hwio);
+    if (fit->inout) ADD("%s(in,out)->(out,in) for %d fc", len ? ", " : "", fit->inout);
+    for (int i = 0; i < fit->count; i++)
+        if (fit->t[i].kind == AX_FIT_INOUT_HWC) ADD("%s%s rows H,W,C->C,H,W", len ? ", " : "", fit->t[i].layer_name);
+    if (fit->dtype) ADD("%s%d tensors widened to F32", len ? ", " : "", fit->dtype);
+    int renamed = 0;
+    for (int i = 0; i < fit->count; i++)
+        if (fit->t[i].kind != AX_FIT_MISSING && strcmp(fit->t[i].src_name, fit->t[i].target)) renamed++;
+    if (renamed) ADD("%s%d names mapped", len ? ", " : "", renamed);
+#undef ADD
+    return buf;
+}
