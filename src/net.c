@@ -5,7 +5,6 @@
 #include "alexscope/net.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "alexscope/weights.h"
+#include "cpu/parallel.h"
 
 /* Round float counts up to 64 bytes so every tensor starts on a cache line. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -214,7 +214,7 @@ void ax_net_free(ax_net *net)
     free(net);
 }
 
-/* ---- seeded He-normal initialisation ------------------------------------- */
+/* ---- seeded initialisation ---------------------------------------------- */
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -246,27 +246,44 @@ static void fill_normal(float *x, size_t n, float std, uint64_t seed)
     }
 }
 
-typedef struct { init_job *jobs; int count; int next; pthread_mutex_t mu; } init_queue;
-
-static void *init_worker(void *arg)
+static void fill_jobs(void *ctx, int begin, int end)
 {
-    init_queue *q = arg;
-    for (;;) {
-        pthread_mutex_lock(&q->mu);
-        int j = q->next++;
-        pthread_mutex_unlock(&q->mu);
-        if (j >= q->count) return NULL;
-        fill_normal(q->jobs[j].data, q->jobs[j].n, q->jobs[j].std, q->jobs[j].seed);
-    }
+    const init_job *jobs = ctx;
+    for (int j = begin; j < end; j++) fill_normal(jobs[j].data, jobs[j].n, jobs[j].std, jobs[j].seed);
 }
+
+/* Mean of x^2 over the input the model's preprocessing makes from pixels
+ * spread evenly over 0..255: x = (u * scale - mean) / std with u uniform on
+ * [0, 1] has E[x^2] = (scale^2/3 - scale*mean + mean^2) / std^2. Real images
+ * come within a factor of two of it. */
+static double input_mean_square(const ax_spec *spec)
+{
+    const ax_preprocess *p = &spec->pre;
+    int nc = spec->in_c < 3 ? spec->in_c : 3;
+    double sum = 0;
+    for (int c = 0; c < nc; c++) {
+        double s = p->scale, m = p->mean[c], sd = p->std[c];
+        sum += (s * s / 3 - s * m + m * m) / (sd * sd);
+    }
+    double ms = nc > 0 ? sum / nc : 1;
+    return isfinite(ms) && ms > 1e-12 ? ms : 1;
+}
+
+/* The last weighted layer of a classifier is drawn this much smaller than
+ * He's: its logits then spread by about 0.1, and softmax stays near uniform. */
+#define CLASSIFIER_GAIN 0.05
 
 void ax_net_init_seeded(ax_net *net, uint64_t seed)
 {
-    int count = 0;
+    int count = 0, first = -1, last = -1;
     for (int i = 0; i < net->nlayers; i++) {
         const ax_layer *L = &net->layers[i];
-        if (L->weight.ndim) count += (int)((ax_tensor_numel(&L->weight) + INIT_CHUNK - 1) / INIT_CHUNK);
+        if (!L->weight.ndim) continue;
+        count += (int)((ax_tensor_numel(&L->weight) + INIT_CHUNK - 1) / INIT_CHUNK);
+        if (first < 0) first = i;
+        last = i;
     }
+    if (last >= 0 && net->layers[last].spec.type != AX_L_FC) last = -1;
     init_job *jobs = calloc((size_t)count + 1, sizeof *jobs);
     int j = 0;
     for (int i = 0; i < net->nlayers; i++) {
@@ -274,8 +291,13 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed)
         if (L->bias.ndim) memset(L->bias.data, 0, ax_tensor_numel(&L->bias) * sizeof(float));
         if (!L->weight.ndim) continue;
         size_t n = ax_tensor_numel(&L->weight);
-        size_t fan_in = n / (size_t)L->weight.shape[0];
-        float std = sqrtf(2.0f / (float)fan_in);
+        double fan_in = (double)(n / (size_t)L->weight.shape[0]);
+        /* He: a ReLU halves the mean square, 2 / fan_in restores it, so every
+         * layer's output keeps the spread of the first one's (about 1). */
+        double var = 2.0 / fan_in;
+        if (i == first) var = 1.0 / (fan_in * input_mean_square(&net->spec));
+        if (i == last) var *= CLASSIFIER_GAIN * CLASSIFIER_GAIN;
+        float std = (float)sqrt(var);
         for (size_t off = 0, k = 0; off < n; off += INIT_CHUNK, k++) {
             uint64_t s = seed ^ ((uint64_t)(i + 1) << 40) ^ (k * 0xD1B54A32D192ED03ull);
             init_job job = { L->weight.data + off, n - off < INIT_CHUNK ? n - off : INIT_CHUNK, std, s };
@@ -283,18 +305,8 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed)
             else fill_normal(job.data, job.n, job.std, job.seed);
         }
     }
-    if (jobs) {
-        init_queue q = { jobs, j, 0, PTHREAD_MUTEX_INITIALIZER };
-        int nt = ax_cpu_threads();
-        if (nt > 8) nt = 8;
-        pthread_t th[8];
-        int started = 0;
-        for (int t = 1; t < nt; t++)
-            if (!pthread_create(&th[started], NULL, init_worker, &q)) started++;
-        init_worker(&q);
-        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-        free(jobs);
-    }
+    if (jobs) ax_parallel_for(j, fill_jobs, jobs);
+    free(jobs);
     net->untrained = 1;
     net->weights_path[0] = 0;
     net->computed = 0;

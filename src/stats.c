@@ -153,6 +153,16 @@ int ax_stats_dead(const ax_stats *s)
     return s->count > 0 && s->nonfinite == 0 && s->zero_frac == 1.0;
 }
 
+int ax_dead_count(const ax_stats *ch, int c, ax_layer_type type)
+{
+    if (type == AX_L_SOFTMAX)
+        return 0;
+    int dead = 0;
+    for (int i = 0; i < c; i++)
+        dead += ax_stats_dead(&ch[i]);
+    return dead;
+}
+
 /* Bin of a finite value; `scale` is bins / (hi - lo), 0 when the range is empty. */
 static int bin_of(float v, double lo, double scale, int bins)
 {

@@ -4,6 +4,7 @@
 #include "check_util.h"
 
 #include "alexscope/analysis.h"
+#include "alexscope/layers.h"
 
 #include <math.h>
 #include <string.h>
@@ -171,6 +172,23 @@ START_TEST(test_channel_stats_batch)
     ck_assert_double_eq_tol(s[0].mean, 2.0, EXACT);
     ck_assert_double_eq_tol(s[0].std, sqrt(2.0 / 3.0), EXACT);
     ck_assert(ax_stats_dead(&s[1]));
+}
+END_TEST
+
+/* A softmax whose logits spread by hundreds underflows to exact zeros: those
+ * classes are improbable, not dead, and are not counted; after a ReLU the
+ * same all-zero channels are. */
+START_TEST(test_dead_not_softmax)
+{
+    float logits[8], prob[8];
+    for (int i = 0; i < 8; i++) logits[i] = i == 3 ? 200.0f : -200.0f * i;
+    ax_softmax(prob, logits, 1, 8);
+    ax_stats s[8];
+    ax_channel_stats(s, prob, 1, 8, 1);
+    ck_assert(ax_stats_dead(&s[0]));
+    ck_assert_int_eq(ax_dead_count(s, 8, AX_L_SOFTMAX), 0);
+    ck_assert_int_eq(ax_dead_count(s, 8, AX_L_RELU), 7);
+    ck_assert_int_eq(ax_dead_count(s, 8, AX_L_MAXPOOL), 7);
 }
 END_TEST
 
@@ -528,11 +546,13 @@ static Suite *analysis_suite(void)
 {
     Suite *s = suite_create("analysis");
     TCase *stats = tcase_create("stats");
+    tcase_set_timeout(stats, AX_CHECK_TIMEOUT);
     tcase_add_test(stats, test_stats_small);
     tcase_add_test(stats, test_stats_large_offset);
     tcase_add_test(stats, test_stats_nonfinite);
     tcase_add_test(stats, test_stats_against_two_pass);
     tcase_add_test(stats, test_channel_stats_batch);
+    tcase_add_test(stats, test_dead_not_softmax);
     tcase_add_test(stats, test_channel_order);
     tcase_add_test(stats, test_histogram_edges);
     tcase_add_test(stats, test_percentile_range);
@@ -541,6 +561,7 @@ static Suite *analysis_suite(void)
     suite_add_tcase(s, stats);
 
     TCase *heat = tcase_create("heatmap");
+    tcase_set_timeout(heat, AX_CHECK_TIMEOUT);
     tcase_add_test(heat, test_heatmap_average);
     tcase_add_test(heat, test_heatmap_nearest);
     tcase_add_test(heat, test_heatmap_clamp_nan);
@@ -549,6 +570,7 @@ static Suite *analysis_suite(void)
     suite_add_tcase(s, heat);
 
     TCase *diff = tcase_create("diff");
+    tcase_set_timeout(diff, AX_CHECK_TIMEOUT);
     tcase_add_test(diff, test_diff_known);
     tcase_add_test(diff, test_diff_cosine);
     tcase_add_test(diff, test_diff_nonfinite);

@@ -501,7 +501,7 @@ static Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
     TCase *tc = tcase_create("kernels");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, test_conv_basic);
     tcase_add_test(tc, test_conv_groups);
     tcase_add_test(tc, test_conv_stride4);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alexscope/analysis.h"
+#include "alexscope/image.h"
 #include "alexscope/net.h"
 #include "alexscope/weights.h"
 #include "check_util.h"
@@ -105,6 +107,61 @@ START_TEST(test_seeded_init)
     ck_assert_int_ne(memcmp(a->wblock, b->wblock, 1024), 0);
     ax_net_free(a);
     ax_net_free(b);
+}
+END_TEST
+
+/* Untrained nets on their own preprocessing of real photographs: every
+ * layer's output finite and moderate, and the classes close to uniform (an
+ * untrained net that names one class with certainty looks broken). */
+START_TEST(test_untrained_ranges)
+{
+    static const char *const models[] = {"caffe", "torchvision", "tf-bench", "keras-half"};
+    static const char *const images[] = {"samples/chelsea.png", "samples/coffee.png", "samples/astronaut.png"};
+    const char *root = getenv("AX_SRCDIR");
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        ax_spec spec;
+        ax_error err;
+        ax_net *net = NULL;
+        ck_assert_msg(ax_spec_load(&spec, models[m], &err) == AX_OK, "%s", err.msg);
+        ck_assert_msg(ax_net_create(&net, &spec, 1, NULL, &err) == AX_OK, "%s", err.msg);
+        float *in = malloc(ax_tensor_numel(&net->input) * sizeof(float));
+        ck_assert_ptr_nonnull(in);
+        for (size_t k = 0; k < sizeof images / sizeof *images; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", root && *root ? root : ".", images[k]);
+            ax_image img;
+            ck_assert_msg(ax_image_load(&img, path, &err) == AX_OK, "%s", err.msg);
+            ck_assert_msg(ax_preprocess_image(in, &img, &spec, &err) == AX_OK, "%s", err.msg);
+            ax_image_free(&img);
+            ck_assert_int_eq(ax_net_set_input(net, in, 1, spec.in_c, spec.in_h, spec.in_w, &err), AX_OK);
+            ck_assert_msg(ax_net_forward(net, &err) == AX_OK, "%s", err.msg);
+            for (int i = 0; i < net->nlayers; i++) {
+                const ax_tensor *t = &net->layers[i].out;
+                size_t n = ax_tensor_numel(t);
+                double sq = 0, big = 0;
+                for (size_t e = 0; e < n; e++) {
+                    float v = t->data[e];
+                    ck_assert_msg(isfinite(v), "%s %s: %s[%zu] = %g", models[m], images[k], t->name, e, v);
+                    sq += (double)v * v;
+                    if (fabs(v) > big) big = fabs(v);
+                }
+                double rms = sqrt(sq / n);
+                ck_assert_msg(big < 20 && (net->layers[i].spec.type == AX_L_SOFTMAX || rms > 0.01),
+                              "%s %s: layer %s spreads too far or vanishes: rms %g, max |x| %g",
+                              models[m], images[k], t->name, rms, big);
+            }
+            const ax_layer *last = &net->layers[net->nlayers - 1];
+            if (last->spec.type == AX_L_SOFTMAX) {
+                int classes = last->out.shape[1], top;
+                ck_assert_int_eq(ax_topk(&top, 1, last->out.data, classes), 1);
+                float p = last->out.data[top];
+                ck_assert_msg(p < 2.0f / classes, "%s %s: the untrained top class has %.4g (uniform is %.4g)",
+                              models[m], images[k], p, 1.0 / classes);
+            }
+        }
+        free(in);
+        ax_net_free(net);
+    }
 }
 END_TEST
 
@@ -270,9 +327,10 @@ static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, test_stepping);
     tcase_add_test(tc, test_seeded_init);
+    tcase_add_test(tc, test_untrained_ranges);
     tcase_add_test(tc, test_load_roundtrip_and_errors);
     tcase_add_test(tc, test_load_tf_layout);
     tcase_add_test(tc, test_batch);

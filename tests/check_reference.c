@@ -281,7 +281,7 @@ static Suite *reference_suite(void)
 {
     Suite *s = suite_create("reference");
     TCase *tc = tcase_create("pytorch");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, test_caffe_tiny);
     tcase_add_test(tc, test_caffe_tiny_from_bvlc_npy);
     tcase_add_test(tc, test_torchvision_tiny);

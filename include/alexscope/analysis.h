@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "alexscope/spec.h"
+
 /* NaN and +-Inf elements are counted in `nonfinite` and left out of every other
  * figure: count is the number of finite elements (count + nonfinite = n), and
  * min, max, mean, std, zero_frac are over those. With no finite element all
@@ -26,6 +28,11 @@ void ax_channel_stats(ax_stats *out, const float *x, int n, int c, int hw);
 /* A channel is dead when it is zero everywhere (after a ReLU): at least one
  * element, all of them exact zeros, none nonfinite. */
 int ax_stats_dead(const ax_stats *s);
+
+/* Dead channels among c channel statistics of a layer of this type. Always 0
+ * for softmax: its exact zeros are probabilities below float's range, not
+ * units that never fire. What the UI and the CLI report as "dead". */
+int ax_dead_count(const ax_stats *ch, int c, ax_layer_type type);
 
 /* Columns of the channel table, the keys ax_channel_order sorts by. */
 typedef enum {
