@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "fileio.h"
 
 #if defined(__has_include) && !__has_include(<stb_image.h>)
 #include <stb/stb_image.h>
@@ -19,37 +23,142 @@
 #include <stb_image.h>
 #endif
 
-ax_status ax_image_load(ax_image *img, const char *path, ax_error *err)
+/* stb_image before 2.28 (Debian 12 ships 2.27) writes past its Huffman
+ * tables when a JPEG's DHT code counts sum past 256, and reads past the
+ * pixels of a 16-bit PGM (CVE-2021-42716). configure reads the header's
+ * version; when it is older or unknown, those inputs are refused here before
+ * stb sees them. */
+#if !defined(AX_STB_IMAGE_VERSION) || AX_STB_IMAGE_VERSION < 228
+#define STB_NEEDS_GUARDS 1
+#else
+#define STB_NEEDS_GUARDS 0
+#endif
+
+/* JPEG: every FF C4 pair is taken as a DHT segment and its tables checked.
+ * Entropy-coded data never holds FF C4 (FF is followed by 00 or a restart
+ * marker there), so this finds every DHT stb could reach, wherever the scans
+ * end; bytes inside other segments that happen to look like one are checked
+ * too, which can only refuse more. */
+static ax_status check_jpeg_dht(const uint8_t *b, size_t n, const char *name, ax_error *err)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
+        size_t p = i + 2;
+        if (p + 2 > n) break;
+        long len = (long)(b[p] << 8 | b[p + 1]) - 2;
+        p += 2;
+        int table = 0;
+        /* stb reads zeros past the end of the data, which add nothing */
+        while (len > 0 && p < n) {
+            int q = b[p];
+            if (q >> 4 > 1 || (q & 15) > 3) break;   /* stb stops at a bad table class/id */
+            unsigned sum = 0;
+            for (size_t k = 0; k < 16 && p + 1 + k < n; k++) sum += b[p + 1 + k];
+            if (sum > 256)
+                return ax_fail(err, AX_ERR_FORMAT, "%s: corrupt JPEG: Huffman table %d of the DHT segment at "
+                               "byte %zu has %u codes; at most 256 exist", name, table, i, sum);
+            len -= 17 + (long)sum;
+            p += 17 + sum;
+            table++;
+        }
+    }
+    return AX_OK;
+}
+
+/* Binary PNM (P5/P6): stb reads the header numbers into an int without an
+ * overflow check; 16-bit samples (maxval > 255) hit the stb 2.27 bug. The
+ * header is walked the way stb walks it (whitespace, '#' comments). */
+static ax_status check_pnm(const uint8_t *b, size_t n, const char *name, ax_error *err)
+{
+    static const char *const what[3] = {"width", "height", "maxval"};
+    size_t p = 2;
+    unsigned long v[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        for (;;) {
+            while (p < n && (b[p] == ' ' || (b[p] >= '\t' && b[p] <= '\r'))) p++;
+            if (p >= n || b[p] != '#') break;
+            while (p < n && b[p] != '\n' && b[p] != '\r') p++;
+        }
+        int digits = 0;
+        while (p < n && b[p] >= '0' && b[p] <= '9') {
+            if (++digits > 9)
+                return ax_fail(err, AX_ERR_FORMAT, "%s: corrupt PNM header: the %s has more than 9 digits",
+                               name, what[k]);
+            v[k] = v[k] * 10 + (unsigned long)(b[p++] - '0');
+        }
+    }
+    if (STB_NEEDS_GUARDS && v[2] > 255)
+        return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: 16-bit PNM (maxval %lu) is not read with this "
+                       "stb_image (older than 2.28, CVE-2021-42716); convert it to 8 bits or PNG",
+                       name, v[2]);
+    return AX_OK;
+}
+
+/* Refuses inputs that reach known stb_image bugs, before stb sees them. */
+static ax_status check_stb_hazards(const uint8_t *b, size_t n, const char *name, ax_error *err)
+{
+    /* stb's JPEG test: FF fill bytes, then the SOI marker D8 */
+    size_t i = 0;
+    while (i < n && b[i] == 0xFF) i++;
+    if (STB_NEEDS_GUARDS && i > 0 && i < n && b[i] == 0xD8) return check_jpeg_dht(b, n, name, err);
+    if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return check_pnm(b, n, name, err);
+    return AX_OK;
+}
+
+ax_status ax_image_decode(ax_image *img, const void *buf, size_t size, const char *name, ax_error *err)
 {
     memset(img, 0, sizeof *img);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return ax_fail(err, AX_ERR_IO, "%s: cannot open image: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(fp);
-        return ax_fail(err, AX_ERR_IO, "%s: is a folder, not an image", path);
-    }
+    if (size == 0)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: empty file (0 bytes), expected an image", name);
+    if (size > AX_IMAGE_MAX_BYTES)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: the image file is %zu bytes; at most %d MiB are read",
+                       name, size, AX_IMAGE_MAX_BYTES >> 20);
+    ax_status st = check_stb_hazards(buf, size, name, err);
+    if (st) return st;
+
+    /* Only the header is read first: a small file may declare a huge image
+     * (a decompression bomb), which is refused before anything is decoded. */
     int w = 0, h = 0, channels_in_file = 0;
-    unsigned char *rgb = stbi_load_from_file(fp, &w, &h, &channels_in_file, 3);
-    int read_error = ferror(fp);
-    fclose(fp);
-    if (!rgb) {
-        if (read_error)
-            return ax_fail(err, AX_ERR_IO, "%s: read error while decoding the image", path);
+    if (!stbi_info_from_memory(buf, (int)size, &w, &h, &channels_in_file)) {
         const char *why = stbi_failure_reason();
         return ax_fail(err, AX_ERR_FORMAT,
                        "%s: cannot decode the image (stb_image: %s); formats read: png, jpeg, "
-                       "bmp, gif, ppm/pgm", path, why ? why : "unknown reason");
+                       "bmp, gif, ppm/pgm", name, why ? why : "unknown reason");
     }
-    if (w <= 0 || h <= 0) {
+    if (w <= 0 || h <= 0)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: image has size %dx%d", name, w, h);
+    if ((uint64_t)w * (uint64_t)h > AX_IMAGE_MAX_PIXELS)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: the image declares %dx%d pixels (%.0f Mpixel); at most "
+                       "%d Mpixel are decoded", name, w, h, (double)w * h / (1 << 20),
+                       AX_IMAGE_MAX_PIXELS >> 20);
+
+    unsigned char *rgb = stbi_load_from_memory(buf, (int)size, &w, &h, &channels_in_file, 3);
+    if (!rgb) {
+        const char *why = stbi_failure_reason();
+        return ax_fail(err, AX_ERR_FORMAT,
+                       "%s: cannot decode the image (stb_image: %s); formats read: png, jpeg, "
+                       "bmp, gif, ppm/pgm", name, why ? why : "unknown reason");
+    }
+    if (w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > AX_IMAGE_MAX_PIXELS) {
         stbi_image_free(rgb);
-        return ax_fail(err, AX_ERR_FORMAT, "%s: image has size %dx%d", path, w, h);
+        return ax_fail(err, AX_ERR_FORMAT, "%s: image decoded to %dx%d pixels", name, w, h);
     }
     img->w = w;
     img->h = h;
     img->rgb = rgb;
     return AX_OK;
+}
+
+ax_status ax_image_load(ax_image *img, const char *path, ax_error *err)
+{
+    memset(img, 0, sizeof *img);
+    char *buf;
+    size_t size;
+    ax_status st = ax_file_slurp(path, "image", AX_IMAGE_MAX_BYTES, &buf, &size, err);
+    if (st) return st;
+    st = ax_image_decode(img, buf, size, path, err);
+    free(buf);
+    return st;
 }
 
 void ax_image_free(ax_image *img)

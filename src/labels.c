@@ -1,6 +1,7 @@
 /* Class label lists: a text file with one class name per line, line 1 being
  * class 0. Loading only; which list a net uses is the spec's business. */
 #include "alexscope/image.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,38 +17,22 @@ ax_status ax_labels_load(ax_labels *l, const char *path, ax_error *err)
 {
     l->count = 0;
     l->names = NULL;
+    char *text;
+    size_t len;
+    ax_status st = ax_file_slurp(path, "label list", AX_LABELS_MAX_BYTES, &text, &len, err);
+    if (st) return st;
+    st = ax_labels_parse(l, text, len, path, err);
+    free(text);
+    return st;
+}
 
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return ax_fail(err, AX_ERR_IO, "%s: cannot open label list: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *text = malloc(cap);
-    if (!text) {
-        fclose(fp);
-        return ax_fail(err, AX_ERR_NOMEM, "%s: no memory to read the label list", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            char *bigger = realloc(text, cap * 2);
-            if (!bigger) {
-                free(text);
-                fclose(fp);
-                return ax_fail(err, AX_ERR_NOMEM, "%s: no memory to read the label list", path);
-            }
-            text = bigger;
-            cap *= 2;
-        }
-        size_t got = fread(text + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) break;
-    }
-    int read_error = ferror(fp);
-    fclose(fp);
-    if (read_error) {
-        free(text);
-        return ax_fail(err, AX_ERR_IO, "%s: read error in the label list", path);
-    }
-
+ax_status ax_labels_parse(ax_labels *l, const char *text, size_t len, const char *path, ax_error *err)
+{
+    l->count = 0;
+    l->names = NULL;
+    if (len > AX_LABELS_MAX_BYTES)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: the label list is %zu bytes; at most %d MiB are read",
+                       path, len, AX_LABELS_MAX_BYTES >> 20);
     size_t start = 0;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) start = 3;   /* UTF-8 BOM */
 
@@ -66,12 +51,10 @@ ax_status ax_labels_load(ax_labels *l, const char *path, ax_error *err)
         }
     }
     if (last_nonblank == 0) {
-        free(text);
         return ax_fail(err, AX_ERR_FORMAT, "%s: label list has no labels (expected one class "
                        "name per line)", path);
     }
     if (last_nonblank > 1000000) {
-        free(text);
         return ax_fail(err, AX_ERR_FORMAT, "%s: label list has %zu lines; not a label list?",
                        path, last_nonblank);
     }
@@ -80,7 +63,6 @@ ax_status ax_labels_load(ax_labels *l, const char *path, ax_error *err)
     size_t count = last_nonblank;
     char **names = malloc(count * sizeof *names + (len - start) + count + 1);
     if (!names) {
-        free(text);
         return ax_fail(err, AX_ERR_NOMEM, "%s: no memory for %zu labels", path, count);
     }
     char *dst = (char *)(names + count);
@@ -96,7 +78,6 @@ ax_status ax_labels_load(ax_labels *l, const char *path, ax_error *err)
             line_start = i + 1;
         }
     }
-    free(text);
     l->count = (int)count;
     l->names = names;
     return AX_OK;

@@ -11,6 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
+
+/* A spec is a few kilobytes; anything near this is not one. */
+#define AX_SPEC_MAX_BYTES (16u << 20)
+
 static const char *const type_names[AX_L_COUNT] = {
     [AX_L_CONV] = "conv", [AX_L_RELU] = "relu", [AX_L_LRN] = "lrn",
     [AX_L_MAXPOOL] = "maxpool", [AX_L_AVGPOOL] = "avgpool", [AX_L_PAD] = "pad",
@@ -450,34 +455,19 @@ ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err)
     if (is_path) snprintf(path, sizeof path, "%s", name_or_path);
     else snprintf(path, sizeof path, "%.900s/%.100s.net", ax_data_dir(), name_or_path);
 
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (!is_path) {
-            char list[256] = "";
-            for (size_t i = 0; i < sizeof builtin_names / sizeof *builtin_names; i++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", builtin_names[i]);
-            return ax_fail(err, AX_ERR_SPEC, "unknown model '%s' (built-in: %s; or give a .net file); "
-                           "looked for %s: %s", name_or_path, list, path, strerror(errno));
-        }
-        return ax_fail(err, AX_ERR_IO, "%s: cannot open net spec: %s", path, strerror(errno));
+    struct stat sb;
+    if (!is_path && stat(path, &sb) != 0) {
+        int e = errno;
+        char list[256] = "";
+        for (size_t i = 0; i < sizeof builtin_names / sizeof *builtin_names; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", builtin_names[i]);
+        return ax_fail(err, AX_ERR_SPEC, "unknown model '%s' (built-in: %s; or give a .net file); "
+                       "looked for %s: %s", name_or_path, list, path, strerror(e));
     }
     char *text = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 16384;
-            if (cap > (1u << 24)) { free(text); fclose(f); return ax_fail(err, AX_ERR_SPEC, "%s: too large for a net spec", path); }
-            char *t = realloc(text, cap);
-            if (!t) { free(text); fclose(f); return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); }
-            text = t;
-        }
-        size_t got = fread(text + n, 1, 4096, f);
-        n += got;
-        if (got < 4096) break;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) { free(text); return ax_fail(err, AX_ERR_IO, "%s: read error", path); }
+    size_t n = 0;
+    ax_status rst = ax_file_slurp(path, "net spec", AX_SPEC_MAX_BYTES, &text, &n, err);
+    if (rst) return rst;
     text[n] = 0;
     if (memchr(text, 0, n)) { free(text); return ax_fail(err, AX_ERR_SPEC, "%s: not a text file (NUL byte)", path); }
     ax_status st = ax_spec_parse(spec, text, path, err);

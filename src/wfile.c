@@ -3,6 +3,7 @@
  * needs and keeps no file descriptor open (safetensors and npy are mmapped). */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,6 +36,8 @@ static const char *format_hint(const unsigned char *b, size_t n)
     return "";
 }
 
+static void index_free(ax_wfile *f);
+
 ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
 {
     *out = NULL;
@@ -42,21 +45,13 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
     if (!f) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory opening the weight file", path);
     snprintf(f->path, sizeof f->path, "%s", path);
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
+    int fd;
+    size_t size;
+    ax_status os = ax_file_open_regular(path, "weight file", &fd, &size, err);
+    if (os != AX_OK) {
         free(f);
-        return ax_fail(err, AX_ERR_IO, "%s: cannot open weight file: %s", path, strerror(e));
+        return os;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        close(fd);
-        free(f);
-        return ax_fail(err, AX_ERR_IO, "%s: not a regular file%s%s", path,
-                       e ? ": " : "", e ? strerror(e) : "");
-    }
-    size_t size = (size_t)st.st_size;
     if (size == 0) {
         close(fd);
         free(f);
@@ -108,6 +103,7 @@ void ax_wfile_close(ax_wfile *f)
     for (size_t i = 0; i < f->owned_count; i++) free(owned[i]);
     free(owned);
     free(f->entries);
+    index_free(f);
     free(f->facts);
     free(f);
 }
@@ -130,9 +126,83 @@ void ax_wfile_fact(ax_wfile *f, const char *fmt, ...)
     f->facts_len += len + 1;
 }
 
+/* Entry names are indexed in an open-addressing table of entry numbers + 1
+ * (0 is empty), kept at most half full, so pushing n tensors costs O(n)
+ * rather than O(n^2). */
+typedef struct {
+    size_t cap;     /* a power of two */
+    int used;       /* entries [0, used) are in the table */
+    int *slot;
+    size_t entries_cap;   /* room in f->entries (the array grows geometrically) */
+} name_index;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u;   /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The entry called name, or -1; only entries the index holds are seen. */
+static int index_lookup(const ax_wfile *f, const char *name)
+{
+    const name_index *x = f->index;
+    if (!x) return -1;
+    for (size_t i = name_hash(name) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+        int e = x->slot[i] - 1;
+        if (e < 0) return -1;
+        if (e < f->count && strcmp(f->entries[e].name, name) == 0) return e;
+    }
+}
+
+static void index_put(name_index *x, const ax_wentry *entries, int e)
+{
+    size_t i = name_hash(entries[e].name) & (x->cap - 1);
+    while (x->slot[i]) i = (i + 1) & (x->cap - 1);
+    x->slot[i] = e + 1;
+}
+
+/* Makes room for entry `count` (rebuilding the table from the entries when
+ * it grows); 0 when out of memory. */
+static int index_reserve(ax_wfile *f, int count)
+{
+    name_index *x = f->index;
+    if (x && (size_t)count + 1 <= x->cap / 2) return 1;
+    size_t cap = 64;
+    while ((size_t)count + 1 > cap / 2) cap *= 2;
+    int *slot = calloc(cap, sizeof *slot);
+    if (!slot) return 0;
+    if (!x) {
+        x = calloc(1, sizeof *x);
+        if (!x) {
+            free(slot);
+            return 0;
+        }
+        x->entries_cap = (size_t)count;   /* unknown: the next push reallocates */
+        f->index = x;
+    }
+    free(x->slot);
+    x->slot = slot;
+    x->cap = cap;
+    for (int e = 0; e < count; e++) index_put(x, f->entries, e);
+    x->used = count;
+    return 1;
+}
+
+static void index_free(ax_wfile *f)
+{
+    name_index *x = f->index;
+    if (x) free(x->slot);
+    free(x);
+    f->index = NULL;
+}
+
 const ax_wentry *ax_wfile_find(const ax_wfile *f, const char *name)
 {
     if (!f || !name) return NULL;
+    int e = index_lookup(f, name);
+    if (e >= 0) return &f->entries[e];
+    /* a binder may have renamed entries after they were indexed */
     for (int i = 0; i < f->count; i++)
         if (strcmp(f->entries[i].name, name) == 0) return &f->entries[i];
     return NULL;
@@ -238,12 +308,23 @@ void ax_wentry_to_f32(const ax_wentry *e, float *dst)
 
 ax_status ax_wfile_push(ax_wfile *f, const ax_wentry *e, const char *file, ax_error *err)
 {
-    if (ax_wfile_find(f, e->name))
+    name_index *x = f->index;
+    if (x && x->used != f->count) index_free(f);   /* entries changed behind the index */
+    if (!index_reserve(f, f->count))
+        return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory indexing tensor '%s'", file, e->name);
+    x = f->index;
+    if (index_lookup(f, e->name) >= 0)
         return ax_fail(err, AX_ERR_FORMAT, "%s: tensor '%s' appears twice", file, e->name);
-    ax_wentry *grown = realloc(f->entries, ((size_t)f->count + 1) * sizeof *grown);
-    if (!grown) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory indexing tensor '%s'", file, e->name);
-    f->entries = grown;
-    f->entries[f->count++] = *e;
+    if ((size_t)f->count == x->entries_cap) {
+        size_t cap = x->entries_cap ? 2 * x->entries_cap : 16;
+        ax_wentry *grown = realloc(f->entries, cap * sizeof *grown);
+        if (!grown) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory indexing tensor '%s'", file, e->name);
+        f->entries = grown;
+        x->entries_cap = cap;
+    }
+    f->entries[f->count] = *e;
+    index_put(x, f->entries, f->count);
+    x->used = ++f->count;
     return AX_OK;
 }
 
@@ -261,7 +342,15 @@ ax_status ax_wfile_own(ax_wfile *f, void *buf, ax_error *err)
 
 void ax_wfile_truncate(ax_wfile *f, int count)
 {
-    if (count >= 0 && count < f->count) f->count = count;
+    if (count >= 0 && count < f->count) {
+        f->count = count;
+        name_index *x = f->index;
+        if (x) {
+            memset(x->slot, 0, x->cap * sizeof *x->slot);
+            for (int e = 0; e < count; e++) index_put(x, f->entries, e);
+            x->used = count;
+        }
+    }
 }
 
 char *ax_wshape_str(char *buf, size_t size, int ndim, const int64_t *shape)

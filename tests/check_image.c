@@ -701,6 +701,255 @@ START_TEST(test_labels_edge_cases)
 }
 END_TEST
 
+/* ---- hostile input ----------------------------------------------------- */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* stb_image older than 2.28 needs the loader's guards (configure's check). */
+static int stb_guarded(void)
+{
+#if defined(AX_STB_IMAGE_VERSION) && AX_STB_IMAGE_VERSION >= 228
+    return 0;
+#else
+    return 1;
+#endif
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A FIFO nobody writes to: opening it for reading would block forever, so
+ * every loader must refuse it at once (the suite's timeout catches a hang). */
+START_TEST(test_fifo_refused)
+{
+    tmpdir t;
+    tmp_init(&t);
+    const char *fifo = tmp_file(&t, "pipe.png");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ax_error err = { 0 };
+
+    ax_image img;
+    ck_assert_int_eq(ax_image_load(&img, fifo, &err), AX_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, fifo));
+    ck_assert_msg(strstr(err.msg, "FIFO") != NULL, "%s", err.msg);
+
+    ax_labels l;
+    ck_assert_int_eq(ax_labels_load(&l, fifo, &err), AX_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, fifo));
+    ck_assert_msg(strstr(err.msg, "FIFO") != NULL, "%s", err.msg);
+
+    float *data = NULL;
+    int n, c, h, w;
+    ck_assert_int_eq(ax_input_npy_load(&data, &n, &c, &h, &w, fifo, &err), AX_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, fifo));
+    ck_assert_ptr_null(data);
+    tmp_cleanup(&t);
+}
+END_TEST
+
+/* The tiny flat-grey baseline JPEG of tests/fuzz/make_corpus.py, with its
+ * DHT segment given by the caller (tc/th byte, 16 counts, values). */
+static size_t jpeg_with_dht(unsigned char *out, const unsigned char *dht, size_t dht_len)
+{
+    static const unsigned char head[] = {
+        0xFF, 0xD8,
+        0xFF, 0xC0, 0x00, 0x0B, 8, 0x00, 0x08, 0x00, 0x08, 1, 1, 0x11, 0,   /* SOF0 8x8 grey */
+    };
+    static const unsigned char tail[] = {
+        0xFF, 0xDA, 0x00, 0x08, 1, 1, 0x00, 0x00, 0x3F, 0x00,   /* SOS */
+        0x3F, 0xFF, 0xD9,
+    };
+    size_t n = 0;
+    memcpy(out + n, head, sizeof head);
+    n += sizeof head;
+    out[n++] = 0xFF;   /* DQT: all ones */
+    out[n++] = 0xDB;
+    out[n++] = 0;
+    out[n++] = 67;
+    out[n++] = 0;
+    memset(out + n, 1, 64);
+    n += 64;
+    out[n++] = 0xFF;
+    out[n++] = 0xC4;
+    out[n++] = (unsigned char)((dht_len + 2) >> 8);
+    out[n++] = (unsigned char)(dht_len + 2);
+    memcpy(out + n, dht, dht_len);
+    n += dht_len;
+    memcpy(out + n, tail, sizeof tail);
+    return n + sizeof tail;
+}
+
+/* stb_image 2.27 writes past its 257-entry code-size table when the 16
+ * counts of a Huffman table sum past 256 (fixed in 2.28). */
+START_TEST(test_jpeg_dht_overflow)
+{
+    unsigned char dht[2 * 18 + 17 + 300];
+    size_t d = 0;
+    /* a valid DC and AC table with one code each first */
+    dht[d++] = 0x00; dht[d++] = 1; memset(dht + d, 0, 15); d += 15; dht[d++] = 0;
+    dht[d++] = 0x10; dht[d++] = 1; memset(dht + d, 0, 15); d += 15; dht[d++] = 0;
+    unsigned char good[256];
+    size_t gn = jpeg_with_dht(good, dht, d);
+    ax_image img;
+    ax_error err = { 0 };
+    ck_assert_msg(ax_image_decode(&img, good, gn, "good.jpg", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(img.w, 8);
+    ck_assert_int_eq(img.rgb[0], 128);
+    ax_image_free(&img);
+
+    /* then an AC table whose counts sum to 300: 0 + ... + 45 (15 bits) + 255 (16 bits) */
+    size_t d2 = d;
+    dht[d2++] = 0x11;
+    memset(dht + d2, 0, 14);
+    d2 += 14;
+    dht[d2++] = 45;
+    dht[d2++] = 255;
+    memset(dht + d2, 0, 300);
+    d2 += 300;
+    unsigned char *bad = malloc(d2 + 200);
+    size_t bn = jpeg_with_dht(bad, dht, d2);
+    ck_assert_int_ne(ax_image_decode(&img, bad, bn, "huffman.jpg", &err), AX_OK);
+    ck_assert_ptr_nonnull(strstr(err.msg, "huffman.jpg"));
+    if (stb_guarded()) ck_assert_msg(strstr(err.msg, "300 codes") != NULL, "%s", err.msg);
+    free(bad);
+}
+END_TEST
+
+/* 16-bit binary PGM: stb_image 2.27 reads past its buffer converting it
+ * (CVE-2021-42716). Refused with a reason there; decoded when fixed. */
+START_TEST(test_pgm_16bit)
+{
+    static const unsigned char pgm[] = "P5 2 1 65535\n\x12\x34\xff\xff";
+    ax_image img;
+    ax_error err = { 0 };
+    ax_status st = ax_image_decode(&img, pgm, sizeof pgm - 1, "deep.pgm", &err);
+    if (stb_guarded()) {
+        ck_assert_int_eq(st, AX_ERR_UNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(err.msg, "deep.pgm"));
+        ck_assert_msg(strstr(err.msg, "16-bit") != NULL, "%s", err.msg);
+    } else {
+        ck_assert_msg(st == AX_OK, "%s", err.msg);
+        ck_assert_int_eq(img.rgb[0], 0x12);
+        ck_assert_int_eq(img.rgb[3], 0xff);
+        ax_image_free(&img);
+    }
+    /* 8-bit PGM with a comment still works; a header number stb would
+     * overflow is refused */
+    static const unsigned char ok[] = "P5\n# two pixels\n2 1\n255\n\x00\x80";
+    ck_assert_msg(ax_image_decode(&img, ok, sizeof ok - 1, "ok.pgm", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(img.w, 2);
+    ck_assert_int_eq(img.rgb[3], 0x80);
+    ax_image_free(&img);
+    static const unsigned char huge[] = "P6 99999999999 1 255\n\x00\x00\x00";
+    ck_assert_int_eq(ax_image_decode(&img, huge, sizeof huge - 1, "huge.ppm", &err), AX_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "huge.ppm"));
+}
+END_TEST
+
+static void put_le16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* Decompression bombs: a few hundred bytes that declare a huge picture are
+ * refused from the header, before anything is allocated or decoded. */
+START_TEST(test_decompression_bombs)
+{
+    ax_image img;
+    ax_error err = { 0 };
+    /* GIF: a 20617x18254 logical screen holding one 1x1 frame (stb would
+     * decode it, allocating the whole screen several times over) */
+    unsigned char gif[] = "GIF89a\0\0\0\0\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+                          ",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;";
+    size_t gn = sizeof gif - 1;
+    put_le16(gif + 6, 1);
+    put_le16(gif + 8, 1);
+    ck_assert_msg(ax_image_decode(&img, gif, gn, "one.gif", &err) == AX_OK, "%s", err.msg);
+    ax_image_free(&img);
+    put_le16(gif + 6, 20617);
+    put_le16(gif + 8, 18254);
+    double t0 = now_s();
+    ck_assert_int_eq(ax_image_decode(&img, gif, gn, "bomb.gif", &err), AX_ERR_FORMAT);
+    printf("bomb.gif refused in %.3f s: %s\n", now_s() - t0, err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "bomb.gif"));
+    ck_assert_msg(strstr(err.msg, "20617x18254") && strstr(err.msg, "Mpixel"), "%s", err.msg);
+
+    /* PNG: the IHDR of an 18000x18000 greyscale picture */
+    unsigned char png[8 + 25] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+    put_be32(png + 16, 18000);
+    put_be32(png + 20, 18000);
+    png[24] = 8;   /* depth; colour type, compression, filter, interlace 0 */
+    uint32_t crc = 0xffffffffu;   /* CRC-32 of type and data */
+    for (int i = 12; i < 29; i++) {
+        crc ^= png[i];
+        for (int k = 0; k < 8; k++) crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+    }
+    put_be32(png + 29, ~crc);
+    ck_assert_int_eq(ax_image_decode(&img, png, sizeof png, "bomb.png", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "bomb.png") && strstr(err.msg, "18000x18000"), "%s", err.msg);
+
+    /* just past the limit in one side: 8192 x 8193 */
+    put_be32(png + 16, 8192);
+    put_be32(png + 20, 8193);
+    crc = 0xffffffffu;
+    for (int i = 12; i < 29; i++) {
+        crc ^= png[i];
+        for (int k = 0; k < 8; k++) crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
+    }
+    put_be32(png + 29, ~crc);
+    ck_assert_int_eq(ax_image_decode(&img, png, sizeof png, "edge.png", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "Mpixel"), "%s", err.msg);
+}
+END_TEST
+
+/* Label lists: a size limit checked before reading (a sparse file costs
+ * nothing to make), devices refused, and no stale errno in the message. */
+START_TEST(test_labels_hostile)
+{
+    tmpdir t;
+    tmp_init(&t);
+    ax_labels l;
+    ax_error err = { 0 };
+    const char *big = tmp_file(&t, "big.txt");
+    FILE *fp = fopen(big, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(ftruncate(fileno(fp), (off_t)AX_LABELS_MAX_BYTES + 1), 0);
+    fclose(fp);
+    ck_assert_int_eq(ax_labels_load(&l, big, &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, big) && strstr(err.msg, "at most"), "%s", err.msg);
+
+    ck_assert_int_eq(ax_labels_load(&l, "/dev/zero", &err), AX_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "/dev/zero") && strstr(err.msg, "character device"), "%s", err.msg);
+    ck_assert_msg(!strstr(err.msg, "Inappropriate ioctl"), "%s", err.msg);
+
+    ck_assert_int_eq(ax_labels_load(&l, t.dir, &err), AX_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "directory"), "%s", err.msg);
+    ck_assert_msg(!strstr(err.msg, "Inappropriate ioctl"), "%s", err.msg);
+
+    /* the in-memory parser agrees with the file loader */
+    ck_assert_int_eq(ax_labels_parse(&l, "x\ny\n", 4, "mem", &err), AX_OK);
+    ck_assert_int_eq(l.count, 2);
+    ck_assert_str_eq(ax_label(&l, 1), "y");
+    ax_labels_free(&l);
+    tmp_cleanup(&t);
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
@@ -733,6 +982,14 @@ static Suite *image_suite(void)
     tcase_add_test(labels, test_labels_imagenet);
     tcase_add_test(labels, test_labels_edge_cases);
     suite_add_tcase(s, labels);
+
+    TCase *hostile = tcase_create("hostile");
+    tcase_add_test(hostile, test_fifo_refused);
+    tcase_add_test(hostile, test_jpeg_dht_overflow);
+    tcase_add_test(hostile, test_pgm_16bit);
+    tcase_add_test(hostile, test_decompression_bombs);
+    tcase_add_test(hostile, test_labels_hostile);
+    suite_add_tcase(s, hostile);
     return s;
 }
 

@@ -3,6 +3,7 @@
 #ifndef ALEXSCOPE_IMAGE_H
 #define ALEXSCOPE_IMAGE_H
 
+#include <stddef.h>
 #include "alexscope/status.h"
 #include "alexscope/spec.h"
 
@@ -11,7 +12,15 @@ typedef struct {
     unsigned char *rgb;   /* (H, W, 3) interleaved, 8-bit */
 } ax_image;
 
+/* Limits on untrusted images (README "Limits"): the file size, and the pixel
+ * count the header declares, checked before anything is decoded. */
+#define AX_IMAGE_MAX_BYTES (256 << 20)
+#define AX_IMAGE_MAX_PIXELS (64 << 20)
+
+/* Reads a PNG, JPEG, GIF (first frame), BMP or binary PPM/PGM file as RGB8. */
 ax_status ax_image_load(ax_image *img, const char *path, ax_error *err);
+/* The same from bytes in memory; name is used in messages. */
+ax_status ax_image_decode(ax_image *img, const void *buf, size_t size, const char *name, ax_error *err);
 void ax_image_free(ax_image *img);
 
 /* Bilinear resize of interleaved RGB8 into a float (H, W, 3) buffer in 0..255
@@ -33,7 +42,11 @@ typedef struct {
     char **names;
 } ax_labels;
 
+/* A label list is at most AX_LABELS_MAX_BYTES. */
+#define AX_LABELS_MAX_BYTES (16 << 20)
 ax_status ax_labels_load(ax_labels *l, const char *path, ax_error *err);
+/* The same from text in memory (len bytes, need not end in NUL). */
+ax_status ax_labels_parse(ax_labels *l, const char *text, size_t len, const char *name, ax_error *err);
 void ax_labels_free(ax_labels *l);
 const char *ax_label(const ax_labels *l, int i);   /* "class 17" when absent */
 

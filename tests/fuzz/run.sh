@@ -42,6 +42,7 @@ build() {
     libs="$(pkg-config --libs openblas libcjson libzip) -lm"
     extra_src=""
     exclude=""
+    have_proto=""
     gen="$work/gen"
     mkdir -p "$gen"
     for t in $(extra_tokens "$h"); do
@@ -77,6 +78,21 @@ EOF
     cmp -s "$gen/config.h.new" "$gen/config.h" 2>/dev/null || mv "$gen/config.h.new" "$gen/config.h"
     rm -f "$gen/config.h.new"
     cflags="$cflags -I$gen"
+    # The engine's own .proto files become C in the work directory, as the
+    # build does (the readers include the generated headers).
+    for proto in "$top"/src/*.proto; do
+        [ -f "$proto" ] || continue
+        pc="$gen/$(basename "${proto%.proto}").pb-c.c"
+        if [ ! -f "$pc" ] || [ "$proto" -nt "$pc" ]; then
+            (cd "$(dirname "$proto")" && protoc-c --c_out="$gen" "$(basename "$proto")")
+        fi
+        case " $extra_src " in *" $pc "*) ;; *) extra_src="$extra_src $pc" ;; esac
+        have_proto=1
+    done
+    if [ -n "${have_proto:-}" ]; then
+        cflags="$cflags $(pkg-config --cflags libprotobuf-c)"
+        libs="$libs $(pkg-config --libs libprotobuf-c)"
+    fi
     # Objects are cached per flag set; a source is rebuilt when it or any
     # header is newer than its object.
     key=$(printf '%s %s %s' "$CC" "$SAN" "$cflags" | cksum | cut -d' ' -f1)
