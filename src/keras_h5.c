@@ -1,9 +1,504 @@
-/* Keras HDF5: not read yet (placeholder so the binding dispatch links). */
+/* Keras HDF5 weights through libhdf5, from the file in memory: Keras 2 files
+ * (model_weights or the root with layer_names / weight_names attributes, as
+ * model.save and save_weights write them) and Keras 3 .weights.h5
+ * (<layer path>/vars/<i>). Kernels stay HWIO / (in, out); ax_keras_bind names
+ * them "<spec layer>.0"/".1" so that loading converts them. */
+#include "config.h"
 #include "alexscope/weights.h"
+#include "alexscope/net.h"
 #include "wfile_internal.h"
 
-ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
-                        ax_error *err)
+#include <stdlib.h>
+#include <string.h>
+
+#if AX_HAVE_HDF5
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+/* One weighted layer found in the file: its name and its weights' entries. */
+typedef struct {
+    char name[96];
+    int first, count;   /* entries [first, first + count) */
+} klayer;
+
+typedef struct {
+    ax_wfile *f;
+    const char *file;
+    ax_error *err;
+    size_t budget;      /* bytes of decoded data still allowed (compressed datasets can inflate) */
+    int nlayers;
+} reader;
+
+/* Reads a string attribute (one string or an array of them, fixed or
+ * variable length) into a malloc'd block of n NUL-terminated strings. */
+static int read_strings(hid_t obj, const char *attr, char ***out, size_t *n)
 {
-    return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: Keras HDF5 weights are not supported yet", f->path);
+    *out = NULL;
+    *n = 0;
+    if (H5Aexists(obj, attr) <= 0) return 0;
+    hid_t a = H5Aopen(obj, attr, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+    int rc = -1;
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING) goto done;
+    hssize_t cnt = H5Sget_simple_extent_npoints(sp);
+    if (cnt < 0 || cnt > 100000) goto done;
+    size_t count = (size_t)cnt;
+    char **v = calloc(count + 1, sizeof *v);
+    if (!v) goto done;
+    if (H5Tis_variable_str(ft) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        char **tmp = calloc(count + 1, sizeof *tmp);
+        if (tmp && H5Aread(a, mt, tmp) >= 0) {
+            rc = 0;
+            for (size_t i = 0; i < count; i++) {
+                v[i] = strdup(tmp[i] ? tmp[i] : "");
+                if (!v[i]) rc = -1;
+            }
+            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
+        }
+        free(tmp);
+        H5Tclose(mt);
+    } else {
+        size_t len = H5Tget_size(ft);
+        if (len == 0 || len > 4096) {
+            free(v);
+            goto done;
+        }
+        hid_t mt = H5Tcopy(ft);
+        char *raw = calloc(count, len);
+        if (raw && H5Aread(a, mt, raw) >= 0) {
+            rc = 0;
+            for (size_t i = 0; i < count; i++) {
+                v[i] = strndup(raw + i * len, len);
+                if (!v[i]) rc = -1;
+            }
+        }
+        free(raw);
+        H5Tclose(mt);
+    }
+    if (rc) {
+        for (size_t i = 0; i < count; i++) free(v[i]);
+        free(v);
+    } else {
+        *out = v;
+        *n = count;
+    }
+done:
+    if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    H5Aclose(a);
+    return rc;
 }
+
+static void free_strings(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* Keras splits long lists over name0, name1, ... */
+static int read_split_strings(hid_t obj, const char *attr, char ***out, size_t *n)
+{
+    int rc = read_strings(obj, attr, out, n);
+    if (rc || *out) return rc;
+    char **all = NULL;
+    size_t total = 0;
+    for (int part = 0; part < 1000; part++) {
+        char an[80];
+        snprintf(an, sizeof an, "%s%d", attr, part);
+        char **v;
+        size_t k;
+        if (read_strings(obj, an, &v, &k)) {
+            free_strings(all, total);
+            return -1;
+        }
+        if (!v) break;
+        char **g = realloc(all, (total + k + 1) * sizeof *g);
+        if (!g) {
+            free_strings(v, k);
+            free_strings(all, total);
+            return -1;
+        }
+        all = g;
+        memcpy(all + total, v, k * sizeof *v);
+        total += k;
+        free(v);
+    }
+    *out = all;
+    *n = total;
+    return 0;
+}
+
+/* One dataset becomes one entry called ename; data copied into f's buffers. */
+static ax_status read_dataset(reader *r, hid_t loc, const char *path, const char *ename)
+{
+    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
+    if (d < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' named by the file cannot be opened", r->file, path);
+    ax_status st = AX_OK;
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    if (t < 0 || sp < 0) {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' has no readable type or shape", r->file, path);
+        goto done;
+    }
+    H5T_class_t cls = H5Tget_class(t);
+    if (cls != H5T_FLOAT) {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' holds %s, not floating-point numbers (a Keras kernel "
+                     "or bias is float)", r->file, path, cls == H5T_INTEGER ? "integers" : "non-numbers");
+        goto done;
+    }
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd < 0 || nd > AX_WMAX_DIMS) {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' has %d dimensions", r->file, path, nd);
+        goto done;
+    }
+    hsize_t dims[AX_WMAX_DIMS];
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    ax_wentry e;
+    memset(&e, 0, sizeof e);
+    if (strlen(ename) >= sizeof e.name) {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: tensor name '%s' is too long", r->file, ename);
+        goto done;
+    }
+    snprintf(e.name, sizeof e.name, "%s", ename);
+    e.ndim = nd;
+    e.dtype = H5Tget_size(t) == 8 ? AX_DT_F64 : AX_DT_F32;
+    size_t esz = ax_dtype_size(e.dtype), count = 1;
+    for (int i = 0; i < nd; i++) {
+        e.shape[i] = (int64_t)dims[i];
+        if (dims[i] && count > r->budget / esz / dims[i]) {
+            st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' is larger than the file can hold", r->file, path);
+            goto done;
+        }
+        count *= (size_t)dims[i];
+    }
+    e.nbytes = count * esz;
+    void *buf = malloc(e.nbytes ? e.nbytes : 1);
+    if (!buf) {
+        st = ax_fail(r->err, AX_ERR_NOMEM, "%s: out of memory reading '%s'", r->file, path);
+        goto done;
+    }
+    if (ax_wfile_own(r->f, buf, r->err)) {
+        st = AX_ERR_NOMEM;
+        goto done;
+    }
+    if (count && H5Dread(d, e.dtype == AX_DT_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
+                         H5P_DEFAULT, buf) < 0) {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' cannot be read (corrupt or truncated)", r->file, path);
+        goto done;
+    }
+    r->budget -= e.nbytes;
+    e.data = buf;
+    st = ax_wfile_push(r->f, &e, r->file, r->err);
+done:
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    H5Dclose(d);
+    return st;
+}
+
+static void fact_klayer(reader *r, const char *lname, int first)
+{
+    ax_wfile *f = r->f;
+    char shapes[300] = "";
+    for (int i = first; i < f->count; i++) {
+        char s[96];
+        size_t len = strlen(shapes);
+        snprintf(shapes + len, sizeof shapes - len, " %s", ax_wshape_str(s, sizeof s, f->entries[i].ndim,
+                                                                          f->entries[i].shape));
+    }
+    /* machine-read by ax_keras_bind: "klayer NAME FIRST COUNT" */
+    ax_wfile_fact(f, "klayer %s %d %d:%s", lname, first, f->count - first, shapes);
+    r->nlayers++;
+}
+
+/* Keras 2: layer_names on g, weight_names on each layer group. */
+static ax_status read_keras2(reader *r, hid_t g, const char *where)
+{
+    char **layers = NULL;
+    size_t nl = 0;
+    if (read_split_strings(g, "layer_names", &layers, &nl))
+        return ax_fail(r->err, AX_ERR_FORMAT, "%s: the layer_names attribute of %s cannot be read", r->file, where);
+    ax_wfile_fact(r->f, "keras 2 weights under %s: %zu layers", where, nl);
+    ax_status st = AX_OK;
+    for (size_t i = 0; i < nl && !st; i++) {
+        const char *ln = layers[i];
+        if (!ln[0] || strchr(ln, ' ') || H5Lexists(g, ln, H5P_DEFAULT) <= 0) {
+            st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer '%s' is listed in layer_names but has no group", r->file, ln);
+            break;
+        }
+        hid_t lg = H5Gopen2(g, ln, H5P_DEFAULT);
+        if (lg < 0) {
+            st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer group '%s' cannot be opened", r->file, ln);
+            break;
+        }
+        char **wn = NULL;
+        size_t nw = 0;
+        if (read_split_strings(lg, "weight_names", &wn, &nw)) {
+            st = ax_fail(r->err, AX_ERR_FORMAT, "%s: the weight_names attribute of layer '%s' cannot be read", r->file, ln);
+        } else if (nw) {
+            int first = r->f->count;
+            for (size_t j = 0; j < nw && !st; j++) {
+                char ename[160];
+                snprintf(ename, sizeof ename, "%s/%s", ln, wn[j]);
+                st = read_dataset(r, lg, wn[j], ename);
+            }
+            if (!st) fact_klayer(r, ln, first);
+        }
+        free_strings(wn, nw);
+        H5Gclose(lg);
+    }
+    free_strings(layers, nl);
+    return st;
+}
+
+/* Keras 3: groups in creation order where the file tracks it, else by name
+ * with numbers compared as numbers (conv2d_2 before conv2d_10). */
+typedef struct {
+    char **names;
+    size_t n, cap;
+} namelist;
+
+static herr_t name_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)g;
+    (void)info;
+    namelist *l = data;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        if (cap > 100000) return -1;
+        char **v = realloc(l->names, cap * sizeof *v);
+        if (!v) return -1;
+        l->names = v;
+        l->cap = cap;
+    }
+    l->names[l->n] = strdup(name);
+    if (!l->names[l->n]) return -1;
+    l->n++;
+    return 0;
+}
+
+static int natural_cmp(const void *pa, const void *pb)
+{
+    const char *a = *(char *const *)pa, *b = *(char *const *)pb;
+    while (*a && *b) {
+        if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+            unsigned long long x = strtoull(a, (char **)&a, 10), y = strtoull(b, (char **)&b, 10);
+            if (x != y) return x < y ? -1 : 1;
+        } else {
+            if (*a != *b) return (unsigned char)*a - (unsigned char)*b;
+            a++;
+            b++;
+        }
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int list_children(hid_t g, namelist *l, int *by_creation)
+{
+    hid_t cp = H5Gget_create_plist(g);
+    unsigned flags = 0;
+    if (cp >= 0) {
+        H5Pget_link_creation_order(cp, &flags);
+        H5Pclose(cp);
+    }
+    *by_creation = (flags & H5P_CRT_ORDER_TRACKED) != 0;
+    hsize_t idx = 0;
+    if (H5Literate(g, *by_creation ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME, H5_ITER_INC, &idx, name_cb, l) < 0)
+        return -1;
+    if (!*by_creation && l->n) qsort(l->names, l->n, sizeof *l->names, natural_cmp);
+    return 0;
+}
+
+static void free_names(namelist *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->names[i]);
+    free(l->names);
+}
+
+static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, int *unordered)
+{
+    if (depth > 16) return ax_fail(r->err, AX_ERR_FORMAT, "%s: layers nested more than 16 deep at '%s'", r->file, path);
+    ax_status st = AX_OK;
+    if (path[0] && H5Lexists(g, "vars", H5P_DEFAULT) > 0) {
+        hid_t v = H5Gopen2(g, "vars", H5P_DEFAULT);
+        if (v < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/vars' is not a group", r->file, path);
+        int first = r->f->count;
+        for (int i = 0; !st; i++) {
+            char dn[16];
+            snprintf(dn, sizeof dn, "%d", i);
+            if (H5Lexists(v, dn, H5P_DEFAULT) <= 0) break;
+            char ename[200];
+            snprintf(ename, sizeof ename, "%s/vars/%d", path, i);
+            st = read_dataset(r, v, dn, ename);
+        }
+        H5Gclose(v);
+        if (st) return st;
+        if (r->f->count > first) fact_klayer(r, path, first);
+    }
+    if (H5Lexists(g, "layers", H5P_DEFAULT) > 0) {
+        hid_t lg = H5Gopen2(g, "layers", H5P_DEFAULT);
+        if (lg < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/layers' is not a group", r->file, path);
+        namelist l = {0};
+        int by_creation = 0;
+        if (list_children(lg, &l, &by_creation)) st = ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/layers' cannot be listed",
+                                                             r->file, path);
+        if (!by_creation) *unordered = 1;
+        for (size_t i = 0; i < l.n && !st; i++) {
+            hid_t c = H5Gopen2(lg, l.names[i], H5P_DEFAULT);   /* datasets here are not layers */
+            if (c < 0) continue;
+            char sub[200];
+            snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "/" : "", l.names[i]);
+            if (strlen(sub) > 120) st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer path '%s' is too long", r->file, sub);
+            else st = read_keras3(r, c, sub, depth + 1, unordered);
+            H5Gclose(c);
+        }
+        free_names(&l);
+        H5Gclose(lg);
+    }
+    return st;
+}
+
+ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported as values, not printed */
+    /* read-only image used in place: libhdf5 neither copies nor frees it */
+    hid_t fid = H5LTopen_file_image((void *)buf, size, H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+    if (fid < 0)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: starts like HDF5 but libhdf5 cannot open it (truncated or corrupt)", name);
+    f->format = "keras-h5";
+    reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20)};
+    ax_status st;
+    hid_t root = H5Gopen2(fid, "/", H5P_DEFAULT);
+    if (root < 0) {
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: HDF5 file without a readable root group", name);
+    } else if (H5Lexists(root, "model_weights", H5P_DEFAULT) > 0) {
+        hid_t g = H5Gopen2(root, "model_weights", H5P_DEFAULT);
+        st = g < 0 ? ax_fail(err, AX_ERR_FORMAT, "%s: model_weights is not a group", name)
+                   : read_keras2(&r, g, "model_weights");
+        if (g >= 0) H5Gclose(g);
+    } else if (H5Aexists(root, "layer_names") > 0 || H5Aexists(root, "layer_names0") > 0) {
+        st = read_keras2(&r, root, "the root (save_weights)");
+    } else if (H5Lexists(root, "layers", H5P_DEFAULT) > 0 || H5Lexists(root, "vars", H5P_DEFAULT) > 0) {
+        int unordered = 0;
+        ax_wfile_fact(f, "keras 3 .weights.h5 (<layer>/vars/<i>)");
+        st = read_keras3(&r, root, "", 0, &unordered);
+        if (!st && unordered)
+            ax_wfile_fact(f, "the file does not record layer order: layers taken by name, numbers compared as numbers");
+    } else {
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: an HDF5 file that is not Keras weights (no model_weights group, no "
+                     "layer_names attribute, no layers/<name>/vars)", name);
+    }
+    if (!st && !r.nlayers)
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: Keras file without any layer weights", name);
+    if (root >= 0) H5Gclose(root);
+    H5Fclose(fid);
+    return st;
+}
+
+/* ---- binding layers to the spec -------------------------------------------- */
+
+typedef struct {
+    char name[128];
+    int first, count;
+} kl;
+
+static int read_klayers(const ax_wfile *f, kl *v, int max)
+{
+    int n = 0;
+    for (const char *p = f->facts; p && *p && n < max;) {
+        if (!strncmp(p, "klayer ", 7)) {
+            kl k;
+            char nm[128];
+            if (sscanf(p + 7, "%127s %d %d", nm, &k.first, &k.count) == 3 && k.first >= 0 && k.count > 0 &&
+                k.first + k.count <= f->count) {
+                snprintf(k.name, sizeof k.name, "%s", nm);
+                v[n++] = k;
+            }
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return n;
+}
+
+ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
+{
+    kl ks[AX_MAX_LAYERS * 2];
+    int nk = read_klayers(f, ks, AX_MAX_LAYERS * 2);
+    const ax_layer_spec *sl[AX_MAX_LAYERS];
+    int ns = 0;
+    for (int i = 0; i < net->spec.nlayers; i++)
+        if (ax_layer_has_weights(&net->spec.layers[i])) sl[ns++] = &net->spec.layers[i];
+    /* By name when every spec layer with weights has a Keras layer of its name. */
+    int map[AX_MAX_LAYERS];
+    int by_name = 1;
+    for (int i = 0; i < ns && by_name; i++) {
+        map[i] = -1;
+        const char *base;
+        for (int j = 0; j < nk; j++) {
+            base = strrchr(ks[j].name, '/');
+            base = base ? base + 1 : ks[j].name;
+            if (!strcmp(base, sl[i]->name)) map[i] = j;
+        }
+        by_name = map[i] >= 0;
+    }
+    if (!by_name) {
+        if (nk != ns) {
+            char a[300] = "", b[300] = "";
+            for (int j = 0; j < nk; j++) snprintf(a + strlen(a), sizeof a - strlen(a), "%s%.60s", j ? " " : "", ks[j].name);
+            for (int i = 0; i < ns; i++) snprintf(b + strlen(b), sizeof b - strlen(b), "%s%s", i ? " " : "", sl[i]->name);
+            return ax_fail(err, AX_ERR_MISSING, "%s: %d Keras layers with weights (%s) for the %s model's %d (%s); "
+                           "names differ, so they are mapped by order, which needs as many", f->path, nk, a,
+                           net->spec.name, ns, b);
+        }
+        for (int i = 0; i < ns; i++) map[i] = i;
+    }
+    char m[400] = "";
+    for (int i = 0; i < ns; i++) {
+        const kl *k = &ks[map[i]];
+        ax_wentry *kern = &f->entries[k->first];
+        int want = sl[i]->type == AX_L_CONV ? 4 : 2;
+        if (kern->ndim != want) {
+            char s[96];
+            return ax_fail(err, AX_ERR_SHAPE, "%s: Keras layer '%s' (mapped to %s %s) has a kernel of shape %s; "
+                           "a %s needs %d dimensions", f->path, k->name, ax_layer_type_name(sl[i]->type), sl[i]->name,
+                           ax_wshape_str(s, sizeof s, kern->ndim, kern->shape), ax_layer_type_name(sl[i]->type), want);
+        }
+        snprintf(kern->name, sizeof kern->name, "%s.0", sl[i]->name);
+        if (k->count > 1 && f->entries[k->first + 1].ndim == 1)
+            snprintf(f->entries[k->first + 1].name, sizeof kern->name, "%s.1", sl[i]->name);
+        size_t len = strlen(m);
+        snprintf(m + len, sizeof m - len, "%s%s->%s", i ? ", " : "", k->name, sl[i]->name);
+    }
+    size_t len = notes_size ? strlen(notes) : 0;
+    if (notes_size && len + 1 < notes_size)
+        snprintf(notes + len, notes_size - len, "%sKeras layers mapped by %s: %s", len ? "; " : "",
+                 by_name ? "name" : "order", m);
+    ax_wfile_fact(f, "mapped to the %s model by %s: %s", net->spec.name, by_name ? "name" : "order", m);
+    return AX_OK;
+}
+
+#else /* no HDF5 in this build */
+
+ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+{
+    (void)f;
+    (void)buf;
+    (void)size;
+    return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: an HDF5 file (Keras .h5 weights?), but this alexscope was built "
+                   "without HDF5: install libhdf5-dev (apt-get install libhdf5-dev) and rebuild "
+                   "(./configure --with-hdf5), or convert the file to safetensors", name);
+}
+
+ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
+{
+    (void)net;
+    (void)notes;
+    (void)notes_size;
+    return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: Keras HDF5 weights need an alexscope built with HDF5", f->path);
+}
+
+#endif

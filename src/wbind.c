@@ -3,6 +3,7 @@
  * format's mapping lives beside its reader. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "caffe.h"
 
 #include <string.h>
 
@@ -11,6 +12,8 @@ ax_status ax_wfile_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
 {
     if (f->format && !strcmp(f->format, "darknet"))
         return ax_darknet_bind(f, net, notes, notes_size, err);
+    if (f->format && !strcmp(f->format, "caffemodel"))
+        return ax_caffe_bind(f, net, notes, notes_size, err);
     if (f->format && !strcmp(f->format, "keras-h5"))
         return ax_keras_bind(f, net, notes, notes_size, err);
     return AX_OK;

@@ -3,6 +3,7 @@
  * needs and keeps no file descriptor open (safetensors and npy are mmapped). */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "caffe.h"
 #include "fileio.h"
 
 #include <errno.h>
@@ -80,6 +81,16 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
         f->map_size = 0;
     } else if (size >= 9 && b[8] == '{') {
         s = ax_safetensors_parse(f, map, size, path, err);
+    } else if (size >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0) {
+        s = ax_keras_parse(f, map, size, path, err);
+        munmap(f->map, f->map_size);   /* datasets were read into f's buffers */
+        f->map = NULL;
+        f->map_size = 0;
+    } else if (ax_caffe_detect(b, size)) {
+        s = ax_caffe_parse(f, map, size, path, err);
+        munmap(f->map, f->map_size);   /* blobs were unpacked into f's buffers */
+        f->map = NULL;
+        f->map_size = 0;
     } else {
         char hex[3 * 8 + 1] = "";
         size_t n = size < 8 ? size : 8;

@@ -22,6 +22,12 @@ ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, si
 ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
                         ax_error *err);
 
+/* Keras HDF5 weights (keras_h5.c) from a file in memory: layers' kernels and
+ * biases as entries named by their HDF5 paths; ax_keras_bind maps them to
+ * the spec. Without HDF5 in the build, an AX_ERR_UNSUPPORTED saying so.
+ * Data is copied into buffers f owns. */
+ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+
 /* f takes the malloc'd buffer and frees it in ax_wfile_close; when even that
  * bookkeeping fails, buf is freed at once and AX_ERR_NOMEM returned. */
 ax_status ax_wfile_own(ax_wfile *f, void *buf, ax_error *err);

@@ -1,0 +1,399 @@
+/* Caffe .caffemodel and Keras .h5 readers: every good fixture loads to the
+ * same activations, bit for bit, as the safetensors original; bad files are
+ * refused with a message naming the file and the problem; the spec check and
+ * the .net writer. Fixtures: tests/fixtures/caffe and keras (scripts beside). */
+#include "check_util.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alexscope/backend.h"
+#include "alexscope/image.h"
+#include "alexscope/net.h"
+#include "alexscope/spec.h"
+#include "alexscope/weights.h"
+#include "caffe.h"
+
+/* Net from a spec file, input from the reference fixture. */
+static ax_net *open_net(const char *spec_path, const char *input_name)
+{
+    ax_error err = {0};
+    ax_spec *spec = malloc(sizeof *spec);
+    ck_assert_ptr_nonnull(spec);
+    ax_status st = ax_spec_load(spec, spec_path, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    float *input = NULL;
+    int n, c, h, w;
+    st = ax_input_npy_load(&input, &n, &c, &h, &w, ax_fixture(input_name), &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    ax_net *net = NULL;
+    st = ax_net_create(&net, spec, n, &ax_backend_cpu, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    free(spec);
+    st = ax_net_set_input(net, input, n, c, h, w, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    free(input);
+    return net;
+}
+
+/* Every layer's output after loading `weights`, in one malloc'd block. */
+static float *run_all(ax_net *net, const char *weights, size_t *total, char *warn, size_t warn_size)
+{
+    ax_error err = {0};
+    ax_status st = ax_net_load_weights(net, weights, 0, warn, warn_size, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    st = ax_net_forward(net, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    size_t n = 0;
+    for (int i = 0; i < net->nlayers; i++) n += ax_tensor_numel(&net->layers[i].out);
+    float *all = malloc(n * sizeof *all);
+    ck_assert_ptr_nonnull(all);
+    size_t at = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        size_t k = ax_tensor_numel(&net->layers[i].out);
+        memcpy(all + at, net->layers[i].out.data, k * sizeof *all);
+        at += k;
+    }
+    *total = n;
+    return all;
+}
+
+/* Loads `file` and the safetensors original into the net; every layer's
+ * output must be identical (memcmp). */
+static void same_as_original(const char *netname, const char *file)
+{
+    char spec_path[4096], ref_path[4096], input[256];
+    snprintf(spec_path, sizeof spec_path, "%s", ax_fixture(netname));
+    strcat(spec_path, ".net");
+    snprintf(ref_path, sizeof ref_path, "%s.safetensors", ax_fixture(netname));
+    snprintf(input, sizeof input, "%s.input.npy", netname);
+    ax_net *net = open_net(spec_path, input);
+    char warn[512];
+    size_t n_ref, n_got;
+    float *ref = run_all(net, ref_path, &n_ref, warn, sizeof warn);
+    float *got = run_all(net, ax_fixture(file), &n_got, warn, sizeof warn);
+    ck_assert_uint_eq(n_ref, n_got);
+    size_t at = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        size_t k = ax_tensor_numel(&net->layers[i].out);
+        ck_assert_msg(!memcmp(ref + at, got + at, k * sizeof *ref), "%s: layer %d '%s' differs from the "
+                      "safetensors original", file, i, net->layers[i].spec.name);
+        at += k;
+    }
+    /* and not trivially: the outputs are not all zero */
+    int nonzero = 0;
+    for (size_t i = 0; i < n_got && !nonzero; i++) nonzero = got[i] != 0;
+    ck_assert(nonzero);
+    free(ref);
+    free(got);
+    ax_net_free(net);
+}
+
+/* Loading `file` into `netname` fails with `code`, and the message names the
+ * file and holds every one of the NULL-terminated fragments. */
+static void refused(const char *netname, const char *file, ax_status code, const char *const *frags)
+{
+    char spec_path[4096], input[256];
+    snprintf(spec_path, sizeof spec_path, "%s.net", ax_fixture(netname));
+    snprintf(input, sizeof input, "%s.input.npy", netname);
+    ax_net *net = open_net(spec_path, input);
+    ax_error err = {0};
+    char warn[512];
+    const char *path = ax_fixture(file);
+    char pathcopy[4096];
+    snprintf(pathcopy, sizeof pathcopy, "%s", path);
+    ax_status st = ax_net_load_weights(net, pathcopy, 0, warn, sizeof warn, &err);
+    ck_assert_msg(st == code, "%s: expected %s, got %s: %s", file, ax_status_name(code), ax_status_name(st), err.msg);
+    ck_assert_msg(strstr(err.msg, pathcopy) != NULL, "message does not name the file: %s", err.msg);
+    for (int i = 0; frags[i]; i++)
+        ck_assert_msg(strstr(err.msg, frags[i]) != NULL, "message lacks '%s': %s", frags[i], err.msg);
+    ck_assert_int_eq(net->untrained, 1);
+    ax_net_free(net);
+}
+
+/* ---- caffe ------------------------------------------------------------------ */
+
+START_TEST(caffe_v1_legacy) { same_as_original("ref/caffe-tiny", "caffe/v1_legacy.caffemodel"); }
+END_TEST
+START_TEST(caffe_v2_shape) { same_as_original("ref/caffe-tiny", "caffe/v2_shape.caffemodel"); }
+END_TEST
+START_TEST(caffe_mixed_double) { same_as_original("ref/caffe-tiny", "caffe/mixed_double.caffemodel"); }
+END_TEST
+START_TEST(caffe_transposed) { same_as_original("ref/caffe-tiny", "caffe/transposed.caffemodel"); }
+END_TEST
+
+START_TEST(caffe_facts)
+{
+    ax_wfile *f = NULL;
+    ax_error err = {0};
+    ax_status st = ax_wfile_open(&f, ax_fixture("caffe/v1_legacy.caffemodel"), &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    ck_assert_str_eq(f->format, "caffemodel");
+    ck_assert_int_eq(f->count, 16);   /* 5 conv + 3 fc, weight and bias each */
+    const ax_wentry *e = ax_wfile_find(f, "fc6.weight");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->ndim, 2);   /* legacy (1, 1, out, in) lost its leading ones */
+    ck_assert_int_eq(e->shape[0], 32);
+    ck_assert_int_eq(e->shape[1], 16 * 6 * 6);
+    e = ax_wfile_find(f, "conv2.weight");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->ndim, 4);
+    ck_assert_int_eq(e->shape[1], 4);   /* 8 input channels over 2 groups */
+    e = ax_wfile_find(f, "conv2.bias");
+    ck_assert_int_eq(e->ndim, 1);
+    ck_assert_ptr_nonnull(f->facts);
+    ck_assert_msg(strstr(f->facts, "layer conv2 Convolution out=16 k=5x5 s=1x1 pad=2x2 group=2") != NULL, "%s", f->facts);
+    ck_assert_msg(strstr(f->facts, "layer norm2 LRN size=5 alpha=0.0001 beta=0.75 k=2") != NULL, "%s", f->facts);
+    ck_assert_msg(strstr(f->facts, "skipped (no weights): data (Data), loss (SoftmaxWithLoss), accuracy (Accuracy)"),
+                  "%s", f->facts);
+    ax_wfile_close(f);
+
+    st = ax_wfile_open(&f, ax_fixture("caffe/mixed_double.caffemodel"), &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(ax_wfile_find(f, "conv1.weight")->dtype, AX_DT_F64);
+    ck_assert_int_eq(ax_wfile_find(f, "fc8.weight")->dtype, AX_DT_F32);
+    ax_wfile_close(f);
+}
+END_TEST
+
+START_TEST(caffe_bad_truncated)
+{
+    const char *frags[] = {"Caffe NetParameter", "field 100 at byte 568", "truncated", NULL};
+    refused("ref/caffe-tiny", "caffe/bad_truncated.caffemodel", AX_ERR_FORMAT, frags);
+}
+END_TEST
+
+START_TEST(caffe_bad_inner_length)
+{
+    const char *frags[] = {"does not parse", NULL};
+    refused("ref/caffe-tiny", "caffe/bad_inner_length.caffemodel", AX_ERR_FORMAT, frags);
+}
+END_TEST
+
+START_TEST(caffe_bad_group)
+{
+    const char *frags[] = {"conv2: group 1 in the file, groups=2 in the spec", "inspect --spec", NULL};
+    refused("ref/caffe-tiny", "caffe/bad_group.caffemodel", AX_ERR_SPEC, frags);
+}
+END_TEST
+
+/* Each geometry or constant the spec changes is named. */
+START_TEST(caffe_check_spec_names_each_mismatch)
+{
+    ax_error err = {0};
+    ax_spec *spec = malloc(sizeof *spec);
+    ck_assert_ptr_nonnull(spec);
+    ck_assert_int_eq(ax_spec_load(spec, ax_fixture("ref/caffe-tiny.net"), &err), AX_OK);
+    ax_wfile *f = NULL;
+    ck_assert_int_eq(ax_wfile_open(&f, ax_fixture("caffe/v2_shape.caffemodel"), &err), AX_OK);
+    /* one edit of the spec per case (the switch below), the fragment the message must hold */
+    struct { const char *layer; const char *frag; } cases[] = {
+        {"pool1", "pool1 (file 'pool1'): pooling rounds up (ceil) in the file, round=floor"},
+        {"norm2", "norm2 (file 'norm2'): LRN k 2 in the file, 1 in the spec"},
+        {"conv1", "conv1: stride 4x4 in the file, 3x3 in the spec"},
+        {"norm1", "norm1 (file 'norm1'): LRN window 5 in the file, 3 in the spec"},
+        {"conv3", "conv3: pad 1x1 in the file, 0,0,0,0"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ax_spec s = *spec;
+        ax_layer_spec *l = NULL;
+        for (int i = 0; i < s.nlayers; i++)
+            if (!strcmp(s.layers[i].name, cases[c].layer)) l = &s.layers[i];
+        ck_assert_ptr_nonnull(l);
+        switch (c) {
+        case 0: l->rounding = AX_ROUND_FLOOR; break;
+        case 1: l->lrn_k = 1; break;
+        case 2: l->sh = l->sw = 3; break;
+        case 3: l->lrn_size = 3; l->lrn_alpha = 0.0001f * 3 / 5; break;
+        case 4: l->pad_t = l->pad_l = l->pad_b = l->pad_r = 0; break;
+        }
+        ax_net fake;
+        memset(&fake, 0, sizeof fake);
+        fake.spec = s;
+        char msg[1024];
+        ax_status st = ax_caffe_check_spec(f, &fake, msg, sizeof msg);
+        ck_assert_int_eq(st, AX_ERR_SPEC);
+        ck_assert_msg(strstr(msg, cases[c].frag) != NULL, "case %zu: '%s' not in: %s", c, cases[c].frag, msg);
+    }
+    ax_net fake;
+    memset(&fake, 0, sizeof fake);
+    fake.spec = *spec;
+    char msg[1024];
+    ck_assert_int_eq(ax_caffe_check_spec(f, &fake, msg, sizeof msg), AX_OK);
+    /* LRN in the TF convention with the same numbers is the same layer */
+    for (int i = 0; i < fake.spec.nlayers; i++)
+        if (fake.spec.layers[i].type == AX_L_LRN) {
+            fake.spec.layers[i].lrn_convention = AX_LRN_TF;
+            fake.spec.layers[i].lrn_alpha = 0.0001f / 5;
+        }
+    ck_assert_msg(ax_caffe_check_spec(f, &fake, msg, sizeof msg) == AX_OK, "%s", msg);
+    ax_wfile_close(f);
+    free(spec);
+}
+END_TEST
+
+/* The .net printed from a caffemodel parses, and the file loads into it to
+ * the same activations as caffe-tiny's. */
+static void spec_text_roundtrip(const char *file, const char *input_comment)
+{
+    char tmpl[] = "/tmp/ax-caffe-spec-XXXXXX.net";
+    int fd = mkstemps(tmpl, 4);
+    ck_assert_int_ge(fd, 0);
+    FILE *out = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(out);
+    ax_error err = {0};
+    ax_status st = ax_caffe_spec_text(ax_fixture(file), out, &err);
+    fclose(out);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *in = fopen(tmpl, "r");
+    ck_assert_ptr_nonnull(in);
+    text = calloc(1, 65536);
+    len = fread(text, 1, 65535, in);
+    fclose(in);
+    ck_assert_uint_gt(len, 0);
+    ck_assert_msg(strstr(text, input_comment) != NULL, "'%s' not in:\n%s", input_comment, text);
+    ck_assert_msg(strstr(text, "conv     conv2         out=16 k=5 s=1 pad=2 groups=2") != NULL, "%s", text);
+
+    char ref_path[4096];
+    snprintf(ref_path, sizeof ref_path, "%s", ax_fixture("ref/caffe-tiny.safetensors"));
+    ax_net *mine = open_net(tmpl, "ref/caffe-tiny.input.npy");
+    ax_net *ref = open_net(ax_fixture("ref/caffe-tiny.net"), "ref/caffe-tiny.input.npy");
+    char warn[512];
+    size_t n1, n2;
+    float *a = run_all(ref, ref_path, &n1, warn, sizeof warn);
+    float *b = run_all(mine, ax_fixture(file), &n2, warn, sizeof warn);
+    /* a file without a softmax or loss layer gives a spec without the softmax */
+    ck_assert_int_ge(mine->nlayers, ref->nlayers - 1);
+    ck_assert_int_le(mine->nlayers, ref->nlayers);
+    size_t at = 0;
+    for (int i = 0; i < mine->nlayers; i++) {
+        ck_assert_str_eq(mine->layers[i].spec.name, ref->layers[i].spec.name);
+        size_t k = ax_tensor_numel(&mine->layers[i].out);
+        ck_assert_uint_eq(k, ax_tensor_numel(&ref->layers[i].out));
+        ck_assert_msg(!memcmp(a + at, b + at, k * sizeof *a), "%s: layer '%s' of the printed spec differs", file,
+                      mine->layers[i].spec.name);
+        at += k;
+    }
+    free(a);
+    free(b);
+    free(text);
+    ax_net_free(mine);
+    ax_net_free(ref);
+    unlink(tmpl);
+}
+
+START_TEST(caffe_spec_text_v1) { spec_text_roundtrip("caffe/v1_legacy.caffemodel", "# the data layer's crop_size"); }
+END_TEST
+START_TEST(caffe_spec_text_v2) { spec_text_roundtrip("caffe/v2_shape.caffemodel", "input       3 227 227\n"); }
+END_TEST
+START_TEST(caffe_spec_text_no_input)
+{
+    spec_text_roundtrip("caffe/transposed.caffemodel", "# The file does not state its input size: 227x227 is assumed.");
+}
+END_TEST
+
+/* ---- keras ------------------------------------------------------------------ */
+
+#if AX_HAVE_HDF5
+START_TEST(keras2_model) { same_as_original("ref/keras-half-tiny", "keras/keras2_model.h5"); }
+END_TEST
+START_TEST(keras2_weights) { same_as_original("ref/keras-half-tiny", "keras/keras2_weights.h5"); }
+END_TEST
+START_TEST(keras3_weights) { same_as_original("ref/keras-half-tiny", "keras/keras3.weights.h5"); }
+END_TEST
+
+START_TEST(keras_mapping_is_said)
+{
+    char spec_path[4096];
+    snprintf(spec_path, sizeof spec_path, "%s", ax_fixture("ref/keras-half-tiny.net"));
+    ax_net *net = open_net(spec_path, "ref/keras-half-tiny.input.npy");
+    ax_wfile *f = NULL;
+    ax_error err = {0};
+    ck_assert_int_eq(ax_wfile_open(&f, ax_fixture("keras/keras2_model.h5"), &err), AX_OK);
+    ck_assert_str_eq(f->format, "keras-h5");
+    char notes[512] = "";
+    ax_status st = ax_wfile_bind(f, net, notes, sizeof notes, &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    ck_assert_msg(strstr(notes, "mapped by order: conv2d->conv1, conv2d_1->conv2") != NULL, "%s", notes);
+    ck_assert_msg(strstr(notes, "dense_2->fc8") != NULL, "%s", notes);
+    ck_assert_ptr_nonnull(ax_wfile_find(f, "fc8.0"));
+    ck_assert_ptr_nonnull(ax_wfile_find(f, "fc8.1"));
+    ax_wfile_close(f);
+    ax_net_free(net);
+}
+END_TEST
+
+START_TEST(keras_int_kernel)
+{
+    const char *frags[] = {"conv2d/kernel:0", "integers", NULL};
+    refused("ref/keras-half-tiny", "keras/bad_int_kernel.h5", AX_ERR_FORMAT, frags);
+}
+END_TEST
+
+START_TEST(keras_wrong_model)
+{
+    /* caffe-tiny also has eight layers with weights, so the Keras layers map
+     * by order, but its grouped conv2 cannot take keras-half's kernel */
+    char spec_path[4096];
+    snprintf(spec_path, sizeof spec_path, "%s", ax_fixture("ref/caffe-tiny.net"));
+    ax_net *net = open_net(spec_path, "ref/caffe-tiny.input.npy");
+    ax_error err = {0};
+    char warn[512];
+    ax_status st = ax_net_load_weights(net, ax_fixture("keras/keras3.weights.h5"), 0, warn, sizeof warn, &err);
+    ck_assert_int_ne(st, AX_OK);
+    ck_assert_msg(strstr(err.msg, "keras3.weights.h5") != NULL, "%s", err.msg);
+    ax_net_free(net);
+}
+END_TEST
+#else
+START_TEST(keras_without_hdf5)
+{
+    const char *frags[] = {"built without HDF5", "libhdf5-dev", NULL};
+    refused("ref/keras-half-tiny", "keras/keras2_model.h5", AX_ERR_UNSUPPORTED, frags);
+}
+END_TEST
+#endif
+
+static Suite *formats_suite(void)
+{
+    Suite *s = suite_create("formats_caffe_keras");
+    TCase *tc = tcase_create("caffe");
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
+    tcase_add_test(tc, caffe_v1_legacy);
+    tcase_add_test(tc, caffe_v2_shape);
+    tcase_add_test(tc, caffe_mixed_double);
+    tcase_add_test(tc, caffe_transposed);
+    tcase_add_test(tc, caffe_facts);
+    tcase_add_test(tc, caffe_bad_truncated);
+    tcase_add_test(tc, caffe_bad_inner_length);
+    tcase_add_test(tc, caffe_bad_group);
+    tcase_add_test(tc, caffe_check_spec_names_each_mismatch);
+    tcase_add_test(tc, caffe_spec_text_v1);
+    tcase_add_test(tc, caffe_spec_text_v2);
+    tcase_add_test(tc, caffe_spec_text_no_input);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("keras");
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
+#if AX_HAVE_HDF5
+    tcase_add_test(tc, keras2_model);
+    tcase_add_test(tc, keras2_weights);
+    tcase_add_test(tc, keras3_weights);
+    tcase_add_test(tc, keras_mapping_is_said);
+    tcase_add_test(tc, keras_int_kernel);
+    tcase_add_test(tc, keras_wrong_model);
+#else
+    tcase_add_test(tc, keras_without_hdf5);
+#endif
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return ax_run_suite(formats_suite());
+}
