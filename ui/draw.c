@@ -1,6 +1,6 @@
 /* Drawing helpers shared by every view (roles, clipped text, heat and RGB
- * cells, bars), the analysis caches, and the frame around the views: header,
- * layer list, status and message lines. No layer is computed here. */
+ * cells, bars) and the analysis caches of the image on show. The frame
+ * around the views is frame.c. No layer is computed here. */
 #include "draw.h"
 
 #include <math.h>
@@ -13,10 +13,10 @@
 
 static const char *const sym_utf8[AX_S_COUNT] = {
     "\u2502", "\u2500", "\u00b7", "\u25cf", "\u25b2", "\u25bc", "\u2588",
-    "\u03a3", "\u00b2", "\u253c",
+    "\u03a3", "\u00b2", "\u253c", "\u2026",
 };
 static const char *const sym_ascii[AX_S_COUNT] = {
-    "|", "-", ".", "*", "^", "v", "#", "sum", "^2", "+",
+    "|", "-", ".", "*", "^", "v", "#", "sum", "^2", "+", "~",
 };
 
 const char *ax_ui_sym(const ax_ui *u, ax_sym s)
@@ -109,8 +109,16 @@ int ax_ui_put(ax_ui *u, int y, int x, int w, ax_role r, const char *s)
     if (w <= 0) return 0;
     int cells;
     int nb = clip_bytes(s, w, &cells);
+    /* cut short: the last cell says so, unless only blanks were cut */
+    int cut = 0;
+    for (const char *p = s + nb; *p && !cut; p++) cut = *p != ' ';
+    if (cut && w >= 2) nb = clip_bytes(s, w - 1, &cells);
     attrset(ax_ui_attr(u, r));
     mvaddnstr(y, x, s, nb);
+    if (cut) {
+        addstr(w >= 2 ? ax_ui_sym(u, AX_S_MORE) : "");
+        cells += w >= 2;
+    }
     attrset(A_NORMAL);
     return cells;
 }
@@ -462,24 +470,53 @@ char *ax_ui_shape_short(const ax_tensor *t, char *buf, size_t size)
     return buf;
 }
 
+const float *ax_ui_data(const ax_ui *u, int i)
+{
+    const ax_tensor *t = ax_ui_tensor(u, i);
+    if (!t) return NULL;
+    int n, c, h, w;
+    ax_tensor_nchw(t, &n, &c, &h, &w);
+    int img = u->image < n ? u->image : n - 1;
+    return t->data + (size_t)img * c * h * w;
+}
+
+int ax_ui_channels(const ax_ui *u, int i)
+{
+    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    int n, c, h, w;
+    ax_tensor_nchw(t, &n, &c, &h, &w);
+    return c;
+}
+
 ax_layer_cache *ax_ui_cache(ax_ui *u, int i)
 {
     const ax_tensor *t = ax_ui_tensor(u, i);
     if (!t) return NULL;
     ax_layer_cache *lc = &u->cache[i + 1];
     if (lc->valid) return lc;
+    const float *x = ax_ui_data(u, i);
     ax_tensor_nchw(t, &lc->n, &lc->c, &lc->h, &lc->w);
-    size_t numel = ax_tensor_numel(t);
-    ax_stats_compute(&lc->all, t->data, numel);
-    ax_histogram(lc->hist, AX_HIST_BINS, t->data, numel, lc->all.min, lc->all.max);
+    size_t numel = (size_t)lc->c * lc->h * lc->w;
+    ax_stats_compute(&lc->all, x, numel);
+    lc->hist_bins = 0;
     if (!lc->ch) lc->ch = calloc((size_t)lc->c, sizeof *lc->ch);
     if (!lc->ch) return NULL;
-    ax_channel_stats(lc->ch, t->data, lc->n, lc->c, lc->h * lc->w);
+    ax_channel_stats(lc->ch, x, 1, lc->c, lc->h * lc->w);
     lc->dead = 0;
     for (int c = 0; c < lc->c; c++) lc->dead += ax_stats_dead(&lc->ch[c]);
     lc->towers = 0;
     lc->valid = 1;
     return lc;
+}
+
+void ax_ui_cache_drop(ax_ui *u)
+{
+    for (int i = 0; u->cache && i <= u->net->nlayers; i++) {
+        ax_layer_cache *lc = &u->cache[i];
+        free(lc->ch);
+        free(lc->supp);
+        memset(lc, 0, sizeof *lc);
+    }
 }
 
 int ax_ui_wstats_ready(ax_ui *u)
@@ -492,197 +529,7 @@ int ax_ui_wstats_ready(ax_ui *u)
 
 void ax_ui_clamp(ax_ui *u)
 {
-    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
-    int n, c, h, w;
-    ax_tensor_nchw(t, &n, &c, &h, &w);
+    int c = ax_ui_channels(u, u->cur);
     if (u->ch >= c) u->ch = c - 1;
     if (u->ch < 0) u->ch = 0;
-    if (h * w == 1) {
-        /* vectors are shown as one near-square map */
-        w = (int)ceil(sqrt((double)c));
-        h = (c + w - 1) / w;
-    }
-    if (u->hy >= h) u->hy = h - 1;
-    if (u->hx >= w) u->hx = w - 1;
-    if (u->hy < 0) u->hy = 0;
-    if (u->hx < 0) u->hx = 0;
-}
-
-/* ---- the frame ---------------------------------------------------------- */
-
-static int name_width(const ax_ui *u)
-{
-    int nw = 5;
-    for (int i = 0; i < u->net->nlayers; i++) {
-        int l = (int)strlen(u->net->layers[i].spec.name);
-        if (l > nw) nw = l;
-    }
-    return nw > 12 ? 12 : nw;
-}
-
-static int list_width(const ax_ui *u)
-{
-    int nw = name_width(u);
-    if (COLS >= 110) return 3 + 1 + nw + 1 + 7 + 1 + 11 + 1 + 1 + 1;
-    /* narrow: a 4-letter type when the names are short enough to leave room */
-    if (COLS >= 60) return 2 + 1 + nw + 1 + (nw <= 8 ? 5 : 0) + 9 + 1 + 1 + 1;
-    return 0;
-}
-
-ax_rect ax_ui_pane(const ax_ui *u)
-{
-    int lw = list_width(u);
-    ax_rect r = { 1, lw ? lw + 1 : 0, LINES - 3, COLS - (lw ? lw + 1 : 0) };
-    if (r.h < 1) r.h = 1;
-    if (r.w < 1) r.w = 1;
-    return r;
-}
-
-static void draw_header(ax_ui *u)
-{
-    char shape[48];
-    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
-    ax_tensor_shape_str(t, shape, sizeof shape);
-    ax_ui_fill(u, 0, 0, COLS, AX_R_TITLE);
-    char right[64];
-    snprintf(right, sizeof right, COLS >= 100 ? " [%d %s] 1-8 Tab  ? help " : " [%d %s] ? help ", u->view + 1,
-             ax_views[u->view]->name);
-    int rl = (int)strlen(right);
-    int n = ax_ui_printf(u, 0, 0, COLS - rl, AX_R_TITLE, " alexscope %s %s %s %s %s  %d/%d",
-                         ax_ui_sym(u, AX_S_DOT), u->net->spec.name, ax_ui_sym(u, AX_S_DOT),
-                         ax_ui_layer_name(u, u->cur), shape, u->cur + 1, u->net->nlayers);
-    if (n + rl <= COLS) ax_ui_put(u, 0, COLS - rl, rl, AX_R_TITLE, right);
-}
-
-static void list_row(ax_ui *u, int y, int w, int i, int computing)
-{
-    char shape[32], line[160];
-    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
-    ax_ui_shape_short(t, shape, sizeof shape);
-    const char *type = i < 0 ? "" : ax_layer_type_name(u->net->layers[i].spec.type);
-    int nw = name_width(u);
-    if (COLS >= 110)
-        snprintf(line, sizeof line, "%3s %-*.*s %-7.7s %-11.11s ", i < 0 ? "" : "", nw, nw,
-                 ax_ui_layer_name(u, i), type, shape);
-    else if (nw <= 8)
-        snprintf(line, sizeof line, "%2s %-*.*s %-4.4s %-9.9s ", "", nw, nw, ax_ui_layer_name(u, i), type, shape);
-    else
-        snprintf(line, sizeof line, "%2s %-*.*s %-9.9s ", "", nw, nw, ax_ui_layer_name(u, i), shape);
-    if (i >= 0) {
-        char idx[8];
-        snprintf(idx, sizeof idx, COLS >= 110 ? "%3d" : "%2d", i + 1);
-        memcpy(line, idx, strlen(idx));
-    }
-    ax_role role = i == u->cur ? AX_R_SELECT : AX_R_NORMAL;
-    ax_ui_fill(u, y, 0, w, role);
-    int n = ax_ui_put(u, y, 0, w - 1, role, line);
-    if (computing >= 0 && i == computing) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_WARN, "~");
-    else if (i < u->ready) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_GOOD, ax_ui_sym(u, AX_S_DONE));
-    else ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_DIM, ax_ui_sym(u, AX_S_DOT));
-}
-
-static void draw_list(ax_ui *u, int computing)
-{
-    int w = list_width(u);
-    if (!w) return;
-    int h = LINES - 3, total = u->net->nlayers + 1;
-    /* keep the current row in view, a little below the middle when scrolling */
-    int top = 0;
-    if (total > h) {
-        top = (u->cur + 1) - h / 2;
-        if (top < 0) top = 0;
-        if (top > total - h) top = total - h;
-    }
-    for (int r = 0; r < h && top + r < total; r++) list_row(u, 1 + r, w, top + r - 1, computing);
-    ax_ui_vline(u, 1, w, h, AX_R_DIM);
-}
-
-static void draw_status(ax_ui *u)
-{
-    int y = LINES - 2;
-    ax_ui_fill(u, y, 0, COLS, AX_R_STATUS);
-    const char *bar = ax_ui_sym(u, AX_S_VLINE);
-    int x = ax_ui_printf(u, y, 0, COLS, AX_R_STATUS, " %s %s ",
-                         u->cfg->model_name ? u->cfg->model_name : u->net->spec.name, bar);
-    if (u->net->untrained) {
-        x += ax_ui_put(u, y, x, COLS - x, u->colour ? AX_R_BAD : AX_R_STATUS, "UNTRAINED seeded weights");
-    } else {
-        const char *p = strrchr(u->net->weights_path, '/');
-        x += ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, "weights %s",
-                          p ? p + 1 : u->net->weights_path);
-    }
-    const char *img = u->cfg->image_path ? u->cfg->image_path : u->cfg->input_path;
-    const char *slash = img ? strrchr(img, '/') : NULL;
-    char tm[96] = "";
-    /* narrow screens leave out what the header already says */
-    const char *lname = COLS >= 100 && u->cur >= 0 ? u->net->layers[u->cur].spec.name : "";
-    if (u->cur >= 0 && u->cur < u->ready)
-        snprintf(tm, sizeof tm, "%.40s%s%.2f ms", lname, lname[0] ? " " : "", u->net->layers[u->cur].ms);
-    else if (u->cur >= 0)
-        snprintf(tm, sizeof tm, "%.40s%snot computed", lname, lname[0] ? " " : "");
-    double mib = (double)(u->net->wcount + u->net->acount + u->net->scount) * sizeof(float) / 1048576.0;
-    ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %s %s %s %s %s %s%s%s %s%.0f MiB ", bar,
-                 u->cfg->device_name ? u->cfg->device_name : u->net->backend->name, bar,
-                 img ? (slash ? slash + 1 : img) : "-", bar, tm, tm[0] ? " " : "", tm[0] ? bar : "",
-                 COLS >= 100 ? "mem " : "", mib);
-}
-
-static void draw_message(ax_ui *u, int busy, int computing, int target, double elapsed)
-{
-    int y = LINES - 1;
-    ax_ui_fill(u, y, 0, COLS, AX_R_NORMAL);
-    if (u->prompting) {
-        ax_ui_printf(u, y, 0, COLS, AX_R_ACCENT, "run to layer (name or number, Esc cancels): %s_", u->prompt);
-        return;
-    }
-    if (busy) {
-        int done = u->ready - u->run_from, todo = target + 1 - u->run_from;
-        if (todo < 1) todo = 1;
-        if (computing < 0) computing = u->ready < u->net->nlayers ? u->ready : u->net->nlayers - 1;
-        int x = ax_ui_printf(u, y, 0, COLS, AX_R_WARN, "computing %s (%d/%d) %.1f s ",
-                             u->net->layers[computing].spec.name, computing + 1, u->net->nlayers, elapsed);
-        int bw = COLS - x - 24;
-        if (bw > 30) bw = 30;
-        if (bw > 4) {
-            ax_ui_put(u, y, x, 1, AX_R_DIM, "[");
-            ax_ui_bar(u, y, x + 1, bw, (double)done / todo, AX_R_BAR);
-            ax_ui_put(u, y, x + 1 + bw, 1, AX_R_DIM, "]");
-            x += bw + 2;
-        }
-        ax_ui_put(u, y, x, COLS - x, AX_R_DIM, "  x: stop after this layer");
-        return;
-    }
-    if (u->msg[0]) {
-        ax_ui_put(u, y, 0, COLS, u->msg_role, u->msg);
-        return;
-    }
-    ax_ui_put(u, y, 0, COLS, AX_R_DIM,
-              COLS >= 100 ? "n next  p prev  g run to  a run all  1-8 Tab views  s save  m mono  ? help  q quit"
-                          : "n next  p prev  g run to  a all  1-8 Tab views  s save  ? help  q quit");
-}
-
-void ax_ui_draw_all(ax_ui *u)
-{
-    pthread_mutex_lock(&u->mu);
-    int busy = u->w_busy, computing = busy ? u->w_computing : -1, target = u->w_target;
-    double t0 = u->w_t0;
-    pthread_mutex_unlock(&u->mu);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double elapsed = busy && computing >= 0 ? ts.tv_sec + ts.tv_nsec * 1e-9 - t0 : 0.0;
-
-    erase();
-    if (COLS < 40 || LINES < 10) {
-        ax_ui_put(u, 0, 0, COLS, AX_R_BAD, "terminal too small");
-        ax_ui_put(u, 1, 0, COLS, AX_R_NORMAL, "need 40x10; q quits");
-        return;
-    }
-    draw_header(u);
-    draw_list(u, computing);
-    ax_ui_clamp(u);
-    ax_rect pane = ax_ui_pane(u);
-    ax_views[u->view]->draw(u, pane);
-    draw_status(u);
-    draw_message(u, busy, computing, target, elapsed);
-    if (u->help) ax_ui_help_draw(u);
 }

@@ -1,128 +1,95 @@
-/* The event loop: keys, stepping (a worker thread calls ax_net_step one layer
- * at a time while the screen keeps redrawing), saving the view to text files,
- * signal handling that always ends curses, and the redraw benchmark. */
-#include "draw.h"
+/* The event loop: the workbench's state, keys (global ones here, a view's own
+ * in its file), going back from drilled-in views, the mouse on the layer
+ * list, switching images of a batch, and the messages log. Terminal and
+ * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
+#include "loop.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
-#include <wchar.h>
 
 const ax_view *const ax_views[AX_V_COUNT] = {
-    &ax_view_tensor, &ax_view_channels, &ax_view_heatmap, &ax_view_lrn,
-    &ax_view_groups, &ax_view_topk, &ax_view_filters, &ax_view_input,
+    &ax_view_tensor, &ax_view_channels, &ax_view_heatmap, &ax_view_lrn, &ax_view_groups,
+    &ax_view_topk, &ax_view_filters, &ax_view_input, &ax_view_messages,
 };
 
 const ax_keyhelp ax_global_keys[] = {
-    { "n Space", "next layer (computes it if needed)" },
-    { "p Backspace", "previous layer (never recomputes)" },
-    { "g", "run to a layer: type name or number" },
+    { "n Space", "next layer (computes it; keys typed meanwhile queue)" },
+    { "p", "previous layer (never recomputes)" },
+    { "Up Down Home End", "layer list, in views that do not scroll" },
+    { "click", "a row of the layer list: go to that layer" },
+    { "g", "run to a layer: name, unique prefix or number" },
+    { "/", "find a layer (name, number) or a channel (number)" },
     { "a", "run all layers" },
-    { "x Esc", "stop after the layer being computed" },
-    { "1 ... 8", "Tensor Channels Heatmap LRN Groups" },
-    { "", "Top-k Filters Input views" },
+    { "x", "stop after the layer being computed" },
+    { "< >", "previous / next image of a batch (--input N > 1)" },
+    { "1 ... 9", "Tensor Channels Heatmap LRN Groups" },
+    { "", "Top-k Filters Input Messages views" },
     { "Tab Shift-Tab", "next / previous view" },
+    { "Esc Backspace", "back to the view drilled in from" },
+    { "", "(at the top: Esc stops, Backspace = p)" },
+    { "q", "back from a drilled-in view; quits at the top" },
+    { "Q", "quit from anywhere" },
     { "m", "colours on / off" },
     { "s", "save view: .txt plain, .ans colours" },
     { "Ctrl-L", "redraw the screen" },
     { "? F1", "this help" },
-    { "q", "quit" },
     { NULL, NULL },
 };
 
-/* ---- signals: whatever happens, curses is ended ------------------------- */
+/* ---- messages ----------------------------------------------------------- */
 
-static volatile sig_atomic_t g_signal;
-static volatile sig_atomic_t g_curses_on;
-
-static void on_stop_signal(int sig)
+static void log_line(ax_ui *u, ax_role r, const char *text)
 {
-    if (g_signal) {
-        /* a second Ctrl-C while the loop is stuck: leave now, terminal restored */
-        if (g_curses_on) endwin();
-        _exit(128 + sig);
+    int slot = u->log_total % AX_LOG_MAX;
+    size_t n = strlen(text);
+    if (n > sizeof u->log[slot] - 1) n = sizeof u->log[slot] - 1;
+    memcpy(u->log[slot], text, n);
+    u->log[slot][n] = 0;
+    u->log_role[slot] = r;
+    u->log_total++;
+    if (u->nlog < AX_LOG_MAX) u->nlog++;
+}
+
+void ax_ui_say(ax_ui *u, ax_role r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->msg, sizeof u->msg, fmt, ap);
+    va_end(ap);
+    u->msg_role = r;
+    log_line(u, r, u->msg);
+}
+
+/* What loading said, one line each ("note: ...", "warning: ..."). */
+static void load_messages(ax_ui *u, const char *text)
+{
+    if (!text) return;
+    int first = 1;
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        int len = nl ? (int)(nl - text) : (int)strlen(text);
+        if (len > 0) {
+            char line[200];
+            snprintf(line, sizeof line, "%.*s", len, text);
+            ax_role r = !strncmp(line, "warning", 7) ? AX_R_WARN : !strncmp(line, "error", 5) ? AX_R_BAD : AX_R_ACCENT;
+            log_line(u, r, line);
+            if (first) {
+                snprintf(u->msg, sizeof u->msg, "%s  (9: messages)", line);
+                u->msg_role = r;
+                first = 0;
+            }
+        }
+        text += len + (nl != NULL);
     }
-    g_signal = sig;
-}
-
-static void on_fatal_signal(int sig)
-{
-    if (g_curses_on) {
-        g_curses_on = 0;
-        endwin();
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void end_curses_at_exit(void)
-{
-    if (g_curses_on) {
-        g_curses_on = 0;
-        endwin();
-    }
-}
-
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
-#define NSTOP ((int)(sizeof stop_signals / sizeof stop_signals[0]))
-#define NFATAL ((int)(sizeof fatal_signals / sizeof fatal_signals[0]))
-
-static void install_handlers(struct sigaction *old_stop, struct sigaction *old_fatal)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop_signal;   /* no SA_RESTART: getch returns at once */
-    for (int i = 0; i < NSTOP; i++) sigaction(stop_signals[i], &sa, &old_stop[i]);
-    sa.sa_handler = on_fatal_signal;
-    sa.sa_flags = SA_RESETHAND;
-    for (int i = 0; i < NFATAL; i++) sigaction(fatal_signals[i], &sa, &old_fatal[i]);
-}
-
-static void restore_handlers(const struct sigaction *old_stop, const struct sigaction *old_fatal)
-{
-    for (int i = 0; i < NSTOP; i++) sigaction(stop_signals[i], &old_stop[i], NULL);
-    for (int i = 0; i < NFATAL; i++) sigaction(fatal_signals[i], &old_fatal[i], NULL);
 }
 
 /* ---- state -------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int locale_is_utf8(void)
-{
-    const char *cs = nl_langinfo(CODESET);
-    return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
-}
-
-/* Starts a helper thread with the stop signals blocked, so that they reach
- * the main thread and wake getch at once. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t block, old;
-    sigemptyset(&block);
-    for (int i = 0; i < NSTOP; i++) sigaddset(&block, stop_signals[i]);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    int rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
-static int ui_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *err)
+int ax_ui_state_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *err)
 {
     memset(u, 0, sizeof *u);
     u->net = net;
@@ -130,13 +97,8 @@ static int ui_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *err
     u->ready = net->computed;
     u->cur = u->ready - 1;
     u->view = AX_V_TENSOR;
-    u->tile_w = 12;
-    u->topk = cfg->topk > 0 ? cfg->topk : 5;
-    u->hist_log = 1;
-    u->chan_col = 0;
-    u->utf8 = locale_is_utf8();
-    u->w_computing = -1;
-    u->w_ready = u->ready;
+    u->nimages = net->input.ndim >= 1 && net->input.shape[0] > 0 ? net->input.shape[0] : 1;
+    u->utf8 = ax_ui_locale_utf8();
     u->dirty = 1;
     pthread_mutex_init(&u->mu, NULL);
     u->cache = calloc((size_t)net->nlayers + 1, sizeof *u->cache);
@@ -145,15 +107,18 @@ static int ui_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *err
     if (!u->cache || !u->wstats || !u->bstats) return ax_fail(err, AX_ERR_NOMEM, "ui: out of memory for %d layers", net->nlayers);
     if (net->backend && net->backend->describe) net->backend->describe(net, u->backend_desc, sizeof u->backend_desc);
     else snprintf(u->backend_desc, sizeof u->backend_desc, "%s", net->backend ? net->backend->name : "?");
+    for (int v = 0; v < AX_V_COUNT; v++)
+        if (ax_views[v]->reset) ax_views[v]->reset(u);
+    ax_ui_worker_reset(u);
+    load_messages(u, cfg->messages);
     return 0;
 }
 
-static void ui_free(ax_ui *u)
+void ax_ui_state_free(ax_ui *u)
 {
-    for (int i = 0; u->cache && i <= u->net->nlayers; i++) {
-        free(u->cache[i].ch);
-        free(u->cache[i].supp);
-    }
+    for (int v = 0; v < AX_V_COUNT; v++)
+        if (ax_views[v]->release) ax_views[v]->release();
+    ax_ui_cache_drop(u);
     free(u->cache);
     free(u->wstats);
     free(u->bstats);
@@ -162,458 +127,185 @@ static void ui_free(ax_ui *u)
     free(u->order);
     free(u->rgb_pair);
     pthread_mutex_destroy(&u->mu);
+    memset(u, 0, sizeof *u);
 }
 
-/* ---- helper threads ----------------------------------------------------- */
+/* ---- views and going back ----------------------------------------------- */
 
-static void *wstats_main(void *arg)
+void ax_ui_open_view(ax_ui *u, int v, int drill)
 {
-    ax_ui *u = arg;
-    for (int i = 0; i < u->net->nlayers; i++) {
-        const ax_layer *l = &u->net->layers[i];
-        if (l->weight.data) ax_stats_compute(&u->wstats[i], l->weight.data, ax_tensor_numel(&l->weight));
-        if (l->bias.data) ax_stats_compute(&u->bstats[i], l->bias.data, ax_tensor_numel(&l->bias));
+    if (drill) {
+        if (u->nback == AX_BACK_MAX) memmove(u->back, u->back + 1, sizeof u->back - sizeof u->back[0]), u->nback--;
+        u->back[u->nback++] = u->view;
+    } else {
+        u->nback = 0;
     }
-    pthread_mutex_lock(&u->mu);
-    u->w_stats_done = 1;
-    pthread_mutex_unlock(&u->mu);
-    return NULL;
+    u->view = v;
+    if (drill && ax_views[v]->key) ax_views[v]->key(u, AX_KEY_OPEN);
 }
 
-/* Computes layers w_ready..w_target one by one; the target may move meanwhile. */
-static void *worker_main(void *arg)
+/* Esc, Backspace, q: a step back inside the view, else to the view drilled
+ * in from. Returns 0 at the top. */
+static int go_back(ax_ui *u)
 {
-    ax_ui *u = arg;
-    for (;;) {
-        pthread_mutex_lock(&u->mu);
-        int i = u->w_ready;
-        if (u->w_cancel || i > u->w_target || i >= u->net->nlayers) {
-            u->w_busy = 0;
-            u->w_computing = -1;
-            pthread_mutex_unlock(&u->mu);
-            return NULL;
-        }
-        u->w_computing = i;
-        u->w_t0 = now_s();
-        pthread_mutex_unlock(&u->mu);
-
-        ax_error e = { 0 };
-        ax_status st = ax_net_step(u->net, i, &e);
-
-        pthread_mutex_lock(&u->mu);
-        if (st != AX_OK) {
-            u->w_failed = 1;
-            u->w_err = e;
-            u->w_busy = 0;
-            u->w_computing = -1;
-            pthread_mutex_unlock(&u->mu);
-            return NULL;
-        }
-        u->w_ready = i + 1;
-        pthread_mutex_unlock(&u->mu);
+    const ax_view *v = ax_views[u->view];
+    if (v->key && v->key(u, AX_KEY_BACK)) return 1;
+    if (u->nback > 0) {
+        u->view = u->back[--u->nback];
+        return 1;
     }
+    return 0;
 }
 
-static int sync_worker(ax_ui *u);
-
-static void run_to(ax_ui *u, int target)
+static void prev_layer(ax_ui *u)
 {
-    /* a run that just ended must be seen first, or its layers would be computed again */
-    sync_worker(u);
-    if (target >= u->net->nlayers) target = u->net->nlayers - 1;
-    if (target < u->ready) {
-        u->cur = target;
+    u->follow = 0;
+    if (u->cur >= 0) u->cur--;
+}
+
+static void switch_image(ax_ui *u, int d)
+{
+    if (u->nimages < 2) {
+        ax_ui_say(u, AX_R_DIM, "one image: --input X.npy of shape (N, C, H, W) with N > 1 gives a batch to switch");
         return;
     }
-    u->follow = 1;
-    pthread_mutex_lock(&u->mu);
-    if (u->w_busy) {
-        u->w_target = target;
-        u->w_cancel = 0;   /* a request after x still runs */
-        pthread_mutex_unlock(&u->mu);
+    int i = u->image + d;
+    if (i < 0) i = 0;
+    if (i >= u->nimages) i = u->nimages - 1;
+    if (i == u->image) {
+        ax_ui_say(u, AX_R_DIM, "image %d is the %s of the batch", i + 1, d < 0 ? "first" : "last");
         return;
     }
-    pthread_mutex_unlock(&u->mu);
-    if (u->worker_live) {
-        /* the run ended since the look above: its layers are not to be computed again */
-        sync_worker(u);
-        if (target < u->ready) {
-            u->cur = target;
-            return;
-        }
-        u->follow = 1;
-    }
-    pthread_mutex_lock(&u->mu);
-    u->w_busy = 1;
-    u->w_target = target;
-    u->w_cancel = 0;
-    u->w_failed = 0;
-    u->w_ready = u->ready;
-    pthread_mutex_unlock(&u->mu);
-    u->run_from = u->ready;
-    u->run_t0 = now_s();
-    if (start_thread(&u->worker, worker_main, u)) {
-        pthread_mutex_lock(&u->mu);
-        u->w_busy = 0;
-        pthread_mutex_unlock(&u->mu);
-        snprintf(u->msg, sizeof u->msg, "cannot start the compute thread: %s", strerror(errno));
-        u->msg_role = AX_R_BAD;
-        return;
-    }
-    u->worker_live = 1;
+    u->image = i;
+    ax_ui_cache_drop(u);
+    ax_ui_say(u, AX_R_DIM, "image %d of %d", i + 1, u->nimages);
 }
 
-/* Picks up what the worker did since the last look. Returns 1 while busy. */
-static int sync_worker(ax_ui *u)
+static void mouse(ax_ui *u)
 {
-    pthread_mutex_lock(&u->mu);
-    int wr = u->w_ready, busy = u->w_busy, failed = u->w_failed, cancel = u->w_cancel;
-    ax_error e = u->w_err;
-    pthread_mutex_unlock(&u->mu);
-    if (wr != u->ready) {
-        u->ready = wr;
-        if (u->follow) u->cur = wr - 1;
-        u->dirty = 1;
-    }
-    if (!busy && u->worker_live) {
-        pthread_join(u->worker, NULL);
-        u->worker_live = 0;
-        u->dirty = 1;
-        u->follow = 0;
-        if (failed) {
-            snprintf(u->msg, sizeof u->msg, "error: %.300s", e.msg);
-            u->msg_role = AX_R_BAD;
-        } else if (u->ready > u->run_from) {
-            snprintf(u->msg, sizeof u->msg, "%s %s .. %s: %d layer%s in %.2f s", cancel ? "stopped after" : "computed",
-                     u->net->layers[u->run_from].spec.name, u->net->layers[u->ready - 1].spec.name,
-                     u->ready - u->run_from, u->ready - u->run_from == 1 ? "" : "s", now_s() - u->run_t0);
-            u->msg_role = AX_R_GOOD;
-        }
-    }
-    return busy;
-}
-
-static void stop_worker(ax_ui *u)
-{
-    pthread_mutex_lock(&u->mu);
-    u->w_cancel = 1;
-    pthread_mutex_unlock(&u->mu);
-}
-
-/* ---- the run-to prompt -------------------------------------------------- */
-
-static int resolve_layer(const ax_ui *u, const char *s)
-{
-    int nl = u->net->nlayers;
-    if (!*s) return -2;
-    int digits = 1;
-    for (const char *p = s; *p; p++) digits &= isdigit((unsigned char)*p) != 0;
-    if (digits) {
-        int n = atoi(s);
-        return n <= nl ? n - 1 : -2;
-    }
-    if (!strcasecmp(s, "input")) return -1;
-    int i = ax_net_find(u->net, s);
-    if (i >= 0) return i;
-    int found = -2;
-    for (i = 0; i < nl; i++)
-        if (!strncasecmp(u->net->layers[i].spec.name, s, strlen(s))) {
-            if (found != -2) return -2;
-            found = i;
-        }
-    return found;
-}
-
-static void prompt_key(ax_ui *u, int k)
-{
-    if (k == 27) {
-        u->prompting = 0;
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return;
+    int in_list = ev.x < ax_ui_list_width(u) && ev.y >= 1 && ev.y < LINES - 2;
+    if (ev.bstate & BUTTON4_PRESSED) {
+        if (in_list) prev_layer(u);
+        else if (ax_views[u->view]->key) ax_views[u->view]->key(u, KEY_UP);
         return;
     }
-    if (k == '\n' || k == '\r' || k == KEY_ENTER) {
-        u->prompting = 0;
-        int i = resolve_layer(u, u->prompt);
-        if (i == -2) {
-            snprintf(u->msg, sizeof u->msg, "no layer \"%s\" (a name such as %s, or a number 0-%d)", u->prompt,
-                     u->net->layers[0].spec.name, u->net->nlayers);
-            u->msg_role = AX_R_BAD;
-            return;
-        }
-        if (i < u->ready) u->follow = 0;
-        run_to(u, i);
+#ifdef BUTTON5_PRESSED
+    if (ev.bstate & BUTTON5_PRESSED) {
+        if (in_list) ax_ui_worker_step(u);
+        else if (ax_views[u->view]->key) ax_views[u->view]->key(u, KEY_DOWN);
         return;
     }
-    if (k == KEY_BACKSPACE || k == 127 || k == 8) {
-        if (u->plen) u->prompt[--u->plen] = 0;
-        return;
-    }
-    if (k >= 32 && k < 127 && u->plen < (int)sizeof u->prompt - 1) {
-        u->prompt[u->plen++] = (char)k;
-        u->prompt[u->plen] = 0;
+#endif
+    if (in_list && (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED))) {
+        int i = ax_ui_list_hit(u, ev.y);
+        if (i >= -1 && i != u->cur) ax_ui_worker_run_to(u, i);
     }
 }
 
-/* ---- saving the view ---------------------------------------------------- */
-
-static void ansi_colour(FILE *f, int c, int bg)
+/* Keys a view left unused that move through the layer list. */
+static int list_key(ax_ui *u, int k)
 {
-    if (c < 0) fprintf(f, ";%d", bg ? 49 : 39);
-    else if (c < 8) fprintf(f, ";%d", (bg ? 40 : 30) + c);
-    else if (c < 16) fprintf(f, ";%d", (bg ? 100 : 90) + c - 8);
-    else fprintf(f, ";%d;5;%d", bg ? 48 : 38, c);
-}
-
-/* Writes screen rows [y, y+h) as text read back from the screen cells. */
-static void write_region(FILE *f, int y, int h, int x, int w, int ansi)
-{
-    char line[8192];
-    for (int r = y; r < y + h && r < LINES; r++) {
-        size_t p = 0, keep = 0;
-        int cf = -1, cb = -1;
-        attr_t ca = 0;
-        mbstate_t mbs;
-        memset(&mbs, 0, sizeof mbs);
-        for (int c = x; c < x + w && c < COLS && p + 64 < sizeof line; c++) {
-            cchar_t cc;
-            wchar_t wc[CCHARW_MAX + 1] = { 0 };
-            attr_t a = 0;
-            short ps = 0;
-            int pair = 0, fg = -1, bg = -1;
-            if (mvwin_wch(stdscr, r, c, &cc) == ERR) continue;
-            getcchar(&cc, wc, &a, &ps, &pair);
-            if (ansi) {
-                if (pair > 0) extended_pair_content(pair, &fg, &bg);
-                attr_t style = a & (A_BOLD | A_DIM | A_UNDERLINE | A_REVERSE);
-                if (fg != cf || bg != cb || style != ca) {
-                    /* one escape per change of style, all from a reset */
-                    line[p] = 0;
-                    fputs(line, f);
-                    p = 0;
-                    fputs("\x1b[0", f);
-                    if (style & A_BOLD) fputs(";1", f);
-                    if (style & A_DIM) fputs(";2", f);
-                    if (style & A_UNDERLINE) fputs(";4", f);
-                    if (style & A_REVERSE) fputs(";7", f);
-                    if (fg >= 0) ansi_colour(f, fg, 0);
-                    if (bg >= 0) ansi_colour(f, bg, 1);
-                    fputc('m', f);
-                    cf = fg, cb = bg, ca = style;
-                }
-            }
-            wchar_t ch = wc[0] ? wc[0] : L' ';
-            size_t n = wcrtomb(line + p, ch, &mbs);
-            if (n == (size_t)-1) {
-                line[p] = '?';
-                n = 1;
-                memset(&mbs, 0, sizeof mbs);
-            }
-            p += n;
-            if (ch != L' ') keep = p;
-        }
-        if (!ansi) p = keep;   /* trailing blanks carry nothing in plain text */
-        line[p] = 0;
-        fputs(line, f);
-        if (ansi && (cf >= 0 || cb >= 0 || ca)) fputs("\x1b[0m", f);
-        fputc('\n', f);
+    switch (k) {
+    case KEY_UP: prev_layer(u); return 1;
+    case KEY_DOWN: ax_ui_worker_step(u); return 1;
+    case KEY_HOME: u->follow = 0; u->cur = -1; return 1;
+    case KEY_END: u->follow = 0; u->cur = u->ready - 1; return 1;
+    default: return 0;
     }
-}
-
-static void file_name_part(char *dst, size_t size, const char *src)
-{
-    size_t p = 0;
-    for (; *src && p + 1 < size; src++) {
-        unsigned char c = (unsigned char)*src;
-        dst[p++] = (char)(isalnum(c) || c == '-' || c == '.' ? tolower(c) : '_');
-    }
-    dst[p] = 0;
-}
-
-static void save_view(ax_ui *u)
-{
-    char layer[64], view[24], base[128], txt[160], ans[160];
-    file_name_part(layer, sizeof layer, ax_ui_layer_name(u, u->cur));
-    file_name_part(view, sizeof view, ax_views[u->view]->name);
-    snprintf(base, sizeof base, "alexscope-%s-%s", layer, view);
-    int k;
-    for (k = 1; k < 1000; k++) {
-        if (k == 1) {
-            snprintf(txt, sizeof txt, "%s.txt", base);
-            snprintf(ans, sizeof ans, "%s.ans", base);
-        } else {
-            snprintf(txt, sizeof txt, "%s-%d.txt", base, k);
-            snprintf(ans, sizeof ans, "%s-%d.ans", base, k);
-        }
-        if (access(txt, F_OK) && access(ans, F_OK)) break;
-    }
-    FILE *ft = fopen(txt, "w"), *fa = ft ? fopen(ans, "w") : NULL;
-    if (!ft || !fa) {
-        snprintf(u->msg, sizeof u->msg, "cannot save %.160s: %.100s", ft ? ans : txt, strerror(errno));
-        u->msg_role = AX_R_BAD;
-        if (ft) fclose(ft);
-        return;
-    }
-    char shape[48];
-    ax_tensor_shape_str(u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out, shape, sizeof shape);
-    char head[1600];
-    snprintf(head, sizeof head, "alexscope %s, %s %s, %s view, %s\n", u->net->spec.name, ax_ui_layer_name(u, u->cur),
-             shape, ax_views[u->view]->name,
-             u->net->untrained ? "UNTRAINED seeded weights" : u->net->weights_path);
-    fputs(head, ft);
-    fputs(head, fa);
-    /* the plain file is drawn in mono (ASCII ramps instead of colours), the ANSI one in colour */
-    int colour = u->colour, help = u->help;
-    u->help = 0;
-    ax_rect pane = ax_ui_pane(u);
-    u->colour = 0;
-    ax_ui_draw_all(u);
-    write_region(ft, pane.y, pane.h, pane.x, pane.w, 0);
-    u->colour = u->can_colour;
-    ax_ui_draw_all(u);
-    write_region(fa, pane.y, pane.h, pane.x, pane.w, 1);
-    u->colour = colour;
-    u->help = help;
-    int bad = ferror(ft) || ferror(fa);
-    bad |= fclose(ft) != 0;
-    bad |= fclose(fa) != 0;
-    if (bad) {
-        snprintf(u->msg, sizeof u->msg, "writing %.160s or %.140s failed", txt, ans);
-        u->msg_role = AX_R_BAD;
-        return;
-    }
-    snprintf(u->msg, sizeof u->msg, "saved %.140s (plain) and %.140s (ANSI colours)", txt, ans);
-    u->msg_role = AX_R_GOOD;
-}
-
-/* ---- keys --------------------------------------------------------------- */
-
-static void next_layer(ax_ui *u)
-{
-    int nl = u->net->nlayers;
-    if (u->cur + 1 >= nl) {
-        snprintf(u->msg, sizeof u->msg, "%s is the last layer", ax_ui_layer_name(u, u->cur));
-        u->msg_role = AX_R_DIM;
-        return;
-    }
-    if (u->cur + 1 < u->ready) {
-        u->cur++;
-        /* back at the frontier while computing: follow the computation again */
-        if (u->worker_live && u->cur == u->ready - 1) u->follow = 1;
-        return;
-    }
-    pthread_mutex_lock(&u->mu);
-    int busy = u->w_busy;
-    if (busy && u->w_cancel) {
-        /* after x, n asks for the next layer only, not the rest of the stopped run */
-        u->w_cancel = 0;
-        u->w_target = u->cur + 1;
-    } else if (busy && u->w_target < nl - 1) {
-        u->w_target++;
-    }
-    pthread_mutex_unlock(&u->mu);
-    if (busy) {
-        u->follow = 1;
-        return;
-    }
-    run_to(u, u->cur + 1);
 }
 
 static void handle_key(ax_ui *u, int k)
 {
     if (k == KEY_RESIZE) return;
     u->msg[0] = 0;
-    if (u->prompting) {
-        prompt_key(u, k);
+    if (ax_ui_prompt_active()) {
+        ax_ui_prompt_key(u, k);
         return;
     }
     if (u->help) {
-        switch (k) {
-        case KEY_UP: u->help_top--; break;
-        case KEY_DOWN: u->help_top++; break;
-        case KEY_PPAGE: u->help_top -= 10; break;
-        case KEY_NPAGE: u->help_top += 10; break;
-        default: u->help = 0; break;
-        }
+        if (k == 'Q') u->quit = 1;
+        else u->help = ax_ui_help_key(u, k);
         return;
     }
     switch (k) {
-    case 'q': case 'Q': u->quit = 1; return;
-    case '?': case KEY_F(1): u->help = 1; u->help_top = 0; return;
-    case 'n': case ' ': next_layer(u); return;
-    case 'p': case KEY_BACKSPACE: case 127: case 8:
-        u->follow = 0;
-        if (u->cur >= 0) u->cur--;
+    case 'Q': u->quit = 1; return;
+    case 'q':
+        if (!go_back(u)) u->quit = 1;
         return;
-    case 'g':
-        u->prompting = 1;
-        u->plen = 0;
-        u->prompt[0] = 0;
+    case 27:
+        if (!go_back(u)) ax_ui_worker_stop(u);
         return;
-    case 'a': run_to(u, u->net->nlayers - 1); return;
-    case 'x': case 27: stop_worker(u); return;
-    case '\t': u->view = (u->view + 1) % AX_V_COUNT; return;
-    case KEY_BTAB: u->view = (u->view + AX_V_COUNT - 1) % AX_V_COUNT; return;
+    case KEY_BACKSPACE: case 127: case 8:
+        if (!go_back(u)) prev_layer(u);
+        return;
+    case '?': case KEY_F(1): u->help = 1; ax_ui_help_key(u, KEY_HOME); return;
+    case 'n': case ' ': ax_ui_worker_step(u); return;
+    case 'p': prev_layer(u); return;
+    case 'g': case '/': ax_ui_prompt_open(u, k); return;
+    case 'a': ax_ui_worker_run_to(u, u->net->nlayers - 1); return;
+    case 'x': ax_ui_worker_stop(u); return;
+    case '<': case ',': switch_image(u, -1); return;
+    case '>': case '.': switch_image(u, 1); return;
+    case '\t': ax_ui_open_view(u, (u->view + 1) % AX_V_COUNT, 0); return;
+    case KEY_BTAB: ax_ui_open_view(u, (u->view + AX_V_COUNT - 1) % AX_V_COUNT, 0); return;
     case 'm':
         if (u->can_colour) u->colour = !u->colour;
-        else {
-            snprintf(u->msg, sizeof u->msg, "no colours here (%s)",
-                     u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
-            u->msg_role = AX_R_DIM;
-        }
+        else ax_ui_say(u, AX_R_DIM, "no colours here (%s)", u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
         return;
-    case 's': save_view(u); return;
+    case 's': ax_ui_save_view(u); return;
     case 12: clearok(curscr, TRUE); return;
+    case KEY_MOUSE: mouse(u); return;
     default: break;
     }
     if (k >= '1' && k < '1' + AX_V_COUNT) {
-        u->view = k - '1';
+        ax_ui_open_view(u, k - '1', 0);
         return;
     }
     const ax_view *v = ax_views[u->view];
-    if (v->key) v->key(u, k);
+    if (v->key && v->key(u, k)) return;
+    list_key(u, k);
 }
 
-/* ---- entry points ------------------------------------------------------- */
+/* ---- the loop ----------------------------------------------------------- */
 
 int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
 {
     setlocale(LC_ALL, "");
-    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        ax_fail(err, AX_ERR_ARG, "the workbench needs a terminal on stdin and stdout (use `alexscope dump` in scripts)");
-        return 1;
-    }
+    if (ax_ui_terminal_check(err)) return 1;
     static ax_ui ui;
     ax_ui *u = &ui;
-    if (ui_init(u, net, cfg, err)) {
-        ui_free(u);
+    if (ax_ui_state_init(u, net, cfg, err)) {
+        ax_ui_state_free(u);
         return 1;
     }
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
         const char *term = getenv("TERM");
-        ax_fail(err, AX_ERR_UNSUPPORTED, "cannot drive the terminal (TERM=%s): curses could not start",
-                term ? term : "(unset)");
-        ui_free(u);
+        ax_fail(err, AX_ERR_UNSUPPORTED, "cannot drive the terminal (TERM=%s): curses could not start; "
+                "`alexscope dump IMAGE` prints the same facts as text", term ? term : "(unset)");
+        ax_ui_state_free(u);
         return 1;
     }
-    static int at_exit_set;
-    if (!at_exit_set && !atexit(end_curses_at_exit)) at_exit_set = 1;
-    g_signal = 0;
-    g_curses_on = 1;
-    struct sigaction old_stop[NSTOP], old_fatal[NFATAL];
-    install_handlers(old_stop, old_fatal);
-
+    ax_ui_signals_on();
     cbreak();
     noecho();
     keypad(stdscr, TRUE);
     curs_set(0);
     set_escdelay(25);
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+              | BUTTON5_PRESSED
+#endif
+              , NULL);
+    mouseinterval(0);
     ax_ui_colours_init(u);
-    u->wthread_live = !start_thread(&u->wthread, wstats_main, u);
-    if (!u->wthread_live) wstats_main(u);
+    ax_ui_wstats_start(u, 1);
 
     int was_busy = 0;
-    while (!u->quit && !g_signal) {
-        int busy = sync_worker(u);
+    while (!u->quit && !ax_ui_signal_caught()) {
+        int busy = ax_ui_worker_sync(u);
         if (u->dirty || busy || was_busy) {
             ax_ui_draw_all(u);
             refresh();
@@ -629,155 +321,25 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
             }
             continue;
         }
-        if (k == 3) break;   /* Ctrl-C arriving as a key (raw terminals) */
+        if (k == 3) {
+            /* Ctrl-C arriving as a key (raw terminals): the same as SIGINT */
+            ax_ui_signal_set(SIGINT);
+            break;
+        }
         handle_key(u, k);
         u->dirty = 1;
     }
 
-    stop_worker(u);
-    if (u->worker_live) pthread_join(u->worker, NULL);
-    if (u->wthread_live) pthread_join(u->wthread, NULL);
+    ax_ui_worker_join(u);
+    ax_ui_wstats_join(u);
     endwin();
-    g_curses_on = 0;
+    ax_ui_signals_off();
     delscreen(scr);
-    restore_handlers(old_stop, old_fatal);
-    int sig = g_signal;
-    ui_free(u);
+    int sig = ax_ui_signal_caught();
+    ax_ui_state_free(u);
     if (sig) {
         ax_fail(err, AX_ERR_ARG, "interrupted by %s", sig == SIGINT ? "SIGINT (Ctrl-C)" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
         return 128 + sig;
     }
-    return 0;
-}
-
-typedef struct {
-    const char *label;
-    int view, layer, tiles, ka, kb;
-} bench_case;
-
-static int find_type(const ax_net *net, ax_layer_type t, int grouped)
-{
-    for (int i = 0; i < net->nlayers; i++)
-        if (net->layers[i].spec.type == t && (!grouped || net->layers[i].spec.groups > 1)) return i;
-    return -1;
-}
-
-int ax_ui_bench(ax_net *net, const ax_ui_config *cfg, int cols, int rows, ax_error *err)
-{
-    setlocale(LC_ALL, "");
-    if (!locale_is_utf8()) setlocale(LC_CTYPE, "C.UTF-8");
-    if (net->computed < net->nlayers && ax_net_run_to(net, net->nlayers - 1, err) != AX_OK) return 1;
-    static ax_ui ui;
-    ax_ui *u = &ui;
-    if (ui_init(u, net, cfg, err)) {
-        ui_free(u);
-        return 1;
-    }
-    wstats_main(u);
-    int frames = cfg->bench_frames > 0 ? cfg->bench_frames : 40;
-
-    FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
-    if (!out || !in) {
-        if (out) fclose(out);
-        if (in) fclose(in);
-        ui_free(u);
-        ax_fail(err, AX_ERR_IO, "bench-ui: cannot open /dev/null: %s", strerror(errno));
-        return 1;
-    }
-    char cs[16], rs[16];
-    snprintf(cs, sizeof cs, "%d", cols);
-    snprintf(rs, sizeof rs, "%d", rows);
-    char *old_c = getenv("COLUMNS") ? strdup(getenv("COLUMNS")) : NULL;
-    char *old_l = getenv("LINES") ? strdup(getenv("LINES")) : NULL;
-    setenv("COLUMNS", cs, 1);
-    setenv("LINES", rs, 1);
-    const char *term = "xterm-256color";
-    SCREEN *scr = newterm(term, out, in);
-    if (!scr) scr = newterm(term = "xterm", out, in);
-    if (old_c) setenv("COLUMNS", old_c, 1); else unsetenv("COLUMNS");
-    if (old_l) setenv("LINES", old_l, 1); else unsetenv("LINES");
-    free(old_c);
-    free(old_l);
-    if (!scr) {
-        fclose(out);
-        fclose(in);
-        ui_free(u);
-        ax_fail(err, AX_ERR_UNSUPPORTED, "bench-ui: no terminfo entry for xterm-256color or xterm");
-        return 1;
-    }
-    set_term(scr);
-    resize_term(rows, cols);
-    keypad(stdscr, TRUE);
-    ax_ui_colours_init(u);
-
-    int conv = find_type(net, AX_L_CONV, 0), lrn = find_type(net, AX_L_LRN, 0),
-        grp = find_type(net, AX_L_CONV, 1), last = net->nlayers - 1;
-    if (conv < 0) conv = 0;
-    const bench_case cases[] = {
-        { "tensor", AX_V_TENSOR, conv, 0, 'h', 'h' },
-        { "channels", AX_V_CHANNELS, conv, 0, KEY_DOWN, KEY_UP },
-        { "heatmap", AX_V_HEATMAP, conv, 0, ']', '[' },
-        { "heatmap tiles", AX_V_HEATMAP, conv, 1, KEY_RIGHT, KEY_LEFT },
-        { "lrn", AX_V_LRN, lrn >= 0 ? lrn : conv, 0, ']', '[' },
-        { "groups", AX_V_GROUPS, grp >= 0 ? grp : conv, 0, KEY_DOWN, KEY_UP },
-        { "top-k", AX_V_TOPK, last, 0, '+', '-' },
-        { "filters", AX_V_FILTERS, conv, 0, KEY_DOWN, KEY_UP },
-        { "input", AX_V_INPUT, -1, 0, 0, 0 },
-        { "help", AX_V_TENSOR, conv, 0, 0, 0 },
-    };
-    int ncase = (int)(sizeof cases / sizeof cases[0]);
-    double res[2][16][3];
-    int passes = u->can_colour ? 2 : 1;
-    for (int pass = 0; pass < passes; pass++) {
-        u->colour = pass == 0 && u->can_colour;
-        for (int c = 0; c < ncase; c++) {
-            const bench_case *bc = &cases[c];
-            u->cur = bc->layer;
-            u->view = bc->view;
-            u->heat_tiles = bc->tiles;
-            u->help = !strcmp(bc->label, "help");
-            u->ch = 0;
-            u->hy = u->hx = 0;
-            u->order_valid = 0;
-            /* cold caches for the first frame, as after stepping onto the layer */
-            for (int i = bc->layer; i >= bc->layer - 1 && i >= -1; i--) u->cache[i + 1].valid = 0;
-            double sum = 0, mx = 0, first = 0;
-            for (int f = 0; f < frames; f++) {
-                double t0 = now_s();
-                if (f > 0 && bc->ka && ax_views[u->view]->key) ax_views[u->view]->key(u, f % 2 ? bc->ka : bc->kb);
-                ax_ui_draw_all(u);
-                clearok(curscr, TRUE);
-                wnoutrefresh(stdscr);
-                doupdate();
-                double ms = (now_s() - t0) * 1e3;
-                if (f == 0) first = ms;
-                sum += ms;
-                if (ms > mx) mx = ms;
-            }
-            res[pass][c][0] = first;
-            res[pass][c][1] = sum / frames;
-            res[pass][c][2] = mx;
-        }
-    }
-    endwin();
-    delscreen(scr);
-    fclose(out);
-    fclose(in);
-
-    printf("bench-ui: %s, %dx%d %s, %d frames per view, each frame redraws and repaints the whole screen\n",
-           net->spec.name, cols, rows, term, frames);
-    printf("  first frame includes the layer's analysis (caches cold); target: under 16 ms per key press\n");
-    printf("  %-14s %-12s", "view", "layer");
-    for (int pass = 0; pass < passes; pass++)
-        printf(" | %-6s %6s %6s %6s", pass == 0 && u->can_colour ? "colour" : "mono", "first", "mean", "max");
-    printf("   (ms)\n");
-    for (int c = 0; c < ncase; c++) {
-        printf("  %-14s %-12.12s", cases[c].label, cases[c].layer < 0 ? "input" : net->layers[cases[c].layer].spec.name);
-        for (int pass = 0; pass < passes; pass++)
-            printf(" | %-6s %6.2f %6.2f %6.2f", "", res[pass][c][0], res[pass][c][1], res[pass][c][2]);
-        printf("\n");
-    }
-    fflush(stdout);
-    ui_free(u);
     return 0;
 }

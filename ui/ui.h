@@ -16,12 +16,19 @@ typedef struct {
     int topk;                 /* rows of the Top-k view (0: 5) */
     int mono;                 /* 1: no colours (NO_COLOR set or --mono) */
     int bench_frames;         /* ax_ui_bench: frames per view (0: 40) */
+    const char *messages;     /* what loading said, one "note: ..." or "warning: ..."
+                                 a line (NULL: nothing); shown in the workbench */
 } ax_ui_config;
+
+/* 0 when stdin and stdout are a terminal the workbench can draw on (its
+ * terminfo entry moves the cursor), else 1 with err saying why and pointing
+ * to `alexscope dump`. Reads terminfo only; the screen is left untouched. */
+int ax_ui_terminal_check(ax_error *err);
 
 /* Runs the workbench on a net whose input is set (nothing needs to be
  * computed). Returns 0 when the user quits, 128 + signal number after SIGINT,
- * SIGTERM or SIGHUP (err says which), 1 with err filled when the terminal
- * cannot be used. */
+ * SIGTERM or SIGHUP (err says which; Ctrl-C read as a key counts as SIGINT),
+ * 1 with err filled when the terminal cannot be used. */
 int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err);
 
 /* Redraw timing: computes every layer (if not done), then renders each view on

@@ -4,6 +4,7 @@
 #include "draw.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const ax_keyhelp keys[] = {
@@ -12,35 +13,64 @@ static const ax_keyhelp keys[] = {
     { "Left Right", "choose the sort column" },
     { "o", "sort ascending / descending" },
     { "Enter", "heatmap of the selected channel" },
+    { "/ NUMBER", "select a channel by number" },
     { NULL, NULL },
 };
 
-/* width is the wide layout's; narrow panes (80 columns) use narrow */
+/* This view's own state; the selected channel is shared (u->ch). */
+static struct {
+    int col, desc, top;           /* sort column and order, first row on screen */
+    int *order;                   /* (c) channels in sort order */
+    size_t cap;
+    int o_layer, o_col, o_desc, o_image, o_valid;
+} S;
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    free(S.order);
+    memset(&S, 0, sizeof S);
+}
+
+static void release(void)
+{
+    free(S.order);
+    memset(&S, 0, sizeof S);
+}
+
+/* width is the wide layout's; narrow panes (80 columns) use narrow. Every
+ * value is right-aligned under the right end of its heading. */
 static const struct { const char *name; ax_stats_column col; int width, narrow; } columns[] = {
     { "ch", AX_STATS_INDEX, 6, 5 },
     { "min", AX_STATS_MIN, 11, 9 },
     { "max", AX_STATS_MAX, 11, 9 },
     { "mean", AX_STATS_MEAN, 11, 9 },
     { "std", AX_STATS_STD, 11, 9 },
-    { "zero%", AX_STATS_ZERO_FRAC, 12, 7 },
-    { "NaN", AX_STATS_NONFINITE, 7, 5 },
+    { "zero%", AX_STATS_ZERO_FRAC, 8, 7 },
+    { "NaN", AX_STATS_NONFINITE, 6, 5 },
 };
+#define DEAD_W 5   /* "dead" after the numbers (narrow: "D") */
 #define NCOLS ((int)(sizeof columns / sizeof columns[0]))
 
 /* The sort order of the current layer, recomputed only when it changes. */
 static const int *order_of(ax_ui *u, ax_layer_cache *lc)
 {
-    int *order = ax_ui_order(u, (size_t)lc->c);
-    if (!order) return NULL;
-    if (!u->order_valid || u->order_layer != u->cur || u->order_col != u->chan_col ||
-        u->order_desc != u->chan_desc) {
-        ax_channel_order(order, lc->ch, lc->c, columns[u->chan_col].col, u->chan_desc);
-        u->order_layer = u->cur;
-        u->order_col = u->chan_col;
-        u->order_desc = u->chan_desc;
-        u->order_valid = 1;
+    if ((size_t)lc->c > S.cap) {
+        int *p = realloc(S.order, (size_t)lc->c * sizeof *p);
+        if (!p) return NULL;
+        S.order = p;
+        S.cap = (size_t)lc->c;
+        S.o_valid = 0;
     }
-    return order;
+    if (!S.o_valid || S.o_layer != u->cur || S.o_col != S.col || S.o_desc != S.desc || S.o_image != u->image) {
+        ax_channel_order(S.order, lc->ch, lc->c, columns[S.col].col, S.desc);
+        S.o_layer = u->cur;
+        S.o_col = S.col;
+        S.o_desc = S.desc;
+        S.o_image = u->image;
+        S.o_valid = 1;
+    }
+    return S.order;
 }
 
 static int row_of(const int *order, int c, int ch)
@@ -75,14 +105,17 @@ static void draw(ax_ui *u, ax_rect r)
     int x = x0;
     for (int c = 0; c < NCOLS && x < x0 + w; c++) {
         char h[32];
-        snprintf(h, sizeof h, "%s%s", columns[c].name,
-                 c == u->chan_col ? ax_ui_sym(u, u->chan_desc ? AX_S_DOWN : AX_S_UP) : "");
+        snprintf(h, sizeof h, "%s%s", columns[c].name, c == S.col ? ax_ui_sym(u, S.desc ? AX_S_DOWN : AX_S_UP) : "");
         int cw = narrow ? columns[c].narrow : columns[c].width;
-        ax_ui_printf(u, y, x, cw, c == u->chan_col ? AX_R_SELECT : AX_R_HEADER, "%*s", cw - 1, "");
-        int hl = (int)strlen(columns[c].name) + (c == u->chan_col);
-        ax_ui_put(u, y, x + cw - 1 - hl, hl, c == u->chan_col ? AX_R_SELECT : AX_R_HEADER, h);
+        ax_role hr = c == S.col ? AX_R_SELECT : AX_R_HEADER;
+        ax_ui_printf(u, y, x, cw, hr, "%*s", cw - 1, "");
+        /* the arrow hangs into the gap after the column, the name ends where the values end */
+        int hl = (int)strlen(columns[c].name);
+        ax_ui_put(u, y, x + cw - 1 - hl, hl + 1, hr, h);
         x += cw;
     }
+    int dw = narrow ? 2 : DEAD_W;
+    x += dw;
     int map_x = x + 1, map_w = x0 + w - map_x;
     if (map_w > 16) map_w = 16;
     int spatial = lc->h * lc->w > 1 && map_w >= 4;
@@ -91,14 +124,14 @@ static void draw(ax_ui *u, ax_rect r)
 
     int rows = visible_rows(r);
     int sel = row_of(order, lc->c, u->ch);
-    if (sel < u->chan_top) u->chan_top = sel;
-    if (sel >= u->chan_top + rows) u->chan_top = sel - rows + 1;
-    if (u->chan_top > lc->c - rows) u->chan_top = lc->c - rows;
-    if (u->chan_top < 0) u->chan_top = 0;
-    const ax_tensor *t = ax_ui_tensor(u, u->cur);
+    if (sel < S.top) S.top = sel;
+    if (sel >= S.top + rows) S.top = sel - rows + 1;
+    if (S.top > lc->c - rows) S.top = lc->c - rows;
+    if (S.top < 0) S.top = 0;
+    const float *data = ax_ui_data(u, u->cur);
     int hw = lc->h * lc->w;
-    for (int k = 0; k < rows && u->chan_top + k < lc->c; k++) {
-        int ch = order[u->chan_top + k];
+    for (int k = 0; k < rows && S.top + k < lc->c; k++) {
+        int ch = order[S.top + k];
         const ax_stats *s = &lc->ch[ch];
         int dead = ax_stats_dead(s);
         ax_role role = ch == u->ch ? AX_R_SELECT : dead ? AX_R_DIM : AX_R_NORMAL;
@@ -114,43 +147,56 @@ static void draw(ax_ui *u, ax_rect r)
                     if (snprintf(v, sizeof v, "%.*g", prec, vals[c - 1]) <= cw - 1) break;
             }
             else if (c <= 4) ax_ui_num(v, sizeof v, vals[c - 1]);
-            else if (c == 5) snprintf(v, sizeof v, "%5.1f%s", 100.0 * s->zero_frac, narrow ? (dead ? "D" : " ") : (dead ? " dead" : "     "));
+            else if (c == 5) snprintf(v, sizeof v, "%.1f", 100.0 * s->zero_frac);
             else snprintf(v, sizeof v, "%zu", s->nonfinite);
             p += snprintf(line + p, sizeof line - (size_t)p, "%*.*s ", cw - 1, cw - 1, v);
         }
+        p += snprintf(line + p, sizeof line - (size_t)p, "%-*s", dw, dead ? (narrow ? "D" : "dead") : "");
         ax_ui_fill(u, y + k, x0, x - x0, role);
         ax_ui_put(u, y + k, x0, x - x0, s->nonfinite && ch != u->ch ? AX_R_BAD : role, line);
         if (spatial)
-            ax_ui_heat_map(u, y + k, map_x, 1, map_w, t->data + (size_t)ch * hw, lc->h, lc->w, s->min, s->max);
+            ax_ui_heat_map(u, y + k, map_x, 1, map_w, data + (size_t)ch * hw, lc->h, lc->w, s->min, s->max);
     }
     char pos[64];
     snprintf(pos, sizeof pos, "row %d of %d", sel + 1, lc->c);
     if (narrow) {
         ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "%s, by %s %s, D = dead, Enter: heatmap", pos,
-                     columns[u->chan_col].name, u->chan_desc ? "desc" : "asc");
+                     columns[S.col].name, S.desc ? "desc" : "asc");
         return;
     }
     ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "%s %s sorted by %s, %s %s Enter: heatmap of channel %d", pos,
-                 ax_ui_sym(u, AX_S_DOT), columns[u->chan_col].name, u->chan_desc ? "descending" : "ascending",
+                 ax_ui_sym(u, AX_S_DOT), columns[S.col].name, S.desc ? "descending" : "ascending",
                  ax_ui_sym(u, AX_S_DOT), u->ch);
+}
+
+/* A new sort order starts at its top row. */
+static void resorted(ax_ui *u)
+{
+    S.top = 0;
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    const int *order = lc ? order_of(u, lc) : NULL;
+    if (order) u->ch = order[0];
 }
 
 static int key(ax_ui *u, int k)
 {
-    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     switch (k) {
     case KEY_LEFT:
-        u->chan_col = (u->chan_col + NCOLS - 1) % NCOLS;
+        S.col = (S.col + NCOLS - 1) % NCOLS;
+        resorted(u);
         return 1;
     case KEY_RIGHT:
-        u->chan_col = (u->chan_col + 1) % NCOLS;
+        S.col = (S.col + 1) % NCOLS;
+        resorted(u);
         return 1;
     case 'o':
-        u->chan_desc = !u->chan_desc;
+        S.desc = !S.desc;
+        resorted(u);
         return 1;
     default:
         break;
     }
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     if (!lc) return 0;
     const int *order = order_of(u, lc);
     if (!order) return 0;
@@ -164,8 +210,7 @@ static int key(ax_ui *u, int k)
     case KEY_HOME: sel = 0; break;
     case KEY_END: sel = lc->c - 1; break;
     case '\n': case '\r': case KEY_ENTER:
-        u->view = AX_V_HEATMAP;
-        u->heat_tiles = 0;
+        ax_ui_open_view(u, AX_V_HEATMAP, 1);
         return 1;
     default:
         return 0;
@@ -176,4 +221,6 @@ static int key(ax_ui *u, int k)
     return 1;
 }
 
-const ax_view ax_view_channels = { "Channels", draw, key, keys };
+const ax_view ax_view_channels = {
+    "Channels", draw, key, keys, "Up/Down select  Left/Right sort column  o order  Enter heatmap", reset, release,
+};

@@ -8,9 +8,22 @@
 
 static const ax_keyhelp keys[] = {
     { "Up Down PgUp PgDn", "scroll the kernels" },
+    { "Home End", "first / last row of kernels" },
     { "l", "scale per layer / per kernel" },
     { NULL, NULL },
 };
+
+static struct {
+    int top;            /* first row of kernels on screen */
+    int kernel_norm;    /* each kernel on its own scale */
+} S;
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    S.top = 0;
+    S.kernel_norm = 0;
+}
 
 static int first_conv(const ax_net *net)
 {
@@ -83,7 +96,7 @@ static void kernel_tile(ax_ui *u, const ax_layer *l, int k, float m, int y, int 
 {
     int C = l->weight.shape[1], kh = l->weight.shape[2], kw = l->weight.shape[3];
     const float *wk = l->weight.data + (size_t)k * C * kh * kw;
-    if (u->filt_kernel_norm) {
+    if (S.kernel_norm) {
         m = 0;
         for (int j = 0; j < C * kh * kw; j++) m = fmaxf(m, fabsf(wk[j]));
     }
@@ -125,7 +138,7 @@ static void draw(ax_ui *u, ax_rect r)
     y++;
     ax_ui_printf(u, y++, r.x + 1, r.w - 2, AX_R_HEADER, "%s: %d kernels of %dx%dx%d, %s, scaled per %s, grey = 0",
                  l->spec.name, OC, C, kh, kw, C == 3 ? "as RGB" : "mean over input channels",
-                 u->filt_kernel_norm ? "kernel" : "layer");
+                 S.kernel_norm ? "kernel" : "layer");
     int th = (kh + 1) / 2, tw = kw;
     int per_row = (r.w - 1) / (tw + 1);
     if (per_row < 1) per_row = 1;
@@ -136,29 +149,34 @@ static void draw(ax_ui *u, ax_rect r)
             ax_ui_printf(u, y, r.x + 1, r.w - 2, AX_R_DIM, "(a taller window shows the %d kernels)", OC);
         return;
     }
-    if (u->filt_top > total - vis_rows) u->filt_top = total - vis_rows;
-    if (u->filt_top < 0) u->filt_top = 0;
+    if (S.top > total - vis_rows) S.top = total - vis_rows;
+    if (S.top < 0) S.top = 0;
     for (int rr = 0; rr < vis_rows; rr++)
         for (int cc = 0; cc < per_row; cc++) {
-            int k = (u->filt_top + rr) * per_row + cc;
+            int k = (S.top + rr) * per_row + cc;
             if (k >= OC) break;
             kernel_tile(u, l, k, m, y + rr * (th + 1), r.x + 1 + cc * (tw + 1), u->net->spec.pre.bgr);
         }
     if (vis_rows < total)
         ax_ui_printf(u, r.y + r.h - 1, r.x + 1, r.w - 2, AX_R_DIM, "kernel rows %d-%d of %d (Up/Down scroll)",
-                     u->filt_top + 1, u->filt_top + vis_rows, total);
+                     S.top + 1, S.top + vis_rows, total);
 }
 
 static int key(ax_ui *u, int k)
 {
+    (void)u;
     switch (k) {
-    case KEY_UP: u->filt_top--; return 1;
-    case KEY_DOWN: u->filt_top++; return 1;
-    case KEY_PPAGE: u->filt_top -= 4; return 1;
-    case KEY_NPAGE: u->filt_top += 4; return 1;
-    case 'l': u->filt_kernel_norm = !u->filt_kernel_norm; return 1;
+    case KEY_UP: S.top--; return 1;
+    case KEY_DOWN: S.top++; return 1;
+    case KEY_PPAGE: S.top -= 4; return 1;
+    case KEY_NPAGE: S.top += 4; return 1;
+    case KEY_HOME: S.top = 0; return 1;
+    case KEY_END: S.top = 1 << 20; return 1;
+    case 'l': S.kernel_norm = !S.kernel_norm; return 1;
     default: return 0;
     }
 }
 
-const ax_view ax_view_filters = { "Filters", draw, key, keys };
+const ax_view ax_view_filters = {
+    "Filters", draw, key, keys, "Up/Down PgUp/PgDn Home/End scroll the kernels  l scale", reset, NULL,
+};

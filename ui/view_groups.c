@@ -8,8 +8,17 @@
 
 static const ax_keyhelp keys[] = {
     { "Up Down PgUp PgDn", "scroll the towers' tiles" },
+    { "Home End", "first / last row of tiles" },
     { NULL, NULL },
 };
+
+static int top;   /* first row of tiles on screen */
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    top = 0;
+}
 
 /* The grouped convolution whose split layer i still carries, or -1. Layers
  * that work channel by channel keep the split; LRN mixes only neighbours. */
@@ -61,10 +70,10 @@ static void draw(ax_ui *u, ax_rect r)
         ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer.");
         return;
     }
-    const ax_tensor *t = ax_ui_tensor(u, i);
+    const float *data = ax_ui_data(u, i);
     int hw = lc->h * lc->w, per = lc->c / conv->spec.groups;
     if (lc->towers != G) {
-        for (int g = 0; g < G; g++) ax_stats_compute(&lc->tower[g], t->data + (size_t)g * per * hw, (size_t)per * hw);
+        for (int g = 0; g < G; g++) ax_stats_compute(&lc->tower[g], data + (size_t)g * per * hw, (size_t)per * hw);
         lc->towers = G;
     }
     int colw = (r.w - 1 - (G - 1) * 2) / G;
@@ -77,8 +86,8 @@ static void draw(ax_ui *u, ax_rect r)
     int ytiles = r.y + 1 + (src == i ? 6 : 5);
     int nrows_vis = (r.y + r.h - 1 - ytiles) / (th + 1);
     int total_rows = (per + per_row - 1) / per_row;
-    if (u->groups_top > total_rows - nrows_vis) u->groups_top = total_rows - nrows_vis;
-    if (u->groups_top < 0) u->groups_top = 0;
+    if (top > total_rows - nrows_vis) top = total_rows - nrows_vis;
+    if (top < 0) top = 0;
     for (int g = 0; g < G; g++) {
         int x = r.x + 1 + g * (colw + 2), y = r.y + 1;
         const ax_stats *s = &lc->tower[g];
@@ -97,14 +106,14 @@ static void draw(ax_ui *u, ax_rect r)
                          (g + 1) * cin - 1);
         }
         for (int k = 0; k < nrows_vis * per_row; k++) {
-            int c = (u->groups_top * per_row) + k;
+            int c = (top * per_row) + k;
             if (c >= per) break;
             int ty = ytiles + (k / per_row) * (th + 1), tx = x + (k % per_row) * (tw + 1);
             int ch = g * per + c;
             if (hw > 1)
-                ax_ui_heat_map(u, ty, tx, th, tw, t->data + (size_t)ch * hw, lc->h, lc->w, lc->all.min, lc->all.max);
+                ax_ui_heat_map(u, ty, tx, th, tw, data + (size_t)ch * hw, lc->h, lc->w, lc->all.min, lc->all.max);
             else
-                ax_ui_heat_map(u, ty, tx, 1, tw, t->data + ch, 1, 1, lc->all.min, lc->all.max);
+                ax_ui_heat_map(u, ty, tx, 1, tw, data + ch, 1, 1, lc->all.min, lc->all.max);
         }
     }
     if (G == 2) {
@@ -112,21 +121,24 @@ static void draw(ax_ui *u, ax_rect r)
         double diff = lc->tower[0].mean - lc->tower[1].mean;
         ax_ui_printf(u, r.y + 1 + (src == i ? 5 : 4), r.x + 1, r.w - 2, AX_R_ACCENT,
                      "mean A - mean B = %s   (tiles: one scale for both towers, rows %d-%d of %d)",
-                     ax_ui_num(a, sizeof a, diff), u->groups_top + 1,
-                     u->groups_top + (nrows_vis < total_rows ? nrows_vis : total_rows), total_rows);
+                     ax_ui_num(a, sizeof a, diff), top + 1,
+                     top + (nrows_vis < total_rows ? nrows_vis : total_rows), total_rows);
     }
     ax_ui_legend(u, r.y + r.h - 1, r.x + 1, r.w - 2, lc->all.min, lc->all.max);
 }
 
 static int key(ax_ui *u, int k)
 {
+    (void)u;
     switch (k) {
-    case KEY_UP: u->groups_top--; return 1;
-    case KEY_DOWN: u->groups_top++; return 1;
-    case KEY_PPAGE: u->groups_top -= 4; return 1;
-    case KEY_NPAGE: u->groups_top += 4; return 1;
+    case KEY_UP: top--; return 1;
+    case KEY_DOWN: top++; return 1;
+    case KEY_PPAGE: top -= 4; return 1;
+    case KEY_NPAGE: top += 4; return 1;
+    case KEY_HOME: top = 0; return 1;
+    case KEY_END: top = 1 << 20; return 1;
     default: return 0;
     }
 }
 
-const ax_view ax_view_groups = { "Groups", draw, key, keys };
+const ax_view ax_view_groups = { "Groups", draw, key, keys, "Up/Down PgUp/PgDn Home/End scroll the tiles", reset, NULL };

@@ -15,10 +15,45 @@ static const ax_keyhelp keys[] = {
     { "l", "normalise per channel / per layer" },
     { "t", "tile grid of channels / one map" },
     { "+ -", "bigger / smaller tiles" },
-    { "PgUp PgDn", "previous / next page of tiles" },
+    { "PgUp PgDn", "8 rows up / down (tiles: a page)" },
+    { "Home End", "top-left / bottom-right (tiles: channel)" },
     { "Enter", "tiles: open the selected channel" },
+    { "Esc Backspace q", "back to the tiles or to Channels" },
     { NULL, NULL },
 };
+
+/* This view's own state; the selected channel is shared (u->ch). */
+static struct {
+    int one;          /* 1:1 instead of fit */
+    int layer_norm;   /* one scale for the layer */
+    int tiles;        /* the tile grid */
+    int from_tiles;   /* the map was opened from the tiles: back goes there */
+    int tile_w;
+    int hy, hx;       /* cursor, map coordinates */
+} S;
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    memset(&S, 0, sizeof S);
+    S.tile_w = 12;
+}
+
+/* The cursor inside the map on show (vectors: their near-square layout). */
+static void clamp_cursor(const ax_ui *u)
+{
+    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
+    int n, c, h, w;
+    ax_tensor_nchw(t, &n, &c, &h, &w);
+    if (h * w == 1) {
+        w = (int)ceil(sqrt((double)c));
+        h = (c + w - 1) / w;
+    }
+    if (S.hy >= h) S.hy = h - 1;
+    if (S.hx >= w) S.hx = w - 1;
+    if (S.hy < 0) S.hy = 0;
+    if (S.hx < 0) S.hx = 0;
+}
 
 /* The map on show: a channel, or a whole vector laid out near-square. */
 typedef struct {
@@ -30,19 +65,19 @@ typedef struct {
 
 static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
 {
-    const ax_tensor *t = ax_ui_tensor(u, u->cur);
-    if (!t || !lc) return 0;
+    const float *data = ax_ui_data(u, u->cur);
+    if (!data || !lc) return 0;
     if (lc->h * lc->w == 1) {
         int c = lc->c, w = (int)ceil(sqrt((double)c)), h = (c + w - 1) / w;
         float *buf = ax_ui_fbuf(u, (size_t)h * w);
         if (!buf) return 0;
-        memcpy(buf, t->data, (size_t)c * sizeof *buf);
+        memcpy(buf, data, (size_t)c * sizeof *buf);
         for (int i = c; i < h * w; i++) buf[i] = lc->all.min;
         *s = (source){ buf, h, w, lc->all.min, lc->all.max, 1 };
         return 1;
     }
-    const ax_stats *cs = u->heat_layer_norm ? &lc->all : &lc->ch[ch];
-    *s = (source){ t->data + (size_t)ch * lc->h * lc->w, lc->h, lc->w, cs->min, cs->max, 0 };
+    const ax_stats *cs = S.layer_norm ? &lc->all : &lc->ch[ch];
+    *s = (source){ data + (size_t)ch * lc->h * lc->w, lc->h, lc->w, cs->min, cs->max, 0 };
     return 1;
 }
 
@@ -52,7 +87,7 @@ typedef struct { int tw, th, ncols, nrows, page, first; } tiling;
 static tiling tiles_of(const ax_ui *u, ax_rect r, int c)
 {
     tiling g;
-    g.tw = u->tile_w;
+    g.tw = S.tile_w;
     g.th = g.tw / 2 > 0 ? g.tw / 2 : 1;
     g.ncols = (r.w - 1) / (g.tw + 1);
     g.nrows = (r.h - 3) / (g.th + 1);
@@ -71,7 +106,7 @@ static void draw_tiles(ax_ui *u, ax_rect r, ax_layer_cache *lc)
     if (last > lc->c) last = lc->c;
     ax_ui_title(u, r, "Heatmap", "%s %s tiles: channels %d-%d of %d %s %s", ax_ui_layer_name(u, u->cur),
                 ax_ui_sym(u, AX_S_DOT), g.first, last - 1, lc->c, ax_ui_sym(u, AX_S_DOT),
-                u->heat_layer_norm ? "per-layer scale" : "per-channel scale");
+                S.layer_norm ? "per-layer scale" : "per-channel scale");
     for (int ch = g.first; ch < last; ch++) {
         int k = ch - g.first, ty = r.y + 1 + (k / g.ncols) * (g.th + 1), tx = r.x + 1 + (k % g.ncols) * (g.tw + 1);
         source s;
@@ -100,23 +135,24 @@ static void draw(ax_ui *u, ax_rect r)
     }
     source s;
     if (!get_source(u, lc, u->ch, &s)) return;
-    if (u->heat_tiles && !s.vec) {
+    if (S.tiles && !s.vec) {
         draw_tiles(u, r, lc);
         return;
     }
     int half = ax_ui_heat_on(u);
     if (s.vec)
         ax_ui_title(u, r, "Heatmap", "%s %s %d values as %dx%d %s %s", name, ax_ui_sym(u, AX_S_DOT), lc->c, s.h,
-                    s.w, ax_ui_sym(u, AX_S_DOT), u->heat_one ? "1:1" : "fit");
+                    s.w, ax_ui_sym(u, AX_S_DOT), S.one ? "1:1" : "fit");
     else
         ax_ui_title(u, r, "Heatmap", "%s %s channel %d of %d (%dx%d) %s %s %s %s", name, ax_ui_sym(u, AX_S_DOT),
-                    u->ch, lc->c, s.h, s.w, ax_ui_sym(u, AX_S_DOT), u->heat_one ? "1:1" : "fit",
-                    ax_ui_sym(u, AX_S_DOT), u->heat_layer_norm ? "per-layer scale" : "per-channel scale");
+                    u->ch, lc->c, s.h, s.w, ax_ui_sym(u, AX_S_DOT), S.one ? "1:1" : "fit",
+                    ax_ui_sym(u, AX_S_DOT), S.layer_norm ? "per-layer scale" : "per-channel scale");
     int avail_r = r.h - 4, avail_c = r.w - 2;
     int y0 = r.y + 2, x0 = r.x + 1;
     int rows, cols, oy = 0, ox = 0;
-    int hy = u->hy, hx = u->hx, cy, cx;
-    if (!u->heat_one) {
+    clamp_cursor(u);
+    int hy = S.hy, hx = S.hx, cy, cx;
+    if (!S.one) {
         ax_ui_fit(half, s.h, s.w, avail_r, avail_c, &rows, &cols);
         ax_ui_heat_map(u, y0, x0, rows, cols, s.map, s.h, s.w, s.lo, s.hi);
         cx = (int)((long)hx * cols / s.w);
@@ -169,7 +205,7 @@ static void draw(ax_ui *u, ax_rect r)
                      ax_ui_num(v, sizeof v, val), ax_ui_num(a, sizeof a, lc->ch[u->ch].min),
                      ax_ui_num(b, sizeof b, lc->ch[u->ch].max));
     }
-    if (u->heat_one && (s.w > cols || s.h > (half ? 2 * rows : rows)))
+    if (S.one && (s.w > cols || s.h > (half ? 2 * rows : rows)))
         ax_ui_printf(u, r.y + r.h - 2, x0, avail_c, AX_R_DIM, "showing y %d-%d, x %d-%d", oy,
                      oy + (half ? 2 * rows : rows) - 1, ox, ox + cols - 1);
     ax_ui_legend(u, r.y + r.h - 1, x0, avail_c, s.lo, s.hi);
@@ -185,11 +221,17 @@ static void change_channel(ax_ui *u, ax_layer_cache *lc, int d)
 static int key(ax_ui *u, int k)
 {
     switch (k) {
-    case 'f': u->heat_one = !u->heat_one; return 1;
-    case 'l': u->heat_layer_norm = !u->heat_layer_norm; return 1;
-    case 't': u->heat_tiles = !u->heat_tiles; return 1;
-    case '+': case '=': if (u->tile_w < 40) u->tile_w += 2; return 1;
-    case '-': if (u->tile_w > 4) u->tile_w -= 2; return 1;
+    case AX_KEY_OPEN: S.tiles = 0; S.from_tiles = 0; return 1;
+    case AX_KEY_BACK:
+        if (S.tiles || !S.from_tiles) return 0;
+        S.tiles = 1;
+        S.from_tiles = 0;
+        return 1;
+    case 'f': S.one = !S.one; return 1;
+    case 'l': S.layer_norm = !S.layer_norm; return 1;
+    case 't': S.tiles = !S.tiles; S.from_tiles = 0; return 1;
+    case '+': case '=': if (S.tile_w < 40) S.tile_w += 2; return 1;
+    case '-': if (S.tile_w > 4) S.tile_w -= 2; return 1;
     default: break;
     }
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
@@ -202,7 +244,7 @@ static int key(ax_ui *u, int k)
     case '}': change_channel(u, lc, 10); return 1;
     default: break;
     }
-    if (u->heat_tiles && !vec) {
+    if (S.tiles && !vec) {
         tiling g = tiles_of(u, ax_ui_pane(u), lc->c);
         switch (k) {
         case KEY_LEFT: change_channel(u, lc, -1); return 1;
@@ -211,21 +253,27 @@ static int key(ax_ui *u, int k)
         case KEY_DOWN: change_channel(u, lc, g.ncols); return 1;
         case KEY_PPAGE: change_channel(u, lc, -g.page); return 1;
         case KEY_NPAGE: change_channel(u, lc, g.page); return 1;
-        case '\n': case '\r': case KEY_ENTER: u->heat_tiles = 0; return 1;
+        case KEY_HOME: u->ch = 0; return 1;
+        case KEY_END: u->ch = lc->c - 1; return 1;
+        case '\n': case '\r': case KEY_ENTER: S.tiles = 0; S.from_tiles = 1; return 1;
         default: return 0;
         }
     }
     switch (k) {
-    case KEY_LEFT: u->hx--; break;
-    case KEY_RIGHT: u->hx++; break;
-    case KEY_UP: u->hy--; break;
-    case KEY_DOWN: u->hy++; break;
-    case KEY_PPAGE: u->hy -= 8; break;
-    case KEY_NPAGE: u->hy += 8; break;
+    case KEY_LEFT: S.hx--; break;
+    case KEY_RIGHT: S.hx++; break;
+    case KEY_UP: S.hy--; break;
+    case KEY_DOWN: S.hy++; break;
+    case KEY_PPAGE: S.hy -= 8; break;
+    case KEY_NPAGE: S.hy += 8; break;
+    case KEY_HOME: S.hy = 0; S.hx = 0; break;
+    case KEY_END: S.hy = 1 << 30; S.hx = 1 << 30; break;
     default: return 0;
     }
-    ax_ui_clamp(u);
+    clamp_cursor(u);
     return 1;
 }
 
-const ax_view ax_view_heatmap = { "Heatmap", draw, key, keys };
+const ax_view ax_view_heatmap = {
+    "Heatmap", draw, key, keys, "Arrows cursor  [ ] channel  t tiles  f fit/1:1  l scale  Esc back", reset, NULL,
+};

@@ -6,8 +6,34 @@
 #include <stdio.h>
 
 static const ax_keyhelp keys[] = {
+    { "< >", "previous / next image of a batch" },
+    { "Up Down Home End", "previous / next / first / last layer" },
     { NULL, NULL },
 };
+
+static int all_equal(const float *v, float x)
+{
+    return v[0] == x && v[1] == x && v[2] == x;
+}
+
+/* The preprocessing as a formula in the spec's own terms: 0..255 pixels
+ * minus a mean, or 0..1 pixels normalised by mean and std, or in general. */
+static void formula(const ax_preprocess *p, char *buf, size_t size)
+{
+    int no_std = all_equal(p->std, 1.0f), no_mean = all_equal(p->mean, 0.0f);
+    double s = p->scale > 0 ? p->scale : 255.0;
+    char px[48];
+    if (s == 255.0) snprintf(px, sizeof px, "pixel[c]");
+    else if (s == 1.0) snprintf(px, sizeof px, "pixel[c] / 255");
+    else snprintf(px, sizeof px, "pixel[c] / 255 * %g", s);
+    char unit[64];
+    if (s == 255.0) snprintf(unit, sizeof unit, "pixel in 0..255");
+    else snprintf(unit, sizeof unit, "pixel in 0..255, scaled to 0..%g", s);
+    if (no_mean && no_std) snprintf(buf, size, "x[c] = %s   (%s)", px, unit);
+    else if (no_std) snprintf(buf, size, "x[c] = %s - mean[c]   (%s)", px, unit);
+    else if (no_mean) snprintf(buf, size, "x[c] = %s / std[c]   (%s)", px, unit);
+    else snprintf(buf, size, "x[c] = (%s - mean[c]) / std[c]   (%s)", px, unit);
+}
 
 static const char *resize_text(const ax_preprocess *p, char *buf, size_t size)
 {
@@ -65,7 +91,11 @@ static void draw(ax_ui *u, ax_rect r)
     const ax_preprocess *p = &u->net->spec.pre;
     int N, C, H, W;
     ax_tensor_nchw(t, &N, &C, &H, &W);
-    ax_ui_title(u, r, "Input", "%dx%dx%d as the net sees it", C, H, W);
+    const float *data = ax_ui_data(u, -1);
+    if (N > 1)
+        ax_ui_title(u, r, "Input", "image %d of %d, %dx%dx%d as the net sees it", u->image + 1, N, C, H, W);
+    else
+        ax_ui_title(u, r, "Input", "%dx%dx%d as the net sees it", C, H, W);
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
     char rs[80];
     if (u->cfg->image_path) {
@@ -81,13 +111,15 @@ static void draw(ax_ui *u, ax_rect r)
                  p->bgr ? "BGR (channel 0 is blue)" : "RGB", p->scale);
     y = ax_ui_kv(u, y, x0, w, "normalise", "mean (%g, %g, %g), std (%g, %g, %g) in the net's channel order",
                  p->mean[0], p->mean[1], p->mean[2], p->std[0], p->std[1], p->std[2]);
-    y = ax_ui_kv(u, y, x0, w, "formula", "x[c] = (pixel[c] / 255 * %g - mean[c]) / std[c]; shown: pixel from x", p->scale);
+    char f[160];
+    formula(p, f, sizeof f);
+    y = ax_ui_kv(u, y, x0, w, "formula", "%s", f);
     if (C != 3) {
         ax_layer_cache *lc = ax_ui_cache(u, -1);
         if (!lc) return;
         int rows, cols;
         ax_ui_fit(ax_ui_heat_on(u), H, W, r.y + r.h - y - 2, w, &rows, &cols);
-        ax_ui_heat_map(u, y + 1, x0, rows, cols, t->data, H, W, lc->ch[0].min, lc->ch[0].max);
+        ax_ui_heat_map(u, y + 1, x0, rows, cols, data, H, W, lc->ch[0].min, lc->ch[0].max);
         ax_ui_put(u, r.y + r.h - 1, x0, w, AX_R_DIM, "not three channels: channel 0 shown as a heatmap");
         return;
     }
@@ -95,7 +127,7 @@ static void draw(ax_ui *u, ax_rect r)
     int colour = u->colour && u->cube;
     ax_ui_fit(1, H, W, avail, w, &rows, &cols);
     if (colour) {
-        picture(u, y + 1, x0, rows, cols, t->data, H, W);
+        picture(u, y + 1, x0, rows, cols, data, H, W);
         return;
     }
     /* no colours: luminance on the ASCII ramp, two columns per pixel */
@@ -108,11 +140,11 @@ static void draw(ax_ui *u, ax_rect r)
         double v = 0;
         for (int d = 0; d < 3; d++) {
             int nc = p->bgr ? 2 - d : d;
-            v += wts[d] * pixel_of(p, nc, t->data[nc * plane + i]);
+            v += wts[d] * pixel_of(p, nc, data[nc * plane + i]);
         }
         lum[i] = (float)v;
     }
     ax_ui_heat_map(u, y + 1, x0, rows, cols, lum, H, W, 0.0f, 255.0f);
 }
 
-const ax_view ax_view_input = { "Input", draw, NULL, keys };
+const ax_view ax_view_input = { "Input", draw, NULL, keys, "< > image of a batch  Up/Down layer", NULL, NULL };

@@ -10,9 +10,22 @@
 static const ax_keyhelp keys[] = {
     { "[ ] { }", "channel -1 / +1 / -10 / +10" },
     { "Up Down PgUp PgDn", "scroll the suppression list" },
+    { "Home End", "its top / bottom" },
     { "o", "list by channel / most damped first" },
     { NULL, NULL },
 };
+
+static struct {
+    int top;          /* first row of the suppression list; -1: bring the channel into view */
+    int by_supp;      /* most damped first */
+} S;
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    S.top = 0;
+    S.by_supp = 0;
+}
 
 void ax_ui_lrn_formula(const ax_ui *u, const ax_layer_spec *l, char *general, char *constants, char *actual,
                        size_t size)
@@ -94,12 +107,12 @@ static void draw(ax_ui *u, ax_rect r)
         ax_ui_notice(u, r, y + 1, "Not computed yet. Press n to compute this layer.");
         return;
     }
-    const ax_tensor *tb = ax_ui_tensor(u, i - 1), *ta = ax_ui_tensor(u, i);
+    const float *tb = ax_ui_data(u, i - 1), *ta = ax_ui_data(u, i);
     int hw = after->h * after->w;
     if (!after->supp) {
         after->supp = malloc((size_t)after->c * sizeof *after->supp);
         if (!after->supp) return;
-        ax_lrn_suppression(after->supp, tb->data, ta->data, after->n, after->c, hw);
+        ax_lrn_suppression(after->supp, tb, ta, 1, after->c, hw);
     }
     int ch = u->ch;
     y++;
@@ -113,8 +126,8 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_printf(u, y, x0 + colw + 3, colw, AX_R_HEADER, "after (%s) ch %d", name, ch);
     int rows, cols, half = ax_ui_heat_on(u);
     ax_ui_fit(half, after->h, after->w, maps_h, colw, &rows, &cols);
-    ax_ui_heat_map(u, y + 1, x0, rows, cols, tb->data + (size_t)ch * hw, after->h, after->w, lo, hi);
-    ax_ui_heat_map(u, y + 1, x0 + colw + 3, rows, cols, ta->data + (size_t)ch * hw, after->h, after->w, lo, hi);
+    ax_ui_heat_map(u, y + 1, x0, rows, cols, tb + (size_t)ch * hw, after->h, after->w, lo, hi);
+    ax_ui_heat_map(u, y + 1, x0 + colw + 3, rows, cols, ta + (size_t)ch * hw, after->h, after->w, lo, hi);
     y += rows + 1;
     ax_ui_legend(u, y++, x0, colw, lo, hi);
     char m1[32], m2[32];
@@ -127,9 +140,8 @@ static void draw(ax_ui *u, ax_rect r)
     int c = after->c;
     int *order = ax_ui_order(u, (size_t)c);
     if (!order) return;
-    u->order_valid = 0;
     for (int j = 0; j < c; j++) order[j] = j;
-    if (u->lrn_by_supp) {
+    if (S.by_supp) {
         g_supp = after->supp;
         qsort(order, (size_t)c, sizeof *order, by_supp);
     }
@@ -145,23 +157,23 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "after/before per channel (1 = untouched): min %.3f (ch %d) mean %.3f max %.3f (ch %d)",
                  smin, imin, ssum / c, smax, imax);
     ax_ui_printf(u, y++, x0, w, AX_R_DIM, "bars: damping 1 - after/before, full = the most damped channel%s",
-                 u->lrn_by_supp ? "; most damped first" : "");
+                 S.by_supp ? "; most damped first" : "");
     double dmax = 1.0 - smin > 1e-12 ? 1.0 - smin : 1.0;
     int ew = 22, ncol = (w + 2) / ew, nrow = r.y + r.h - y;
     if (ncol < 1) ncol = 1;
     if (nrow < 1) return;
     int total_rows = (c + ncol - 1) / ncol;
-    if (u->lrn_top < 0) {
+    if (S.top < 0) {
         /* the selected channel changed: bring its entry into view */
         int pos = 0;
         while (pos < c && order[pos] != ch) pos++;
-        u->lrn_top = pos / ncol - nrow / 2;
+        S.top = pos / ncol - nrow / 2;
     }
-    if (u->lrn_top > total_rows - nrow) u->lrn_top = total_rows - nrow;
-    if (u->lrn_top < 0) u->lrn_top = 0;
+    if (S.top > total_rows - nrow) S.top = total_rows - nrow;
+    if (S.top < 0) S.top = 0;
     for (int rr = 0; rr < nrow; rr++)
         for (int cc = 0; cc < ncol; cc++) {
-            int j = (u->lrn_top + rr) * ncol + cc;
+            int j = (S.top + rr) * ncol + cc;
             if (j >= c) break;
             int chj = order[j], ex = x0 + cc * ew;
             float v = after->supp[chj];
@@ -173,22 +185,26 @@ static void draw(ax_ui *u, ax_rect r)
 static int key(ax_ui *u, int k)
 {
     switch (k) {
-    case 'o': u->lrn_by_supp = !u->lrn_by_supp; u->lrn_top = -1; return 1;
-    case KEY_UP: if (u->lrn_top > 0) u->lrn_top--; return 1;
-    case KEY_DOWN: u->lrn_top++; return 1;
-    case KEY_PPAGE: u->lrn_top = u->lrn_top > 8 ? u->lrn_top - 8 : 0; return 1;
-    case KEY_NPAGE: u->lrn_top += 8; return 1;
+    case 'o': S.by_supp = !S.by_supp; S.top = 0; return 1;
+    case KEY_UP: if (S.top > 0) S.top--; return 1;
+    case KEY_DOWN: S.top++; return 1;
+    case KEY_PPAGE: S.top = S.top > 8 ? S.top - 8 : 0; return 1;
+    case KEY_NPAGE: S.top += 8; return 1;
+    case KEY_HOME: S.top = 0; return 1;
+    case KEY_END: S.top = 1 << 20; return 1;
     default: break;
     }
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     if (!lc) return 0;
     int d = k == '[' ? -1 : k == ']' ? 1 : k == '{' ? -10 : k == '}' ? 10 : 0;
     if (!d) return 0;
-    u->lrn_top = -1;
+    S.top = -1;
     u->ch += d;
     if (u->ch < 0) u->ch = 0;
     if (u->ch >= lc->c) u->ch = lc->c - 1;
     return 1;
 }
 
-const ax_view ax_view_lrn = { "LRN", draw, key, keys };
+const ax_view ax_view_lrn = {
+    "LRN", draw, key, keys, "[ ] channel  Up/Down scroll  o most damped first", reset, NULL,
+};

@@ -9,8 +9,33 @@
 
 static const ax_keyhelp keys[] = {
     { "h", "histogram counts: log / linear" },
+    { "Up Down Home End", "previous / next / first / last layer" },
     { NULL, NULL },
 };
+
+static int hist_linear;   /* counts on a linear scale instead of log */
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    hist_linear = 0;
+}
+
+/* What the layer's operation count counts. */
+static const char *ops_text(ax_layer_type t, const char **key)
+{
+    *key = "ops";
+    switch (t) {
+    case AX_L_CONV: case AX_L_FC: *key = "FLOPs"; return "2 x multiply-adds, one image";
+    case AX_L_MAXPOOL: return "comparisons, one per window element, one image";
+    case AX_L_AVGPOOL: return "additions (then one divide per output), one image";
+    case AX_L_RELU: return "comparisons with 0, one image";
+    case AX_L_DROPOUT: return "copies (dropout is the identity at inference), one image";
+    case AX_L_LRN: return "about 6 per value (square, window sum, pow, divide), one image";
+    case AX_L_SOFTMAX: return "exp + div: max, subtract, exp and divide per value, one image";
+    default: return "none: the values are only moved";
+    }
+}
 
 static void pad_text(const ax_layer *l, char *buf, size_t size)
 {
@@ -67,21 +92,22 @@ static int params_rows(ax_ui *u, int y, int x, int w, int i)
     return y;
 }
 
+/* One bin per column of the pane, up to AX_HIST_MAX. */
 static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
 {
-    /* Narrow panes merge neighbouring bins; the last column may take fewer. */
-    int bins = AX_HIST_BINS, merge = 1;
-    while ((bins + merge - 1) / merge > w - 2 && merge < bins) merge *= 2;
-    int cols = (bins + merge - 1) / merge;
-    size_t counts[AX_HIST_BINS], top = 0;
-    for (int b = 0; b < cols; b++) {
-        counts[b] = 0;
-        for (int k = 0; k < merge && b * merge + k < bins; k++) counts[b] += lc->hist[b * merge + k];
-        if (counts[b] > top) top = counts[b];
+    int cols = w - 2 < AX_HIST_MAX ? w - 2 : AX_HIST_MAX;
+    if (cols < 4) return;
+    if (lc->hist_bins != cols) {
+        ax_histogram(lc->hist, cols, ax_ui_data(u, u->cur), (size_t)lc->c * lc->h * lc->w, lc->all.min, lc->all.max);
+        lc->hist_bins = cols;
     }
+    const size_t *counts = lc->hist;
+    size_t top = 0;
+    for (int b = 0; b < cols; b++)
+        if (counts[b] > top) top = counts[b];
     char cnt[32], tall[32];
     ax_ui_printf(u, y++, x, w, AX_R_DIM, "histogram of %s values, %s counts (tallest bin %s)",
-                 ax_ui_count(cnt, sizeof cnt, (double)(lc->all.count)), u->hist_log ? "log" : "linear",
+                 ax_ui_count(cnt, sizeof cnt, (double)(lc->all.count)), hist_linear ? "linear" : "log",
                  ax_ui_count(tall, sizeof tall, (double)top));
     h -= 2;
     if (h < 2 || top == 0) return;
@@ -89,7 +115,7 @@ static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
         " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"
     };
     for (int b = 0; b < cols; b++) {
-        double f = u->hist_log ? log1p((double)counts[b]) / log1p((double)top) : (double)counts[b] / top;
+        double f = !hist_linear ? log1p((double)counts[b]) / log1p((double)top) : (double)counts[b] / top;
         int units = (int)lround(f * h * 8);
         if (counts[b] > 0 && units == 0) units = 1;
         for (int r = 0; r < h; r++) {
@@ -145,7 +171,8 @@ static void draw(ax_ui *u, ax_rect r)
         } else {
             y = ax_ui_kv(u, y, x, w, "params", "none");
         }
-        y = ax_ui_kv(u, y, x, w, "FLOPs", "%s  (2 x multiply-adds, one image)", ax_ui_count(a, sizeof a, l->flops));
+        const char *ops_key, *ops = ops_text(l->spec.type, &ops_key);
+        y = ax_ui_kv(u, y, x, w, ops_key, "%s  (%s)", ax_ui_count(a, sizeof a, l->flops), ops);
         if (i < u->ready)
             y = ax_ui_kv(u, y, x, w, "time", "%.3f ms on %s", l->ms, u->backend_desc);
     } else {
@@ -177,11 +204,12 @@ static void draw(ax_ui *u, ax_rect r)
 
 static int key(ax_ui *u, int k)
 {
+    (void)u;
     if (k == 'h') {
-        u->hist_log = !u->hist_log;
+        hist_linear = !hist_linear;
         return 1;
     }
     return 0;
 }
 
-const ax_view ax_view_tensor = { "Tensor", draw, key, keys };
+const ax_view ax_view_tensor = { "Tensor", draw, key, keys, "h histogram log/linear  Up/Down layer", reset, NULL };

@@ -7,8 +7,16 @@
 
 static const ax_keyhelp keys[] = {
     { "+ -", "more / fewer classes" },
+    { "Up Down Home End", "previous / next / first / last layer" },
     { NULL, NULL },
 };
+
+static int rows;   /* classes to show */
+
+static void reset(ax_ui *u)
+{
+    rows = u->cfg->topk > 0 ? u->cfg->topk : 5;
+}
 
 static const char *label_of(const ax_ui *u, int i, char *buf, size_t size)
 {
@@ -41,13 +49,13 @@ static void draw(ax_ui *u, ax_rect r)
         ax_ui_notice(u, r, r.y + 2, text);
         return;
     }
-    const ax_tensor *t = ax_ui_tensor(u, src);
+    const float *data = ax_ui_data(u, src);
     int probs = u->net->layers[src].spec.type == AX_L_SOFTMAX;
     int c = lc->c;
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
     int maxk = r.h - 5;
     if (maxk < 1) maxk = 1;
-    int k = u->topk < maxk ? u->topk : maxk;
+    int k = rows < maxk ? rows : maxk;
     if (k > c) k = c;
     ax_ui_title(u, r, "Top-k", "top %d of %d %s from %s", k, c, probs ? "probabilities" : "scores (not probabilities)",
                 u->net->layers[src].spec.name);
@@ -58,8 +66,7 @@ static void draw(ax_ui *u, ax_rect r)
         ax_ui_printf(u, y++, x0, w, AX_R_WARN, "the label list has %d names, the layer %d outputs", l->count, c);
     int *idx = ax_ui_order(u, (size_t)k);
     if (!idx) return;
-    u->order_valid = 0;
-    k = ax_topk(idx, k, t->data, c);
+    k = ax_topk(idx, k, data, c);
     /* the label keeps at least 22 cells; the bar gets what is left */
     int barw = w - 23 - 22;
     if (barw > 40) barw = 40;
@@ -67,9 +74,9 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%4s %9s  %-*s %5s %s", "rank", probs ? "prob" : "score", barw, "",
                  "class", "label");
     double sum = 0;
-    float top = t->data[idx[0]], bottom = lc->all.min;
+    float top = data[idx[0]], bottom = lc->all.min;
     for (int j = 0; j < k && y < r.y + r.h - 1; j++, y++) {
-        float v = t->data[idx[j]];
+        float v = data[idx[j]];
         char buf[32], lb[32];
         if (probs) {
             sum += v;
@@ -88,15 +95,16 @@ static void draw(ax_ui *u, ax_rect r)
 
 static int key(ax_ui *u, int k)
 {
+    (void)u;
     if (k == '+' || k == '=') {
-        if (u->topk < 100) u->topk++;
+        if (rows < 100) rows++;
         return 1;
     }
     if (k == '-') {
-        if (u->topk > 1) u->topk--;
+        if (rows > 1) rows--;
         return 1;
     }
     return 0;
 }
 
-const ax_view ax_view_topk = { "Top-k", draw, key, keys };
+const ax_view ax_view_topk = { "Top-k", draw, key, keys, "+ - more/fewer classes  Up/Down layer", reset, NULL };

@@ -1,0 +1,245 @@
+/* The compute worker: one thread calls ax_net_step one layer at a time while
+ * the screen keeps redrawing; the loop asks it for more layers, to stop, and
+ * picks up what it finished. Also the weight-statistics helper thread. */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Fields marked (mu) are shared with the thread, under u->mu. */
+static struct {
+    pthread_t thread;
+    int live;                 /* a thread to join */
+    int busy;                 /* (mu) the thread is computing or about to */
+    int ready;                /* (mu) layers 0..ready-1 are computed */
+    int target;               /* (mu) the last layer to compute; may move while busy */
+    int cancel;               /* (mu) stop after the layer being computed */
+    int computing;            /* (mu) that layer, -1 between layers */
+    double t0;                /* (mu) its start */
+    int failed;               /* (mu) */
+    ax_error err;             /* (mu) */
+    int from;                 /* first layer of the run */
+    double run_t0;
+} W;
+
+void ax_ui_worker_reset(ax_ui *u)
+{
+    memset(&W, 0, sizeof W);
+    W.ready = u->ready;
+    W.computing = -1;
+}
+
+static void *worker_main(void *arg)
+{
+    ax_ui *u = arg;
+    for (;;) {
+        pthread_mutex_lock(&u->mu);
+        int i = W.ready;
+        if (W.cancel || i > W.target || i >= u->net->nlayers) {
+            W.busy = 0;
+            W.computing = -1;
+            pthread_mutex_unlock(&u->mu);
+            return NULL;
+        }
+        W.computing = i;
+        W.t0 = ax_ui_now();
+        pthread_mutex_unlock(&u->mu);
+
+        ax_error e = { 0 };
+        ax_status st = ax_net_step(u->net, i, &e);
+
+        pthread_mutex_lock(&u->mu);
+        if (st != AX_OK) {
+            W.failed = 1;
+            W.err = e;
+            W.busy = 0;
+            W.computing = -1;
+            pthread_mutex_unlock(&u->mu);
+            return NULL;
+        }
+        W.ready = i + 1;
+        pthread_mutex_unlock(&u->mu);
+    }
+}
+
+int ax_ui_worker_sync(ax_ui *u)
+{
+    pthread_mutex_lock(&u->mu);
+    int wr = W.ready, busy = W.busy, failed = W.failed, cancel = W.cancel;
+    ax_error e = W.err;
+    pthread_mutex_unlock(&u->mu);
+    if (wr != u->ready) {
+        u->ready = wr;
+        if (u->follow) u->cur = wr - 1;
+        u->dirty = 1;
+    }
+    if (!busy && W.live) {
+        pthread_join(W.thread, NULL);
+        W.live = 0;
+        u->dirty = 1;
+        u->follow = 0;
+        if (failed) {
+            ax_ui_say(u, AX_R_BAD, "error: %.300s", e.msg);
+        } else if (u->ready > W.from) {
+            ax_ui_say(u, AX_R_GOOD, "%s %s .. %s: %d layer%s in %.2f s", cancel ? "stopped after" : "computed",
+                      u->net->layers[W.from].spec.name, u->net->layers[u->ready - 1].spec.name, u->ready - W.from,
+                      u->ready - W.from == 1 ? "" : "s", ax_ui_now() - W.run_t0);
+        }
+    }
+    return busy;
+}
+
+/* Starts a run to target; the worker is idle and joined. */
+static void start_run(ax_ui *u, int target)
+{
+    pthread_mutex_lock(&u->mu);
+    W.busy = 1;
+    W.target = target;
+    W.cancel = 0;
+    W.failed = 0;
+    W.ready = u->ready;
+    pthread_mutex_unlock(&u->mu);
+    W.from = u->ready;
+    W.run_t0 = ax_ui_now();
+    u->follow = 1;
+    if (ax_ui_thread_start(&W.thread, worker_main, u)) {
+        pthread_mutex_lock(&u->mu);
+        W.busy = 0;
+        pthread_mutex_unlock(&u->mu);
+        u->follow = 0;
+        ax_ui_say(u, AX_R_BAD, "cannot start the compute thread: %s", strerror(errno));
+        return;
+    }
+    W.live = 1;
+}
+
+/* Layer i is computed (the worker may have done it since the last sync). */
+static void show_computed(ax_ui *u, int i)
+{
+    ax_ui_worker_sync(u);
+    u->cur = i;
+    u->follow = W.live && i == u->ready - 1;
+}
+
+void ax_ui_worker_step(ax_ui *u)
+{
+    int nl = u->net->nlayers;
+    pthread_mutex_lock(&u->mu);
+    if (W.busy) {
+        /* The thread cannot finish while the lock is held, so a step added to
+         * its target here is always computed. */
+        int next;
+        if (W.cancel) {
+            /* after x, n asks for the layer after the stop, not the rest of the run */
+            int stop = W.computing >= 0 ? W.computing : W.ready - 1;
+            next = (u->follow ? stop : u->cur) + 1;
+        } else {
+            next = (u->follow ? W.target : u->cur) + 1;
+        }
+        if (next < nl && next >= W.ready) {
+            if (W.cancel || next > W.target) W.target = next;
+            W.cancel = 0;
+            pthread_mutex_unlock(&u->mu);
+            u->follow = 1;
+            return;
+        }
+        pthread_mutex_unlock(&u->mu);
+        if (next >= nl) ax_ui_say(u, AX_R_DIM, "%s is the last layer", ax_ui_layer_name(u, nl - 1));
+        else show_computed(u, next);
+        return;
+    }
+    pthread_mutex_unlock(&u->mu);
+    ax_ui_worker_sync(u);   /* a run that just ended: its layers count, cur is where it stopped */
+    int next = u->cur + 1;
+    if (next >= nl) {
+        ax_ui_say(u, AX_R_DIM, "%s is the last layer", ax_ui_layer_name(u, u->cur));
+        return;
+    }
+    if (next < u->ready) {
+        u->cur = next;
+        return;
+    }
+    start_run(u, next);
+}
+
+void ax_ui_worker_run_to(ax_ui *u, int target)
+{
+    int nl = u->net->nlayers;
+    if (target >= nl) target = nl - 1;
+    pthread_mutex_lock(&u->mu);
+    if (W.busy && target >= W.ready) {
+        /* the run goes on to target, or stops there; a request after x still runs */
+        W.target = target;
+        W.cancel = 0;
+        pthread_mutex_unlock(&u->mu);
+        u->follow = 1;
+        return;
+    }
+    int busy = W.busy;
+    pthread_mutex_unlock(&u->mu);
+    if (busy || target < 0) {
+        show_computed(u, target);
+        return;
+    }
+    ax_ui_worker_sync(u);
+    if (target < u->ready) {
+        u->cur = target;
+        u->follow = 0;
+        return;
+    }
+    start_run(u, target);
+}
+
+void ax_ui_worker_stop(ax_ui *u)
+{
+    pthread_mutex_lock(&u->mu);
+    W.cancel = 1;
+    pthread_mutex_unlock(&u->mu);
+}
+
+void ax_ui_worker_join(ax_ui *u)
+{
+    ax_ui_worker_stop(u);
+    if (W.live) pthread_join(W.thread, NULL);
+    W.live = 0;
+}
+
+void ax_ui_worker_progress(ax_ui *u, ax_ui_progress *p)
+{
+    pthread_mutex_lock(&u->mu);
+    p->busy = W.busy;
+    p->computing = W.busy ? W.computing : -1;
+    p->target = W.target;
+    p->layer_t0 = W.t0;
+    pthread_mutex_unlock(&u->mu);
+    p->from = W.from;
+}
+
+/* ---- weight statistics -------------------------------------------------- */
+
+static void *wstats_main(void *arg)
+{
+    ax_ui *u = arg;
+    for (int i = 0; i < u->net->nlayers; i++) {
+        const ax_layer *l = &u->net->layers[i];
+        if (l->weight.data) ax_stats_compute(&u->wstats[i], l->weight.data, ax_tensor_numel(&l->weight));
+        if (l->bias.data) ax_stats_compute(&u->bstats[i], l->bias.data, ax_tensor_numel(&l->bias));
+    }
+    pthread_mutex_lock(&u->mu);
+    u->w_stats_done = 1;
+    pthread_mutex_unlock(&u->mu);
+    return NULL;
+}
+
+void ax_ui_wstats_start(ax_ui *u, int thread)
+{
+    u->wthread_live = thread && !ax_ui_thread_start(&u->wthread, wstats_main, u);
+    if (!u->wthread_live) wstats_main(u);
+}
+
+void ax_ui_wstats_join(ax_ui *u)
+{
+    if (u->wthread_live) pthread_join(u->wthread, NULL);
+    u->wthread_live = 0;
+}
