@@ -60,8 +60,10 @@ static void fit_failure(char *buf, size_t size, const ax_fit *fit)
 }
 
 /* Picks the model: the one asked for, or the only built-in one IN fits. On
- * success *net is created (seeded) for it and fit describes every tensor. */
-static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *format, size_t format_size)
+ * success *net is created (seeded) for it and fit describes every tensor.
+ * *facts gets a copy of the file's header facts (may be NULL; free it). */
+static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *format, size_t format_size,
+                        char **facts)
 {
     ax_fit_file ff;
     ax_error err = {0};
@@ -70,6 +72,7 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
         return 1;
     }
     snprintf(format, format_size, "%s", ff.f->format ? ff.f->format : "?");
+    *facts = ff.f->facts ? strdup(ff.f->facts) : NULL;
     char why[1600];
     if (o->model_given) {
         ax_status st = ax_fit_model(fit, &ff, o->model, 0, net, &err);
@@ -207,11 +210,12 @@ int ax_cmd_convert(const ax_cli_opts *o)
         return 1;
     }
     ax_net *net = NULL;
-    char format[64];
+    char format[64], *facts = NULL;
     progress("reading %s ...", o->image);
-    int rc = choose_model(fit, &net, o, format, sizeof format);
+    int rc = choose_model(fit, &net, o, format, sizeof format, &facts);
     progress(NULL, NULL);
     if (rc) {
+        free(facts);
         free(fit);
         return rc;
     }
@@ -224,6 +228,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     if (st) {
         fprintf(stderr, "alexscope: %s\n", err.msg);
         ax_net_free(net);
+        free(facts);
         free(fit);
         return 1;
     }
@@ -232,14 +237,21 @@ int ax_cmd_convert(const ax_cli_opts *o)
     char summary[600];
     ax_fit_summary(summary, sizeof summary, fit);
     printf("source  %s (%s)\n", o->image, format);
+    for (const char *p = facts; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("        %.*s\n", len, p);
+        p += len + (nl != NULL);
+    }
     printf("model   %s (%s)\n", o->model_given ? o->model : fit->model, net->spec.name);
-    if (fit->bind_notes[0]) printf("mapping %s\n", fit->bind_notes);
+    if (fit->bind_notes[0]) printf("binding %s\n", fit->bind_notes);
     printf("\n");
 
     /* One output tensor per net tensor; per-tensor metadata records its source. */
     int n = fit->count;
     ax_wout *outs = calloc((size_t)n + 1, sizeof *outs);
-    int nmeta_max = 6 + n;
+    char *joined = NULL;
+    int nmeta_max = 7 + n;
     const char **meta = calloc(2 * (size_t)nmeta_max, sizeof *meta);
     char (*keys)[AX_NAME_MAX + 16] = calloc((size_t)n + 1, sizeof *keys);
     char (*vals)[512] = calloc((size_t)n + 1, sizeof *vals);
@@ -284,7 +296,18 @@ int ax_cmd_convert(const ax_cli_opts *o)
     META("source_format", format);
     META("model", model_desc);
     META("transforms", summary[0] ? summary : "none (every tensor as stored)");
-    if (fit->bind_notes[0]) META("mapping", fit->bind_notes);
+    if (fit->bind_notes[0]) META("binding", fit->bind_notes);
+    /* one line in the header: "fact; fact; ..." */
+    joined = facts && facts[0] ? malloc(2 * strlen(facts) + 1) : NULL;
+    if (joined) {
+        size_t k = 0;
+        for (const char *p = facts; *p; p++) {
+            if (*p != '\n') joined[k++] = *p;
+            else if (p[1]) joined[k++] = ';', joined[k++] = ' ';
+        }
+        joined[k] = 0;
+        META("source_facts", joined);
+    }
     for (int i = 0; i < n; i++) META(keys[i], vals[i]);
 #undef META
 
@@ -302,11 +325,13 @@ int ax_cmd_convert(const ax_cli_opts *o)
     printf("\nwrote   %s: %d tensors, %zu bytes of float32%s%s%s\n", o->output, n, bytes,
            summary[0] ? " (converted: " : ", every tensor as stored", summary, summary[0] ? ")" : "");
 done:
+    free(joined);
     free(outs);
     free(meta);
     free(keys);
     free(vals);
     ax_net_free(net);
+    free(facts);
     free(fit);
     return rc;
 }

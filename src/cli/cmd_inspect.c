@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "caffe.h"
 #include "cli.h"
 
 typedef struct {
@@ -252,9 +253,19 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
 /* --spec: only a .caffemodel carries the layers' parameters. */
 static int inspect_spec(const ax_fit_file *ff)
 {
-    fprintf(stderr, "alexscope: %s: this is a %s file; only a .caffemodel describes a net, so --spec needs one\n",
-            ff->path, ff->f->format ? ff->f->format : "weight");
-    return 1;
+    const char *format = ff->f->format ? ff->f->format : "weight";
+    if (strcmp(format, "caffemodel")) {
+        fprintf(stderr, "alexscope: %s: this is a %s file; only a .caffemodel describes a net, so --spec needs one\n",
+                ff->path, format);
+        return 1;
+    }
+    ax_error err = {0};
+    if (ax_caffe_spec_text(ff->path, stdout, &err)) {
+        fflush(stdout);
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int ax_cmd_inspect(const ax_cli_opts *o)
