@@ -1,37 +1,24 @@
 /* The net: resolves a spec into shapes, owns the weight and activation blocks,
  * runs layers through its backend one at a time and keeps every output.
- * Nothing here allocates once ax_net_create has returned. */
+ * Stepping never allocates (the blocks are sized once by ax_net_create);
+ * loading and initialising weights take scratch memory and give it back. */
 #define _GNU_SOURCE /* sincosf */
 #include "alexscope/net.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alexscope/weights.h"
+#include "clock.h"
 #include "cpu/parallel.h"
 
 /* Round float counts up to 64 bytes so every tensor starts on a cache line. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-static void dims_str(char *buf, size_t size, int ndim, const int64_t *shape)
-{
-    size_t len = snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && len < size; i++)
-        len += snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (len < size) snprintf(buf + len, size - len, "%s)", ndim == 1 ? "," : "");
-}
-
-static void tensor_dims_str(char *buf, size_t size, const ax_tensor *t)
-{
-    int64_t s[4];
-    for (int i = 0; i < t->ndim; i++) s[i] = t->shape[i];
-    dims_str(buf, size, t->ndim, s);
-}
 
 /* Resolves one layer's geometry from its input (c, h, w; spatial = h,w are real). */
 static ax_status resolve_layer(ax_layer *L, int batch, int *c, int *h, int *w, int *spatial,
@@ -314,16 +301,84 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed)
 
 /* ---- weights from files -------------------------------------------------- */
 
+/* Problems found while loading, all reported at once (the first few in full). */
+#define MAX_PROBLEMS 8
+
+typedef struct {
+    ax_status code;           /* of the first problem */
+    int count;
+    char text[MAX_PROBLEMS][240];
+} load_problems;
+
+static void problem(load_problems *p, ax_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void problem(load_problems *p, ax_status code, const char *fmt, ...)
+{
+    if (!p->count) p->code = code;
+    if (p->count < MAX_PROBLEMS) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->text[p->count], sizeof p->text[0], fmt, ap);
+        va_end(ap);
+    }
+    p->count++;
+}
+
+/* One message for every problem; `about` (may be empty) says what the file
+ * holds, once. */
+static ax_status report_problems(const load_problems *p, const char *path, const char *about, ax_error *err)
+{
+    if (p->count == 1) return ax_fail(err, p->code, "%s: %s%s", path, p->text[0], about);
+    char msg[sizeof err->msg];
+    int shown = 0;
+    size_t len = (size_t)snprintf(msg, sizeof msg, "%.400s: %d problems%s:", path, p->count, about);
+    for (int i = 0; i < p->count && i < MAX_PROBLEMS && len < sizeof msg; i++) {
+        size_t need = strlen(p->text[i]) + 8;
+        if (len + need + 24 >= sizeof msg) break;   /* keep room for "and N more" */
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " (%d) %s;", i + 1, p->text[i]);
+        shown++;
+    }
+    if (shown < p->count) snprintf(msg + len, sizeof msg - len, " and %d more", p->count - shown);
+    else msg[len - 1] = 0;
+    return ax_fail(err, p->code, "%s", msg);
+}
+
+/* The shape a layer tensor has in the layout its file entry is named for:
+ * "(out, in/groups, kh, kw) = (96, 3, 11, 11)" or, for TensorFlow-named
+ * entries, "HWIO (kh, kw, in/groups, out) = (11, 11, 3, 96)". */
+static void expected_str(char *buf, size_t size, const ax_tensor *t, int is_bias, int tf_layout)
+{
+    const int *d = t->shape;
+    if (is_bias) snprintf(buf, size, "(out) = (%d)", d[0]);
+    else if (t->ndim == 4 && tf_layout)
+        snprintf(buf, size, "HWIO (kh, kw, in/groups, out) = (%d, %d, %d, %d)", d[2], d[3], d[1], d[0]);
+    else if (t->ndim == 4) snprintf(buf, size, "(out, in/groups, kh, kw) = (%d, %d, %d, %d)", d[0], d[1], d[2], d[3]);
+    else if (tf_layout) snprintf(buf, size, "(in, out) = (%d, %d)", d[1], d[0]);
+    else snprintf(buf, size, "(out, in) = (%d, %d)", d[0], d[1]);
+}
+
+/* A conv weight whose in-channels per group differ from the model's: when
+ * they divide the layer's input channels, the file's layer was grouped
+ * differently (the classic case: groups forgotten, twice the channels). */
+static void groups_hint(char *buf, size_t size, const ax_layer *L, const ax_wentry *e, int tf_layout)
+{
+    buf[0] = 0;
+    if (L->spec.type != AX_L_CONV || e->ndim != 4) return;
+    int64_t found_in = e->shape[tf_layout ? 2 : 1];
+    int want_in = L->weight.shape[1], channels = L->in_c;
+    if (found_in <= 0 || found_in == want_in || channels % found_in) return;
+    snprintf(buf, size, " (%lld in-channels per group: the file's layer has groups=%lld, the model's '%.40s' has "
+             "groups=%d)", (long long)found_in, (long long)(channels / found_in), L->spec.name, L->spec.groups);
+}
+
 /* Copies a file tensor into a layer tensor, converting layouts the file's
  * format implies: "<layer>.0" entries come from the pickled {layer: [W, b]}
  * dict of bvlc_alexnet.npy, which is TensorFlow-laid-out (conv HWIO, FC (in,
- * out), and FC rows after a spatial input in H,W,C flatten order). */
-static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, const ax_layer *L,
-                             float *tmp, const char *path, char *note, size_t note_size, ax_error *err)
+ * out), and FC rows after a spatial input in H,W,C flatten order). A shape
+ * that fits no layout is a problem stated in the entry's own layout. */
+static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int is_bias, const ax_layer *L,
+                        float *tmp, char *note, size_t note_size, load_problems *probs)
 {
-    char want[96], got[96];
-    tensor_dims_str(want, sizeof want, dst);
-    dims_str(got, sizeof got, e->ndim, e->shape);
     size_t n = ax_tensor_numel(dst);
     int same = e->ndim == dst->ndim;
     for (int i = 0; same && i < dst->ndim; i++) same = e->shape[i] == dst->shape[i];
@@ -339,7 +394,7 @@ static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, 
                     for (int x = 0; x < KW; x++)
                         dst->data[(((size_t)o * I + ci) * KH + y) * KW + x] = tmp[(((size_t)y * KW + x) * I + ci) * O + o];
         snprintf(note, note_size, "%.60s: HWIO -> OIHW", e->name);
-        return AX_OK;
+        return;
     }
     if (tf_layout && dst->ndim == 2 && e->ndim == 2 && e->shape[0] == dst->shape[1] && e->shape[1] == dst->shape[0]) {
         /* (in, out) -> (out, in); rows after a spatial input also go HWC -> CHW. */
@@ -357,19 +412,32 @@ static ax_status load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, 
                 dst->data[(size_t)o * IN + i] = tmp[(size_t)src_row * O + o];
             }
         snprintf(note, note_size, "%.60s: (in, out) -> (out, in)%s", e->name, spatial ? ", rows H,W,C -> C,H,W" : "");
-        return AX_OK;
+        return;
     }
     if (!same) {
-        const char *hint = ax_wentry_numel(e) == n ? " (same element count: a layout that needs converting?)" : "";
-        return ax_fail(err, AX_ERR_SHAPE, "%s: tensor '%s': expected shape %s, found %s%s", path, e->name, want, got, hint);
+        char want[120], got[96], hint[160];
+        expected_str(want, sizeof want, dst, is_bias, tf_layout);
+        ax_shape_str(got, sizeof got, e->ndim, e->shape);
+        groups_hint(hint, sizeof hint, L, e, tf_layout);
+        if (!hint[0] && ax_wentry_numel(e) == n)
+            snprintf(hint, sizeof hint, " (same element count: a layout that needs converting?)");
+        problem(probs, AX_ERR_SHAPE, "'%s': expected %s, found %s%s", e->name, want, got, hint);
+        return;
     }
     ax_wentry_to_f32(e, dst->data);
-    return AX_OK;
 }
 
-ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *warn, size_t warn_size, ax_error *err)
+/* Appends one line "KIND: text" to the caller's notes. */
+static void add_note(char *notes, size_t size, const char *kind, const char *text)
 {
-    if (warn && warn_size) warn[0] = 0;
+    if (!notes || !size || !text[0]) return;
+    size_t len = strlen(notes);
+    if (len + 1 < size) snprintf(notes + len, size - len, "%s%s: %s", len ? "\n" : "", kind, text);
+}
+
+ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *notes, size_t notes_size, ax_error *err)
+{
+    if (notes && notes_size) notes[0] = 0;
     ax_wfile *f = NULL;
     ax_status st = ax_wfile_open(&f, path, err);
     if (st) return st;
@@ -385,14 +453,15 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         if (net->layers[i].weight.ndim && ax_tensor_numel(&net->layers[i].weight) > tmp_n)
             tmp_n = ax_tensor_numel(&net->layers[i].weight);
     float *tmp = malloc(tmp_n * sizeof(float) + 64);
-    if (!used || !tmp) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
+    load_problems *probs = calloc(1, sizeof *probs);
+    if (!used || !tmp || !probs) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
 
-    int converted = 0;
-    char notes[512] = "";
-    for (int i = 0; i < net->nlayers && !st; i++) {
+    int converted = 0, missing = 0;
+    char conv_notes[512] = "";
+    for (int i = 0; i < net->nlayers; i++) {
         ax_layer *L = &net->layers[i];
         ax_tensor *parts[2] = {&L->weight, &L->bias};
-        for (int p = 0; p < 2 && !st; p++) {
+        for (int p = 0; p < 2; p++) {
             ax_tensor *t = parts[p];
             if (!t->ndim) continue;
             char name[160];
@@ -405,44 +474,61 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
                 tf_layout = e != NULL;
             }
             if (!e) {
-                char want[96];
-                tensor_dims_str(want, sizeof want, t);
-                st = ax_fail(err, AX_ERR_MISSING, "%s: tensor '%s.%s' %s is missing (the %s model's layer '%s' "
-                             "needs it; the file has %d tensors%s%s)", path, L->spec.name, p ? "bias" : "weight",
-                             want, net->spec.name, L->spec.name, f->count, f->count ? ", e.g. " : "",
-                             f->count ? f->entries[0].name : "");
-                break;
+                char want[120];
+                expected_str(want, sizeof want, t, p, 0);
+                problem(probs, AX_ERR_MISSING, "tensor '%s.%s' %s is missing", L->spec.name, p ? "bias" : "weight",
+                        want);
+                missing++;
+                continue;
             }
             char note[160] = "";
-            st = load_tensor(t, e, tf_layout, L, tmp, path, note, sizeof note, err);
+            load_tensor(t, e, tf_layout, p, L, tmp, note, sizeof note, probs);
             used[e - f->entries] = 1;
             if (note[0]) {
                 converted++;
-                if (strlen(notes) + strlen(note) + 3 < sizeof notes)
-                    snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "%s%s", notes[0] ? "; " : "", note);
+                if (strlen(conv_notes) + strlen(note) + 3 < sizeof conv_notes)
+                    snprintf(conv_notes + strlen(conv_notes), sizeof conv_notes - strlen(conv_notes), "%s%s",
+                             conv_notes[0] ? "; " : "", note);
             }
         }
     }
-    if (!st) {
-        int extra = 0;
-        char names[300] = "";
-        for (int i = 0; i < f->count; i++) {
-            if (used[i]) continue;
-            if (extra++ < 4)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", extra > 1 ? ", " : "", f->entries[i].name);
-        }
-        if (extra && !lenient)
-            st = ax_fail(err, AX_ERR_EXTRA, "%s: %d tensor%s the %s model does not use: %s%s (--lenient loads anyway)",
-                         path, extra, extra > 1 ? "s" : "", net->spec.name, names, extra > 4 ? ", ..." : "");
-        else if (extra && warn)
-            snprintf(warn, warn_size, "%s: ignored %d unused tensor%s: %s%s", path, extra, extra > 1 ? "s" : "",
-                     names, extra > 4 ? ", ..." : "");
-        if (!st && converted && warn && !warn[0])
-            snprintf(warn, warn_size, "%s: converted %d TensorFlow-layout tensors (%s)", path, converted, notes);
+    char about[200] = "";
+    if (missing)
+        snprintf(about, sizeof about, " (the file has %d tensor%s%s%.80s%s)", f->count, f->count == 1 ? "" : "s",
+                 f->count ? ", named like '" : "", f->count ? f->entries[0].name : "", f->count ? "'" : "");
+    int extra = 0;
+    char names[300] = "";
+    for (int i = 0; i < f->count; i++) {
+        if (used[i]) continue;
+        if (extra++ < 4)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", extra > 1 ? ", " : "", f->entries[i].name);
+    }
+    if (extra && !lenient)
+        problem(probs, AX_ERR_EXTRA, "%d tensor%s the %s model does not use: %s%s (--lenient loads anyway)",
+                extra, extra > 1 ? "s" : "", net->spec.name, names, extra > 4 ? ", ..." : "");
+    if (probs->count) {
+        st = report_problems(probs, path, about, err);
+        goto done;
+    }
+    char line[900];
+    if (bind_notes[0]) {
+        snprintf(line, sizeof line, "%.300s: %s", path, bind_notes);
+        add_note(notes, notes_size, "note", line);
+    }
+    if (converted) {
+        snprintf(line, sizeof line, "%.300s: converted %d TensorFlow-layout tensor%s (%s)", path, converted,
+                 converted > 1 ? "s" : "", conv_notes);
+        add_note(notes, notes_size, "note", line);
+    }
+    if (extra) {
+        snprintf(line, sizeof line, "%.300s: ignored %d unused tensor%s: %s%s", path, extra, extra > 1 ? "s" : "",
+                 names, extra > 4 ? ", ..." : "");
+        add_note(notes, notes_size, "warning", line);
     }
 done:
     free(used);
     free(tmp);
+    free(probs);
     ax_wfile_close(f);
     if (st) {
         ax_net_init_seeded(net, 0x5eed);   /* never leave half-loaded weights behind */
@@ -470,11 +556,9 @@ ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, 
     return AX_OK;
 }
 
-static double now_ms(void)
+void ax_net_reset(ax_net *net)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+    net->computed = 0;
 }
 
 ax_status ax_net_step(ax_net *net, int i, ax_error *err)
@@ -484,9 +568,9 @@ ax_status ax_net_step(ax_net *net, int i, ax_error *err)
     if (i > net->computed)
         return ax_fail(err, AX_ERR_ARG, "layer %d (%s): its input, layer %d, is not computed yet", i,
                        net->layers[i].spec.name, i - 1);
-    double t0 = now_ms();
+    double t0 = ax_clock_ms();
     ax_status st = net->backend->run_layer(net, i, err);
-    net->layers[i].ms = now_ms() - t0;
+    net->layers[i].ms = ax_clock_ms() - t0;
     if (st) {
         net->computed = i;
         return st;

@@ -19,14 +19,21 @@ void ax_tensor_set(ax_tensor *t, const char *name, int ndim, int d0, int d1, int
     for (int i = 0; i < 4; i++) t->shape[i] = i < ndim ? d[i] : 1;
 }
 
-char *ax_tensor_shape_str(const ax_tensor *t, char *buf, size_t size)
+char *ax_shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
 {
-    size_t len = 0;
-    len += snprintf(buf + len, size - len, "(");
-    for (int i = 0; i < t->ndim && len < size; i++)
-        len += snprintf(buf + len, size - len, "%s%d", i ? ", " : "", t->shape[i]);
+    if (!size) return buf;
+    size_t len = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
     if (len < size) snprintf(buf + len, size - len, ")");
     return buf;
+}
+
+char *ax_tensor_shape_str(const ax_tensor *t, char *buf, size_t size)
+{
+    int64_t d[4];
+    for (int i = 0; i < t->ndim && i < 4; i++) d[i] = t->shape[i];
+    return ax_shape_str(buf, size, t->ndim < 4 ? t->ndim : 4, d);
 }
 
 void ax_tensor_nchw(const ax_tensor *t, int *n, int *c, int *h, int *w)

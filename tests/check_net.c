@@ -239,13 +239,99 @@ START_TEST(test_load_roundtrip_and_errors)
     ax_net *g = NULL;
     ck_assert_int_eq(ax_net_create(&g, &spec, 1, NULL, &err), AX_OK);
     ck_assert_int_eq(ax_net_load_weights(g, tmp_path("one.safetensors"), 0, NULL, 0, &err), AX_ERR_SHAPE);
-    ck_assert_msg(strstr(err.msg, "expected shape (6, 2, 3, 3)") && strstr(err.msg, "found (6, 4, 3, 3)"), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "expected (out, in/groups, kh, kw) = (6, 2, 3, 3), found (6, 4, 3, 3)") &&
+                  strstr(err.msg, "groups=1") && strstr(err.msg, "groups=2"), "%s", err.msg);
     ax_net_free(g);
 
     ck_assert_int_ne(ax_net_load_weights(dst, tmp_path("nonexistent.safetensors"), 0, NULL, 0, &err), AX_OK);
     ck_assert_ptr_nonnull(strstr(err.msg, "nonexistent.safetensors"));
     ax_net_free(src);
     ax_net_free(dst);
+}
+END_TEST
+
+/* Loading messages: shapes stated in the layout the file's entries are named
+ * for, every problem of a file in one message (a limited number in full),
+ * and a correct conversion reported as a note, not a warning. */
+START_TEST(test_load_messages)
+{
+    setup_tmp();
+    ax_net *net = make_tiny(1);
+    ax_error err;
+    char notes[512];
+    static float zeros[2048];
+
+    /* TensorFlow names: f1.0 is (in, out) and is said to be so on both sides. */
+    ax_wout tf[6] = {
+        {.name = "c1.0", .data = zeros, .ndim = 4, .shape = {3, 3, 3, 4}},
+        {.name = "c1.1", .data = zeros, .ndim = 1, .shape = {4}},
+        {.name = "c2.0", .data = zeros, .ndim = 4, .shape = {3, 3, 2, 6}},
+        {.name = "c2.1", .data = zeros, .ndim = 1, .shape = {6}},
+        {.name = "f1.0", .data = zeros, .ndim = 2, .shape = {216, 6}},
+        {.name = "f1.1", .data = zeros, .ndim = 1, .shape = {5}},
+    };
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("tf_bad.safetensors"), tf, 6, &err), AX_OK);
+    ck_assert_int_eq(ax_net_load_weights(net, tmp_path("tf_bad.safetensors"), 0, notes, sizeof notes, &err), AX_ERR_SHAPE);
+    ck_assert_msg(strstr(err.msg, "'f1.0': expected (in, out) = (216, 5), found (216, 6)"), "%s", err.msg);
+    ck_assert_int_eq(net->untrained, 1);
+
+    /* The same file made right loads, and says what it converted as a note. */
+    tf[4].shape[1] = 5;
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("tf_good.safetensors"), tf, 6, &err), AX_OK);
+    ck_assert_msg(ax_net_load_weights(net, tmp_path("tf_good.safetensors"), 0, notes, sizeof notes, &err) == AX_OK,
+                  "%s", err.msg);
+    ck_assert_msg(!strncmp(notes, "note: ", 6) && strstr(notes, "converted 3 TensorFlow-layout tensors") &&
+                  !strstr(notes, "warning"), "notes: %s", notes);
+
+    /* Four problems at once: a missing tensor, a conv without its groups, a
+     * bias too long, a tensor the model does not use. */
+    ax_wout pt[5] = {
+        {.name = "c1.bias", .data = zeros, .ndim = 1, .shape = {4}},
+        {.name = "c2.weight", .data = zeros, .ndim = 4, .shape = {6, 4, 3, 3}},
+        {.name = "c2.bias", .data = zeros, .ndim = 1, .shape = {6}},
+        {.name = "f1.weight", .data = zeros, .ndim = 2, .shape = {5, 216}},
+        {.name = "f1.bias", .data = zeros, .ndim = 1, .shape = {6}},
+    };
+    ax_wout stray = {.name = "stray", .data = zeros, .ndim = 1, .shape = {2}};
+    ax_wout all[6];
+    memcpy(all, pt, sizeof pt);
+    all[5] = stray;
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("many.safetensors"), all, 6, &err), AX_OK);
+    ck_assert_int_eq(ax_net_load_weights(net, tmp_path("many.safetensors"), 0, notes, sizeof notes, &err), AX_ERR_MISSING);
+    ck_assert_msg(strstr(err.msg, "many.safetensors: 4 problems (the file has 6 tensors") &&
+                  strstr(err.msg, "'c1.weight' (out, in/groups, kh, kw) = (4, 3, 3, 3) is missing") &&
+                  strstr(err.msg, "'c2.weight': expected (out, in/groups, kh, kw) = (6, 2, 3, 3), found (6, 4, 3, 3)") &&
+                  strstr(err.msg, "groups=1") &&
+                  strstr(err.msg, "'f1.bias': expected (out) = (5), found (6)") &&
+                  strstr(err.msg, "'stray'") && !strstr(err.msg, "more"), "%s", err.msg);
+
+    /* Lenient: the unused tensor is a warning, on its own line. */
+    memcpy(all, pt, sizeof pt);
+    all[0] = (ax_wout){.name = "c1.weight", .data = zeros, .ndim = 4, .shape = {4, 3, 3, 3}};
+    all[1].shape[1] = 2;
+    all[4].shape[0] = 5;
+    all[5] = (ax_wout){.name = "c1.bias", .data = zeros, .ndim = 1, .shape = {4}};
+    ax_wout fixed[7];
+    memcpy(fixed, all, sizeof all);
+    fixed[6] = stray;
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("lenient.safetensors"), fixed, 7, &err), AX_OK);
+    ck_assert_msg(ax_net_load_weights(net, tmp_path("lenient.safetensors"), 1, notes, sizeof notes, &err) == AX_OK,
+                  "%s", err.msg);
+    ck_assert_msg(!strncmp(notes, "warning: ", 9) && strstr(notes, "'stray'") && !strchr(notes, '\n'), "notes: %s", notes);
+    ax_net_free(net);
+
+    /* Many problems: the first ones in full, then how many more. */
+    char text[1024] = "input 1 4 4\n";
+    for (int i = 0; i < 10; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "conv layer%d out=1 k=1\n", i);
+    ax_spec spec;
+    ck_assert_int_eq(ax_spec_parse(&spec, text, "ten.net", &err), AX_OK);
+    ck_assert_int_eq(ax_net_create(&net, &spec, 1, NULL, &err), AX_OK);
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("one.safetensors"), &stray, 1, &err), AX_OK);
+    ck_assert_int_eq(ax_net_load_weights(net, tmp_path("one.safetensors"), 0, notes, sizeof notes, &err), AX_ERR_MISSING);
+    ck_assert_msg(strstr(err.msg, "21 problems (the file has 1 tensor, named like 'stray')") && strstr(err.msg, "(1) tensor 'layer0.weight'") &&
+                  strstr(err.msg, "(8) ") && !strstr(err.msg, "(9) ") && strstr(err.msg, " and 13 more"), "%s", err.msg);
+    ax_net_free(net);
 }
 END_TEST
 
@@ -333,6 +419,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_untrained_ranges);
     tcase_add_test(tc, test_load_roundtrip_and_errors);
     tcase_add_test(tc, test_load_tf_layout);
+    tcase_add_test(tc, test_load_messages);
     tcase_add_test(tc, test_batch);
     suite_add_tcase(s, tc);
     return s;

@@ -54,7 +54,7 @@ expect 1 'cut\.png' -- "$prog" dump "$tmp/cut.png"
 expect 1 "unknown model 'vgg'" -- "$prog" dump --model vgg "$img"
 expect 1 'bad\.safetensors' -- "$prog" dump --weights "$tmp/bad.safetensors" "$img"
 expect 1 'CUDA backend is not part of this build' -- "$prog" dump --device cuda "$img"
-expect 1 'no input' -- "$prog" dump
+expect 2 'dump needs an IMAGE or --input' -- "$prog" dump
 expect 2 "unknown option '--frobnicate'" -- "$prog" dump --frobnicate "$img"
 expect 2 'expected a whole number' -- "$prog" dump --topk zero "$img"
 expect 2 'needs a value' -- "$prog" dump "$img" --model

@@ -44,24 +44,36 @@ typedef struct ax_net {
     void *observer_user;
 } ax_net;
 
-/* Resolves shapes, allocates the weight and activation blocks (the only
- * allocations), and fills the weights with the seeded He-normal init. */
+/* Resolves shapes, allocates the weight and activation blocks (stepping
+ * allocates nothing more), and fills the weights with ax_net_init_seeded. */
 ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch,
                         const ax_backend *backend, ax_error *err);
 void ax_net_free(ax_net *net);
 
-/* Deterministic He-normal weights (std = sqrt(2 / fan_in)), zero biases. */
+/* Deterministic normal weights and zero biases, the same whatever the thread
+ * count: He's std = sqrt(2 / fan_in), except the first layer, scaled by the
+ * spread of the model's preprocessed input, and a classifier's last layer,
+ * 20 times smaller, so that untrained outputs stay near 1 and the classes
+ * near uniform. */
 void ax_net_init_seeded(ax_net *net, uint64_t seed);
 
-/* Loads every tensor the spec needs from a weights file (safetensors, npy
- * dict, npz). Missing, misshaped and (unless lenient) extra tensors are errors
- * naming the tensor, expected and found shape. Warnings go to `warn` (may be NULL). */
+/* Loads every tensor the spec needs from a weights file. Missing, misshaped
+ * and (unless lenient) extra tensors are errors naming the tensor, expected
+ * and found shape in the layout the file's entry is named for; a file with
+ * several problems reports them all in one message (the first 8 in full).
+ * What loading has to say goes to `notes` (may be NULL): one line per
+ * message, each starting with its kind, "note: " (layouts converted, names
+ * bound by order) or "warning: " (unused tensors ignored when lenient). */
 ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient,
-                              char *warn, size_t warn_size, ax_error *err);
+                              char *notes, size_t notes_size, ax_error *err);
 
 /* Copies an (N, C, H, W) input in; forgets every computed output. */
 ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, int w,
                            ax_error *err);
+
+/* Forgets every computed output (the next forward pass computes them all
+ * again: benchmarks time repeated runs this way). */
+void ax_net_reset(ax_net *net);
 
 /* Computes layer i only; layers before it must be computed. Outputs after i
  * are forgotten (they depended on the old value). */

@@ -20,7 +20,9 @@ size_t ax_tensor_numel(const ax_tensor *t);
 /* Sets name, ndim and shape (unused dims = 1); data is left as it is. */
 void ax_tensor_set(ax_tensor *t, const char *name, int ndim, int d0, int d1, int d2, int d3);
 
-/* Writes "(1, 96, 55, 55)" into buf. */
+/* The one shape formatter: writes "(1, 96, 55, 55)" into buf (truncated to
+ * size) and returns buf. ax_tensor_shape_str is the same for a tensor. */
+char *ax_shape_str(char *buf, size_t size, int ndim, const int64_t *shape);
 char *ax_tensor_shape_str(const ax_tensor *t, char *buf, size_t size);
 
 /* Views an activation as NCHW even when it is (N, F): F channels of 1x1. */

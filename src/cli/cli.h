@@ -41,7 +41,7 @@ typedef struct {
     ax_spec spec;
     ax_net *net;
     ax_labels labels;
-    char warn[600];
+    char warn[600];           /* what loading said: "note: ..." / "warning: ..." lines */
 } ax_cli_session;
 
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err);
@@ -49,6 +49,9 @@ void ax_cli_close(ax_cli_session *s);
 
 /* The workbench's settings from the options and an open session. */
 void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_session *s);
+
+/* Prints each line of loading's notes as "alexscope: note: ..." (or warning). */
+void ax_cli_print_notes(FILE *f, const char *notes);
 
 /* "bvlc AlexNet ..." / weights path or "UNTRAINED seeded weights". */
 const char *ax_cli_weights_label(const ax_net *net);

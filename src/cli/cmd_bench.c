@@ -5,18 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "cpu/parallel.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -38,10 +31,10 @@ static double time_sgemm_alone(const ax_window *g, int runs, float *a, float *b,
     double *t = malloc((size_t)(runs + 1) * sizeof *t);
     if (!t) return 0;
     for (int r = -1; r < runs; r++) {
-        double t0 = now_ms();
+        double t0 = ax_clock_ms();
         for (int i = 0; i < g->n * g->groups; i++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
-        if (r >= 0) t[r] = now_ms() - t0;
+        if (r >= 0) t[r] = ax_clock_ms() - t0;
     }
     double m = median(t, runs);
     free(t);
@@ -87,10 +80,19 @@ int ax_cmd_bench(const ax_cli_opts *o)
     ax_net *net = se.net;
     /* Seeded input in the range a preprocessed image has. */
     size_t n_in = ax_tensor_numel(&net->input);
+    float *input = malloc(n_in * sizeof *input);
     uint64_t s = 42;
-    for (size_t i = 0; i < n_in; i++) {
+    for (size_t i = 0; input && i < n_in; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
-        net->input.data[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
+        input[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
+    }
+    ax_status in_st = input ? ax_net_set_input(net, input, net->batch, se.spec.in_c, se.spec.in_h, se.spec.in_w, &err)
+                            : ax_fail(&err, AX_ERR_NOMEM, "out of memory");
+    free(input);
+    if (in_st) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_close(&se);
+        return 1;
     }
 
     int L = net->nlayers, R = o->runs;
@@ -112,11 +114,11 @@ int ax_cmd_bench(const ax_cli_opts *o)
     int tty = isatty(STDERR_FILENO);
     for (int r = -2; r < R && !rc; r++) {
         if (tty) fprintf(stderr, "\r%s %d of %d ...", r < 0 ? "warm-up" : "run", r < 0 ? r + 3 : r + 1, r < 0 ? 2 : R);
-        net->computed = 0;
-        double t0 = now_ms();
+        ax_net_reset(net);
+        double t0 = ax_clock_ms();
         if (ax_net_forward(net, &err)) { fprintf(stderr, "alexscope: %s\n", err.msg); rc = 1; break; }
         if (r < 0) continue;
-        tot[r] = now_ms() - t0;
+        tot[r] = ax_clock_ms() - t0;
         for (int i = 0; i < L; i++) t[(size_t)i * R + r] = net->layers[i].ms;
     }
     if (tty) fprintf(stderr, "\r\033[K");

@@ -61,6 +61,10 @@ static void print_topk(const ax_cli_session *se, int k)
 
 int ax_cmd_dump(const ax_cli_opts *o)
 {
+    if (!o->image && !o->input_npy) {
+        fprintf(stderr, "alexscope: dump needs an IMAGE or --input X.npy (see alexscope --help)\n");
+        return 2;
+    }
     ax_cli_session se;
     ax_error err = {0};
     ax_status st = ax_cli_open(&se, o, 1, &err);
@@ -69,7 +73,7 @@ int ax_cmd_dump(const ax_cli_opts *o)
         ax_cli_close(&se);
         return 1;
     }
-    if (se.warn[0]) fprintf(stderr, "alexscope: warning: %s\n", se.warn);
+    ax_cli_print_notes(stderr, se.warn);
     if (o->save_dir && mkdir(o->save_dir, 0777) && errno != EEXIST) {
         fprintf(stderr, "alexscope: %s: cannot create the folder: %s\n", o->save_dir, strerror(errno));
         ax_cli_close(&se);

@@ -162,6 +162,15 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->mono = o->mono || getenv("NO_COLOR");
 }
 
+void ax_cli_print_notes(FILE *f, const char *notes)
+{
+    for (const char *p = notes; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        fprintf(f, "alexscope: %.*s\n", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+}
+
 const char *ax_cli_weights_label(const ax_net *net)
 {
     return net->untrained ? "UNTRAINED seeded weights" : net->weights_path;
