@@ -75,6 +75,23 @@ expect() {
     if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi
 }
 
+# waits up to $2 seconds (default 10) for a fixed string to leave the screen
+wait_gone() {
+    n=$(( ${2:-10} * 5 ))
+    while [ "$n" -gt 0 ]; do
+        if ! screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# the header line (first screen row)
+header() { screen | head -n 1; }
+
+# waits until no layer is being computed (the bottom line stops saying so)
+idle() { wait_gone "x: stop after this layer" "${1:-20}"; }
+
 keys() { T send-keys "$@"; }
 
 # Starts the program in a fresh session; the shell stays to report the exit status.
@@ -110,13 +127,35 @@ fi
 conv1_ms=$(echo "$s" | grep -o "conv1 [0-9.]* ms" | head -n 1)
 
 i=1
-for name in Tensor Channels Heatmap LRN Groups Top-k Filters Input; do
+for name in Tensor Channels Heatmap LRN Groups Top-k Filters Input Messages; do
     keys "$i"
     expect "$name view" "key $i shows the $name view"
     i=$((i + 1))
 done
+# the histogram spans the pane (its max label near the right edge, not at bin 48)
+keys 1
+wait_for "histogram of" 10
+w=$(screen | sed 's/[│─…●·▁▂▃▄▅▆▇█]/|/g' | grep -E '^ *\| -?[0-9.e+-]+ .* -?[0-9.e+-]+ *$' | tail -n 1 |
+    sed 's/ *$//' | awk '{ print length($0) }')
+if [ -n "$w" ] && [ "$w" -ge 110 ]; then pass "the histogram uses the pane's width ($w columns)"; else fail "the histogram is narrow (${w:-no} columns)"; fi
+keys 8
+expect "x[c] = pixel[c] - mean[c]   (pixel in 0..255)" "the Input view's formula is the spec's own (0..255 minus mean)"
 keys 2
 expect "96 channels of 55x55" "the channels table lists conv1's 96 channels"
+# every heading ends in the column where its values end
+s=$(screen | sed 's/[│─…●·▀▲▼]/|/g')
+hl=$(echo "$s" | grep -n "zero%" | head -n 1)
+if [ -n "$hl" ]; then
+    row=${hl%%:*}
+    endcol=$(echo "$s" | sed -n "${row}p" | awk '{ print index($0, "zero%") + 4 }')
+    val=$(echo "$s" | sed -n "$((row + 1))p" | cut -c"$((endcol - 2))-$((endcol + 1))")
+    case "$val" in
+        [0-9].[0-9]" ") pass "the zero% values line up under their heading ($val)" ;;
+        *) fail "the zero% values do not line up under their heading (\"$val\")" ;;
+    esac
+else
+    fail "no Channels header"
+fi
 keys Enter
 expect "channel 0 of 96" "Enter opens the heatmap of the selected channel"
 keys t
@@ -139,6 +178,10 @@ keys a
 keys 6
 expect "Top-k view" "a runs all layers; the Top-k view shows classes" 60
 expect "probabilities from prob" "the Top-k view ranks the probabilities of the last layer" 5
+keys 1 g; keys -l prob; keys Enter
+expect "exp + div" "the softmax's operations are exp + div"
+keys g; keys -l pool1; keys Enter
+expect "comparisons, one per window element" "a max pool's operations are comparisons"
 
 keys g 1 Enter
 keys 1
@@ -153,12 +196,23 @@ keys "?"
 expect "Help: keys" "? opens the help"
 expect "previous layer (never recomputes)" "the help lists the global keys" 2
 expect "sort ascending / descending" "the help lists the views' keys" 2
+expect "quits at the top view" "the help states the q rule" 2
+# every view's heading stands in the same column as its first key, on the next row
+s=$(screen)
+bad=""
+for v in "1 Tensor view" "2 Channels view" "3 Heatmap view" "4 LRN view" "5 Groups view" "6 Top-k view" \
+    "7 Filters view" "8 Input view" "9 Messages view"; do
+    r=$(echo "$s" | sed 's/[│─…●·]/|/g' | awk -v h="$v" 'found { print substr($0, col + 1, 4); exit }
+        { i = index($0, h); if (i) { found = 1; col = i } }')
+    case "$r" in
+        ""|" "*) bad="$bad [$v]" ;;
+    esac
+done
+if [ -z "$bad" ]; then pass "each view's heading in the help has its keys below it"; else fail "help headings cut from their keys:$bad"; fi
 keys x
-sleep 0.5
-if screen | grep -qF "Help: keys"; then fail "a key did not close the help"; else pass "any key closes the help"; fi
+if wait_gone "Help: keys" 5; then pass "any key closes the help"; else fail "a key did not close the help"; fi
 
 T resize-window -x 80 -y 24 >/dev/null 2>&1 || T refresh-client -C 80x24 >/dev/null 2>&1
-sleep 1
 expect " 1 conv1 conv 96x55x55" "after resizing to 80x24 the layer list takes its narrow form"
 s=$(screen)
 if echo "$s" | grep -q "Tensor view" && echo "$s" | grep -q "UNTRAINED seeded weights" &&
@@ -189,6 +243,90 @@ keys q
 expect "EXIT=0" "q quits with status 0"
 if screen | grep -qF "alexscope ·"; then fail "the workbench is still on screen after quitting"; else pass "the terminal is back to the shell"; fi
 
+# ---------------------------------------------------------------- keys typed while computing
+# "n" then bursts of "nnn": every step is kept, none is lost while the worker
+# computes (autorepeat and SSH send exactly such bursts).
+start steps "" 120 40
+expect "Tensor view" "third start" 60
+keys n
+expect "  1/23" "n moves to layer 1"
+pos=1
+lost=0
+for burst in 1 2 3 4 5 6; do
+    keys nnn
+    pos=$((pos + 3))
+    if ! wait_for "  $pos/23" 10; then
+        lost=1
+        fail "burst $burst of nnn: not at layer $pos ($(header | grep -o ' [0-9]*/23'))"
+        break
+    fi
+done
+idle
+[ "$lost" = 0 ] && header | grep -qF "  19/23" && pass "n + 6 bursts of nnn advanced exactly 19 layers"
+
+# the layer list moves with the keys in views that do not scroll, and with the mouse
+keys Up
+expect "  18/23" "Up in the Tensor view goes to the previous layer"
+keys Home
+expect "  0/23" "Home goes to the input"
+keys End
+expect "  19/23" "End goes to the last computed layer"
+# a click (X10 mouse report) on the row of relu1: column 6, screen row 3 (1-based, 32 added)
+click() { T send-keys -l "$(printf '\033[M%s' "$1")$(printf "\\$(printf %o $((33 + $2)))")$(printf "\\$(printf %o $((33 + $3)))")"; }
+click " " 5 3
+click "#" 5 3
+expect "  2/23" "a click on the layer list selects that layer"
+
+# drilling in and going back: Channels -> Enter -> Heatmap -> Esc / Backspace / q
+keys g 1 Enter
+expect "  1/23" "g 1 goes to conv1"
+keys 2 Down Down Down
+expect "row 4 of 96" "Down selects rows in Channels"
+expect "Enter heatmap" "the bottom line shows the Channels keys"
+keys Enter
+expect "channel 3 of 96" "Enter opens the selected channel's heatmap"
+expect "t tiles" "the bottom line shows the Heatmap keys"
+keys Escape
+expect "Channels view" "Esc goes back to Channels"
+expect "row 4 of 96" "... on the same row"
+keys Enter
+expect "channel 3 of 96" "Enter again"
+keys BSpace
+expect "row 4 of 96" "Backspace goes back to Channels on the same row"
+keys Enter
+expect "q back" "in a drilled-in view the key line says q goes back"
+keys q
+expect "row 4 of 96" "q in a drilled-in view goes back"
+if screen | grep -qF "EXIT="; then fail "q in a sub-view quit"; else pass "q in a sub-view did not quit"; fi
+keys End
+expect "row 96 of 96" "End goes to the last row"
+keys Home
+expect "row 1 of 96" "Home goes to the first row"
+keys NPage
+expect "row 34 of 96" "PgDn moves a page"
+keys Right
+expect "row 1 of 96 · sorted by min" "after sorting, the list starts at its top"
+keys 3 t
+expect "tiles: channels" "t shows the tiles"
+keys Enter
+wait_gone "tiles: channels" 5
+keys Escape
+expect "tiles: channels" "Esc from a map opened in the tiles goes back to the tiles"
+
+# / finds a channel (in channel views) or a layer; an ambiguous g lists the candidates
+keys 2 / 4 2 Enter
+expect "heatmap of channel 42" "/ 42 selects channel 42 in Channels"
+keys /; keys -l pool1
+keys Enter
+expect "pool1 (1, 96, 27, 27)" "/ pool1 goes to that layer"
+keys g; keys -l fc
+expect "fc6 fc7 fc8" "the g prompt lists the names its prefix matches"
+keys Escape g; keys -l conv
+keys Enter
+expect "\"conv\" matches 5 layers: conv1 conv2 conv3 conv4 conv5" "an ambiguous g lists the candidates"
+keys Q
+expect "EXIT=0" "Q quits from anywhere"
+
 # ---------------------------------------------------------------- Ctrl-C while computing
 start ctrlc "" 100 30
 expect "Tensor view" "second start" 60
@@ -213,8 +351,53 @@ hlen=$(( ${#hdr} + 1 ))
 } > "$work/b16.npy"
 start rerun "" 100 30 "--input '$work/b16.npy'"
 expect "Tensor view" "start on a batch of 16" 60
+expect "image 1/16" "the header says which image of the batch is shown"
+# keys typed during a long run are kept: a view switch and one more step
+keys g; keys -l norm1
+keys Enter 2 n
+expect "Channels view" "a view key typed while computing is applied"
+idle 60
+if header | grep -qF "pool1 (16, 96, 27, 27)  4/23"; then
+    pass "n typed during g norm1 went on to pool1"
+else
+    fail "n typed during g norm1 was lost ($(header))"
+fi
 keys a x a
 expect ".. prob: " "a after x runs on to the last layer (the stop does not swallow it)" 120
+
+# ---------------------------------------------------------------- weights with a note, a batch of two
+fx="$srcdir/tests/fixtures/ref"
+start tiny "" 100 24 "-m '$fx/caffe-tiny.net' -w '$fx/caffe-tiny.bvlc.npy' --input '$fx/caffe-tiny.input.npy'"
+expect "Tensor view" "start on caffe-tiny with TensorFlow-layout weights" 60
+expect "note: " "what loading said is on the bottom line"
+expect "(1 note: 9)" "the status line counts the note"
+if screen | grep -qi "warning"; then fail "a correct conversion is called a warning"; else pass "a correct conversion is a note"; fi
+if screen | tail -n 1 | grep -q "…$"; then pass "the cut message ends with …"; else fail "the cut message does not end with …"; fi
+expect "image 1/2" "the header says image 1 of 2"
+mm1=$(screen | grep "min / max")
+keys ">"
+expect "image 2/2" "> shows the second image"
+mm2=$(screen | grep "min / max")
+if [ -n "$mm1" ] && [ "$mm1" != "$mm2" ]; then pass "the statistics follow the image ($mm2)"; else fail "the statistics did not change with the image"; fi
+keys 8
+expect "image 2 of 2" "the Input view shows the second image"
+keys 9
+expect "Messages view" "9 opens the messages"
+expect "TensorFlow-layout" "the messages view has the conversion note"
+keys "<"
+expect "image 1/2" "< goes back to the first image"
+keys q
+expect "alexscope: note: " "after quitting the note is on stderr"
+expect "EXIT=0" "q quits the tiny session"
+
+# ---------------------------------------------------------------- terminals that cannot draw
+start dumb "TERM=dumb" 200 10
+expect "cannot move the cursor" "TERM=dumb is refused with one line" 30
+expect "alexscope dump" "... that points to dump"
+expect "EXIT=1" "... and exit status 1"
+start noterm "TERM=no-such-terminal" 200 10
+expect "not in the terminfo database" "an unknown TERM is refused" 30
+expect "EXIT=1" "... with exit status 1"
 
 # ---------------------------------------------------------------- NO_COLOR at 80x24
 start mono "NO_COLOR=1" 80 24

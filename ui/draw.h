@@ -102,7 +102,7 @@ typedef struct ax_ui {
     ax_role msg_role;
 
     /* what was said: load messages first, then every status message */
-    char log[AX_LOG_MAX][200];
+    char log[AX_LOG_MAX][400];
     ax_role log_role[AX_LOG_MAX];
     int nlog, log_total;
 

@@ -17,21 +17,22 @@ const ax_view *const ax_views[AX_V_COUNT] = {
 };
 
 const ax_keyhelp ax_global_keys[] = {
-    { "n Space", "next layer (computes it; keys typed meanwhile queue)" },
+    { "n Space", "next layer (computes it if needed)" },
     { "p", "previous layer (never recomputes)" },
-    { "Up Down Home End", "layer list, in views that do not scroll" },
-    { "click", "a row of the layer list: go to that layer" },
-    { "g", "run to a layer: name, unique prefix or number" },
-    { "/", "find a layer (name, number) or a channel (number)" },
+    { "Up Down Home End", "layer list (views that don't scroll)" },
+    { "click", "layer list row: go to that layer" },
+    { "g", "run to a layer: name, prefix, number" },
+    { "/", "find a layer, or a channel by number" },
     { "a", "run all layers" },
     { "x", "stop after the layer being computed" },
-    { "< >", "previous / next image of a batch (--input N > 1)" },
+    { "< >", "previous / next image of a batch" },
     { "1 ... 9", "Tensor Channels Heatmap LRN Groups" },
     { "", "Top-k Filters Input Messages views" },
     { "Tab Shift-Tab", "next / previous view" },
     { "Esc Backspace", "back to the view drilled in from" },
-    { "", "(at the top: Esc stops, Backspace = p)" },
-    { "q", "back from a drilled-in view; quits at the top" },
+    { "", "(top view: Esc stops, Backspace = p)" },
+    { "q", "back from a drilled-in view," },
+    { "", "quits at the top view" },
     { "Q", "quit from anywhere" },
     { "m", "colours on / off" },
     { "s", "save view: .txt plain, .ans colours" },
@@ -73,12 +74,12 @@ static void load_messages(ax_ui *u, const char *text)
         const char *nl = strchr(text, '\n');
         int len = nl ? (int)(nl - text) : (int)strlen(text);
         if (len > 0) {
-            char line[200];
+            char line[sizeof u->log[0]];
             snprintf(line, sizeof line, "%.*s", len, text);
             ax_role r = !strncmp(line, "warning", 7) ? AX_R_WARN : !strncmp(line, "error", 5) ? AX_R_BAD : AX_R_ACCENT;
             log_line(u, r, line);
             if (first) {
-                snprintf(u->msg, sizeof u->msg, "%s  (9: messages)", line);
+                snprintf(u->msg, sizeof u->msg, "%.300s", line);
                 u->msg_role = r;
                 first = 0;
             }
@@ -198,7 +199,7 @@ static void mouse(ax_ui *u)
         return;
     }
 #endif
-    if (in_list && (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED))) {
+    if (in_list && (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED))) {
         int i = ax_ui_list_hit(u, ev.y);
         if (i >= -1 && i != u->cur) ax_ui_worker_run_to(u, i);
     }
@@ -294,7 +295,8 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
     keypad(stdscr, TRUE);
     curs_set(0);
     set_escdelay(25);
-    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+    /* releases are asked for too: one left out makes getch wait for the next key */
+    mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON1_CLICKED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
               | BUTTON5_PRESSED
 #endif

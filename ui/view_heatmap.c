@@ -16,7 +16,7 @@ static const ax_keyhelp keys[] = {
     { "t", "tile grid of channels / one map" },
     { "+ -", "bigger / smaller tiles" },
     { "PgUp PgDn", "8 rows up / down (tiles: a page)" },
-    { "Home End", "top-left / bottom-right (tiles: channel)" },
+    { "Home End", "top-left / bottom-right corner" },
     { "Enter", "tiles: open the selected channel" },
     { "Esc Backspace q", "back to the tiles or to Channels" },
     { NULL, NULL },

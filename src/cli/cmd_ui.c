@@ -7,11 +7,20 @@
 
 #include "cli.h"
 
-/* A conversion that was made correctly is a note; tensors left unused are a
- * warning. One line each, as the workbench lists them. */
-static const char *load_kind(const char *warn)
+/* What loading said as "note: ..." / "warning: ..." lines: a conversion made
+ * correctly is a note, tensors left unused are a warning. Lines that carry
+ * their kind already are kept as they are. */
+static void load_messages(char *out, size_t size, const char *warn)
 {
-    return strstr(warn, ": converted ") ? "note" : "warning";
+    size_t p = 0;
+    out[0] = 0;
+    while (*warn && p + 1 < size) {
+        size_t len = strcspn(warn, "\n");
+        int kind = !strncmp(warn, "note: ", 6) || !strncmp(warn, "warning: ", 9);
+        const char *k = kind ? "" : strstr(warn, ": converted ") ? "note: " : "warning: ";
+        p += (size_t)snprintf(out + p, size - p, "%s%s%.*s", p ? "\n" : "", k, (int)len, warn);
+        warn += len + (warn[len] == '\n');
+    }
 }
 
 int ax_cmd_ui(const ax_cli_opts *o)
@@ -29,16 +38,18 @@ int ax_cmd_ui(const ax_cli_opts *o)
     }
     ax_ui_config cfg;
     ax_cli_ui_config(&cfg, o, &se);
-    char messages[sizeof se.warn + 16] = "";
-    if (se.warn[0]) {
-        snprintf(messages, sizeof messages, "%s: %s", load_kind(se.warn), se.warn);
-        cfg.messages = messages;
-    }
+    char messages[sizeof se.warn + 64];
+    load_messages(messages, sizeof messages, se.warn);
+    if (messages[0]) cfg.messages = messages;
     /* 0 on quit, 1 on an error, 128 + N after signal N (the shell's convention). */
     int rc = ax_ui_run(se.net, &cfg, &err);
     if (rc == 1) fprintf(stderr, "alexscope: %s\n", err.msg);
-    /* what loading said stays readable after the screen is gone */
-    if (se.warn[0] && rc != 1) fprintf(stderr, "alexscope: %s: %s\n", load_kind(se.warn), se.warn);
+    /* what loading said stays readable once the screen is gone */
+    for (const char *m = messages; rc != 1 && *m;) {
+        size_t len = strcspn(m, "\n");
+        fprintf(stderr, "alexscope: %.*s\n", (int)len, m);
+        m += len + (m[len] == '\n');
+    }
     ax_cli_close(&se);
     return rc;
 }
