@@ -9,6 +9,11 @@
 #include <string.h>
 #include <zip.h>
 
+/* Uncompressed bytes accepted from one member and from all of them
+ * (README "Limits"); AlexNet's largest tensor, fc6 in float64, is 302 MB. */
+#define AX_NPZ_MEMBER_MAX ((zip_uint64_t)1 << 30)
+#define AX_NPZ_TOTAL_MAX ((zip_uint64_t)4 << 30)
+
 static int ends_with(const char *s, const char *tail)
 {
     size_t n = strlen(s), m = strlen(tail);
@@ -75,6 +80,22 @@ ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *na
     int first = f->count;
     ax_status st = AX_OK;
     zip_int64_t n = zip_get_num_entries(z, 0);
+    /* The sizes the directory declares are checked before anything is
+     * inflated, so a small archive cannot make us produce gigabytes. */
+    zip_uint64_t total = 0;
+    for (zip_int64_t i = 0; i < n && st == AX_OK; i++) {
+        zip_stat_t zs;
+        if (zip_stat_index(z, (zip_uint64_t)i, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_SIZE)) continue;
+        const char *mname = zs.valid & ZIP_STAT_NAME ? zs.name : "?";
+        if (zs.size > AX_NPZ_MEMBER_MAX)
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: member '%.200s' declares %llu bytes uncompressed; at most "
+                         "%llu MiB per member are read", name, mname, (unsigned long long)zs.size,
+                         (unsigned long long)(AX_NPZ_MEMBER_MAX >> 20));
+        else if ((total += zs.size) > AX_NPZ_TOTAL_MAX)
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: the members declare more than %llu MiB uncompressed in "
+                         "all (at member '%.200s'); that is the most read", name,
+                         (unsigned long long)(AX_NPZ_TOTAL_MAX >> 20), mname);
+    }
     for (zip_int64_t i = 0; i < n && st == AX_OK; i++) {
         zip_stat_t zs;
         if (zip_stat_index(z, (zip_uint64_t)i, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME) ||
@@ -89,11 +110,6 @@ ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *na
             st = ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%s' is not an .npy, so this is no .npz%s", name,
                          mname, ends_with(mname, "data.pkl") ?
                          " (it looks like a PyTorch .pt/.pth file: convert it to safetensors)" : "");
-            break;
-        }
-        if (zs.size > (zip_uint64_t)SIZE_MAX / 2) {
-            st = ax_fail(err, AX_ERR_FORMAT, "%s: member '%s' claims %llu bytes", name, mname,
-                         (unsigned long long)zs.size);
             break;
         }
         void *data = NULL;

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alexscope/net.h"
 #include "check_util.h"
@@ -177,6 +179,45 @@ START_TEST(test_same_asymmetric)
 }
 END_TEST
 
+/* Hostile spec files: a FIFO must not block, a device is named as such (no
+ * stale errno), a huge file is refused before it is read, and a spec
+ * written to a file still loads. */
+START_TEST(test_spec_files_hostile)
+{
+    char dir[] = "/tmp/ax_check_spec_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[64], big[64], good[64];
+    snprintf(fifo, sizeof fifo, "%s/pipe.net", dir);
+    snprintf(big, sizeof big, "%s/big.net", dir);
+    snprintf(good, sizeof good, "%s/good.net", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(ax_spec_load(&spec, fifo, &err), AX_ERR_IO);
+    ck_assert_msg(strstr(err.msg, fifo) && strstr(err.msg, "FIFO"), "%s", err.msg);
+
+    ck_assert_int_ne(ax_spec_load(&spec, "/dev/zero", &err), AX_OK);
+    ck_assert_msg(strstr(err.msg, "/dev/zero") && strstr(err.msg, "character device"), "%s", err.msg);
+    ck_assert_msg(!strstr(err.msg, "Inappropriate ioctl"), "%s", err.msg);
+
+    FILE *fp = fopen(big, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(ftruncate(fileno(fp), (off_t)1 << 30), 0);   /* sparse: costs nothing */
+    fclose(fp);
+    ck_assert_int_ne(ax_spec_load(&spec, big, &err), AX_OK);
+    ck_assert_msg(strstr(err.msg, big) && strstr(err.msg, "at most"), "%s", err.msg);
+
+    fp = fopen(good, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fputs(HEADER "relu r\n", fp);
+    fclose(fp);
+    ck_assert_msg(ax_spec_load(&spec, good, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(spec.nlayers, 1);
+    unlink(fifo);
+    unlink(big);
+    unlink(good);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *spec_suite(void)
 {
     Suite *s = suite_create("spec");
@@ -191,6 +232,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, test_builtin_caffe);
     tcase_add_test(tc, test_builtin_others);
     tcase_add_test(tc, test_same_asymmetric);
+    tcase_add_test(tc, test_spec_files_hostile);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -865,6 +867,140 @@ START_TEST(test_random_bytes)
 }
 END_TEST
 
+/* ---- hostile input ------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A FIFO given as weights must not block; a directory or device is named
+ * as what it is, with no stale errno text. */
+START_TEST(test_open_not_regular)
+{
+    ax_error err = {0};
+    ax_wfile *f = NULL;
+    const char *fifo = tmp("weights.safetensors");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    expect_fail(ax_wfile_open(&f, fifo, &err), &err, AX_ERR_IO, fifo, "FIFO");
+    ck_assert_ptr_null(f);
+    expect_fail(ax_wfile_open(&f, tmpdir, &err), &err, AX_ERR_IO, tmpdir, "a directory");
+    ck_assert_msg(!strstr(err.msg, "Inappropriate ioctl"), "%s", err.msg);
+    expect_fail(ax_wfile_open(&f, "/dev/null", &err), &err, AX_ERR_IO, "/dev/null", "character device");
+    ck_assert_msg(!strstr(err.msg, "Inappropriate ioctl"), "%s", err.msg);
+}
+END_TEST
+
+/* 60000 tensors: names are indexed, so reading them is linear. Only the
+ * result is asserted; the time is printed. */
+START_TEST(test_many_tensors)
+{
+    enum { N = 60000 };
+    size_t cap = (size_t)N * 80 + 16, len = 0;
+    char *json = malloc(cap);
+    len += (size_t)snprintf(json + len, cap - len, "{");
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(json + len, cap - len, "%s\"layer%d.w\":{\"dtype\":\"F32\",\"shape\":[1],"
+                                "\"data_offsets\":[%d,%d]}", i ? "," : "", i, 4 * i, 4 * i + 4);
+    snprintf(json + len, cap - len, "}");
+    float *vals = malloc(N * sizeof *vals);
+    for (int i = 0; i < N; i++) vals[i] = (float)i;
+    size_t n;
+    unsigned char *b = make_st(json, vals, N * sizeof *vals, &n);
+    ax_wfile *f = new_wfile();
+    ax_error err = {0};
+    double t0 = now_s();
+    ck_assert_msg(ax_safetensors_parse(f, b, n, "many.safetensors", &err) == AX_OK, "%s", err.msg);
+    double t1 = now_s();
+    ck_assert_int_eq(f->count, N);
+    for (int i = 0; i < N; i += 1) {
+        char name[32];
+        snprintf(name, sizeof name, "layer%d.w", i);
+        const ax_wentry *e = ax_wfile_find(f, name);
+        ck_assert_msg(e != NULL, "no '%s'", name);
+        float v;
+        ax_wentry_to_f32(e, &v);
+        ck_assert_msg(v == (float)i, "'%s' holds %g", name, (double)v);
+    }
+    double t2 = now_s();
+    ck_assert_ptr_null(ax_wfile_find(f, "layer60000.w"));
+    printf("%d safetensors tensors: parsed in %.3f s, all found in %.3f s\n", N, t1 - t0, t2 - t1);
+
+    /* a name that comes back after 60000 others is still caught */
+    char dup[] = "{\"a\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]},"
+                 "\"layer59999.w\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[4,8]}}";
+    size_t dn;
+    unsigned char *db = make_st(dup, vals, 8, &dn);
+    expect_fail(ax_safetensors_parse(f, db, dn, "dup.safetensors", &err), &err, AX_ERR_FORMAT, "layer59999.w",
+                "twice");
+    ck_assert_int_eq(f->count, N);   /* the failed parse took back its entry 'a' */
+    ck_assert_ptr_null(ax_wfile_find(f, "a"));
+    ax_wfile_close(f);
+    free(db);
+    free(b);
+    free(vals);
+    free(json);
+}
+END_TEST
+
+/* Patches the uncompressed size of every member in a zip (local headers and
+ * central directory) to `size`, as a lying or bomb archive declares it. */
+static void zip_set_usize(unsigned char *b, size_t n, uint32_t size)
+{
+    for (size_t i = 0; i + 46 <= n; i++) {
+        size_t at = 0;
+        if (!memcmp(b + i, "PK\x03\x04", 4)) at = i + 22;
+        else if (!memcmp(b + i, "PK\x01\x02", 4)) at = i + 24;
+        else continue;
+        for (int k = 0; k < 4; k++) b[at + k] = (unsigned char)(size >> (8 * k));
+    }
+}
+
+/* An .npz member declaring 2 GiB is refused from the zip directory, before
+ * anything is inflated; one declaring less than it holds is caught too. */
+START_TEST(test_npz_declared_sizes)
+{
+    float w[4] = {1, 2, 3, 4};
+    size_t nw;
+    unsigned char *mw = make_npy("<f4", 0, "(4,)", w, sizeof w, &nw);
+    const char *path = tmp("bomb.npz");
+    int zerr = 0;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    ck_assert_ptr_nonnull(z);
+    zip_int64_t iw = zip_file_add(z, "w.npy", zip_source_buffer(z, mw, nw, 0), 0);
+    ck_assert(iw >= 0);
+    ck_assert_int_eq(zip_set_file_compression(z, (zip_uint64_t)iw, ZIP_CM_DEFLATE, 9), 0);
+    ck_assert_int_eq(zip_close(z), 0);
+    free(mw);
+    size_t n;
+    unsigned char *b = read_bytes(path, &n);
+
+    ax_wfile *f = new_wfile();
+    ax_error err = {0};
+    ck_assert_msg(ax_npz_parse(f, b, n, "good.npz", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(f->count, 1);
+    ax_wfile_close(f);
+
+    zip_set_usize(b, n, 0x80000000u);
+    f = new_wfile();
+    double t0 = now_s();
+    expect_fail(ax_npz_parse(f, b, n, "bomb.npz", &err), &err, AX_ERR_FORMAT, "bomb.npz", "2147483648");
+    printf("2 GiB npz member refused in %.3f s: %s\n", now_s() - t0, err.msg);
+    ck_assert_msg(strstr(err.msg, "at most"), "%s", err.msg);
+    ck_assert_int_eq(f->count, 0);
+    ax_wfile_close(f);
+
+    zip_set_usize(b, n, (uint32_t)nw - 8);
+    f = new_wfile();
+    ck_assert_int_eq(ax_npz_parse(f, b, n, "short.npz", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "short.npz") && strstr(err.msg, "w.npy"), "%s", err.msg);
+    ax_wfile_close(f);
+    free(b);
+}
+END_TEST
+
 static Suite *weights_suite(void)
 {
     Suite *s = suite_create("weights");
@@ -890,6 +1026,9 @@ static Suite *weights_suite(void)
     tcase_add_test(tc, test_pickle_truncated_and_mutated);
     tcase_add_test(tc, test_bad_npz);
     tcase_add_test(tc, test_random_bytes);
+    tcase_add_test(tc, test_open_not_regular);
+    tcase_add_test(tc, test_many_tensors);
+    tcase_add_test(tc, test_npz_declared_sizes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
 
 void ax_cli_usage(FILE *f)
 {
@@ -211,6 +212,27 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     memset(s, 0, sizeof *s);
     ax_status st = ax_spec_load(&s->spec, o->model, err);
     if (st) return st;
+    if (o->weights) {
+        /* a FIFO or device as weights is refused before the net is built */
+        int fd;
+        size_t size;
+        st = ax_file_open_regular(o->weights, "weight file", &fd, &size, err);
+        if (st) return st;
+        close(fd);
+    }
+    /* Labels are read before the net is built, so a bad list fails fast. */
+    char labels_path[AX_PATH_MAX + 64] = "";
+    if (s->spec.labels[0]) {
+        if (strchr(s->spec.labels, '/')) snprintf(labels_path, sizeof labels_path, "%s", s->spec.labels);
+        else {
+            /* Labels sit beside the spec (built-in or the user's own file). */
+            const char *slash = strrchr(s->spec.path, '/');
+            snprintf(labels_path, sizeof labels_path, "%.*s%s", slash ? (int)(slash - s->spec.path + 1) : 0,
+                     s->spec.path, s->spec.labels);
+        }
+        st = ax_labels_load(&s->labels, labels_path, err);
+        if (st) return st;
+    }
     const ax_backend *be = ax_backend_find(o->device, err);
     if (!be) return err->code;
     if (o->threads) ax_cpu_set_threads(o->threads);
@@ -236,17 +258,14 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         if (tty) fprintf(stderr, "\r\033[K");
         if (st) return st;
     }
-    if (s->spec.labels[0]) {
-        char path[AX_PATH_MAX + 64];
-        if (strchr(s->spec.labels, '/')) snprintf(path, sizeof path, "%s", s->spec.labels);
-        else {
-            /* Labels sit beside the spec (built-in or the user's own file). */
-            const char *slash = strrchr(s->spec.path, '/');
-            snprintf(path, sizeof path, "%.*s%s", slash ? (int)(slash - s->spec.path + 1) : 0, s->spec.path,
-                     s->spec.labels);
-        }
-        st = ax_labels_load(&s->labels, path, err);
-        if (st) return st;
+    if (s->labels.count) {
+        /* a list of another length would put wrong names on every class */
+        const ax_tensor *last = s->net->nlayers > 0 ? &s->net->layers[s->net->nlayers - 1].out : NULL;
+        size_t classes = last && s->net->batch > 0 ? ax_tensor_numel(last) / (size_t)s->net->batch : 0;
+        if (classes && (size_t)s->labels.count != classes)
+            return ax_fail(err, AX_ERR_FORMAT, "%s: the label list has %d labels, but %s gives %zu classes "
+                           "(its last layer, %s); give one label per class", labels_path, s->labels.count,
+                           s->spec.path, classes, last->name);
     }
     return AX_OK;
 }
