@@ -1,6 +1,7 @@
 /* Element-wise comparison of two host buffers (for `diff` and the reference
- * check) and the per-channel damping that LRN applied. No allocation, no I/O;
- * sums and the cosine are taken in double. */
+ * check): errors, tolerance rule, SNR, per-channel error, KL divergence; and
+ * the per-channel damping that LRN applied. No allocation, no I/O; sums and the
+ * cosine are taken in double. */
 #include "alexscope/analysis.h"
 
 #include <math.h>
@@ -25,13 +26,20 @@ static double abs_diff(float a, float b)
 
 void ax_diff_compute(ax_diff *d, const float *a, const float *b, size_t n)
 {
+    ax_diff_tol(d, a, b, n, 0.0, 0.0);
+}
+
+void ax_diff_tol(ax_diff *d, const float *a, const float *b, size_t n, double atol, double rtol)
+{
     memset(d, 0, sizeof *d);
+    d->snr_db = INFINITY;
     if (n == 0) {
         d->cosine = 1.0;
         return;
     }
     double sum = 0.0, dot = 0.0, aa = 0.0, bb = 0.0, worst = -1.0, worst_rel = 0.0;
-    size_t at = 0;
+    double sig = 0.0, noise = 0.0, min_rtol = 0.0, max_ref = 0.0;
+    size_t at = 0, fail = 0, nonfinite = 0;
     for (size_t i = 0; i < n; i++) {
         double e = abs_diff(a[i], b[i]);
         sum += e;
@@ -43,6 +51,24 @@ void ax_diff_compute(ax_diff *d, const float *a, const float *b, size_t n)
         double rel = e / (ref > REL_FLOOR ? ref : REL_FLOOR);
         if (rel > worst_rel)
             worst_rel = rel;
+        if (e > 0.0) {
+            /* the rtol this element needs with atol = 0: none will do for a zero reference */
+            double need = ref > 0.0 && isfinite(ref) ? e / ref : INFINITY;
+            if (need > min_rtol)
+                min_rtol = need;
+        }
+        /* a nonfinite mismatch fails whatever the tolerance (rtol * Inf would pass it) */
+        if (isinf(e) || (e > atol && e > rtol * ref))
+            fail++;
+        if (isfinite(a[i]) && isfinite(b[i])) {
+            double r = (double)a[i] - b[i];
+            sig += ref * ref;
+            noise += r * r;
+            if (ref > max_ref)
+                max_ref = ref;
+        } else if (isinf(e)) {
+            nonfinite++;
+        }
         dot += (double)a[i] * b[i];
         aa += (double)a[i] * a[i];
         bb += (double)b[i] * b[i];
@@ -53,6 +79,19 @@ void ax_diff_compute(ax_diff *d, const float *a, const float *b, size_t n)
     d->worst = at;
     d->worst_a = a[at];
     d->worst_b = b[at];
+    d->max_ref = max_ref;
+    d->fail = fail;
+    d->min_atol = worst;
+    d->min_rtol = min_rtol;
+    d->nonfinite = nonfinite;
+    if (nonfinite)
+        d->snr_db = -INFINITY;
+    else if (noise == 0.0)
+        d->snr_db = INFINITY;
+    else if (sig == 0.0)
+        d->snr_db = -INFINITY;
+    else
+        d->snr_db = 10.0 * log10(sig / noise);
     if (!isfinite(aa) || !isfinite(bb))
         d->cosine = NAN;
     else if (aa == 0.0 && bb == 0.0)
@@ -61,6 +100,47 @@ void ax_diff_compute(ax_diff *d, const float *a, const float *b, size_t n)
         d->cosine = 0.0;
     else
         d->cosine = dot / (sqrt(aa) * sqrt(bb));
+}
+
+double ax_tolerance_atol(const ax_tolerance *tol, const float *b, size_t n)
+{
+    if (tol->atol_of_max <= 0.0)
+        return tol->atol;
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double v = fabs((double)b[i]);
+        if (isfinite(v) && v > m)
+            m = v;
+    }
+    return tol->atol_of_max * m;
+}
+
+void ax_diff_channels(float *out, const float *a, const float *b, int n, int c, int hw)
+{
+    // a, b: (N, C, HW); out: (C)
+    for (int ch = 0; ch < c; ch++) {
+        double m = 0.0;
+        for (int img = 0; img < n; img++) {
+            size_t off = ((size_t)img * c + ch) * hw;
+            for (int i = 0; i < hw; i++) {
+                double e = abs_diff(a[off + i], b[off + i]);
+                if (e > m)
+                    m = e;
+            }
+        }
+        out[ch] = (float)m;
+    }
+}
+
+double ax_kl_divergence(const float *p, const float *q, int n)
+{
+    double kl = 0.0;
+    for (int i = 0; i < n; i++) {
+        double pi = p[i], qi = q[i] > 1e-12f ? q[i] : 1e-12;
+        if (pi > 0.0)
+            kl += pi * log(pi / qi);
+    }
+    return kl;
 }
 
 void ax_lrn_suppression(float *out, const float *before, const float *after, int n, int c, int hw)

@@ -106,9 +106,42 @@ typedef struct {
     size_t worst;         /* index of the largest absolute difference */
     float worst_a, worst_b;
     double cosine;        /* cosine similarity */
+    /* Filled by ax_diff_tol (ax_diff_compute: as for atol = rtol = 0). */
+    double max_ref;       /* largest finite |b| */
+    double snr_db;        /* 10 log10(sum b^2 / sum (a - b)^2) over the finite pairs: +Inf when
+                             they are equal, -Inf when only one side is nonfinite somewhere or
+                             b is all zeros and a is not */
+    size_t fail;          /* elements beyond both atol and rtol * |b| (nonfinite mismatches fail) */
+    double min_atol;      /* smallest atol that passes with rtol = 0 (= max_abs) */
+    double min_rtol;      /* smallest rtol that passes with atol = 0: max |a - b| / |b|, +Inf when
+                             a differing element has b = 0 */
+    size_t nonfinite;     /* pairs where one side is NaN or Inf and they do not match */
 } ax_diff;
 
 void ax_diff_compute(ax_diff *d, const float *a, const float *b, size_t n);
+
+/* ax_diff_compute plus the tolerance check, Polygraphy's rule: element i fails
+ * only when |a - b| > atol AND |a - b| > rtol * |b| (b is the reference). */
+void ax_diff_tol(ax_diff *d, const float *a, const float *b, size_t n, double atol, double rtol);
+
+/* Tolerances for comparing float32 runs. atol_of_max > 0 makes the absolute
+ * tolerance of a tensor atol_of_max * max|b| (scale-aware); otherwise atol. */
+typedef struct { double atol, atol_of_max, rtol; } ax_tolerance;
+
+/* alexscope's defaults: atol 1e-4 * max|b| of the tensor, rtol 1e-3 (see README). */
+#define AX_DIFF_ATOL_OF_MAX 1e-4
+#define AX_DIFF_RTOL 1e-3
+
+/* The absolute tolerance tol means for a reference b (n). */
+double ax_tolerance_atol(const ax_tolerance *tol, const float *b, size_t n);
+
+/* Per-channel largest |a - b| of two (N, C, HW) buffers; out has c entries
+ * (nonfinite mismatches count as +Inf, matching NaNs as 0). */
+void ax_diff_channels(float *out, const float *a, const float *b, int n, int c, int hw);
+
+/* Softmax probabilities compared: KL(p || q) = sum p log(p / q) in nats, with q
+ * floored at 1e-12 so a zero never gives +Inf; p is the reference. */
+double ax_kl_divergence(const float *p, const float *q, int n);
 
 /* How much LRN damped each channel: mean over (H, W) and batch of after / before
  * taken where |before| > 0 (NaN before is skipped); 1 = untouched, and 1 for a

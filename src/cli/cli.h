@@ -26,6 +26,16 @@ typedef struct {
     int runs;                 /* bench repetitions */
     int mono;
     int ui_bench;             /* bench --ui */
+    int batch_given;          /* --batch was on the command line */
+    /* diff: --weights, --model, --device and --reference in the order given
+     * (kind 'w', 'm', 'd', 'r'); cmd_diff makes two sides of them. */
+    int nsides;
+    struct { char kind; const char *value; } sides[8];
+    const char *map_file;     /* diff --map: lines ours=theirs */
+    const char *diff_save;    /* diff --save DIR: per-layer a - b */
+    double atol, rtol;        /* diff tolerances, when given */
+    int atol_set, rtol_set;
+    int atol_of_max;          /* --atol Xx: X times the layer's max|B| */
     int model_given;          /* --model was on the command line */
     const char *output;       /* convert: OUT.safetensors */
     int spec_text;            /* inspect --spec */
@@ -61,6 +71,7 @@ void ax_cli_usage(FILE *f);
 int ax_cmd_dump(const ax_cli_opts *o);
 int ax_cmd_bench(const ax_cli_opts *o);
 int ax_cmd_ui(const ax_cli_opts *o);
+int ax_cmd_diff(const ax_cli_opts *o);
 int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
 

@@ -25,6 +25,16 @@ void ax_cli_usage(FILE *f)
         "                                       %% zeros, ms), then the top-k classes\n"
         "  alexscope bench [options]            per-layer time and GFLOP/s (median of --runs)\n"
         "  alexscope bench --ui [options] IMAGE redraw time of every workbench view\n"
+        "  alexscope diff [options] SIDE_A SIDE_B (IMAGE | DIR | --input X.npy)\n"
+        "                                       compare two runs layer by layer and name the first\n"
+        "                                       layer where they diverge (and, when it can, the\n"
+        "                                       conversion bug); with a DIR of images, top-k\n"
+        "                                       agreement over all of them\n"
+        "      SIDE: --weights FILE | --model SPEC | --device cpu|cuda | --reference DIR\n"
+        "                                       the side option given twice makes the two sides\n"
+        "                                       (first A, second B); the others are shared.\n"
+        "                                       --reference DIR (once) is side B: DIR/<layer>.npy\n"
+        "                                       from any framework. Side B is the reference.\n"
         "  alexscope inspect [--model M] FILE   every tensor of a weight file (dtype, shape, bytes,\n"
         "                                       min, mean, max, std), its format and header facts,\n"
         "                                       and which model it fits with which conversions\n"
@@ -54,6 +64,16 @@ void ax_cli_usage(FILE *f)
         "  -r, --runs N            bench: timed runs after the warm-up (default 10)\n"
         "      --ui                bench: time the workbench views instead of the layers\n"
         "      --mono              workbench: no colours (also when NO_COLOR is set)\n"
+        "      --atol X            diff: absolute tolerance; 'Xx' means X times the tensor's\n"
+        "                          largest |B| (default 1e-4x)\n"
+        "      --rtol Y            diff: relative tolerance (default 1e-3). An element fails\n"
+        "                          only when |A-B| > atol and |A-B| > rtol*|B|. The defaults\n"
+        "                          allow float32 sums taken in another order (their error grows\n"
+        "                          with the size of the terms summed, not of the result), which\n"
+        "                          torch.testing's float32 rtol 1.3e-6, atol 1e-5 do not\n"
+        "      --map FILE          diff --reference: lines ours=theirs naming the .npy files\n"
+        "      --save DIR          diff: write DIR/<layer>.npy = A - B for every compared layer\n"
+        "  -b, --batch N           diff with a DIR: images per batch (default 8)\n"
         "  -h, --help              this text\n"
         "  -V, --version\n"
         "\n"
@@ -76,9 +96,27 @@ static int parse_count(const char *opt, const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+/* A tolerance: a finite number >= 0, with a trailing 'x' (where of_max is
+ * given) meaning "times the tensor's largest |reference|". */
+static int parse_tolerance(const char *opt, const char *s, double *out, int *of_max)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    int rel = of_max && end != s && *end == 'x' && !end[1];
+    if (errno || end == s || (*end && !rel) || !(v >= 0.0) || v > 1e30) {
+        fprintf(stderr, "alexscope: %s %s: expected a number >= 0%s\n", opt, s,
+                of_max ? " (or Nx: N times the tensor's largest |B|)" : "");
+        return 2;
+    }
+    *out = v;
+    if (of_max) *of_max = rel;
+    return 0;
+}
+
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
-    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_SPEC, OPT_LOAD_ONLY };
+    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -87,6 +125,9 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"runs", required_argument, 0, 'r'}, {"lenient", no_argument, 0, OPT_LENIENT},
         {"ui", no_argument, 0, OPT_UI}, {"mono", no_argument, 0, OPT_MONO},
         {"spec", no_argument, 0, OPT_SPEC}, {"load-only", no_argument, 0, OPT_LOAD_ONLY},
+        {"reference", required_argument, 0, OPT_REFERENCE}, {"map", required_argument, 0, OPT_MAP},
+        {"atol", required_argument, 0, OPT_ATOL}, {"rtol", required_argument, 0, OPT_RTOL},
+        {"save", required_argument, 0, OPT_SAVE},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -99,6 +140,14 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     int c;
     while ((c = getopt_long(argc, argv, ":m:w:d:t:k:i:s:b:r:hV", longs, NULL)) != -1) {
         int rc = 0;
+        if (c == 'm' || c == 'w' || c == 'd' || c == OPT_REFERENCE) {
+            if (o->nsides == (int)(sizeof o->sides / sizeof o->sides[0])) {
+                fprintf(stderr, "alexscope: too many --weights/--model/--device/--reference options\n");
+                return 2;
+            }
+            o->sides[o->nsides].kind = c == OPT_REFERENCE ? 'r' : (char)c;
+            o->sides[o->nsides++].value = optarg;
+        }
         switch (c) {
         case 'm': o->model = optarg; o->model_given = 1; break;
         case 'w': o->weights = optarg; break;
@@ -107,7 +156,12 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case 'k': rc = parse_count("--topk", optarg, 1, 100000, &o->topk); break;
         case 'i': o->input_npy = optarg; break;
         case 's': o->save_dir = optarg; break;
-        case 'b': rc = parse_count("--batch", optarg, 1, 4096, &o->batch); break;
+        case 'b': rc = parse_count("--batch", optarg, 1, 4096, &o->batch); o->batch_given = 1; break;
+        case OPT_REFERENCE: break;
+        case OPT_MAP: o->map_file = optarg; break;
+        case OPT_SAVE: o->diff_save = optarg; break;
+        case OPT_ATOL: rc = parse_tolerance("--atol", optarg, &o->atol, &o->atol_of_max); o->atol_set = 1; break;
+        case OPT_RTOL: rc = parse_tolerance("--rtol", optarg, &o->rtol, NULL); o->rtol_set = 1; break;
         case 'r': rc = parse_count("--runs", optarg, 1, 100000, &o->runs); break;
         case OPT_LENIENT: o->lenient = 1; break;
         case OPT_UI: o->ui_bench = 1; break;
@@ -135,6 +189,16 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     if (o->image && o->input_npy) {
         fprintf(stderr, "alexscope: give an IMAGE or --input X.npy, not both\n");
         return 2;
+    }
+    if (strcmp(o->command, "diff")) {
+        const char *opt = o->map_file ? "--map" : o->diff_save ? "--save" : o->atol_set ? "--atol" :
+                          o->rtol_set ? "--rtol" : NULL;
+        for (int i = 0; i < o->nsides && !opt; i++)
+            if (o->sides[i].kind == 'r') opt = "--reference";
+        if (opt) {
+            fprintf(stderr, "alexscope: %s belongs to the diff command\n", opt);
+            return 2;
+        }
     }
     if (o->save_dir && strcmp(o->command, "dump")) {
         fprintf(stderr, "alexscope: --save-activations belongs to the dump command\n");

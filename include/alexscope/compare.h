@@ -1,0 +1,89 @@
+/* Comparing two runs: reference activations written by any framework
+ * (DIR/<layer>.npy) lined up with a net's layers, and the diagnosis that
+ * re-runs one layer with the classic conversion bugs undone. */
+#ifndef ALEXSCOPE_COMPARE_H
+#define ALEXSCOPE_COMPARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "alexscope/analysis.h"
+#include "alexscope/net.h"
+#include "alexscope/status.h"
+
+/* ---- reference directories ------------------------------------------------ */
+
+typedef struct {
+    char name[AX_NAME_MAX + 64];  /* file name without ".npy" */
+    int ndim;
+    int64_t shape[8];
+    float *data;                  /* float32, as stored (malloc'd) */
+    size_t numel;
+} ax_ref_entry;
+
+typedef struct {
+    char dir[AX_PATH_MAX];
+    int count;
+    ax_ref_entry *e;              /* in natural name order ("l2" before "l10") */
+} ax_refdir;
+
+/* Reads every DIR/<name>.npy (plain float arrays; float16/64 are converted). At
+ * most `max_bytes` of tensors in all. Other files are ignored; a .npy that is
+ * not a plain array is an error naming it. */
+ax_status ax_refdir_open(ax_refdir *r, const char *dir, size_t max_bytes, ax_error *err);
+void ax_refdir_close(ax_refdir *r);
+
+typedef enum { AX_REF_NONE, AX_REF_BY_MAP, AX_REF_BY_NAME, AX_REF_BY_ORDER } ax_ref_how;
+
+/* How one reference tensor lines up with one of ours. */
+typedef struct {
+    int entry;          /* index into r->e; -1: nothing */
+    ax_ref_how how;
+    int fits;           /* the shape fits ours (possibly transposed, with or without the batch) */
+    int channels_last;  /* stored (N, H, W, C) or (H, W, C): compared transposed */
+    int batch_axis;     /* the file has the batch axis */
+} ax_ref_match;
+
+/* Lines up r with `count` tensors of ours (names[i], ours[i] is (N, C, H, W)
+ * or (N, F)). First a map file (lines "ours=theirs", '#' comments; map_path
+ * may be NULL), then equal names, then, in order, the next unused reference
+ * whose shape fits. An unknown name in the map file is an error naming the
+ * file and line. */
+ax_status ax_refdir_match(ax_ref_match *m, const ax_refdir *r, int count, const char *const *names,
+                          const ax_tensor *const *ours, const char *map_path, ax_error *err);
+
+/* Whether a reference shape fits ours; sets channels_last and batch_axis. */
+int ax_ref_shape_fits(const int64_t *shape, int ndim, const ax_tensor *ours, int *channels_last, int *batch_axis);
+
+/* Copies a fitting reference into dst in our layout (NCHW). */
+void ax_ref_fetch(float *dst, const ax_ref_entry *e, const ax_ref_match *m, const ax_tensor *ours);
+
+/* ---- diagnosis ------------------------------------------------------------ */
+
+/* One layer of side A that disagrees with side B (the reference). */
+typedef struct {
+    const ax_net *net;        /* side A: the layer's spec, geometry and weights */
+    int layer;                /* A's layer index; -1 for the input */
+    const float *b_in;        /* side B's tensor that feeds this layer, in A's input shape;
+                                 NULL: A's own input is used */
+    const float *b_out;       /* side B's tensor for this layer */
+    int b_ndim, b_shape[4];   /* its shape; may differ from A's */
+    const char *a_only;       /* A's layers just before this one that B lacks ("relu8"), or NULL */
+    const char *b_only;       /* B's layers just before this one that A lacks, or NULL */
+    ax_tolerance tol;
+} ax_diag_case;
+
+typedef struct {
+    char what[256];           /* "fc6: the rows are in H,W,C order" */
+    char fix[256];            /* what to change */
+    double before, after;     /* largest |A - B| without and with the candidate fix */
+    size_t fail_before, fail_after;
+    int explains;             /* the fix brings every element within tolerance */
+} ax_diag_result;
+
+/* Tries the classic conversion bugs that fit the layer's type, re-running it
+ * on side B's input with each fix applied to side A's weights, parameters or
+ * input. Fills up to max results (the ones that explain it first) and returns
+ * how many, or -1 with err set (out of memory). */
+int ax_diagnose(ax_diag_result *res, int max, const ax_diag_case *c, ax_error *err);
+
+#endif

@@ -1,0 +1,805 @@
+/* `alexscope diff`: runs two sides that differ in one thing (weights, spec,
+ * device, or a folder of reference activations) on one input and compares
+ * them layer by layer, naming the first divergent layer and, when it can,
+ * the conversion bug; or, with a folder of images, compares their top-k. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alexscope/analysis.h"
+#include "alexscope/compare.h"
+#include "alexscope/weights.h"
+#include "cli.h"
+
+/* A reference folder holds at most this many bytes of tensors. */
+#define REF_MAX_BYTES ((size_t)2 << 30)
+#define MAX_DIAG 64
+
+typedef struct {
+    char kind;                  /* 'w', 'm', 'd' or 'r' */
+    ax_cli_opts opts;           /* for a run */
+    const char *reference;      /* for 'r' */
+    char label[AX_PATH_MAX + 32];
+} side;
+
+static const char *kind_option(char k)
+{
+    return k == 'w' ? "--weights" : k == 'm' ? "--model" : k == 'd' ? "--device" : "--reference";
+}
+
+/* Splits the side options into two sides; prints and returns 2 on misuse. */
+static int make_sides(side *a, side *b, const ax_cli_opts *o)
+{
+    int count[4] = {0};
+    const char *first[4] = {0}, *second[4] = {0};
+    static const char kinds[5] = "wmdr";
+    for (int i = 0; i < o->nsides; i++) {
+        int k = (int)(strchr(kinds, o->sides[i].kind) - kinds);
+        if (count[k] == 0) first[k] = o->sides[i].value;
+        else if (count[k] == 1) second[k] = o->sides[i].value;
+        count[k]++;
+    }
+    int twice = -1, n_twice = 0;
+    for (int k = 0; k < 4; k++) {
+        if (count[k] > 2 || (k == 3 && count[k] > 1)) {
+            fprintf(stderr, "alexscope: diff: %s given %d times; a diff has two sides\n", kind_option(kinds[k]), count[k]);
+            return 2;
+        }
+        if (count[k] == 2) { twice = k; n_twice++; }
+    }
+    if (count[3] && n_twice) {
+        fprintf(stderr, "alexscope: diff: with --reference, side A is the one run; give %s once\n",
+                kind_option(kinds[twice]));
+        return 2;
+    }
+    if (!count[3] && n_twice != 1) {
+        fprintf(stderr, "alexscope: diff: %s; give one of --weights, --model, --device twice (side A, then side B), "
+                "or --reference DIR once (see alexscope --help)\n",
+                n_twice ? "the two sides must differ in one thing only" : "needs two sides");
+        return 2;
+    }
+    ax_cli_opts base = *o;
+    base.model = count[1] && twice != 1 ? first[1] : "caffe";
+    base.weights = count[0] && twice != 0 ? first[0] : NULL;
+    base.device = count[2] && twice != 2 ? first[2] : "cpu";
+    a->opts = base;
+    b->opts = base;
+    a->kind = b->kind = count[3] ? 'r' : kinds[twice];
+    if (count[3]) {
+        a->kind = 0;
+        b->reference = first[3];
+    } else if (twice == 0) {
+        a->opts.weights = first[0]; b->opts.weights = second[0];
+    } else if (twice == 1) {
+        a->opts.model = first[1]; b->opts.model = second[1];
+    } else {
+        a->opts.device = first[2]; b->opts.device = second[2];
+    }
+    side *s[2] = { a, b };
+    for (int i = 0; i < 2; i++) {
+        if (s[i]->reference) snprintf(s[i]->label, sizeof s[i]->label, "reference %s", s[i]->reference);
+        else snprintf(s[i]->label, sizeof s[i]->label, "model %s, weights %s, device %s", s[i]->opts.model,
+                      s[i]->opts.weights ? s[i]->opts.weights : "UNTRAINED seeded", s[i]->opts.device);
+    }
+    return 0;
+}
+
+static ax_tolerance tolerance_of(const ax_cli_opts *o)
+{
+    ax_tolerance t = { 0.0, AX_DIFF_ATOL_OF_MAX, AX_DIFF_RTOL };
+    if (o->atol_set) {
+        t.atol = o->atol_of_max ? 0.0 : o->atol;
+        t.atol_of_max = o->atol_of_max ? o->atol : 0.0;
+    }
+    if (o->rtol_set) t.rtol = o->rtol;
+    return t;
+}
+
+static void print_tolerance(const ax_tolerance *t)
+{
+    if (t->atol_of_max > 0) printf("tolerance  atol %g x max|B| of each tensor, rtol %g", t->atol_of_max, t->rtol);
+    else printf("tolerance  atol %g, rtol %g", t->atol, t->rtol);
+    printf(" (an element fails when |A-B| > atol and > rtol*|B|)\n");
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return path && !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- one input, layer by layer ------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    const ax_tensor *a;         /* side A's tensor */
+    const float *b;             /* side B's, in A's layout; NULL: none */
+    int b_ndim, b_shape[4];
+    int b_index;                /* B's layer (run mode), -2 none, -1 input */
+    int shape_ok;
+    const char *note;           /* "channels-last", ... */
+    ax_diff d;
+    int diverges;
+} row;
+
+static void shape_str(char *buf, size_t size, int ndim, const int *s)
+{
+    size_t len = snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && len < size; i++) len += snprintf(buf + len, size - len, "%s%d", i ? ", " : "", s[i]);
+    if (len < size) snprintf(buf + len, size - len, ")");
+}
+
+/* (n, c, y, x) of flat index i in an (N, C, H, W) or (N, F) tensor. */
+static void where_str(char *buf, size_t size, const ax_tensor *t, size_t i)
+{
+    int n, c, h, w;
+    ax_tensor_nchw(t, &n, &c, &h, &w);
+    size_t hw = (size_t)h * w, chw = (size_t)c * hw;
+    if (t->ndim == 2) snprintf(buf, size, "(%zu, %zu)", i / chw, i % chw);
+    else snprintf(buf, size, "(%zu, %zu, %zu, %zu)", i / chw, (i % chw) / hw, (i % hw) / w, i % w);
+}
+
+static void fmt_g(char *buf, size_t size, double v)
+{
+    if (isinf(v)) snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+    else snprintf(buf, size, "%.3g", v);
+}
+
+static void print_row(const row *r, int idx, int status)
+{
+    char shape[48], ma[24], mr[24], snr[24];
+    ax_tensor_shape_str(r->a, shape, sizeof shape);
+    static const char *const tags[] = { "ok", "<< FIRST DIVERGENCE", "downstream", "" };
+    if (!r->b) {
+        printf("%3d  %-14s %-18s %s\n", idx, r->name, shape, "(not on side B)");
+        return;
+    }
+    if (!r->shape_ok) {
+        char bs[48];
+        shape_str(bs, sizeof bs, r->b_ndim, r->b_shape);
+        printf("%3d  %-14s %-18s side B has %s%*s%s\n", idx, r->name, shape, bs, (int)(60 - strlen(bs)), "",
+               tags[status]);
+        return;
+    }
+    const ax_diff *d = &r->d;
+    fmt_g(ma, sizeof ma, d->max_abs);
+    fmt_g(mr, sizeof mr, d->min_rtol);
+    if (isinf(d->snr_db)) snprintf(snr, sizeof snr, "%s", d->snr_db > 0 ? "inf" : "-inf");
+    else snprintf(snr, sizeof snr, "%.1f", d->snr_db);
+    size_t n = ax_tensor_numel(r->a);
+    char where[96];
+    where_str(where, sizeof where, r->a, d->worst);
+    printf("%3d  %-14s %-18s %9s %9s %9.6f %7s %7.3f%%  %-17s %10.4g %10.4g  %s%s%s\n", idx, r->name, shape, ma, mr,
+           d->cosine, snr, n ? 100.0 * d->fail / n : 0.0, where, d->worst_a, d->worst_b, tags[status],
+           r->note ? "  " : "", r->note ? r->note : "");
+}
+
+/* The top-k of both sides, A's ranks first, with B's rank and the change. */
+static void print_topk(const ax_tensor *ta, const float *pb, const ax_labels *labels, int k, int is_prob)
+{
+    int classes = ta->shape[1], n = ta->shape[0];
+    if (k > classes) k = classes;
+    int *ia = malloc((size_t)k * sizeof *ia), *ib = malloc((size_t)k * sizeof *ib);
+    int *rank_b = malloc((size_t)classes * sizeof *rank_b);
+    if (!ia || !ib || !rank_b) { free(ia); free(ib); free(rank_b); return; }
+    for (int img = 0; img < n && img < 4; img++) {
+        const float *pa = ta->data + (size_t)img * classes, *qb = pb + (size_t)img * classes;
+        ax_topk(ia, k, pa, classes);
+        ax_topk(ib, k, qb, classes);
+        /* B's rank of every class: count of classes ranked above it. */
+        for (int c = 0; c < classes; c++) rank_b[c] = -1;
+        for (int j = 0; j < k; j++) rank_b[ib[j]] = j;
+        printf("\n%stop-%d (%s)%*s side A        side B      B - A   rank\n", n > 1 ? "image " : "", k,
+               is_prob ? "probability" : "score", 26, "");
+        if (n > 1) printf("  image %d\n", img);
+        for (int j = 0; j < k; j++) {
+            int c = ia[j];
+            int rb = rank_b[c];
+            if (rb < 0) {
+                rb = 0;
+                for (int q = 0; q < classes; q++) rb += qb[q] > qb[c] || (qb[q] == qb[c] && q < c);
+            }
+            char change[48];
+            if (rb == j) snprintf(change, sizeof change, "=");
+            else snprintf(change, sizeof change, "%s%d (B #%d)", rb < j ? "+" : "-", abs(rb - j), rb + 1);
+            printf("  %2d. %4d %-32.32s %10.4f  %10.4f  %+9.2e   %s\n", j + 1, c, ax_label(labels, c), pa[c], qb[c],
+                   (double)qb[c] - pa[c], change);
+        }
+        for (int j = 0; j < k; j++) {
+            int c = ib[j], in_a = 0;
+            for (int q = 0; q < k; q++) in_a |= ia[q] == c;
+            if (!in_a)
+                printf("  B #%d: %4d %-32.32s %10.4f  %10.4f  (not in A's top-%d)\n", j + 1, c, ax_label(labels, c),
+                       pa[c], qb[c], k);
+        }
+    }
+    free(ia);
+    free(ib);
+    free(rank_b);
+}
+
+static ax_status save_error(const char *dir, const row *r, ax_error *err)
+{
+    size_t n = ax_tensor_numel(r->a);
+    float *e = malloc((n ? n : 1) * sizeof(float));
+    if (!e) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) e[i] = r->a->data[i] - r->b[i];
+    char name[AX_NAME_MAX], path[AX_PATH_MAX + AX_NAME_MAX + 8];
+    snprintf(name, sizeof name, "%s", r->name);
+    for (char *p = name; *p; p++)
+        if (*p == '/' || *p == '\\') *p = '_';
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    int64_t shape[4];
+    for (int i = 0; i < r->a->ndim; i++) shape[i] = r->a->shape[i];
+    ax_status st = ax_npy_write(path, e, r->a->ndim, shape, err);
+    free(e);
+    return st;
+}
+
+/* Per-channel largest error as a short table with bars, worst first. */
+static void print_channel_map(const row *r, double atol)
+{
+    int n, c, h, w;
+    ax_tensor_nchw(r->a, &n, &c, &h, &w);
+    float *m = malloc((size_t)c * sizeof *m);
+    int *order = malloc((size_t)c * sizeof *order);
+    if (!m || !order) { free(m); free(order); return; }
+    ax_diff_channels(m, r->a->data, r->b, n, c, h * w);
+    int bad = 0;
+    float top = 0;
+    for (int i = 0; i < c; i++) {
+        order[i] = i;
+        bad += m[i] > atol;
+        if (m[i] > top) top = m[i];
+    }
+    for (int i = 1; i < c; i++) {   /* insertion sort, largest first */
+        int v = order[i], j = i;
+        while (j > 0 && m[order[j - 1]] < m[v]) { order[j] = order[j - 1]; j--; }
+        order[j] = v;
+    }
+    printf("  per-channel largest |A-B| of %s: %d of %d channels beyond atol %.3g\n", r->name, bad, c, atol);
+    int show = c < 16 ? c : 16;
+    for (int i = 0; i < show; i++) {
+        int ch = order[i];
+        int len = top > 0 && isfinite(top) ? (int)(40.0 * m[ch] / top + 0.5) : 0;
+        printf("    ch %4d %10.4g  %.*s\n", ch, m[ch], len, "########################################");
+    }
+    if (c > show) printf("    ... %d more channels\n", c - show);
+    free(m);
+    free(order);
+}
+
+static void diagnose_row(row *rows, int nrows, int first, const ax_net *net, int ref_mode, const ax_net *bnet,
+                         const ax_tolerance *tol)
+{
+    row *r = &rows[first];
+    int layer = first - 1;
+    ax_diag_case c = { .net = net, .layer = layer, .b_out = r->b, .b_ndim = r->b_ndim, .tol = *tol };
+    memcpy(c.b_shape, r->b_shape, sizeof c.b_shape);
+    char a_only[256] = "", b_only[256] = "", from[96] = "";
+    if (layer >= 0) {
+        /* Side B's tensor that feeds this layer: the previous row's, or in a
+         * run, the last one B has before layers only side A has. */
+        const ax_tensor *in = ax_net_layer_input(net, layer);
+        int p = first - 1;
+        while (!ref_mode && p > 0 && !rows[p].b) {
+            snprintf(a_only + strlen(a_only), sizeof a_only - strlen(a_only), "%s'%s' (%s)", a_only[0] ? ", " : "",
+                     rows[p].name, ax_layer_type_name(net->layers[p - 1].spec.type));
+            p--;
+        }
+        if (rows[p].b && rows[p].shape_ok && ax_tensor_numel(rows[p].a) == ax_tensor_numel(in) &&
+            (p == first - 1 || ax_tensor_numel(rows[p].a) == ax_tensor_numel(in))) {
+            c.b_in = rows[p].b;
+            snprintf(from, sizeof from, "side B's %s", rows[p].name);
+        }
+        if (!ref_mode && bnet && rows[p].b && r->b_index >= 0) {
+            for (int j = rows[p].b_index + 1; j < r->b_index; j++)
+                snprintf(b_only + strlen(b_only), sizeof b_only - strlen(b_only), "%s'%s' (%s)",
+                         b_only[0] ? ", " : "", bnet->layers[j].spec.name, ax_layer_type_name(bnet->layers[j].spec.type));
+        }
+        if (a_only[0]) c.a_only = a_only;
+        if (b_only[0]) c.b_only = b_only;
+    }
+    ax_diag_result *res = calloc(MAX_DIAG, sizeof *res);
+    if (!res) return;
+    ax_error err = {0};
+    int n = ax_diagnose(res, MAX_DIAG, &c, &err);
+    if (layer >= 0)
+        printf("\ndiagnosis of %s: re-run on %s with each classic conversion bug undone on side A\n", r->name,
+               from[0] ? from : "side A's own input (side B has no tensor before it)");
+    else
+        printf("\ndiagnosis of the input: side B fitted from side A per channel\n");
+    if (n < 0) {
+        printf("  (diagnosis failed: %s)\n", err.msg);
+        free(res);
+        return;
+    }
+    int explained = 0;
+    for (int i = 0; i < n && res[i].explains; i++) {
+        explained++;
+        ax_diag_result *d = &res[i];
+        printf("  %s\n", d->what);
+        if (!isfinite(d->before) && isfinite(d->after))
+            printf("      the shapes differ -> max |A-B| %.3g with the fix, all elements within tolerance\n", d->after);
+        else if (isfinite(d->before) && d->fail_before)
+            printf("      max |A-B| %.3g -> %.3g; elements out of tolerance %zu -> %zu\n", d->before, d->after,
+                   d->fail_before, d->fail_after);
+        if (d->fix[0]) printf("      fix: %s\n", d->fix);
+    }
+    if (!explained) {
+        printf("  none of the classic conversion bugs explains %s (%d tried", r->name, n);
+        if (n > 0) printf("; closest: \"%s\" leaves max |A-B| %.3g", res[0].what, res[0].after);
+        printf(")\n");
+        if (r->shape_ok && r->a->ndim >= 2) {
+            double atol = ax_tolerance_atol(tol, r->b, ax_tensor_numel(r->a));
+            print_channel_map(r, atol);
+        }
+    }
+    free(res);
+}
+
+static int is_classifier(const ax_net *net)
+{
+    const ax_layer *last = &net->layers[net->nlayers - 1];
+    return last->out.ndim == 2 && (last->spec.type == AX_L_SOFTMAX || last->spec.type == AX_L_FC);
+}
+
+static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
+{
+    ax_tolerance tol = tolerance_of(o);
+    ax_error err = {0};
+    ax_cli_session A, B;
+    int have_b = 0, rc = 1;
+    ax_refdir ref = {0};
+    row *rows = NULL;
+    float **owned = NULL;
+    int nrows = 0;
+    ax_status st = ax_cli_open(&A, &sa->opts, 1, &err);
+    if (!st && !sb->reference) {
+        st = ax_cli_open(&B, &sb->opts, 1, &err);
+        have_b = 1;
+    }
+    if (!st && sb->reference) st = ax_refdir_open(&ref, sb->reference, REF_MAX_BYTES, &err);
+    if (!st) st = ax_net_forward(A.net, &err);
+    if (!st && have_b) st = ax_net_forward(B.net, &err);
+    if (st) goto fail;
+    if (A.warn[0]) fprintf(stderr, "alexscope: warning: side A: %s\n", A.warn);
+    if (have_b && B.warn[0]) fprintf(stderr, "alexscope: warning: side B: %s\n", B.warn);
+
+    ax_net *na = A.net;
+    nrows = na->nlayers + 1;
+    rows = calloc((size_t)nrows, sizeof *rows);
+    owned = calloc((size_t)nrows, sizeof *owned);
+    const char **names = calloc((size_t)nrows, sizeof *names);
+    const ax_tensor **tens = calloc((size_t)nrows, sizeof *tens);
+    if (!rows || !owned || !names || !tens) {
+        free(names); free(tens);
+        st = ax_fail(&err, AX_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < nrows; i++) {
+        rows[i].name = names[i] = i ? na->layers[i - 1].spec.name : "input";
+        rows[i].a = tens[i] = i ? &na->layers[i - 1].out : &na->input;
+        rows[i].b_index = -2;
+    }
+    int channels_last = 0, by_order = 0, by_map = 0;
+    if (have_b) {
+        ax_net *nb = B.net;
+        for (int i = 0; i < nrows; i++) {
+            int j = i ? ax_net_find(nb, names[i]) : -1;
+            if (i && j < 0) continue;
+            const ax_tensor *t = j >= 0 ? &nb->layers[j].out : &nb->input;
+            rows[i].b = t->data;
+            rows[i].b_index = j;
+            rows[i].b_ndim = t->ndim;
+            for (int k = 0; k < t->ndim; k++) rows[i].b_shape[k] = t->shape[k];
+            rows[i].shape_ok = t->ndim == rows[i].a->ndim;
+            for (int k = 0; k < t->ndim && rows[i].shape_ok; k++) rows[i].shape_ok = t->shape[k] == rows[i].a->shape[k];
+        }
+    } else {
+        ax_ref_match *m = calloc((size_t)nrows, sizeof *m);
+        if (!m) { free(names); free(tens); st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
+        st = ax_refdir_match(m, &ref, nrows, names, tens, o->map_file, &err);
+        for (int i = 0; i < nrows && !st; i++) {
+            if (m[i].entry < 0) continue;
+            const ax_ref_entry *e = &ref.e[m[i].entry];
+            rows[i].shape_ok = m[i].fits;
+            if (m[i].fits) {
+                owned[i] = malloc(ax_tensor_numel(tens[i]) * sizeof(float) + 4);
+                if (!owned[i]) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); break; }
+                ax_ref_fetch(owned[i], e, &m[i], tens[i]);
+                rows[i].b = owned[i];
+                rows[i].b_ndim = tens[i]->ndim;
+                for (int k = 0; k < tens[i]->ndim; k++) rows[i].b_shape[k] = tens[i]->shape[k];
+            } else {
+                rows[i].b = e->data;
+                rows[i].b_ndim = e->ndim < 4 ? e->ndim : 4;
+                for (int k = 0; k < rows[i].b_ndim; k++) rows[i].b_shape[k] = (int)e->shape[k];
+            }
+            static char notes[AX_MAX_LAYERS + 1][AX_NAME_MAX + 256];
+            snprintf(notes[i], sizeof notes[i], "<- %s.npy%s%s%s", e->name,
+                     m[i].how == AX_REF_BY_MAP ? " (map)" : m[i].how == AX_REF_BY_ORDER ? " (by order and shape)" : "",
+                     m[i].channels_last ? " channels-last, compared transposed" : "",
+                     m[i].fits && !m[i].batch_axis && tens[i]->shape[0] == 1 ? " (no batch axis)" : "");
+            rows[i].note = notes[i];
+            channels_last += m[i].channels_last;
+            by_order += m[i].how == AX_REF_BY_ORDER;
+            by_map += m[i].how == AX_REF_BY_MAP;
+        }
+        free(m);
+    }
+    free(names);
+    free(tens);
+    if (st) goto fail;
+
+    /* Compare, find the first divergence. */
+    int first = -1, compared = 0;
+    for (int i = 0; i < nrows; i++) {
+        row *r = &rows[i];
+        if (!r->b) continue;
+        compared++;
+        if (r->shape_ok) {
+            size_t n = ax_tensor_numel(r->a);
+            ax_diff_tol(&r->d, r->a->data, r->b, n, ax_tolerance_atol(&tol, r->b, n), tol.rtol);
+            r->diverges = r->d.fail > 0;
+        } else {
+            r->diverges = 1;
+        }
+        if (r->diverges && first < 0) first = i;
+    }
+
+    char shape[64];
+    printf("side A     %s\n", sa->label);
+    printf("side B     %s%s\n", sb->label, " (the reference)");
+    printf("input      %s %s\n", o->input_npy ? o->input_npy : o->image, ax_tensor_shape_str(&na->input, shape, sizeof shape));
+    print_tolerance(&tol);
+    if (!have_b)
+        printf("matched    %d of %d tensors with %d .npy files%s%s%s\n", compared, nrows, ref.count,
+               by_map ? ", some by the map file" : "", by_order ? ", some by order and shape" : "",
+               channels_last ? ", channels-last ones transposed to NCHW" : "");
+    printf("\nmax abs and max rel are the smallest atol (with rtol 0) and rtol (with atol 0) that would pass\n");
+    printf("%3s  %-14s %-18s %9s %9s %9s %7s %8s  %-17s %10s %10s\n", "#", "layer", "shape", "max abs", "max rel",
+           "cosine", "SNR dB", "out tol", "worst (n,c,y,x)", "A", "B");
+    for (int i = 0; i < nrows; i++)
+        print_row(&rows[i], i - 1, first < 0 || i < first ? 0 : i == first ? 1 : 2);
+    if (compared == 0) {
+        printf("\nnothing to compare: side B has none of side A's tensors (try --map FILE)\n");
+        rc = 1;
+        goto done;
+    }
+    if (first < 0)
+        printf("all %d compared tensors agree\n", compared);
+    else if (!rows[first].shape_ok)
+        printf("first divergent layer: %s (#%d): the shapes differ\n", rows[first].name, first - 1);
+    else
+        printf("first divergent layer: %s (#%d): %.3g%% of its elements out of tolerance, max |A-B| %.3g\n",
+               rows[first].name, first - 1, 100.0 * rows[first].d.fail / ax_tensor_numel(rows[first].a),
+               rows[first].d.max_abs);
+
+    /* The top-k of both sides. */
+    const row *last = &rows[nrows - 1];
+    if (is_classifier(na) && last->b && last->shape_ok)
+        print_topk(last->a, last->b, &A.labels, o->topk, na->layers[na->nlayers - 1].spec.type == AX_L_SOFTMAX);
+
+    if (have_b && memcmp(&A.spec.pre, &B.spec.pre, sizeof A.spec.pre))
+        printf("\nnote: the two specs preprocess images differently (%s vs %s)\n", A.spec.path, B.spec.path);
+    if (first >= 0) diagnose_row(rows, nrows, first, na, !have_b, have_b ? B.net : NULL, &tol);
+
+    if (o->diff_save) {
+        if (mkdir(o->diff_save, 0777) && errno != EEXIST) {
+            st = ax_fail(&err, AX_ERR_IO, "%s: cannot create the folder: %s", o->diff_save, strerror(errno));
+            goto fail;
+        }
+        int saved = 0;
+        for (int i = 0; i < nrows && !st; i++)
+            if (rows[i].b && rows[i].shape_ok) st = save_error(o->diff_save, &rows[i], &err), saved++;
+        if (st) goto fail;
+        printf("\nwrote %d error tensors (A - B) to %s/<layer>.npy\n", saved, o->diff_save);
+    }
+    rc = first < 0 ? 0 : 1;
+    goto done;
+fail:
+    fflush(stdout);
+    fprintf(stderr, "alexscope: %s\n", err.msg);
+    rc = 1;
+done:
+    for (int i = 0; owned && i < nrows; i++) free(owned[i]);
+    free(owned);
+    free(rows);
+    ax_refdir_close(&ref);
+    ax_cli_close(&A);
+    if (have_b) ax_cli_close(&B);
+    return rc;
+}
+
+/* ---- a folder of images: top-k agreement ---------------------------------- */
+
+typedef struct {
+    const char *name;
+    double kl;            /* KL(B || A) of the probabilities */
+    double overlap;       /* share of A's top-5 in B's top-5 */
+    int top_a, top_b;
+    float pa, pb;         /* their probabilities */
+    int agree;            /* top-1 equal and every probability within tolerance */
+} image_result;
+
+static int has_image_ext(const char *name)
+{
+    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".pnm", ".tga", ".psd" };
+    const char *dot = strrchr(name, '.');
+    if (!dot || name[0] == '.') return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (!strcasecmp(dot, ext[i])) return 1;
+    return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static ax_status list_images(char ***out, int *count, const char *dir, ax_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d) return ax_fail(err, AX_ERR_IO, "%s: cannot read the folder: %s", dir, strerror(errno));
+    int cap = 0;
+    struct dirent *de;
+    ax_status st = AX_OK;
+    while ((de = readdir(d))) {
+        if (!has_image_ext(de->d_name)) continue;
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **g = realloc(*out, (size_t)cap * sizeof *g);
+            if (!g) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory"); break; }
+            *out = g;
+        }
+        size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        char *p = malloc(len);
+        if (!p) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory"); break; }
+        snprintf(p, len, "%s/%s", dir, de->d_name);
+        (*out)[(*count)++] = p;
+    }
+    closedir(d);
+    if (!st && *count == 0) st = ax_fail(err, AX_ERR_MISSING, "%s: no images (png, jpg, bmp, gif, ppm, tga) in the folder", dir);
+    if (!st) qsort(*out, (size_t)*count, sizeof **out, name_cmp);
+    return st;
+}
+
+/* Probabilities of the last layer: as they are after a softmax, else softmax of the scores. */
+static void probabilities(float *p, const ax_net *net)
+{
+    const ax_layer *last = &net->layers[net->nlayers - 1];
+    size_t n = ax_tensor_numel(&last->out);
+    if (last->spec.type == AX_L_SOFTMAX) memcpy(p, last->out.data, n * sizeof(float));
+    else ax_softmax(p, last->out.data, last->out.shape[0], last->out.shape[1]);
+}
+
+static void progress(int done, int total, int tty)
+{
+    if (!tty) return;
+    int width = 30, fill = total ? done * width / total : width;
+    fprintf(stderr, "\r[%.*s%*s] %d/%d images", fill, "##############################", width - fill, "", done, total);
+    if (done == total) fprintf(stderr, "\r\033[K");
+    fflush(stderr);
+}
+
+static int kl_desc(const void *a, const void *b)
+{
+    const image_result *x = a, *y = b;
+    int dx = x->top_a != x->top_b, dy = y->top_a != y->top_b;
+    if (dx != dy) return dy - dx;
+    return x->kl < y->kl ? 1 : x->kl > y->kl ? -1 : 0;
+}
+
+static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
+{
+    ax_tolerance tol = tolerance_of(o);
+    ax_error err = {0};
+    char **files = NULL;
+    int nfiles = 0, rc = 1;
+    ax_status st = list_images(&files, &nfiles, o->image, &err);
+    if (st) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        return 1;
+    }
+    int batch = o->batch_given ? o->batch : 8;
+    if (batch > nfiles) batch = nfiles;
+    sa->opts.batch = sb->opts.batch = batch;
+    ax_cli_session A, B;
+    int open_b = 0;
+    float *in_a = NULL, *in_b = NULL, *pa = NULL, *pb = NULL;
+    image_result *res = NULL;
+    st = ax_cli_open(&A, &sa->opts, 0, &err);
+    if (!st) { st = ax_cli_open(&B, &sb->opts, 0, &err); open_b = 1; }
+    if (st) goto fail;
+    if (A.warn[0]) fprintf(stderr, "alexscope: warning: side A: %s\n", A.warn);
+    if (B.warn[0]) fprintf(stderr, "alexscope: warning: side B: %s\n", B.warn);
+    ax_net *na = A.net, *nb = B.net;
+    if (!is_classifier(na) || !is_classifier(nb)) {
+        st = ax_fail(&err, AX_ERR_ARG, "a folder diff compares classes, and the %s model does not end in a classifier",
+                     is_classifier(na) ? nb->spec.name : na->spec.name);
+        goto fail;
+    }
+    int classes = na->layers[na->nlayers - 1].out.shape[1];
+    if (nb->layers[nb->nlayers - 1].out.shape[1] != classes) {
+        st = ax_fail(&err, AX_ERR_SHAPE, "side A has %d classes, side B %d", classes,
+                     nb->layers[nb->nlayers - 1].out.shape[1]);
+        goto fail;
+    }
+    size_t one_a = (size_t)na->spec.in_c * na->spec.in_h * na->spec.in_w;
+    size_t one_b = (size_t)nb->spec.in_c * nb->spec.in_h * nb->spec.in_w;
+    int same_pre = !memcmp(&na->spec.pre, &nb->spec.pre, sizeof na->spec.pre) && one_a == one_b &&
+                   na->spec.in_h == nb->spec.in_h;
+    in_a = malloc(one_a * batch * sizeof(float));
+    in_b = malloc(one_b * batch * sizeof(float));
+    pa = malloc((size_t)classes * batch * sizeof(float));
+    pb = malloc((size_t)classes * batch * sizeof(float));
+    res = calloc((size_t)nfiles, sizeof *res);
+    if (!in_a || !in_b || !pa || !pb || !res) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
+
+    int tty = isatty(STDERR_FILENO), done = 0, nres = 0, skipped = 0;
+    double t_decode = 0, t_fa = 0, t_fb = 0, t_cmp = 0, t0 = now_s(), t3 = t0;
+    int k5 = classes < 5 ? classes : 5;
+    progress(0, nfiles, tty);
+    for (int start = 0; start < nfiles && !st; start += batch) {
+        double t = now_s();
+        int got = 0;
+        int idx[4096];
+        for (int f = start; f < nfiles && f < start + batch; f++) {
+            ax_image img;
+            ax_error ie = {0};
+            ax_status s2 = ax_image_load(&img, files[f], &ie);
+            if (!s2) s2 = ax_preprocess_image(in_a + one_a * got, &img, &na->spec, &ie);
+            if (!s2 && !same_pre) s2 = ax_preprocess_image(in_b + one_b * got, &img, &nb->spec, &ie);
+            else if (!s2) memcpy(in_b + one_b * got, in_a + one_a * got, one_a * sizeof(float));
+            if (!s2 || img.rgb) ax_image_free(&img);
+            if (s2) {
+                if (tty) fprintf(stderr, "\r\033[K");
+                fprintf(stderr, "alexscope: warning: skipping %s\n", ie.msg);
+                skipped++;
+                continue;
+            }
+            idx[got++] = f;
+        }
+        done += start + batch < nfiles ? batch : nfiles - start;
+        if (!got) { progress(done, nfiles, tty); continue; }
+        /* A short last batch repeats its last image; the copies are not counted. */
+        for (int j = got; j < batch; j++) {
+            memcpy(in_a + one_a * j, in_a + one_a * (got - 1), one_a * sizeof(float));
+            memcpy(in_b + one_b * j, in_b + one_b * (got - 1), one_b * sizeof(float));
+        }
+        double t1 = now_s();
+        t_decode += t1 - t;
+        st = ax_net_set_input(na, in_a, batch, na->spec.in_c, na->spec.in_h, na->spec.in_w, &err);
+        if (!st) st = ax_net_forward(na, &err);
+        double t2 = now_s();
+        if (!st) st = ax_net_set_input(nb, in_b, batch, nb->spec.in_c, nb->spec.in_h, nb->spec.in_w, &err);
+        if (!st) st = ax_net_forward(nb, &err);
+        t3 = now_s();
+        t_fa += t2 - t1;
+        t_fb += t3 - t2;
+        if (st) break;
+        probabilities(pa, na);
+        probabilities(pb, nb);
+        for (int j = 0; j < got; j++) {
+            const float *qa = pa + (size_t)j * classes, *qb = pb + (size_t)j * classes;
+            image_result *r = &res[nres++];
+            const char *slash = strrchr(files[idx[j]], '/');
+            r->name = slash ? slash + 1 : files[idx[j]];
+            int ta[5], tb[5], overlap = 0;
+            ax_topk(ta, k5, qa, classes);
+            ax_topk(tb, k5, qb, classes);
+            for (int x = 0; x < k5; x++)
+                for (int y = 0; y < k5; y++) overlap += ta[x] == tb[y];
+            r->overlap = (double)overlap / k5;
+            r->top_a = ta[0];
+            r->top_b = tb[0];
+            r->pa = qa[ta[0]];
+            r->pb = qb[tb[0]];
+            r->kl = ax_kl_divergence(qb, qa, classes);
+            ax_diff d;
+            ax_diff_tol(&d, qa, qb, (size_t)classes, ax_tolerance_atol(&tol, qb, (size_t)classes), tol.rtol);
+            r->agree = !d.fail && r->top_a == r->top_b;
+        }
+        t_cmp += now_s() - t3;
+        progress(done, nfiles, tty);
+    }
+    if (st) goto fail;
+    if (!nres) {
+        st = ax_fail(&err, AX_ERR_FORMAT, "%s: none of the %d images could be read", o->image, nfiles);
+        goto fail;
+    }
+    double wall = now_s() - t0;
+    int top1 = 0, agree = 0;
+    double overlap = 0, kl = 0;
+    for (int i = 0; i < nres; i++) {
+        top1 += res[i].top_a == res[i].top_b;
+        agree += res[i].agree;
+        overlap += res[i].overlap;
+        kl += res[i].kl;
+    }
+    printf("side A     %s\n", sa->label);
+    printf("side B     %s (the reference)\n", sb->label);
+    printf("images     %d in %s, batch %d%s\n", nres, o->image, batch, skipped ? " (some skipped, see above)" : "");
+    print_tolerance(&tol);
+    printf("\ntop-1 agreement      %.1f%% (%d of %d)\n", 100.0 * top1 / nres, top1, nres);
+    printf("mean top-%d overlap   %.1f%%\n", k5, 100.0 * overlap / nres);
+    printf("mean KL(B || A)      %.3g nats\n", kl / nres);
+    printf("within tolerance     %d of %d images (every probability)\n", agree, nres);
+    qsort(res, (size_t)nres, sizeof *res, kl_desc);
+    int show = nres < 5 ? nres : 5;
+    printf("\nmost different images (top-1 disagreements first, then by KL):\n");
+    printf("  %-28s %10s  %-30s %-30s\n", "image", "KL", "side A top-1", "side B top-1");
+    for (int i = 0; i < show; i++) {
+        char ca[64], cb[64];
+        snprintf(ca, sizeof ca, "%d %.18s (%.3f)", res[i].top_a, ax_label(&A.labels, res[i].top_a), res[i].pa);
+        snprintf(cb, sizeof cb, "%d %.18s (%.3f)", res[i].top_b, ax_label(&A.labels, res[i].top_b), res[i].pb);
+        printf("  %-28.28s %10.3g  %-30s %-30s%s\n", res[i].name, res[i].kl, ca, cb,
+               res[i].top_a != res[i].top_b ? "  top-1 differs" : "");
+    }
+    double fwd = t_fa + t_fb;
+    printf("\ntime       %.2f s: decode+preprocess %.2f s, forward A %.2f s, forward B %.2f s, compare %.3f s\n",
+           wall, t_decode, t_fa, t_fb, t_cmp);
+    printf("speed      %.1f images/s; decoding and comparing add %.1f%% to the two forward passes\n", nres / wall,
+           fwd > 0 ? 100.0 * (t_decode + t_cmp) / fwd : 0.0);
+    rc = agree == nres && !skipped ? 0 : 1;
+    goto out;
+fail:
+    if (st) {
+        fflush(stdout);
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        rc = 1;
+    }
+out:
+    free(in_a); free(in_b); free(pa); free(pb); free(res);
+    for (int i = 0; i < nfiles; i++) free(files[i]);
+    free(files);
+    ax_cli_close(&A);
+    if (open_b) ax_cli_close(&B);
+    return rc;
+}
+
+int ax_cmd_diff(const ax_cli_opts *o)
+{
+    side a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    int rc = make_sides(&a, &b, o);
+    if (rc) return rc;
+    if (o->map_file && !b.reference) {
+        fprintf(stderr, "alexscope: diff: --map belongs to --reference DIR\n");
+        return 2;
+    }
+    if (!o->image && !o->input_npy) {
+        fprintf(stderr, "alexscope: diff: no input: give an IMAGE, a folder of images or --input X.npy\n");
+        return 2;
+    }
+    if (is_dir(o->image)) {
+        if (b.reference) {
+            fprintf(stderr, "alexscope: diff: a folder of images needs two runs, not --reference\n");
+            return 2;
+        }
+        if (o->diff_save) {
+            fprintf(stderr, "alexscope: diff: --save writes one input's layers; it does not take a folder\n");
+            return 2;
+        }
+        return diff_folder(o, &a, &b);
+    }
+    return diff_one(o, &a, &b);
+}

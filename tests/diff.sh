@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# `alexscope diff` as a user meets it: identical sides agree, every classic
+# conversion bug planted in tests/fixtures/diff is found and named, reference
+# folders (channels-last, mapped, from dump) line up, folders of images give
+# top-k agreement, and each misuse gets exit status 2.
+set -u
+src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+prog=${AX_PROG:-./alexscope}
+[ -x "$prog" ] || prog="$src/alexscope"
+export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+fx=$src/tests/fixtures/diff
+ref=$src/tests/fixtures/ref
+img=$src/samples/chelsea.png
+tmp=$(mktemp -d /tmp/ax_diff_XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect STATUS PATTERN -- command...: exit status and a line of output match.
+expect() {
+  local want=$1 pattern=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -8; return; fi
+  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -8; return; fi
+  ok
+}
+
+net=(--model "$fx/diff-tiny.net")
+good=(--weights "$fx/good.safetensors")
+
+# Identical sides agree, and every layer has its row.
+out=$("$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$img" 2>&1); rc=$?
+[ "$rc" = 0 ] && ok || bad "identical weights: exit $rc"
+printf '%s\n' "$out" | grep -q -E '^all 25 compared tensors agree$' && ok || bad "identical weights: no 'all 25 agree' line"
+[ "$(printf '%s\n' "$out" | grep -c -E '^ +-?[0-9]+  [a-z0-9]+ .* ok$')" = 25 ] && ok || bad "identical weights: not 25 ok rows"
+printf '%s\n' "$out" | grep -q -E '^ +1\. +[0-9]+ .* =$' && ok || bad "identical weights: no top-k row with an unchanged rank"
+expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --device cpu --device cpu "$img"
+
+# Weight bugs: the first divergent layer is named and the bug diagnosed.
+check_weights() {  # FILE LAYER PATTERN
+  local out rc
+  out=$("$prog" diff "${net[@]}" --weights "$fx/$1.safetensors" "${good[@]}" "$img" 2>&1); rc=$?
+  [ "$rc" = 1 ] || { bad "$1: exit $rc, expected 1"; return; }
+  printf '%s\n' "$out" | grep -q -E "^first divergent layer: $2 " || { bad "$1: first divergent layer is not $2"; printf '%s\n' "$out" | grep '^first'; return; }
+  printf '%s\n' "$out" | grep -q -E "<< FIRST DIVERGENCE" || { bad "$1: no row marked"; return; }
+  printf '%s\n' "$out" | grep -q -E "downstream" || { bad "$1: no downstream rows"; return; }
+  printf '%s\n' "$out" | grep -q -E -- "$3" || { bad "$1: diagnosis lacks /$3/"; printf '%s\n' "$out" | sed -n '/^diagnosis/,$p'; return; }
+  printf '%s\n' "$out" | grep -q -E -- "-> 0; elements out of tolerance [0-9]+ -> 0" || { bad "$1: the fix does not bring the error to 0"; return; }
+  ok
+}
+check_weights bug_conv1_hwio conv1 'conv1: the kernels are stored \(KH, KW, I, O\) \(TensorFlow HWIO\)'
+check_weights bug_conv3_oi conv3 "conv3: the kernels' O and I axes are swapped"
+check_weights bug_conv2_flip conv2 'conv2: the kernels are spatially flipped'
+check_weights bug_conv1_bgr conv1 'conv1: the input channels are in the other order \(BGR vs RGB\)'
+check_weights bug_conv4_groups conv4 "conv4: the two groups' halves are swapped"
+check_weights bug_fc6_hwc fc6 'fc6: the rows are in H,W,C order; convert with `alexscope convert` or transpose to C,H,W'
+check_weights bug_fc7_transposed fc7 'fc7: the weight is transposed'
+
+# A change no classic bug explains: said so, with the per-channel error map.
+out=$("$prog" diff "${net[@]}" --weights "$fx/unexplained.safetensors" "${good[@]}" "$img" 2>&1); rc=$?
+[ "$rc" = 1 ] && ok || bad "unexplained: exit $rc"
+printf '%s\n' "$out" | grep -q 'none of the classic conversion bugs explains conv2' && ok || bad "unexplained: not said so"
+printf '%s\n' "$out" | grep -q -E '1 of 8 channels beyond atol' && ok || bad "unexplained: no channel count"
+printf '%s\n' "$out" | grep -A1 'per-channel largest' | grep -q -E '^ +ch +5 .*#' && ok || bad "unexplained: channel 5 is not first"
+
+# Spec bugs: side A's spec differs from diff-tiny.net in one place.
+check_spec() {  # VARIANT LAYER PATTERN
+  local out rc
+  out=$("$prog" diff --model "$fx/$1.net" --model "$fx/diff-tiny.net" "${good[@]}" "$img" 2>&1); rc=$?
+  [ "$rc" = 1 ] || { bad "$1: exit $rc, expected 1"; return; }
+  printf '%s\n' "$out" | grep -q -E "^first divergent layer: $2 " || { bad "$1: first divergent layer is not $2"; printf '%s\n' "$out" | grep '^first'; return; }
+  printf '%s\n' "$out" | grep -q -E -- "$3" || { bad "$1: diagnosis lacks /$3/"; printf '%s\n' "$out" | sed -n '/^diagnosis/,$p'; return; }
+  ok
+}
+check_spec v_lrn_alpha norm1 'norm1: LRN alpha vs alpha/n: side A uses alpha as it is'
+check_spec v_lrn_window norm1 'norm1: wrong LRN window: side A sums 3 channels, side B 5'
+check_spec v_lrn_order pool1 'pool1, norm1: LRN and pool in the other order'
+check_spec v_pool_floor pool1 'pool1: side A rounds the pooled size down .*floor vs ceil'
+check_spec v_pool_pad pool1 "pool1: side A pads 1,1 .* explicitly; side B pads TF 'SAME'"
+check_spec v_relu_fc8 prob "the difference comes from 'relu8' \(relu\), which only side A has"
+check_spec v_mean input 'input: the mean differs: side B = side A -104, -117, -123'
+check_spec v_rgb input 'channel order \(BGR vs RGB\)'
+check_spec v_size input 'input: side A feeds \(1, 3, 67, 67\), side B \(1, 3, 71, 71\): the input size differs'
+expect 1 'prob: side B rectifies fc8 before the softmax \(a ReLU on fc8\)' -- \
+  "$prog" diff --model "$fx/diff-tiny.net" --model "$fx/v_relu_fc8.net" "${good[@]}" "$img"
+
+# Tolerances: a loose enough atol passes what the default fails.
+expect 0 'all 25 compared tensors agree' -- "$prog" diff --model "$fx/v_lrn_window.net" --model "$fx/diff-tiny.net" \
+  "${good[@]}" --atol 1000 "$img"
+expect 1 'first divergent layer: norm1' -- "$prog" diff --model "$fx/v_lrn_window.net" --model "$fx/diff-tiny.net" \
+  "${good[@]}" --atol 1e-3x --rtol 0 "$img"
+
+# Reference folders: a Keras-style channels-last dump found through a map
+# file and by order and shape, with and without the batch axis.
+out=$("$prog" diff --model "$ref/keras-half-tiny.net" --weights "$ref/keras-half-tiny.safetensors" \
+  --reference "$fx/keras_ref" --map "$fx/keras_ref.map" --input "$ref/keras-half-tiny.input.npy" 2>&1); rc=$?
+[ "$rc" = 0 ] && ok || { bad "keras reference: exit $rc"; printf '%s\n' "$out" | tail -5; }
+printf '%s\n' "$out" | grep -q -E '^all 6 compared tensors agree$' && ok || bad "keras reference: not 6 tensors agreeing"
+printf '%s\n' "$out" | grep -q -E '^ +2  relu1 .* ok  <- conv2d.npy \(map\) channels-last, compared transposed$' && ok || bad "keras reference: relu1 not matched channels-last through the map"
+printf '%s\n' "$out" | grep -q -E '^ +3  pool1 .*<- max_pooling2d.npy \(by order and shape\) channels-last, compared transposed \(no batch axis\)' && ok || bad "keras reference: pool1 not matched by order and shape"
+# Without the map, order and shape pair Keras' conv2d (a Conv2D with its
+# ReLU) with our conv1, which is before the ReLU: the map is what fixes that.
+expect 1 '^ +1  conv1 .*<< FIRST DIVERGENCE  <- conv2d.npy \(by order and shape\) channels-last' -- "$prog" diff \
+  --model "$ref/keras-half-tiny.net" --weights "$ref/keras-half-tiny.safetensors" --reference "$fx/keras_ref" \
+  --input "$ref/keras-half-tiny.input.npy"
+printf 'relu1=no_such_file\n' > "$tmp/bad.map"
+expect 1 'bad.map:1: .*no_such_file.npy does not exist' -- "$prog" diff --model "$ref/keras-half-tiny.net" \
+  --reference "$fx/keras_ref" --map "$tmp/bad.map" --input "$ref/keras-half-tiny.input.npy"
+printf 'relu99=conv2d\n' > "$tmp/bad.map"
+expect 1 "bad.map:1: 'relu99' is not a layer" -- "$prog" diff --model "$ref/keras-half-tiny.net" \
+  --reference "$fx/keras_ref" --map "$tmp/bad.map" --input "$ref/keras-half-tiny.input.npy"
+
+# alexscope's own dump as the reference; the error tensors saved for numpy.
+"$prog" dump "${net[@]}" "${good[@]}" --save-activations "$tmp/acts" "$img" > /dev/null 2>&1 || bad "dump failed"
+expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --reference "$tmp/acts" "$img"
+expect 1 'fc6: the rows are in H,W,C order' -- "$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" \
+  --reference "$tmp/acts" --save "$tmp/err" "$img"
+n=$(ls "$tmp/err" 2>/dev/null | grep -c '\.npy$')
+[ "$n" = 25 ] && ok || bad "--save wrote $n error tensors, expected 25"
+# fc6's error file: a (1, 16) float32 array, nonzero; pool5's: all zeros.
+head -c 128 "$tmp/err/fc6.npy" | grep -q "'shape': (1, 16)" && ok || bad "fc6.npy has not the shape (1, 16)"
+[ "$(tail -c 64 "$tmp/err/pool5.npy" | od -An -v -tx1 | tr -d ' \n' | tr -d 0)" = "" ] && ok || bad "pool5 error is not zero"
+
+# Folders of images: top-1 agreement over the samples.
+expect 0 'top-1 agreement +100\.0% \(4 of 4\)' -- "$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$src/samples"
+out=$("$prog" diff "${net[@]}" --weights "$fx/perturbed.safetensors" "${good[@]}" --batch 3 "$src/samples" 2>&1); rc=$?
+[ "$rc" = 1 ] && ok || bad "perturbed folder: exit $rc, expected 1"
+printf '%s\n' "$out" | grep -q -E 'top-1 agreement +([0-9]|[1-9][0-9])\.[0-9]% \([0-3] of 4\)' && ok || bad "perturbed folder: top-1 agreement not below 100%"
+printf '%s\n' "$out" | grep -q -E 'mean KL\(B \|\| A\) +[0-9.e-]+ nats' && ok || bad "perturbed folder: no KL"
+printf '%s\n' "$out" | grep -q 'top-1 differs' && ok || bad "perturbed folder: no image listed as differing"
+mkdir -p "$tmp/imgs" && cp "$img" "$tmp/imgs/a.png" && printf 'not an image' > "$tmp/imgs/b.png"
+expect 1 'warning: skipping .*b.png' -- "$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$tmp/imgs"
+
+# Misuse: exit status 2 with a message; the missing CUDA backend: 1.
+expect 2 'needs two sides' -- "$prog" diff "${good[@]}" "$img"
+expect 2 'needs two sides' -- "$prog" diff "$img"
+expect 2 'must differ in one thing only' -- "$prog" diff --model a.net --model b.net "${good[@]}" "${good[@]}" "$img"
+expect 2 '--weights given 3 times' -- "$prog" diff "${good[@]}" "${good[@]}" "${good[@]}" "$img"
+expect 2 'with --reference, side A is the one run' -- "$prog" diff "${good[@]}" "${good[@]}" --reference "$tmp/acts" "$img"
+expect 2 '--reference given 2 times' -- "$prog" diff --reference "$tmp/acts" --reference "$tmp/acts" "$img"
+expect 2 '--map belongs to --reference' -- "$prog" diff "${good[@]}" "${good[@]}" --map "$tmp/bad.map" "$img"
+expect 2 'a folder of images needs two runs' -- "$prog" diff "${good[@]}" --reference "$tmp/acts" "$src/samples"
+expect 2 'no input' -- "$prog" diff "${good[@]}" "${good[@]}"
+expect 2 '--atol x: expected a number' -- "$prog" diff "${good[@]}" "${good[@]}" --atol x "$img"
+expect 2 '--rtol -1: expected a number' -- "$prog" diff "${good[@]}" "${good[@]}" --rtol -1 "$img"
+expect 2 '--atol belongs to the diff command' -- "$prog" dump --atol 1 "$img"
+expect 2 '--reference belongs to the diff command' -- "$prog" dump --reference "$tmp" "$img"
+expect 1 "device 'cuda': the CUDA backend is not part of this build" -- "$prog" diff "${net[@]}" "${good[@]}" \
+  --device cpu --device cuda "$img"
+expect 1 'no_such_dir: cannot read the reference folder' -- "$prog" diff "${net[@]}" --reference "$tmp/no_such_dir" "$img"
+
+echo "diff.sh: $pass passed, $fail failed"
+[ "$fail" = 0 ]
