@@ -101,9 +101,12 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
     int found = -1, nfit = 0, best = -1;
     char fitting[256] = "";
     for (int i = 0; i < n; i++) {
-        if (ax_fit_model(&all[i], &ff, names[i], 0, NULL, &err)) continue;   /* a built-in that will not load */
+        ax_net *cand = NULL;   /* the first fitting model's net is kept, not made twice */
+        if (ax_fit_model(&all[i], &ff, names[i], 0, &cand, &err)) continue;   /* a built-in that will not load */
         if (all[i].fits) {
-            found = i;
+            if (!*net) *net = cand;
+            else ax_net_free(cand);
+            if (found < 0) found = i;
             nfit++;
             snprintf(fitting + strlen(fitting), sizeof fitting - strlen(fitting), "%s%s", nfit > 1 ? ", " : "",
                      names[i]);
@@ -114,10 +117,7 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
     }
     int rc = 0;
     if (nfit == 1) {
-        if (ax_fit_model(fit, &ff, names[found], 0, net, &err)) {
-            fprintf(stderr, "alexscope: %s\n", err.msg);
-            rc = 1;
-        }
+        *fit = all[found];
     } else if (nfit > 1) {
         fprintf(stderr, "alexscope: %s fits several built-in models (%s); choose one with --model\n", o->image,
                 fitting);
@@ -129,6 +129,10 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
                 best >= 0 ? " (closest: " : "", best >= 0 ? names[best] : "", best >= 0 ? ", " : "",
                 best >= 0 ? why : "", o->image);
         rc = 1;
+    }
+    if (rc) {
+        ax_net_free(*net);
+        *net = NULL;
     }
     free(all);
     ax_fit_file_close(&ff);
