@@ -65,10 +65,15 @@ static void draw_header(ax_ui *u)
              ax_views[u->view]->name);
     if (u->nimages > 1) snprintf(img, sizeof img, "  %s image %d/%d", ax_ui_sym(u, AX_S_DOT), u->image + 1, u->nimages);
     int rl = (int)strlen(right);
-    int n = ax_ui_printf(u, 0, 0, COLS - rl, AX_R_TITLE, " alexscope %s %s %s %s %s  %d/%d%s",
-                         ax_ui_sym(u, AX_S_DOT), u->net->spec.name, ax_ui_sym(u, AX_S_DOT),
-                         ax_ui_layer_name(u, u->cur), shape, u->cur + 1, u->net->nlayers, img);
-    if (n + rl <= COLS) ax_ui_put(u, 0, COLS - rl, rl, AX_R_TITLE, right);
+    char left[256];
+    snprintf(left, sizeof left, " alexscope %s %s %s %s %s  %d/%d%s", ax_ui_sym(u, AX_S_DOT), u->net->spec.name,
+             ax_ui_sym(u, AX_S_DOT), ax_ui_layer_name(u, u->cur), shape, u->cur + 1, u->net->nlayers, img);
+    /* the right part (view name, help key) gives way first: the pane's title names the view */
+    int cells = 0;
+    for (const char *c = left; *c; c++) cells += ((unsigned char)*c & 0xC0) != 0x80;
+    if (cells + rl <= COLS) ax_ui_put(u, 0, COLS - rl, rl, AX_R_TITLE, right);
+    else rl = 0;
+    ax_ui_put(u, 0, 0, COLS - rl, AX_R_TITLE, left);
 }
 
 static void list_row(ax_ui *u, int y, int w, int i, int computing)
@@ -155,7 +160,8 @@ static void draw_status(ax_ui *u)
                  COLS >= 100 ? "mem " : "", mib);
 }
 
-void ax_ui_frame_progress(ax_ui *u, int y, const ax_ui_progress *p)
+/* The bottom line while a run is in progress. */
+static void progress_line(ax_ui *u, int y, const ax_ui_progress *p)
 {
     int done = u->ready - p->from, todo = p->target + 1 - p->from;
     if (todo < 1) todo = 1;
@@ -186,7 +192,7 @@ static void draw_bottom(ax_ui *u, const ax_ui_progress *p)
         return;
     }
     if (p->busy) {
-        ax_ui_frame_progress(u, y, p);
+        progress_line(u, y, p);
         return;
     }
     if (u->msg[0]) {

@@ -1,6 +1,7 @@
 /* The parts of the event loop, one file each: terminal and signals (term.c),
  * the compute worker (worker.c), the run-to and find prompts (prompt.c) and
- * saving the view (save.c). Only the main thread calls these. */
+ * saving the view (save.c), the state they share (loop.c). The frame around
+ * the views is frame.c. Only the main thread calls these. */
 #ifndef AX_UI_LOOP_H
 #define AX_UI_LOOP_H
 
@@ -70,10 +71,5 @@ void ax_ui_save_view(ax_ui *u);
  * ax_ui_state_free whatever init returned. */
 int ax_ui_state_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *err);
 void ax_ui_state_free(ax_ui *u);
-
-/* ---- frame.c ------------------------------------------------------------ */
-
-/* The bottom line while a run is in progress. */
-void ax_ui_frame_progress(ax_ui *u, int y, const ax_ui_progress *p);
 
 #endif

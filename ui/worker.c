@@ -194,7 +194,7 @@ void ax_ui_worker_run_to(ax_ui *u, int target)
 void ax_ui_worker_stop(ax_ui *u)
 {
     pthread_mutex_lock(&u->mu);
-    W.cancel = 1;
+    if (W.busy) W.cancel = 1;
     pthread_mutex_unlock(&u->mu);
 }
 
