@@ -350,6 +350,7 @@ static ax_status push_blob(ax_wfile *f, const Axcaffe__BlobProto *b, const char 
     size_t esz = ax_dtype_size(e.dtype);
     e.nbytes = count * esz;
     e.data = b->n_data ? (const void *)b->data : (const void *)b->double_data;
+    if (!e.data) e.data = "";   /* an empty blob: readers may still memcpy zero bytes from it */
     if (transpose && e.ndim == 2) {
         /* stored (in, out): turn round to (out, in) */
         size_t rows = (size_t)e.shape[0], cols = (size_t)e.shape[1];

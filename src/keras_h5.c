@@ -14,7 +14,7 @@
 #if AX_HAVE_HDF5
 
 #include <hdf5.h>
-#include <hdf5_hl.h>
+#include <H5PLpublic.h>
 
 /* One weighted layer found in the file: its name and its weights' entries. */
 typedef struct {
@@ -28,6 +28,8 @@ typedef struct {
     ax_error *err;
     size_t budget;      /* bytes of decoded data still allowed (compressed datasets can inflate) */
     int nlayers;
+    int visits;         /* groups walked in a Keras 3 file (soft links can make cycles) */
+    hid_t gapl, dapl, lapl;   /* access lists that refuse external links */
 } reader;
 
 /* Reads a string attribute (one string or an array of them, fixed or
@@ -132,13 +134,35 @@ static int read_split_strings(hid_t obj, const char *attr, char ***out, size_t *
     return 0;
 }
 
+/* Layer names go into facts lines that ax_keras_bind reads back: no spaces
+ * or control characters, which Keras never writes. */
+static int bad_name(const char *s)
+{
+    if (!s[0]) return 1;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f) return 1;
+    return 0;
+}
+
 /* One dataset becomes one entry called ename; data copied into f's buffers. */
 static ax_status read_dataset(reader *r, hid_t loc, const char *path, const char *ename)
 {
-    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
-    if (d < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' named by the file cannot be opened", r->file, path);
+    hid_t d = H5Dopen2(loc, path, r->dapl);
+    if (d < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' named by the file cannot be opened (missing, "
+                              "or behind a link to another file, which is not followed)", r->file, path);
     ax_status st = AX_OK;
-    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
+    hid_t t = -1, sp = -1;
+    /* data kept in other files (external storage, virtual datasets) is never read */
+    hid_t dcpl = H5Dget_create_plist(d);
+    int foreign = dcpl < 0 || H5Pget_external_count(dcpl) != 0 || H5Pget_layout(dcpl) == H5D_VIRTUAL;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (foreign) {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' keeps its data in other files (external or virtual "
+                     "storage), which is not read", r->file, path);
+        goto done;
+    }
+    t = H5Dget_type(d);
+    sp = H5Dget_space(d);
     if (t < 0 || sp < 0) {
         st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' has no readable type or shape", r->file, path);
         goto done;
@@ -225,11 +249,16 @@ static ax_status read_keras2(reader *r, hid_t g, const char *where)
     ax_status st = AX_OK;
     for (size_t i = 0; i < nl && !st; i++) {
         const char *ln = layers[i];
-        if (!ln[0] || strchr(ln, ' ') || H5Lexists(g, ln, H5P_DEFAULT) <= 0) {
+        if (bad_name(ln) || strlen(ln) > 120) {
+            st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer_names entry %zu is empty, too long or has spaces or "
+                         "control characters", r->file, i);
+            break;
+        }
+        if (H5Lexists(g, ln, r->lapl) <= 0) {
             st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer '%s' is listed in layer_names but has no group", r->file, ln);
             break;
         }
-        hid_t lg = H5Gopen2(g, ln, H5P_DEFAULT);
+        hid_t lg = H5Gopen2(g, ln, r->gapl);
         if (lg < 0) {
             st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer group '%s' cannot be opened", r->file, ln);
             break;
@@ -321,15 +350,17 @@ static void free_names(namelist *l)
 static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, int *unordered)
 {
     if (depth > 16) return ax_fail(r->err, AX_ERR_FORMAT, "%s: layers nested more than 16 deep at '%s'", r->file, path);
+    if (++r->visits > 4096)
+        return ax_fail(r->err, AX_ERR_FORMAT, "%s: more than 4096 layer groups (links that loop?)", r->file);
     ax_status st = AX_OK;
-    if (path[0] && H5Lexists(g, "vars", H5P_DEFAULT) > 0) {
-        hid_t v = H5Gopen2(g, "vars", H5P_DEFAULT);
+    if (path[0] && H5Lexists(g, "vars", r->lapl) > 0) {
+        hid_t v = H5Gopen2(g, "vars", r->gapl);
         if (v < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/vars' is not a group", r->file, path);
         int first = r->f->count;
         for (int i = 0; !st; i++) {
             char dn[16];
             snprintf(dn, sizeof dn, "%d", i);
-            if (H5Lexists(v, dn, H5P_DEFAULT) <= 0) break;
+            if (H5Lexists(v, dn, r->lapl) <= 0) break;
             char ename[200];
             snprintf(ename, sizeof ename, "%s/vars/%d", path, i);
             st = read_dataset(r, v, dn, ename);
@@ -338,8 +369,8 @@ static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, in
         if (st) return st;
         if (r->f->count > first) fact_klayer(r, path, first);
     }
-    if (H5Lexists(g, "layers", H5P_DEFAULT) > 0) {
-        hid_t lg = H5Gopen2(g, "layers", H5P_DEFAULT);
+    if (H5Lexists(g, "layers", r->lapl) > 0) {
+        hid_t lg = H5Gopen2(g, "layers", r->gapl);
         if (lg < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/layers' is not a group", r->file, path);
         namelist l = {0};
         int by_creation = 0;
@@ -347,7 +378,12 @@ static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, in
                                                              r->file, path);
         if (!by_creation) *unordered = 1;
         for (size_t i = 0; i < l.n && !st; i++) {
-            hid_t c = H5Gopen2(lg, l.names[i], H5P_DEFAULT);   /* datasets here are not layers */
+            if (bad_name(l.names[i])) {
+                st = ax_fail(r->err, AX_ERR_FORMAT, "%s: a layer group under '%s/layers' has spaces or control "
+                             "characters in its name", r->file, path);
+                break;
+            }
+            hid_t c = H5Gopen2(lg, l.names[i], r->gapl);   /* datasets here are not layers */
             if (c < 0) continue;
             char sub[200];
             snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "/" : "", l.names[i]);
@@ -361,27 +397,122 @@ static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, in
     return st;
 }
 
+/* Links into other files are never followed: a weight file names no paths. */
+static herr_t refuse_external(const char *parent_file, const char *parent_group, const char *child_file,
+                              const char *child_object, unsigned *acc_flags, hid_t fapl, void *data)
+{
+    (void)parent_file, (void)parent_group, (void)child_file, (void)child_object, (void)acc_flags, (void)fapl,
+        (void)data;
+    return -1;
+}
+
+static hid_t access_list(hid_t cls)
+{
+    hid_t p = H5Pcreate(cls);
+    if (p >= 0 && H5Pset_elink_cb(p, refuse_external, NULL) < 0) {
+        H5Pclose(p);
+        return -1;
+    }
+    return p;
+}
+
+/* The file is opened from memory with the core driver, and used in place:
+ * every "allocation" of the image is the caller's buffer, every copy of it
+ * onto itself is nothing, and nothing is freed (libhdf5 only reads it: the
+ * file is opened read-only). H5LTopen_file_image does the same but leaks its
+ * bookkeeping on every open in libhdf5 1.10. */
+typedef struct {
+    const void *buf;
+    size_t size;
+} image;
+
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    image *im = udata;
+    (void)op;
+    return size == im->size ? (void *)im->buf : NULL;
+}
+
+static void *image_memcpy(void *dst, const void *src, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)size, (void)op, (void)udata;
+    return dst == src ? dst : NULL;   /* only ever "copied" onto itself */
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    (void)ptr, (void)size, (void)op, (void)udata;
+    return NULL;   /* a read-only image never grows */
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+    (void)ptr, (void)op, (void)udata;
+    return 0;
+}
+
+static void *image_udata_copy(void *udata)
+{
+    return udata;
+}
+
+static herr_t image_udata_free(void *udata)
+{
+    (void)udata;
+    return 0;
+}
+
+static hid_t open_image(image *im)
+{
+    static unsigned long serial;   /* libhdf5 tells open files apart by name */
+    hid_t fid = -1;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5FD_file_image_callbacks_t cb = {image_malloc, image_memcpy, image_realloc, image_free,
+                                      image_udata_copy, image_udata_free, im};
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image_callbacks(fapl, &cb) >= 0 &&
+        H5Pset_file_image(fapl, (void *)im->buf, im->size) >= 0) {
+        char name[64];
+        snprintf(name, sizeof name, "alexscope-keras-image-%lu", ++serial);
+        fid = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    }
+    if (fapl >= 0) H5Pclose(fapl);
+    return fid;
+}
+
 ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported as values, not printed */
-    /* read-only image used in place: libhdf5 neither copies nor frees it */
-    hid_t fid = H5LTopen_file_image((void *)buf, size, H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
-    if (fid < 0)
-        return ax_fail(err, AX_ERR_FORMAT, "%s: starts like HDF5 but libhdf5 cannot open it (truncated or corrupt)", name);
-    f->format = "keras-h5";
+    H5PLset_loading_state(0);                /* no filter plugins loaded on a file's say-so */
     reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20)};
+    r.lapl = access_list(H5P_LINK_ACCESS);
+    r.gapl = access_list(H5P_GROUP_ACCESS);
+    r.dapl = access_list(H5P_DATASET_ACCESS);
+    if (r.lapl < 0 || r.gapl < 0 || r.dapl < 0) {
+        if (r.lapl >= 0) H5Pclose(r.lapl);
+        if (r.gapl >= 0) H5Pclose(r.gapl);
+        if (r.dapl >= 0) H5Pclose(r.dapl);
+        return ax_fail(err, AX_ERR_NOMEM, "%s: libhdf5 cannot set up its access lists", name);
+    }
+    image im = {buf, size};   /* outlives the open file */
+    hid_t fid = open_image(&im);
     ax_status st;
-    hid_t root = H5Gopen2(fid, "/", H5P_DEFAULT);
+    hid_t root = -1;
+    if (fid < 0) {
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: starts like HDF5 but libhdf5 cannot open it (truncated or corrupt)", name);
+        goto out;
+    }
+    f->format = "keras-h5";
+    root = H5Gopen2(fid, "/", r.gapl);
     if (root < 0) {
         st = ax_fail(err, AX_ERR_FORMAT, "%s: HDF5 file without a readable root group", name);
-    } else if (H5Lexists(root, "model_weights", H5P_DEFAULT) > 0) {
-        hid_t g = H5Gopen2(root, "model_weights", H5P_DEFAULT);
+    } else if (H5Lexists(root, "model_weights", r.lapl) > 0) {
+        hid_t g = H5Gopen2(root, "model_weights", r.gapl);
         st = g < 0 ? ax_fail(err, AX_ERR_FORMAT, "%s: model_weights is not a group", name)
                    : read_keras2(&r, g, "model_weights");
         if (g >= 0) H5Gclose(g);
     } else if (H5Aexists(root, "layer_names") > 0 || H5Aexists(root, "layer_names0") > 0) {
         st = read_keras2(&r, root, "the root (save_weights)");
-    } else if (H5Lexists(root, "layers", H5P_DEFAULT) > 0 || H5Lexists(root, "vars", H5P_DEFAULT) > 0) {
+    } else if (H5Lexists(root, "layers", r.lapl) > 0 || H5Lexists(root, "vars", r.lapl) > 0) {
         int unordered = 0;
         ax_wfile_fact(f, "keras 3 .weights.h5 (<layer>/vars/<i>)");
         st = read_keras3(&r, root, "", 0, &unordered);
@@ -395,6 +526,10 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
         st = ax_fail(err, AX_ERR_FORMAT, "%s: Keras file without any layer weights", name);
     if (root >= 0) H5Gclose(root);
     H5Fclose(fid);
+out:
+    H5Pclose(r.lapl);
+    H5Pclose(r.gapl);
+    H5Pclose(r.dapl);
     return st;
 }
 

@@ -159,6 +159,24 @@ START_TEST(caffe_facts)
 }
 END_TEST
 
+/* A blob with a zero dimension holds no data: its entry still points
+ * somewhere (found by fuzzing: a NULL went to memcpy). */
+START_TEST(caffe_empty_blob)
+{
+    ax_wfile *f = NULL;
+    ax_error err = {0};
+    ax_status st = ax_wfile_open(&f, ax_fixture("../fuzz/regress/caffe/empty_blob_null_data.caffemodel"), &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    int empty = 0;
+    for (int i = 0; i < f->count; i++) {
+        ck_assert_ptr_nonnull(f->entries[i].data);
+        empty += ax_wentry_numel(&f->entries[i]) == 0;
+    }
+    ck_assert_int_ge(empty, 1);
+    ax_wfile_close(f);
+}
+END_TEST
+
 START_TEST(caffe_bad_truncated)
 {
     const char *frags[] = {"Caffe NetParameter", "field 100 at byte 568", "truncated", NULL};
@@ -369,6 +387,7 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, caffe_mixed_double);
     tcase_add_test(tc, caffe_transposed);
     tcase_add_test(tc, caffe_facts);
+    tcase_add_test(tc, caffe_empty_blob);
     tcase_add_test(tc, caffe_bad_truncated);
     tcase_add_test(tc, caffe_bad_inner_length);
     tcase_add_test(tc, caffe_bad_group);

@@ -181,6 +181,11 @@ expect 1 "tf-bench-tiny\.extra\.npz.*'step'.*--lenient" -- \
   "$prog" convert --model "$ref/tf-bench-tiny.net" "$cv/tf-bench-tiny.extra.npz" "$tmp/none.safetensors"
 expect 1 'no/such/dir/out\.safetensors' -- \
   "$prog" convert --model "$ref/caffe-tiny.net" "$ref/caffe-tiny.safetensors" "$tmp/no/such/dir/out.safetensors"
+if mkfifo "$tmp/fifo" 2>/dev/null; then
+  expect 1 'fifo: exists and is not a regular file' -- timeout 20 \
+    "$prog" convert --model "$ref/caffe-tiny.net" "$ref/caffe-tiny.safetensors" "$tmp/fifo"
+  expect 1 'fifo' -- timeout 20 "$prog" inspect "$tmp/fifo"
+fi
 cp "$ref/caffe-tiny.safetensors" "$tmp/self.safetensors"
 expect 1 'OUT is the input file itself' -- \
   "$prog" convert --model "$ref/caffe-tiny.net" "$tmp/self.safetensors" "$tmp/self.safetensors"

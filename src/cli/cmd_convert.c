@@ -204,6 +204,12 @@ int ax_cmd_convert(const ax_cli_opts *o)
         fprintf(stderr, "alexscope: convert needs IN and OUT.safetensors (see alexscope --help)\n");
         return 2;
     }
+    struct stat ob;
+    if (stat(o->output, &ob) == 0 && !S_ISREG(ob.st_mode)) {
+        /* writing into a FIFO would block; a device is no place for weights */
+        fprintf(stderr, "alexscope: %s: exists and is not a regular file; OUT must be a file\n", o->output);
+        return 1;
+    }
     if (same_file(o->image, o->output)) {
         fprintf(stderr, "alexscope: %s: OUT is the input file itself; write to another file\n", o->output);
         return 1;

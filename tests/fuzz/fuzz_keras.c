@@ -1,0 +1,44 @@
+/* libFuzzer harness: the Keras HDF5 reader (libhdf5 from a file image) on
+ * arbitrary bytes; an accepted file is bound to a small spec by order and its
+ * entries converted to float32. libhdf5 itself is not instrumented: a crash
+ * inside it shows as a SEGV in libhdf5's frames. */
+// fuzz-extra: pkg:hdf5 -DAX_HAVE_HDF5=1
+#include <stdlib.h>
+#include <string.h>
+#include "alexscope/net.h"
+#include "alexscope/spec.h"
+#include "alexscope/weights.h"
+#include "wfile_internal.h"
+
+static const char spec_text[] =
+    "name fuzz\ninput 1 8 8\n"
+    "conv conv1 out=2 k=2 s=1 pad=0\nrelu relu1\nflatten flat order=hwc\nfc fc1 out=3\n";
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    static ax_net net;
+    static int ready;
+    ax_error err;
+    if (!ready) {
+        char *t = strdup(spec_text);
+        if (!t || ax_spec_parse(&net.spec, t, "fuzz.net", &err) != AX_OK) abort();
+        free(t);
+        ready = 1;
+    }
+    if (size < 8 || memcmp(data, "\x89HDF\r\n\x1a\n", 8)) return 0;
+    ax_wfile *f = calloc(1, sizeof *f);
+    if (!f) return 0;
+    if (ax_keras_parse(f, data, size, "fuzz.h5", &err) == AX_OK) {
+        char notes[512] = "";
+        (void)ax_keras_bind(f, &net, notes, sizeof notes, &err);
+        for (int i = 0; i < f->count; i++) {
+            size_t n = ax_wentry_numel(&f->entries[i]);
+            if (n > (1u << 24)) continue;
+            float *out = malloc((n ? n : 1) * sizeof *out);
+            if (out) ax_wentry_to_f32(&f->entries[i], out);
+            free(out);
+        }
+    }
+    ax_wfile_close(f);
+    return 0;
+}
