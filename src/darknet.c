@@ -1,9 +1,159 @@
-/* Darknet .weights: not read yet (placeholder so the binding dispatch links). */
+/* Darknet .weights: a version header (major, minor, revision, images seen)
+ * and then one stream of float32 with no names or shapes. Opening keeps the
+ * stream as one entry; binding slices it by the net's layers in order, the
+ * way Darknet's own loader walks its cfg. */
 #include "alexscope/weights.h"
+#include "alexscope/net.h"
 #include "wfile_internal.h"
 
-ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
-                          ax_error *err)
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM "darknet.stream"
+#define TRANSPOSED_FACT "connected weights are stored transposed, (in, out) (major or minor > 1000)"
+
+static int32_t rd32(const uint8_t *p)
 {
-    return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: Darknet weights are not supported yet", f->path);
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    int32_t v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* Darknet reads `seen` as a size_t when major*10+minor >= 2 and neither is a
+ * "transposed" version number above 1000; else as an int. */
+static size_t header_size(int32_t major, int32_t minor)
+{
+    return (major * 10 + minor >= 2 && major < 1000 && minor < 1000) ? 20 : 16;
+}
+
+static int plausible_version(int32_t v)
+{
+    return (v >= 0 && v < 100) || (v > 1000 && v < 2000);
+}
+
+int ax_darknet_sniff(const uint8_t *b, size_t n)
+{
+    if (n < 16) return 0;
+    int32_t major = rd32(b), minor = rd32(b + 4), revision = rd32(b + 8);
+    if (!plausible_version(major) || !plausible_version(minor) || revision < 0 || revision > 1000000) return 0;
+    size_t hdr = header_size(major, minor);
+    if (n <= hdr || (n - hdr) % 4) return 0;
+    if (hdr == 20 && (uint32_t)rd32(b + 16) > 0xffff) return 0;   /* seen beyond 2^48 images */
+    /* weights are finite numbers */
+    for (size_t i = 0; i < 64 && hdr + 4 * i + 4 <= n; i++) {
+        float x;
+        memcpy(&x, b + hdr + 4 * i, 4);
+        if (!isfinite(x)) return 0;
+    }
+    return 1;
+}
+
+ax_status ax_darknet_parse(ax_wfile *f, const uint8_t *b, size_t n, const char *file, ax_error *err)
+{
+    if (!ax_darknet_sniff(b, n))
+        return ax_fail(err, AX_ERR_FORMAT, "%s: not a Darknet .weights file (no plausible version header followed "
+                       "by whole float32 values; %zu bytes)", file, n);
+    int32_t major = rd32(b), minor = rd32(b + 4), revision = rd32(b + 8);
+    size_t hdr = header_size(major, minor);
+    uint64_t seen = hdr == 20 ? (uint64_t)(uint32_t)rd32(b + 12) | (uint64_t)(uint32_t)rd32(b + 16) << 32
+                              : (uint64_t)(uint32_t)rd32(b + 12);
+    ax_wentry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%s", STREAM);
+    e.dtype = AX_DT_F32;
+    e.ndim = 1;
+    e.shape[0] = (int64_t)((n - hdr) / 4);
+    e.data = b + hdr;
+    e.nbytes = n - hdr;
+    ax_status st = ax_wfile_push(f, &e, file, err);
+    if (st) return st;
+    ax_wfile_fact(f, "Darknet weights version %d.%d.%d", major, minor, revision);
+    ax_wfile_fact(f, "seen: %llu images (%s counter)", (unsigned long long)seen, hdr == 20 ? "64-bit" : "32-bit");
+    ax_wfile_fact(f, "%lld floats (%zu bytes) after the %zu-byte header; no names or shapes: the model's layers "
+                  "slice them", (long long)e.shape[0], n - hdr, hdr);
+    if (major > 1000 || minor > 1000) ax_wfile_fact(f, TRANSPOSED_FACT);
+    f->format = "darknet";
+    return AX_OK;
+}
+
+/* Floats layer L takes from the stream: biases, then its weights. */
+static size_t layer_floats(const ax_layer *L)
+{
+    if (!L->weight.ndim) return 0;
+    return ax_tensor_numel(&L->bias) + ax_tensor_numel(&L->weight);
+}
+
+ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
+{
+    const ax_wentry *s = ax_wfile_find(f, STREAM);
+    if (!s) return AX_OK;   /* bound already */
+    const uint8_t *base = s->data;   /* entries may sit at any alignment; readers memcpy */
+    size_t have = (size_t)s->shape[0];
+    int transposed = f->facts && strstr(f->facts, TRANSPOSED_FACT) != NULL;
+
+    size_t need = 0;
+    int weighted = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_layer *L = &net->layers[i];
+        if (!L->weight.ndim) continue;
+        if (!L->bias.ndim)
+            return ax_fail(err, AX_ERR_FORMAT, "%s: the %s model's layer '%s' has no bias, but Darknet's %s layers "
+                           "always store one: this model cannot describe a Darknet file", f->path, net->spec.name,
+                           L->spec.name, L->spec.type == AX_L_CONV ? "convolutional" : "connected");
+        need += layer_floats(L);
+        weighted++;
+    }
+    if (need != have)
+        return ax_fail(err, AX_ERR_SHAPE, "%s: the Darknet weights hold %zu floats (%zu bytes after the header) but "
+                       "the %s model's %d layers with weights need %zu (%zu bytes): the file is %zu bytes too %s "
+                       "for this model (another cfg, or batch-normalized layers?)", f->path, have, have * 4,
+                       net->spec.name, weighted, need, need * 4, (have > need ? have - need : need - have) * 4,
+                       have > need ? "long" : "short");
+
+    ax_wfile_truncate(f, 0);
+    size_t at = 0;
+    ax_status st = AX_OK;
+    for (int i = 0; i < net->nlayers && !st; i++) {
+        const ax_layer *L = &net->layers[i];
+        if (!L->weight.ndim) continue;
+        ax_wentry b, w;
+        memset(&b, 0, sizeof b);
+        memset(&w, 0, sizeof w);
+        snprintf(b.name, sizeof b.name, "%s.bias", L->spec.name);
+        snprintf(w.name, sizeof w.name, "%s.weight", L->spec.name);
+        b.dtype = w.dtype = AX_DT_F32;
+        b.ndim = 1;
+        b.shape[0] = ax_tensor_numel(&L->bias);
+        b.data = base + 4 * at;
+        b.nbytes = 4 * (size_t)b.shape[0];
+        at += (size_t)b.shape[0];
+        w.ndim = L->weight.ndim;
+        for (int d = 0; d < w.ndim; d++) w.shape[d] = L->weight.shape[d];
+        size_t wn = ax_tensor_numel(&L->weight);
+        w.data = base + 4 * at;
+        w.nbytes = 4 * wn;
+        if (transposed && L->spec.type == AX_L_FC) {
+            /* stored (in, out); the net wants (out, in) */
+            size_t out = (size_t)L->weight.shape[0], in = (size_t)L->weight.shape[1];
+            float *t = malloc(wn * sizeof *t + 1);
+            if (!t) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory transposing '%s'", f->path, w.name);
+            if ((st = ax_wfile_own(f, t, err))) return st;
+            for (size_t r = 0; r < in; r++)
+                for (size_t c = 0; c < out; c++) memcpy(&t[c * in + r], base + 4 * (at + r * out + c), 4);
+            w.data = t;
+        }
+        at += wn;
+        if (!(st = ax_wfile_push(f, &b, f->path, err))) st = ax_wfile_push(f, &w, f->path, err);
+    }
+    if (st) return st;
+    if (notes && notes_size) {
+        size_t len = strlen(notes);
+        snprintf(notes + len, notes_size - len, "%sDarknet weights sliced by the %s model's %d layers with weights "
+                 "(biases, then weights, in layer order)%s", len ? "; " : "", net->spec.name, weighted,
+                 transposed ? "; connected weights transposed from (in, out)" : "");
+    }
+    return AX_OK;
 }

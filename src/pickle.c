@@ -1,7 +1,9 @@
-/* A small pickle reader for NumPy's array pickles (protocols 2 to 5): enough
- * to read dicts/lists of float arrays such as bvlc_alexnet.npy. It builds
- * plain values on its own stack and never calls, imports or executes anything;
- * the few callables numpy pickles name are recognised and emulated. */
+/* A small pickle reader for NumPy's array pickles (protocols 2 to 5) and for
+ * the object pickles inside PyTorch's torch.save files: dicts/lists of float
+ * arrays such as bvlc_alexnet.npy, and state dicts of tensors whose storages
+ * are named by persistent ids. It builds plain values on its own stack and
+ * never calls, imports or executes anything; the few callables those pickles
+ * name are recognised from an explicit list and emulated. */
 #include "wfile_internal.h"
 
 #include <stdarg.h>
@@ -17,22 +19,41 @@ enum {
 
 typedef enum {
     PV_MARK, PV_NONE, PV_BOOL, PV_INT, PV_BYTES, PV_STR,
-    PV_TUPLE, PV_LIST, PV_DICT, PV_GLOBAL, PV_DTYPE, PV_ARRAY
+    PV_TUPLE, PV_LIST, PV_DICT, PV_GLOBAL, PV_DTYPE, PV_ARRAY,
+    PV_FLOAT, PV_STORAGE, PV_TENSOR
 } pv_kind;
 
-/* the callables numpy's pickles name, recognised by module and name */
-typedef enum { G_RECONSTRUCT, G_NDARRAY, G_DTYPE, G_ENCODE, G_BYTES, G_FROMBUFFER } g_kind;
+/* the callables numpy's and torch's pickles name, recognised by module and name */
+typedef enum {
+    G_RECONSTRUCT, G_NDARRAY, G_DTYPE, G_ENCODE, G_BYTES, G_FROMBUFFER,
+    G_ORDEREDDICT, G_REBUILD_V2, G_REBUILD_V1, G_REBUILD_PARAM, G_STORAGE
+} g_kind;
 
-static const struct { const char *module, *name; g_kind kind; } known_globals[] = {
-    {"numpy.core.multiarray", "_reconstruct", G_RECONSTRUCT},
-    {"numpy._core.multiarray", "_reconstruct", G_RECONSTRUCT},
-    {"numpy", "ndarray", G_NDARRAY},
-    {"numpy", "dtype", G_DTYPE},
-    {"_codecs", "encode", G_ENCODE},
-    {"__builtin__", "bytes", G_BYTES},
-    {"builtins", "bytes", G_BYTES},
-    {"numpy.core.numeric", "_frombuffer", G_FROMBUFFER},
-    {"numpy._core.numeric", "_frombuffer", G_FROMBUFFER},
+/* Storage classes a persistent id may name: element size, and the entry
+ * dtype (-1: an integer or byte storage, whose tensors are passed over). */
+static const struct { const char *name; size_t elsize; int dtype; } storage_types[] = {
+    {"FloatStorage", 4, AX_DT_F32}, {"HalfStorage", 2, AX_DT_F16},
+    {"BFloat16Storage", 2, AX_DT_BF16}, {"DoubleStorage", 8, AX_DT_F64},
+    {"LongStorage", 8, -1}, {"IntStorage", 4, -1}, {"ShortStorage", 2, -1},
+    {"CharStorage", 1, -1}, {"ByteStorage", 1, -1}, {"BoolStorage", 1, -1},
+    {"UntypedStorage", 1, -1},
+};
+
+/* torch_only: recognised only inside torch.save files */
+static const struct { const char *module, *name; g_kind kind; int torch_only; } known_globals[] = {
+    {"numpy.core.multiarray", "_reconstruct", G_RECONSTRUCT, 0},
+    {"numpy._core.multiarray", "_reconstruct", G_RECONSTRUCT, 0},
+    {"numpy", "ndarray", G_NDARRAY, 0},
+    {"numpy", "dtype", G_DTYPE, 0},
+    {"_codecs", "encode", G_ENCODE, 0},
+    {"__builtin__", "bytes", G_BYTES, 0},
+    {"builtins", "bytes", G_BYTES, 0},
+    {"numpy.core.numeric", "_frombuffer", G_FROMBUFFER, 0},
+    {"numpy._core.numeric", "_frombuffer", G_FROMBUFFER, 0},
+    {"collections", "OrderedDict", G_ORDEREDDICT, 1},
+    {"torch._utils", "_rebuild_tensor_v2", G_REBUILD_V2, 1},
+    {"torch._utils", "_rebuild_tensor", G_REBUILD_V1, 1},
+    {"torch._utils", "_rebuild_parameter", G_REBUILD_PARAM, 1},
 };
 
 typedef struct pv pv;
@@ -44,9 +65,15 @@ struct pv {
     pv **items; size_t count, cap;          /* TUPLE, LIST, DICT (key, value, key, value...) */
     g_kind g;                               /* GLOBAL */
     char code[8]; char order;               /* DTYPE: "f4", byte order '<' '>' '|' */
-    int set, ndim, fortran;                 /* ARRAY */
+    int set, ndim, fortran;                 /* ARRAY, TENSOR */
     int64_t shape[AX_WMAX_DIMS];
-    pv *dtype, *data;                       /* ARRAY: DTYPE; BYTES, or LIST for object arrays */
+    int64_t stride[AX_WMAX_DIMS];           /* TENSOR, in elements */
+    pv *dtype, *data;                       /* ARRAY: DTYPE; BYTES, or LIST for object arrays.
+                                               TENSOR: data is its STORAGE, i its offset */
+    size_t elsize;                          /* GLOBAL G_STORAGE, STORAGE */
+    int st_dtype;                           /* GLOBAL G_STORAGE, STORAGE: ax_dtype or -1 */
+    uint64_t numel;                         /* STORAGE */
+    const uint8_t *bytes;                   /* STORAGE: its data, once resolved */
 };
 
 typedef struct {
@@ -63,6 +90,11 @@ typedef struct {
     pv **stack; size_t sp, scap;
     pv **memo; size_t mcap, mnext;
     pv mark;
+    const ax_torch_src *torch;   /* NULL: a numpy pickle */
+    int proto;                   /* from PROTO, 0 when absent */
+    char globals[400];           /* the globals named, for inspect */
+    size_t tensors, skipped;     /* torch: tensors made entries, integer ones passed over */
+    char skipped_name[64];
 } vm;
 
 static ax_status vm_fail(vm *m, ax_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -84,7 +116,8 @@ static ax_status vm_fail(vm *m, ax_status code, const char *fmt, ...)
 static const char *kind_name(const pv *v)
 {
     static const char *names[] = {"a mark", "None", "a bool", "an int", "bytes", "a str", "a tuple",
-                                  "a list", "a dict", "a global", "a dtype", "an array"};
+                                  "a list", "a dict", "a global", "a dtype", "an array", "a float",
+                                  "a storage", "a tensor"};
     return v ? names[v->kind] : "nothing";
 }
 
@@ -204,16 +237,23 @@ static int str_is(const pv *v, const char *s)
     return v && (v->kind == PV_STR || v->kind == PV_BYTES) && v->n == strlen(s) && memcmp(v->s, s, v->n) == 0;
 }
 
+static int bytes_are(const char *s, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+/* Notes "module.name" in m->globals once (for inspect). */
+static void note_global(vm *m, const char *shown)
+{
+    size_t len = strlen(m->globals), n = strlen(shown);
+    for (const char *p = m->globals; (p = strstr(p, shown)); p += n)
+        if ((p == m->globals || p[-1] == ' ') && (p[n] == ',' || p[n] == 0)) return;
+    if (len + n + 3 < sizeof m->globals)
+        snprintf(m->globals + len, sizeof m->globals - len, "%s%s", len ? ", " : "", shown);
+}
+
 static ax_status resolve_global(vm *m, const char *module, size_t mlen, const char *name, size_t nlen)
 {
-    for (size_t k = 0; k < sizeof known_globals / sizeof known_globals[0]; k++) {
-        if (strlen(known_globals[k].module) == mlen && memcmp(known_globals[k].module, module, mlen) == 0 &&
-            strlen(known_globals[k].name) == nlen && memcmp(known_globals[k].name, name, nlen) == 0) {
-            pv *v = new_value(m, PV_GLOBAL);
-            if (v) v->g = known_globals[k].kind;
-            return push(m, v);
-        }
-    }
     char shown[160];
     size_t n = 0;
     for (size_t i = 0; i < mlen + 1 + nlen && n + 1 < sizeof shown; i++) {
@@ -221,6 +261,32 @@ static ax_status resolve_global(vm *m, const char *module, size_t mlen, const ch
         shown[n++] = c >= 0x20 && c < 0x7f ? c : '?';
     }
     shown[n] = 0;
+    for (size_t k = 0; k < sizeof known_globals / sizeof known_globals[0]; k++) {
+        if (known_globals[k].torch_only && !m->torch) continue;
+        if (bytes_are(module, mlen, known_globals[k].module) && bytes_are(name, nlen, known_globals[k].name)) {
+            pv *v = new_value(m, PV_GLOBAL);
+            if (v) v->g = known_globals[k].kind;
+            note_global(m, shown);
+            return push(m, v);
+        }
+    }
+    if (m->torch && (bytes_are(module, mlen, "torch") || bytes_are(module, mlen, "torch.storage"))) {
+        for (size_t k = 0; k < sizeof storage_types / sizeof storage_types[0]; k++) {
+            if (!bytes_are(name, nlen, storage_types[k].name)) continue;
+            pv *v = new_value(m, PV_GLOBAL);
+            if (v) {
+                v->g = G_STORAGE;
+                v->elsize = storage_types[k].elsize;
+                v->st_dtype = storage_types[k].dtype;
+            }
+            note_global(m, shown);
+            return push(m, v);
+        }
+    }
+    if (m->torch)
+        return vm_fail(m, AX_ERR_FORMAT, "refers to %s, which this reader does not load (it reads tensors and "
+                       "their storages in dicts and lists only, imports nothing and runs nothing; a whole "
+                       "pickled model must be re-saved as its state_dict())", shown);
     return vm_fail(m, AX_ERR_FORMAT, "refers to %s, which this reader does not load (it reads numpy arrays "
                    "in dicts and lists only, and runs nothing)", shown);
 }
@@ -406,6 +472,40 @@ static ax_status make_dtype(vm *m, const pv *args, pv **out)
     return AX_OK;
 }
 
+/* _rebuild_tensor_v2(storage, offset, size, stride, requires_grad,
+ * backward_hooks[, metadata]) and the older _rebuild_tensor(storage, offset,
+ * size, stride): a TENSOR. Its layout is checked when it is named (walk). */
+static ax_status rebuild_tensor(vm *m, pv **a, size_t na, int v2, pv **out)
+{
+    const char *fn = v2 ? "_rebuild_tensor_v2" : "_rebuild_tensor";
+    if (v2 ? (na != 6 && na != 7) : na != 4)
+        return vm_fail(m, AX_ERR_FORMAT, "%s with %zu arguments, expected %s", fn, na, v2 ? "6 or 7" : "4");
+    if (a[0]->kind != PV_STORAGE)
+        return vm_fail(m, AX_ERR_FORMAT, "%s of %s, expected a storage (a persistent id)", fn, kind_name(a[0]));
+    int64_t offset;
+    if (!as_int(a[1], &offset) || offset < 0)
+        return vm_fail(m, AX_ERR_FORMAT, "%s: storage offset is not a non-negative int", fn);
+    const pv *size = a[2], *stride = a[3];
+    if (size->kind != PV_TUPLE || stride->kind != PV_TUPLE || size->count != stride->count)
+        return vm_fail(m, AX_ERR_FORMAT, "%s: size and stride should be tuples of one length, found %s (%zu) "
+                       "and %s (%zu)", fn, kind_name(size), size->count, kind_name(stride), stride->count);
+    if (size->count > AX_WMAX_DIMS)
+        return vm_fail(m, AX_ERR_UNSUPPORTED, "%s: tensor has %zu dimensions, at most %d are read", fn,
+                       size->count, AX_WMAX_DIMS);
+    pv *t = new_value(m, PV_TENSOR);
+    if (!t) return m->err->code;
+    for (size_t i = 0; i < size->count; i++) {
+        if (!as_int(size->items[i], &t->shape[i]) || t->shape[i] < 0 ||
+            !as_int(stride->items[i], &t->stride[i]) || t->stride[i] < 0)
+            return vm_fail(m, AX_ERR_FORMAT, "%s: size[%zu] or stride[%zu] is not a non-negative int", fn, i, i);
+    }
+    t->ndim = (int)size->count;
+    t->data = a[0];
+    t->i = offset;
+    *out = t;
+    return AX_OK;
+}
+
 static ax_status op_reduce(vm *m)
 {
     pv *args = NULL, *fn = NULL, *res = NULL;
@@ -451,6 +551,23 @@ static ax_status op_reduce(vm *m)
         break;
     case G_NDARRAY:
         return vm_fail(m, AX_ERR_FORMAT, "numpy.ndarray is only read as an argument of _reconstruct");
+    case G_ORDEREDDICT:
+        /* OrderedDict() is an empty dict; SETITEMS fill it */
+        if (na != 0) return vm_fail(m, AX_ERR_FORMAT, "collections.OrderedDict is only read without arguments");
+        res = new_value(m, PV_DICT);
+        break;
+    case G_REBUILD_V2:
+    case G_REBUILD_V1:
+        if ((st = rebuild_tensor(m, a, na, fn->g == G_REBUILD_V2, &res))) return st;
+        break;
+    case G_REBUILD_PARAM:
+        /* _rebuild_parameter(data, requires_grad, backward_hooks): the tensor itself */
+        if (na != 3 || a[0]->kind != PV_TENSOR)
+            return vm_fail(m, AX_ERR_FORMAT, "_rebuild_parameter is only read as (tensor, requires_grad, hooks)");
+        res = a[0];
+        break;
+    case G_STORAGE:
+        return vm_fail(m, AX_ERR_FORMAT, "a storage class is only read inside a persistent id");
     }
     return push(m, res);
 }
@@ -461,6 +578,9 @@ static ax_status op_build(vm *m)
     pv *state = NULL, *obj = NULL;
     ax_status st;
     if ((st = pop(m, &state)) || (st = top(m, &obj))) return st;
+    /* torch state dicts carry their _metadata attribute as a BUILD state;
+     * tensors from torch >= 2 may carry a (possibly empty) __dict__ */
+    if (m->torch && (obj->kind == PV_DICT || obj->kind == PV_TENSOR)) return AX_OK;
     if (state->kind != PV_TUPLE)
         return vm_fail(m, AX_ERR_FORMAT, "state of %s should be a tuple, found %s", kind_name(obj), kind_name(state));
     pv **s = state->items;
@@ -493,6 +613,47 @@ static ax_status op_build(vm *m)
     return AX_OK;
 }
 
+/* BINPERSID/PERSID in a torch pickle: ('storage', <storage class>, key,
+ * location, numel[, view metadata]) becomes a STORAGE; its bytes come from
+ * the container through m->torch. */
+static ax_status op_persid(vm *m, pv *pid)
+{
+    if (!m->torch)
+        return vm_fail(m, AX_ERR_FORMAT, "a persistent id outside a torch.save file");
+    pv **a = pid->items;
+    if (pid->kind != PV_TUPLE || pid->count < 5 || pid->count > 6 || !str_is(a[0], "storage"))
+        return vm_fail(m, AX_ERR_FORMAT, "persistent id is %s of %zu items, expected ('storage', class, key, "
+                       "location, numel)", kind_name(pid), pid->kind == PV_TUPLE ? pid->count : 0);
+    if (a[1]->kind != PV_GLOBAL || a[1]->g != G_STORAGE)
+        return vm_fail(m, AX_ERR_FORMAT, "persistent id names %s, expected a torch storage class", kind_name(a[1]));
+    if (a[2]->kind != PV_STR || a[2]->n == 0 || a[2]->n > 64)
+        return vm_fail(m, AX_ERR_FORMAT, "storage key is %s, expected a short str", kind_name(a[2]));
+    char key[65];
+    for (size_t i = 0; i < a[2]->n; i++) {
+        uint8_t c = a[2]->s[i];
+        if (c <= 0x20 || c >= 0x7f || c == '/' || c == '\\')
+            return vm_fail(m, AX_ERR_FORMAT, "storage key holds byte 0x%02x, expected a plain name", c);
+        key[i] = (char)c;
+    }
+    key[a[2]->n] = 0;
+    int64_t numel;
+    if (!as_int(a[4], &numel) || numel < 0)
+        return vm_fail(m, AX_ERR_FORMAT, "storage '%s': element count is not a non-negative int", key);
+    if (pid->count == 6 && a[5]->kind != PV_NONE)
+        return vm_fail(m, AX_ERR_UNSUPPORTED, "storage '%s' is a view of another storage (legacy shared "
+                       "storages are not read; re-save the file with torch >= 1.6)", key);
+    pv *v = new_value(m, PV_STORAGE);
+    if (!v) return m->err->code;
+    v->s = a[2]->s;
+    v->n = a[2]->n;
+    v->elsize = a[1]->elsize;
+    v->st_dtype = a[1]->st_dtype;
+    v->numel = (uint64_t)numel;
+    ax_status st = m->torch->storage(m->torch->user, key, v->elsize, v->numel, &v->bytes, m->err);
+    if (st) return st;
+    return push(m, v);
+}
+
 static ax_status run(vm *m, pv **result)
 {
     ax_status st = AX_OK;
@@ -507,6 +668,7 @@ static ax_status run(vm *m, pv **result)
             if ((st = need(m, 1))) break;
             if (m->buf[m->pos] < 2 || m->buf[m->pos] > 5)
                 st = vm_fail(m, AX_ERR_UNSUPPORTED, "pickle protocol %d; protocols 2 to 5 are read", m->buf[m->pos]);
+            m->proto = m->buf[m->pos];
             m->pos++;
             break;
         case 0x95: /* FRAME: only a hint for buffered readers */
@@ -567,6 +729,28 @@ static ax_status run(vm *m, pv **result)
         case 'h': if (!(st = need(m, 1))) st = get_memo(m, read_le(m, 1)); break;
         case 'j': if (!(st = need(m, 4))) st = get_memo(m, read_le(m, 4)); break;
         case '0': { pv *v; st = pop(m, &v); break; }       /* POP */
+        case 'G': { /* BINFLOAT: a big-endian double; kept only as a leaf */
+            if ((st = need(m, 8))) break;
+            m->pos += 8;
+            st = push(m, new_value(m, PV_FLOAT));
+            break;
+        }
+        case 'Q': { /* BINPERSID */
+            pv *pid = NULL;
+            if (!(st = pop(m, &pid))) st = op_persid(m, pid);
+            break;
+        }
+        case 'P': { /* PERSID: a text line, never a storage tuple */
+            const uint8_t *nl = memchr(m->buf + m->pos, '\n', m->size - m->pos);
+            if (!nl) { st = vm_fail(m, AX_ERR_FORMAT, "persistent id line is not terminated (truncated)"); break; }
+            pv *v = new_value(m, PV_STR);
+            if (!v) { st = m->err->code; break; }
+            v->s = m->buf + m->pos;
+            v->n = (size_t)(nl - (m->buf + m->pos));
+            m->pos = (size_t)(nl + 1 - m->buf);
+            st = op_persid(m, v);
+            break;
+        }
         default:
             st = vm_fail(m, AX_ERR_FORMAT, "unknown or unsupported opcode (this reader knows only the opcodes "
                          "numpy array pickles use)");
@@ -612,6 +796,52 @@ static ax_status add_array(vm *m, const pv *a, const char *name)
                        a->data->kind == PV_BYTES ? a->data->n : 0);
     e.data = a->data->s;
     e.nbytes = (size_t)nbytes;
+    return ax_wfile_push(m->f, &e, m->file, m->err);
+}
+
+/* A torch tensor becomes an entry pointing into its storage's bytes, when it
+ * is contiguous and lies inside the storage; integer tensors (BatchNorm's
+ * num_batches_tracked) carry no weights and are passed over. */
+static ax_status add_tensor(vm *m, const pv *t, const char *name)
+{
+    const pv *sto = t->data;
+    char sh[160], sd[160];
+    ax_wshape_str(sh, sizeof sh, t->ndim, t->shape);
+    ax_wshape_str(sd, sizeof sd, t->ndim, t->stride);
+    if (sto->st_dtype < 0) {
+        if (!m->skipped++) snprintf(m->skipped_name, sizeof m->skipped_name, "%s", name);
+        return AX_OK;
+    }
+    uint64_t numel = 1, expect = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        uint64_t d = (uint64_t)t->shape[i];
+        if (d != 1 && (uint64_t)t->stride[i] != expect)
+            return ax_fail(m->err, AX_ERR_UNSUPPORTED, "%s: tensor '%s' size %s has strides %s: it is not "
+                           "contiguous (a transposed or sliced view); save tensor.contiguous() instead",
+                           m->file, name, sh, sd);
+        if (d != 0 && (expect > (UINT64_C(1) << 60) / d))
+            return ax_fail(m->err, AX_ERR_FORMAT, "%s: tensor '%s' size %s is too large to be real", m->file, name, sh);
+        expect *= d;
+    }
+    numel = expect;
+    uint64_t off = (uint64_t)t->i;
+    if (numel && (off > sto->numel || numel > sto->numel - off))
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: tensor '%s' size %s at offset %llu needs %llu elements of "
+                       "storage '%.*s', which holds %llu", m->file, name, sh, (unsigned long long)off,
+                       (unsigned long long)(off + numel), (int)sto->n, (const char *)sto->s,
+                       (unsigned long long)sto->numel);
+    if (!sto->bytes)
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: storage '%.*s' of tensor '%s' has no data", m->file,
+                       (int)sto->n, (const char *)sto->s, name);
+    ax_wentry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.name, sizeof e.name, "%s", name);
+    e.dtype = (ax_dtype)sto->st_dtype;
+    e.ndim = t->ndim;
+    memcpy(e.shape, t->shape, sizeof e.shape);
+    e.data = numel ? sto->bytes + off * sto->elsize : sto->bytes;
+    e.nbytes = (size_t)(numel * sto->elsize);
+    m->tensors++;
     return ax_wfile_push(m->f, &e, m->file, m->err);
 }
 
@@ -675,6 +905,10 @@ static ax_status walk(vm *m, const pv *v, const char *name, int depth)
         }
         if (!name[0]) return ax_fail(m->err, AX_ERR_FORMAT, "%s: pickled array has no name", m->file);
         return add_array(m, v, name);
+    case PV_TENSOR:
+        if (!name[0]) return ax_fail(m->err, AX_ERR_FORMAT, "%s: the file holds one bare tensor, not a dict "
+                                     "of named tensors", m->file);
+        return add_tensor(m, v, name);
     default:
         return AX_OK;
     }
@@ -710,5 +944,156 @@ ax_status ax_pickle_load(ax_wfile *f, const uint8_t *buf, size_t size, size_t ba
     free(m.stack);
     free(m.memo);
     if (st) ax_wfile_truncate(f, first);
+    return st;
+}
+
+static void vm_init(vm *m, ax_wfile *f, const uint8_t *buf, size_t size, size_t base, const char *file,
+                    ax_error *err, ax_error *local)
+{
+    memset(m, 0, sizeof *m);
+    m->buf = buf;
+    m->size = size;
+    m->base = base;
+    m->file = file;
+    m->f = f;
+    m->err = err ? err : local;   /* the VM reads the code back from err */
+    m->mark.kind = PV_MARK;
+}
+
+static void vm_free(vm *m)
+{
+    while (m->all) {
+        pv *next = m->all->next;
+        free(m->all->items);
+        free(m->all);
+        m->all = next;
+    }
+    free(m->stack);
+    free(m->memo);
+}
+
+/* The value under key `k` of dict d, or NULL. */
+static const pv *dict_get(const pv *d, const char *k)
+{
+    for (size_t i = 0; d && d->kind == PV_DICT && i + 1 < d->count; i += 2)
+        if (str_is(d->items[i], k)) return d->items[i + 1];
+    return NULL;
+}
+
+/* Strips "module." (what nn.DataParallel adds) when every entry from
+ * `first` on has it; returns 1 when it did. */
+static int strip_module_prefix(ax_wfile *f, int first)
+{
+    static const char pre[] = "module.";
+    const size_t n = sizeof pre - 1;
+    if (f->count <= first) return 0;
+    for (int i = first; i < f->count; i++)
+        if (strncmp(f->entries[i].name, pre, n) != 0 || !f->entries[i].name[n]) return 0;
+    for (int i = first; i < f->count; i++)
+        memmove(f->entries[i].name, f->entries[i].name + n, strlen(f->entries[i].name + n) + 1);
+    return 1;
+}
+
+ax_status ax_pickle_torch_load(ax_wfile *f, const uint8_t *buf, size_t size, size_t base, const char *file,
+                               const ax_torch_src *src, size_t *end, ax_error *err)
+{
+    vm m;
+    ax_error local;
+    vm_init(&m, f, buf, size, base, file, err, &local);
+    m.torch = src;
+    int first = f->count;
+    pv *result = NULL;
+    ax_status st = run(&m, &result);
+    if (st == AX_OK && end) *end = m.pos;
+    if (st == AX_OK && src->walk) {
+        const pv *root = result;
+        const char *under = NULL;
+        static const char *const nests[] = {"state_dict", "model"};
+        for (size_t k = 0; k < 2 && !under; k++) {
+            const pv *sub = dict_get(result, nests[k]);
+            if (sub && sub->kind == PV_DICT) {
+                root = sub;
+                under = nests[k];
+            }
+        }
+        if (root->kind != PV_DICT && root->kind != PV_LIST && root->kind != PV_TUPLE)
+            st = ax_fail(m.err, AX_ERR_FORMAT, "%s: the pickled object is %s, expected a PyTorch state dict of tensors",
+                         file, kind_name(root));
+        if (!st) st = walk(&m, root, "", 0);
+        if (!st && f->count == first)
+            st = ax_fail(m.err, AX_ERR_FORMAT, "%s: the file holds no float tensors%s%s%s", file,
+                         m.skipped ? " (only integer ones, such as '" : "", m.skipped ? m.skipped_name : "",
+                         m.skipped ? "')" : "");
+        if (!st) {
+            ax_wfile_fact(f, "pickle protocol %d", m.proto);
+            ax_wfile_fact(f, "pickle globals: %s", m.globals[0] ? m.globals : "(none)");
+            if (under) {
+                char others[200] = "";
+                for (size_t i = 0; i + 1 < result->count; i += 2) {
+                    const pv *k = result->items[i];
+                    if ((k->kind != PV_STR && k->kind != PV_BYTES) || str_is(k, under)) continue;
+                    size_t len = strlen(others);
+                    if (len + k->n + 8 < sizeof others)
+                        snprintf(others + len, sizeof others - len, "%s'%.*s'", len ? ", " : "", (int)k->n,
+                                 (const char *)k->s);
+                }
+                ax_wfile_fact(f, "checkpoint: tensors read from '%s'%s%s", under, others[0] ? "; also holds " : "",
+                              others);
+            }
+            ax_wfile_fact(f, "%zu float tensors", m.tensors);
+            if (m.skipped)
+                ax_wfile_fact(f, "passed over %zu integer tensors (e.g. '%s')", m.skipped, m.skipped_name);
+            if (strip_module_prefix(f, first))
+                ax_wfile_fact(f, "%s", AX_TORCH_MODULE_FACT);
+        }
+    }
+    vm_free(&m);
+    if (st) ax_wfile_truncate(f, first);
+    return st;
+}
+
+ax_status ax_pickle_torch_meta(ax_wfile *f, const uint8_t *buf, size_t size, size_t base, const char *file,
+                               ax_torch_meta *meta, size_t *end, ax_error *err)
+{
+    vm m;
+    ax_error local;
+    vm_init(&m, f, buf, size, base, file, err, &local);
+    pv *r = NULL;
+    ax_status st = run(&m, &r);
+    if (st == AX_OK) {
+        *end = m.pos;
+        switch (meta->kind) {
+        case AX_TORCH_META_INT:
+            if (!as_int(r, &meta->value))
+                st = ax_fail(m.err, AX_ERR_FORMAT, "%s: at byte %zu: expected a pickled int, found %s", file, base,
+                             kind_name(r));
+            break;
+        case AX_TORCH_META_SYSINFO: {
+            const pv *le = dict_get(r, "little_endian"), *pv_ = dict_get(r, "protocol_version");
+            if (r->kind != PV_DICT)
+                st = ax_fail(m.err, AX_ERR_FORMAT, "%s: at byte %zu: system info is %s, expected a dict", file,
+                             base, kind_name(r));
+            meta->little_endian = le && le->kind == PV_BOOL ? (int)le->i : -1;
+            if (!st && !as_int(pv_, &meta->value)) meta->value = -1;
+            break;
+        }
+        case AX_TORCH_META_KEYS:
+            if (r->kind != PV_LIST && r->kind != PV_TUPLE) {
+                st = ax_fail(m.err, AX_ERR_FORMAT, "%s: at byte %zu: storage keys are %s, expected a list", file,
+                             base, kind_name(r));
+                break;
+            }
+            for (size_t i = 0; i < r->count && !st; i++) {
+                const pv *k = r->items[i];
+                if (k->kind != PV_STR || k->n == 0 || k->n > 64 || memchr(k->s, 0, k->n))
+                    st = ax_fail(m.err, AX_ERR_FORMAT, "%s: storage key %zu is %s, expected a short str", file, i,
+                                 kind_name(k));
+                else
+                    st = meta->key(meta->user, (const char *)k->s, k->n, m.err);
+            }
+            break;
+        }
+    }
+    vm_free(&m);
     return st;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Writes the seed corpora in tests/fuzz/corpus/: a few small valid files per
 reader (and a few near misses), so the fuzzer starts from inputs that get deep.
+Also writes regress/: the hostile inputs the Check suites test (their own
+copies are made by the tests), so run.sh replays them under the sanitizers.
 Run from anywhere with Debian's python3 and numpy; it rewrites corpus/."""
 import io
 import os
@@ -142,7 +144,42 @@ def images():
     put("image", "ycc.jpg", jpeg(3))
 
 
+def regress():
+    def put_r(name, fname, data):
+        d = os.path.join(HERE, "regress", name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, fname), "wb") as f:
+            f.write(data)
+    # a 20617x18254 GIF screen holding a 1x1 frame (decompression bomb)
+    put_r("image", "gif_bomb_20617x18254.gif", b"GIF89a" + struct.pack("<HH", 20617, 18254) +
+          b"\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;")
+    # the IHDR of an 18000x18000 greyscale PNG
+    put_r("image", "png_header_18000x18000.png", png(18000, 18000, 0, 8, [])[:33])
+    # a JPEG whose AC table counts sum to 300 (stb_image < 2.28 writes out of bounds)
+    j = bytearray(jpeg(1))
+    at = j.index(b"\xff\xc4")
+    old = struct.unpack(">H", j[at + 2:at + 4])[0]
+    bad = b"\x11" + bytes(14) + bytes([45, 255]) + bytes(300)
+    j[at + 2:at + 4] = struct.pack(">H", old + len(bad))
+    j[at + 2 + old:at + 2 + old] = bad
+    put_r("image", "jpeg_dht_300_codes.jpg", bytes(j))
+    # 16-bit PGM (CVE-2021-42716 in stb_image 2.27)
+    put_r("image", "pgm_16bit.pgm", b"P5 2 1 65535\n\x12\x34\xff\xff")
+    put_r("image", "pnm_header_overflow.ppm", b"P6 99999999999 1 255\n\x00\x00\x00")
+    # an .npz whose member declares 2 GiB uncompressed
+    buf = io.BytesIO()
+    np.savez_compressed(buf, w=np.arange(4, dtype=np.float32))
+    z = bytearray(buf.getvalue())
+    for sig, off in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = z.find(sig)
+        while i >= 0:
+            z[i + off:i + off + 4] = struct.pack("<I", 0x80000000)
+            i = z.find(sig, i + 4)
+    put_r("npz", "member_declares_2GiB.npz", bytes(z))
+
+
 def main():
+    regress()
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     for d in ("safetensors", "npy", "npz", "pickle", "spec", "image", "labels"):

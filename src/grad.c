@@ -1,0 +1,238 @@
+/* The net's backward pass: gradient buffers sized once for a net (only for
+ * callers that ask for them), a training-mode forward (dropout masks), and
+ * the layer-by-layer backward through the CPU kernels (src/cpu/, *_bwd.c).
+ * It never touches the net's weights; optimisers live elsewhere (train.c). */
+#include "alexscope/grad.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alexscope/backend.h"
+#include "clock.h"
+
+static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
+{
+    *out = NULL;
+    ax_grad *g = calloc(1, sizeof *g);
+    int L = net->nlayers;
+    if (g) {
+        g->d_out = calloc((size_t)L + 1, sizeof *g->d_out);
+        g->d_weight = calloc((size_t)L + 1, sizeof *g->d_weight);
+        g->d_bias = calloc((size_t)L + 1, sizeof *g->d_bias);
+        g->frozen = calloc((size_t)L + 1, 1);
+        g->ms = calloc((size_t)L + 1, sizeof *g->ms);
+    }
+    if (!g || !g->d_out || !g->d_weight || !g->d_bias || !g->frozen || !g->ms) {
+        ax_grad_free(g);
+        return ax_fail(err, AX_ERR_NOMEM, "out of memory for the gradients of the %s model", net->spec.name);
+    }
+    g->net = net;
+    g->slots = ax_cpu_threads();
+    if (g->slots > net->batch) g->slots = net->batch;
+    if (g->slots < 1) g->slots = 1;
+
+    g->d_input = net->input;
+    size_t count = align16(ax_tensor_numel(&net->input)), scount = 0;
+    for (int i = 0; i < L; i++) {
+        const ax_layer *ly = &net->layers[i];
+        g->d_out[i] = ly->out;
+        count += align16(ax_tensor_numel(&ly->out));
+        if (ly->weight.ndim) { g->d_weight[i] = ly->weight; count += align16(ax_tensor_numel(&ly->weight)); }
+        if (ly->bias.ndim) { g->d_bias[i] = ly->bias; count += align16(ax_tensor_numel(&ly->bias)); }
+        size_t sc = 0;
+        if (ly->spec.type == AX_L_CONV) sc = ax_conv2d_bwd_scratch(&ly->win);
+        else if (ly->spec.type == AX_L_LRN) sc = ax_lrn_bwd_scratch(ly->in_c);
+        sc *= (size_t)g->slots;
+        if (sc > scount) scount = sc;
+    }
+    g->block = malloc(count * sizeof(float) + 64);
+    g->scratch = malloc(scount * sizeof(float) + 64);
+    if (!g->block || !g->scratch) {
+        ax_grad_free(g);
+        return ax_fail(err, AX_ERR_NOMEM, "out of memory: the gradients of the %s model at batch %d need %.1f MB",
+                       net->spec.name, net->batch, (count + scount) * 4e-6);
+    }
+    memset(g->block, 0, count * sizeof(float));
+    g->count = count;
+    g->scount = scount;
+    float *p = g->block;
+    g->d_input.data = p;
+    p += align16(ax_tensor_numel(&net->input));
+    for (int i = 0; i < L; i++) {
+        g->d_out[i].data = p;
+        p += align16(ax_tensor_numel(&g->d_out[i]));
+        if (g->d_weight[i].ndim) { g->d_weight[i].data = p; p += align16(ax_tensor_numel(&g->d_weight[i])); }
+        else g->d_weight[i].data = NULL;
+        if (g->d_bias[i].ndim) { g->d_bias[i].data = p; p += align16(ax_tensor_numel(&g->d_bias[i])); }
+        else g->d_bias[i].data = NULL;
+    }
+    *out = g;
+    return AX_OK;
+}
+
+void ax_grad_free(ax_grad *g)
+{
+    if (!g) return;
+    free(g->d_out);
+    free(g->d_weight);
+    free(g->d_bias);
+    free(g->frozen);
+    free(g->ms);
+    free(g->block);
+    free(g->scratch);
+    free(g);
+}
+
+/* Each dropout layer draws its own mask from the pass's seed. */
+static uint64_t layer_seed(uint64_t seed, int i)
+{
+    return seed ^ ((uint64_t)(i + 1) * 0xD1B54A32D192ED03ull);
+}
+
+ax_status ax_grad_forward(ax_grad *g, int training, uint64_t seed, ax_error *err)
+{
+    ax_net *net = g->net;
+    g->training = training;
+    g->dropout_seed = seed;
+    ax_net_reset(net);
+    for (int i = 0; i < net->nlayers; i++) {
+        ax_status st = ax_net_step(net, i, err);
+        if (st) return st;
+        ax_layer *ly = &net->layers[i];
+        if (training && ly->spec.type == AX_L_DROPOUT)
+            ax_dropout_train(ly->out.data, ly->out.data, ly->spec.p, layer_seed(seed, i), ax_tensor_numel(&ly->out));
+    }
+    return AX_OK;
+}
+
+int ax_grad_logit_layer(const ax_net *net)
+{
+    int last = net->nlayers - 1;
+    if (last > 0 && net->layers[last].spec.type == AX_L_SOFTMAX) return last - 1;
+    return last;
+}
+
+static int trainable(const ax_grad *g, int i)
+{
+    return g->net->layers[i].weight.ndim && !g->frozen[i];
+}
+
+ax_status ax_grad_backward(ax_grad *g, int top, int want_input, ax_error *err)
+{
+    ax_net *net = g->net;
+    if (top < 0 || top >= net->nlayers)
+        return ax_fail(err, AX_ERR_ARG, "backward from layer %d: the %s model has layers 0..%d", top, net->spec.name,
+                       net->nlayers - 1);
+    if (net->computed <= top)
+        return ax_fail(err, AX_ERR_ARG, "backward from layer %d (%s): the forward pass has not computed it", top,
+                       net->layers[top].spec.name);
+    /* below[i]: something under layer i needs the gradient of its input. */
+    int lowest = want_input ? -1 : net->nlayers;
+    for (int i = 0; i <= top && !want_input; i++)
+        if (trainable(g, i)) { lowest = i; break; }
+    for (int i = 0; i < net->nlayers; i++) g->ms[i] = 0;
+
+    for (int i = top; i >= 0; i--) {
+        ax_layer *ly = &net->layers[i];
+        const ax_layer_spec *s = &ly->spec;
+        int want_dx = i > lowest || (i == 0 && want_input);
+        int want_w = trainable(g, i);
+        if (!want_dx && !want_w) break;
+        double t0 = ax_clock_ms();
+        const ax_tensor *in = ax_net_layer_input(net, i);
+        int n, c, h, w;
+        ax_tensor_nchw(in, &n, &c, &h, &w);
+        const float *x = in->data, *y = ly->out.data, *dy = g->d_out[i].data;
+        float *dx = i == 0 ? g->d_input.data : g->d_out[i - 1].data;
+        size_t count = ax_tensor_numel(in);
+        float *dw = want_w ? g->d_weight[i].data : NULL, *db = want_w ? g->d_bias[i].data : NULL;
+        switch (s->type) {
+        case AX_L_CONV:
+            ax_conv2d_bwd(want_dx ? dx : NULL, dw, db, dy, x, ly->weight.data, g->scratch, g->slots, &ly->win);
+            break;
+        case AX_L_FC:
+            ax_fc_bwd(want_dx ? dx : NULL, dw, db, dy, x, ly->weight.data, n, c * h * w, s->out_c);
+            break;
+        case AX_L_RELU:
+            ax_relu_bwd(dx, dy, x, count);
+            break;
+        case AX_L_LRN:
+            ax_lrn_bwd(dx, dy, x, y, ax_lrn_sum_scale(s), s->lrn_beta, s->lrn_k, s->lrn_size, n, c, h * w,
+                       g->scratch, g->slots);
+            break;
+        case AX_L_MAXPOOL:
+            ax_maxpool_bwd(dx, dy, x, &ly->win);
+            break;
+        case AX_L_AVGPOOL:
+            ax_avgpool_adaptive_bwd(dx, dy, n, c, h, w, s->out_h, s->out_w);
+            break;
+        case AX_L_PAD:
+            ax_pad_bwd(dx, dy, n, c, h, w, s->pad_t, s->pad_l, s->pad_b, s->pad_r);
+            break;
+        case AX_L_FLATTEN:
+            ax_flatten_bwd(dx, dy, n, c, h, w, s->order == AX_FLATTEN_HWC);
+            break;
+        case AX_L_DROPOUT:
+            if (g->training) ax_dropout_bwd(dx, dy, s->p, layer_seed(g->dropout_seed, i), count);
+            else memcpy(dx, dy, count * sizeof(float));
+            break;
+        case AX_L_SOFTMAX:
+            ax_softmax_bwd(dx, dy, y, n, c * h * w);
+            break;
+        default:
+            return ax_fail(err, AX_ERR_UNSUPPORTED, "layer '%s': type %s has no backward", s->name,
+                           ax_layer_type_name(s->type));
+        }
+        g->ms[i] = ax_clock_ms() - t0;
+    }
+    return AX_OK;
+}
+
+int ax_grad_seed_logit(ax_grad *g, const int *classes, int *classes_out, ax_error *err)
+{
+    ax_net *net = g->net;
+    int top = ax_grad_logit_layer(net);
+    if (top < 0 || net->computed <= top) {
+        ax_fail(err, AX_ERR_ARG, "the %s model's logits are not computed", net->spec.name);
+        return -1;
+    }
+    const ax_tensor *t = &net->layers[top].out;
+    size_t per = ax_tensor_numel(t) / (size_t)net->batch;
+    float *d = g->d_out[top].data;
+    memset(d, 0, ax_tensor_numel(t) * sizeof(float));
+    for (int n = 0; n < net->batch; n++) {
+        const float *row = t->data + (size_t)n * per;
+        long k;
+        if (classes) {
+            k = classes[n];
+            if (k < 0 || (size_t)k >= per) {
+                ax_fail(err, AX_ERR_ARG, "class %ld: the %s model's '%s' has classes 0..%zu", k, net->spec.name,
+                        net->layers[top].spec.name, per - 1);
+                return -1;
+            }
+        } else {
+            k = 0;
+            for (size_t i = 1; i < per; i++)
+                if (row[i] > row[k]) k = (long)i;
+        }
+        if (classes_out) classes_out[n] = (int)k;
+        d[(size_t)n * per + (size_t)k] = 1.0f;
+    }
+    return top;
+}
+
+int ax_grad_seed_l2(ax_grad *g, double *loss)
+{
+    ax_net *net = g->net;
+    int top = net->nlayers - 1;
+    if (top < 0 || net->computed <= top) return -1;
+    const ax_tensor *t = &net->layers[top].out;
+    size_t n = ax_tensor_numel(t);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += (double)t->data[i] * t->data[i];
+    memcpy(g->d_out[top].data, t->data, n * sizeof(float));
+    if (loss) *loss = sum / 2;
+    return top;
+}
