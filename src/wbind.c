@@ -12,6 +12,8 @@ ax_status ax_wfile_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
 {
     if (f->format && !strcmp(f->format, "darknet"))
         return ax_darknet_bind(f, net, notes, notes_size, err);
+    if (f->format && !strncmp(f->format, "torch-", 6))
+        return ax_torch_bind(f, net, notes, notes_size, err);
     if (f->format && !strcmp(f->format, "caffemodel"))
         return ax_caffe_bind(f, net, notes, notes_size, err);
     if (f->format && !strcmp(f->format, "keras-h5"))

@@ -24,7 +24,8 @@
 
 #define FORMATS_UNDERSTOOD \
     "understood: safetensors (8-byte little-endian header length, then '{'), " \
-    "NumPy .npy (starts \\x93NUMPY) and .npz (a zip, starts PK\\x03\\x04)"
+    "NumPy .npy (starts \\x93NUMPY) and .npz (a zip, starts PK\\x03\\x04), PyTorch torch.save files " \
+    "(a zip holding data.pkl, or the legacy magic number), Darknet .weights (a version header, then floats)"
 
 static const char *format_hint(const unsigned char *b, size_t n)
 {
@@ -73,6 +74,8 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
     ax_status s;
     if (size >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) {
         s = ax_npy_parse(f, map, size, path, err);
+    } else if (ax_torch_sniff(b, size)) {
+        s = ax_torch_parse(f, b, size, path, err);   /* storages stay in the mapping */
     } else if (size >= 4 && (memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "PK\x05\x06", 4) == 0)) {
         s = ax_npz_parse(f, map, size, path, err);
         /* members were copied out; the mapping is no longer needed */
@@ -91,6 +94,8 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
         munmap(f->map, f->map_size);   /* blobs were unpacked into f's buffers */
         f->map = NULL;
         f->map_size = 0;
+    } else if (ax_darknet_sniff(b, size)) {
+        s = ax_darknet_parse(f, b, size, path, err);   /* no magic: the last resort */
     } else {
         char hex[3 * 8 + 1] = "";
         size_t n = size < 8 ? size : 8;

@@ -58,4 +58,55 @@ ax_status ax_npy_parse_as(ax_wfile *f, const void *buf, size_t size, const char 
 ax_status ax_pickle_load(ax_wfile *f, const uint8_t *buf, size_t size, size_t base,
                          const char *file, const char *prefix, ax_error *err);
 
+/* torch.save object pickles (pickle.c). The container hands out storages:
+ * storage() is called for each persistent id as the pickle runs, with the
+ * storage's key, element size and count; when walk is set it must point
+ * *data at numel * elsize bytes that outlive f (or fail), otherwise *data may
+ * stay NULL. With walk set, every float tensor reachable through dicts and
+ * lists becomes an entry named by its path; a state dict nested under
+ * 'state_dict' or 'model' is read alone, and a 'module.' prefix on every name
+ * is stripped (both said in f->facts). *end (may be NULL) gets the offset
+ * just past the STOP. Only the globals of tensor pickles are recognised. */
+typedef struct {
+    ax_status (*storage)(void *user, const char *key, size_t elsize, uint64_t numel, const uint8_t **data,
+                         ax_error *err);
+    void *user;
+    int walk;
+} ax_torch_src;
+ax_status ax_pickle_torch_load(ax_wfile *f, const uint8_t *buf, size_t size, size_t base, const char *file,
+                               const ax_torch_src *src, size_t *end, ax_error *err);
+
+/* The small pickles of a legacy torch.save file: an int (the protocol
+ * version), the system-info dict (little_endian, protocol_version), or the
+ * list of storage keys (key() called for each, in order). */
+typedef enum { AX_TORCH_META_INT, AX_TORCH_META_SYSINFO, AX_TORCH_META_KEYS } ax_torch_meta_kind;
+typedef struct {
+    ax_torch_meta_kind kind;
+    int64_t value;        /* INT; SYSINFO: protocol_version or -1 */
+    int little_endian;    /* SYSINFO: 1, 0, or -1 when absent */
+    ax_status (*key)(void *user, const char *key, size_t n, ax_error *err);
+    void *user;
+} ax_torch_meta;
+ax_status ax_pickle_torch_meta(ax_wfile *f, const uint8_t *buf, size_t size, size_t base, const char *file,
+                               ax_torch_meta *meta, size_t *end, ax_error *err);
+
+/* The fact (and the binding's note) when a 'module.' prefix was stripped. */
+#define AX_TORCH_MODULE_FACT "stripped the 'module.' prefix (nn.DataParallel) from every tensor name"
+
+/* PyTorch torch.save files (torch.c): 1 for the zip container (a member
+ * ending in data.pkl), 2 for the legacy one (its magic number), else 0. */
+int ax_torch_sniff(const uint8_t *buf, size_t size);
+/* Reads either container from memory; stored storages are used in place, so
+ * buf must outlive f. Sets f->format to "torch-zip" or "torch-legacy". */
+ax_status ax_torch_parse(ax_wfile *f, const uint8_t *buf, size_t size, const char *file, ax_error *err);
+/* Names already match; says in notes when a 'module.' prefix was stripped. */
+ax_status ax_torch_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err);
+
+/* Darknet .weights (darknet.c): 1 when the header is plausible and the rest
+ * a whole number of floats (there is no magic; the dispatch asks last). */
+int ax_darknet_sniff(const uint8_t *buf, size_t size);
+/* Keeps the header facts and the float stream as one entry, "darknet.stream";
+ * ax_darknet_bind slices it by a net's layers. */
+ax_status ax_darknet_parse(ax_wfile *f, const uint8_t *buf, size_t size, const char *file, ax_error *err);
+
 #endif
