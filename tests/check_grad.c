@@ -4,7 +4,9 @@
  * ceil pooling, every LRN convention, both flatten orders), plus the net
  * level: gradient buffers, frozen layers, dropout masks. */
 #include "alexscope/grad.h"
+#include "alexscope/image.h"
 #include "alexscope/spec.h"
+#include "alexscope/weights.h"
 #include "check_util.h"
 
 #include <math.h>
@@ -829,6 +831,120 @@ START_TEST(net_frozen)
 }
 END_TEST
 
+/* ---- whole nets against PyTorch autograd ------------------------------------------------ */
+
+/* Same rule as the forward reference (check_reference.c): per tensor,
+ * |got - ref| <= 1e-4 * max|ref| + 1e-4 * |ref|. The fixture script reports
+ * float32 autograd within 3e-6 of max|grad| of float64 autograd on these nets. */
+#define REF_ATOL_OF_MAX 1e-4
+#define REF_RTOL 1e-4
+/* tests/fixtures/grad/make_grad_fixtures.py keeps flat[::stride] of larger tensors. */
+#define FIXTURE_KEEP 2048
+
+static void compare_member(const ax_wfile *f, const char *name, const float *got, size_t n, const char *netname)
+{
+    const ax_wentry *e = ax_wfile_find(f, name);
+    ck_assert_msg(e != NULL, "%s: no reference gradient '%s'", netname, name);
+    size_t stride = n <= FIXTURE_KEEP ? 1 : (n + FIXTURE_KEEP - 1) / FIXTURE_KEEP;
+    size_t m = (n + stride - 1) / stride;
+    ck_assert_msg(ax_wentry_numel(e) == m, "%s '%s': %zu reference values, expected %zu of %zu", netname, name,
+                  ax_wentry_numel(e), m, n);
+    float *ref = malloc(m * sizeof *ref), *sub = malloc(m * sizeof *sub);
+    ck_assert(ref && sub);
+    ax_wentry_to_f32(e, ref);
+    float mx = 0;
+    for (size_t i = 0; i < m; i++) {
+        sub[i] = got[i * stride];
+        mx = fmaxf(mx, fabsf(ref[i]));
+    }
+    ck_assert_msg(mx > 0, "%s '%s': the reference gradient is all zeros", netname, name);
+    char label[160];
+    snprintf(label, sizeof label, "%s gradient '%s'", netname, name);
+    check_close(sub, ref, m, REF_ATOL_OF_MAX * mx, REF_RTOL, label);
+    free(ref);
+    free(sub);
+}
+
+static void check_net_grad(const char *netname)
+{
+    char path[4096], name[256];
+    ax_error err = {0};
+    ax_spec *spec = malloc(sizeof *spec);
+    ck_assert_ptr_nonnull(spec);
+    snprintf(name, sizeof name, "ref/%s.net", netname);
+    ck_assert_msg(ax_spec_load(spec, ax_fixture(name), &err) == AX_OK, "%s", err.msg);
+    float *input = NULL;
+    int n, c, h, w;
+    snprintf(name, sizeof name, "ref/%s.input.npy", netname);
+    snprintf(path, sizeof path, "%s", ax_fixture(name));
+    ck_assert_msg(ax_input_npy_load(&input, &n, &c, &h, &w, path, &err) == AX_OK, "%s", err.msg);
+    ax_net *net = NULL;
+    ck_assert_msg(ax_net_create(&net, spec, n, &ax_backend_cpu, &err) == AX_OK, "%s", err.msg);
+    free(spec);
+    snprintf(name, sizeof name, "ref/%s.safetensors", netname);
+    snprintf(path, sizeof path, "%s", ax_fixture(name));
+    ck_assert_msg(ax_net_load_weights(net, path, 0, NULL, 0, &err) == AX_OK, "%s", err.msg);
+    ck_assert(ax_net_set_input(net, input, n, c, h, w, &err) == AX_OK);
+    free(input);
+    ax_wfile *f = NULL;
+    snprintf(name, sizeof name, "grad/%s.grad.npz", netname);
+    snprintf(path, sizeof path, "%s", ax_fixture(name));
+    ck_assert_msg(ax_wfile_open(&f, path, &err) == AX_OK, "%s", err.msg);
+
+    ax_grad *g = NULL;
+    ck_assert_msg(ax_grad_create(&g, net, &err) == AX_OK, "%s", err.msg);
+    ck_assert(ax_grad_forward(g, 0, 0, &err) == AX_OK);
+    int top;
+    const ax_wentry *ce = ax_wfile_find(f, "classes");
+    ck_assert_ptr_nonnull(ce);
+    if (ax_wentry_numel(ce) > 0) {
+        int classes[8];
+        float want[8];
+        ck_assert_int_eq(ax_wentry_numel(ce), n);
+        ax_wentry_to_f32(ce, want);
+        top = ax_grad_seed_logit(g, NULL, classes, &err);
+        ck_assert_int_eq(top, net->nlayers - 2);
+        for (int i = 0; i < n; i++) ck_assert_msg(classes[i] == (int)want[i], "%s image %d: top class %d, PyTorch %d",
+                                                  netname, i, classes[i], (int)want[i]);
+    } else {
+        top = ax_grad_seed_l2(g, NULL);
+        ck_assert_int_eq(top, net->nlayers - 1);
+    }
+    ck_assert_msg(ax_grad_backward(g, top, 1, &err) == AX_OK, "%s", err.msg);
+
+    int members = 1;
+    compare_member(f, "input", g->d_input.data, ax_tensor_numel(&g->d_input), netname);
+    for (int i = 0; i <= top; i++) {
+        const char *ln = net->layers[i].spec.name;
+        compare_member(f, ln, g->d_out[i].data, ax_tensor_numel(&g->d_out[i]), netname);
+        members++;
+        if (g->d_weight[i].data) {
+            snprintf(name, sizeof name, "%s.weight", ln);
+            compare_member(f, name, g->d_weight[i].data, ax_tensor_numel(&g->d_weight[i]), netname);
+            members++;
+        }
+        if (g->d_bias[i].data) {
+            snprintf(name, sizeof name, "%s.bias", ln);
+            compare_member(f, name, g->d_bias[i].data, ax_tensor_numel(&g->d_bias[i]), netname);
+            members++;
+        }
+    }
+    ck_assert_msg(members + 1 == f->count, "%s: compared %d gradients, the fixture has %d", netname, members,
+                  f->count - 1);
+    ax_wfile_close(f);
+    ax_grad_free(g);
+    ax_net_free(net);
+}
+
+START_TEST(ref_caffe) { check_net_grad("caffe-tiny"); }
+END_TEST
+START_TEST(ref_torchvision) { check_net_grad("torchvision-tiny"); }
+END_TEST
+START_TEST(ref_tf_bench) { check_net_grad("tf-bench-tiny"); }
+END_TEST
+START_TEST(ref_keras_half) { check_net_grad("keras-half-tiny"); }
+END_TEST
+
 static Suite *grad_suite(void)
 {
     Suite *s = suite_create("grad");
@@ -853,6 +969,13 @@ static Suite *grad_suite(void)
     tcase_add_test(n, net_input_grad);
     tcase_add_test(n, net_frozen);
     suite_add_tcase(s, n);
+    TCase *r = tcase_create("reference");
+    tcase_set_timeout(r, AX_CHECK_TIMEOUT);
+    tcase_add_test(r, ref_caffe);
+    tcase_add_test(r, ref_torchvision);
+    tcase_add_test(r, ref_tf_bench);
+    tcase_add_test(r, ref_keras_half);
+    suite_add_tcase(s, r);
     return s;
 }
 
