@@ -75,6 +75,17 @@ expect() {
     if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi
 }
 
+# expect with an extended regular expression
+expect_re() {
+    n=$(( ${3:-20} * 5 ))
+    while [ "$n" -gt 0 ]; do
+        if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    fail "$2 (nothing like \"$1\" on screen)"
+}
+
 # waits up to $2 seconds (default 10) for a fixed string to leave the screen
 wait_gone() {
     n=$(( ${2:-10} * 5 ))
@@ -85,6 +96,9 @@ wait_gone() {
     done
     return 1
 }
+
+# one byte per screen cell: every non-ASCII character becomes "|"
+ascii() { LC_ALL=$lang sed 's/[^ -~]/|/g'; }
 
 # the header line (first screen row)
 header() { screen | head -n 1; }
@@ -135,7 +149,7 @@ done
 # the histogram spans the pane (its max label near the right edge, not at bin 48)
 keys 1
 wait_for "histogram of" 10
-w=$(screen | sed 's/[│─…●·▁▂▃▄▅▆▇█]/|/g' | grep -E '^ *\| -?[0-9.e+-]+ .* -?[0-9.e+-]+ *$' | tail -n 1 |
+w=$(screen | ascii | grep -E '^ *\| -?[0-9.e+-]+ .* -?[0-9.e+-]+ *$' | tail -n 1 |
     sed 's/ *$//' | awk '{ print length($0) }')
 if [ -n "$w" ] && [ "$w" -ge 110 ]; then pass "the histogram uses the pane's width ($w columns)"; else fail "the histogram is narrow (${w:-no} columns)"; fi
 keys 8
@@ -143,7 +157,7 @@ expect "x[c] = pixel[c] - mean[c]   (pixel in 0..255)" "the Input view's formula
 keys 2
 expect "96 channels of 55x55" "the channels table lists conv1's 96 channels"
 # every heading ends in the column where its values end
-s=$(screen | sed 's/[│─…●·▀▲▼]/|/g')
+s=$(screen | ascii)
 hl=$(echo "$s" | grep -n "zero%" | head -n 1)
 if [ -n "$hl" ]; then
     row=${hl%%:*}
@@ -173,6 +187,14 @@ expect "after/before per channel" "the LRN view shows the suppression per channe
 keys g; keys -l conv2; keys Enter
 keys 5
 expect "tower B" "the groups view shows two towers on conv2"
+keys End
+expect_re "rows [0-9]+-([0-9]+) of \\1\\)" "End scrolls the towers to their last row"
+keys Home
+expect_re "rows 1-[0-9]+ of" "Home scrolls them back to the first"
+keys 7 End
+expect_re "kernel rows [0-9]+-([0-9]+) of \\1 " "End scrolls the Filters kernels to the last row"
+keys PPage PPage PPage PPage
+expect "kernel rows 1-" "PgUp scrolls the kernels back"
 
 keys a
 keys 6
@@ -202,7 +224,7 @@ s=$(screen)
 bad=""
 for v in "1 Tensor view" "2 Channels view" "3 Heatmap view" "4 LRN view" "5 Groups view" "6 Top-k view" \
     "7 Filters view" "8 Input view" "9 Messages view"; do
-    r=$(echo "$s" | sed 's/[│─…●·]/|/g' | awk -v h="$v" 'found { print substr($0, col + 1, 4); exit }
+    r=$(echo "$s" | ascii | awk -v h="$v" 'found { print substr($0, col + 1, 4); exit }
         { i = index($0, h); if (i) { found = 1; col = i } }')
     case "$r" in
         ""|" "*) bad="$bad [$v]" ;;
@@ -252,7 +274,7 @@ keys n
 expect "  1/23" "n moves to layer 1"
 pos=1
 lost=0
-for burst in 1 2 3 4 5 6; do
+for burst in 1 2 3 4 5 6 7; do
     keys nnn
     pos=$((pos + 3))
     if ! wait_for "  $pos/23" 10; then
@@ -262,15 +284,17 @@ for burst in 1 2 3 4 5 6; do
     fi
 done
 idle
-[ "$lost" = 0 ] && header | grep -qF "  19/23" && pass "n + 6 bursts of nnn advanced exactly 19 layers"
+if [ "$lost" = 0 ]; then
+    if header | grep -qF "  22/23"; then pass "n + 7 bursts of nnn advanced exactly 22 layers"; else fail "the steps went past layer 22"; fi
+fi
 
 # the layer list moves with the keys in views that do not scroll, and with the mouse
 keys Up
-expect "  18/23" "Up in the Tensor view goes to the previous layer"
+expect "  21/23" "Up in the Tensor view goes to the previous layer"
 keys Home
 expect "  0/23" "Home goes to the input"
 keys End
-expect "  19/23" "End goes to the last computed layer"
+expect "  22/23" "End goes to the last computed layer"
 # a click (X10 mouse report) on the row of relu1: column 6, screen row 3 (1-based, 32 added)
 click() { T send-keys -l "$(printf '\033[M%s' "$1")$(printf "\\$(printf %o $((33 + $2)))")$(printf "\\$(printf %o $((33 + $3)))")"; }
 click " " 5 3
