@@ -86,8 +86,9 @@ static void run_free(run_out *r)
 }
 
 /* Loads `weights` (a fixture name) and `original`; every layer's output
- * must be the same bytes. */
-static void same_acts(const char *spec, const char *input, const char *weights, const char *original)
+ * must be the same bytes. Loading says `note` (or nothing when NULL). */
+static void same_acts(const char *spec, const char *input, const char *weights, const char *original,
+                      const char *note)
 {
     char a[4096], b[4096], warn[512];
     ax_error err = {0};
@@ -95,6 +96,10 @@ static void same_acts(const char *spec, const char *input, const char *weights, 
     fx(a, sizeof a, weights);
     fx(b, sizeof b, original);
     ck_assert_msg(run_net(&x, spec, input, a, warn, sizeof warn, &err) == AX_OK, "%s", err.msg);
+    if (note)
+        ck_assert_msg(strstr(warn, note) != NULL, "%s: loading notes lack '%s': '%s'", weights, note, warn);
+    else
+        ck_assert_msg(warn[0] == 0, "%s: unexpected notes: '%s'", weights, warn);
     ck_assert_msg(run_net(&y, spec, input, b, warn, sizeof warn, &err) == AX_OK, "%s", err.msg);
     ck_assert_uint_eq(x.n, y.n);
     size_t at = 0;
@@ -156,7 +161,7 @@ static int has_fact(const ax_wfile *f, const char *s)
 START_TEST(test_zip_same_acts)
 {
     same_acts("ref/tf-bench-tiny.net", "ref/tf-bench-tiny.input.npy", "torch/tf-bench-tiny.zip.pth",
-              "ref/tf-bench-tiny.safetensors");
+              "ref/tf-bench-tiny.safetensors", NULL);
     ax_wfile *f = open_ok("torch/tf-bench-tiny.zip.pth");
     ck_assert_str_eq(f->format, "torch-zip");
     ck_assert_int_eq(f->count, 10);
@@ -178,7 +183,7 @@ END_TEST
 START_TEST(test_legacy_same_acts)
 {
     same_acts("ref/tf-bench-tiny.net", "ref/tf-bench-tiny.input.npy", "torch/tf-bench-tiny.legacy.pth",
-              "ref/tf-bench-tiny.safetensors");
+              "ref/tf-bench-tiny.safetensors", NULL);
     ax_wfile *f = open_ok("torch/tf-bench-tiny.legacy.pth");
     ck_assert_str_eq(f->format, "torch-legacy");
     ck_assert(has_fact(f, "legacy protocol version 1001"));
@@ -189,11 +194,22 @@ END_TEST
 START_TEST(test_checkpoint_module_prefix)
 {
     same_acts("ref/tf-bench-tiny.net", "ref/tf-bench-tiny.input.npy", "torch/tf-bench-tiny.ckpt.pth",
-              "ref/tf-bench-tiny.safetensors");
+              "ref/tf-bench-tiny.safetensors", "note: ");
     ax_wfile *f = open_ok("torch/tf-bench-tiny.ckpt.pth");
     ck_assert(has_fact(f, "checkpoint: tensors read from 'state_dict'"));
     ck_assert(has_fact(f, "'epoch'"));
     ck_assert(has_fact(f, "stripped the 'module.' prefix"));
+    /* and loading into a net says it, as a note */
+    {
+        char path[4096], notes[1024];
+        ax_error e2 = {0};
+        run_out r;
+        fx(path, sizeof path, "torch/tf-bench-tiny.ckpt.pth");
+        ck_assert_msg(run_net(&r, "ref/tf-bench-tiny.net", "ref/tf-bench-tiny.input.npy", path, notes, sizeof notes,
+                              &e2) == AX_OK, "%s", e2.msg);
+        ck_assert_msg(strstr(notes, "note: ") && strstr(notes, "'module.' prefix"), "notes: '%s'", notes);
+        run_free(&r);
+    }
     ck_assert_ptr_nonnull(ax_wfile_find(f, "conv5.bias"));
     ck_assert_ptr_null(ax_wfile_find(f, "module.conv5.bias"));
     /* the binding says so too, for the net's load note */
@@ -208,7 +224,7 @@ END_TEST
 START_TEST(test_legacy_model_key)
 {
     same_acts("ref/tf-bench-tiny.net", "ref/tf-bench-tiny.input.npy", "torch/tf-bench-tiny.model.legacy.pth",
-              "ref/tf-bench-tiny.safetensors");
+              "ref/tf-bench-tiny.safetensors", NULL);
     ax_wfile *f = open_ok("torch/tf-bench-tiny.model.legacy.pth");
     ck_assert(has_fact(f, "checkpoint: tensors read from 'model'"));
     ck_assert(!has_fact(f, "module."));
@@ -219,7 +235,7 @@ END_TEST
 START_TEST(test_f16_storages)
 {
     same_acts("ref/tf-bench-tiny.net", "ref/tf-bench-tiny.input.npy", "torch/tf-bench-tiny.f16.pth",
-              "torch/tf-bench-tiny.f16.safetensors");
+              "torch/tf-bench-tiny.f16.safetensors", NULL);
     ax_wfile *f = open_ok("torch/tf-bench-tiny.f16.pth");
     ck_assert_int_eq(ax_wfile_find(f, "conv1.weight")->dtype, AX_DT_F16);
     ax_wfile_close(f);
@@ -361,9 +377,9 @@ END_TEST
 START_TEST(test_darknet_same_acts)
 {
     same_acts("darknet/darknet-tiny.net", "darknet/darknet-tiny.input.npy", "darknet/darknet-tiny.weights",
-              "darknet/darknet-tiny.safetensors");
+              "darknet/darknet-tiny.safetensors", "Darknet weights sliced");
     same_acts("darknet/darknet-tiny.net", "darknet/darknet-tiny.input.npy", "darknet/darknet-tiny.t.weights",
-              "darknet/darknet-tiny.safetensors");
+              "darknet/darknet-tiny.safetensors", "transposed from (in, out)");
     ax_wfile *f = open_ok("darknet/darknet-tiny.weights");
     ck_assert_str_eq(f->format, "darknet");
     ck_assert(has_fact(f, "version 0.2.0"));
