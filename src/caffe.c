@@ -625,22 +625,26 @@ static int each_layer(const char *facts, int (*fn)(const flayer *, void *), void
 typedef struct {
     char *msg;
     size_t size;
-    int count;
+    int count, hidden;
 } mism;
 
+/* Appends one mismatch; those that no longer fit are counted, and the count
+ * is said at the end, so that the message never stops mid-word. */
 static void add_mismatch(mism *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add_mismatch(mism *m, const char *fmt, ...)
 {
-    size_t len = strlen(m->msg);
-    if (m->count && len + 3 < m->size) {
-        snprintf(m->msg + len, m->size - len, "; ");
-        len += 2;
-    }
+    char one[400];
     va_list ap;
     va_start(ap, fmt);
-    if (len < m->size) vsnprintf(m->msg + len, m->size - len, fmt, ap);
+    vsnprintf(one, sizeof one, fmt, ap);
     va_end(ap);
     m->count++;
+    size_t len = strlen(m->msg);
+    if (len + strlen(one) + 2 + 24 >= m->size) {
+        m->hidden++;
+        return;
+    }
+    snprintf(m->msg + len, m->size - len, "%s%s", len ? "; " : "", one);
 }
 
 typedef struct {
@@ -764,7 +768,7 @@ ax_status ax_caffe_check_spec(const ax_wfile *f, const struct ax_net *net, char 
         if (size) snprintf(msg, size, "out of memory");
         return AX_ERR_NOMEM;
     }
-    mism m = {msg, size, 0};
+    mism m = {msg, size, 0, 0};
     /* The spec's layers with parameters, in order; padding layers have no Caffe counterpart. */
     const ax_layer_spec *sl[AX_MAX_LAYERS];
     int ns = 0;
@@ -808,6 +812,10 @@ ax_status ax_caffe_check_spec(const ax_wfile *f, const struct ax_net *net, char 
         if (c) compare_layer(&m, c, s);
     }
     free(fl.v);
+    if (m.hidden) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, size - len, "; %d more", m.hidden);
+    }
     return m.count ? AX_ERR_SPEC : AX_OK;
 }
 
@@ -817,7 +825,7 @@ ax_status ax_caffe_check_spec(const ax_wfile *f, const struct ax_net *net, char 
  * difference. (`inspect --spec FILE` prints the file's own net.) */
 ax_status ax_caffe_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
 {
-    char msg[900];
+    char msg[600];   /* room in the error for the path, twice */
     ax_status st = ax_caffe_check_spec(f, net, msg, sizeof msg);
     if (st == AX_ERR_SPEC)
         return ax_fail(err, AX_ERR_SPEC, "%s: the caffemodel's layer parameters differ from the %s model: %s "

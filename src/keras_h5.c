@@ -3,13 +3,21 @@
  * model.save and save_weights write them) and Keras 3 .weights.h5
  * (<layer path>/vars/<i>). Kernels stay HWIO / (in, out); ax_keras_bind names
  * them "<spec layer>.0"/".1" so that loading converts them. */
+#define _GNU_SOURCE   /* pipe2 */
 #include "config.h"
 #include "alexscope/weights.h"
 #include "alexscope/net.h"
 #include "wfile_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #if AX_HAVE_HDF5
 
@@ -479,7 +487,7 @@ static hid_t open_image(image *im)
     return fid;
 }
 
-ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported as values, not printed */
     H5PLset_loading_state(0);                /* no filter plugins loaded on a file's say-so */
@@ -530,6 +538,179 @@ out:
     H5Pclose(r.lapl);
     H5Pclose(r.gapl);
     H5Pclose(r.dapl);
+    return st;
+}
+
+/* ---- libhdf5 in a child process ---------------------------------------------
+ * libhdf5 1.10 trusts sizes and offsets in a file's metadata: a crafted file
+ * can make it crash (found by fuzzing, in H5Aexists on a corrupt object
+ * header). So the file is read by a child process, which sends back what it
+ * found through a pipe: status, message, facts, then each entry and its data.
+ * A child that dies is an error naming the file; nothing the child sends is
+ * trusted further than the shape of each entry and the sizes. */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads n bytes, waiting at most `idle_ms` for each piece. 0 on success, 1 at
+ * end of file, -1 on error or when the child stays silent too long. */
+static int read_all(int fd, void *p, size_t n, int idle_ms)
+{
+    char *c = p;
+    while (n) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int r = poll(&pfd, 1, idle_ms);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        ssize_t got = read(fd, c, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return -1;
+        if (got == 0) return 1;
+        c += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+typedef struct {
+    int32_t status;
+    int32_t count;
+    uint64_t facts_len;
+    char msg[sizeof(((ax_error *)0)->msg)];
+} child_head;
+
+static void child_run(int fd, const void *buf, size_t size, const char *name)
+{
+    ax_wfile *f = calloc(1, sizeof *f);
+    child_head h;
+    memset(&h, 0, sizeof h);
+    ax_error e = {0};
+    if (!f) {
+        h.status = AX_ERR_NOMEM;
+        snprintf(h.msg, sizeof h.msg, "%s: out of memory", name);
+    } else {
+        snprintf(f->path, sizeof f->path, "%s", name);
+        h.status = ax_keras_parse_here(f, buf, size, name, &e);
+        memcpy(h.msg, e.msg, sizeof h.msg);
+        h.count = h.status ? 0 : f->count;
+        h.facts_len = f->facts ? f->facts_len : 0;
+    }
+    int ok = write_all(fd, &h, sizeof h) == 0 && (!h.facts_len || write_all(fd, f->facts, h.facts_len) == 0);
+    for (int i = 0; ok && i < h.count; i++) {
+        ax_wentry e1 = f->entries[i];
+        e1.data = NULL;
+        ok = write_all(fd, &e1, sizeof e1) == 0 && write_all(fd, f->entries[i].data, e1.nbytes) == 0;
+    }
+    _exit(ok ? 0 : 3);
+}
+
+#define CHILD_IDLE_MS 120000   /* a child silent this long is stuck in libhdf5 */
+
+ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return ax_fail(err, AX_ERR_IO, "%s: cannot make a pipe for the HDF5 reader: %s", name, strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return ax_fail(err, AX_ERR_IO, "%s: cannot start the HDF5 reader: %s", name, strerror(e));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGPIPE, SIG_DFL);
+        child_run(fds[1], buf, size, name);
+    }
+    close(fds[1]);
+    int fd = fds[0];
+    ax_status st = AX_OK;
+    child_head h;
+    int r = read_all(fd, &h, sizeof h, CHILD_IDLE_MS);
+    size_t budget = size * 16 + ((size_t)256 << 20);
+    if (r == 0) {
+        h.msg[sizeof h.msg - 1] = 0;
+        if (h.status != AX_OK) {
+            st = ax_fail(err, h.status > 0 && h.status <= AX_ERR_SPEC ? (ax_status)h.status : AX_ERR_FORMAT,
+                         "%s", h.msg);
+        } else if (h.count < 0 || h.count > 100000 || h.facts_len > ((uint64_t)1 << 24)) {
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader sent a malformed answer", name);
+        } else {
+            f->format = "keras-h5";
+            char *facts = malloc((size_t)h.facts_len + 1);
+            if (!facts) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
+            else if (read_all(fd, facts, (size_t)h.facts_len, CHILD_IDLE_MS)) {
+                free(facts);
+                r = -1;
+            } else {
+                facts[h.facts_len] = 0;
+                for (char *line = facts, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                    nl = strchr(line, '\n');
+                    if (nl) *nl = 0;
+                    ax_wfile_fact(f, "%s", line);
+                }
+                free(facts);
+            }
+            for (int i = 0; !st && !r && i < h.count; i++) {
+                ax_wentry e;
+                if (read_all(fd, &e, sizeof e, CHILD_IDLE_MS)) {
+                    r = -1;
+                    break;
+                }
+                e.name[sizeof e.name - 1] = 0;
+                size_t want = ax_dtype_size(e.dtype);
+                int shape_ok = want && e.ndim >= 0 && e.ndim <= AX_WMAX_DIMS;
+                for (int d = 0; shape_ok && d < e.ndim; d++) {
+                    shape_ok = e.shape[d] >= 0 && (!e.shape[d] || want <= budget / (size_t)e.shape[d]);
+                    if (shape_ok) want *= (size_t)e.shape[d];
+                }
+                if (!shape_ok || want != e.nbytes || e.nbytes > budget) {
+                    st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader sent a malformed entry", name);
+                    break;
+                }
+                budget -= e.nbytes;
+                void *data = malloc(e.nbytes ? e.nbytes : 1);
+                if (!data || ax_wfile_own(f, data, err)) {
+                    if (!data) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
+                    else st = AX_ERR_NOMEM;
+                    break;
+                }
+                if (read_all(fd, data, e.nbytes, CHILD_IDLE_MS)) {
+                    r = -1;
+                    break;
+                }
+                e.data = data;
+                st = ax_wfile_push(f, &e, name, err);
+            }
+        }
+    }
+    close(fd);
+    int status = 0;
+    if (st || r) kill(pid, SIGKILL);   /* a reader not done yet, or stuck */
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!st && (r || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+        if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: libhdf5 crashed reading this file (signal %d): a corrupt or "
+                         "hostile HDF5 file", name, WTERMSIG(status));
+        else if (WIFSIGNALED(status))
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: libhdf5 stopped answering while reading this file (stopped "
+                         "after %d s): a corrupt or hostile HDF5 file", name, CHILD_IDLE_MS / 1000);
+        else
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader failed (exit status %d)", name,
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
     return st;
 }
 

@@ -27,6 +27,10 @@ ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
  * the spec. Without HDF5 in the build, an AX_ERR_UNSUPPORTED saying so.
  * Data is copied into buffers f owns. */
 ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+/* The same in this process, which a crash inside libhdf5 takes down:
+ * ax_keras_parse runs it in a child process (the fuzz harness calls it
+ * directly). Not built without HDF5. */
+ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
 /* f takes the malloc'd buffer and frees it in ax_wfile_close; when even that
  * bookkeeping fails, buf is freed at once and AX_ERR_NOMEM returned. */

@@ -353,6 +353,22 @@ START_TEST(keras_int_kernel)
 }
 END_TEST
 
+/* A file that crashes libhdf5 1.10 (found by fuzzing): the crash stays in
+ * the reader's child process and is an error naming the file. */
+START_TEST(keras_libhdf5_crash)
+{
+    ax_wfile *f = NULL;
+    ax_error err = {0};
+    const char *path = ax_fixture("keras/libhdf5_crash.h5");
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    ax_status st = ax_wfile_open(&f, copy, &err);
+    ck_assert_int_eq(st, AX_ERR_FORMAT);
+    ck_assert_ptr_null(f);
+    ck_assert_msg(strstr(err.msg, copy) == err.msg, "%s", err.msg);
+}
+END_TEST
+
 START_TEST(keras_wrong_model)
 {
     /* caffe-tiny also has eight layers with weights, so the Keras layers map
@@ -404,6 +420,7 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, keras3_weights);
     tcase_add_test(tc, keras_mapping_is_said);
     tcase_add_test(tc, keras_int_kernel);
+    tcase_add_test(tc, keras_libhdf5_crash);
     tcase_add_test(tc, keras_wrong_model);
 #else
     tcase_add_test(tc, keras_without_hdf5);

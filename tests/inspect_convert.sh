@@ -156,7 +156,8 @@ expect 0 '^ +metadata from:fc6\.weight: fc6\.0 F32 \(576, 32\): \(in, out\) -> \
 expect 0 '^fits +yes \(as stored\)$' -- "$prog" inspect --model "$ref/caffe-tiny.net" "$tmp/caffe-bvlc.safetensors"
 # --lenient leaves the unused tensor out of OUT
 "$prog" inspect "$tmp/tf-bench-extra.safetensors" > "$tmp/extra.txt" 2>&1
-grep -q -E '^ +10 tensors' "$tmp/extra.txt" && ! grep -q ' step ' "$tmp/extra.txt" && ok ||
+grep -q -E '^ +10 tensors' "$tmp/extra.txt" && ! grep -q ' step ' "$tmp/extra.txt" &&
+  grep -q -E '^ +metadata left_out: step$' "$tmp/extra.txt" && ok ||
   bad "convert --lenient did not leave the unused tensor out"
 expect 0 '^loaded +.*caffe-tiny\.bvlc\.npy into caffe-tiny: [0-9]+ values' -- \
   "$prog" convert --load-only --model "$ref/caffe-tiny.net" "$ref/caffe-tiny.bvlc.npy"

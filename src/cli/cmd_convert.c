@@ -183,7 +183,7 @@ static int load_only(const ax_cli_opts *o)
         ax_net_free(net);
         return 1;
     }
-    if (warn[0]) fprintf(stderr, "alexscope: warning: %s\n", warn);
+    ax_cli_print_notes(stderr, warn);
     printf("loaded  %s into %s: %zu values (%.1f MB as float32) in %.1f ms\n", o->image, spec.name, net->wcount,
            net->wcount * 4.0 / 1e6, ms);
     print_memory();
@@ -242,7 +242,13 @@ int ax_cmd_convert(const ax_cli_opts *o)
         free(fit);
         return 1;
     }
-    if (warn[0]) fprintf(stderr, "alexscope: warning: %s\n", warn);
+    /* the notes about conversions and bindings are in the table below; warnings are not */
+    for (const char *p = warn; *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        if (!strncmp(p, "warning:", 8)) fprintf(stderr, "alexscope: %.*s\n", len, p);
+        p += len + (nl != NULL);
+    }
 
     char summary[600];
     ax_fit_summary(summary, sizeof summary, fit);
@@ -261,7 +267,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     int n = fit->count;
     ax_wout *outs = calloc((size_t)n + 1, sizeof *outs);
     char *joined = NULL;
-    int nmeta_max = 7 + n;
+    int nmeta_max = 8 + n;
     const char **meta = calloc(2 * (size_t)nmeta_max, sizeof *meta);
     char (*keys)[AX_NAME_MAX + 16] = calloc((size_t)n + 1, sizeof *keys);
     char (*vals)[512] = calloc((size_t)n + 1, sizeof *vals);
@@ -307,6 +313,14 @@ int ax_cmd_convert(const ax_cli_opts *o)
     META("model", model_desc);
     META("transforms", summary[0] ? summary : "none (every tensor as stored)");
     if (fit->bind_notes[0]) META("binding", fit->bind_notes);
+    char unused[600] = "";
+    for (int i = 0; i < fit->extra && i < AX_FIT_EXTRA_KEPT; i++)
+        snprintf(unused + strlen(unused), sizeof unused - strlen(unused), "%s%.60s", i ? ", " : "",
+                 fit->extras[i].src_name);
+    if (fit->extra > AX_FIT_EXTRA_KEPT)
+        snprintf(unused + strlen(unused), sizeof unused - strlen(unused), ", and %d more",
+                 fit->extra - AX_FIT_EXTRA_KEPT);
+    if (fit->extra) META("left_out", unused);
     /* one line in the header: "fact; fact; ..." */
     joined = facts && facts[0] ? malloc(2 * strlen(facts) + 1) : NULL;
     if (joined) {
