@@ -626,7 +626,8 @@ static ax_status op_persid(vm *m, pv *pid)
                        "location, numel)", kind_name(pid), pid->kind == PV_TUPLE ? pid->count : 0);
     if (a[1]->kind != PV_GLOBAL || a[1]->g != G_STORAGE)
         return vm_fail(m, AX_ERR_FORMAT, "persistent id names %s, expected a torch storage class", kind_name(a[1]));
-    if (a[2]->kind != PV_STR || a[2]->n == 0 || a[2]->n > 64)
+    /* Python 2 wrote str as bytes (BINSTRING) */
+    if ((a[2]->kind != PV_STR && a[2]->kind != PV_BYTES) || a[2]->n == 0 || a[2]->n > 64)
         return vm_fail(m, AX_ERR_FORMAT, "storage key is %s, expected a short str", kind_name(a[2]));
     char key[65];
     for (size_t i = 0; i < a[2]->n; i++) {
@@ -1085,7 +1086,7 @@ ax_status ax_pickle_torch_meta(ax_wfile *f, const uint8_t *buf, size_t size, siz
             }
             for (size_t i = 0; i < r->count && !st; i++) {
                 const pv *k = r->items[i];
-                if (k->kind != PV_STR || k->n == 0 || k->n > 64 || memchr(k->s, 0, k->n))
+                if ((k->kind != PV_STR && k->kind != PV_BYTES) || k->n == 0 || k->n > 64 || memchr(k->s, 0, k->n))
                     st = ax_fail(m.err, AX_ERR_FORMAT, "%s: storage key %zu is %s, expected a short str", file, i,
                                  kind_name(k));
                 else

@@ -48,7 +48,7 @@ static int zip_find_dir(const uint8_t *b, size_t n, zdir *d)
         if ((count == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu) && at >= 20 &&
             memcmp(e - 20, "PK\x06\x07", 4) == 0) {
             uint64_t z = le64(e - 20 + 8);
-            if (z > n - 56 || memcmp(b + z, "PK\x06\x06", 4) != 0) return 0;
+            if (n < 56 || z > n - 56 || memcmp(b + z, "PK\x06\x06", 4) != 0) return 0;
             count = le64(b + z + 32);
             cd_size = le64(b + z + 40);
             cd_off = le64(b + z + 48);

@@ -349,6 +349,26 @@ START_TEST(test_prefixes_refused)
 }
 END_TEST
 
+/* A zip64 locator in a file shorter than a zip64 record: the record's
+ * offset is checked against the size before it is read (found by fuzzing;
+ * tests/fuzz/regress/torch/zip64-locator-in-50-byte-file). */
+START_TEST(test_zip64_locator_short_file)
+{
+    static const uint8_t bytes[50] = {
+        'P', 'K', 3, 4, 0, 0, 8, 8, 'P', 'K', 6, 7, 0, 0, 2, 0, 0x3d, 9, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+        'P', 'K', 5, 6, 0, 0, 0, 0, 8, 0, 8, 0, 0xff, 0xff, 0xff, 0xff, 0x52, 7, 0, 0, 0, 0};
+    uint8_t *copy = malloc(sizeof bytes);   /* exactly 50 readable bytes */
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, bytes, sizeof bytes);
+    ck_assert_int_eq(ax_torch_sniff(copy, sizeof bytes), 0);
+    ax_wfile *f = calloc(1, sizeof *f);
+    ax_error err = {0};
+    ck_assert_int_ne(ax_torch_parse(f, copy, sizeof bytes, "short.pth", &err), AX_OK);
+    ax_wfile_close(f);
+    free(copy);
+}
+END_TEST
+
 /* The format comes from the content, never the name. */
 START_TEST(test_chosen_by_content)
 {
@@ -520,6 +540,7 @@ static Suite *formats_suite(void)
     tcase_add_test(t, test_member_not_storage);
     tcase_add_test(t, test_prefixes_refused);
     tcase_add_test(t, test_chosen_by_content);
+    tcase_add_test(t, test_zip64_locator_short_file);
     suite_add_tcase(s, t);
     TCase *d = tcase_create("darknet");
     tcase_set_timeout(d, AX_CHECK_TIMEOUT);
