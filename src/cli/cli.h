@@ -32,7 +32,21 @@ typedef struct {
     int nsides;
     struct { char kind; const char *value; } sides[8];
     const char *map_file;     /* diff --map: lines ours=theirs */
-    const char *diff_save;    /* diff --save DIR: per-layer a - b */
+    const char *diff_save;    /* diff --save DIR: per-layer a - b; grad --save DIR: the gradients */
+    /* grad, train and bench --backward */
+    int grad_class;           /* grad --class K, -1: each image's top class */
+    const char *loss;         /* grad --loss l2 */
+    int backward;             /* bench --backward */
+    const char *data_dir;     /* train --data DIR */
+    const char *train_out;    /* train --out W.safetensors */
+    const char *train_layers; /* train --train-layers a,b (default: all) */
+    const char *reinit;       /* train --reinit a,b */
+    const char *resume;       /* train --resume CHECKPOINT.safetensors */
+    int classes;              /* train --classes N (0: the spec's) */
+    int epochs, no_augment;
+    double val_split, lr, momentum, weight_decay;
+    long long seed;
+    int train_given;          /* any train-only option was given */
     double atol, rtol;        /* diff tolerances, when given */
     int atol_set, rtol_set;
     int atol_of_max;          /* --atol Xx: X times the layer's max|B| */
@@ -74,6 +88,8 @@ int ax_cmd_ui(const ax_cli_opts *o);
 int ax_cmd_diff(const ax_cli_opts *o);
 int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
+int ax_cmd_grad(const ax_cli_opts *o);
+int ax_cmd_train(const ax_cli_opts *o);
 
 /* How a weight file meets a net spec (src/cli/fit.c), by ax_net_load_weights'
  * rules: "<layer>.weight"/".bias" as stored, or "<layer>.0"/".1" in

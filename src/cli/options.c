@@ -44,6 +44,19 @@ void ax_cli_usage(FILE *f)
         "                                       tensors in alexscope's layouts; without --model, the\n"
         "                                       built-in model IN fits\n"
         "  alexscope convert --load-only [--model M] IN   load and time only (benchmarks)\n"
+        "  alexscope grad [options] [--class K | --loss l2] (IMAGE | --input X.npy) --save DIR\n"
+        "                                       gradients of the logit of class K (default: each\n"
+        "                                       image's top class) or of l2 = sum(last^2)/2: DIR/\n"
+        "                                       input.grad.npy, <layer>.grad.npy, <layer>.weight.grad.npy\n"
+        "  alexscope bench --backward [options] forward and backward per layer, then forward and\n"
+        "                                       forward-backward ms per batch (mean +- sd)\n"
+        "  alexscope train --data DIR --out W.safetensors [options]\n"
+        "                                       fine-tune on DIR/<class>/*.png|jpg with SGD: --epochs E\n"
+        "                                       (10) --batch B --lr X (0.01) --momentum M (0.9)\n"
+        "                                       --weight-decay D (5e-4) --seed S --val-split F (0.2)\n"
+        "                                       --train-layers a,b (others frozen) --reinit a,b\n"
+        "                                       --classes N (resizes the last FC) --no-augment\n"
+        "                                       --resume CHECKPOINT; writes W.safetensors and W.net\n"
         "\n"
         "options:\n"
         "  -m, --model NAME|FILE   net spec: a built-in name or a .net file (default caffe)\n"
@@ -114,9 +127,24 @@ static int parse_tolerance(const char *opt, const char *s, double *out, int *of_
     return 0;
 }
 
+static int parse_real(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "alexscope: %s %s: expected a number from %g to %g\n", opt, s, lo, hi);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
-    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY };
+    enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
+           OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
+           OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -128,6 +156,14 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"reference", required_argument, 0, OPT_REFERENCE}, {"map", required_argument, 0, OPT_MAP},
         {"atol", required_argument, 0, OPT_ATOL}, {"rtol", required_argument, 0, OPT_RTOL},
         {"save", required_argument, 0, OPT_SAVE},
+        {"class", required_argument, 0, OPT_CLASS}, {"loss", required_argument, 0, OPT_LOSS},
+        {"backward", no_argument, 0, OPT_BACKWARD}, {"data", required_argument, 0, OPT_DATA},
+        {"out", required_argument, 0, OPT_OUT}, {"train-layers", required_argument, 0, OPT_TRAIN_LAYERS},
+        {"reinit", required_argument, 0, OPT_REINIT}, {"classes", required_argument, 0, OPT_CLASSES},
+        {"val-split", required_argument, 0, OPT_VAL_SPLIT}, {"epochs", required_argument, 0, OPT_EPOCHS},
+        {"lr", required_argument, 0, OPT_LR}, {"momentum", required_argument, 0, OPT_MOMENTUM},
+        {"weight-decay", required_argument, 0, OPT_WD}, {"seed", required_argument, 0, OPT_SEED},
+        {"no-augment", no_argument, 0, OPT_NO_AUGMENT}, {"resume", required_argument, 0, OPT_RESUME},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -135,6 +171,12 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     if (!o->topk) o->topk = 5;
     if (!o->batch) o->batch = 1;
     if (!o->runs) o->runs = 10;
+    o->grad_class = -1;
+    o->epochs = 10;
+    o->val_split = 0.2;
+    o->lr = 0.01;
+    o->momentum = 0.9;
+    o->weight_decay = 5e-4;
     optind = first;
     opterr = 0;
     int c;
@@ -168,6 +210,28 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_MONO: o->mono = 1; break;
         case OPT_SPEC: o->spec_text = 1; break;
         case OPT_LOAD_ONLY: o->load_only = 1; break;
+        case OPT_CLASS: rc = parse_count("--class", optarg, 0, 1 << 30, &o->grad_class); break;
+        case OPT_LOSS:
+            if (strcmp(optarg, "l2")) {
+                fprintf(stderr, "alexscope: --loss %s: the one loss is l2 (half the sum of squares of the last layer)\n", optarg);
+                return 2;
+            }
+            o->loss = optarg;
+            break;
+        case OPT_BACKWARD: o->backward = 1; break;
+        case OPT_DATA: o->data_dir = optarg; o->train_given = 1; break;
+        case OPT_OUT: o->train_out = optarg; o->train_given = 1; break;
+        case OPT_TRAIN_LAYERS: o->train_layers = optarg; o->train_given = 1; break;
+        case OPT_REINIT: o->reinit = optarg; o->train_given = 1; break;
+        case OPT_RESUME: o->resume = optarg; o->train_given = 1; break;
+        case OPT_CLASSES: rc = parse_count("--classes", optarg, 2, 100000, &o->classes); o->train_given = 1; break;
+        case OPT_EPOCHS: rc = parse_count("--epochs", optarg, 1, 100000, &o->epochs); o->train_given = 1; break;
+        case OPT_VAL_SPLIT: rc = parse_real("--val-split", optarg, 0, 0.9, &o->val_split); o->train_given = 1; break;
+        case OPT_LR: rc = parse_real("--lr", optarg, 0, 100, &o->lr); o->train_given = 1; break;
+        case OPT_MOMENTUM: rc = parse_real("--momentum", optarg, 0, 0.999, &o->momentum); o->train_given = 1; break;
+        case OPT_WD: rc = parse_real("--weight-decay", optarg, 0, 1, &o->weight_decay); o->train_given = 1; break;
+        case OPT_SEED: { int v = 0; rc = parse_count("--seed", optarg, 0, 2147483647, &v); o->seed = v; o->train_given = 1; break; }
+        case OPT_NO_AUGMENT: o->no_augment = 1; o->train_given = 1; break;
         case 'h': ax_cli_usage(stdout); return 1;
         case 'V': printf("alexscope %s\n", PACKAGE_VERSION); return 1;
         case ':':
@@ -191,7 +255,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         return 2;
     }
     if (strcmp(o->command, "diff")) {
-        const char *opt = o->map_file ? "--map" : o->diff_save ? "--save" : o->atol_set ? "--atol" :
+        const char *opt = o->map_file ? "--map" : o->diff_save && strcmp(o->command, "grad") ? "--save" : o->atol_set ? "--atol" :
                           o->rtol_set ? "--rtol" : NULL;
         for (int i = 0; i < o->nsides && !opt; i++)
             if (o->sides[i].kind == 'r') opt = "--reference";
@@ -202,6 +266,22 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     }
     if (o->save_dir && strcmp(o->command, "dump")) {
         fprintf(stderr, "alexscope: --save-activations belongs to the dump command\n");
+        return 2;
+    }
+    if ((o->grad_class >= 0 || o->loss) && strcmp(o->command, "grad")) {
+        fprintf(stderr, "alexscope: %s belongs to the grad command\n", o->loss ? "--loss" : "--class");
+        return 2;
+    }
+    if (o->grad_class >= 0 && o->loss) {
+        fprintf(stderr, "alexscope: give --class K or --loss l2, not both\n");
+        return 2;
+    }
+    if (o->backward && strcmp(o->command, "bench")) {
+        fprintf(stderr, "alexscope: --backward belongs to the bench command\n");
+        return 2;
+    }
+    if (o->train_given && strcmp(o->command, "train")) {
+        fprintf(stderr, "alexscope: --data, --out, --epochs, --lr and the other training options belong to the train command\n");
         return 2;
     }
     if (o->spec_text && strcmp(o->command, "inspect")) {
