@@ -89,6 +89,7 @@ int ax_cmd_diff(const ax_cli_opts *o);
 int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);
+int ax_cmd_bench_backward(const ax_cli_opts *o);
 int ax_cmd_train(const ax_cli_opts *o);
 
 /* How a weight file meets a net spec (src/cli/fit.c), by ax_net_load_weights'

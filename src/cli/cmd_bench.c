@@ -66,6 +66,7 @@ static int bench_ui(const ax_cli_opts *o)
 int ax_cmd_bench(const ax_cli_opts *o)
 {
     if (o->ui_bench) return bench_ui(o);
+    if (o->backward) return ax_cmd_bench_backward(o);
     if (o->image || o->input_npy) {
         fprintf(stderr, "alexscope: bench runs on seeded random input; it takes no IMAGE (use dump)\n");
         return 2;
