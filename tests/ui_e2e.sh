@@ -414,6 +414,13 @@ keys q
 expect "alexscope: note: " "after quitting the note is on stderr"
 expect "EXIT=0" "q quits the tiny session"
 
+# without UTF-8, text cut short ends with "~"
+start ascii "LANG=C LC_ALL=C" 80 24 "-m '$fx/caffe-tiny.net' -w '$fx/caffe-tiny.bvlc.npy' --input '$fx/caffe-tiny.input.npy'"
+expect "Tensor view" "start in the C locale" 60
+if screen | tail -n 1 | grep -q "[^~]~$"; then pass "without UTF-8 the cut message ends with ~"; else fail "without UTF-8 the cut message does not end with ~"; fi
+keys q
+expect "EXIT=0" "q quits the C-locale session"
+
 # ---------------------------------------------------------------- terminals that cannot draw
 start dumb "TERM=dumb" 200 10
 expect "cannot move the cursor" "TERM=dumb is refused with one line" 30
