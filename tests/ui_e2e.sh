@@ -117,6 +117,7 @@ start() {
     cat > "$work/run.sh" <<EOF
 trap : INT
 cd "$work" || exit 1
+${PRE:-}
 $2 "$prog" $args
 echo "EXIT=\$?"
 sleep 60
@@ -359,6 +360,15 @@ sleep 0.3
 keys C-c
 expect "EXIT=130" "Ctrl-C ends the program (status 130)"
 if screen | grep -qF "alexscope ·"; then fail "Ctrl-C left the workbench on screen"; else pass "Ctrl-C restored the terminal"; fi
+
+# ---------------------------------------------------------------- Ctrl-C read as a key
+# With the terminal's signal keys off (stty -isig), Ctrl-C reaches the
+# workbench as a key; it ends it like SIGINT, with status 130.
+PRE="stty -isig" start rawc "" 100 30
+PRE=
+expect "Tensor view" "start with the signal keys off" 60
+keys C-c
+expect "EXIT=130" "Ctrl-C read as a key ends the program with status 130"
 
 # ---------------------------------------------------------------- a run asked for after x
 # A zero (16, 3, 227, 227) float32 .npy makes every layer slow enough that
