@@ -163,13 +163,11 @@ static void set_match(ax_ref_match *m, const ax_refdir *r, int entry, ax_ref_how
     m->fits = ax_ref_shape_fits(r->e[entry].shape, r->e[entry].ndim, ours, &m->channels_last, &m->batch_axis);
 }
 
-static ax_status read_map(ax_ref_match *m, char *used, const ax_refdir *r, int count, const char *const *names,
-                          const ax_tensor *const *ours, const char *path, ax_error *err)
+/* Applies the map text (NUL-terminated, edited in place). */
+static ax_status parse_map(ax_ref_match *m, char *used, const ax_refdir *r, int count, const char *const *names,
+                           const ax_tensor *const *ours, char *buf, const char *path, ax_error *err)
 {
-    char *buf = NULL;
-    size_t size = 0;
-    ax_status st = ax_file_slurp(path, "map file", 1 << 20, &buf, &size, err);
-    if (st) return st;
+    ax_status st = AX_OK;
     int line = 0;
     for (char *p = buf; p && *p && !st;) {
         char *nl = strchr(p, '\n');
@@ -197,13 +195,13 @@ static ax_status read_map(ax_ref_match *m, char *used, const ax_refdir *r, int c
                 if (strlen(names[i]) == (size_t)(ae - a) && !strncmp(names[i], a, (size_t)(ae - a))) ours_i = i;
             if (ours_i < 0) {
                 st = ax_fail(err, AX_ERR_ARG, "%s:%d: '%.*s' is not a layer of the net (nor 'input')", path, line,
-                             (int)(ae - a), a);
+                             (int)(ae - a > 60 ? 60 : ae - a), a);
                 break;
             }
             int e = find_entry(r, b, (size_t)(be - b));
             if (e < 0) {
                 st = ax_fail(err, AX_ERR_MISSING, "%s:%d: %s/%.*s.npy does not exist", path, line, r->dir,
-                             (int)(be - b), b);
+                             (int)(be - b > 60 ? 60 : be - b), b);
                 break;
             }
             set_match(&m[ours_i], r, e, AX_REF_BY_MAP, ours[ours_i]);
@@ -211,17 +209,28 @@ static ax_status read_map(ax_ref_match *m, char *used, const ax_refdir *r, int c
         }
         p = nl ? nl + 1 : NULL;
     }
-    free(buf);
     return st;
 }
 
-ax_status ax_refdir_match(ax_ref_match *m, const ax_refdir *r, int count, const char *const *names,
-                          const ax_tensor *const *ours, const char *map_path, ax_error *err)
+ax_status ax_refdir_match_text(ax_ref_match *m, const ax_refdir *r, int count, const char *const *names,
+                               const ax_tensor *const *ours, const char *map_text, size_t map_size,
+                               const char *map_name, ax_error *err)
 {
     for (int i = 0; i < count; i++) memset(&m[i], 0, sizeof m[i]), m[i].entry = -1;
     char *used = calloc((size_t)r->count + 1, 1);
-    if (!used) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
-    ax_status st = map_path ? read_map(m, used, r, count, names, ours, map_path, err) : AX_OK;
+    char *buf = map_text ? malloc(map_size + 1) : NULL;
+    if (!used || (map_text && !buf)) {
+        free(used);
+        free(buf);
+        return ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    }
+    ax_status st = AX_OK;
+    if (buf) {
+        memcpy(buf, map_text, map_size);
+        buf[map_size] = 0;
+        st = parse_map(m, used, r, count, names, ours, buf, map_name ? map_name : "map", err);
+        free(buf);
+    }
     for (int i = 0; i < count && !st; i++) {
         if (m[i].entry >= 0) continue;
         int e = find_entry(r, names[i], strlen(names[i]));
@@ -247,6 +256,19 @@ ax_status ax_refdir_match(ax_ref_match *m, const ax_refdir *r, int count, const 
         }
     }
     free(used);
+    return st;
+}
+
+ax_status ax_refdir_match(ax_ref_match *m, const ax_refdir *r, int count, const char *const *names,
+                          const ax_tensor *const *ours, const char *map_path, ax_error *err)
+{
+    if (!map_path) return ax_refdir_match_text(m, r, count, names, ours, NULL, 0, NULL, err);
+    char *buf = NULL;
+    size_t size = 0;
+    ax_status st = ax_file_slurp(map_path, "map file", 1 << 20, &buf, &size, err);
+    if (st) return st;
+    st = ax_refdir_match_text(m, r, count, names, ours, buf, size, map_path, err);
+    free(buf);
     return st;
 }
 

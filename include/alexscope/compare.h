@@ -51,6 +51,12 @@ typedef struct {
 ax_status ax_refdir_match(ax_ref_match *m, const ax_refdir *r, int count, const char *const *names,
                           const ax_tensor *const *ours, const char *map_path, ax_error *err);
 
+/* The same with the map file's text in memory (map_text may be NULL: no map;
+ * it need not be NUL-terminated); map_name is used in messages. */
+ax_status ax_refdir_match_text(ax_ref_match *m, const ax_refdir *r, int count, const char *const *names,
+                               const ax_tensor *const *ours, const char *map_text, size_t map_size,
+                               const char *map_name, ax_error *err);
+
 /* Whether a reference shape fits ours; sets channels_last and batch_axis. */
 int ax_ref_shape_fits(const int64_t *shape, int ndim, const ax_tensor *ours, int *channels_last, int *batch_axis);
 

@@ -494,6 +494,11 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
     const row *last = &rows[nrows - 1];
     if (is_classifier(na) && last->b && last->shape_ok)
         print_topk(last->a, last->b, &A.labels, o->topk, na->layers[na->nlayers - 1].spec.type == AX_L_SOFTMAX);
+    else if (!is_classifier(na))
+        printf("\nno top-k: the %s model ends in %s '%s', not a classifier\n", na->spec.name,
+               ax_layer_type_name(na->layers[na->nlayers - 1].spec.type), na->layers[na->nlayers - 1].spec.name);
+    else
+        printf("\nno top-k: side B has no %s of side A's shape\n", last->name);
 
     if (have_b && memcmp(&A.spec.pre, &B.spec.pre, sizeof A.spec.pre))
         printf("\nnote: the two specs preprocess images differently (%s vs %s)\n", A.spec.path, B.spec.path);
