@@ -414,30 +414,6 @@ ax_status ax_spec_parse(ax_spec *spec, const char *text, const char *filename, a
 
 /* ---- finding specs ------------------------------------------------------ */
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-const char *ax_data_dir(void)
-{
-    static char buf[AX_PATH_MAX];
-    const char *env = getenv("ALEXSCOPE_DATA");
-    if (env && *env) return env;
-#ifdef AX_SRCDIR
-    snprintf(buf, sizeof buf, "%s/weights", AX_SRCDIR);
-#else
-    snprintf(buf, sizeof buf, "weights");
-#endif
-    if (is_dir(buf)) return buf;
-#ifdef AX_PKGDATADIR
-    return AX_PKGDATADIR;
-#else
-    return "weights";
-#endif
-}
-
 static const char *const builtin_names[] = {"caffe", "torchvision", "tf-bench", "keras-half"};
 
 int ax_spec_builtin_names(const char **names, int max)
@@ -459,10 +435,17 @@ ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err)
     if (!is_path && stat(path, &sb) != 0) {
         int e = errno;
         char list[256] = "";
-        for (size_t i = 0; i < sizeof builtin_names / sizeof *builtin_names; i++)
+        int builtin = 0;
+        for (size_t i = 0; i < sizeof builtin_names / sizeof *builtin_names; i++) {
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", builtin_names[i]);
-        return ax_fail(err, AX_ERR_SPEC, "unknown model '%s' (built-in: %s; or give a .net file); "
-                       "looked for %s: %s", name_or_path, list, path, strerror(e));
+            builtin |= !strcmp(name_or_path, builtin_names[i]);
+        }
+        if (builtin)
+            return ax_fail(err, AX_ERR_SPEC, "model '%s' is built in, but its spec %s cannot be read: %s (the data "
+                           "folder is incomplete; set ALEXSCOPE_DATA to the folder that holds %s.net)",
+                           name_or_path, path, strerror(e), name_or_path);
+        return ax_fail(err, AX_ERR_SPEC, "unknown model '%s': there is no %s (the built-in models are %s; "
+                       "or give a .net file)", name_or_path, path, list);
     }
     char *text = NULL;
     size_t n = 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -65,8 +66,9 @@ void ax_cli_usage(FILE *f)
     fprintf(f, "\n"
         "  -w, --weights FILE      safetensors, .npy (array or pickled {layer: [W, b]} dict,\n"
         "                          e.g. bvlc_alexnet.npy) or .npz; without it the weights are\n"
-        "                          a seeded He-normal initialisation and every output says\n"
-        "                          UNTRAINED\n"
+        "                          a seeded initialisation scaled for the model's input\n"
+        "                          (outputs near 1, classes near uniform) and every output\n"
+        "                          says UNTRAINED\n"
         "      --lenient           load a weights file that has tensors the model does not use\n"
         "  -d, --device cpu        backend (default cpu; this build has no CUDA backend)\n"
         "  -t, --threads N         CPU threads (default: all cores)\n"
@@ -369,10 +371,14 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     if (s->spec.labels[0]) {
         if (strchr(s->spec.labels, '/')) snprintf(labels_path, sizeof labels_path, "%s", s->spec.labels);
         else {
-            /* Labels sit beside the spec (built-in or the user's own file). */
+            /* Labels sit beside the spec (built-in or the user's own file);
+             * a spec copied elsewhere without them uses the data folder's. */
             const char *slash = strrchr(s->spec.path, '/');
             snprintf(labels_path, sizeof labels_path, "%.*s%s", slash ? (int)(slash - s->spec.path + 1) : 0,
                      s->spec.path, s->spec.labels);
+            struct stat sb;
+            if (stat(labels_path, &sb) != 0 && errno == ENOENT)
+                snprintf(labels_path, sizeof labels_path, "%.900s/%.180s", ax_data_dir(), s->spec.labels);
         }
         st = ax_labels_load(&s->labels, labels_path, err);
         if (st) return st;
