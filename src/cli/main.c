@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     if (argc > 1) {
         const char *word = argv[1];
         if (!strcmp(word, "dump") || !strcmp(word, "bench") || !strcmp(word, "ui") || !strcmp(word, "diff") ||
-            !strcmp(word, "grad") ||
+            !strcmp(word, "grad") || !strcmp(word, "train") ||
             !strcmp(word, "inspect") || !strcmp(word, "convert")) {
             o.command = word;
             first = 2;
@@ -37,6 +37,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.command, "bench")) return ax_cmd_bench(&o);
     if (!strcmp(o.command, "diff")) return ax_cmd_diff(&o);
     if (!strcmp(o.command, "grad")) return ax_cmd_grad(&o);
+    if (!strcmp(o.command, "train")) return ax_cmd_train(&o);
     if (!strcmp(o.command, "inspect")) return ax_cmd_inspect(&o);
     if (!strcmp(o.command, "convert")) return ax_cmd_convert(&o);
     if (!o.image && !o.input_npy) {

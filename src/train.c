@@ -1,0 +1,423 @@
+/* Training: the image-folder data set, seeded batches (random crop and flip),
+ * SGD with momentum and weight decay on the trainable layers, and weight and
+ * checkpoint files. Every random choice is a hash of the seed and a position
+ * (epoch, step, image), so a resumed run repeats an uninterrupted one. */
+#include "train.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "alexscope/image.h"
+#include "alexscope/weights.h"
+#include "cpu/parallel.h"
+
+uint64_t ax_hash64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+void ax_shuffle(int *v, int n, uint64_t seed)
+{
+    for (int i = n - 1; i > 0; i--) {
+        uint64_t r = ax_hash64(seed ^ ((uint64_t)i * 0xD1B54A32D192ED03ull));
+        int j = (int)(r % (uint64_t)(i + 1));
+        int t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* ---- the data set ------------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_image_name(const char *name)
+{
+    static const char *ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm"};
+    const char *dot = strrchr(name, '.');
+    if (!dot || name[0] == '.') return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot, ext[i])) return 1;
+    return 0;
+}
+
+/* Sorted names in dir that pass keep(); *n entries, malloc'ed. */
+static ax_status list_dir(char ***out, int *n, const char *dir, int want_dirs, int limit, ax_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *dp = opendir(dir);
+    if (!dp) return ax_fail(err, AX_ERR_IO, "%s: cannot open the folder", dir);
+    char **v = NULL;
+    int cap = 0, cnt = 0;
+    ax_status st = AX_OK;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        if (e->d_name[0] == '.') continue;
+        char path[AX_PATH_MAX * 2];
+        struct stat sb;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path || stat(path, &sb)) continue;
+        if (want_dirs ? !S_ISDIR(sb.st_mode) : !(S_ISREG(sb.st_mode) && is_image_name(e->d_name))) continue;
+        if (cnt == limit) {
+            st = ax_fail(err, AX_ERR_ARG, "%s: more than %d %s", dir, limit, want_dirs ? "class folders" : "images");
+            break;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory listing %s", dir); break; }
+            v = nv;
+        }
+        if (!(v[cnt] = strdup(e->d_name))) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory listing %s", dir); break; }
+        cnt++;
+    }
+    closedir(dp);
+    if (st) {
+        for (int i = 0; i < cnt; i++) free(v[i]);
+        free(v);
+        return st;
+    }
+    if (cnt) qsort(v, (size_t)cnt, sizeof *v, cmp_str);
+    *out = v;
+    *n = cnt;
+    return AX_OK;
+}
+
+ax_status ax_dataset_load(ax_dataset *d, const char *dir, int rh, int rw, ax_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->rh = rh;
+    d->rw = rw;
+    ax_status st = list_dir(&d->class_names, &d->nclasses, dir, 1, AX_DATASET_MAX_CLASSES, err);
+    if (st) return st;
+    if (d->nclasses < 2) {
+        ax_dataset_free(d);
+        return ax_fail(err, AX_ERR_ARG, "%s: %s class folder%s: training needs at least two (one folder of images "
+                       "per class)", dir, d->nclasses ? "one" : "no", d->nclasses ? "" : "s");
+    }
+    size_t per = (size_t)rh * rw * 3, cap = 0;
+    float *tmp = malloc(per * sizeof(float));
+    if (!tmp) { ax_dataset_free(d); return ax_fail(err, AX_ERR_NOMEM, "out of memory"); }
+    for (int c = 0; c < d->nclasses && !st; c++) {
+        char sub[AX_PATH_MAX * 2];
+        snprintf(sub, sizeof sub, "%s/%s", dir, d->class_names[c]);
+        char **files = NULL;
+        int nf = 0;
+        st = list_dir(&files, &nf, sub, 0, AX_DATASET_MAX_IMAGES - d->count, err);
+        if (!st && nf == 0) st = ax_fail(err, AX_ERR_ARG, "%s: no images (png, jpg, bmp, gif, ppm, pgm)", sub);
+        if (!st && (size_t)(d->count + nf) * per > AX_DATASET_MAX_BYTES)
+            st = ax_fail(err, AX_ERR_NOMEM, "%s: %d images of %dx%d would take more than %zu MB", dir, d->count + nf,
+                         rw, rh, AX_DATASET_MAX_BYTES >> 20);
+        if (!st && (size_t)(d->count + nf) > cap) {
+            cap = (size_t)(d->count + nf) * 2;
+            unsigned char *np = realloc(d->pix, cap * per);
+            int *nl = realloc(d->label, cap * sizeof *nl);
+            if (np) d->pix = np;
+            if (nl) d->label = nl;
+            if (!np || !nl) st = ax_fail(err, AX_ERR_NOMEM, "out of memory loading %s", dir);
+        }
+        for (int i = 0; i < nf && !st; i++) {
+            char path[AX_PATH_MAX * 3];
+            snprintf(path, sizeof path, "%s/%s", sub, files[i]);
+            ax_image img;
+            st = ax_image_load(&img, path, err);
+            if (st) break;
+            ax_resize_bilinear(tmp, rw, rh, img.rgb, img.w, img.h);
+            ax_image_free(&img);
+            unsigned char *dst = d->pix + (size_t)d->count * per;
+            for (size_t k = 0; k < per; k++) {
+                float v = tmp[k] + 0.5f;
+                dst[k] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+            d->label[d->count++] = c;
+        }
+        for (int i = 0; i < nf; i++) free(files[i]);
+        free(files);
+    }
+    free(tmp);
+    if (st) ax_dataset_free(d);
+    return st;
+}
+
+void ax_dataset_free(ax_dataset *d)
+{
+    for (int i = 0; i < d->nclasses; i++) free(d->class_names[i]);
+    free(d->class_names);
+    free(d->label);
+    free(d->pix);
+    memset(d, 0, sizeof *d);
+}
+
+void ax_dataset_batch(float *x, int *labels, const ax_dataset *d, const int *idx, const uint64_t *key, int n,
+                      const ax_spec *spec, int augment, uint64_t seed)
+{
+    const int H = spec->in_h, W = spec->in_w;
+    const ax_preprocess *p = &spec->pre;
+    for (int i = 0; i < n; i++) {
+        const unsigned char *src = d->pix + (size_t)idx[i] * d->rh * d->rw * 3;   // (RH, RW, 3)
+        labels[i] = d->label[idx[i]];
+        int oy = (d->rh - H) / 2, ox = (d->rw - W) / 2, flip = 0;
+        if (augment) {
+            uint64_t r = ax_hash64(seed ^ ax_hash64(key[i]));
+            oy = (int)(r % (uint64_t)(d->rh - H + 1));
+            ox = (int)((r >> 20) % (uint64_t)(d->rw - W + 1));
+            flip = (int)((r >> 40) & 1);
+        }
+        float *dst = x + (size_t)i * 3 * H * W;   // (3, H, W)
+        for (int c = 0; c < 3; c++) {
+            int rgb = p->bgr ? 2 - c : c;
+            float scale = p->scale / 255.0f, mean = p->mean[c], inv = 1.0f / p->std[c];
+            for (int y = 0; y < H; y++)
+                for (int xx = 0; xx < W; xx++) {
+                    int sx = ox + (flip ? W - 1 - xx : xx);
+                    float v = src[((size_t)(oy + y) * d->rw + sx) * 3 + rgb];
+                    dst[((size_t)c * H + y) * W + xx] = (v * scale - mean) * inv;
+                }
+        }
+    }
+}
+
+/* ---- SGD ---------------------------------------------------------------------------- */
+
+ax_status ax_trainer_create(ax_trainer **out, ax_net *net, const unsigned char *frozen, double lr, double momentum,
+                            double weight_decay, ax_error *err)
+{
+    *out = NULL;
+    ax_trainer *t = calloc(1, sizeof *t);
+    int L = net->nlayers;
+    if (!t) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    t->net = net;
+    t->lr = lr;
+    t->momentum = momentum;
+    t->weight_decay = weight_decay;
+    t->logit = ax_grad_logit_layer(net);
+    t->classes = (int)(ax_tensor_numel(&net->layers[t->logit].out) / (size_t)net->batch);
+    t->vw = calloc((size_t)L + 1, sizeof *t->vw);
+    t->vb = calloc((size_t)L + 1, sizeof *t->vb);
+    t->prob = malloc((size_t)net->batch * t->classes * sizeof(float));
+    ax_status st = t->vw && t->vb && t->prob ? ax_grad_create(&t->g, net, err)
+                                             : ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    if (st) { ax_trainer_free(t); return st; }
+    size_t count = 0;
+    for (int i = 0; i < L; i++) {
+        t->g->frozen[i] = frozen ? frozen[i] : 0;
+        if (t->g->frozen[i]) continue;
+        if (net->layers[i].weight.ndim) count += ax_tensor_numel(&net->layers[i].weight);
+        if (net->layers[i].bias.ndim) count += ax_tensor_numel(&net->layers[i].bias);
+    }
+    t->vel = calloc(count + 1, sizeof(float));
+    if (!t->vel) { ax_trainer_free(t); return ax_fail(err, AX_ERR_NOMEM, "out of memory for the momentum"); }
+    float *p = t->vel;
+    for (int i = 0; i < L; i++) {
+        if (t->g->frozen[i]) continue;
+        if (net->layers[i].weight.ndim) { t->vw[i] = p; p += ax_tensor_numel(&net->layers[i].weight); }
+        if (net->layers[i].bias.ndim) { t->vb[i] = p; p += ax_tensor_numel(&net->layers[i].bias); }
+    }
+    *out = t;
+    return AX_OK;
+}
+
+void ax_trainer_free(ax_trainer *t)
+{
+    if (!t) return;
+    ax_grad_free(t->g);
+    free(t->vel);
+    free(t->vw);
+    free(t->vb);
+    free(t->prob);
+    free(t);
+}
+
+typedef struct {
+    float *w, *v;
+    const float *g;
+    float lr, m, wd;
+} sgd_job;
+
+static void sgd_part(void *arg, int b0, int b1)
+{
+    const sgd_job *j = arg;
+    for (size_t i = (size_t)b0 * 4096; i < (size_t)b1 * 4096; i++) {
+        float v = j->m * j->v[i] + j->g[i] + j->wd * j->w[i];
+        j->v[i] = v;
+        j->w[i] -= j->lr * v;
+    }
+}
+
+/* PyTorch's SGD: v = m v + (g + wd w); w -= lr v. Blocks of 4096 over the
+ * pool; the last partial block alone. */
+static void sgd(float *w, float *v, const float *g, size_t n, const ax_trainer *t)
+{
+    sgd_job j = {w, v, g, (float)t->lr, (float)t->momentum, (float)t->weight_decay};
+    int blocks = (int)(n / 4096);
+    if (blocks > 16) ax_parallel_for(blocks, sgd_part, &j);
+    else if (blocks) sgd_part(&j, 0, blocks);
+    for (size_t i = (size_t)blocks * 4096; i < n; i++) {
+        float vv = j.m * v[i] + g[i] + j.wd * w[i];
+        v[i] = vv;
+        w[i] -= j.lr * vv;
+    }
+}
+
+static int count_correct(const float *logits, const int *labels, int n, int c)
+{
+    int ok = 0;
+    for (int r = 0; r < n; r++) {
+        const float *row = logits + (size_t)r * c;
+        int k = 0;
+        for (int i = 1; i < c; i++)
+            if (row[i] > row[k]) k = i;
+        ok += k == labels[r];
+    }
+    return ok;
+}
+
+ax_status ax_trainer_step(ax_trainer *t, const float *x, const int *labels, uint64_t seed, double *loss,
+                          int *correct, ax_error *err)
+{
+    ax_net *net = t->net;
+    ax_status st = ax_net_set_input(net, x, net->batch, net->input.shape[1], net->input.shape[2],
+                                    net->input.shape[3], err);
+    if (!st) st = ax_grad_forward(t->g, 1, seed, err);
+    if (st) return st;
+    const float *logits = net->layers[t->logit].out.data;
+    *loss = ax_softmax_xent(t->g->d_out[t->logit].data, t->prob, logits, labels, net->batch, t->classes);
+    *correct = count_correct(logits, labels, net->batch, t->classes);
+    st = ax_grad_backward(t->g, t->logit, 0, err);
+    if (st) return st;
+    for (int i = 0; i <= t->logit; i++) {
+        ax_layer *ly = &net->layers[i];
+        if (t->vw[i]) sgd(ly->weight.data, t->vw[i], t->g->d_weight[i].data, ax_tensor_numel(&ly->weight), t);
+        if (t->vb[i]) sgd(ly->bias.data, t->vb[i], t->g->d_bias[i].data, ax_tensor_numel(&ly->bias), t);
+    }
+    net->computed = 0;   /* the outputs belong to the old weights */
+    return AX_OK;
+}
+
+ax_status ax_trainer_eval(ax_trainer *t, const float *x, const int *labels, int n_real, double *loss_sum,
+                          int *correct, ax_error *err)
+{
+    ax_net *net = t->net;
+    ax_status st = ax_net_set_input(net, x, net->batch, net->input.shape[1], net->input.shape[2],
+                                    net->input.shape[3], err);
+    if (!st) st = ax_grad_forward(t->g, 0, 0, err);
+    if (st) return st;
+    const float *logits = net->layers[t->logit].out.data;
+    double mean = ax_softmax_xent(t->g->d_out[t->logit].data, t->prob, logits, labels, n_real, t->classes);
+    *loss_sum += mean * n_real;
+    *correct += count_correct(logits, labels, n_real, t->classes);
+    return AX_OK;
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+#define POSITION_NAME "alexscope.train.position"
+
+static void wout(ax_wout *o, const char *name, const ax_tensor *shape_of, const float *data)
+{
+    memset(o, 0, sizeof *o);
+    o->name = name;
+    o->data = data;
+    o->ndim = shape_of->ndim;
+    for (int d = 0; d < shape_of->ndim; d++) o->shape[d] = shape_of->shape[d];
+}
+
+ax_status ax_trainer_save(const ax_trainer *t, const char *path, int checkpoint, int epoch, int step, uint64_t seed,
+                          ax_error *err)
+{
+    const ax_net *net = t->net;
+    int L = net->nlayers, n = 0;
+    ax_wout *outs = calloc((size_t)4 * L + 1, sizeof *outs);
+    char (*names)[AX_NAME_MAX + 16] = calloc((size_t)4 * L + 1, sizeof *names);
+    if (!outs || !names) { free(outs); free(names); return ax_fail(err, AX_ERR_NOMEM, "out of memory"); }
+    for (int i = 0; i < L; i++) {
+        const ax_layer *ly = &net->layers[i];
+        const ax_tensor *parts[2] = {&ly->weight, &ly->bias};
+        const float *vel[2] = {t->vw[i], t->vb[i]};
+        for (int p = 0; p < 2; p++) {
+            if (!parts[p]->ndim) continue;
+            snprintf(names[n], sizeof names[0], "%s.%s", ly->spec.name, p ? "bias" : "weight");
+            wout(&outs[n], names[n], parts[p], parts[p]->data);
+            n++;
+            if (checkpoint && vel[p]) {
+                snprintf(names[n], sizeof names[0], "%s.%s.momentum", ly->spec.name, p ? "bias" : "weight");
+                wout(&outs[n], names[n], parts[p], vel[p]);
+                n++;
+            }
+        }
+    }
+    /* Exact in float32: every value is below 2^24. */
+    float pos[5] = {(float)epoch, (float)step, (float)(seed & 0xFFFFFF), (float)((seed >> 24) & 0xFFFFFF),
+                    (float)((seed >> 48) & 0xFFFF)};
+    if (checkpoint) {
+        memset(&outs[n], 0, sizeof outs[n]);
+        outs[n].name = POSITION_NAME;
+        outs[n].data = pos;
+        outs[n].ndim = 1;
+        outs[n].shape[0] = 5;
+        n++;
+    }
+    char model[AX_NAME_MAX + 16];
+    snprintf(model, sizeof model, "%s", net->spec.name);
+    const char *meta[] = {"alexscope.model", model, "alexscope.kind", checkpoint ? "training checkpoint" : "trained weights"};
+    ax_status st = ax_safetensors_write_meta(path, outs, n, meta, 2, err);
+    free(outs);
+    free(names);
+    return st;
+}
+
+ax_status ax_trainer_resume(ax_trainer *t, const char *path, int *epoch, int *step, uint64_t *seed, ax_error *err)
+{
+    ax_wfile *f = NULL;
+    ax_status st = ax_wfile_open(&f, path, err);
+    if (st) return st;
+    ax_net *net = t->net;
+    const ax_wentry *pe = ax_wfile_find(f, POSITION_NAME);
+    if (!pe || ax_wentry_numel(pe) != 5) {
+        ax_wfile_close(f);
+        return ax_fail(err, AX_ERR_FORMAT, "%s: not a training checkpoint (no '%s'; weights alone load with --weights)",
+                       path, POSITION_NAME);
+    }
+    float pos[5];
+    ax_wentry_to_f32(pe, pos);
+    for (int i = 0; i < net->nlayers && !st; i++) {
+        ax_layer *ly = &net->layers[i];
+        ax_tensor *parts[2] = {&ly->weight, &ly->bias};
+        float *vel[2] = {t->vw[i], t->vb[i]};
+        for (int p = 0; p < 2 && !st; p++) {
+            if (!parts[p]->ndim) continue;
+            for (int m = 0; m < 2 && !st; m++) {
+                if (m && !vel[p]) continue;
+                char name[AX_NAME_MAX + 32];
+                snprintf(name, sizeof name, "%s.%s%s", ly->spec.name, p ? "bias" : "weight", m ? ".momentum" : "");
+                const ax_wentry *e = ax_wfile_find(f, name);
+                if (!e || ax_wentry_numel(e) != ax_tensor_numel(parts[p])) {
+                    st = ax_fail(err, e ? AX_ERR_SHAPE : AX_ERR_MISSING, "%s: '%s' is %s (was the checkpoint made "
+                                 "with the same model, --classes and --train-layers?)", path, name,
+                                 e ? "misshaped" : "missing");
+                    break;
+                }
+                ax_wentry_to_f32(e, m ? vel[p] : parts[p]->data);
+            }
+        }
+    }
+    ax_wfile_close(f);
+    if (st) return st;
+    *epoch = (int)pos[0];
+    *step = (int)pos[1];
+    *seed = (uint64_t)pos[2] | ((uint64_t)pos[3] << 24) | ((uint64_t)pos[4] << 48);
+    net->computed = 0;
+    net->untrained = 0;
+    return AX_OK;
+}

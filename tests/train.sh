@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# `alexscope train` on a tiny procedural image set (samples/make_trainset.py)
+# and a tiny net: the loss goes down, frozen layers stay bit-identical, a
+# checkpoint (written at an epoch's end, or on Ctrl-C mid-epoch) resumes to
+# the same weights as an uninterrupted run, --classes resizes the last layer
+# and the written W.net loads it; misuse gets its exit status.
+set -u
+src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+prog=${AX_PROG:-./alexscope}
+[ -x "$prog" ] || prog="$src/alexscope"
+export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+py=/usr/bin/python3
+"$py" -c 'import numpy' 2>/dev/null || { echo "SKIP: train.sh needs python3-numpy"; exit 77; }
+tmp=$(mktemp -d /tmp/ax_train_XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {
+  local want=$1 pattern=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -8; return; fi
+  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -8; return; fi
+  ok
+}
+
+"$py" "$src/samples/make_trainset.py" "$tmp/data" 24 32 1 3 > /dev/null || { bad "make_trainset.py failed"; exit 1; }
+net=$tmp/tiny.net
+cat > "$net" <<'NET'
+name        shapes-tiny
+description a small net for the training tests
+input       3 28 28
+preprocess  resize=none order=rgb scale=1 mean=0.5,0.5,0.5 std=0.25,0.25,0.25
+
+conv     conv1   out=8 k=3 pad=1
+relu     relu1
+maxpool  pool1   k=2 s=2
+conv     conv2   out=8 k=3 pad=1
+relu     relu2
+maxpool  pool2   k=2 s=2
+flatten  flat    order=chw
+dropout  drop    p=0.2
+fc       fc1     out=5
+softmax  prob
+NET
+train=("$prog" train --model "$net" --data "$tmp/data" --batch 8 --lr 0.01 --seed 7 --threads 2)
+
+# A 3-class folder against a 5-output layer: --classes 3 is needed.
+expect 1 'has 3 classes.*--classes 3' -- "${train[@]}" --out "$tmp/x.safetensors" --epochs 1
+expect 1 '--classes 4: .* has 3 class folders' -- "${train[@]}" --classes 4 --out "$tmp/x.safetensors" --epochs 1
+
+# The loss goes down, and the written spec loads the weights.
+out=$("${train[@]}" --classes 3 --epochs 8 --out "$tmp/a.safetensors" 2>&1); rc=$?
+[ "$rc" = 0 ] && ok || { bad "training: exit $rc"; printf '%s\n' "$out" | tail -5; }
+first=$(printf '%s\n' "$out" | sed -n 's/^epoch 1\/8  train loss \([0-9.]*\).*/\1/p')
+last=$(printf '%s\n' "$out" | sed -n 's/^epoch 8\/8  train loss \([0-9.]*\).*/\1/p')
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(a != "" && b != "" && b < 0.9 * a) }' && ok ||
+  bad "train loss did not go down: epoch 1 $first, epoch 8 $last"
+printf '%s\n' "$out" | grep -q 'last layer resized to the classes' && ok || bad "no note of the resized layer"
+grep -q '^fc  *fc1  *out=3$' "$tmp/a.net" && grep -q '^labels  *a.labels.txt$' "$tmp/a.net" && ok || bad "a.net: fc1 not out=3 or no labels line"
+[ "$(cat "$tmp/a.labels.txt")" = "$(printf 'circle\nsquare\ntriangle')" ] && ok || bad "a.labels.txt is not the class folders"
+expect 0 'circle|square|triangle' -- "$prog" dump --model "$tmp/a.net" --weights "$tmp/a.safetensors" "$tmp/data/circle/000.ppm"
+
+# safetensors tensors as numpy arrays (the format: u64 header length, JSON, data).
+tensors_py='
+import json, struct, sys
+import numpy as np
+def load(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], "<f4")
+            for k, v in h.items() if k != "__metadata__"}
+'
+# Frozen layers stay bit-identical; the trained one moves.
+"${train[@]}" --classes 3 --epochs 3 --weights "$tmp/a.safetensors" --train-layers fc1 --out "$tmp/f.safetensors" \
+  > "$tmp/f.log" 2>&1 && ok || { bad "frozen run failed"; tail -3 "$tmp/f.log"; }
+grep -q 'conv1 (frozen) conv2 (frozen) fc1$' "$tmp/f.log" && ok || bad "the layer line does not show conv1, conv2 frozen"
+"$py" -c "$tensors_py
+a, f = load('$tmp/a.safetensors'), load('$tmp/f.safetensors')
+same = all(np.array_equal(a[k], f[k]) for k in ('conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias'))
+moved = not np.array_equal(a['fc1.weight'], f['fc1.weight'])
+sys.exit(0 if same and moved else 1)" && ok || bad "frozen conv layers changed, or fc1 did not"
+
+# Resume from an epoch's checkpoint: the same weights as 5 epochs in one go.
+"${train[@]}" --classes 3 --epochs 5 --out "$tmp/u.safetensors" > /dev/null 2>&1 && ok || bad "uninterrupted run failed"
+"${train[@]}" --classes 3 --epochs 2 --out "$tmp/r.safetensors" > /dev/null 2>&1 && ok || bad "first half failed"
+expect 0 'resume +at epoch 3, batch 1' -- "${train[@]}" --classes 3 --epochs 5 --resume "$tmp/r.ckpt.safetensors" \
+  --out "$tmp/r.safetensors"
+cmp -s "$tmp/u.safetensors" "$tmp/r.safetensors" && ok || bad "resumed weights differ from the uninterrupted run's"
+expect 1 'was made with --seed 7, not 8' -- "$prog" train --model "$net" --data "$tmp/data" --batch 8 --seed 8 \
+  --classes 3 --resume "$tmp/r.ckpt.safetensors" --out "$tmp/x.safetensors"
+expect 1 'not a training checkpoint' -- "${train[@]}" --classes 3 --resume "$tmp/u.safetensors" --out "$tmp/x.safetensors"
+
+# Ctrl-C mid-epoch: a checkpoint after the current batch, exit 130, and
+# resuming it ends where an uninterrupted run of as many epochs ends.
+"${train[@]}" --classes 3 --epochs 100000 --out "$tmp/c.safetensors" > "$tmp/c.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do [ -f "$tmp/c.ckpt.safetensors" ] && break; sleep 0.05; done
+kill -INT "$pid"
+wait "$pid"; rc=$?
+[ "$rc" = 130 ] && ok || bad "Ctrl-C: exit $rc, expected 130"
+line=$(grep '^stopped after batch' "$tmp/c.log")
+e=$(printf '%s\n' "$line" | sed -n 's/^stopped after batch [0-9]* of epoch \([0-9]*\);.*/\1/p')
+if [ -n "$e" ]; then
+  ok
+  n=$((e + 1))
+  "${train[@]}" --classes 3 --epochs "$n" --resume "$tmp/c.ckpt.safetensors" --out "$tmp/c.safetensors" > /dev/null 2>&1 &&
+    "${train[@]}" --classes 3 --epochs "$n" --out "$tmp/c2.safetensors" > /dev/null 2>&1 && ok || bad "Ctrl-C: resume runs failed"
+  cmp -s "$tmp/c.safetensors" "$tmp/c2.safetensors" && ok || bad "Ctrl-C at epoch $e: resumed weights differ from $n uninterrupted epochs"
+else
+  bad "Ctrl-C: no 'stopped after batch' line"; tail -3 "$tmp/c.log"
+fi
+
+# Misuse.
+expect 2 'needs --data DIR' -- "$prog" train --model "$net" --out "$tmp/x.safetensors"
+expect 2 'no weighted layer .conv9.|no layer .conv9.' -- "${train[@]}" --classes 3 --reinit conv9 --out "$tmp/x.safetensors"
+expect 2 'belong to the train command' -- "$prog" dump --epochs 3 "$tmp/data/circle/000.ppm"
+expect 1 'not in --train-layers' -- "${train[@]}" --classes 3 --train-layers conv1 --out "$tmp/x.safetensors"
+mkdir -p "$tmp/one/a" && cp "$tmp/data/circle/000.ppm" "$tmp/one/a/"
+expect 1 'at least two' -- "$prog" train --model "$net" --data "$tmp/one" --out "$tmp/x.safetensors"
+
+echo "train: $pass passed, $fail failed"
+[ "$fail" = 0 ]
