@@ -3,7 +3,8 @@
 reader (and a few near misses), so the fuzzer starts from inputs that get deep.
 Also writes regress/: the hostile inputs the Check suites test (their own
 copies are made by the tests), so run.sh replays them under the sanitizers.
-Run from anywhere with Debian's python3 and numpy; it rewrites corpus/."""
+Run from anywhere with Debian's python3 and numpy; it rewrites its own
+folders of corpus/ (safetensors, npy, npz, pickle, spec, image, labels)."""
 import io
 import os
 import pickle
@@ -180,9 +181,10 @@ def regress():
 
 def main():
     regress()
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+    # only this script's folders: other readers' seeds have their own scripts
     for d in ("safetensors", "npy", "npz", "pickle", "spec", "image", "labels"):
+        if os.path.isdir(os.path.join(OUT, d)):
+            shutil.rmtree(os.path.join(OUT, d))
         os.makedirs(os.path.join(OUT, d))
     weights()
     spec_and_labels()
