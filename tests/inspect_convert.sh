@@ -71,6 +71,15 @@ for m in caffe torchvision tf-bench keras-half; do
   expect 0 "^fits +$m\$" -- env ALEXSCOPE_DATA="$tmp/data" "$prog" inspect "$ref/$m-tiny.safetensors"
 done
 expect 0 '^fits +caffe$' -- env ALEXSCOPE_DATA="$tmp/data" "$prog" inspect "$ref/caffe-tiny.bvlc.npy"
+# ... and any other .net in the data folder is tried too; a file without names
+# (Darknet's stream) is shown again as the model that fits slices it
+if [ -f "$fx/darknet/darknet-tiny.weights" ] && [ -f "$fx/darknet/darknet-tiny.net" ]; then
+  cp "$fx/darknet/darknet-tiny.net" "$tmp/data/mine.net"
+  env ALEXSCOPE_DATA="$tmp/data" "$prog" inspect "$fx/darknet/darknet-tiny.weights" > "$tmp/dn.txt" 2>&1
+  if grep -q -E '^fits +mine$' "$tmp/dn.txt" && grep -q -E '^as the mine model reads it:$' "$tmp/dn.txt" &&
+     grep -q -E '^ +15  fc8\.weight +F32 +\(10, 24\) ' "$tmp/dn.txt"; then ok
+  else bad "darknet-tiny.weights: no fit to mine.net from the data folder, or no sliced table"; tail -5 "$tmp/dn.txt"; fi
+fi
 expect 0 '^model +caffe \(caffe-tiny\)' -- env ALEXSCOPE_DATA="$tmp/data" "$prog" convert "$ref/caffe-tiny.bvlc.npy" "$tmp/auto.safetensors"
 
 # acts DIR MODEL WEIGHTS INPUT [options]: every layer's output of a dump run.

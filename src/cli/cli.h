@@ -126,6 +126,7 @@ typedef struct {
     ax_fit_tensor extras[AX_FIT_EXTRA_KEPT];   /* the first unused entries (source side only) */
     int same, hwio, inout, rows, dtype, missing, misshaped, extra;
     char bind_notes[512];             /* what ax_wfile_bind did */
+    int renamed;                      /* the binding renamed or sliced the file's entries */
     char refused[1024];               /* why the binding or the loader refused, when it did */
 } ax_fit;
 
@@ -135,6 +136,11 @@ typedef struct {
     ax_wfile *f;
     int bound;
 } ax_fit_file;
+
+#define AX_FIT_MODELS_MAX 16
+/* The models a file is tried against: the built-in names, then the other
+ * .net files in the data folder. Returns the count (at most max). */
+int ax_fit_models(char (*names)[AX_NAME_MAX], int max);
 
 ax_status ax_fit_file_open(ax_fit_file *ff, const char *path, ax_error *err);
 void ax_fit_file_close(ax_fit_file *ff);

@@ -89,9 +89,8 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
         }
         return 0;
     }
-    const char *names[16];
-    int n = ax_spec_builtin_names(names, 16);
-    if (n > 16) n = 16;
+    char names[AX_FIT_MODELS_MAX][AX_NAME_MAX];
+    int n = ax_fit_models(names, AX_FIT_MODELS_MAX);
     ax_fit *all = calloc((size_t)n, sizeof *all);
     if (!all) {
         ax_fit_file_close(&ff);

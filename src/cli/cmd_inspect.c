@@ -194,16 +194,17 @@ static void print_fit(const ax_fit *fit, int with_name)
 
 static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
 {
-    const char *names[16];
+    char found[AX_FIT_MODELS_MAX][AX_NAME_MAX];
+    const char *names[AX_FIT_MODELS_MAX];
     int n;
     if (o->model_given) {
         names[0] = o->model;
         n = 1;
     } else {
-        n = ax_spec_builtin_names(names, 16);
-        if (n > 16) n = 16;
+        n = ax_fit_models(found, AX_FIT_MODELS_MAX);
+        for (int i = 0; i < n; i++) names[i] = found[i];
     }
-    ax_fit *fits = calloc((size_t)n, sizeof *fits);
+    ax_fit *fits = n > 0 ? calloc((size_t)n, sizeof *fits) : NULL;
     if (!fits) {
         fprintf(stderr, "alexscope: out of memory\n");
         return 1;
@@ -225,16 +226,21 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
         if (fits[i].fits) nfit++;
         if (best < 0 || score(&fits[i]) > score(&fits[best])) best = i;
     }
+    int shown = -1;   /* the model whose view of the file is printed below */
     if (o->model_given) {
         print_fit(&fits[0], 0);
         if (!fits[0].fits && !fits[0].refused[0]) print_problems(&fits[0]);
+        if (fits[0].fits) shown = 0;
     } else {
         printf("models\n");
         for (int i = 0; i < n; i++) print_fit(&fits[i], 1);
         if (nfit) {
             printf("fits    ");
             for (int i = 0; i < n; i++)
-                if (fits[i].fits) printf(" %s", fits[i].model);
+                if (fits[i].fits) {
+                    printf(" %s", fits[i].model);
+                    if (shown < 0) shown = i;
+                }
             printf("\n");
         } else {
             printf("fits     none of the built-in models");
@@ -244,6 +250,15 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
             } else {
                 printf("\n");
             }
+        }
+    }
+    /* A file whose entries the model slices or renames (Darknet's stream,
+     * Keras layers) is shown again as that model reads it. */
+    if (shown >= 0 && fits[shown].renamed) {
+        ax_fit again;
+        if (!ax_fit_model(&again, ff, names[shown], 0, NULL, &err) && again.renamed) {
+            printf("\nas the %s model reads it:\n", fits[shown].model);
+            print_table(ff->f);
         }
     }
     free(fits);

@@ -1,6 +1,7 @@
 /* Which net spec a weight file fits, tensor by tensor, for `inspect` and
  * `convert`. It follows ax_net_load_weights' naming and layout rules but only
  * compares names and shapes; the loader itself has the last word (verify). */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,40 @@ static ax_status ensure_fresh(ax_fit_file *ff, ax_error *err)
     return ax_wfile_open(&ff->f, ff->path, err);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The built-in names first, then any other .net in the data folder (a model
+ * a user dropped there is tried too). */
+int ax_fit_models(char (*names)[AX_NAME_MAX], int max)
+{
+    const char *builtin[AX_FIT_MODELS_MAX];
+    int nb = ax_spec_builtin_names(builtin, AX_FIT_MODELS_MAX), n = 0;
+    for (int i = 0; i < nb && i < AX_FIT_MODELS_MAX && n < max; i++)
+        snprintf(names[n++], AX_NAME_MAX, "%s", builtin[i]);
+    DIR *d = opendir(ax_data_dir());
+    if (!d) return n;
+    char found[AX_FIT_MODELS_MAX][AX_NAME_MAX];
+    int nf = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && nf < AX_FIT_MODELS_MAX) {
+        size_t len = strlen(de->d_name);
+        if (len <= 4 || len - 4 >= AX_NAME_MAX || strcmp(de->d_name + len - 4, ".net") || de->d_name[0] == '.')
+            continue;
+        char stem[AX_NAME_MAX];
+        snprintf(stem, sizeof stem, "%.*s", (int)(len - 4), de->d_name);
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++) dup = !strcmp(names[i], stem);
+        if (!dup) snprintf(found[nf++], AX_NAME_MAX, "%s", stem);
+    }
+    closedir(d);
+    qsort(found, (size_t)nf, sizeof found[0], name_cmp);
+    for (int i = 0; i < nf && n < max; i++) memcpy(names[n++], found[i], AX_NAME_MAX);
+    return n;
+}
+
 ax_status ax_fit_file_open(ax_fit_file *ff, const char *path, ax_error *err)
 {
     memset(ff, 0, sizeof *ff);
@@ -129,16 +164,27 @@ ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int veri
         ax_net_free(net);
         return st;
     }
+    /* names before binding, to tell whether it renamed or sliced the entries */
     int before = ff->f->count;
+    char (*names)[sizeof ff->f->entries[0].name] = calloc((size_t)before + 1, sizeof *names);
+    if (!names) {
+        ax_net_free(net);
+        return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", ff->path);
+    }
+    for (int i = 0; i < before; i++) memcpy(names[i], ff->f->entries[i].name, sizeof names[i]);
     ax_error berr = {0};
     if (ax_wfile_bind(ff->f, net, fit->bind_notes, sizeof fit->bind_notes, &berr)) {
         /* the file does not fit this net's layers at all (a Darknet stream too short, ...) */
         ff->bound = 1;
         snprintf(fit->refused, sizeof fit->refused, "%s", berr.msg);
         ax_net_free(net);
+        free(names);
         return AX_OK;
     }
-    if (fit->bind_notes[0] || ff->f->count != before) ff->bound = 1;
+    fit->renamed = ff->f->count != before;
+    for (int i = 0; i < before && !fit->renamed; i++) fit->renamed = strcmp(names[i], ff->f->entries[i].name) != 0;
+    free(names);
+    if (fit->bind_notes[0] || fit->renamed) ff->bound = 1;
     match(fit, net, ff->f);
     fit->fits = fit->missing == 0 && fit->misshaped == 0;
     if (fit->fits && verify) {
