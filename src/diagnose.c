@@ -479,7 +479,7 @@ static int fc_candidates(ctx *x, const baseline *b0, const variant *v0, const ax
         snprintf(fix, sizeof fix, "transpose to (out, in) and permute the inputs to C,H,W; `alexscope convert` does both");
         ok = ok && try_variant(x, b0, &v, fix, what);
     }
-    if (ok) {
+    if (ok && !v0->relu_out) {
         v = *v0;
         v.relu_out = 1;
         snprintf(what, sizeof what, "%s: side B's output went through a ReLU (a ReLU on %s) that side A does not apply",
@@ -610,6 +610,7 @@ int ax_diagnose(ax_diag_result *res, int max, const ax_diag_case *c, ax_error *e
     x.x = c->b_in ? c->b_in : bt_in->data;
     const ax_layer *L = &net->layers[c->layer];
     variant v0 = base_variant(net, c->layer);
+    v0.relu_out = c->fused_relu;
     baseline b0 = { INFINITY, x.b_count, fits_b(&x, &v0) };
     if (b0.fits) {
         int d[4] = {1, 1, 1, 1};

@@ -118,6 +118,14 @@ expect 1 "bad.map:1: 'relu99' is not a layer" -- "$prog" diff --model "$ref/kera
 expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --reference "$tmp/acts" "$img"
 expect 1 'fc6: the rows are in H,W,C order' -- "$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" \
   --reference "$tmp/acts" --save "$tmp/err" "$img"
+# A reference without the conv's own output (the ReLU fused into it, as Keras
+# does): the conv is diagnosed with its ReLU against the ReLU's output.
+mkdir -p "$tmp/fused" && cp "$tmp/acts"/*.npy "$tmp/fused/" && rm "$tmp/fused/conv3.npy"
+out=$("$prog" diff "${net[@]}" --weights "$fx/bug_conv3_oi.safetensors" --reference "$tmp/fused" "$img" 2>&1); rc=$?
+[ "$rc" = 1 ] && ok || bad "fused reference: exit $rc"
+printf '%s\n' "$out" | grep -q '^first divergent layer: relu3 ' && ok || bad "fused reference: relu3 is not the first divergent layer"
+printf '%s\n' "$out" | grep -q "^diagnosis of conv3 (with its ReLU" && ok || bad "fused reference: conv3 not diagnosed with its ReLU"
+printf '%s\n' "$out" | grep -q "conv3: the kernels' O and I axes are swapped" && ok || bad "fused reference: the bug is not named"
 n=$(ls "$tmp/err" 2>/dev/null | grep -c '\.npy$')
 [ "$n" = 25 ] && ok || bad "--save wrote $n error tensors, expected 25"
 # fc6's error file: a (1, 16) float32 array, nonzero; pool5's: all zeros.

@@ -75,6 +75,8 @@ typedef struct {
     int b_ndim, b_shape[4];   /* its shape; may differ from A's */
     const char *a_only;       /* A's layers just before this one that B lacks ("relu8"), or NULL */
     const char *b_only;       /* B's layers just before this one that A lacks, or NULL */
+    int fused_relu;           /* b_out is after the ReLU that follows this conv/fc layer on side A
+                                 (frameworks that fuse the activation into the layer) */
     ax_tolerance tol;
 } ax_diag_case;
 

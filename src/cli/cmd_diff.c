@@ -287,22 +287,30 @@ static void diagnose_row(row *rows, int nrows, int first, const ax_net *net, int
                          const ax_tolerance *tol)
 {
     row *r = &rows[first];
-    int layer = first - 1;
-    ax_diag_case c = { .net = net, .layer = layer, .b_out = r->b, .b_ndim = r->b_ndim, .tol = *tol };
+    int layer = first - 1, fused = 0;
+    /* A reference that fused the ReLU into its conv or FC (Keras' Conv2D with
+     * activation='relu') has no tensor for the layer itself: diagnose that
+     * layer, with the ReLU, against the ReLU's output. */
+    if (ref_mode && layer >= 1 && net->layers[layer].spec.type == AX_L_RELU && !rows[first - 1].b &&
+        (net->layers[layer - 1].spec.type == AX_L_CONV || net->layers[layer - 1].spec.type == AX_L_FC)) {
+        layer--;
+        fused = 1;
+    }
+    ax_diag_case c = { .net = net, .layer = layer, .b_out = r->b, .b_ndim = r->b_ndim, .tol = *tol,
+                       .fused_relu = fused };
     memcpy(c.b_shape, r->b_shape, sizeof c.b_shape);
     char a_only[256] = "", b_only[256] = "", from[96] = "";
     if (layer >= 0) {
         /* Side B's tensor that feeds this layer: the previous row's, or in a
          * run, the last one B has before layers only side A has. */
         const ax_tensor *in = ax_net_layer_input(net, layer);
-        int p = first - 1;
+        int p = layer;
         while (!ref_mode && p > 0 && !rows[p].b) {
             snprintf(a_only + strlen(a_only), sizeof a_only - strlen(a_only), "%s'%s' (%s)", a_only[0] ? ", " : "",
                      rows[p].name, ax_layer_type_name(net->layers[p - 1].spec.type));
             p--;
         }
-        if (rows[p].b && rows[p].shape_ok && ax_tensor_numel(rows[p].a) == ax_tensor_numel(in) &&
-            (p == first - 1 || ax_tensor_numel(rows[p].a) == ax_tensor_numel(in))) {
+        if (rows[p].b && rows[p].shape_ok && ax_tensor_numel(rows[p].a) == ax_tensor_numel(in)) {
             c.b_in = rows[p].b;
             snprintf(from, sizeof from, "side B's %s", rows[p].name);
         }
@@ -319,7 +327,9 @@ static void diagnose_row(row *rows, int nrows, int first, const ax_net *net, int
     ax_error err = {0};
     int n = ax_diagnose(res, MAX_DIAG, &c, &err);
     if (layer >= 0)
-        printf("\ndiagnosis of %s: re-run on %s with each classic conversion bug undone on side A\n", r->name,
+        printf("\ndiagnosis of %s%s%s%s: re-run on %s with each classic conversion bug undone on side A\n",
+               net->layers[layer].spec.name, fused ? " (with its ReLU: side B's " : "", fused ? r->name : "",
+               fused ? " has no tensor before the ReLU)" : "",
                from[0] ? from : "side A's own input (side B has no tensor before it)");
     else
         printf("\ndiagnosis of the input: side B fitted from side A per channel\n");
