@@ -10,6 +10,7 @@
 #include "alexscope/image.h"
 #include "alexscope/net.h"
 #include "alexscope/weights.h"
+#include "blas_tune.h"
 #include "check_util.h"
 
 static const char *tiny_text =
@@ -163,6 +164,20 @@ START_TEST(test_untrained_ranges)
         free(in);
         ax_net_free(net);
     }
+}
+END_TEST
+
+/* The OpenBLAS self-check passes on the kernels loaded (a correct library)
+ * and reports the shape it refused when made to fail. */
+START_TEST(test_blas_selfcheck)
+{
+    char why[200] = "";
+    ck_assert_msg(ax_blas_selfcheck(why, sizeof why) == 0, "%s", why);
+    setenv("ALEXSCOPE_BLAS_SELFTEST_FAIL", "1", 1);
+    int rc = ax_blas_selfcheck(why, sizeof why);
+    unsetenv("ALEXSCOPE_BLAS_SELFTEST_FAIL");
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(why, "sgemm") && strstr(why, "forced"), "%s", why);
 }
 END_TEST
 
@@ -422,6 +437,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_load_tf_layout);
     tcase_add_test(tc, test_load_messages);
     tcase_add_test(tc, test_batch);
+    tcase_add_test(tc, test_blas_selfcheck);
     suite_add_tcase(s, tc);
     return s;
 }

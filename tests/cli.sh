@@ -68,5 +68,19 @@ expect 1 'conv1\.npy: input \(1, 96, 55, 55\) does not fit the caffe model' -- "
 printf 'input 3 2048 2048\nconv wide out=4096 k=1\n' > "$tmp/huge.net"
 expect 1 'needs [0-9.]+ GB' -- "$prog" bench --model "$tmp/huge.net" --batch 4096
 
+# Raised OpenBLAS kernels are checked, and refused when wrong: with a forced
+# failure the program says why and runs on the pinned kernels. Only where the
+# kernels get raised (an AVX-512 CPU and an OpenBLAS that names its kernels).
+if OPENBLAS_CORETYPE=Haswell "$prog" dump "$img" 2>&1 | grep -q '^device .*(raised from Haswell)'; then
+  out=$(OPENBLAS_CORETYPE=Haswell ALEXSCOPE_BLAS_SELFTEST_FAIL=1 "$prog" dump "$img" 2>&1); rc=$?
+  [ $rc = 0 ] && ok || bad "dump with a failing BLAS self-check exited $rc"
+  printf '%s\n' "$out" | grep -q "^alexscope: OpenBLAS's SkylakeX kernels failed the self-check (.*forced.*); going back to the Haswell kernels" &&
+    ok || bad "no fall-back message: $(printf '%s\n' "$out" | head -n 3)"
+  printf '%s\n' "$out" | grep -q '^device .* Haswell kernels (kept: raised kernels failed the self-check)' &&
+    ok || bad "not back on the Haswell kernels: $(printf '%s\n' "$out" | grep '^device')"
+else
+  echo "(OpenBLAS kernels are not raised here: the self-check fall-back is not tried)"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -91,8 +91,9 @@ static void cpu_describe(const ax_net *net, char *buf, int size)
     config = openblas_get_config();
 #endif
     const char *from = ax_blas_tuned_from();
-    char raised[64] = "";
+    char raised[96] = "";
     if (from) snprintf(raised, sizeof raised, " (raised from %.40s)", from);
+    else if (ax_blas_fell_back()) snprintf(raised, sizeof raised, " (kept: raised kernels failed the self-check)");
     snprintf(buf, (size_t)size, "cpu: %s, %s kernels%s, %d thread%s", config, core, raised, ax_cpu_threads(),
              ax_cpu_threads() > 1 ? "s" : "");
 }
