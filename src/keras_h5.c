@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -589,8 +590,27 @@ typedef struct {
     char msg[sizeof(((ax_error *)0)->msg)];
 } child_head;
 
+/* libhdf5 also allocates whatever sizes a file's metadata claims: the child
+ * gets an address-space limit of what it has now, plus the data a file of
+ * this size may decode to (the reader's own budget), plus room for libhdf5. */
+static void limit_child_memory(size_t size)
+{
+    FILE *fp = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (!fp) return;
+    int got = fscanf(fp, "%lu", &pages);
+    fclose(fp);
+    long page = sysconf(_SC_PAGESIZE);
+    if (got != 1 || page <= 0) return;
+    uint64_t now = (uint64_t)pages * (uint64_t)page;
+    uint64_t room = (uint64_t)size * 17 + ((uint64_t)768 << 20);
+    struct rlimit rl = {(rlim_t)(now + room), (rlim_t)(now + room)};
+    setrlimit(RLIMIT_AS, &rl);
+}
+
 static void child_run(int fd, const void *buf, size_t size, const char *name)
 {
+    limit_child_memory(size);
     ax_wfile *f = calloc(1, sizeof *f);
     child_head h;
     memset(&h, 0, sizeof h);
