@@ -119,7 +119,7 @@ static void show_computed(ax_ui *u, int i)
 {
     ax_ui_worker_sync(u);
     u->cur = i;
-    u->follow = W.live && i == u->ready - 1;
+    u->follow = W.live && i >= 0 && i == u->ready - 1;
 }
 
 void ax_ui_worker_step(ax_ui *u)
