@@ -614,10 +614,3 @@ int ax_net_find(const ax_net *net, const char *name)
         if (!strcmp(net->layers[i].spec.name, name)) return i;
     return -1;
 }
-
-double ax_net_flops(const ax_net *net)
-{
-    double f = 0;
-    for (int i = 0; i < net->nlayers; i++) f += net->layers[i].flops;
-    return f;
-}

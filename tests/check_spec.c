@@ -1,5 +1,6 @@
 /* Net spec parsing and shape resolution: the four built-in specs resolve to the
- * shapes DESIGN.md gives, and every kind of mistake is reported with file:line. */
+ * published shapes of each variant (weights/README.md), and every kind of
+ * mistake is reported with file:line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

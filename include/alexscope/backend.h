@@ -1,5 +1,6 @@
-/* A backend is a table of layer functions filled with designated initializers.
- * The net calls through it and never #ifdefs on which backend it has. */
+/* A backend is a table of function pointers (prepare a net, run one layer,
+ * describe the kernels, release), filled with designated initializers. The
+ * net calls through it and never #ifdefs on which backend it has. */
 #ifndef ALEXSCOPE_BACKEND_H
 #define ALEXSCOPE_BACKEND_H
 

@@ -91,7 +91,4 @@ const ax_tensor *ax_net_layer_input(const ax_net *net, int i);
 
 int ax_net_find(const ax_net *net, const char *name);
 
-/* Total FLOPs of one image through the net, and bytes of weights/activations. */
-double ax_net_flops(const ax_net *net);
-
 #endif

@@ -23,7 +23,8 @@ typedef enum {
     AX_L_COUNT
 } ax_layer_type;
 
-/* How the LRN constants are to be read (see DESIGN.md, "LRN"). */
+/* How the LRN constants are to be read: each framework writes the same
+ * normalisation with its own constants (weights/README.md, "lrn"). */
 typedef enum {
     AX_LRN_CAFFE,   /* k + alpha/size * sum, window size (also PyTorch) */
     AX_LRN_TF,      /* bias + alpha * sum, window 2*depth_radius+1 */

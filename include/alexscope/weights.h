@@ -1,5 +1,6 @@
 /* Weight files: safetensors, NumPy .npy (an array or a pickled dict such as
- * bvlc_alexnet.npy) and .npz. Readers only index and convert; they never
+ * bvlc_alexnet.npy), .npz, PyTorch .pth (zip and legacy), Caffe .caffemodel,
+ * Darknet .weights and Keras .h5. Readers only index and convert; they never
  * decide what a net needs (that is ax_net_load_weights). */
 #ifndef ALEXSCOPE_WEIGHTS_H
 #define ALEXSCOPE_WEIGHTS_H
@@ -23,7 +24,8 @@ typedef struct {
 
 typedef struct ax_wfile {
     char path[1024];
-    const char *format;   /* "safetensors", "npy", "npz" */
+    const char *format;   /* "safetensors", "npy", "npz", "torch-zip", "torch-legacy",
+                             "caffemodel", "darknet", "keras-h5" */
     int count;
     ax_wentry *entries;
     void *map; size_t map_size;   /* mmap of the file, when mapped (safetensors, npy) */
