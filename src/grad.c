@@ -163,7 +163,7 @@ ax_status ax_grad_backward(ax_grad *g, int top, int want_input, ax_error *err)
                        g->scratch, g->slots);
             break;
         case AX_L_MAXPOOL:
-            ax_maxpool_bwd(dx, dy, x, &ly->win);
+            ax_maxpool_bwd(dx, dy, x, y, &ly->win);
             break;
         case AX_L_AVGPOOL:
             ax_avgpool_adaptive_bwd(dx, dy, n, c, h, w, s->out_h, s->out_w);

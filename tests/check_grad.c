@@ -372,7 +372,14 @@ static void run_kernel(const op *o, float *dx, float *dw, float *db, const float
         free(scratch);
         break;
     }
-    case AX_L_MAXPOOL: ax_maxpool_bwd(dx, dy, x, &o->g); break;
+    case AX_L_MAXPOOL: {
+        float *y = malloc((o->ny + 1) * sizeof *y);
+        ck_assert_ptr_nonnull(y);
+        ax_maxpool(y, x, &o->g);
+        ax_maxpool_bwd(dx, dy, x, y, &o->g);
+        free(y);
+        break;
+    }
     case AX_L_AVGPOOL: ax_avgpool_adaptive_bwd(dx, dy, o->n, o->c, o->h, o->w, o->oh, o->ow); break;
     case AX_L_PAD:
         ax_pad_bwd(dx, dy, o->n, o->c, o->h, o->w, o->g.pad_t, o->g.pad_l, o->pad_b, o->pad_r);
@@ -605,7 +612,9 @@ START_TEST(maxpool_ties)
     float x[9] = {1, 3, 3, 3, 2, 3, 0, 3, 1}, dy[1] = {1}, dx[9];
     ax_window g = {.n = 1, .c = 1, .h = 3, .w = 3, .oc = 1, .oh = 1, .ow = 1, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
                    .groups = 1};
-    ax_maxpool_bwd(dx, dy, x, &g);
+    float y1[1];
+    ax_maxpool(y1, x, &g);
+    ax_maxpool_bwd(dx, dy, x, y1, &g);
     for (int i = 0; i < 9; i++) ck_assert_msg(dx[i] == (i == 1), "tie: dx[%d] = %g", i, dx[i]);
 
     /* all zeros, ceil mode 3x4 -> 1x2: each window's first cell */
@@ -613,13 +622,17 @@ START_TEST(maxpool_ties)
     ax_window g2 = {.n = 1, .c = 1, .h = 3, .w = 4, .oc = 1, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .groups = 1,
                     .oh = ax_window_out(3, 3, 2, 0, 0, 1), .ow = ax_window_out(4, 3, 2, 0, 0, 1)};
     ck_assert(g2.oh == 1 && g2.ow == 2);
-    ax_maxpool_bwd(dz, dy2, z, &g2);
+    float y2[2];
+    ax_maxpool(y2, z, &g2);
+    ax_maxpool_bwd(dz, dy2, z, y2, &g2);
     for (int i = 0; i < 12; i++) ck_assert_msg(dz[i] == (i == 0 || i == 2), "zeros: dx[%d] = %g", i, dz[i]);
 
     float nx[6] = {1, NAN, 2, NAN, 0, 0}, dn[6], dy3[2] = {1, 1};
     ax_window g3 = {.n = 1, .c = 1, .h = 2, .w = 3, .oc = 1, .oh = 1, .ow = 2, .kh = 2, .kw = 2, .sh = 1, .sw = 1,
                     .groups = 1};
-    ax_maxpool_bwd(dn, dy3, nx, &g3);
+    float y3[2];
+    ax_maxpool(y3, nx, &g3);
+    ax_maxpool_bwd(dn, dy3, nx, y3, &g3);
     static const float want[6] = {0, 1, 0, 1, 0, 0};
     for (int i = 0; i < 6; i++) ck_assert_msg(dn[i] == want[i], "NaN: dx[%d] = %g", i, dn[i]);
 }

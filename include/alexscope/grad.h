@@ -38,8 +38,9 @@ void ax_lrn_bwd(float *dx, const float *dy, const float *x, const float *y, floa
 
 /* Max pool backward: each output's gradient goes to the first maximum of its
  * window in row-major order (a NaN, the last one, wins), as PyTorch's CPU
- * kernel picks it; padding cells never receive any. */
-void ax_maxpool_bwd(float *dx, const float *dy, const float *x, const ax_window *g);
+ * kernel picks it; padding cells never receive any. y is the forward
+ * output (ax_maxpool of x): the maximum to look for. */
+void ax_maxpool_bwd(float *dx, const float *dy, const float *x, const float *y, const ax_window *g);
 
 /* Adaptive average pool backward: each bin's gradient spread evenly over it
  * (overlapping bins add up). */

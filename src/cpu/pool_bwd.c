@@ -9,7 +9,7 @@
 
 typedef struct {
     float *dx;
-    const float *dy, *x;
+    const float *dy, *x, *y;
     const ax_window *g;
 } maxpool_job;
 
@@ -33,26 +33,35 @@ static void maxpool_planes(void *arg, int p0, int p1)
                 if (x1 > w) x1 = w;
                 if (y0 >= y1 || x0 >= x1) continue;
                 /* PyTorch's scan: strictly greater, or NaN, replaces. */
-                size_t best = (size_t)y0 * w + x0;
-                float m = -INFINITY;
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++) {
-                        float v = src[(size_t)y * w + x];
-                        if (v > m || isnan(v)) {
-                            m = v;
-                            best = (size_t)y * w + x;
+                /* The forward pass's maximum is in the window: its first
+                 * occurrence in row-major order is PyTorch's pick. A NaN
+                 * window takes PyTorch's scan (the last NaN wins). */
+                const float m = j->y[(size_t)p * oh * ow + oy * ow + ox];
+                int best = -1;
+                if (m == m) {
+                    for (int y = y0; y < y1 && best < 0; y++)
+                        for (int x = x0; x < x1; x++)
+                            if (src[y * w + x] == m) { best = y * w + x; break; }
+                }
+                if (best < 0) {
+                    float mm = -INFINITY;
+                    best = y0 * w + x0;
+                    for (int y = y0; y < y1; y++)
+                        for (int x = x0; x < x1; x++) {
+                            float v = src[y * w + x];
+                            if (v > mm || v != v) { mm = v; best = y * w + x; }
                         }
-                    }
+                }
                 dx[best] += dy[oy * ow + ox];
             }
         }
     }
 }
 
-void ax_maxpool_bwd(float *dx, const float *dy, const float *x, const ax_window *g)
+void ax_maxpool_bwd(float *dx, const float *dy, const float *x, const float *y, const ax_window *g)
 {
     int planes = g->n * g->c;
-    maxpool_job j = {dx, dy, x, g};
+    maxpool_job j = {dx, dy, x, y, g};
     if ((double)planes * g->h * g->w >= 1e5) ax_parallel_for(planes, maxpool_planes, &j);
     else maxpool_planes(&j, 0, planes);
 }

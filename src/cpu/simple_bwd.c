@@ -1,13 +1,31 @@
 /* CPU backward of the element-wise and reshaping layers (relu, pad, flatten,
  * dropout, softmax) and the softmax cross-entropy loss. No allocation. */
 #include "alexscope/grad.h"
+#include "parallel.h"
 
 #include <math.h>
 #include <string.h>
 
+typedef struct {
+    float *dx;
+    const float *dy, *x;
+    size_t n;
+} relu_job;
+
+/* Blocks of 16384 elements; the last one takes the remainder. */
+static void relu_part(void *arg, int b0, int b1)
+{
+    const relu_job *j = arg;
+    size_t end = (size_t)b1 * 16384 < j->n ? (size_t)b1 * 16384 : j->n;
+    for (size_t i = (size_t)b0 * 16384; i < end; i++) j->dx[i] = j->x[i] > 0.0f ? j->dy[i] : 0.0f;
+}
+
 void ax_relu_bwd(float *dx, const float *dy, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    relu_job j = {dx, dy, x, n};
+    int blocks = (int)((n + 16383) / 16384);
+    if (blocks >= 16) ax_parallel_for(blocks, relu_part, &j);
+    else relu_part(&j, 0, blocks);
 }
 
 void ax_pad_bwd(float *dx, const float *dy, int n, int c, int h, int w, int pad_t, int pad_l, int pad_b,
