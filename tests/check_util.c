@@ -43,6 +43,17 @@ const char *ax_fixture(const char *name)
     return buf;
 }
 
+/* Check reads CK_DEFAULT_TIMEOUT when a test case is created, which every
+ * suite does before ax_run_suite: set it before main, so that a case that
+ * does not set its own timeout gets AX_CHECK_TIMEOUT too, run by make or by
+ * hand (the default would be 4 s, too little on a busy machine). */
+__attribute__((constructor)) static void default_timeout(void)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", AX_CHECK_TIMEOUT);
+    setenv("CK_DEFAULT_TIMEOUT", v, 0);
+}
+
 int ax_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);

@@ -20,9 +20,10 @@ void ax_fill_uniform(float *x, size_t n, float lo, float hi, uint64_t seed);
 /* Fixture folder ($AX_FIXTURES, else tests/fixtures) joined with name. */
 const char *ax_fixture(const char *name);
 
-/* The one timeout every test case sets (seconds): generous, so that a busy
- * machine slows the suites down without failing them. CK_TIMEOUT_MULTIPLIER
- * stretches it further. */
+/* The one timeout of every test case (seconds): generous, so that a busy
+ * machine slows the suites down without failing them. Cases that set none
+ * get it through CK_DEFAULT_TIMEOUT (check_util.c sets it before main);
+ * CK_TIMEOUT_MULTIPLIER stretches it further. */
 #define AX_CHECK_TIMEOUT 120
 
 /* Runs a suite and returns the exit status (0 when all passed). */
