@@ -778,7 +778,7 @@ static ax_status add_array(vm *m, const pv *a, const char *name)
     e.ndim = a->ndim;
     memcpy(e.shape, a->shape, sizeof e.shape);
     char sh[160];
-    ax_wshape_str(sh, sizeof sh, e.ndim, e.shape);
+    ax_shape_str(sh, sizeof sh, e.ndim, e.shape);
     int big_dims = 0;
     uint64_t nbytes = ax_dtype_size(e.dtype);
     for (int i = 0; i < a->ndim; i++) {
@@ -807,8 +807,8 @@ static ax_status add_tensor(vm *m, const pv *t, const char *name)
 {
     const pv *sto = t->data;
     char sh[160], sd[160];
-    ax_wshape_str(sh, sizeof sh, t->ndim, t->shape);
-    ax_wshape_str(sd, sizeof sd, t->ndim, t->stride);
+    ax_shape_str(sh, sizeof sh, t->ndim, t->shape);
+    ax_shape_str(sd, sizeof sd, t->ndim, t->stride);
     if (sto->st_dtype < 0) {
         if (!m->skipped++) snprintf(m->skipped_name, sizeof m->skipped_name, "%s", name);
         return AX_OK;

@@ -414,7 +414,7 @@ ax_status ax_spec_parse(ax_spec *spec, const char *text, const char *filename, a
 
 /* ---- finding specs ------------------------------------------------------ */
 
-static const char *const builtin_names[] = {"caffe", "torchvision", "tf-bench", "keras-half"};
+static const char *const builtin_names[] = {"caffe", "torchvision", "tf-bench", "keras-half", "darknet"};
 
 int ax_spec_builtin_names(const char **names, int max)
 {

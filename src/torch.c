@@ -15,6 +15,7 @@ static const uint8_t legacy_magic[15] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9
                                          0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
 
 enum { MAX_MEMBERS = 1 << 16 };
+#define MAX_INFLATE ((uint64_t)1 << 30)
 
 static uint32_t le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
@@ -144,6 +145,7 @@ typedef struct {
     char prefix[256]; size_t plen;      /* "<archive>/" */
     zip_t *lz;                          /* libzip, opened for compressed members only */
     size_t storages, copied, unaligned;
+    uint64_t inflated;                  /* bytes of deflated members inflated so far */
     uint64_t storage_bytes;
 } zctx;
 
@@ -203,9 +205,13 @@ static ax_status member_data(zctx *z, zmember *m, const uint8_t **out, int check
     if (m->method != 8)
         return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: zip member '%s' uses compression method %u; stored (0) and "
                        "deflated (8) members are read", z->file, name, m->method);
-    if (m->usize > (uint64_t)1 << 40 || m->usize > (m->csize + 1) * 1032)
-        return ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%s' claims %llu bytes from %llu compressed", z->file,
-                       name, (unsigned long long)m->usize, (unsigned long long)m->csize);
+    /* deflate expands at most 1032:1; as for .npz, 1 GiB a member and 4 GiB in all */
+    if (m->usize > (m->csize + 1) * 1032 || m->usize > MAX_INFLATE || z->inflated + m->usize > 4 * MAX_INFLATE)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%s' claims %llu bytes from %llu compressed (at most "
+                       "%llu a member, %llu in all, are inflated)", z->file, name, (unsigned long long)m->usize,
+                       (unsigned long long)m->csize, (unsigned long long)MAX_INFLATE,
+                       (unsigned long long)(4 * MAX_INFLATE));
+    z->inflated += m->usize;
     if (!z->lz) {
         zip_error_t ze;
         zip_error_init(&ze);
@@ -386,6 +392,7 @@ typedef struct {
     uint64_t numel;          /* from the pickle */
     const uint8_t *data;     /* from the storage records */
     uint64_t have;           /* element count its record states */
+    int listed;              /* in the storage list already */
 } lstore;
 
 typedef struct {
@@ -472,10 +479,10 @@ static ax_status legacy_key(void *user, const char *key, size_t n, ax_error *err
     if (!s || !s->key[0])
         return ax_fail(err, AX_ERR_FORMAT, "%s: storage key '%.*s' is listed but no tensor names it", c->file,
                        (int)n, key);
-    for (size_t i = 0; i < c->nlisted; i++)
-        if (c->listed[i] == s) return ax_fail(err, AX_ERR_FORMAT, "%s: storage key '%s' is listed twice", c->file, s->key);
+    if (s->listed) return ax_fail(err, AX_ERR_FORMAT, "%s: storage key '%s' is listed twice", c->file, s->key);
     if (c->nlisted == c->count)
         return ax_fail(err, AX_ERR_FORMAT, "%s: more storages listed than the pickle names", c->file);
+    s->listed = 1;
     c->listed[c->nlisted++] = s;
     return AX_OK;
 }
