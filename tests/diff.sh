@@ -87,6 +87,11 @@ check_spec v_size input 'input: side A feeds \(1, 3, 67, 67\), side B \(1, 3, 71
 expect 1 'prob: side B rectifies fc8 before the softmax \(a ReLU on fc8\)' -- \
   "$prog" diff --model "$fx/diff-tiny.net" --model "$fx/v_relu_fc8.net" "${good[@]}" "$img"
 
+expect 1 "conv1: side A pads 2,2 \\(top, left\\) explicitly; side B pads TF 'SAME' \\(1 top, 2 bottom" -- \
+  "$prog" diff --model "$fx/v_conv_pad.net" --model "$fx/v_conv_same.net" "$img"
+expect 1 "conv1: side A pads TF 'SAME' \\(1 top, 2 bottom\\); side B pads 2 on every side" -- \
+  "$prog" diff --model "$fx/v_conv_same.net" --model "$fx/v_conv_pad.net" "$img"
+
 # Tolerances: a loose enough atol passes what the default fails.
 expect 0 'all 25 compared tensors agree' -- "$prog" diff --model "$fx/v_lrn_window.net" --model "$fx/diff-tiny.net" \
   "${good[@]}" --atol 1000 "$img"

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,9 +437,21 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
                 rows[i].b_ndim = tens[i]->ndim;
                 for (int k = 0; k < tens[i]->ndim; k++) rows[i].b_shape[k] = tens[i]->shape[k];
             } else {
+                /* Shown as stored when it has at most 4 sane dims, else as a flat vector. */
                 rows[i].b = e->data;
-                rows[i].b_ndim = e->ndim < 4 ? e->ndim : 4;
-                for (int k = 0; k < rows[i].b_ndim; k++) rows[i].b_shape[k] = (int)e->shape[k];
+                int sane = e->ndim >= 1 && e->ndim <= 4;
+                int64_t prod = 1;
+                for (int k = 0; k < e->ndim && sane; k++) {
+                    sane = e->shape[k] >= 1 && e->shape[k] <= INT_MAX;
+                    prod *= sane ? e->shape[k] : 1;
+                }
+                if (sane && prod == (int64_t)e->numel) {
+                    rows[i].b_ndim = e->ndim;
+                    for (int k = 0; k < e->ndim; k++) rows[i].b_shape[k] = (int)e->shape[k];
+                } else {
+                    rows[i].b_ndim = 1;
+                    rows[i].b_shape[0] = (int)e->numel;
+                }
             }
             static char notes[AX_MAX_LAYERS + 1][AX_NAME_MAX + 256];
             snprintf(notes[i], sizeof notes[i], "<- %s.npy%s%s%s", e->name,
