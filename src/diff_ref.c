@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alexscope/weights.h"
 #include "fileio.h"
@@ -51,8 +52,14 @@ void ax_refdir_close(ax_refdir *r)
 
 static ax_status load_one(ax_ref_entry *e, const char *path, size_t *budget, ax_error *err)
 {
+    /* Checked first so that a FIFO or device is named for what it is here. */
+    int fd;
+    size_t size;
+    ax_status st = ax_file_open_regular(path, "reference activation", &fd, &size, err);
+    if (st) return st;
+    close(fd);
     ax_wfile *f = NULL;
-    ax_status st = ax_wfile_open(&f, path, err);
+    st = ax_wfile_open(&f, path, err);
     if (st) return st;
     if (f->count != 1 || strcmp(f->format, "npy")) {
         st = ax_fail(err, AX_ERR_FORMAT, "%s: expected one plain array (an activation), found %d tensors in a %s file",

@@ -147,6 +147,14 @@ printf '%s\n' "$out" | grep -q 'top-1 differs' && ok || bad "perturbed folder: n
 mkdir -p "$tmp/imgs" && cp "$img" "$tmp/imgs/a.png" && printf 'not an image' > "$tmp/imgs/b.png"
 expect 1 'warning: skipping .*b.png' -- "$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$tmp/imgs"
 
+# Hostile files end at once with a message: a FIFO as a reference tensor, as
+# the map file, and as an image in a folder (skipped).
+mkdir -p "$tmp/fifo_ref" "$tmp/fifo_imgs" && mkfifo "$tmp/fifo_ref/conv1.npy" "$tmp/fifo.map" "$tmp/fifo_imgs/a.png"
+cp "$img" "$tmp/fifo_imgs/b.png"
+expect 1 'conv1.npy: the reference activation is a FIFO' -- timeout 20 "$prog" diff "${net[@]}" --reference "$tmp/fifo_ref" "$img"
+expect 1 'fifo.map: the map file is a FIFO' -- timeout 20 "$prog" diff "${net[@]}" --reference "$tmp/acts" --map "$tmp/fifo.map" "$img"
+expect 1 'skipping .*a.png: the image is a FIFO' -- timeout 20 "$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$tmp/fifo_imgs"
+
 # Misuse: exit status 2 with a message; the missing CUDA backend: 1.
 expect 2 'needs two sides' -- "$prog" diff "${good[@]}" "$img"
 expect 2 'needs two sides' -- "$prog" diff "$img"
