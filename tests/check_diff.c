@@ -8,6 +8,7 @@
 #include "alexscope/compare.h"
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
+#include "alexscope/weights.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -250,6 +251,48 @@ START_TEST(test_ref_match)
 }
 END_TEST
 
+START_TEST(test_refdir_open)
+{
+    /* .npy files only, in natural order (l2 before l10), with their shapes;
+     * a pickled dict among them is refused by name */
+    char dir[] = "/tmp/ax_check_refdir_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    ax_error err = {0};
+    const float x[6] = { 1, 2, 3, 4, 5, 6 };
+    const int64_t s23[] = { 2, 3 }, s6[] = { 6 };
+    snprintf(path, sizeof path, "%s/l10.npy", dir);
+    ck_assert_int_eq(ax_npy_write(path, x, 2, s23, &err), AX_OK);
+    snprintf(path, sizeof path, "%s/l2.npy", dir);
+    ck_assert_int_eq(ax_npy_write(path, x, 1, s6, &err), AX_OK);
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("not an array", f);
+    fclose(f);
+    ax_refdir r;
+    ck_assert_int_eq(ax_refdir_open(&r, dir, 1 << 20, &err), AX_OK);
+    ck_assert_int_eq(r.count, 2);
+    ck_assert_str_eq(r.e[0].name, "l2");
+    ck_assert_str_eq(r.e[1].name, "l10");
+    ck_assert_int_eq(r.e[1].ndim, 2);
+    ck_assert_int_eq(r.e[1].shape[1], 3);
+    ck_assert_float_eq(r.e[1].data[5], 6.0f);
+    ax_refdir_close(&r);
+    /* a budget smaller than the tensors is an error, not a partial folder */
+    ck_assert_int_ne(ax_refdir_open(&r, dir, 30, &err), AX_OK);
+    ck_assert_ptr_nonnull(strstr(err.msg, "allowed for a reference folder"));
+    ck_assert_int_eq(r.count, 0);
+    snprintf(path, sizeof path, "%s/l2.npy", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/l10.npy", dir);
+    unlink(path);
+    ck_assert_int_eq(ax_refdir_open(&r, dir, 1 << 20, &err), AX_ERR_MISSING);
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 /* ---- diagnosis on a small net ---- */
 
 static const char *NET_TEXT =
@@ -377,6 +420,7 @@ static Suite *diff_suite(void)
     tcase_add_test(r, test_ref_shapes);
     tcase_add_test(r, test_ref_fetch_transposes);
     tcase_add_test(r, test_ref_match);
+    tcase_add_test(r, test_refdir_open);
     suite_add_tcase(s, r);
     TCase *d = tcase_create("diagnose");
     tcase_add_test(d, test_diagnose_flip);
