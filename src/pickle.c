@@ -5,6 +5,7 @@
  * never calls, imports or executes anything; the few callables those pickles
  * name are recognised from an explicit list and emulated. */
 #include "wfile_internal.h"
+#include "alexscope/tensor.h"   /* ax_shape_str */
 
 #include <stdarg.h>
 #include <stdio.h>
