@@ -329,7 +329,7 @@ static ax_status push_blob(ax_wfile *f, const Axcaffe__BlobProto *b, const char 
     if (rank && e.ndim != rank) {
         char s[96];
         return ax_fail(err, AX_ERR_SHAPE, "%s: layer '%s' blob %zu has shape %s, expected %d dimensions", file,
-                       layer, bi, ax_wshape_str(s, sizeof s, e.ndim, e.shape), rank);
+                       layer, bi, ax_shape_str(s, sizeof s, e.ndim, e.shape), rank);
     }
     size_t count = 1;
     for (int i = 0; i < e.ndim; i++) {
@@ -344,7 +344,7 @@ static ax_status push_blob(ax_wfile *f, const Axcaffe__BlobProto *b, const char 
     if (have != count) {
         char s[96];
         return ax_fail(err, AX_ERR_FORMAT, "%s: layer '%s' blob %zu: shape %s needs %zu values, the blob holds %zu",
-                       file, layer, bi, ax_wshape_str(s, sizeof s, e.ndim, e.shape), count, have);
+                       file, layer, bi, ax_shape_str(s, sizeof s, e.ndim, e.shape), count, have);
     }
     e.dtype = b->n_double_data ? AX_DT_F64 : AX_DT_F32;
     size_t esz = ax_dtype_size(e.dtype);

@@ -239,7 +239,7 @@ static void fact_klayer(reader *r, const char *lname, int first)
     for (int i = first; i < f->count; i++) {
         char s[96];
         size_t len = strlen(shapes);
-        snprintf(shapes + len, sizeof shapes - len, " %s", ax_wshape_str(s, sizeof s, f->entries[i].ndim,
+        snprintf(shapes + len, sizeof shapes - len, " %s", ax_shape_str(s, sizeof s, f->entries[i].ndim,
                                                                           f->entries[i].shape));
     }
     /* machine-read by ax_keras_bind: "klayer NAME FIRST COUNT" */
@@ -801,7 +801,7 @@ ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
             char s[96];
             return ax_fail(err, AX_ERR_SHAPE, "%s: Keras layer '%s' (mapped to %s %s) has a kernel of shape %s; "
                            "a %s needs %d dimensions", f->path, k->name, ax_layer_type_name(sl[i]->type), sl[i]->name,
-                           ax_wshape_str(s, sizeof s, kern->ndim, kern->shape), ax_layer_type_name(sl[i]->type), want);
+                           ax_shape_str(s, sizeof s, kern->ndim, kern->shape), ax_layer_type_name(sl[i]->type), want);
         }
         snprintf(kern->name, sizeof kern->name, "%s.0", sl[i]->name);
         if (k->count > 1 && f->entries[k->first + 1].ndim == 1)

@@ -194,7 +194,7 @@ ax_status ax_npy_parse_as(ax_wfile *f, const void *buf, size_t size, const char 
     if (st) return st;
     size_t dstart = hstart + hlen;
     char sh[160];
-    ax_wshape_str(sh, sizeof sh, h.ndim, h.shape);
+    ax_shape_str(sh, sizeof sh, h.ndim, h.shape);
 
     const char *d = h.descr;
     if (strcmp(d, "|O") == 0 || strcmp(d, "|O8") == 0 || strcmp(d, "|O4") == 0) {

@@ -93,7 +93,7 @@ static ax_status parse_tensor(ax_wfile *f, const char *key, const cJSON *t, cons
         e.shape[i++] = (int64_t)v;
     }
     char sh[160];
-    ax_wshape_str(sh, sizeof sh, e.ndim, e.shape);
+    ax_shape_str(sh, sizeof sh, e.ndim, e.shape);
 
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
     uint64_t begin, end;

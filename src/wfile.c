@@ -369,15 +369,6 @@ void ax_wfile_truncate(ax_wfile *f, int count)
     }
 }
 
-char *ax_wshape_str(char *buf, size_t size, int ndim, const int64_t *shape)
-{
-    size_t len = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (len < size) snprintf(buf + len, size - len, ")");
-    return buf;
-}
-
 ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *err)
 {
     int e = errno;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include "alexscope/tensor.h"   /* ax_shape_str */
 #include "alexscope/weights.h"
 
 /* Appends a copy of *e to f; a name already present is an AX_ERR_FORMAT
@@ -43,8 +44,6 @@ void ax_wfile_truncate(ax_wfile *f, int count);
  * failed write or close is an AX_ERR_IO naming path and errno's reason. */
 ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *err);
 
-/* "(2, 3, 4)" into buf; returns buf. */
-char *ax_wshape_str(char *buf, size_t size, int ndim, const int64_t *shape);
 
 /* An .npy in memory. A plain array becomes one entry called `entry`; the
  * arrays of a pickled object array become "<key>.<index>" entries, prefixed

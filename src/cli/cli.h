@@ -153,8 +153,6 @@ void ax_fit_file_close(ax_fit_file *ff);
 ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
                        ax_error *err);
 const char *ax_fit_kind_text(ax_fit_kind k);
-/* "(2, 3, 4)" into buf; returns buf. */
-char *ax_cli_shape_str(char *buf, size_t size, int ndim, const int64_t *shape);
 /* "HWIO->OIHW for 5 conv, (in,out)->(out,in) for 3 fc, fc6 rows H,W,C->C,H,W" (may be empty). */
 char *ax_fit_summary(char *buf, size_t size, const ax_fit *fit);
 

@@ -37,11 +37,11 @@ static void first_problem(char *buf, size_t size, const ax_fit *fit)
         int64_t d[4];
         for (int k = 0; k < t->ndim; k++) d[k] = t->shape[k];
         char want[96], got[160];
-        ax_cli_shape_str(want, sizeof want, t->ndim, d);
+        ax_shape_str(want, sizeof want, t->ndim, d);
         if (t->kind == AX_FIT_MISSING) snprintf(buf, size, "; first: %s %s is missing", t->target, want);
         else
             snprintf(buf, size, "; first: %s: expected %s, found %s %s", t->target, want, t->src_name,
-                     ax_cli_shape_str(got, sizeof got, t->src_ndim, t->src_shape));
+                     ax_shape_str(got, sizeof got, t->src_ndim, t->src_shape));
         return;
     }
 }
@@ -292,8 +292,8 @@ int ax_cmd_convert(const ax_cli_opts *o)
         bytes += ax_tensor_numel(src) * sizeof(float);
 
         char from[160], to[96], how[160];
-        ax_cli_shape_str(from, sizeof from, t->src_ndim, t->src_shape);
-        ax_cli_shape_str(to, sizeof to, out->ndim, out->shape);
+        ax_shape_str(from, sizeof from, t->src_ndim, t->src_shape);
+        ax_shape_str(to, sizeof to, out->ndim, out->shape);
         snprintf(how, sizeof how, "%s%s%s", ax_fit_kind_text(t->kind), t->src_dtype != AX_DT_F32 ? ", " : "",
                  t->src_dtype != AX_DT_F32 ? (t->src_dtype == AX_DT_F64 ? "F64 -> F32" :
                                               t->src_dtype == AX_DT_F16 ? "F16 -> F32" : "BF16 -> F32") : "");

@@ -93,7 +93,7 @@ static void print_table(const ax_wfile *f)
     for (int i = 0; i < f->count; i++) {
         const ax_wentry *e = &f->entries[i];
         char shape[160];
-        ax_cli_shape_str(shape, sizeof shape, e->ndim, e->shape);
+        ax_shape_str(shape, sizeof shape, e->ndim, e->shape);
         wstats s;
         entry_stats(e, &s);
         printf("%4d  %-*s %-5s %-22s %12zu ", i, w, e->name, ax_dtype_name(e->dtype), shape, e->nbytes);
@@ -109,14 +109,14 @@ static void print_table(const ax_wfile *f)
 
 static void src_shape_str(char *buf, size_t size, const ax_fit_tensor *t)
 {
-    ax_cli_shape_str(buf, size, t->src_ndim, t->src_shape);
+    ax_shape_str(buf, size, t->src_ndim, t->src_shape);
 }
 
 static void target_shape_str(char *buf, size_t size, const ax_fit_tensor *t)
 {
     int64_t d[4];
     for (int i = 0; i < t->ndim; i++) d[i] = t->shape[i];
-    ax_cli_shape_str(buf, size, t->ndim, d);
+    ax_shape_str(buf, size, t->ndim, d);
 }
 
 /* One line: "fits (converted: ...)" or "no: ...". */

@@ -201,15 +201,6 @@ ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int veri
     return AX_OK;
 }
 
-char *ax_cli_shape_str(char *buf, size_t size, int ndim, const int64_t *shape)
-{
-    size_t len = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < ndim && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    if (len < size) snprintf(buf + len, size - len, ")");
-    return buf;
-}
-
 const char *ax_fit_kind_text(ax_fit_kind k)
 {
     switch (k) {
