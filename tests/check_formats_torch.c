@@ -282,6 +282,23 @@ END_TEST
 START_TEST(test_dtypes_legacy) { check_dtypes("torch/dtypes.legacy.pth", "torch-legacy"); }
 END_TEST
 
+/* Python 2's legacy files: BINSTRING keys, _rebuild_tensor, 6-item ids;
+ * the fixture script checks torch.load reads the same three values. */
+START_TEST(test_python2_legacy)
+{
+    ax_wfile *f = open_ok("torch/py2.legacy.pth");
+    ck_assert_str_eq(f->format, "torch-legacy");
+    const ax_wentry *e = ax_wfile_find(f, "w");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(ax_wentry_numel(e), 3);
+    float got[3];
+    ax_wentry_to_f32(e, got);
+    ck_assert(got[0] == 1.5f && got[1] == -2.0f && got[2] == 0.25f);
+    ck_assert(has_fact(f, "torch._utils._rebuild_tensor,"));
+    ax_wfile_close(f);
+}
+END_TEST
+
 START_TEST(test_noncontiguous)
 {
     refused("torch/noncontig.pth", NULL, NULL, "tensor 'w'", "not contiguous", "(3, 2)", "(1, 3)", NULL);
@@ -532,6 +549,7 @@ static Suite *formats_suite(void)
     tcase_add_test(t, test_f16_storages);
     tcase_add_test(t, test_dtypes_zip);
     tcase_add_test(t, test_dtypes_legacy);
+    tcase_add_test(t, test_python2_legacy);
     tcase_add_test(t, test_noncontiguous);
     tcase_add_test(t, test_os_system);
     tcase_add_test(t, test_builtins_eval);
