@@ -239,6 +239,7 @@ if wait_gone "Help: keys" 5; then pass "any key closes the help"; else fail "a k
 
 T resize-window -x 80 -y 24 >/dev/null 2>&1 || T refresh-client -C 80x24 >/dev/null 2>&1
 expect " 1 conv1 conv 96x55x55" "after resizing to 80x24 the layer list takes its narrow form"
+expect " 4 pool1 max… 96x27x27" "a type cut to fit ends with …"
 s=$(screen)
 if echo "$s" | grep -q "Tensor view" && echo "$s" | grep -q "UNTRAINED seeded weights" &&
     echo "$s" | grep -q "? help  q quit"; then

@@ -202,6 +202,20 @@ int ax_ui_kv(ax_ui *u, int y, int x, int w, const char *key, const char *fmt, ..
     return y + 1;
 }
 
+char *ax_ui_cell(const ax_ui *u, char *buf, size_t size, const char *s, int w)
+{
+    int cells;
+    int nb = clip_bytes(s, w, &cells);
+    const char *more = "";
+    if (s[nb] && w >= 1) {
+        nb = clip_bytes(s, w - 1, &cells);
+        more = ax_ui_sym(u, AX_S_MORE);
+        cells++;
+    }
+    snprintf(buf, size, "%.*s%s%*s", nb, s, more, w > cells ? w - cells : 0, "");
+    return buf;
+}
+
 char *ax_ui_count(char *buf, size_t size, double v)
 {
     char raw[40];

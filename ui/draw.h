@@ -176,6 +176,9 @@ void ax_ui_fit(int halfblock, int h, int w, int avail_rows, int avail_cols, int 
  * the form with the numbers put in. */
 void ax_ui_lrn_formula(const ax_ui *u, const ax_layer_spec *l, char *general, char *constants,
                        char *actual, size_t size);
+/* s in exactly w cells: padded with blanks, or cut to end with "…" ("~"
+ * without UTF-8). Returns buf. */
+char *ax_ui_cell(const ax_ui *u, char *buf, size_t size, const char *s, int w);
 /* 1,234,567 */
 char *ax_ui_count(char *buf, size_t size, double v);
 

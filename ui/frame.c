@@ -78,26 +78,21 @@ static void draw_header(ax_ui *u)
 
 static void list_row(ax_ui *u, int y, int w, int i, int computing)
 {
-    char shape[32], line[160], name[64];
+    char shape[32], line[200];
     const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
     ax_ui_shape_short(t, shape, sizeof shape);
     const char *type = i < 0 ? "" : ax_layer_type_name(u->net->layers[i].spec.type);
     int nw = name_width(u);
-    const char *full = ax_ui_layer_name(u, i);
-    int cells = (int)strlen(full);
-    if (cells > nw) {
-        snprintf(name, sizeof name, "%.*s%s", nw - 1, full, ax_ui_sym(u, AX_S_MORE));
-        cells = nw - 1 + (int)strlen(ax_ui_sym(u, AX_S_MORE)) - (u->utf8 ? 2 : 0);
-    } else {
-        snprintf(name, sizeof name, "%s", full);
-    }
-    int pad = nw > cells ? nw - cells : 0;
+    char nm[64], ty[32], sh[48];
+    ax_ui_cell(u, nm, sizeof nm, ax_ui_layer_name(u, i), nw);
     if (COLS >= 110)
-        snprintf(line, sizeof line, "%3s %s%*s %-7.7s %-11.11s ", "", name, pad, "", type, shape);
+        snprintf(line, sizeof line, "%3s %s %s %s ", "", nm, ax_ui_cell(u, ty, sizeof ty, type, 7),
+                 ax_ui_cell(u, sh, sizeof sh, shape, 11));
     else if (nw <= 8)
-        snprintf(line, sizeof line, "%2s %s%*s %-4.4s %-9.9s ", "", name, pad, "", type, shape);
+        snprintf(line, sizeof line, "%2s %s %s %s ", "", nm, ax_ui_cell(u, ty, sizeof ty, type, 4),
+                 ax_ui_cell(u, sh, sizeof sh, shape, 9));
     else
-        snprintf(line, sizeof line, "%2s %s%*s %-9.9s ", "", name, pad, "", shape);
+        snprintf(line, sizeof line, "%2s %s %s ", "", nm, ax_ui_cell(u, sh, sizeof sh, shape, 9));
     if (i >= 0) {
         char idx[8];
         snprintf(idx, sizeof idx, COLS >= 110 ? "%3d" : "%2d", i + 1);

@@ -70,13 +70,20 @@ static int stats_table(ax_ui *u, ax_rect r, int y)
             snprintf(b, sizeof b, "%.2g", s->max);
             snprintf(m, sizeof m, "%.2g", s->mean);
             snprintf(d, sizeof d, "%.2g", s->std);
-            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-8.8s %-11.11s %8s %8s %8s %8s", l->spec.name, sh, a, b, m, d);
+            char nm[48], shc[48];
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%s %s %8s %8s %8s %8s",
+                         ax_ui_cell(u, nm, sizeof nm, l->spec.name, 8), ax_ui_cell(u, shc, sizeof shc, sh, 11), a,
+                         b, m, d);
         } else if (!wide) {
-            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-10.10s %-18.18s %11s %9s %9s %9s %9s", l->spec.name, sh,
+            char nm[48], shc[48];
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%s %s %11s %9s %9s %9s %9s",
+                         ax_ui_cell(u, nm, sizeof nm, l->spec.name, 10), ax_ui_cell(u, shc, sizeof shc, sh, 18),
                          ax_ui_count(p, sizeof p, (double)l->params), a, b, m, d);
         } else {
-            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%-12.12s %-20.20s %12s %10s %10s %10s %10s %10s", l->spec.name,
-                         sh, ax_ui_count(p, sizeof p, (double)l->params), ax_ui_num(a, sizeof a, s->min),
+            char nm[48], shc[48];
+            ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "%s %s %12s %10s %10s %10s %10s %10s",
+                         ax_ui_cell(u, nm, sizeof nm, l->spec.name, 12), ax_ui_cell(u, shc, sizeof shc, sh, 20),
+                         ax_ui_count(p, sizeof p, (double)l->params), ax_ui_num(a, sizeof a, s->min),
                          ax_ui_num(b, sizeof b, s->max), ax_ui_num(m, sizeof m, s->mean),
                          ax_ui_num(d, sizeof d, s->std), bm);
         }
