@@ -1,6 +1,6 @@
 /* View 7, Filters: the weight statistics of every layer that has weights, and
  * the first convolution's kernels as colour tiles (RGB when it reads three
- * channels). Statistics are filled by the loop's helper thread. */
+ * channels). Statistics are filled by a helper thread (worker.c). */
 #include "draw.h"
 
 #include <math.h>

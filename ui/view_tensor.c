@@ -1,6 +1,7 @@
 /* View 1, Tensor: what the current layer is (name, shape, bytes, parameters,
  * parameter count, FLOPs, time) and what its output holds (global statistics
- * and a histogram). Reads the analysis cache; computes nothing itself. */
+ * and a histogram with one bin per column it has). Reads the analysis cache
+ * (the histogram is binned there once per width); computes no layer. */
 #include "draw.h"
 
 #include <math.h>
