@@ -355,6 +355,54 @@ static void transpose_fc6(ax_net *a)
     free(tmp);
 }
 
+START_TEST(test_compare_nets)
+{
+    /* identical nets agree everywhere; conv1 flipped on side A diverges at
+     * conv1 (row 1) and the case for it reads side B's input */
+    ax_spec sp;
+    ax_error err = {0};
+    ck_assert_int_eq(ax_spec_parse(&sp, NET_TEXT, "t.net", &err), AX_OK);
+    ax_net *a, *b;
+    ck_assert_int_eq(ax_net_create(&a, &sp, 1, NULL, &err), AX_OK);
+    ck_assert_int_eq(ax_net_create(&b, &sp, 1, NULL, &err), AX_OK);
+    float in[3 * 9 * 9];
+    ax_fill_uniform(in, 243, -2, 2, 7);
+    ck_assert_int_eq(ax_net_set_input(a, in, 1, 3, 9, 9, &err), AX_OK);
+    ck_assert_int_eq(ax_net_set_input(b, in, 1, 3, 9, 9, &err), AX_OK);
+    ck_assert_int_eq(ax_net_forward(a, &err), AX_OK);
+    ck_assert_int_eq(ax_net_forward(b, &err), AX_OK);
+    ax_tolerance tol = { 0, AX_DIFF_ATOL_OF_MAX, AX_DIFF_RTOL };
+    ax_comparison c;
+    ck_assert_int_eq(ax_compare_nets(&c, a, b, &tol, &err), AX_OK);
+    ck_assert_int_eq(c.nrows, 5);
+    ck_assert_int_eq(c.compared, 5);
+    ck_assert_int_eq(c.first, -1);
+    ck_assert_str_eq(c.rows[0].name, "input");
+    ck_assert_str_eq(c.rows[4].name, "fc6");
+    ax_comparison_free(&c);
+
+    flip_conv1(a);
+    ck_assert_int_eq(ax_net_set_input(a, in, 1, 3, 9, 9, &err), AX_OK);   /* forgets the outputs */
+    ck_assert_int_eq(ax_net_forward(a, &err), AX_OK);
+    ck_assert_int_eq(ax_compare_nets(&c, a, b, &tol, &err), AX_OK);
+    ck_assert_int_eq(c.first, 1);
+    ck_assert(!c.rows[0].diverges && c.rows[1].diverges && c.rows[1].d.fail > 0);
+    ax_diag_case dc;
+    ax_comparison_case(&dc, &c, c.first);
+    ck_assert_int_eq(dc.layer, 0);
+    ck_assert_ptr_eq(dc.b_in, b->input.data);
+    ck_assert_ptr_eq(dc.b_out, b->layers[0].out.data);
+    ck_assert_str_eq(c.from, "side B's input");
+    ax_diag_result res[32];
+    ck_assert_int_ge(ax_diagnose(res, 32, &dc, &err), 1);
+    ck_assert(res[0].explains);
+    ck_assert_ptr_nonnull(strstr(res[0].what, "spatially flipped"));
+    ax_comparison_free(&c);
+    ax_net_free(a);
+    ax_net_free(b);
+}
+END_TEST
+
 START_TEST(test_diagnose_flip)
 {
     ax_diag_result res[32];
@@ -427,6 +475,7 @@ static Suite *diff_suite(void)
     tcase_add_test(d, test_diagnose_fc_transposed);
     tcase_add_test(d, test_diagnose_lrn_alpha);
     tcase_add_test(d, test_diagnose_nothing);
+    tcase_add_test(d, test_compare_nets);
     suite_add_tcase(s, d);
     return s;
 }

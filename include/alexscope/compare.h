@@ -94,4 +94,51 @@ typedef struct {
  * how many, or -1 with err set (out of memory). */
 int ax_diagnose(ax_diag_result *res, int max, const ax_diag_case *c, ax_error *err);
 
+/* ---- two runs lined up, layer by layer ------------------------------------ */
+
+/* One tensor of side A with side B's counterpart. */
+typedef struct {
+    const char *name;         /* "input" or side A's layer name */
+    int layer;                /* side A's layer; -1 for the input */
+    const ax_tensor *a;
+    const float *b;           /* side B's, in A's layout when shape_ok; NULL: side B has none */
+    int b_ndim, b_shape[4];   /* side B's shape (a flat vector when it has no sane 4-d shape) */
+    int b_layer;              /* two nets: side B's layer (-1 input, -2 none) */
+    int shape_ok;
+    ax_ref_match ref;         /* a reference folder: how the tensor was found */
+    const char *ref_name;     /* ... and its file name without .npy */
+    ax_diff d;                /* when shape_ok */
+    int diverges;             /* out of tolerance somewhere, or the shapes differ */
+} ax_cmp_row;
+
+typedef struct {
+    const ax_net *a, *b;      /* b is NULL for a reference folder */
+    ax_tolerance tol;
+    int nrows;                /* side A's layers + 1, the input first */
+    ax_cmp_row *rows;
+    int compared;             /* rows side B has */
+    int first;                /* the first divergent row, -1 when every compared row agrees */
+    float **owned;            /* reference tensors transposed or copied into A's layout */
+    char from[AX_NAME_MAX + 16], a_only[256], b_only[256];   /* for ax_comparison_case */
+} ax_comparison;
+
+/* Two computed nets: tensors matched by layer name ("input" with "input").
+ * Differences are taken with ax_diff_tol at tol (atol per tensor). */
+ax_status ax_compare_nets(ax_comparison *c, const ax_net *a, const ax_net *b, const ax_tolerance *tol,
+                          ax_error *err);
+
+/* A computed net and a reference folder, lined up by ax_refdir_match. r must
+ * outlive c (rows may point into it). */
+ax_status ax_compare_refdir(ax_comparison *c, const ax_net *a, const ax_refdir *r, const char *map_path,
+                            const ax_tolerance *tol, ax_error *err);
+
+void ax_comparison_free(ax_comparison *c);
+
+/* The diagnosis case for one divergent row: side B's tensor feeding it (the
+ * previous row's, or with two nets the last one before layers only side A
+ * has), the layers only one side has, and, for a reference that has a ReLU's
+ * output but not the conv or FC before it, that layer with its ReLU. Text it
+ * points to lives in c (c->from names the input used; empty: A's own). */
+void ax_comparison_case(ax_diag_case *dc, ax_comparison *c, int row);
+
 #endif

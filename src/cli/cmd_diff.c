@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,18 +124,6 @@ static double now_s(void)
 
 /* ---- one input, layer by layer ------------------------------------------ */
 
-typedef struct {
-    const char *name;
-    const ax_tensor *a;         /* side A's tensor */
-    const float *b;             /* side B's, in A's layout; NULL: none */
-    int b_ndim, b_shape[4];
-    int b_index;                /* B's layer (run mode), -2 none, -1 input */
-    int shape_ok;
-    const char *note;           /* "channels-last", ... */
-    ax_diff d;
-    int diverges;
-} row;
-
 static void shape_str(char *buf, size_t size, int ndim, const int *s)
 {
     size_t len = snprintf(buf, size, "(");
@@ -160,7 +147,7 @@ static void fmt_g(char *buf, size_t size, double v)
     else snprintf(buf, size, "%.3g", v);
 }
 
-static void print_row(const row *r, int idx, int status)
+static void print_row(const ax_cmp_row *r, int idx, int status)
 {
     char shape[48], ma[24], mr[24], snr[24];
     ax_tensor_shape_str(r->a, shape, sizeof shape);
@@ -184,9 +171,14 @@ static void print_row(const row *r, int idx, int status)
     size_t n = ax_tensor_numel(r->a);
     char where[96];
     where_str(where, sizeof where, r->a, d->worst);
-    printf("%3d  %-14s %-18s %9s %9s %9.6f %7s %7.3f%%  %-17s %10.4g %10.4g  %s%s%s\n", idx, r->name, shape, ma, mr,
-           d->cosine, snr, n ? 100.0 * d->fail / n : 0.0, where, d->worst_a, d->worst_b, tags[status],
-           r->note ? "  " : "", r->note ? r->note : "");
+    char note[AX_NAME_MAX + 200] = "";
+    if (r->ref_name)
+        snprintf(note, sizeof note, "  <- %s.npy%s%s%s", r->ref_name,
+                 r->ref.how == AX_REF_BY_MAP ? " (map)" : r->ref.how == AX_REF_BY_ORDER ? " (by order and shape)" : "",
+                 r->ref.channels_last ? " channels-last, compared transposed" : "",
+                 !r->ref.batch_axis && r->a->shape[0] == 1 ? " (no batch axis)" : "");
+    printf("%3d  %-14s %-18s %9s %9s %9.6f %7s %7.3f%%  %-17s %10.4g %10.4g  %s%s\n", idx, r->name, shape, ma, mr,
+           d->cosine, snr, n ? 100.0 * d->fail / n : 0.0, where, d->worst_a, d->worst_b, tags[status], note);
 }
 
 /* The top-k of both sides, A's ranks first, with B's rank and the change. */
@@ -233,7 +225,7 @@ static void print_topk(const ax_tensor *ta, const float *pb, const ax_labels *la
     free(rank_b);
 }
 
-static ax_status save_error(const char *dir, const row *r, ax_error *err)
+static ax_status save_error(const char *dir, const ax_cmp_row *r, ax_error *err)
 {
     size_t n = ax_tensor_numel(r->a);
     float *e = malloc((n ? n : 1) * sizeof(float));
@@ -252,7 +244,7 @@ static ax_status save_error(const char *dir, const row *r, ax_error *err)
 }
 
 /* Per-channel largest error as a short table with bars, worst first. */
-static void print_channel_map(const row *r, double atol)
+static void print_channel_map(const ax_cmp_row *r, double atol)
 {
     int n, c, h, w;
     ax_tensor_nchw(r->a, &n, &c, &h, &w);
@@ -284,45 +276,15 @@ static void print_channel_map(const row *r, double atol)
     free(order);
 }
 
-static void diagnose_row(row *rows, int nrows, int first, const ax_net *net, int ref_mode, const ax_net *bnet,
-                         const ax_tolerance *tol)
+static void diagnose_row(ax_comparison *cmp, int first)
 {
-    row *r = &rows[first];
-    int layer = first - 1, fused = 0;
-    /* A reference that fused the ReLU into its conv or FC (Keras' Conv2D with
-     * activation='relu') has no tensor for the layer itself: diagnose that
-     * layer, with the ReLU, against the ReLU's output. */
-    if (ref_mode && layer >= 1 && net->layers[layer].spec.type == AX_L_RELU && !rows[first - 1].b &&
-        (net->layers[layer - 1].spec.type == AX_L_CONV || net->layers[layer - 1].spec.type == AX_L_FC)) {
-        layer--;
-        fused = 1;
-    }
-    ax_diag_case c = { .net = net, .layer = layer, .b_out = r->b, .b_ndim = r->b_ndim, .tol = *tol,
-                       .fused_relu = fused };
-    memcpy(c.b_shape, r->b_shape, sizeof c.b_shape);
-    char a_only[256] = "", b_only[256] = "", from[96] = "";
-    if (layer >= 0) {
-        /* Side B's tensor that feeds this layer: the previous row's, or in a
-         * run, the last one B has before layers only side A has. */
-        const ax_tensor *in = ax_net_layer_input(net, layer);
-        int p = layer;
-        while (!ref_mode && p > 0 && !rows[p].b) {
-            snprintf(a_only + strlen(a_only), sizeof a_only - strlen(a_only), "%s'%s' (%s)", a_only[0] ? ", " : "",
-                     rows[p].name, ax_layer_type_name(net->layers[p - 1].spec.type));
-            p--;
-        }
-        if (rows[p].b && rows[p].shape_ok && ax_tensor_numel(rows[p].a) == ax_tensor_numel(in)) {
-            c.b_in = rows[p].b;
-            snprintf(from, sizeof from, "side B's %s", rows[p].name);
-        }
-        if (!ref_mode && bnet && rows[p].b && r->b_index >= 0) {
-            for (int j = rows[p].b_index + 1; j < r->b_index; j++)
-                snprintf(b_only + strlen(b_only), sizeof b_only - strlen(b_only), "%s'%s' (%s)",
-                         b_only[0] ? ", " : "", bnet->layers[j].spec.name, ax_layer_type_name(bnet->layers[j].spec.type));
-        }
-        if (a_only[0]) c.a_only = a_only;
-        if (b_only[0]) c.b_only = b_only;
-    }
+    const ax_cmp_row *r = &cmp->rows[first];
+    const ax_tolerance *tol = &cmp->tol;
+    ax_diag_case c;
+    ax_comparison_case(&c, cmp, first);
+    const ax_net *net = cmp->a;
+    int layer = c.layer, fused = c.fused_relu;
+    const char *from = cmp->from;
     ax_diag_result *res = calloc(MAX_DIAG, sizeof *res);
     if (!res) return;
     ax_error err = {0};
@@ -376,9 +338,7 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
     ax_cli_session A, B;
     int have_b = 0, rc = 1;
     ax_refdir ref = {0};
-    row *rows = NULL;
-    float **owned = NULL;
-    int nrows = 0;
+    ax_comparison cmp = {0};
     ax_status st = ax_cli_open(&A, &sa->opts, 1, &err);
     if (!st && !sb->reference) {
         st = ax_cli_open(&B, &sb->opts, 1, &err);
@@ -387,145 +347,62 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
     if (!st && sb->reference) st = ax_refdir_open(&ref, sb->reference, REF_MAX_BYTES, &err);
     if (!st) st = ax_net_forward(A.net, &err);
     if (!st && have_b) st = ax_net_forward(B.net, &err);
+    if (!st && have_b) st = ax_compare_nets(&cmp, A.net, B.net, &tol, &err);
+    if (!st && !have_b) st = ax_compare_refdir(&cmp, A.net, &ref, o->map_file, &tol, &err);
     if (st) goto fail;
     if (A.warn[0]) fprintf(stderr, "alexscope: warning: side A: %s\n", A.warn);
     if (have_b && B.warn[0]) fprintf(stderr, "alexscope: warning: side B: %s\n", B.warn);
 
     ax_net *na = A.net;
-    nrows = na->nlayers + 1;
-    rows = calloc((size_t)nrows, sizeof *rows);
-    owned = calloc((size_t)nrows, sizeof *owned);
-    const char **names = calloc((size_t)nrows, sizeof *names);
-    const ax_tensor **tens = calloc((size_t)nrows, sizeof *tens);
-    if (!rows || !owned || !names || !tens) {
-        free(names); free(tens);
-        st = ax_fail(&err, AX_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < nrows; i++) {
-        rows[i].name = names[i] = i ? na->layers[i - 1].spec.name : "input";
-        rows[i].a = tens[i] = i ? &na->layers[i - 1].out : &na->input;
-        rows[i].b_index = -2;
-    }
+    int nrows = cmp.nrows, first = cmp.first;
     int channels_last = 0, by_order = 0, by_map = 0;
-    if (have_b) {
-        ax_net *nb = B.net;
-        for (int i = 0; i < nrows; i++) {
-            int j = i ? ax_net_find(nb, names[i]) : -1;
-            if (i && j < 0) continue;
-            const ax_tensor *t = j >= 0 ? &nb->layers[j].out : &nb->input;
-            rows[i].b = t->data;
-            rows[i].b_index = j;
-            rows[i].b_ndim = t->ndim;
-            for (int k = 0; k < t->ndim; k++) rows[i].b_shape[k] = t->shape[k];
-            rows[i].shape_ok = t->ndim == rows[i].a->ndim;
-            for (int k = 0; k < t->ndim && rows[i].shape_ok; k++) rows[i].shape_ok = t->shape[k] == rows[i].a->shape[k];
-        }
-    } else {
-        ax_ref_match *m = calloc((size_t)nrows, sizeof *m);
-        if (!m) { free(names); free(tens); st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
-        st = ax_refdir_match(m, &ref, nrows, names, tens, o->map_file, &err);
-        for (int i = 0; i < nrows && !st; i++) {
-            if (m[i].entry < 0) continue;
-            const ax_ref_entry *e = &ref.e[m[i].entry];
-            rows[i].shape_ok = m[i].fits;
-            if (m[i].fits) {
-                owned[i] = malloc(ax_tensor_numel(tens[i]) * sizeof(float) + 4);
-                if (!owned[i]) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); break; }
-                ax_ref_fetch(owned[i], e, &m[i], tens[i]);
-                rows[i].b = owned[i];
-                rows[i].b_ndim = tens[i]->ndim;
-                for (int k = 0; k < tens[i]->ndim; k++) rows[i].b_shape[k] = tens[i]->shape[k];
-            } else {
-                /* Shown as stored when it has at most 4 sane dims, else as a flat vector. */
-                rows[i].b = e->data;
-                int sane = e->ndim >= 1 && e->ndim <= 4;
-                int64_t prod = 1;
-                for (int k = 0; k < e->ndim && sane; k++) {
-                    sane = e->shape[k] >= 1 && e->shape[k] <= INT_MAX;
-                    prod *= sane ? e->shape[k] : 1;
-                }
-                if (sane && prod == (int64_t)e->numel) {
-                    rows[i].b_ndim = e->ndim;
-                    for (int k = 0; k < e->ndim; k++) rows[i].b_shape[k] = (int)e->shape[k];
-                } else {
-                    rows[i].b_ndim = 1;
-                    rows[i].b_shape[0] = (int)e->numel;
-                }
-            }
-            static char notes[AX_MAX_LAYERS + 1][AX_NAME_MAX + 256];
-            snprintf(notes[i], sizeof notes[i], "<- %s.npy%s%s%s", e->name,
-                     m[i].how == AX_REF_BY_MAP ? " (map)" : m[i].how == AX_REF_BY_ORDER ? " (by order and shape)" : "",
-                     m[i].channels_last ? " channels-last, compared transposed" : "",
-                     m[i].fits && !m[i].batch_axis && tens[i]->shape[0] == 1 ? " (no batch axis)" : "");
-            rows[i].note = notes[i];
-            channels_last += m[i].channels_last;
-            by_order += m[i].how == AX_REF_BY_ORDER;
-            by_map += m[i].how == AX_REF_BY_MAP;
-        }
-        free(m);
-    }
-    free(names);
-    free(tens);
-    if (st) goto fail;
-
-    /* Compare, find the first divergence. */
-    int first = -1, compared = 0;
     for (int i = 0; i < nrows; i++) {
-        row *r = &rows[i];
-        if (!r->b) continue;
-        compared++;
-        if (r->shape_ok) {
-            size_t n = ax_tensor_numel(r->a);
-            ax_diff_tol(&r->d, r->a->data, r->b, n, ax_tolerance_atol(&tol, r->b, n), tol.rtol);
-            r->diverges = r->d.fail > 0;
-        } else {
-            r->diverges = 1;
-        }
-        if (r->diverges && first < 0) first = i;
+        channels_last += cmp.rows[i].ref.channels_last;
+        by_order += cmp.rows[i].ref.how == AX_REF_BY_ORDER;
+        by_map += cmp.rows[i].ref.how == AX_REF_BY_MAP;
     }
-
     char shape[64];
     printf("side A     %s\n", sa->label);
     printf("side B     %s%s\n", sb->label, " (the reference)");
     printf("input      %s %s\n", o->input_npy ? o->input_npy : o->image, ax_tensor_shape_str(&na->input, shape, sizeof shape));
     print_tolerance(&tol);
     if (!have_b)
-        printf("matched    %d of %d tensors with %d .npy files%s%s%s\n", compared, nrows, ref.count,
+        printf("matched    %d of %d tensors with %d .npy files%s%s%s\n", cmp.compared, nrows, ref.count,
                by_map ? ", some by the map file" : "", by_order ? ", some by order and shape" : "",
                channels_last ? ", channels-last ones transposed to NCHW" : "");
     printf("\nmax abs and max rel are the smallest atol (with rtol 0) and rtol (with atol 0) that would pass\n");
     printf("%3s  %-14s %-18s %9s %9s %9s %7s %8s  %-17s %10s %10s\n", "#", "layer", "shape", "max abs", "max rel",
            "cosine", "SNR dB", "out tol", "worst (n,c,y,x)", "A", "B");
     for (int i = 0; i < nrows; i++)
-        print_row(&rows[i], i - 1, first < 0 || i < first ? 0 : i == first ? 1 : 2);
-    if (compared == 0) {
+        print_row(&cmp.rows[i], i - 1, first < 0 || i < first ? 0 : i == first ? 1 : 2);
+    if (cmp.compared == 0) {
         printf("\nnothing to compare: side B has none of side A's tensors (try --map FILE)\n");
         rc = 1;
         goto done;
     }
-    if (first < 0)
-        printf("all %d compared tensors agree\n", compared);
-    else if (!rows[first].shape_ok)
-        printf("first divergent layer: %s (#%d): the shapes differ\n", rows[first].name, first - 1);
+    const ax_cmp_row *fr = first >= 0 ? &cmp.rows[first] : NULL;
+    if (!fr)
+        printf("all %d compared tensors agree\n", cmp.compared);
+    else if (!fr->shape_ok)
+        printf("first divergent layer: %s (#%d): the shapes differ\n", fr->name, first - 1);
     else
         printf("first divergent layer: %s (#%d): %.3g%% of its elements out of tolerance, max |A-B| %.3g\n",
-               rows[first].name, first - 1, 100.0 * rows[first].d.fail / ax_tensor_numel(rows[first].a),
-               rows[first].d.max_abs);
+               fr->name, first - 1, 100.0 * fr->d.fail / ax_tensor_numel(fr->a), fr->d.max_abs);
 
     /* The top-k of both sides. */
-    const row *last = &rows[nrows - 1];
+    const ax_cmp_row *last = &cmp.rows[nrows - 1];
+    const ax_layer *ll = &na->layers[na->nlayers - 1];
     if (is_classifier(na) && last->b && last->shape_ok)
-        print_topk(last->a, last->b, &A.labels, o->topk, na->layers[na->nlayers - 1].spec.type == AX_L_SOFTMAX);
+        print_topk(last->a, last->b, &A.labels, o->topk, ll->spec.type == AX_L_SOFTMAX);
     else if (!is_classifier(na))
         printf("\nno top-k: the %s model ends in %s '%s', not a classifier\n", na->spec.name,
-               ax_layer_type_name(na->layers[na->nlayers - 1].spec.type), na->layers[na->nlayers - 1].spec.name);
+               ax_layer_type_name(ll->spec.type), ll->spec.name);
     else
         printf("\nno top-k: side B has no %s of side A's shape\n", last->name);
 
     if (have_b && memcmp(&A.spec.pre, &B.spec.pre, sizeof A.spec.pre))
         printf("\nnote: the two specs preprocess images differently (%s vs %s)\n", A.spec.path, B.spec.path);
-    if (first >= 0) diagnose_row(rows, nrows, first, na, !have_b, have_b ? B.net : NULL, &tol);
+    if (first >= 0) diagnose_row(&cmp, first);
 
     if (o->diff_save) {
         if (mkdir(o->diff_save, 0777) && errno != EEXIST) {
@@ -534,7 +411,7 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
         }
         int saved = 0;
         for (int i = 0; i < nrows && !st; i++)
-            if (rows[i].b && rows[i].shape_ok) st = save_error(o->diff_save, &rows[i], &err), saved++;
+            if (cmp.rows[i].b && cmp.rows[i].shape_ok) st = save_error(o->diff_save, &cmp.rows[i], &err), saved++;
         if (st) goto fail;
         printf("\nwrote %d error tensors (A - B) to %s/<layer>.npy\n", saved, o->diff_save);
     }
@@ -545,9 +422,7 @@ fail:
     fprintf(stderr, "alexscope: %s\n", err.msg);
     rc = 1;
 done:
-    for (int i = 0; owned && i < nrows; i++) free(owned[i]);
-    free(owned);
-    free(rows);
+    ax_comparison_free(&cmp);
     ax_refdir_close(&ref);
     ax_cli_close(&A);
     if (have_b) ax_cli_close(&B);
