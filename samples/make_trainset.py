@@ -45,10 +45,9 @@ def draw(kind, size, rng):
         u = (xx * np.cos(a) + yy * np.sin(a)) / period
         mask = (u - np.floor(u)) < 0.5
         mask &= (yy - cy) ** 2 + (xx - cx) ** 2 <= (1.4 * r) ** 2
-    fg = rng.uniform(0, 255, 3)
-    bg = rng.uniform(0, 255, 3)
-    while np.abs(fg - bg).sum() < 150:
-        bg = rng.uniform(0, 255, 3)
+    # Any hue, but the shape always brighter than its background.
+    fg = rng.uniform(140, 255, 3)
+    bg = rng.uniform(0, 110, 3)
     img = np.where(mask[..., None], fg, bg) + rng.normal(0, 12, (size, size, 3))
     return np.clip(img, 0, 255).astype(np.uint8)
 
