@@ -7,17 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+#include "clock.h"
 
 /* Progress for large files: one line on stderr, only when it is a terminal. */
 static void progress(const char *fmt, const char *arg)
@@ -174,9 +167,9 @@ static int load_only(const ax_cli_opts *o)
     ax_status st = be ? ax_spec_load(&spec, o->model, &err) : err.code;
     if (!st) st = ax_net_create(&net, &spec, 1, be, &err);
     char warn[600] = "";
-    double t0 = now_ms();
+    double t0 = ax_clock_ms();
     if (!st) st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);
-    double ms = now_ms() - t0;
+    double ms = ax_clock_ms() - t0;
     if (st) {
         fprintf(stderr, "alexscope: %s\n", err.msg);
         ax_net_free(net);
