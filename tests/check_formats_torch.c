@@ -337,6 +337,12 @@ START_TEST(test_member_not_storage)
 }
 END_TEST
 
+START_TEST(test_big_endian_refused)
+{
+    refused("torch/bigendian.pth", NULL, NULL, "big-endian", "byteorder", NULL);
+}
+END_TEST
+
 /* Every prefix of a good file is refused cleanly (no crash, a message). */
 START_TEST(test_prefixes_refused)
 {
@@ -556,6 +562,7 @@ static Suite *formats_suite(void)
     tcase_add_test(t, test_posix_system_legacy);
     tcase_add_test(t, test_truncated_zip);
     tcase_add_test(t, test_member_not_storage);
+    tcase_add_test(t, test_big_endian_refused);
     tcase_add_test(t, test_prefixes_refused);
     tcase_add_test(t, test_chosen_by_content);
     tcase_add_test(t, test_zip64_locator_short_file);
