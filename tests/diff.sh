@@ -39,6 +39,11 @@ printf '%s\n' "$out" | grep -q -E '^all 25 compared tensors agree$' && ok || bad
 printf '%s\n' "$out" | grep -q -E '^ +1\. +[0-9]+ .* =$' && ok || bad "identical weights: no top-k row with an unchanged rank"
 expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --device cpu --device cpu "$img"
 
+# The TensorFlow-layout pickled dict (bvlc_alexnet.npy style) against the same
+# weights in safetensors: the loader's conversion leaves nothing to see.
+expect 0 'all 24 compared tensors agree' -- "$prog" diff --model "$ref/caffe-tiny.net" \
+  --weights "$ref/caffe-tiny.bvlc.npy" --weights "$ref/caffe-tiny.safetensors" --input "$ref/caffe-tiny.input.npy"
+
 # Weight bugs: the first divergent layer is named and the bug diagnosed.
 check_weights() {  # FILE LAYER PATTERN
   local out rc
@@ -84,6 +89,8 @@ check_spec v_relu_fc8 prob "the difference comes from 'relu8' \(relu\), which on
 check_spec v_mean input 'input: the mean differs: side B = side A -104, -117, -123'
 check_spec v_rgb input 'channel order \(BGR vs RGB\)'
 check_spec v_size input 'input: side A feeds \(1, 3, 67, 67\), side B \(1, 3, 71, 71\): the input size differs'
+expect 1 "side B only: 'relu8' \\(relu\\)" -- \
+  "$prog" diff --model "$fx/diff-tiny.net" --model "$fx/v_relu_fc8.net" "${good[@]}" "$img"
 expect 1 'prob: side B rectifies fc8 before the softmax \(a ReLU on fc8\)' -- \
   "$prog" diff --model "$fx/diff-tiny.net" --model "$fx/v_relu_fc8.net" "${good[@]}" "$img"
 

@@ -350,8 +350,8 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
     if (!st && have_b) st = ax_compare_nets(&cmp, A.net, B.net, &tol, &err);
     if (!st && !have_b) st = ax_compare_refdir(&cmp, A.net, &ref, o->map_file, &tol, &err);
     if (st) goto fail;
-    if (A.warn[0]) fprintf(stderr, "alexscope: warning: side A: %s\n", A.warn);
-    if (have_b && B.warn[0]) fprintf(stderr, "alexscope: warning: side B: %s\n", B.warn);
+    ax_cli_print_notes(stderr, A.warn);
+    if (have_b) ax_cli_print_notes(stderr, B.warn);
 
     ax_net *na = A.net;
     int nrows = cmp.nrows, first = cmp.first;
@@ -375,6 +375,19 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
            "cosine", "SNR dB", "out tol", "worst (n,c,y,x)", "A", "B");
     for (int i = 0; i < nrows; i++)
         print_row(&cmp.rows[i], i - 1, first < 0 || i < first ? 0 : i == first ? 1 : 2);
+    if (have_b) {
+        /* Layers side B has and side A has not (no row above). */
+        char only[512] = "";
+        int count = 0;
+        for (int j = 0; j < B.net->nlayers; j++) {
+            if (ax_net_find(na, B.net->layers[j].spec.name) >= 0) continue;
+            size_t len = strlen(only);
+            if (count++ < 8 && len < sizeof only)
+                snprintf(only + len, sizeof only - len, "%s'%s' (%s)", len ? ", " : "", B.net->layers[j].spec.name,
+                         ax_layer_type_name(B.net->layers[j].spec.type));
+        }
+        if (count) printf("  (side B only: %s%s)\n", only, count > 8 ? ", ..." : "");
+    }
     if (cmp.compared == 0) {
         printf("\nnothing to compare: side B has none of side A's tensors (try --map FILE)\n");
         rc = 1;
@@ -531,8 +544,8 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
     st = ax_cli_open(&A, &sa->opts, 0, &err);
     if (!st) { st = ax_cli_open(&B, &sb->opts, 0, &err); open_b = 1; }
     if (st) goto fail;
-    if (A.warn[0]) fprintf(stderr, "alexscope: warning: side A: %s\n", A.warn);
-    if (B.warn[0]) fprintf(stderr, "alexscope: warning: side B: %s\n", B.warn);
+    ax_cli_print_notes(stderr, A.warn);
+    ax_cli_print_notes(stderr, B.warn);
     ax_net *na = A.net, *nb = B.net;
     if (!is_classifier(na) || !is_classifier(nb)) {
         st = ax_fail(&err, AX_ERR_ARG, "a folder diff compares classes, and the %s model does not end in a classifier",
