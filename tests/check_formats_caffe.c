@@ -369,6 +369,22 @@ START_TEST(keras_libhdf5_crash)
 }
 END_TEST
 
+/* A layer group that links into another file is not followed, even where
+ * libhdf5 would find that file (HDF5_EXT_PREFIX names its folder). */
+START_TEST(keras_external_link)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", ax_fixture("keras"));
+    setenv("HDF5_EXT_PREFIX", dir, 1);
+    ax_wfile *f = NULL;
+    ax_error err = {0};
+    ax_status st = ax_wfile_open(&f, ax_fixture("keras/external_link.h5"), &err);
+    unsetenv("HDF5_EXT_PREFIX");
+    ck_assert_msg(st == AX_ERR_FORMAT, "%s: %s", ax_status_name(st), err.msg);
+    ck_assert_msg(strstr(err.msg, "'conv2d'") != NULL, "%s", err.msg);
+}
+END_TEST
+
 START_TEST(keras_wrong_model)
 {
     /* caffe-tiny also has eight layers with weights, so the Keras layers map
@@ -421,6 +437,7 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, keras_mapping_is_said);
     tcase_add_test(tc, keras_int_kernel);
     tcase_add_test(tc, keras_libhdf5_crash);
+    tcase_add_test(tc, keras_external_link);
     tcase_add_test(tc, keras_wrong_model);
 #else
     tcase_add_test(tc, keras_without_hdf5);
