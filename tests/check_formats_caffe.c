@@ -353,6 +353,28 @@ START_TEST(keras_int_kernel)
 }
 END_TEST
 
+/* Names that match the spec's are mapped by name (the fuzz seed's layers
+ * are called conv2d and dense). */
+START_TEST(keras_by_name)
+{
+    char text[] = "name named\ninput 1 8 8\nconv conv2d out=2 k=2 s=1 pad=0\nrelu r\n"
+                  "flatten flat order=hwc\nfc dense out=3\n";
+    ax_spec *spec = malloc(sizeof *spec);
+    ck_assert_ptr_nonnull(spec);
+    ax_error err = {0};
+    ck_assert_int_eq(ax_spec_parse(spec, text, "named.net", &err), AX_OK);
+    ax_net *net = NULL;
+    ck_assert_int_eq(ax_net_create(&net, spec, 1, &ax_backend_cpu, &err), AX_OK);
+    free(spec);
+    char warn[1024] = "";
+    ax_status st = ax_net_load_weights(net, ax_fixture("../fuzz/corpus/keras/keras2_model.h5"), 0, warn, sizeof warn,
+                                       &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    ck_assert_msg(strstr(warn, "mapped by name: conv2d->conv2d, dense->dense") != NULL, "%s", warn);
+    ax_net_free(net);
+}
+END_TEST
+
 /* A file that crashes libhdf5 1.10 (found by fuzzing): the crash stays in
  * the reader's child process and is an error naming the file. */
 START_TEST(keras_libhdf5_crash)
@@ -437,6 +459,7 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, keras_mapping_is_said);
     tcase_add_test(tc, keras_int_kernel);
     tcase_add_test(tc, keras_libhdf5_crash);
+    tcase_add_test(tc, keras_by_name);
     tcase_add_test(tc, keras_external_link);
     tcase_add_test(tc, keras_wrong_model);
 #else
