@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,6 +524,68 @@ static int kl_desc(const void *a, const void *b)
     return x->kl < y->kl ? 1 : x->kl > y->kl ? -1 : 0;
 }
 
+/* One image of a batch, decoded and preprocessed for both sides into its slot. */
+typedef struct {
+    const char *path;
+    float *a, *b;
+    size_t one_a, one_b;
+    const ax_spec *spec_a, *spec_b;
+    int same_pre;
+    ax_status st;
+    ax_error err;
+} decode_job;
+
+typedef struct {
+    decode_job *jobs;
+    int count;
+    int next;
+    pthread_mutex_t mu;
+} decode_queue;
+
+static void decode_one(decode_job *j)
+{
+    ax_image img;
+    memset(&j->err, 0, sizeof j->err);
+    j->st = ax_image_load(&img, j->path, &j->err);
+    if (j->st) return;
+    j->st = ax_preprocess_image(j->a, &img, j->spec_a, &j->err);
+    if (!j->st && !j->same_pre) j->st = ax_preprocess_image(j->b, &img, j->spec_b, &j->err);
+    else if (!j->st) memcpy(j->b, j->a, j->one_a * sizeof(float));
+    ax_image_free(&img);
+}
+
+static void *decode_worker(void *arg)
+{
+    decode_queue *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        int i = q->next++;
+        pthread_mutex_unlock(&q->mu);
+        if (i >= q->count) return NULL;
+        decode_one(&q->jobs[i]);
+    }
+}
+
+/* Decodes count images into slots 0..count-1 of in_a and in_b, on as many
+ * threads as the CPU backend uses (images are independent). */
+static void decode_batch(decode_job *jobs, int count, char **files, float *in_a, float *in_b, size_t one_a,
+                         size_t one_b, const ax_spec *spec_a, const ax_spec *spec_b, int same_pre)
+{
+    for (int j = 0; j < count; j++)
+        jobs[j] = (decode_job){ .path = files[j], .a = in_a + one_a * j, .b = in_b + one_b * j, .one_a = one_a,
+                                .one_b = one_b, .spec_a = spec_a, .spec_b = spec_b, .same_pre = same_pre };
+    decode_queue q = { jobs, count, 0, PTHREAD_MUTEX_INITIALIZER };
+    int nt = ax_cpu_threads();
+    if (nt > count) nt = count;
+    if (nt > 64) nt = 64;
+    pthread_t th[64];
+    int started = 0;
+    for (int t = 1; t < nt; t++)
+        if (!pthread_create(&th[started], NULL, decode_worker, &q)) started++;
+    decode_worker(&q);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+}
+
 static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
 {
     ax_tolerance tol = tolerance_of(o);
@@ -541,6 +604,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
     int open_b = 0;
     float *in_a = NULL, *in_b = NULL, *pa = NULL, *pb = NULL;
     image_result *res = NULL;
+    decode_job *jobs = NULL;
     st = ax_cli_open(&A, &sa->opts, 0, &err);
     if (!st) { st = ax_cli_open(&B, &sb->opts, 0, &err); open_b = 1; }
     if (st) goto fail;
@@ -567,7 +631,8 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
     pa = malloc((size_t)classes * batch * sizeof(float));
     pb = malloc((size_t)classes * batch * sizeof(float));
     res = calloc((size_t)nfiles, sizeof *res);
-    if (!in_a || !in_b || !pa || !pb || !res) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
+    jobs = calloc((size_t)batch, sizeof *jobs);
+    if (!in_a || !in_b || !pa || !pb || !res || !jobs) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
 
     int tty = isatty(STDERR_FILENO), done = 0, nres = 0, skipped = 0;
     double t_decode = 0, t_fa = 0, t_fb = 0, t_cmp = 0, t0 = now_s(), t3 = t0;
@@ -575,23 +640,22 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
     progress(0, nfiles, tty);
     for (int start = 0; start < nfiles && !st; start += batch) {
         double t = now_s();
-        int got = 0;
+        int count = nfiles - start < batch ? nfiles - start : batch, got = 0;
         int idx[4096];
-        for (int f = start; f < nfiles && f < start + batch; f++) {
-            ax_image img;
-            ax_error ie = {0};
-            ax_status s2 = ax_image_load(&img, files[f], &ie);
-            if (!s2) s2 = ax_preprocess_image(in_a + one_a * got, &img, &na->spec, &ie);
-            if (!s2 && !same_pre) s2 = ax_preprocess_image(in_b + one_b * got, &img, &nb->spec, &ie);
-            else if (!s2) memcpy(in_b + one_b * got, in_a + one_a * got, one_a * sizeof(float));
-            if (!s2 || img.rgb) ax_image_free(&img);
-            if (s2) {
+        decode_batch(jobs, count, files + start, in_a, in_b, one_a, one_b, &na->spec, &nb->spec, same_pre);
+        for (int j = 0; j < count; j++) {
+            if (jobs[j].st) {
                 if (tty) fprintf(stderr, "\r\033[K");
-                fprintf(stderr, "alexscope: warning: skipping %s\n", ie.msg);
+                fprintf(stderr, "alexscope: warning: skipping %s\n", jobs[j].err.msg);
                 skipped++;
                 continue;
             }
-            idx[got++] = f;
+            /* Readable images move down over the skipped ones, in order. */
+            if (got != j) {
+                memmove(in_a + one_a * got, in_a + one_a * j, one_a * sizeof(float));
+                memmove(in_b + one_b * got, in_b + one_b * j, one_b * sizeof(float));
+            }
+            idx[got++] = start + j;
         }
         done += start + batch < nfiles ? batch : nfiles - start;
         if (!got) { progress(done, nfiles, tty); continue; }
@@ -683,7 +747,7 @@ fail:
         rc = 1;
     }
 out:
-    free(in_a); free(in_b); free(pa); free(pb); free(res);
+    free(in_a); free(in_b); free(pa); free(pb); free(res); free(jobs);
     for (int i = 0; i < nfiles; i++) free(files[i]);
     free(files);
     ax_cli_close(&A);
