@@ -38,19 +38,21 @@ static void col_range(int kj, const ax_window *g, int *lo, int *hi)
     *hi = b;
 }
 
-/* col (Cg*KH*KW, OH*OW) from one group's image (Cg, H, W); padding reads 0. */
-static void im2col(float *col, const float *img, int cg, const ax_window *g)
+/* col (Cg*KH*KW, (oy1-oy0)*OW): the im2col columns of output rows [oy0,
+ * oy1) of one group's image (Cg, H, W); padding reads 0. */
+static void im2col(float *col, const float *img, int cg, int oy0, int oy1, const ax_window *g)
 {
-    const int ow = g->ow, ohw = g->oh * g->ow;
+    const int ow = g->ow;
+    const size_t ncols = (size_t)(oy1 - oy0) * ow;
     for (int ci = 0; ci < cg; ci++)
         for (int ki = 0; ki < g->kh; ki++)
             for (int kj = 0; kj < g->kw; kj++) {
-                float *row = col + (((size_t)ci * g->kh + ki) * g->kw + kj) * ohw;
+                float *row = col + (((size_t)ci * g->kh + ki) * g->kw + kj) * ncols;
                 const float *plane = img + (size_t)ci * g->h * g->w;
                 int lo, hi;
                 col_range(kj, g, &lo, &hi);
-                for (int oy = 0; oy < g->oh; oy++) {
-                    float *d = row + (size_t)oy * ow;
+                for (int oy = oy0; oy < oy1; oy++) {
+                    float *d = row + (size_t)(oy - oy0) * ow;
                     int iy = oy * g->sh - g->pad_t + ki;
                     if (iy < 0 || iy >= g->h || lo >= hi) {
                         memset(d, 0, sizeof(float) * ow);
@@ -65,30 +67,35 @@ static void im2col(float *col, const float *img, int cg, const ax_window *g)
             }
 }
 
-/* The transpose of im2col: img (Cg, H, W) = sum of col's entries over the
- * windows each input cell appears in; cells in padding are dropped. */
-static void col2im(float *img, const float *col, int cg, const ax_window *g)
+/* The transpose of im2col for output rows [oy0, oy1): adds col's entries
+ * into img (Cg, H, W) at the cells they were read from; padding is dropped. */
+static void col2im(float *img, const float *col, int cg, int oy0, int oy1, const ax_window *g)
 {
-    const int ow = g->ow, ohw = g->oh * g->ow;
-    memset(img, 0, sizeof(float) * (size_t)cg * g->h * g->w);
+    const int ow = g->ow;
+    const size_t ncols = (size_t)(oy1 - oy0) * ow;
     for (int ci = 0; ci < cg; ci++)
         for (int ki = 0; ki < g->kh; ki++)
             for (int kj = 0; kj < g->kw; kj++) {
-                const float *row = col + (((size_t)ci * g->kh + ki) * g->kw + kj) * ohw;
+                const float *row = col + (((size_t)ci * g->kh + ki) * g->kw + kj) * ncols;
                 float *plane = img + (size_t)ci * g->h * g->w;
                 int lo, hi;
                 col_range(kj, g, &lo, &hi);
                 if (lo >= hi) continue;
-                for (int oy = 0; oy < g->oh; oy++) {
+                for (int oy = oy0; oy < oy1; oy++) {
                     int iy = oy * g->sh - g->pad_t + ki;
                     if (iy < 0 || iy >= g->h) continue;
-                    const float *s = row + (size_t)oy * ow;
+                    const float *src = row + (size_t)(oy - oy0) * ow;
                     float *d = plane + (size_t)iy * g->w + lo * g->sw - g->pad_l + kj;
-                    if (g->sw == 1) for (int x = lo; x < hi; x++) d[x - lo] += s[x];
-                    else for (int x = lo; x < hi; x++) d[(size_t)(x - lo) * g->sw] += s[x];
+                    if (g->sw == 1) for (int x = lo; x < hi; x++) d[x - lo] += src[x];
+                    else for (int x = lo; x < hi; x++) d[(size_t)(x - lo) * g->sw] += src[x];
                 }
             }
 }
+
+/* Output rows per block: a block's im2col stays in the core's L2 between
+ * being written and being multiplied. */
+#define BLOCK_FLOATS (1u << 18)
+#define MIN_COLS 512
 
 typedef struct {
     float *dx, *dw, *db;
@@ -125,19 +132,31 @@ static void bwd_slots(void *arg, int s0, int s1)
                         for (int i = 0; i < ohw; i++) sum += r[i];
                         db[gi * ocg + o] += (float)sum;
                     }
-                if (j->dw && kdim > 0) {
-                    im2col(col, img, cg, g);
-                    /* dW_g (OCg, K) += dY_g (OCg, OHW) x col^T (OHW, K) */
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ocg, kdim, ohw, 1.0f, dyg, ohw,
-                                col, ohw, 1.0f, dw + (size_t)gi * ocg * kdim, kdim);
+                if (kdim == 0) {
+                    if (j->dx) memset(j->dx + ((size_t)n * g->c + (size_t)gi * cg) * in_plane, 0,
+                                      sizeof(float) * cg * in_plane);
+                    continue;
                 }
-                if (j->dx) {
-                    float *dxg = j->dx + ((size_t)n * g->c + (size_t)gi * cg) * in_plane;
-                    if (kdim == 0) continue;
-                    /* col (K, OHW) = W_g^T (K, OCg) x dY_g (OCg, OHW) */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, ohw, ocg, 1.0f, wg, kdim,
-                                dyg, ohw, 0.0f, col, ohw);
-                    col2im(dxg, col, cg, g);
+                float *dxg = j->dx ? j->dx + ((size_t)n * g->c + (size_t)gi * cg) * in_plane : NULL;
+                if (dxg) memset(dxg, 0, sizeof(float) * cg * in_plane);
+                /* ... but never so few columns that the GEMMs run short. */
+                int step = (int)(BLOCK_FLOATS / ((size_t)kdim * g->ow));
+                if (step * g->ow < MIN_COLS) step = (MIN_COLS + g->ow - 1) / g->ow;
+                for (int y0 = 0; y0 < g->oh; y0 += step) {
+                    int y1 = y0 + step < g->oh ? y0 + step : g->oh, ncols = (y1 - y0) * g->ow;
+                    const float *dyb = dyg + (size_t)y0 * g->ow;   // (OCg, ncols), row stride OHW
+                    if (j->dw) {
+                        im2col(col, img, cg, y0, y1, g);
+                        /* dW_g (OCg, K) += dY_g[:, block] x col^T (ncols, K) */
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ocg, kdim, ncols, 1.0f, dyb, ohw,
+                                    col, ncols, 1.0f, dw + (size_t)gi * ocg * kdim, kdim);
+                    }
+                    if (dxg) {
+                        /* col (K, ncols) = W_g^T (K, OCg) x dY_g[:, block] */
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kdim, ncols, ocg, 1.0f, wg, kdim,
+                                    dyb, ohw, 0.0f, col, ncols);
+                        col2im(dxg, col, cg, y0, y1, g);
+                    }
                 }
             }
     }
