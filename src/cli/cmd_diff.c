@@ -2,7 +2,6 @@
  * device, or a folder of reference activations) on one input and compares
  * them layer by layer, naming the first divergent layer and, when it can,
  * the conversion bug; or, with a folder of images, compares their top-k. */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -11,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alexscope/analysis.h"
 #include "alexscope/compare.h"
 #include "alexscope/weights.h"
 #include "cli.h"
+#include "clock.h"
 
 /* A reference folder holds at most this many bytes of tensors. */
 #define REF_MAX_BYTES ((size_t)2 << 30)
@@ -114,13 +113,6 @@ static int is_dir(const char *path)
 {
     struct stat st;
     return path && !stat(path, &st) && S_ISDIR(st.st_mode);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- one input, layer by layer ------------------------------------------ */
@@ -635,11 +627,11 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
     if (!in_a || !in_b || !pa || !pb || !res || !jobs) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
 
     int tty = isatty(STDERR_FILENO), done = 0, nres = 0, skipped = 0;
-    double t_decode = 0, t_fa = 0, t_fb = 0, t_cmp = 0, t0 = now_s(), t3 = t0;
+    double t_decode = 0, t_fa = 0, t_fb = 0, t_cmp = 0, t0 = ax_clock_ms() * 1e-3, t3 = t0;
     int k5 = classes < 5 ? classes : 5;
     progress(0, nfiles, tty);
     for (int start = 0; start < nfiles && !st; start += batch) {
-        double t = now_s();
+        double t = ax_clock_ms() * 1e-3;
         int count = nfiles - start < batch ? nfiles - start : batch, got = 0;
         int idx[4096];
         decode_batch(jobs, count, files + start, in_a, in_b, one_a, one_b, &na->spec, &nb->spec, same_pre);
@@ -664,14 +656,14 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
             memcpy(in_a + one_a * j, in_a + one_a * (got - 1), one_a * sizeof(float));
             memcpy(in_b + one_b * j, in_b + one_b * (got - 1), one_b * sizeof(float));
         }
-        double t1 = now_s();
+        double t1 = ax_clock_ms() * 1e-3;
         t_decode += t1 - t;
         st = ax_net_set_input(na, in_a, batch, na->spec.in_c, na->spec.in_h, na->spec.in_w, &err);
         if (!st) st = ax_net_forward(na, &err);
-        double t2 = now_s();
+        double t2 = ax_clock_ms() * 1e-3;
         if (!st) st = ax_net_set_input(nb, in_b, batch, nb->spec.in_c, nb->spec.in_h, nb->spec.in_w, &err);
         if (!st) st = ax_net_forward(nb, &err);
-        t3 = now_s();
+        t3 = ax_clock_ms() * 1e-3;
         t_fa += t2 - t1;
         t_fb += t3 - t2;
         if (st) break;
@@ -697,7 +689,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
             ax_diff_tol(&d, qa, qb, (size_t)classes, ax_tolerance_atol(&tol, qb, (size_t)classes), tol.rtol);
             r->agree = !d.fail && r->top_a == r->top_b;
         }
-        t_cmp += now_s() - t3;
+        t_cmp += ax_clock_ms() * 1e-3 - t3;
         progress(done, nfiles, tty);
     }
     if (st) goto fail;
@@ -705,7 +697,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
         st = ax_fail(&err, AX_ERR_FORMAT, "%s: none of the %d images could be read", o->image, nfiles);
         goto fail;
     }
-    double wall = now_s() - t0;
+    double wall = ax_clock_ms() * 1e-3 - t0;
     int top1 = 0, agree = 0;
     double overlap = 0, kl = 0;
     for (int i = 0; i < nres; i++) {
