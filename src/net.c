@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "alexscope/teach.h"
 #include "alexscope/weights.h"
 #include "clock.h"
 #include "cpu/parallel.h"
@@ -102,6 +103,19 @@ static ax_status resolve_layer(ax_layer *L, int batch, int *c, int *h, int *w, i
     else ax_tensor_set(&L->out, s->name, 2, batch, oc, 1, 1);
     L->params = (L->weight.ndim ? ax_tensor_numel(&L->weight) : 0) + (L->bias.ndim ? ax_tensor_numel(&L->bias) : 0);
     *c = oc; *h = oh; *w = ow; *spatial = out_spatial;
+    return AX_OK;
+}
+
+ax_status ax_spec_resolve(const ax_spec *spec, ax_layer *layers, ax_error *err)
+{
+    int c = spec->in_c, h = spec->in_h, w = spec->in_w, spatial = 1;
+    for (int i = 0; i < spec->nlayers; i++) {
+        memset(&layers[i], 0, sizeof layers[i]);
+        layers[i].spec = spec->layers[i];
+        layers[i].index = i;
+        ax_status st = resolve_layer(&layers[i], 1, &c, &h, &w, &spatial, spec->path, err);
+        if (st) return st;
+    }
     return AX_OK;
 }
 
@@ -357,9 +371,9 @@ static void expected_str(char *buf, size_t size, const ax_tensor *t, int is_bias
     else snprintf(buf, size, "(out, in) = (%d, %d)", d[0], d[1]);
 }
 
-/* A conv weight whose in-channels per group differ from the model's: when
- * they divide the layer's input channels, the file's layer was grouped
- * differently (the classic case: groups forgotten, twice the channels). */
+/* A conv weight whose in-channels per group are twice or half the model's:
+ * the file's layer was grouped differently (the classic case: AlexNet's two
+ * towers forgotten, twice the channels). */
 static void groups_hint(char *buf, size_t size, const ax_layer *L, const ax_wentry *e, int tf_layout)
 {
     buf[0] = 0;
@@ -367,6 +381,10 @@ static void groups_hint(char *buf, size_t size, const ax_layer *L, const ax_went
     int64_t found_in = e->shape[tf_layout ? 2 : 1];
     int want_in = L->weight.shape[1], channels = L->in_c;
     if (found_in <= 0 || found_in == want_in || channels % found_in) return;
+    /* Only the two-tower case: other ratios (one input channel for three)
+     * are a different net, not different groups. */
+    int64_t file_groups = channels / found_in;
+    if (!(file_groups == 1 && L->spec.groups == 2) && !(file_groups == 2 && L->spec.groups == 1)) return;
     snprintf(buf, size, " (%lld in-channels per group: the file's layer has groups=%lld, the model's '%.40s' has "
              "groups=%d)", (long long)found_in, (long long)(channels / found_in), L->spec.name, L->spec.groups);
 }
@@ -569,7 +587,7 @@ ax_status ax_net_step(ax_net *net, int i, ax_error *err)
         return ax_fail(err, AX_ERR_ARG, "layer %d (%s): its input, layer %d, is not computed yet", i,
                        net->layers[i].spec.name, i - 1);
     double t0 = ax_clock_ms();
-    ax_status st = net->backend->run_layer(net, i, err);
+    ax_status st = net->layers[i].whatif ? ax_whatif_run(net, i, err) : net->backend->run_layer(net, i, err);
     net->layers[i].ms = ax_clock_ms() - t0;
     if (st) {
         net->computed = i;

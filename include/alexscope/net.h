@@ -21,6 +21,7 @@ typedef struct ax_layer {
     double flops;           /* multiply-adds x 2 for one image */
     size_t params;
     double ms;              /* time of the last run of this layer */
+    int whatif;             /* ax_whatif (alexscope/teach.h): 0 runs the layer as specified */
 } ax_layer;
 
 /* Called after each layer is computed (for the UI's progress and the CLI's rows). */
@@ -90,5 +91,10 @@ const ax_tensor *ax_net_output(const ax_net *net, int i);
 const ax_tensor *ax_net_layer_input(const ax_net *net, int i);
 
 int ax_net_find(const ax_net *net, const char *name);
+
+/* Resolves a spec's shapes, weights' shapes, FLOPs and parameter counts into
+ * layers[spec->nlayers] (batch 1) without allocating or filling anything:
+ * tensors' data stay NULL. */
+ax_status ax_spec_resolve(const ax_spec *spec, ax_layer *layers, ax_error *err);
 
 #endif

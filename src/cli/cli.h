@@ -54,6 +54,7 @@ typedef struct {
     const char *output;       /* convert: OUT.safetensors */
     int spec_text;            /* inspect --spec */
     int load_only;            /* convert --load-only */
+    const char *format;       /* summary --format text|json */
 } ax_cli_opts;
 
 /* Parses argv after the command word. Prints the error and returns 2 on bad
@@ -91,6 +92,7 @@ int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);
 int ax_cmd_bench_backward(const ax_cli_opts *o);
 int ax_cmd_train(const ax_cli_opts *o);
+int ax_cmd_summary(const ax_cli_opts *o);
 
 /* How a weight file meets a net spec (src/cli/fit.c), by ax_net_load_weights'
  * rules: "<layer>.weight"/".bias" as stored, or "<layer>.0"/".1" in

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
         const char *word = argv[1];
         if (!strcmp(word, "dump") || !strcmp(word, "bench") || !strcmp(word, "ui") || !strcmp(word, "diff") ||
             !strcmp(word, "grad") || !strcmp(word, "train") ||
-            !strcmp(word, "inspect") || !strcmp(word, "convert")) {
+            !strcmp(word, "inspect") || !strcmp(word, "convert") || !strcmp(word, "summary")) {
             o.command = word;
             first = 2;
         } else if (!strcmp(word, "help")) {
@@ -40,6 +40,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.command, "train")) return ax_cmd_train(&o);
     if (!strcmp(o.command, "inspect")) return ax_cmd_inspect(&o);
     if (!strcmp(o.command, "convert")) return ax_cmd_convert(&o);
+    if (!strcmp(o.command, "summary")) return ax_cmd_summary(&o);
     if (!o.image && !o.input_npy) {
         ax_cli_usage(stderr);
         return 2;

@@ -45,6 +45,10 @@ void ax_cli_usage(FILE *f)
         "                                       tensors in alexscope's layouts; without --model, the\n"
         "                                       built-in model IN fits\n"
         "  alexscope convert --load-only [--model M] IN   load and time only (benchmarks)\n"
+        "  alexscope summary [--model M] [--format text|json]\n"
+        "                                       per layer: output shape, parameters, FLOPs,\n"
+        "                                       receptive field/jump, activation memory; totals\n"
+        "                                       and a diagram of the net (no image, no weights)\n"
         "  alexscope grad [options] [--class K | --loss l2] (IMAGE | --input X.npy) --save DIR\n"
         "                                       gradients of the logit of class K (default: each\n"
         "                                       image's top class) or of l2 = sum(last^2)/2: DIR/\n"
@@ -146,7 +150,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
     enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
-           OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME };
+           OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -166,6 +170,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"lr", required_argument, 0, OPT_LR}, {"momentum", required_argument, 0, OPT_MOMENTUM},
         {"weight-decay", required_argument, 0, OPT_WD}, {"seed", required_argument, 0, OPT_SEED},
         {"no-augment", no_argument, 0, OPT_NO_AUGMENT}, {"resume", required_argument, 0, OPT_RESUME},
+        {"format", required_argument, 0, OPT_FORMAT},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -234,6 +239,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_WD: rc = parse_real("--weight-decay", optarg, 0, 1, &o->weight_decay); o->train_given = 1; break;
         case OPT_SEED: { int v = 0; rc = parse_count("--seed", optarg, 0, 2147483647, &v); o->seed = v; o->train_given = 1; break; }
         case OPT_NO_AUGMENT: o->no_augment = 1; o->train_given = 1; break;
+        case OPT_FORMAT: o->format = optarg; break;
         case 'h': ax_cli_usage(stdout); return 1;
         case 'V': printf("alexscope %s\n", PACKAGE_VERSION); return 1;
         case ':':
@@ -288,6 +294,10 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     }
     if (o->spec_text && strcmp(o->command, "inspect")) {
         fprintf(stderr, "alexscope: --spec belongs to the inspect command\n");
+        return 2;
+    }
+    if (o->format && strcmp(o->command, "summary")) {
+        fprintf(stderr, "alexscope: --format belongs to the summary command\n");
         return 2;
     }
     if (o->load_only && strcmp(o->command, "convert")) {
