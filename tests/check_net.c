@@ -321,6 +321,13 @@ START_TEST(test_load_messages)
                   strstr(err.msg, "'f1.bias': expected (out) = (5), found (6)") &&
                   strstr(err.msg, "'stray'") && !strstr(err.msg, "more"), "%s", err.msg);
 
+    /* One input channel where the model has three is no grouping: no hint. */
+    ax_wout gray[1] = {{.name = "c1.weight", .data = zeros, .ndim = 4, .shape = {4, 1, 3, 3}}};
+    ck_assert_int_eq(ax_safetensors_write(tmp_path("gray.safetensors"), gray, 1, &err), AX_OK);
+    ck_assert_int_ne(ax_net_load_weights(net, tmp_path("gray.safetensors"), 0, notes, sizeof notes, &err), AX_OK);
+    ck_assert_msg(strstr(err.msg, "'c1.weight': expected (out, in/groups, kh, kw) = (4, 3, 3, 3), found (4, 1, 3, 3)") &&
+                  !strstr(err.msg, "groups="), "%s", err.msg);
+
     /* Lenient: the unused tensor is a warning, on its own line. */
     memcpy(all, pt, sizeof pt);
     all[0] = (ax_wout){.name = "c1.weight", .data = zeros, .ndim = 4, .shape = {4, 3, 3, 3}};
