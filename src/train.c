@@ -5,6 +5,7 @@
 #include "train.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,7 +372,17 @@ ax_status ax_trainer_save(const ax_trainer *t, const char *path, int checkpoint,
     char model[AX_NAME_MAX + 16];
     snprintf(model, sizeof model, "%s", net->spec.name);
     const char *meta[] = {"alexscope.model", model, "alexscope.kind", checkpoint ? "training checkpoint" : "trained weights"};
-    ax_status st = ax_safetensors_write_meta(path, outs, n, meta, 2, err);
+    /* Written beside and renamed over: a run killed while writing leaves
+     * the previous file whole. */
+    char tmp[AX_PATH_MAX + 16];
+    ax_status st = AX_OK;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        st = ax_fail(err, AX_ERR_ARG, "%s: path too long", path);
+    if (!st) st = ax_safetensors_write_meta(tmp, outs, n, meta, 2, err);
+    if (!st && rename(tmp, path)) {
+        st = ax_fail(err, AX_ERR_IO, "%s: cannot replace it: %s", path, strerror(errno));
+        remove(tmp);
+    }
     free(outs);
     free(names);
     return st;
