@@ -558,14 +558,14 @@ static void lrn_case(const char *label, ax_lrn_convention conv, int size, float 
 {
     ax_layer_spec s = {.type = AX_L_LRN, .lrn_convention = conv, .lrn_size = size, .lrn_alpha = alpha,
                        .lrn_beta = beta, .lrn_k = k};
-    op o = {.label = label, .type = AX_L_LRN, .n = 2, .c = 7, .h = 3, .w = 5, .seed = 11, .slots = slots};
+    op o = {.label = label, .type = AX_L_LRN, .n = 2, .c = 7, .h = 4, .w = 9, .seed = 11, .slots = slots};
     o.scale = ax_lrn_sum_scale(&s);
     /* The conventions' own formulas, written out: Caffe/PyTorch divide alpha
      * by the window, TF and Darknet do not. */
     float want = conv == AX_LRN_CAFFE ? alpha / size : alpha;
     ck_assert_msg(fabsf(o.scale - want) <= 1e-7f * want, "%s: scale %g, expected %g", label, o.scale, want);
     o.beta = beta; o.k = k; o.size = size;
-    o.nx = o.ny = (size_t)2 * 7 * 15;
+    o.nx = o.ny = (size_t)2 * 7 * 36;   /* 36 pixels: whole vectors and a tail */
     /* inputs of a few units so that the window term matters */
     check_op(&o, lrn_fwd_d, lrn_bwd_d, -3, 3);
 }
