@@ -17,7 +17,9 @@
 
 enum {
     AX_V_TENSOR, AX_V_CHANNELS, AX_V_HEATMAP, AX_V_LRN,
-    AX_V_GROUPS, AX_V_TOPK, AX_V_FILTERS, AX_V_INPUT, AX_V_MESSAGES, AX_V_COUNT
+    AX_V_GROUPS, AX_V_TOPK, AX_V_FILTERS, AX_V_INPUT, AX_V_MESSAGES,
+    AX_V_SUMMARY, AX_V_EXPLAIN,   /* S, and e on a value (ui/teach.h) */
+    AX_V_COUNT
 };
 
 /* What a piece of text is; in mono each role becomes an attribute. */

@@ -23,7 +23,8 @@ static int build(line *out, int *starts, int *nsec)
     for (int v = 0; v < AX_V_COUNT && n < MAX_LINES - 1; v++) {
         starts[s++] = n;
         out[n] = (line){ NULL, NULL, 1, "" };
-        snprintf(out[n].title, sizeof out[n].title, "%d %s view", v + 1, ax_views[v]->name);
+        if (v < 9) snprintf(out[n].title, sizeof out[n].title, "%d %s view", v + 1, ax_views[v]->name);
+        else snprintf(out[n].title, sizeof out[n].title, "%s view", ax_views[v]->name);
         n++;
         int any = 0;
         for (const ax_keyhelp *k = ax_views[v]->keys; k && k->keys && n < MAX_LINES; k++, any = 1)

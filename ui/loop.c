@@ -3,6 +3,7 @@
  * list, switching images of a batch, and the messages log. Terminal and
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
 #include "loop.h"
+#include "teach.h"
 
 #include <locale.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 const ax_view *const ax_views[AX_V_COUNT] = {
     &ax_view_tensor, &ax_view_channels, &ax_view_heatmap, &ax_view_lrn, &ax_view_groups,
     &ax_view_topk, &ax_view_filters, &ax_view_input, &ax_view_messages,
+    [AX_V_SUMMARY] = &ax_view_summary, [AX_V_EXPLAIN] = &ax_view_explain,
 };
 
 const ax_keyhelp ax_global_keys[] = {
@@ -34,6 +36,9 @@ const ax_keyhelp ax_global_keys[] = {
     { "q", "back from a drilled-in view," },
     { "", "quits at the top view" },
     { "Q", "quit from anywhere" },
+    { "S", "Summary view: the model's layers, totals, diagram" },
+    { "L", "current LRN layer off / on (what-if)" },
+    { "T", "grouped conv: tower 0 off, tower 1 off, both on" },
     { "m", "colours on / off" },
     { "s", "save view: .txt plain, .ans colours" },
     { "Ctrl-L", "redraw the screen" },
@@ -256,11 +261,13 @@ static void handle_key(ax_ui *u, int k)
         else ax_ui_say(u, AX_R_DIM, "no colours here (%s)", u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
         return;
     case 's': ax_ui_save_view(u); return;
+    case 'S': ax_ui_open_view(u, AX_V_SUMMARY, 1); return;
+    case 'L': case 'T': ax_ui_whatif_key(u, k); return;
     case 12: clearok(curscr, TRUE); return;
     case KEY_MOUSE: mouse(u); return;
     default: break;
     }
-    if (k >= '1' && k < '1' + AX_V_COUNT) {
+    if (k >= '1' && k <= '9' && k < '1' + AX_V_COUNT) {
         ax_ui_open_view(u, k - '1', 0);
         return;
     }

@@ -2,6 +2,7 @@
  * sortable by any column and scrollable; Enter opens a channel's heatmap.
  * The statistics and the sort order come from src/stats.c. */
 #include "draw.h"
+#include "teach.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ static const ax_keyhelp keys[] = {
     { "o", "sort ascending / descending" },
     { "Enter", "heatmap of the selected channel" },
     { "/ NUMBER", "select a channel by number" },
+    { "e", "explain the channel's largest value" },
     { NULL, NULL },
 };
 
@@ -192,6 +194,9 @@ static int key(ax_ui *u, int k)
     case 'o':
         S.desc = !S.desc;
         resorted(u);
+        return 1;
+    case 'e':
+        ax_ui_explain_channel_max(u, u->cur, u->ch);
         return 1;
     default:
         break;

@@ -2,6 +2,7 @@
  * or per-layer normalisation, a cursor reading the value at (y, x)), or a tile
  * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c). */
 #include "draw.h"
+#include "teach.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ static const ax_keyhelp keys[] = {
     { "PgUp PgDn", "8 rows up / down (tiles: a page)" },
     { "Home End", "top-left / bottom-right corner" },
     { "Enter", "tiles: open the selected channel" },
+    { "e", "explain the value under the cursor" },
     { "Esc Backspace q", "back to the tiles or to Channels" },
     { NULL, NULL },
 };
@@ -218,9 +220,29 @@ static void change_channel(ax_ui *u, ax_layer_cache *lc, int d)
     if (u->ch >= lc->c) u->ch = lc->c - 1;
 }
 
+/* e: the value under the cursor (tiles: the selected channel's largest). */
+static void explain_cursor(ax_ui *u)
+{
+    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    if (!lc) {
+        ax_ui_explain_open(u, u->cur, 0, 0, 0);
+        return;
+    }
+    clamp_cursor(u);
+    if (lc->h * lc->w == 1) {
+        int w = (int)ceil(sqrt((double)lc->c)), idx = S.hy * w + S.hx;
+        ax_ui_explain_open(u, u->cur, idx < lc->c ? idx : lc->c - 1, 0, 0);
+    } else if (S.tiles) {
+        ax_ui_explain_channel_max(u, u->cur, u->ch);
+    } else {
+        ax_ui_explain_open(u, u->cur, u->ch, S.hy, S.hx);
+    }
+}
+
 static int key(ax_ui *u, int k)
 {
     switch (k) {
+    case 'e': explain_cursor(u); return 1;
     case AX_KEY_OPEN: S.tiles = 0; S.from_tiles = 0; return 1;
     case AX_KEY_BACK:
         if (S.tiles || !S.from_tiles) return 0;

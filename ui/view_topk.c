@@ -2,12 +2,14 @@
  * and bars. Uses the last layer once it is computed (else the current layer
  * when it is a vector); ranking is ax_topk. */
 #include "draw.h"
+#include "teach.h"
 
 #include <stdio.h>
 
 static const ax_keyhelp keys[] = {
     { "+ -", "more / fewer classes" },
     { "Up Down Home End", "previous / next / first / last layer" },
+    { "e", "explain the top class's value" },
     { NULL, NULL },
 };
 
@@ -95,7 +97,16 @@ static void draw(ax_ui *u, ax_rect r)
 
 static int key(ax_ui *u, int k)
 {
-    (void)u;
+    if (k == 'e') {
+        /* the top class of the layer the view ranks */
+        int last = u->net->nlayers - 1, src = ax_ui_tensor(u, last) ? last : u->cur;
+        const float *d = ax_ui_data(u, src);
+        int c = src >= 0 ? ax_ui_channels(u, src) : 0, best = 0;
+        for (int i = 1; d && i < c; i++)
+            if (d[i] > d[best]) best = i;
+        ax_ui_explain_open(u, src, best, 0, 0);
+        return 1;
+    }
     if (k == '+' || k == '=') {
         if (rows < 100) rows++;
         return 1;

@@ -1,0 +1,27 @@
+/* The workbench's teaching parts: the Explain view (the arithmetic behind one
+ * value), the Summary view (the model summary and, during a what-if, its
+ * difference to the normal run) and the what-if switches (L, T). */
+#ifndef AX_UI_TEACH_H
+#define AX_UI_TEACH_H
+
+#include "draw.h"
+
+extern const ax_view ax_view_explain, ax_view_summary;
+
+/* Opens the Explain view on output (image on show, c, y, x) of layer i. */
+void ax_ui_explain_open(ax_ui *u, int i, int c, int y, int x);
+/* The same on the largest value of channel c of layer i (Channels, tiles). */
+void ax_ui_explain_channel_max(ax_ui *u, int i, int c);
+/* The last explained cell, for the Input view's receptive field box; 0 when none. */
+int ax_ui_explain_target(int *layer, int *c, int *y, int *x);
+
+/* L: the current LRN layer off / on. T: the current two-tower conv's
+ * towers: tower 0 zeroed, tower 1 zeroed, both on. */
+void ax_ui_whatif_key(ax_ui *u, int k);
+/* Lines comparing the what-if run with the normal one (layers from the
+ * switched one on: max |difference|, relative; top-k before and after).
+ * Returns the count written (0: no what-if active). */
+int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max);
+void ax_ui_whatif_release(void);
+
+#endif

@@ -1,0 +1,140 @@
+/* The what-if switches of the workbench: L bypasses the current LRN layer, T
+ * zeroes one tower of the current two-tower conv. The normal run's outputs
+ * are kept when the first switch is thrown, to show the difference
+ * downstream; only the layers from the switched one on are recomputed. */
+#include "loop.h"
+#include "teach.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alexscope/teach.h"
+
+static struct {
+    float *base;     /* copy of the activation block from the normal run */
+    size_t count;
+    int ready;       /* layers 0..ready-1 of the copy hold outputs */
+} B;
+
+void ax_ui_whatif_release(void)
+{
+    free(B.base);
+    memset(&B, 0, sizeof B);
+}
+
+static const float *base_of(const ax_ui *u, int i)
+{
+    if (!B.base || i >= B.ready) return NULL;
+    return B.base + (u->net->layers[i].out.data - u->net->ablock);
+}
+
+void ax_ui_whatif_key(ax_ui *u, int k)
+{
+    ax_net *net = u->net;
+    int i = u->cur;
+    if (ax_ui_worker_sync(u)) {
+        ax_ui_say(u, AX_R_WARN, "a run is in progress: wait for it (or x to stop it), then switch");
+        return;
+    }
+    if (i < 0) {
+        ax_ui_say(u, AX_R_DIM, "%c works on a layer: go to an LRN layer (L) or a grouped conv (T)", k);
+        return;
+    }
+    const ax_layer *L = &net->layers[i];
+    ax_whatif now = ax_whatif_get(net, i), next;
+    if (k == 'L') {
+        if (L->spec.type != AX_L_LRN) {
+            ax_ui_say(u, AX_R_DIM, "L switches an LRN layer off and on; %s is %s", L->spec.name,
+                      ax_layer_type_name(L->spec.type));
+            return;
+        }
+        next = now == AX_WHATIF_LRN_OFF ? AX_WHATIF_NONE : AX_WHATIF_LRN_OFF;
+    } else {
+        if (L->spec.type != AX_L_CONV || L->spec.groups != 2) {
+            ax_ui_say(u, AX_R_DIM, "T zeroes a tower of a conv with groups=2; %s has none", L->spec.name);
+            return;
+        }
+        next = now == AX_WHATIF_NONE ? AX_WHATIF_TOWER0_OFF : now == AX_WHATIF_TOWER0_OFF ? AX_WHATIF_TOWER1_OFF
+                                                                                           : AX_WHATIF_NONE;
+    }
+    if (ax_whatif_first(net) < 0 && next != AX_WHATIF_NONE) {
+        /* the first switch: keep the normal run to compare with */
+        free(B.base);
+        B.base = malloc(net->acount * sizeof(float));
+        B.count = net->acount;
+        B.ready = B.base ? u->ready : 0;
+        if (B.base) memcpy(B.base, net->ablock, net->acount * sizeof(float));
+    }
+    int target = u->ready - 1 > i ? u->ready - 1 : i;
+    ax_error err = { 0 };
+    if (ax_whatif_set(net, i, next, &err)) {
+        ax_ui_say(u, AX_R_BAD, "%.300s", err.msg);
+        return;
+    }
+    if (u->ready > net->computed) u->ready = net->computed;
+    ax_ui_worker_reset(u);
+    ax_ui_cache_drop(u);
+    if (ax_whatif_first(net) < 0) ax_ui_whatif_release();
+    ax_ui_say(u, next ? AX_R_WARN : AX_R_GOOD, "%s: %s; recomputing %s .. %s (S shows the difference)", L->spec.name,
+              ax_whatif_name(next), L->spec.name, net->layers[target].spec.name);
+    ax_ui_worker_run_to(u, target);
+}
+
+/* The index of the largest of n values. */
+static int argmax(const float *v, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[b]) b = i;
+    return b;
+}
+
+int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
+{
+    ax_net *net = u->net;
+    int first = ax_whatif_first(net), n = 0;
+    if (first < 0 || max < 2) return 0;
+    char who[200] = "";
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].whatif)
+            snprintf(who + strlen(who), sizeof who - strlen(who), "%s%s %s", who[0] ? ", " : "",
+                     net->layers[i].spec.name, ax_whatif_name((ax_whatif)net->layers[i].whatif));
+    snprintf(lines[n++], 160, "What-if: %.150s", who);
+    if (!B.base) {
+        snprintf(lines[n++], 160, "(the normal run was not kept: out of memory)");
+        return n;
+    }
+    snprintf(lines[n++], 160, "%-14s %12s %12s %10s", "layer", "max|diff|", "max|normal|", "relative");
+    for (int i = first; i < net->nlayers && n < max - 2; i++) {
+        const float *b = base_of(u, i), *a = ax_ui_data(u, i);
+        if (!b || !a) continue;
+        const ax_layer *L = &net->layers[i];
+        int N, C, H, W;
+        ax_tensor_nchw(&L->out, &N, &C, &H, &W);
+        size_t per = (size_t)C * H * W, off = (size_t)u->image * per;
+        double md = 0, mb = 0;
+        for (size_t k = 0; k < per; k++) {
+            double d = fabs((double)a[k] - b[off + k]);
+            if (d > md) md = d;
+            if (fabs(b[off + k]) > mb) mb = fabs(b[off + k]);
+        }
+        snprintf(lines[n++], 160, "%-14.14s %12.4g %12.4g %10.3g", L->spec.name, md, mb, mb > 0 ? md / mb : 0);
+    }
+    int last = net->nlayers - 1;
+    const float *b = base_of(u, last), *a = ax_ui_data(u, last);
+    const ax_layer *L = &net->layers[last];
+    if (a && b && L->out.ndim == 2 && n < max) {
+        int C = L->out.shape[1];
+        const float *bb = b + (size_t)u->image * C;
+        int ta = argmax(a, C), tb = argmax(bb, C);
+        const ax_labels *lab = u->cfg->labels;
+        snprintf(lines[n++], 160, "top-1 normal: %d %.40s (%.4g)   now: %d %.40s (%.4g)%s", tb,
+                 lab ? ax_label(lab, tb) : "", bb[tb], ta, lab ? ax_label(lab, ta) : "", a[ta],
+                 ta == tb ? "   same class" : "   CHANGED");
+    } else if (n < max) {
+        snprintf(lines[n++], 160, "(run to the end, a, to compare the classes)");
+    }
+    return n;
+}
