@@ -118,6 +118,8 @@ expect 2 'needs --data DIR' -- "$prog" train --model "$net" --out "$tmp/x.safete
 expect 2 'no weighted layer .conv9.|no layer .conv9.' -- "${train[@]}" --classes 3 --reinit conv9 --out "$tmp/x.safetensors"
 expect 2 'belong to the train command' -- "$prog" dump --epochs 3 "$tmp/data/circle/000.ppm"
 expect 1 'not in --train-layers' -- "${train[@]}" --classes 3 --train-layers conv1 --out "$tmp/x.safetensors"
+expect 1 'cannot write there' -- "${train[@]}" --classes 3 --out "$tmp/no/such/dir/x.safetensors"
+expect 1 'no fully connected layer' -- "$prog" train --model tf-bench --data "$tmp/data" --out "$tmp/x.safetensors"
 mkdir -p "$tmp/one/a" && cp "$tmp/data/circle/000.ppm" "$tmp/one/a/"
 expect 1 'at least two' -- "$prog" train --model "$net" --data "$tmp/one" --out "$tmp/x.safetensors"
 

@@ -271,6 +271,18 @@ int ax_cmd_train(const ax_cli_opts *o)
     char base[AX_PATH_MAX], ckpt[AX_PATH_MAX + 32];
     out_base(base, sizeof base, o->train_out);
     snprintf(ckpt, sizeof ckpt, "%s.ckpt.safetensors", base);
+    {
+        /* Find out now, not after the first epoch, that the output cannot be written. */
+        char probe[AX_PATH_MAX + 48];
+        snprintf(probe, sizeof probe, "%s.ckpt.safetensors.tmp", base);
+        FILE *pf = fopen(probe, "wb");
+        if (!pf) {
+            ax_fail(&err, AX_ERR_IO, "%s: cannot write there: %s", probe, strerror(errno));
+            goto fail;
+        }
+        fclose(pf);
+        remove(probe);
+    }
     order = malloc((size_t)ntrain * sizeof *order);
     labels = malloc((size_t)batch * sizeof *labels);
     keys = malloc((size_t)batch * sizeof *keys);
