@@ -1,7 +1,8 @@
-/* Caffe .caffemodel weights: a NetParameter protobuf unpacked by protobuf-c
- * from the fields in caffe.proto. Blobs become entries in alexscope's layouts;
- * each layer's parameters become facts, which the spec check and the .net
- * writer read back. Nothing here trusts a length or a shape in the file. */
+/* Caffe .caffemodel weights: a NetParameter protobuf. Layers and their
+ * parameters are unpacked by protobuf-c (caffe.proto); blobs are walked here
+ * so that their data is used in place. Blobs become entries in alexscope's
+ * layouts; each layer's parameters become facts, which the spec check and the
+ * .net writer read back. Nothing here trusts a length or a shape in the file. */
 #include "caffe.h"
 #include "wfile_internal.h"
 #include "fileio.h"
@@ -443,6 +444,266 @@ static void fact_layer(ax_wfile *f, const clayer *c, const char *lname)
     ax_wfile_fact(f, "layer %s %s%s blobs=%zu%s", lname, c->type, p, c->nblobs, shapes);
 }
 
+/* ---- blobs in place ----------------------------------------------------------
+ * protobuf-c copies every repeated float it unpacks: for a 244 MB file that
+ * is a second copy of the weights and most of the load time. So each layer
+ * is unpacked by protobuf-c without its blobs (its other fields, copied into
+ * a small buffer: protobuf allows a message's fields in any grouping), and
+ * the blobs are walked here: packed float or double data that comes in one
+ * piece is used where it lies in the file's mapping. */
+
+/* Skips the value of a field of wire type wt at *pos; 0 when it runs past end. */
+static int skip_value(const uint8_t *b, size_t end, size_t *pos, unsigned wt, size_t *len_at, uint64_t *len)
+{
+    uint64_t v;
+    switch (wt) {
+    case 0: return read_varint(b, end, pos, &v);
+    case 1: if (end - *pos < 8) return 0; *pos += 8; return 1;
+    case 5: if (end - *pos < 4) return 0; *pos += 4; return 1;
+    case 2:
+        if (!read_varint(b, end, pos, &v) || v > end - *pos) return 0;
+        if (len_at) *len_at = *pos;
+        if (len) *len = v;
+        *pos += (size_t)v;
+        return 1;
+    }
+    return 0;
+}
+
+/* Repeated numbers: packed runs or single values, gathered into one array of
+ * esz-byte elements, unless there is exactly one packed run, which is used in
+ * place. */
+typedef struct {
+    const uint8_t *one;     /* the single packed run, when there is one */
+    size_t count, runs, singles;
+} numlist;
+
+static int blob_walk(const uint8_t *b, size_t n, Axcaffe__BlobProto *out, Axcaffe__BlobShape *shape, arena *a,
+                     const char **why)
+{
+    numlist fl = {0}, dl = {0};
+    int has_shape = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        float *fdst = NULL;
+        double *ddst = NULL;
+        size_t fi = 0, di = 0;
+        if (pass == 1) {
+            if (fl.count && !(fl.runs == 1 && !fl.singles)) {
+                if (fl.count > SIZE_MAX / 8 || !(fdst = arena_alloc(a, fl.count * sizeof *fdst))) return -2;
+                out->data = fdst;
+            }
+            if (dl.count && !(dl.runs == 1 && !dl.singles)) {
+                if (dl.count > SIZE_MAX / 16 || !(ddst = arena_alloc(a, dl.count * sizeof *ddst))) return -2;
+                out->double_data = ddst;
+            }
+        }
+        size_t pos = 0;
+        while (pos < n) {
+            uint64_t key = 0, v = 0, len = 0;
+            size_t at = 0;
+            if (!read_varint(b, n, &pos, &key)) return *why = "a blob field's key runs past its blob", -1;
+            unsigned wt = key & 7;
+            uint64_t field = key >> 3;
+            size_t start = pos;
+            if (field == 0 || !skip_value(b, n, &pos, wt, &at, &len))
+                return *why = "a blob field runs past its blob, or has a wire type protobuf does not use", -1;
+            if (pass == 0 && field >= 1 && field <= 4) {
+                if (wt != 0) return *why = "a blob's legacy dimension is not a number", -1;
+                size_t p2 = start;
+                read_varint(b, n, &p2, &v);
+                int64_t d = (int64_t)v;
+                if (field == 1) out->has_num = 1, out->num = d;
+                if (field == 2) out->has_channels = 1, out->channels = d;
+                if (field == 3) out->has_height = 1, out->height = d;
+                if (field == 4) out->has_width = 1, out->width = d;
+            } else if (field == 5 || field == 8) {
+                size_t esz = field == 5 ? 4 : 8;
+                numlist *l = field == 5 ? &fl : &dl;
+                if (wt == 2) {
+                    if (len % esz) return *why = "packed blob data whose length is not a whole number of values", -1;
+                    if (pass == 0) {
+                        l->one = b + at;
+                        l->runs++;
+                        l->count += (size_t)len / esz;
+                    } else if (field == 5 && fdst) {
+                        memcpy(fdst + fi, b + at, (size_t)len);
+                        fi += (size_t)len / esz;
+                    } else if (field == 8 && ddst) {
+                        memcpy(ddst + di, b + at, (size_t)len);
+                        di += (size_t)len / esz;
+                    }
+                } else if (wt == (field == 5 ? 5u : 1u)) {
+                    if (pass == 0) {
+                        l->singles++;
+                        l->count++;
+                    } else if (field == 5) {
+                        memcpy(fdst + fi++, b + start, 4);
+                    } else {
+                        memcpy(ddst + di++, b + start, 8);
+                    }
+                } else {
+                    return *why = "blob data of the wrong wire type", -1;
+                }
+            } else if (pass == 0 && field == 7) {
+                if (wt != 2) return *why = "a blob shape that is not a message", -1;
+                /* BlobShape: dim = 1, packed or not; the last shape given wins, as in protobuf */
+                has_shape = 1;
+                shape->n_dim = 0;
+                size_t q = at, qend = at + (size_t)len;
+                while (q < qend) {
+                    uint64_t k2, d;
+                    size_t a2 = 0;
+                    uint64_t l2 = 0;
+                    if (!read_varint(b, qend, &q, &k2)) return *why = "a blob shape runs past its blob", -1;
+                    if ((k2 >> 3) == 1 && (k2 & 7) == 0) {
+                        if (!read_varint(b, qend, &q, &d)) return *why = "a blob shape runs past its blob", -1;
+                        if (shape->n_dim == AX_WMAX_DIMS + 1) return *why = "a blob shape with too many dimensions", -1;
+                        shape->dim[shape->n_dim++] = (int64_t)d;
+                    } else if ((k2 >> 3) == 1 && (k2 & 7) == 2) {
+                        size_t q0 = q;
+                        if (!skip_value(b, qend, &q0, 2, &a2, &l2)) return *why = "a blob shape runs past its blob", -1;
+                        size_t r = a2, rend = a2 + (size_t)l2;
+                        while (r < rend) {
+                            if (!read_varint(b, rend, &r, &d)) return *why = "a blob shape's dimensions run past it", -1;
+                            if (shape->n_dim == AX_WMAX_DIMS + 1)
+                                return *why = "a blob shape with too many dimensions", -1;
+                            shape->dim[shape->n_dim++] = (int64_t)d;
+                        }
+                        q = q0;
+                    } else if ((k2 >> 3) == 0 || !skip_value(b, qend, &q, k2 & 7, NULL, NULL)) {
+                        return *why = "a blob shape field runs past its blob", -1;
+                    }
+                }
+            }
+        }
+    }
+    if (has_shape) out->shape = shape;
+    if (fl.count) {
+        out->n_data = fl.count;
+        if (fl.runs == 1 && !fl.singles) out->data = (float *)(uintptr_t)fl.one;   /* read through memcpy only */
+    }
+    if (dl.count) {
+        out->n_double_data = dl.count;
+        if (dl.runs == 1 && !dl.singles) out->double_data = (double *)(uintptr_t)dl.one;
+    }
+    return 0;
+}
+
+/* Unpacks one layer (V1 when v1) without its blobs, then walks the blobs. */
+static int layer_unpack(const uint8_t *b, size_t n, int v1, arena *a, ProtobufCAllocator *alloc, void **out,
+                        const char **why)
+{
+    unsigned blob_field = v1 ? 6 : 7;
+    uint8_t *rest = NULL;
+    size_t rn = 0, nblobs = 0, pos = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && !(rest = arena_alloc(a, rn ? rn : 1))) return -2;
+        rn = nblobs = pos = 0;
+        while (pos < n) {
+            size_t at0 = pos, at = 0;
+            uint64_t key = 0, len = 0;
+            if (!read_varint(b, n, &pos, &key) || (key >> 3) == 0 || !skip_value(b, n, &pos, key & 7, &at, &len))
+                return *why = "a field inside a layer runs past its layer, or has a wire type protobuf does not use", -1;
+            if ((key >> 3) == blob_field && (key & 7) == 2) {
+                nblobs++;
+            } else {
+                if (pass == 1) memcpy(rest + rn, b + at0, pos - at0);
+                rn += pos - at0;
+            }
+        }
+    }
+    ProtobufCMessage *m = protobuf_c_message_unpack(v1 ? &axcaffe__v1_layer_parameter__descriptor
+                                                       : &axcaffe__layer_parameter__descriptor, alloc, rn, rest);
+    if (!m) return a->over || a->nomem ? -2 : (*why = NULL, -1);
+    Axcaffe__BlobProto **blobs = NULL;
+    if (nblobs) {
+        if (nblobs > SIZE_MAX / 256) return -2;
+        blobs = arena_alloc(a, nblobs * sizeof *blobs);
+        if (!blobs) return -2;
+        size_t bi = 0;
+        pos = 0;
+        while (pos < n) {
+            size_t at = 0;
+            uint64_t key = 0, len = 0;
+            read_varint(b, n, &pos, &key);
+            skip_value(b, n, &pos, key & 7, &at, &len);
+            if ((key >> 3) != blob_field || (key & 7) != 2) continue;
+            Axcaffe__BlobProto *bp = arena_alloc(a, sizeof *bp);
+            Axcaffe__BlobShape *sh = arena_alloc(a, sizeof *sh);
+            int64_t *dims = arena_alloc(a, (AX_WMAX_DIMS + 1) * sizeof *dims);
+            if (!bp || !sh || !dims) return -2;
+            memset(bp, 0, sizeof *bp);
+            memset(sh, 0, sizeof *sh);
+            sh->dim = dims;
+            int r = blob_walk(b + at, (size_t)len, bp, sh, a, why);
+            if (r) return r;
+            blobs[bi++] = bp;
+        }
+    }
+    if (v1) {
+        Axcaffe__V1LayerParameter *l = (Axcaffe__V1LayerParameter *)m;
+        l->n_blobs = nblobs;
+        l->blobs = blobs;
+    } else {
+        Axcaffe__LayerParameter *l = (Axcaffe__LayerParameter *)m;
+        l->n_blobs = nblobs;
+        l->blobs = blobs;
+    }
+    *out = m;
+    return 0;
+}
+
+/* The NetParameter: its own fields through protobuf-c, each layer through
+ * layer_unpack. 0 (AX_OK), AX_ERR_FORMAT with *why, or AX_ERR_NOMEM. */
+static ax_status unpack_net(const uint8_t *b, size_t n, arena *a, Axcaffe__NetParameter **out, const char **why)
+{
+    ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free, .allocator_data = a};
+    uint8_t *rest = NULL;
+    size_t rn = 0, n1 = 0, n100 = 0, pos = 0;
+    /* scan_top has checked every top-level field already */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && !(rest = arena_alloc(a, rn ? rn : 1))) return AX_ERR_NOMEM;
+        rn = n1 = n100 = pos = 0;
+        while (pos < n) {
+            size_t at0 = pos;
+            uint64_t key = 0;
+            read_varint(b, n, &pos, &key);
+            skip_value(b, n, &pos, key & 7, NULL, NULL);
+            if ((key & 7) == 2 && ((key >> 3) == 2 || (key >> 3) == 100)) {
+                if ((key >> 3) == 2) n1++;
+                else n100++;
+            } else {
+                if (pass == 1) memcpy(rest + rn, b + at0, pos - at0);
+                rn += pos - at0;
+            }
+        }
+    }
+    Axcaffe__NetParameter *np = axcaffe__net_parameter__unpack(&alloc, rn, rest);
+    if (!np) return a->over || a->nomem ? AX_ERR_NOMEM : AX_ERR_FORMAT;
+    if (n1 > SIZE_MAX / 64 || n100 > SIZE_MAX / 64) return AX_ERR_NOMEM;
+    np->layers = n1 ? arena_alloc(a, n1 * sizeof *np->layers) : NULL;
+    np->layer = n100 ? arena_alloc(a, n100 * sizeof *np->layer) : NULL;
+    if ((n1 && !np->layers) || (n100 && !np->layer)) return AX_ERR_NOMEM;
+    np->n_layers = np->n_layer = 0;
+    pos = 0;
+    while (pos < n) {
+        size_t at = 0;
+        uint64_t key = 0, len = 0;
+        read_varint(b, n, &pos, &key);
+        skip_value(b, n, &pos, key & 7, &at, &len);
+        if ((key & 7) != 2 || ((key >> 3) != 2 && (key >> 3) != 100)) continue;
+        int v1 = (key >> 3) == 2;
+        void *m = NULL;
+        int r = layer_unpack(b + at, (size_t)len, v1, a, &alloc, &m, why);
+        if (r == -2) return AX_ERR_NOMEM;
+        if (r) return AX_ERR_FORMAT;
+        if (v1) np->layers[np->n_layers++] = m;
+        else np->layer[np->n_layer++] = m;
+    }
+    *out = np;
+    return AX_OK;
+}
+
 /* ---- the reader ---------------------------------------------------------- */
 
 ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
@@ -454,16 +715,19 @@ ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *
         return ax_fail(err, AX_ERR_FORMAT, "%s: a protobuf with no layers (fields 2 or 100): not a Caffe "
                        ".caffemodel, or an empty net", name);
     arena a = {.f = f, .limit = size / 2 * 5 + ((size_t)64 << 20)};
-    ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &a};
-    Axcaffe__NetParameter *np = axcaffe__net_parameter__unpack(&alloc, size, buf);
-    if (!np) {
+    Axcaffe__NetParameter *np = NULL;
+    const char *why = NULL;
+    st = unpack_net(buf, size, &a, &np, &why);
+    if (st == AX_ERR_NOMEM) {
         if (a.over)
             return ax_fail(err, AX_ERR_FORMAT, "%s: Caffe NetParameter would take over %zu MB unpacked for a %zu-byte "
                            "file: refused as malformed", name, a.limit >> 20, size);
-        if (a.nomem) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory unpacking the Caffe NetParameter", name);
-        return ax_fail(err, AX_ERR_FORMAT, "%s: Caffe NetParameter does not parse: a length inside a layer runs past "
-                       "its message, or a field has the wrong type (a truncated or corrupt .caffemodel)", name);
+        return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory unpacking the Caffe NetParameter", name);
     }
+    if (st)
+        return ax_fail(err, AX_ERR_FORMAT, "%s: Caffe NetParameter does not parse: %s (a truncated or corrupt "
+                       ".caffemodel)", name, why ? why : "a length inside a layer runs past its message, or a field "
+                       "has the wrong type");
     f->format = "caffemodel";
     size_t n = np->n_layers + np->n_layer;
     clayer *ls = arena_alloc(&a, n * sizeof *ls);

@@ -20,8 +20,9 @@ int ax_caffe_detect(const void *buf, size_t size);
  * FC (out, in); a transposed inner product is turned round, legacy 4-d
  * shapes lose their leading ones), further blobs "<layer>.blob<i>". Every
  * layer's type and parameters become facts (one line each, "layer NAME TYPE
- * key=value ..."), which ax_caffe_check_spec reads back. Entries point into
- * buffers f owns, so buf may go once this returns. Sets f->format. */
+ * key=value ..."), which ax_caffe_check_spec reads back. Packed blob data is
+ * used where it lies, so entries may point into buf, which must outlive f;
+ * the rest lives in buffers f owns. Sets f->format. */
 ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
 /* Compares the layer parameters f recorded (group, pad, stride, kernel,

@@ -90,10 +90,7 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
         f->map = NULL;
         f->map_size = 0;
     } else if (ax_caffe_detect(b, size)) {
-        s = ax_caffe_parse(f, map, size, path, err);
-        munmap(f->map, f->map_size);   /* blobs were unpacked into f's buffers */
-        f->map = NULL;
-        f->map_size = 0;
+        s = ax_caffe_parse(f, map, size, path, err);   /* blob data stays in the mapping */
     } else if (ax_darknet_sniff(b, size)) {
         s = ax_darknet_parse(f, b, size, path, err);   /* no magic: the last resort */
     } else {
