@@ -177,6 +177,64 @@ START_TEST(caffe_empty_blob)
 }
 END_TEST
 
+/* Blob data in several pieces (two packed runs with a single value between,
+ * as protobuf allows) is gathered in order; one packed run is used in place. */
+START_TEST(caffe_split_data)
+{
+    static const unsigned char shape[] = {0x0a, 0x04, 1, 1, 1, 3};               /* dim: packed (1, 1, 1, 3) */
+    unsigned char blob[64], layer[128], net[160];
+    size_t nb = 0, nl = 0, nn = 0;
+    float v[3] = {1.5f, -2.25f, 3.0f};
+    blob[nb++] = 0x3a;                                                         /* shape = 7 */
+    blob[nb++] = sizeof shape;
+    memcpy(blob + nb, shape, sizeof shape);
+    nb += sizeof shape;
+    blob[nb++] = 0x2a, blob[nb++] = 4, memcpy(blob + nb, &v[0], 4), nb += 4;   /* data = 5, packed */
+    blob[nb++] = 0x2d, memcpy(blob + nb, &v[1], 4), nb += 4;                   /* data = 5, one float */
+    blob[nb++] = 0x2a, blob[nb++] = 4, memcpy(blob + nb, &v[2], 4), nb += 4;
+    memcpy(layer + nl, "\x0a\x01" "c" "\x12\x0b" "Convolution", 16), nl += 16;
+    layer[nl++] = 0x3a, layer[nl++] = (unsigned char)nb;                        /* blobs = 7 */
+    memcpy(layer + nl, blob, nb), nl += nb;
+    net[nn++] = 0xa2, net[nn++] = 0x06, net[nn++] = (unsigned char)nl;          /* layer = 100 */
+    memcpy(net + nn, layer, nl), nn += nl;
+    ck_assert(ax_caffe_detect(net, nn));
+    ax_wfile *f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    ax_error err = {0};
+    ax_status st = ax_caffe_parse(f, net, nn, "split.caffemodel", &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    const ax_wentry *e = ax_wfile_find(f, "c.weight");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->ndim, 4);
+    ck_assert_int_eq(e->shape[3], 3);
+    float got[3];
+    ax_wentry_to_f32(e, got);
+    ck_assert(!memcmp(got, v, sizeof v));
+    ck_assert(!((const unsigned char *)e->data >= net && (const unsigned char *)e->data < net + nn));  /* gathered */
+    ax_wfile_close(f);
+
+    /* the same blob with one packed run is read in place */
+    nb = 2 + sizeof shape;
+    blob[nb++] = 0x2a, blob[nb++] = 12, memcpy(blob + nb, v, 12), nb += 12;
+    nl = 16;
+    layer[nl++] = 0x3a, layer[nl++] = (unsigned char)nb;
+    memcpy(layer + nl, blob, nb), nl += nb;
+    nn = 0;
+    net[nn++] = 0xa2, net[nn++] = 0x06, net[nn++] = (unsigned char)nl;
+    memcpy(net + nn, layer, nl), nn += nl;
+    f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    st = ax_caffe_parse(f, net, nn, "one.caffemodel", &err);
+    ck_assert_msg(st == AX_OK, "%s", err.msg);
+    e = ax_wfile_find(f, "c.weight");
+    ck_assert_ptr_nonnull(e);
+    ax_wentry_to_f32(e, got);
+    ck_assert(!memcmp(got, v, sizeof v));
+    ck_assert((const unsigned char *)e->data > net && (const unsigned char *)e->data < net + nn);
+    ax_wfile_close(f);
+}
+END_TEST
+
 START_TEST(caffe_bad_truncated)
 {
     const char *frags[] = {"Caffe NetParameter", "field 100 at byte 568", "truncated", NULL};
@@ -442,6 +500,7 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, caffe_transposed);
     tcase_add_test(tc, caffe_facts);
     tcase_add_test(tc, caffe_empty_blob);
+    tcase_add_test(tc, caffe_split_data);
     tcase_add_test(tc, caffe_bad_truncated);
     tcase_add_test(tc, caffe_bad_inner_length);
     tcase_add_test(tc, caffe_bad_group);
