@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +41,8 @@ typedef struct {
     int nlayers;
     int visits;         /* groups walked in a Keras 3 file (soft links can make cycles) */
     hid_t gapl, dapl, lapl;   /* access lists that refuse external links */
+    int shm;            /* in the child: data goes into this memfd, entries hold offsets; else -1 */
+    size_t shm_off;
 } reader;
 
 /* Reads a string attribute (one string or an array of them, fixed or
@@ -208,19 +212,45 @@ static ax_status read_dataset(reader *r, hid_t loc, const char *path, const char
         count *= (size_t)dims[i];
     }
     e.nbytes = count * esz;
-    void *buf = malloc(e.nbytes ? e.nbytes : 1);
-    if (!buf) {
-        st = ax_fail(r->err, AX_ERR_NOMEM, "%s: out of memory reading '%s'", r->file, path);
-        goto done;
-    }
-    if (ax_wfile_own(r->f, buf, r->err)) {
-        st = AX_ERR_NOMEM;
-        goto done;
-    }
-    if (count && H5Dread(d, e.dtype == AX_DT_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL,
-                         H5P_DEFAULT, buf) < 0) {
-        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' cannot be read (corrupt or truncated)", r->file, path);
-        goto done;
+    void *buf = NULL;
+    hid_t mem = e.dtype == AX_DT_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
+    if (r->shm >= 0) {
+        /* into the memory shared with the parent, at a page boundary; the
+         * entry carries the offset */
+        size_t off = r->shm_off;
+        if (e.nbytes) {
+            void *p = MAP_FAILED;
+            if (ftruncate(r->shm, (off_t)(off + e.nbytes)) == 0)
+                p = mmap(NULL, e.nbytes, PROT_READ | PROT_WRITE, MAP_SHARED, r->shm, (off_t)off);
+            if (p == MAP_FAILED) {
+                st = ax_fail(r->err, AX_ERR_NOMEM, "%s: no memory to read '%s' into", r->file, path);
+                goto done;
+            }
+            herr_t rd = H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, p);
+            munmap(p, e.nbytes);
+            if (rd < 0) {
+                st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' cannot be read (corrupt or truncated)", r->file,
+                             path);
+                goto done;
+            }
+        }
+        r->shm_off = (off + e.nbytes + 4095) & ~(size_t)4095;
+        buf = (void *)(uintptr_t)off;
+    } else {
+        buf = malloc(e.nbytes ? e.nbytes : 1);
+        if (!buf) {
+            st = ax_fail(r->err, AX_ERR_NOMEM, "%s: out of memory reading '%s'", r->file, path);
+            goto done;
+        }
+        if (ax_wfile_own(r->f, buf, r->err)) {
+            st = AX_ERR_NOMEM;
+            goto done;
+        }
+        if (count && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            st = ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' cannot be read (corrupt or truncated)", r->file,
+                         path);
+            goto done;
+        }
     }
     r->budget -= e.nbytes;
     e.data = buf;
@@ -488,11 +518,11 @@ static hid_t open_image(image *im)
     return fid;
 }
 
-ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+static ax_status parse_impl(ax_wfile *f, const void *buf, size_t size, const char *name, int shm, ax_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported as values, not printed */
     H5PLset_loading_state(0);                /* no filter plugins loaded on a file's say-so */
-    reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20)};
+    reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20), .shm = shm};
     r.lapl = access_list(H5P_LINK_ACCESS);
     r.gapl = access_list(H5P_GROUP_ACCESS);
     r.dapl = access_list(H5P_DATASET_ACCESS);
@@ -540,6 +570,11 @@ out:
     H5Pclose(r.gapl);
     H5Pclose(r.dapl);
     return st;
+}
+
+ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+{
+    return parse_impl(f, buf, size, name, -1, err);
 }
 
 /* ---- libhdf5 in a child process ---------------------------------------------
@@ -608,7 +643,7 @@ static void limit_child_memory(size_t size)
     setrlimit(RLIMIT_AS, &rl);
 }
 
-static void child_run(int fd, const void *buf, size_t size, const char *name)
+static void child_run(int fd, int shm, const void *buf, size_t size, const char *name)
 {
     limit_child_memory(size);
     ax_wfile *f = calloc(1, sizeof *f);
@@ -620,16 +655,14 @@ static void child_run(int fd, const void *buf, size_t size, const char *name)
         snprintf(h.msg, sizeof h.msg, "%s: out of memory", name);
     } else {
         snprintf(f->path, sizeof f->path, "%s", name);
-        h.status = ax_keras_parse_here(f, buf, size, name, &e);
+        h.status = parse_impl(f, buf, size, name, shm, &e);
         memcpy(h.msg, e.msg, sizeof h.msg);
         h.count = h.status ? 0 : f->count;
         h.facts_len = f->facts ? f->facts_len : 0;
     }
     int ok = write_all(fd, &h, sizeof h) == 0 && (!h.facts_len || write_all(fd, f->facts, h.facts_len) == 0);
     for (int i = 0; ok && i < h.count; i++) {
-        ax_wentry e1 = f->entries[i];
-        e1.data = NULL;
-        ok = write_all(fd, &e1, sizeof e1) == 0 && write_all(fd, f->entries[i].data, e1.nbytes) == 0;
+        ok = write_all(fd, &f->entries[i], sizeof f->entries[i]) == 0;   /* data: an offset in shm */
     }
     _exit(ok ? 0 : 3);
 }
@@ -639,27 +672,36 @@ static void child_run(int fd, const void *buf, size_t size, const char *name)
 ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return ax_fail(err, AX_ERR_IO, "%s: cannot make a pipe for the HDF5 reader: %s", name, strerror(errno));
+    /* the data itself comes back through shared memory, read in place */
+    int shm = memfd_create("alexscope-keras", MFD_CLOEXEC);
+    if (shm < 0) return ax_fail(err, AX_ERR_IO, "%s: cannot make shared memory for the HDF5 reader: %s", name,
+                                strerror(errno));
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        int e = errno;
+        close(shm);
+        return ax_fail(err, AX_ERR_IO, "%s: cannot make a pipe for the HDF5 reader: %s", name, strerror(e));
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(fds[0]);
         close(fds[1]);
+        close(shm);
         return ax_fail(err, AX_ERR_IO, "%s: cannot start the HDF5 reader: %s", name, strerror(e));
     }
     if (pid == 0) {
         close(fds[0]);
         signal(SIGPIPE, SIG_DFL);
-        child_run(fds[1], buf, size, name);
+        child_run(fds[1], shm, buf, size, name);
     }
     close(fds[1]);
     int fd = fds[0];
     ax_status st = AX_OK;
+    ax_wentry *got = NULL;
+    int ngot = 0;
     child_head h;
     int r = read_all(fd, &h, sizeof h, CHILD_IDLE_MS);
-    size_t budget = size * 16 + ((size_t)256 << 20);
     if (r == 0) {
         h.msg[sizeof h.msg - 1] = 0;
         if (h.status != AX_OK) {
@@ -668,51 +710,22 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
         } else if (h.count < 0 || h.count > 100000 || h.facts_len > ((uint64_t)1 << 24)) {
             st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader sent a malformed answer", name);
         } else {
-            f->format = "keras-h5";
             char *facts = malloc((size_t)h.facts_len + 1);
-            if (!facts) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
-            else if (read_all(fd, facts, (size_t)h.facts_len, CHILD_IDLE_MS)) {
-                free(facts);
-                r = -1;
-            } else {
+            got = calloc((size_t)h.count + 1, sizeof *got);
+            if (!facts || !got) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
+            else if (read_all(fd, facts, (size_t)h.facts_len, CHILD_IDLE_MS)) r = -1;
+            else {
                 facts[h.facts_len] = 0;
                 for (char *line = facts, *nl; line && *line; line = nl ? nl + 1 : NULL) {
                     nl = strchr(line, '\n');
                     if (nl) *nl = 0;
                     ax_wfile_fact(f, "%s", line);
                 }
-                free(facts);
             }
+            free(facts);
             for (int i = 0; !st && !r && i < h.count; i++) {
-                ax_wentry e;
-                if (read_all(fd, &e, sizeof e, CHILD_IDLE_MS)) {
-                    r = -1;
-                    break;
-                }
-                e.name[sizeof e.name - 1] = 0;
-                size_t want = ax_dtype_size(e.dtype);
-                int shape_ok = want && e.ndim >= 0 && e.ndim <= AX_WMAX_DIMS;
-                for (int d = 0; shape_ok && d < e.ndim; d++) {
-                    shape_ok = e.shape[d] >= 0 && (!e.shape[d] || want <= budget / (size_t)e.shape[d]);
-                    if (shape_ok) want *= (size_t)e.shape[d];
-                }
-                if (!shape_ok || want != e.nbytes || e.nbytes > budget) {
-                    st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader sent a malformed entry", name);
-                    break;
-                }
-                budget -= e.nbytes;
-                void *data = malloc(e.nbytes ? e.nbytes : 1);
-                if (!data || ax_wfile_own(f, data, err)) {
-                    if (!data) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
-                    else st = AX_ERR_NOMEM;
-                    break;
-                }
-                if (read_all(fd, data, e.nbytes, CHILD_IDLE_MS)) {
-                    r = -1;
-                    break;
-                }
-                e.data = data;
-                st = ax_wfile_push(f, &e, name, err);
+                if (read_all(fd, &got[i], sizeof got[i], CHILD_IDLE_MS)) r = -1;
+                else ngot++;
             }
         }
     }
@@ -731,7 +744,49 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
             st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader failed (exit status %d)", name,
                          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
-    return st;
+    /* The child is gone: map what it wrote and check every entry against it. */
+    void *base = NULL;
+    size_t msize = 0;
+    if (!st) {
+        struct stat sst;
+        if (fstat(shm, &sst) != 0 || sst.st_size < 0) st = ax_fail(err, AX_ERR_IO, "%s: shared memory lost", name);
+        else msize = (size_t)sst.st_size;
+        if (!st && msize) {
+            base = mmap(NULL, msize, PROT_READ, MAP_SHARED, shm, 0);
+            if (base == MAP_FAILED) {
+                base = NULL;
+                st = ax_fail(err, AX_ERR_NOMEM, "%s: cannot map the %zu bytes read: %s", name, msize, strerror(errno));
+            }
+        }
+    }
+    close(shm);
+    for (int i = 0; !st && i < ngot; i++) {
+        ax_wentry e = got[i];
+        e.name[sizeof e.name - 1] = 0;
+        size_t want = ax_dtype_size(e.dtype), off = (size_t)(uintptr_t)e.data;
+        int ok = want && e.ndim >= 0 && e.ndim <= AX_WMAX_DIMS;
+        for (int d = 0; ok && d < e.ndim; d++) {
+            ok = e.shape[d] >= 0 && (!e.shape[d] || want <= SIZE_MAX / (size_t)e.shape[d]);
+            if (ok) want *= (size_t)e.shape[d];
+        }
+        if (!ok || want != e.nbytes || (e.nbytes && (off > msize || e.nbytes > msize - off))) {
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader sent a malformed entry", name);
+            break;
+        }
+        e.data = e.nbytes ? (const void *)((const char *)base + off) : (const void *)"";
+        st = ax_wfile_push(f, &e, name, err);
+    }
+    free(got);
+    if (st) {
+        if (base) munmap(base, msize);
+        return st;
+    }
+    f->format = "keras-h5";
+    /* f now holds the shared mapping in place of the file's */
+    if (f->map) munmap(f->map, f->map_size);
+    f->map = base;
+    f->map_size = msize;
+    return AX_OK;
 }
 
 /* ---- binding layers to the spec -------------------------------------------- */

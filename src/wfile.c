@@ -85,10 +85,7 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
     } else if (size >= 9 && b[8] == '{') {
         s = ax_safetensors_parse(f, map, size, path, err);
     } else if (size >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0) {
-        s = ax_keras_parse(f, map, size, path, err);
-        munmap(f->map, f->map_size);   /* datasets were read into f's buffers */
-        f->map = NULL;
-        f->map_size = 0;
+        s = ax_keras_parse(f, map, size, path, err);   /* f->map becomes the data it read */
     } else if (ax_caffe_detect(b, size)) {
         s = ax_caffe_parse(f, map, size, path, err);   /* blob data stays in the mapping */
     } else if (ax_darknet_sniff(b, size)) {
