@@ -11,8 +11,7 @@
 
 static const ax_keyhelp keys[] = {
     { "Up Down PgUp PgDn", "scroll the explanation" },
-    { "[ ]", "previous / next channel, same cell" },
-    { "Arrows (Shift)", "h j k l: move the cell left down up right" },
+    { "[ ]  h j k l", "channel / move the cell" },
     { "Esc Backspace q", "back to the view it was opened from" },
     { NULL, NULL },
 };

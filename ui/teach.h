@@ -24,4 +24,14 @@ void ax_ui_whatif_key(ax_ui *u, int k);
 int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max);
 void ax_ui_whatif_release(void);
 
+/* The Input view's overlays (ui/teach_input.c): the receptive field box of
+ * the selected cell over the picture drawn at (y, x) in rows x cols cells
+ * from an H x W input (a line of text_w cells below it), and the b blend;
+ * keys b, h j k l (cell), [ ]. */
+void ax_ui_teach_input_overlay(ax_ui *u, int y, int x, int rows, int cols, int H, int W, int colour, int text_w);
+int ax_ui_teach_input_key(ax_ui *u, int k);
+/* The Heatmap view's cursor (map coordinates), shared with the Input view. */
+void ax_ui_heatmap_cursor(int *y, int *x);
+void ax_ui_heatmap_cursor_set(int y, int x);
+
 #endif

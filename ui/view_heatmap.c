@@ -220,6 +220,18 @@ static void change_channel(ax_ui *u, ax_layer_cache *lc, int d)
     if (u->ch >= lc->c) u->ch = lc->c - 1;
 }
 
+void ax_ui_heatmap_cursor(int *y, int *x)
+{
+    *y = S.hy;
+    *x = S.hx;
+}
+
+void ax_ui_heatmap_cursor_set(int y, int x)
+{
+    S.hy = y;
+    S.hx = x;
+}
+
 /* e: the value under the cursor (tiles: the selected channel's largest). */
 static void explain_cursor(ax_ui *u)
 {

@@ -2,12 +2,15 @@
  * std, scale and channel order undone) next to the preprocessing that made it.
  * It shows what the net sees, not the original image file. */
 #include "draw.h"
+#include "teach.h"
 
 #include <stdio.h>
 
 static const ax_keyhelp keys[] = {
     { "< >", "previous / next image of a batch" },
     { "Up Down Home End", "previous / next / first / last layer" },
+    { "h j k l", "move the cell whose receptive field is boxed" },
+    { "b  [ ]", "blend a channel over the image / which one" },
     { NULL, NULL },
 };
 
@@ -123,11 +126,12 @@ static void draw(ax_ui *u, ax_rect r)
         ax_ui_put(u, r.y + r.h - 1, x0, w, AX_R_DIM, "not three channels: channel 0 shown as a heatmap");
         return;
     }
-    int avail = r.y + r.h - y - 1, rows, cols;
+    int avail = r.y + r.h - y - 2, rows, cols;   /* a line below for the receptive field */
     int colour = u->colour && u->cube;
     ax_ui_fit(1, H, W, avail, w, &rows, &cols);
     if (colour) {
         picture(u, y + 1, x0, rows, cols, data, H, W);
+        ax_ui_teach_input_overlay(u, y + 1, x0, rows, cols, H, W, 1, w);
         return;
     }
     /* no colours: luminance on the ASCII ramp, two columns per pixel */
@@ -145,6 +149,8 @@ static void draw(ax_ui *u, ax_rect r)
         lum[i] = (float)v;
     }
     ax_ui_heat_map(u, y + 1, x0, rows, cols, lum, H, W, 0.0f, 255.0f);
+    ax_ui_teach_input_overlay(u, y + 1, x0, rows, cols, H, W, 0, w);
 }
 
-const ax_view ax_view_input = { "Input", draw, NULL, keys, "< > image of a batch  Up/Down layer", NULL, NULL };
+const ax_view ax_view_input = { "Input", draw, ax_ui_teach_input_key, keys,
+                                "< > image  Up/Down layer  h j k l cell  b blend  [ ] channel", NULL, NULL };

@@ -14,9 +14,6 @@
 static const ax_keyhelp keys[] = {
     { "Up Down PgUp PgDn", "scroll" },
     { "Home End", "top / bottom" },
-    { "S", "open this view from anywhere" },
-    { "L", "(any view) current LRN layer off / on" },
-    { "T", "(any view) grouped conv: tower 0 off, 1 off, both on" },
     { NULL, NULL },
 };
 
