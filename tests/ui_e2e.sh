@@ -222,16 +222,26 @@ expect "Help: keys" "? opens the help"
 expect "previous layer (never recomputes)" "the help lists the global keys" 2
 expect "sort ascending / descending" "the help lists the views' keys" 2
 expect "quits at the top view" "the help states the q rule" 2
-# every view's heading stands in the same column as its first key, on the next row
-s=$(screen)
+# every view's heading stands in the same column as its first key, on the next
+# row, on the first page or (a help longer than the screen) on the last
+s1=$(screen)
+s2=$s1
+if echo "$s1" | grep -q " lines 1-"; then
+    keys End
+    wait_gone " lines 1-" 5
+    s2=$(screen)
+    keys Home
+fi
+# the four cells under heading $2 on page $1 (empty when it is not there)
+under() {
+    echo "$1" | ascii | awk -v h="$2" 'found { print substr($0, col + 1, 4); exit }
+        { i = index($0, h); if (i) { found = 1; col = i } }'
+}
 bad=""
 for v in "1 Tensor view" "2 Channels view" "3 Heatmap view" "4 LRN view" "5 Groups view" "6 Top-k view" \
     "7 Filters view" "8 Input view" "9 Messages view"; do
-    r=$(echo "$s" | ascii | awk -v h="$v" 'found { print substr($0, col + 1, 4); exit }
-        { i = index($0, h); if (i) { found = 1; col = i } }')
-    case "$r" in
-        ""|" "*) bad="$bad [$v]" ;;
-    esac
+    r1=$(under "$s1" "$v") r2=$(under "$s2" "$v")
+    case "$r1" in ""|" "*) case "$r2" in ""|" "*) bad="$bad [$v]" ;; esac ;; esac
 done
 if [ -z "$bad" ]; then pass "each view's heading in the help has its keys below it"; else fail "help headings cut from their keys:$bad"; fi
 keys x
