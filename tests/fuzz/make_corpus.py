@@ -76,6 +76,9 @@ def weights():
     buf = io.BytesIO()
     np.savez(buf, obj=np.array(objdict, dtype=object))
     put("npz", "pickled.npz", buf.getvalue())
+    # an odd first byte: the harness wraps the rest as w.npy (bit 1: deflated)
+    put("npz", "wrap_stored_f4.bin", b"\x01" + npy_bytes(w))
+    put("npz", "wrap_deflated_pickled.bin", b"\x03" + npy_bytes(np.array(objdict, dtype=object), allow_pickle=True))
 
     # the pickle reader is handed the bytes after an object .npy's header
     for proto in (2, 3, 4, 5):
