@@ -19,7 +19,7 @@ enum {
     AX_V_TENSOR, AX_V_CHANNELS, AX_V_HEATMAP, AX_V_LRN,
     AX_V_GROUPS, AX_V_TOPK, AX_V_FILTERS, AX_V_INPUT, AX_V_MESSAGES,
     AX_V_SUMMARY, AX_V_EXPLAIN,   /* S, and e on a value (ui/teach.h) */
-    AX_V_COUNT
+    AX_V_DIFF, AX_V_COUNT
 };
 
 /* What a piece of text is; in mono each role becomes an attribute. */
@@ -77,6 +77,7 @@ enum { AX_LOG_MAX = 64, AX_BACK_MAX = 8 };
 
 extern const ax_view ax_view_tensor, ax_view_channels, ax_view_heatmap, ax_view_lrn,
     ax_view_groups, ax_view_topk, ax_view_filters, ax_view_input, ax_view_messages;
+extern const ax_view ax_view_diff;   /* D (ui/diffmode.h) */
 extern const ax_view *const ax_views[AX_V_COUNT];
 extern const ax_keyhelp ax_global_keys[];
 

@@ -1,6 +1,7 @@
 /* The frame around the views: the header, the layer list (which the mouse
  * can click), the status line and the bottom line (prompt, progress, the
  * last message, or the keys of the view on show). */
+#include "diffmode.h"
 #include "loop.h"
 
 #include <stdio.h>
@@ -98,10 +99,15 @@ static void list_row(ax_ui *u, int y, int w, int i, int computing)
         snprintf(idx, sizeof idx, COLS >= 110 ? "%3d" : "%2d", i + 1);
         memcpy(line, idx, strlen(idx));
     }
-    ax_role role = i == u->cur ? AX_R_SELECT : AX_R_NORMAL;
+    /* diff mode: the layer's agreement with side B */
+    ax_role dr = AX_R_NORMAL;
+    const char *dm = NULL;
+    int marked = ax_ui_diff_mark(u, i, &dr, &dm);
+    ax_role role = i == u->cur ? AX_R_SELECT : marked && dr != AX_R_GOOD ? dr : AX_R_NORMAL;
     ax_ui_fill(u, y, 0, w, role);
     int n = ax_ui_put(u, y, 0, w - 1, role, line);
-    if (computing >= 0 && i == computing) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_WARN, "~");
+    if (marked) ax_ui_put(u, y, n, 1, i == u->cur ? role : dr, dm);
+    else if (computing >= 0 && i == computing) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_WARN, "~");
     else if (i < u->ready) ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_GOOD, ax_ui_sym(u, AX_S_DONE));
     else ax_ui_put(u, y, n, 1, i == u->cur ? role : AX_R_DIM, ax_ui_sym(u, AX_S_DOT));
 }
@@ -186,10 +192,15 @@ static void draw_bottom(ax_ui *u, const ax_ui_progress *p)
         ax_ui_prompt_draw(u, y);
         return;
     }
+    if (ax_ui_diff_prompt_active()) {
+        ax_ui_diff_prompt_draw(u, y);
+        return;
+    }
     if (p->busy) {
         progress_line(u, y, p);
         return;
     }
+    if (ax_ui_diff_bottom(u, y)) return;
     if (u->msg[0]) {
         ax_ui_put(u, y, 0, COLS, u->msg_role, u->msg);
         return;

@@ -2,6 +2,7 @@
  * in its file), going back from drilled-in views, the mouse on the layer
  * list, switching images of a batch, and the messages log. Terminal and
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
+#include "diffmode.h"
 #include "loop.h"
 #include "teach.h"
 
@@ -15,6 +16,7 @@
 const ax_view *const ax_views[AX_V_COUNT] = {
     &ax_view_tensor, &ax_view_channels, &ax_view_heatmap, &ax_view_lrn, &ax_view_groups,
     &ax_view_topk, &ax_view_filters, &ax_view_input, &ax_view_messages,
+    [AX_V_DIFF] = &ax_view_diff,
     [AX_V_SUMMARY] = &ax_view_summary, [AX_V_EXPLAIN] = &ax_view_explain,
 };
 
@@ -230,6 +232,10 @@ static void handle_key(ax_ui *u, int k)
         ax_ui_prompt_key(u, k);
         return;
     }
+    if (ax_ui_diff_prompt_active()) {
+        ax_ui_diff_prompt_key(u, k);
+        return;
+    }
     if (u->help) {
         if (k == 'Q') u->quit = 1;
         else u->help = ax_ui_help_key(u, k);
@@ -261,6 +267,8 @@ static void handle_key(ax_ui *u, int k)
         else ax_ui_say(u, AX_R_DIM, "no colours here (%s)", u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
         return;
     case 's': ax_ui_save_view(u); return;
+    case 'D': ax_ui_open_view(u, AX_V_DIFF, 0); return;
+    case 'W': ax_ui_diff_key(u, k); return;
     case 'S': ax_ui_open_view(u, AX_V_SUMMARY, 1); return;
     case 'L': case 'T': ax_ui_whatif_key(u, k); return;
     case 12: clearok(curscr, TRUE); return;
@@ -273,6 +281,7 @@ static void handle_key(ax_ui *u, int k)
     }
     const ax_view *v = ax_views[u->view];
     if (v->key && v->key(u, k)) return;
+    if (ax_ui_diff_key(u, k)) return;
     list_key(u, k);
 }
 
@@ -315,6 +324,7 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
     int was_busy = 0;
     while (!u->quit && !ax_ui_signal_caught()) {
         int busy = ax_ui_worker_sync(u);
+        busy |= ax_ui_diff_sync(u);
         if (u->dirty || busy || was_busy) {
             ax_ui_draw_all(u);
             refresh();

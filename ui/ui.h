@@ -4,6 +4,7 @@
 #ifndef ALEXSCOPE_UI_H
 #define ALEXSCOPE_UI_H
 
+#include "alexscope/compare.h"
 #include "alexscope/image.h"
 #include "alexscope/net.h"
 
@@ -18,6 +19,20 @@ typedef struct {
     int bench_frames;         /* ax_ui_bench: frames per view (0: 40) */
     const char *messages;     /* what loading said, one "note: ..." or "warning: ..."
                                  a line (NULL: nothing); shown in the workbench */
+    /* Diff mode from the start (alexscope diff --ui): side B as a net whose
+     * input is set (the workbench computes it) or a folder of reference
+     * activations; the caller frees them after ax_ui_run. */
+    ax_net *diff_net;
+    const ax_refdir *diff_ref;
+    const char *diff_map;     /* --map of the reference folder, or NULL */
+    const char *diff_label;   /* how side B is named on screen */
+    ax_tolerance diff_tol;    /* all zero: alexscope's defaults */
+    /* W: opens side B from a weights file or a spec on another thread (NULL:
+     * W says it is not offered). *handle goes to side_close. */
+    ax_status (*side_open)(void *ctx, const char *what, ax_net **net, void **handle, char *label,
+                           size_t label_size, ax_error *err);
+    void (*side_close)(void *handle);
+    void *side_ctx;
 } ax_ui_config;
 
 /* 0 when stdin and stdout are a terminal the workbench can draw on (its

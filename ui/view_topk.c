@@ -1,6 +1,7 @@
 /* View 6, Top-k: the classes the net ranks highest, with labels, probabilities
  * and bars. Uses the last layer once it is computed (else the current layer
  * when it is a vector); ranking is ax_topk. */
+#include "diffmode.h"
 #include "draw.h"
 #include "teach.h"
 
@@ -30,6 +31,8 @@ static const char *label_of(const ax_ui *u, int i, char *buf, size_t size)
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    /* diff mode: both sides */
+    if (ax_ui_diff_topk(u, r, rows)) return;
     int last = u->net->nlayers - 1, src = -1;
     ax_layer_cache *lc = ax_ui_cache(u, last);
     if (lc && lc->h * lc->w == 1) src = last;

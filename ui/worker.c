@@ -1,6 +1,7 @@
 /* The compute worker: one thread calls ax_net_step one layer at a time while
  * the screen keeps redrawing; the loop asks it for more layers, to stop, and
  * picks up what it finished. Also the weight-statistics helper thread. */
+#include "diffmode.h"
 #include "loop.h"
 
 #include <errno.h>
@@ -47,7 +48,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&u->mu);
 
         ax_error e = { 0 };
+        pthread_mutex_lock(&ax_ui_compute_mu);
         ax_status st = ax_net_step(u->net, i, &e);
+        pthread_mutex_unlock(&ax_ui_compute_mu);
 
         pthread_mutex_lock(&u->mu);
         if (st != AX_OK) {

@@ -32,6 +32,7 @@ typedef struct {
     int nsides;
     struct { char kind; const char *value; } sides[8];
     const char *map_file;     /* diff --map: lines ours=theirs */
+    int quiet;                /* ax_cli_open prints nothing (the workbench's W) */
     const char *diff_save;    /* diff --save DIR: per-layer a - b; grad --save DIR: the gradients */
     /* grad, train and bench --backward */
     int grad_class;           /* grad --class K, -1: each image's top class */
@@ -87,6 +88,12 @@ int ax_cmd_dump(const ax_cli_opts *o);
 int ax_cmd_bench(const ax_cli_opts *o);
 int ax_cmd_ui(const ax_cli_opts *o);
 int ax_cmd_diff(const ax_cli_opts *o);
+/* The workbench's W (src/cli/cmd_diff.c): side B from the options ctx (an
+ * ax_cli_opts) with `what` as its weights file, or as its model when it is a
+ * .net spec or a built-in name; the session goes to ax_cli_side_close. */
+ax_status ax_cli_side_open(void *ctx, const char *what, ax_net **net, void **handle, char *label, size_t size,
+                           ax_error *err);
+void ax_cli_side_close(void *handle);
 int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);

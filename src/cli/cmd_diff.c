@@ -324,6 +324,88 @@ static int is_classifier(const ax_net *net)
     return last->out.ndim == 2 && (last->spec.type == AX_L_SOFTMAX || last->spec.type == AX_L_FC);
 }
 
+/* ---- the workbench's diff mode --------------------------------------------- */
+
+ax_status ax_cli_side_open(void *ctx, const char *what, ax_net **net, void **handle, char *label, size_t size,
+                           ax_error *err)
+{
+    ax_cli_opts o = *(const ax_cli_opts *)ctx;
+    o.quiet = 1;   /* the screen belongs to curses */
+    size_t len = strlen(what);
+    /* a spec file or a built-in name (no dot, no slash) is a model; anything else weights */
+    int model = (len > 4 && !strcmp(what + len - 4, ".net")) || (!strchr(what, '.') && !strchr(what, '/'));
+    if (model) o.model = what;
+    else o.weights = what;
+    ax_cli_session *s = calloc(1, sizeof *s);
+    if (!s) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    ax_status st = ax_cli_open(s, &o, 1, err);
+    if (st) {
+        ax_cli_close(s);
+        free(s);
+        return st;
+    }
+    const char *slash = strrchr(what, '/');
+    snprintf(label, size, "%s %s", model ? "model" : "weights", slash && slash[1] ? slash + 1 : what);
+    *net = s->net;
+    *handle = s;
+    return AX_OK;
+}
+
+void ax_cli_side_close(void *handle)
+{
+    ax_cli_close(handle);
+    free(handle);
+}
+
+/* diff --ui: both sides opened (not computed) and handed to the workbench,
+ * which computes them and opens in its Diff view. */
+static int diff_ui(const ax_cli_opts *o, side *sa, side *sb)
+{
+    ax_error err = {0};
+    if (ax_ui_terminal_check(&err)) {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+        return 1;
+    }
+    ax_cli_session A, B;
+    ax_refdir ref = {0};
+    int have_b = 0, rc = 1;
+    ax_status st = ax_cli_open(&A, &sa->opts, 1, &err);
+    if (!st && !sb->reference) {
+        st = ax_cli_open(&B, &sb->opts, 1, &err);
+        have_b = 1;
+    }
+    if (!st && sb->reference) st = ax_refdir_open(&ref, sb->reference, REF_MAX_BYTES, &err);
+    if (!st) {
+        ax_ui_config cfg;
+        ax_cli_ui_config(&cfg, &sa->opts, &A);
+        cfg.side_ctx = &sa->opts;
+        cfg.diff_net = have_b ? B.net : NULL;
+        cfg.diff_ref = have_b ? NULL : &ref;
+        cfg.diff_map = o->map_file;
+        /* on screen side B is named by what differs */
+        char label[AX_PATH_MAX + 32];
+        const char *what = sb->reference ? sb->reference : sb->kind == 'w' ? sb->opts.weights
+                         : sb->kind == 'm' ? sb->opts.model : sb->opts.device;
+        const char *slash = strrchr(what, '/');
+        snprintf(label, sizeof label, "%s %s", sb->reference ? "reference" : kind_option(sb->kind) + 2,
+                 slash && slash[1] ? slash + 1 : what);
+        cfg.diff_label = label;
+        cfg.diff_tol = tolerance_of(o);
+        char messages[2 * sizeof A.warn + 8];
+        snprintf(messages, sizeof messages, "%s%s%s", A.warn, A.warn[0] && have_b && B.warn[0] ? "\n" : "",
+                 have_b ? B.warn : "");
+        if (messages[0]) cfg.messages = messages;
+        rc = ax_ui_run(A.net, &cfg, &err);
+        if (rc == 1) fprintf(stderr, "alexscope: %s\n", err.msg);
+    } else {
+        fprintf(stderr, "alexscope: %s\n", err.msg);
+    }
+    ax_refdir_close(&ref);
+    ax_cli_close(&A);
+    if (have_b) ax_cli_close(&B);
+    return rc;
+}
+
 static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
 {
     ax_tolerance tol = tolerance_of(o);
@@ -771,7 +853,18 @@ int ax_cmd_diff(const ax_cli_opts *o)
             fprintf(stderr, "alexscope: diff: --save writes one input's layers; it does not take a folder\n");
             return 2;
         }
+        if (o->ui_bench) {
+            fprintf(stderr, "alexscope: diff: --ui compares one input, not a folder\n");
+            return 2;
+        }
         return diff_folder(o, &a, &b);
+    }
+    if (o->ui_bench) {
+        if (o->diff_save) {
+            fprintf(stderr, "alexscope: diff: --save writes files from the command line; leave out --ui\n");
+            return 2;
+        }
+        return diff_ui(o, &a, &b);
     }
     return diff_one(o, &a, &b);
 }

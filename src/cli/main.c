@@ -28,8 +28,8 @@ int main(int argc, char **argv)
     int rc = ax_cli_parse(&o, argc, argv, first);
     if (rc == 1) return 0;
     if (rc) return rc;
-    if (o.ui_bench && strcmp(o.command, "bench")) {
-        fprintf(stderr, "alexscope: --ui belongs to the bench command\n");
+    if (o.ui_bench && strcmp(o.command, "bench") && strcmp(o.command, "diff")) {
+        fprintf(stderr, "alexscope: --ui belongs to the bench and diff commands\n");
         return 2;
     }
 

@@ -82,7 +82,8 @@ void ax_cli_usage(FILE *f)
         "  -b, --batch N           bench: batch size (default 1)\n"
         "                          diff with a DIR of images: images per batch (default 8)\n"
         "  -r, --runs N            bench: timed runs after the warm-up (default 10)\n"
-        "      --ui                bench: time the workbench views instead of the layers\n"
+        "      --ui                bench: time the workbench views instead of the layers;\n"
+        "                          diff: open the workbench in its Diff view (one input)\n"
         "      --mono              workbench: no colours (also when NO_COLOR is set)\n"
         "      --atol X            diff: absolute tolerance; 'Xx' means X times the tensor's\n"
         "                          largest |B| (default 1e-4x)\n"
@@ -317,6 +318,9 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->labels = &s->labels;
     cfg->topk = o->topk;
     cfg->mono = o->mono || getenv("NO_COLOR");
+    cfg->side_open = ax_cli_side_open;
+    cfg->side_close = ax_cli_side_close;
+    cfg->side_ctx = (void *)o;
 }
 
 void ax_cli_print_notes(FILE *f, const char *notes)
@@ -412,7 +416,7 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     free(input);
     if (st) return st;
     if (o->weights) {
-        int tty = isatty(STDERR_FILENO);
+        int tty = !o->quiet && isatty(STDERR_FILENO);
         if (tty) fprintf(stderr, "loading weights from %s ...", o->weights);
         st = ax_net_load_weights(s->net, o->weights, o->lenient, s->warn, sizeof s->warn, err);
         if (tty) fprintf(stderr, "\r\033[K");

@@ -1,0 +1,157 @@
+#!/bin/sh
+# The workbench's diff mode in a real terminal: `alexscope diff ... --ui` on a
+# planted conversion bug and on identical sides, and W loading a second side,
+# driven in a private tmux server. Every check polls the screen (no fixed
+# sleeps). Exits 77 (automake's SKIP) when tmux is missing.
+
+TMUX_CMD=${TMUX_BIN:-}
+[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
+if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
+    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
+    exit 77
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=${AX_SRCDIR:-$here/..}
+prog=${ALEXSCOPE_BIN:-}
+for p in ./alexscope "$srcdir/alexscope" "$here/../alexscope"; do
+    [ -n "$prog" ] && break
+    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
+done
+[ -n "$prog" ] || { echo "FAIL: alexscope program not found (build it first)"; exit 1; }
+[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
+export ALEXSCOPE_DATA
+fx="$srcdir/tests/fixtures/diff"
+img="$srcdir/samples/chelsea.png"
+net="--model '$fx/diff-tiny.net'"
+good="--weights '$fx/good.safetensors'"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/alexscope-diffui.XXXXXX") || exit 1
+socks=$(mktemp -d /tmp/axdu.XXXXXX) || exit 1
+sock="$socks/none"
+T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
+cleanup() {
+    T kill-server >/dev/null 2>&1
+    rm -rf "$work" "$socks"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+term=xterm-256color
+for t in tmux-256color screen-256color xterm-256color; do
+    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
+done
+lang=C.UTF-8
+locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
+
+fails=0
+fail() {
+    echo "FAIL: $*"
+    echo "---- screen ----"
+    T capture-pane -p 2>/dev/null
+    echo "----------------"
+    fails=$((fails + 1))
+}
+pass() { echo "ok: $*"; }
+# the screen with every non-ASCII cell as "|" (the list's separator included)
+screen() { T capture-pane -p | LC_ALL=$lang sed 's/[^ -~]/|/g'; }
+
+# polls up to $3 seconds (default 30) for an extended regular expression
+expect_re() {
+    n=$(( ${3:-30} * 5 ))
+    while [ "$n" -gt 0 ]; do
+        if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    fail "$2 (nothing like \"$1\" on screen)"
+    return 1
+}
+
+keys() { T send-keys "$@"; }
+
+# start NAME ARGS: the program in a fresh 120x40 session; the shell stays to
+# report the exit status
+start() {
+    T kill-server >/dev/null 2>&1
+    sock="$socks/$1"
+    cat > "$work/run.sh" <<EOF
+trap : INT
+cd "$work" || exit 1
+"$prog" $2
+echo "EXIT=\$?"
+sleep 60
+EOF
+    T new-session -d -x 120 -y 40 "env TERM=$term LANG=$lang LC_ALL=$lang sh '$work/run.sh'" ||
+        { echo "FAIL: tmux could not start a session"; exit 1; }
+}
+
+# the list row of a layer: "  9 conv3   conv    8x4x4       X |"
+row_mark() { screen | grep -E "^ +[0-9]+ $1 " | head -n 1 | sed -E 's/^.* ([=X!-]) \|.*$/\1/'; }
+
+# ---------------------------------------------------------------- misuse
+"$prog" diff --weights a --weights b "$srcdir/samples" --ui >/dev/null 2>"$work/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "one input, not a folder" "$work/err" && pass "diff --ui with a folder is misuse (exit 2)" ||
+    fail "diff --ui with a folder: exit $rc, $(cat "$work/err")"
+"$prog" dump --ui "$img" >/dev/null 2>"$work/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "belongs to the bench and diff commands" "$work/err" && pass "--ui elsewhere is refused" ||
+    fail "dump --ui: exit $rc, $(cat "$work/err")"
+
+# ---------------------------------------------------------------- a planted bug
+start bug "diff $net --weights '$fx/bug_conv3_oi.safetensors' $good --mono '$img' --ui"
+expect_re "Diff view" "diff --ui opens in the Diff view" 60
+expect_re "first divergence: conv3 \(\] jumps there\)" "the first divergence is named" 60
+expect_re "diagnosis: conv3: the kernels' O and I axes are swapped" "the diagnosis line is shown"
+m=$(row_mark conv3)
+[ "$m" = X ] && pass "conv3 is marked X in the layer list" || fail "conv3's mark is '$m', not X"
+m=$(row_mark conv2)
+[ "$m" = "=" ] && pass "conv2 (before it) is marked =" || fail "conv2's mark is '$m', not ="
+m=$(row_mark fc6)
+[ "$m" = "!" ] && pass "fc6 (downstream) is marked !" || fail "fc6's mark is '$m', not !"
+keys ']'
+expect_re "conv3 FIRST DIVERGENCE: max\|A-B\|" "] jumps to conv3"
+expect_re "^ alexscope .* conv3 \(1, 8, 4, 4\)" "the header shows conv3"
+expect_re "ch +max\|A-B\|" "the per-channel error table is shown"
+expect_re "side A: channel 0 +side B: channel 0 +A-B: max" "A, B and A-B heatmaps of channel 0"
+keys Right
+expect_re "mean\|A-B\|[|v]" "Right sorts by the next column" 10
+keys 6
+expect_re "Top-k view .* side A vs side B" "Top-k shows both sides"
+expect_re "rank class label +A prob +B prob +B - A +B rank" "Top-k has both sides' probabilities and B's rank"
+expect_re "\| +1 +[0-9]+ .* [+-][0-9]\.[0-9]{2}e[+-][0-9]{2} +#[0-9]+ " "Top-k rows carry the delta and B's rank"
+keys Q
+expect_re "EXIT=0" "quitting exits 0" 20
+
+# ---------------------------------------------------------------- identical sides
+start same "diff $net $good $good --mono '$img' --ui"
+expect_re "all 25 compared tensors agree" "identical sides: all agree" 60
+agree=$(screen | grep -cE "^ +([0-9]+ )?[a-z0-9]+ .* = \|")
+bad=$(screen | grep -cE "^ +([0-9]+ )?[a-z0-9]+ .* [X!] \|")
+[ "$agree" = 25 ] && [ "$bad" = 0 ] && pass "every list row is marked =" || fail "$agree rows marked =, $bad marked X or !"
+keys ']'
+expect_re "\]: every compared layer agrees" "] says every layer agrees"
+keys Q
+expect_re "EXIT=0" "quitting exits 0" 20
+
+# ---------------------------------------------------------------- W
+start w "$net $good --mono '$img'"
+expect_re "Tensor view" "the workbench opens" 60
+keys D
+expect_re "No second side to compare with" "the Diff view without a second side says how to get one"
+keys W
+expect_re "side B \(weights file or \.net spec" "W asks for side B"
+keys "$fx/bug_fc6_hwc.safetensors" Enter
+expect_re "first divergence: fc6" "W loads, computes and compares side B" 60
+expect_re "diagnosis: fc6: the rows are in" "the diagnosis of fc6 is shown"
+m=$(row_mark fc6)
+[ "$m" = X ] && pass "fc6 is marked X" || fail "fc6's mark is '$m', not X"
+keys W
+keys "$fx/no-such-file.safetensors" Enter
+expect_re "side B: .*no-such-file" "a side B that cannot be opened is reported" 30
+keys W "$fx/good.safetensors" Enter
+expect_re "all 25 compared tensors agree" "W with identical weights: all agree" 60
+keys Q
+expect_re "EXIT=0" "quitting exits 0" 20
+
+[ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all diff mode checks passed"

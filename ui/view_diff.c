@@ -1,0 +1,412 @@
+/* The Diff view (D): the current layer of side A against side B, with the
+ * layer's agreement, the diagnosis of the first divergent layer, side A, side
+ * B and A-B of the selected channel as heatmaps, and a per-channel error
+ * table sortable like the Channels view. Figures come from ax_diff_tol. */
+#include "diffmode.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const ax_keyhelp keys[] = {
+    { "Up Down j k", "select a channel" },
+    { "PgUp PgDn Home End", "page / first / last row" },
+    { "Left Right", "choose the sort column" },
+    { "o", "sort ascending / descending" },
+    { "D", "this view, from any view" },
+    { "W", "any view: load side B (weights or .net)" },
+    { "]", "first divergent layer (any view but" },
+    { "", "Heatmap and LRN, where ] is a channel)" },
+    { NULL, NULL },
+};
+
+/* One channel of the image on show: A against B. */
+typedef struct {
+    int ch;
+    double max_abs, mean_abs, out_frac, cosine;
+    float a_max, b_max;
+} chan;
+
+enum { C_CH, C_MAX, C_MEAN, C_OUT, C_COS, C_AMAX, C_BMAX, NCOLS };
+static const struct { const char *name; int width; } columns[NCOLS] = {
+    { "ch", 6 }, { "max|A-B|", 11 }, { "mean|A-B|", 11 }, { "out tol%", 10 }, { "cosine", 10 }, { "A max", 11 },
+    { "B max", 11 },
+};
+
+static struct {
+    int col, desc, top;
+    chan *rows;               /* (c) in sort order */
+    size_t cap;
+    int c, layer, image, valid, s_col, s_desc;
+} S;
+
+static void reset(ax_ui *u)
+{
+    free(S.rows);
+    memset(&S, 0, sizeof S);
+    S.col = C_MAX;
+    S.desc = 1;
+    /* alexscope diff --ui opens here */
+    if (u->cfg->diff_net || u->cfg->diff_ref) u->view = AX_V_DIFF;
+}
+
+static void release(void)
+{
+    free(S.rows);
+    memset(&S, 0, sizeof S);
+    ax_ui_diff_release();
+}
+
+static double key_of(const chan *c, int col)
+{
+    switch (col) {
+    case C_CH: return c->ch;
+    case C_MAX: return c->max_abs;
+    case C_MEAN: return c->mean_abs;
+    case C_OUT: return c->out_frac;
+    case C_COS: return c->cosine;
+    case C_AMAX: return c->a_max;
+    default: return c->b_max;
+    }
+}
+
+static int by_col(const void *x, const void *y)
+{
+    const chan *a = x, *b = y;
+    double ka = key_of(a, S.col), kb = key_of(b, S.col);
+    /* NaN sorts last either way; ties keep the lower channel first */
+    if (isnan(ka) != isnan(kb)) return isnan(ka) ? 1 : -1;
+    if (ka != kb && !isnan(ka)) return (ka < kb) == !S.desc ? -1 : 1;
+    return a->ch - b->ch;
+}
+
+/* The channel table of row r for the image on show, sorted; NULL when out of memory. */
+static const chan *table(ax_ui *u, const ax_comparison *cmp, const ax_cmp_row *r)
+{
+    int n, c, h, w;
+    ax_tensor_nchw(r->a, &n, &c, &h, &w);
+    if (S.valid && S.layer == u->cur && S.image == u->image && S.c == c) {
+        if (S.s_col != S.col || S.s_desc != S.desc) {
+            qsort(S.rows, (size_t)c, sizeof *S.rows, by_col);
+            S.s_col = S.col;
+            S.s_desc = S.desc;
+        }
+        return S.rows;
+    }
+    if ((size_t)c > S.cap) {
+        chan *p = realloc(S.rows, (size_t)c * sizeof *p);
+        if (!p) return NULL;
+        S.rows = p;
+        S.cap = (size_t)c;
+    }
+    size_t hw = (size_t)h * w, img = (size_t)(u->image < n ? u->image : 0) * c * hw;
+    double atol = ax_tolerance_atol(&cmp->tol, r->b, ax_tensor_numel(r->a));
+    for (int ch = 0; ch < c; ch++) {
+        const float *a = r->a->data + img + ch * hw, *b = r->b + img + ch * hw;
+        ax_diff d;
+        ax_diff_tol(&d, a, b, hw, atol, cmp->tol.rtol);
+        ax_stats sa, sb;
+        ax_stats_compute(&sa, a, hw);
+        ax_stats_compute(&sb, b, hw);
+        S.rows[ch] = (chan){ ch, d.max_abs, d.mean_abs, hw ? (double)d.fail / hw : 0.0, d.cosine, sa.max, sb.max };
+    }
+    qsort(S.rows, (size_t)c, sizeof *S.rows, by_col);
+    S.c = c;
+    S.layer = u->cur;
+    S.image = u->image;
+    S.s_col = S.col;
+    S.s_desc = S.desc;
+    S.valid = 1;
+    return S.rows;
+}
+
+static int row_of(const chan *rows, int c, int ch)
+{
+    for (int i = 0; i < c; i++)
+        if (rows[i].ch == ch) return i;
+    return 0;
+}
+
+/* One map with its caption: (h, w) of a channel, or a vector laid out in rows of 64. */
+static void map_at(ax_ui *u, int y, int x, int rows, int cols, const float *src, int h, int w, float lo, float hi)
+{
+    ax_ui_heat_map(u, y, x, rows, cols, src, h, w, lo, hi);
+}
+
+/* A vector (fc) as a near-square grid, padded with pad: returns the buffer. */
+static float *grid(ax_ui *u, const float *v, int c, int *gh, int *gw, float pad)
+{
+    int gw_ = 1;
+    while (gw_ * gw_ < c) gw_++;
+    int gh_ = (c + gw_ - 1) / gw_;
+    float *g = ax_ui_fbuf(u, (size_t)gh_ * gw_);
+    if (!g) return NULL;
+    for (int i = 0; i < gh_ * gw_; i++) g[i] = i < c ? v[i] : pad;
+    *gh = gh_;
+    *gw = gw_;
+    return g;
+}
+
+static void draw_maps(ax_ui *u, int y, int x0, int w, int avail, const ax_cmp_row *r)
+{
+    int n, c, h, wd;
+    ax_tensor_nchw(r->a, &n, &c, &h, &wd);
+    size_t hw = (size_t)h * wd, img = (size_t)(u->image < n ? u->image : 0) * c * hw;
+    int vector = hw == 1;
+    const float *a, *b;
+    size_t len;
+    if (vector) {
+        a = r->a->data + img;
+        b = r->b + img;
+        len = (size_t)c;
+    } else {
+        a = r->a->data + img + (size_t)u->ch * hw;
+        b = r->b + img + (size_t)u->ch * hw;
+        len = hw;
+    }
+    /* A and B on one scale, A-B on a scale symmetric about 0 */
+    ax_stats sa, sb;
+    ax_stats_compute(&sa, a, len);
+    ax_stats_compute(&sb, b, len);
+    float lo = sa.min < sb.min ? sa.min : sb.min, hi = sa.max > sb.max ? sa.max : sb.max;
+    float *e = malloc(len * sizeof *e);
+    if (!e) return;
+    float m = 0;
+    for (size_t i = 0; i < len; i++) {
+        e[i] = a[i] - b[i];
+        if (isfinite(e[i]) && fabsf(e[i]) > m) m = fabsf(e[i]);
+    }
+    int mw = (w - 4) / 3, mh = avail - 2;
+    if (mw < 6 || mh < 1) {
+        free(e);
+        return;
+    }
+    char cap[3][96];
+    if (vector) {
+        snprintf(cap[0], sizeof cap[0], "side A: all %d", c);
+        snprintf(cap[1], sizeof cap[1], "side B");
+    } else {
+        snprintf(cap[0], sizeof cap[0], "side A: channel %d", u->ch);
+        snprintf(cap[1], sizeof cap[1], "side B: channel %d", u->ch);
+    }
+    snprintf(cap[2], sizeof cap[2], "A-B: max |A-B| %.3g", m);
+    const float *src[3] = { a, b, e };
+    for (int k = 0; k < 3; k++) {
+        int x = x0 + k * (mw + 2);
+        ax_ui_put(u, y, x, mw, AX_R_HEADER, cap[k]);
+        int gh = h, gw = wd;
+        const float *map = src[k];
+        if (vector) {
+            map = grid(u, src[k], c, &gh, &gw, k == 2 ? 0.0f : lo);
+            if (!map) break;
+        }
+        int rows, cols;
+        ax_ui_fit(ax_ui_heat_on(u), gh, gw, mh, mw, &rows, &cols);
+        if (k < 2) map_at(u, y + 1, x, rows, cols, map, gh, gw, lo, hi);
+        else map_at(u, y + 1, x, rows, cols, map, gh, gw, -m, m > 0 ? m : 1e-30f);
+        ax_ui_legend(u, y + 1 + mh, x, mw, k < 2 ? lo : -m, k < 2 ? hi : m);
+    }
+    free(e);
+}
+
+static void draw_table(ax_ui *u, int y, int x0, int w, int rows, const ax_comparison *cmp, const ax_cmp_row *r)
+{
+    const chan *t = table(u, cmp, r);
+    if (!t || rows < 2) return;
+    int c = S.c;
+    int x = x0;
+    for (int k = 0; k < NCOLS && x < x0 + w; k++) {
+        char hd[32];
+        int cw = columns[k].width;
+        snprintf(hd, sizeof hd, "%s%s", columns[k].name, k == S.col ? ax_ui_sym(u, S.desc ? AX_S_DOWN : AX_S_UP) : "");
+        ax_role hr = k == S.col ? AX_R_SELECT : AX_R_HEADER;
+        ax_ui_printf(u, y, x, cw, hr, "%*s", cw - 1, "");
+        int hl = (int)strlen(columns[k].name);
+        ax_ui_put(u, y, x + cw - 1 - hl, hl + 1, hr, hd);
+        x += cw;
+    }
+    y++;
+    rows--;
+    int sel = row_of(t, c, u->ch);
+    if (sel < S.top) S.top = sel;
+    if (sel >= S.top + rows) S.top = sel - rows + 1;
+    if (S.top > c - rows) S.top = c - rows;
+    if (S.top < 0) S.top = 0;
+    for (int k = 0; k < rows && S.top + k < c; k++) {
+        const chan *ch = &t[S.top + k];
+        ax_role role = ch->ch == u->ch ? AX_R_SELECT : ch->out_frac > 0 ? AX_R_WARN : AX_R_NORMAL;
+        char line[200], v[7][32];
+        snprintf(v[0], sizeof v[0], "%d", ch->ch);
+        ax_ui_num(v[1], sizeof v[1], ch->max_abs);
+        ax_ui_num(v[2], sizeof v[2], ch->mean_abs);
+        snprintf(v[3], sizeof v[3], "%.1f", 100.0 * ch->out_frac);
+        snprintf(v[4], sizeof v[4], "%.6f", ch->cosine);
+        ax_ui_num(v[5], sizeof v[5], ch->a_max);
+        ax_ui_num(v[6], sizeof v[6], ch->b_max);
+        int p = 0;
+        for (int j = 0; j < NCOLS; j++)
+            p += snprintf(line + p, sizeof line - (size_t)p, "%*.*s ", columns[j].width - 1, columns[j].width - 1, v[j]);
+        ax_ui_fill(u, y + k, x0, x - x0, role);
+        ax_ui_put(u, y + k, x0, w, role, line);
+    }
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    const char *name = ax_ui_layer_name(u, u->cur);
+    const ax_comparison *cmp = ax_ui_diff_cmp();
+    const char *label = ax_ui_diff_label();
+    int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
+    if (!cmp) {
+        ax_ui_title(u, r, "Diff", "%s", name);
+        ax_ui_notice(u, r, r.y + 2, label[0] ? "Side B is being loaded, computed and compared; the layers are marked "
+                                               "= agree, X first divergence, ! downstream once it is done."
+                                             : "No second side to compare with. Press W and give a weights file or a "
+                                               ".net spec; `alexscope diff SIDE_A SIDE_B IMAGE --ui` opens here.");
+        return;
+    }
+    ax_ui_title(u, r, "Diff", "%s %s B: %s", name, ax_ui_sym(u, AX_S_DOT), label);
+    const ax_cmp_row *row = ax_ui_diff_row(u->cur);
+    /* the first divergence and its diagnosis stay on top whatever the layer */
+    if (cmp->first < 0) {
+        ax_ui_printf(u, y++, x0, w, AX_R_GOOD, "all %d compared tensors agree (atol %s, rtol %g)", cmp->compared,
+                     cmp->tol.atol_of_max > 0 ? "1e-4 x max|B|" : "as given", cmp->tol.rtol);
+    } else {
+        const ax_cmp_row *f = &cmp->rows[cmp->first];
+        ax_ui_printf(u, y++, x0, w, AX_R_BAD, "first divergence: %s (] jumps there)", f->name);
+        ax_ui_printf(u, y++, x0, w, AX_R_ACCENT, "diagnosis: %s", ax_ui_diff_diagnosis());
+    }
+    if (!row || !row->b) {
+        ax_ui_notice(u, r, y + 1, "Side B has no tensor for this layer.");
+        return;
+    }
+    if (!row->shape_ok) {
+        char bs[64] = "";
+        size_t p = 0;
+        for (int i = 0; i < row->b_ndim && p < sizeof bs; i++)
+            p += (size_t)snprintf(bs + p, sizeof bs - p, "%s%d", i ? "x" : "", row->b_shape[i]);
+        ax_ui_printf(u, y++, x0, w, AX_R_BAD, "%s: side B's tensor is %s, side A's has another shape", row->name, bs);
+        return;
+    }
+    const ax_diff *d = &row->d;
+    size_t n = ax_tensor_numel(row->a);
+    const char *state = row->diverges ? (cmp->first == u->cur + 1 ? "FIRST DIVERGENCE" : "downstream, out of tolerance")
+                                      : "agrees";
+    char snr[24];
+    if (isinf(d->snr_db)) snprintf(snr, sizeof snr, "%s", d->snr_db > 0 ? "inf" : "-inf");
+    else snprintf(snr, sizeof snr, "%.1f", d->snr_db);
+    ax_ui_printf(u, y++, x0, w, row->diverges ? (cmp->first == u->cur + 1 ? AX_R_BAD : AX_R_WARN) : AX_R_GOOD,
+                 "%s %s: max|A-B| %.3g  cosine %.6f  SNR %s dB  %.3g%% out of tolerance", name, state, d->max_abs,
+                 d->cosine, snr, n ? 100.0 * d->fail / n : 0.0);
+    y++;
+    int left = r.y + r.h - y;
+    int maps = left * 2 / 5;
+    if (maps > 18) maps = 18;
+    if (maps >= 4) {
+        draw_maps(u, y, x0, w, maps, row);
+        y += maps + 1;
+    }
+    draw_table(u, y, x0, w, r.y + r.h - 1 - y, cmp, row);
+    ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "list: = agree  X first divergence  ! downstream  - not on B %s "
+                 "sorted by %s %s", ax_ui_sym(u, AX_S_DOT), columns[S.col].name, S.desc ? "desc" : "asc");
+}
+
+static int key(ax_ui *u, int k)
+{
+    switch (k) {
+    case KEY_LEFT: S.col = (S.col + NCOLS - 1) % NCOLS; S.top = 0; return 1;
+    case KEY_RIGHT: S.col = (S.col + 1) % NCOLS; S.top = 0; return 1;
+    case 'o': S.desc = !S.desc; S.top = 0; return 1;
+    default: break;
+    }
+    const ax_comparison *cmp = ax_ui_diff_cmp();
+    const ax_cmp_row *row = ax_ui_diff_row(u->cur);
+    if (!cmp || !row || !row->b || !row->shape_ok) return 0;
+    const chan *t = table(u, cmp, row);
+    if (!t) return 0;
+    int c = S.c, sel = row_of(t, c, u->ch), page = ax_ui_pane(u).h / 3;
+    if (page < 1) page = 1;
+    switch (k) {
+    case KEY_UP: case 'k': sel--; break;
+    case KEY_DOWN: case 'j': sel++; break;
+    case KEY_PPAGE: sel -= page; break;
+    case KEY_NPAGE: sel += page; break;
+    case KEY_HOME: sel = 0; break;
+    case KEY_END: sel = c - 1; break;
+    default: return 0;
+    }
+    if (sel < 0) sel = 0;
+    if (sel >= c) sel = c - 1;
+    u->ch = t[sel].ch;
+    return 1;
+}
+
+const ax_view ax_view_diff = {
+    "Diff", draw, key, keys, "Up/Down channel  Left/Right sort  o order  ] first divergence  W side B", reset, release,
+};
+
+/* ---- the Top-k view with two sides ---------------------------------------- */
+
+static const char *label_of(const ax_ui *u, int i, char *buf, size_t size)
+{
+    const ax_labels *l = u->cfg->labels;
+    if (l && i < l->count && l->names && l->names[i]) return l->names[i];
+    snprintf(buf, size, "class %d", i);
+    return buf;
+}
+
+/* Rank of class i in x (n): how many rank above it (ties: lower index first). */
+static int rank_of(const float *x, int n, int i)
+{
+    int r = 0;
+    for (int q = 0; q < n; q++) r += x[q] > x[i] || (x[q] == x[i] && q < i);
+    return r;
+}
+
+int ax_ui_diff_topk(ax_ui *u, ax_rect r, int rows)
+{
+    const ax_comparison *cmp = ax_ui_diff_cmp();
+    int last = u->net->nlayers - 1;
+    const ax_cmp_row *row = ax_ui_diff_row(last);
+    if (!cmp || !row || !row->b || !row->shape_ok || row->a->ndim != 2) return 0;
+    int n = row->a->shape[0], c = row->a->shape[1];
+    size_t off = (size_t)(u->image < n ? u->image : 0) * c;
+    const float *a = row->a->data + off, *b = row->b + off;
+    int probs = u->net->layers[last].spec.type == AX_L_SOFTMAX;
+    int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
+    int k = rows < r.h - 6 ? rows : r.h - 6;
+    if (k < 1) k = 1;
+    if (k > c) k = c;
+    ax_ui_title(u, r, "Top-k", "top %d of %d %s from %s %s side A vs side B (%s)", k, c,
+                probs ? "probabilities" : "scores", u->net->layers[last].spec.name, ax_ui_sym(u, AX_S_DOT),
+                ax_ui_diff_label());
+    int *ia = ax_ui_order(u, (size_t)k * 2);
+    if (!ia) return 1;
+    int *ib = ia + k;
+    k = ax_topk(ia, k, a, c);
+    ax_topk(ib, k, b, c);
+    ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "%4s %5s %-24s %10s %10s %10s  %s", "rank", "class", "label",
+                 probs ? "A prob" : "A score", probs ? "B prob" : "B score", "B - A", "B rank");
+    char lb[32];
+    for (int j = 0; j < k && y < r.y + r.h - 2; j++, y++) {
+        int cl = ia[j], rb = rank_of(b, c, cl);
+        char change[32];
+        if (rb == j) snprintf(change, sizeof change, "#%d =", rb + 1);
+        else snprintf(change, sizeof change, "#%d %s%d", rb + 1, rb < j ? "+" : "-", abs(rb - j));
+        ax_role role = rb != j ? AX_R_WARN : j == 0 ? AX_R_GOOD : AX_R_NORMAL;
+        ax_ui_printf(u, y, x0, w, role, "%4d %5d %-24.24s %10.4f %10.4f %+10.2e  %s", j + 1, cl,
+                     label_of(u, cl, lb, sizeof lb), a[cl], b[cl], (double)b[cl] - a[cl], change);
+    }
+    /* B's top classes that A's top-k lacks */
+    for (int j = 0; j < k && y < r.y + r.h - 1; j++) {
+        int in_a = 0;
+        for (int q = 0; q < k; q++) in_a |= ia[q] == ib[j];
+        if (in_a) continue;
+        int cl = ib[j];
+        ax_ui_printf(u, y++, x0, w, AX_R_WARN, "  B #%d: %5d %-24.24s %10.4f %10.4f  (A #%d)", j + 1, cl,
+                     label_of(u, cl, lb, sizeof lb), a[cl], b[cl], rank_of(a, c, cl) + 1);
+    }
+    ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "top-1: %s", ia[0] == ib[0] ? "both sides agree" : "the sides differ");
+    return 1;
+}
