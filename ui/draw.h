@@ -19,6 +19,7 @@ enum {
     AX_V_TENSOR, AX_V_CHANNELS, AX_V_HEATMAP, AX_V_LRN,
     AX_V_GROUPS, AX_V_TOPK, AX_V_FILTERS, AX_V_INPUT, AX_V_MESSAGES,
     AX_V_SUMMARY, AX_V_EXPLAIN,   /* S, and e on a value (ui/teach.h) */
+    AX_V_SALIENCY,                /* 0 (ui/gradmode.h) */
     AX_V_DIFF, AX_V_COUNT
 };
 

@@ -62,7 +62,8 @@ static void draw_header(ax_ui *u)
     ax_tensor_shape_str(t, shape, sizeof shape);
     ax_ui_fill(u, 0, 0, COLS, AX_R_TITLE);
     char right[64], img[40] = "";
-    snprintf(right, sizeof right, COLS >= 100 ? " [%d %s] 1-9 Tab  ? help " : " [%d %s] ? help ", u->view + 1,
+    snprintf(right, sizeof right, COLS >= 100 ? " [%d %s] 1-9 Tab  ? help " : " [%d %s] ? help ",
+             u->view == AX_V_SALIENCY ? 0 : u->view + 1,
              ax_views[u->view]->name);
     if (u->nimages > 1) snprintf(img, sizeof img, "  %s image %d/%d", ax_ui_sym(u, AX_S_DOT), u->image + 1, u->nimages);
     int rl = (int)strlen(right);
@@ -164,6 +165,10 @@ static void draw_status(ax_ui *u)
 /* The bottom line while a run is in progress. */
 static void progress_line(ax_ui *u, int y, const ax_ui_progress *p)
 {
+    if (p->job) {
+        ax_ui_printf(u, y, 0, COLS, AX_R_WARN, "computing %s %.1f s", p->job, ax_ui_now() - p->layer_t0);
+        return;
+    }
     int done = u->ready - p->from, todo = p->target + 1 - p->from;
     if (todo < 1) todo = 1;
     int computing = p->computing;

@@ -25,6 +25,7 @@ static int build(line *out, int *starts, int *nsec)
         out[n] = (line){ NULL, NULL, 1, "" };
         if (v < 9) snprintf(out[n].title, sizeof out[n].title, "%d %s view", v + 1, ax_views[v]->name);
         else snprintf(out[n].title, sizeof out[n].title, "%s%s view", v == AX_V_DIFF ? "D " : "", ax_views[v]->name);
+        if (v == AX_V_SALIENCY) snprintf(out[n].title, sizeof out[n].title, "0 %s view", ax_views[v]->name);
         n++;
         int any = 0;
         for (const ax_keyhelp *k = ax_views[v]->keys; k && k->keys && n < MAX_LINES; k++, any = 1)

@@ -3,6 +3,7 @@
  * list, switching images of a batch, and the messages log. Terminal and
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
 #include "diffmode.h"
+#include "gradmode.h"
 #include "loop.h"
 #include "teach.h"
 
@@ -18,6 +19,7 @@ const ax_view *const ax_views[AX_V_COUNT] = {
     &ax_view_topk, &ax_view_filters, &ax_view_input, &ax_view_messages,
     [AX_V_DIFF] = &ax_view_diff,
     [AX_V_SUMMARY] = &ax_view_summary, [AX_V_EXPLAIN] = &ax_view_explain,
+    [AX_V_SALIENCY] = &ax_view_saliency,
 };
 
 const ax_keyhelp ax_global_keys[] = {
@@ -32,6 +34,7 @@ const ax_keyhelp ax_global_keys[] = {
     { "< >", "previous / next image of a batch" },
     { "1 ... 9", "Tensor Channels Heatmap LRN Groups" },
     { "", "Top-k Filters Input Messages views" },
+    { "0", "Saliency view: |d logit / d input| of a class" },
     { "Tab Shift-Tab", "next / previous view" },
     { "Esc Backspace", "back to the view drilled in from" },
     { "", "(top view: Esc stops, Backspace = p)" },
@@ -270,6 +273,7 @@ static void handle_key(ax_ui *u, int k)
     case 'D': ax_ui_open_view(u, AX_V_DIFF, 0); return;
     case 'W': ax_ui_diff_key(u, k); return;
     case 'S': ax_ui_open_view(u, AX_V_SUMMARY, 1); return;
+    case '0': ax_ui_saliency_open(u, ax_ui_grad_wanted()); return;
     case 'L': case 'T': ax_ui_whatif_key(u, k); return;
     case 12: clearok(curscr, TRUE); return;
     case KEY_MOUSE: mouse(u); return;
@@ -325,6 +329,7 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
     while (!u->quit && !ax_ui_signal_caught()) {
         int busy = ax_ui_worker_sync(u);
         busy |= ax_ui_diff_sync(u);
+        busy |= ax_ui_grad_sync(u);
         if (u->dirty || busy || was_busy) {
             ax_ui_draw_all(u);
             refresh();

@@ -30,7 +30,8 @@ typedef struct {
     int computing;     /* the layer being computed, -1 between layers */
     int target;        /* the last layer the run will compute */
     int from;          /* the first layer of the run */
-    double layer_t0;   /* when the layer being computed started */
+    double layer_t0;   /* when the layer being computed started (a job: when it started) */
+    const char *job;   /* a job running before the layers (ax_ui_worker_job), else NULL */
 } ax_ui_progress;
 
 void ax_ui_worker_reset(ax_ui *u);
@@ -47,6 +48,10 @@ void ax_ui_worker_stop(ax_ui *u);
 /* Stops and waits for the worker (leaving the loop). */
 void ax_ui_worker_join(ax_ui *u);
 void ax_ui_worker_progress(ax_ui *u, ax_ui_progress *p);
+/* Runs fn(u, arg) on the worker thread, before any layer, when no run is in
+ * progress; name is what the progress line says meanwhile. Returns 0 when it
+ * started, 1 when the worker is busy (ask again later), -1 on failure. */
+int ax_ui_worker_job(ax_ui *u, void (*fn)(ax_ui *u, void *arg), void *arg, const char *name);
 /* The weight statistics of the Filters view, on a helper thread when one
  * can be started. */
 void ax_ui_wstats_start(ax_ui *u, int thread);

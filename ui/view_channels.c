@@ -2,6 +2,7 @@
  * sortable by any column and scrollable; Enter opens a channel's heatmap.
  * The statistics and the sort order come from src/stats.c. */
 #include "draw.h"
+#include "gradmode.h"
 #include "teach.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@ static const ax_keyhelp keys[] = {
     { "Enter", "heatmap of the selected channel" },
     { "/ NUMBER", "select a channel by number" },
     { "e", "explain the channel's largest value" },
+    { "G", "gradient of the class: which channels matter" },
     { NULL, NULL },
 };
 
@@ -89,6 +91,10 @@ static int visible_rows(ax_rect r)
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    if (ax_ui_grad_on()) {
+        ax_ui_grad_channels_draw(u, r);
+        return;
+    }
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     const char *name = ax_ui_layer_name(u, u->cur);
     if (!lc) {
@@ -182,6 +188,11 @@ static void resorted(ax_ui *u)
 
 static int key(ax_ui *u, int k)
 {
+    if (k == 'G') {
+        ax_ui_grad_toggle(u);
+        return 1;
+    }
+    if (ax_ui_grad_on()) return ax_ui_grad_channels_key(u, k);
     switch (k) {
     case KEY_LEFT:
         S.col = (S.col + NCOLS - 1) % NCOLS;

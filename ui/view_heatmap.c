@@ -2,6 +2,7 @@
  * or per-layer normalisation, a cursor reading the value at (y, x)), or a tile
  * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c). */
 #include "draw.h"
+#include "gradmode.h"
 #include "teach.h"
 
 #include <math.h>
@@ -20,6 +21,7 @@ static const ax_keyhelp keys[] = {
     { "Home End", "top-left / bottom-right corner" },
     { "Enter", "tiles: open the selected channel" },
     { "e", "explain the value under the cursor" },
+    { "G", "gradient of the class / activation" },
     { "Esc Backspace q", "back to the tiles or to Channels" },
     { NULL, NULL },
 };
@@ -65,9 +67,15 @@ typedef struct {
     int vec;
 } source;
 
+/* G shows the gradient of the chosen class (ui/gradmode.c) instead. */
+static ax_layer_cache *layer_cache(ax_ui *u)
+{
+    return ax_ui_grad_on() ? ax_ui_grad_cache(u, u->cur) : ax_ui_cache(u, u->cur);
+}
+
 static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
 {
-    const float *data = ax_ui_data(u, u->cur);
+    const float *data = ax_ui_grad_on() ? ax_ui_grad_data(u, u->cur) : ax_ui_data(u, u->cur);
     if (!data || !lc) return 0;
     if (lc->h * lc->w == 1) {
         int c = lc->c, w = (int)ceil(sqrt((double)c)), h = (c + w - 1) / w;
@@ -128,8 +136,13 @@ static void draw_tiles(ax_ui *u, ax_rect r, ax_layer_cache *lc)
 
 static void draw(ax_ui *u, ax_rect r)
 {
-    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
-    const char *name = ax_ui_layer_name(u, u->cur);
+    ax_layer_cache *lc = layer_cache(u);
+    const char *name = ax_ui_grad_on() ? ax_ui_grad_what(u, u->cur) : ax_ui_layer_name(u, u->cur);
+    if (!lc && ax_ui_grad_on() && ax_ui_tensor(u, u->cur)) {
+        ax_ui_title(u, r, "Heatmap", "%s", name);
+        ax_ui_grad_notice(u, r, r.y + 2, u->cur);
+        return;
+    }
     if (!lc) {
         ax_ui_title(u, r, "Heatmap", "%s", name);
         ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer, or a to run all.");
@@ -266,9 +279,10 @@ static int key(ax_ui *u, int k)
     case 't': S.tiles = !S.tiles; S.from_tiles = 0; return 1;
     case '+': case '=': if (S.tile_w < 40) S.tile_w += 2; return 1;
     case '-': if (S.tile_w > 4) S.tile_w -= 2; return 1;
+    case 'G': ax_ui_grad_toggle(u); return 1;
     default: break;
     }
-    ax_layer_cache *lc = ax_ui_cache(u, u->cur);
+    ax_layer_cache *lc = layer_cache(u);
     if (!lc) return 0;
     int vec = lc->h * lc->w == 1;
     switch (k) {

@@ -3,6 +3,7 @@
  * when it is a vector); ranking is ax_topk. */
 #include "diffmode.h"
 #include "draw.h"
+#include "gradmode.h"
 #include "teach.h"
 
 #include <stdio.h>
@@ -11,10 +12,13 @@ static const ax_keyhelp keys[] = {
     { "+ -", "more / fewer classes" },
     { "Up Down Home End", "previous / next / first / last layer" },
     { "e", "explain the top class's value" },
+    { "j k", "select a class row" },
+    { "Enter", "explain this class: its Saliency view" },
     { NULL, NULL },
 };
 
 static int rows;   /* classes to show */
+static int sel;    /* the selected row (rank - 1) */
 
 static void reset(ax_ui *u)
 {
@@ -89,10 +93,11 @@ static void draw(ax_ui *u, ax_rect r)
         } else {
             ax_ui_printf(u, y, x0, w, AX_R_NORMAL, "%4d %9s", j + 1, ax_ui_num(buf, sizeof buf, v));
         }
+        if (j == sel) ax_ui_put(u, y, x0, 1, AX_R_SELECT, ">");
         double frac = probs ? v : (top > bottom ? (v - bottom) / (top - bottom) : 0.0);
         ax_ui_bar(u, y, x0 + 16, barw, frac, j == 0 ? AX_R_GOOD : AX_R_BAR);
-        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == 0 ? AX_R_GOOD : AX_R_NORMAL, "%5d %s", idx[j],
-                     label_of(u, idx[j], lb, sizeof lb));
+        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == sel ? AX_R_SELECT : j == 0 ? AX_R_GOOD : AX_R_NORMAL,
+                     "%5d %s", idx[j], label_of(u, idx[j], lb, sizeof lb));
     }
     if (probs)
         ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "the top %d hold %.1f %% of the probability", k, 100.0 * sum);
@@ -110,15 +115,37 @@ static int key(ax_ui *u, int k)
         ax_ui_explain_open(u, src, best, 0, 0);
         return 1;
     }
+    if (k == 'j' || k == 'k') {
+        sel += k == 'j' ? 1 : -1;
+        if (sel >= rows) sel = rows - 1;
+        if (sel < 0) sel = 0;
+        return 1;
+    }
+    if (k == '\n' || k == '\r' || k == KEY_ENTER) {
+        /* the class on the selected row of the layer the view ranks */
+        int last = u->net->nlayers - 1, src = ax_ui_tensor(u, last) ? last : u->cur;
+        const float *d = ax_ui_data(u, src);
+        int c = src >= 0 ? ax_ui_channels(u, src) : 0;
+        int *idx = ax_ui_order(u, (size_t)sel + 1);
+        if (!d || !idx || ax_topk(idx, sel + 1, d, c) <= sel) {
+            ax_ui_say(u, AX_R_DIM, "no class on that row yet: a runs all layers");
+            return 1;
+        }
+        ax_ui_saliency_open(u, sel == 0 ? -1 : idx[sel]);
+        return 1;
+    }
     if (k == '+' || k == '=') {
         if (rows < 100) rows++;
         return 1;
     }
     if (k == '-') {
         if (rows > 1) rows--;
+        if (sel >= rows) sel = rows - 1;
         return 1;
     }
     return 0;
 }
 
-const ax_view ax_view_topk = { "Top-k", draw, key, keys, "+ - more/fewer classes  Up/Down layer", reset, NULL };
+const ax_view ax_view_topk = {
+    "Top-k", draw, key, keys, "+ - more/fewer classes  j k Enter explain a class  Up/Down layer", reset, NULL,
+};

@@ -22,6 +22,9 @@ static struct {
     ax_error err;             /* (mu) */
     int from;                 /* first layer of the run */
     double run_t0;
+    void (*job)(ax_ui *u, void *arg);   /* (mu) runs before any layer of the run */
+    void *job_arg;
+    const char *job_name;     /* (mu) */
 } W;
 
 void ax_ui_worker_reset(ax_ui *u)
@@ -34,6 +37,18 @@ void ax_ui_worker_reset(ax_ui *u)
 static void *worker_main(void *arg)
 {
     ax_ui *u = arg;
+    pthread_mutex_lock(&u->mu);
+    void (*job)(ax_ui *, void *) = W.job;
+    pthread_mutex_unlock(&u->mu);
+    if (job) {
+        pthread_mutex_lock(&ax_ui_compute_mu);
+        job(u, W.job_arg);
+        pthread_mutex_unlock(&ax_ui_compute_mu);
+        pthread_mutex_lock(&u->mu);
+        W.job = NULL;
+        W.job_name = NULL;
+        pthread_mutex_unlock(&u->mu);
+    }
     for (;;) {
         pthread_mutex_lock(&u->mu);
         int i = W.ready;
@@ -215,8 +230,42 @@ void ax_ui_worker_progress(ax_ui *u, ax_ui_progress *p)
     p->computing = W.busy ? W.computing : -1;
     p->target = W.target;
     p->layer_t0 = W.t0;
+    p->job = W.busy ? W.job_name : NULL;
     pthread_mutex_unlock(&u->mu);
     p->from = W.from;
+}
+
+int ax_ui_worker_job(ax_ui *u, void (*fn)(ax_ui *u, void *arg), void *arg, const char *name)
+{
+    pthread_mutex_lock(&u->mu);
+    int busy = W.busy;
+    pthread_mutex_unlock(&u->mu);
+    if (busy) return 1;
+    ax_ui_worker_sync(u);
+    pthread_mutex_lock(&u->mu);
+    W.busy = 1;
+    W.target = u->ready - 1;   /* steps asked for meanwhile follow the job */
+    W.cancel = 0;
+    W.failed = 0;
+    W.ready = u->ready;
+    W.job = fn;
+    W.job_arg = arg;
+    W.job_name = name;
+    W.t0 = ax_ui_now();
+    pthread_mutex_unlock(&u->mu);
+    W.from = u->ready;
+    W.run_t0 = ax_ui_now();
+    if (ax_ui_thread_start(&W.thread, worker_main, u)) {
+        pthread_mutex_lock(&u->mu);
+        W.busy = 0;
+        W.job = NULL;
+        W.job_name = NULL;
+        pthread_mutex_unlock(&u->mu);
+        ax_ui_say(u, AX_R_BAD, "cannot start the compute thread: %s", strerror(errno));
+        return -1;
+    }
+    W.live = 1;
+    return 0;
 }
 
 /* ---- weight statistics -------------------------------------------------- */

@@ -1,0 +1,148 @@
+#!/bin/sh
+# End-to-end test of the workbench's gradients: drives ./alexscope in a
+# private tmux server on the half-width net (fast) and checks the Saliency
+# view (0), Top-k's Enter on the second class, and G in Channels and Heatmap.
+# Every check polls the screen (no fixed sleeps).
+# Exits 77 (automake's SKIP) when tmux is missing.
+
+TMUX_CMD=${TMUX_BIN:-}
+[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
+if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
+    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
+    exit 77
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=${AX_SRCDIR:-$here/..}
+prog=${ALEXSCOPE_BIN:-}
+for p in ./alexscope "$srcdir/alexscope" "$here/../alexscope"; do
+    [ -n "$prog" ] && break
+    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
+done
+[ -n "$prog" ] || { echo "FAIL: alexscope program not found (build it first)"; exit 1; }
+sample="$srcdir/samples/chelsea.png"
+[ -f "$sample" ] || { echo "FAIL: $sample missing"; exit 1; }
+[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
+export ALEXSCOPE_DATA
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/alexscope-sal.XXXXXX") || exit 1
+socks=$(mktemp -d /tmp/axsal.XXXXXX) || exit 1
+sock="$socks/s"
+T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
+cleanup() {
+    T kill-server >/dev/null 2>&1
+    rm -rf "$work" "$socks"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+term=xterm-256color
+for t in tmux-256color screen-256color xterm-256color; do
+    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
+done
+lang=C.UTF-8
+locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
+
+fails=0
+screen() { T capture-pane -p; }
+fail() {
+    echo "FAIL: $*"
+    echo "---- screen ----"
+    screen 2>/dev/null
+    echo "----------------"
+    fails=$((fails + 1))
+}
+pass() { echo "ok: $*"; }
+keys() { T send-keys "$@"; }
+
+# waits up to $3 seconds (default 20) for an extended regular expression
+expect_re() {
+    n=$(( ${3:-20} * 5 ))
+    while [ "$n" -gt 0 ]; do
+        if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
+        sleep 0.2
+        n=$((n - 1))
+    done
+    fail "$2 (nothing like \"$1\" on screen)"
+    return 1
+}
+expect() { expect_re "$(printf '%s' "$1" | sed 's/[][\.*^$(){}+?|]/\\&/g')" "$2" "$3"; }
+
+# the view's pane: what is right of the layer list's divider
+pane() { screen | LC_ALL=C awk -F '│' 'NF > 1 { print $2 }'; }
+
+cat > "$work/run.sh" <<EOF
+cd "$work" || exit 1
+"$prog" --model keras-half '$sample'
+echo "EXIT=\$?"
+sleep 60
+EOF
+T new-session -d -x 120 -y 40 "env TERM=$term LANG=$lang LC_ALL=$lang sh '$work/run.sh'" ||
+    { echo "FAIL: tmux could not start a session"; exit 1; }
+expect "Tensor view" "the workbench opens on the input" 60
+
+# ---- 0: the Saliency view of the top class
+keys 0
+expect "[0 Saliency]" "0 opens the Saliency view"
+expect_re "Saliency view .+ \|d logit\[[0-9]+ [a-z]+\] / d input\| .+ max over channels" \
+    "its title names the class and the input" 60
+expect "rank 1 of 5" "the map is of the top class" 60
+top=$(screen | sed -n 's/.*d logit\[\([0-9]*\) .*/\1/p' | head -n 1)
+largest=$(pane | sed -n 's/^ *largest \([0-9.e+-]*\) at .*/\1/p' | head -n 1)
+if [ -n "$largest" ] && awk -v v="$largest" 'BEGIN { exit !(v + 0 > 0) }'; then
+    pass "the largest |gradient| is above zero ($largest)"
+else
+    fail "no positive largest |gradient| (\"$largest\")"
+fi
+# a map, not a flat field: without colours its cells use several levels of the ramp
+keys m
+expect "probability" "m: the view without colours"
+nlev=$(pane | sed -n '5,20p' | fold -w 1 | sort -u | grep -c .)
+if [ "$nlev" -ge 3 ]; then pass "the map has $nlev levels"; else fail "the map has $nlev levels"; fi
+keys m
+keys "]"
+expect_re "/ d input\| .+ channel [RGB]" "] shows one input channel"
+keys "["
+
+# ---- Top-k: Enter on the second class explains it
+keys 6
+expect "Top-k view" "6 opens the Top-k view"
+expect "probabilities from prob" "the forward pass went to the probabilities"
+second=$(pane | grep '%' | sed -n 's/.* \([0-9][0-9]*\) [a-z][a-z]* *$/\1/p' | sed -n 2p)
+[ -n "$second" ] || fail "no second class row in the Top-k view"
+keys j Enter
+expect "rank 2 of 5" "Enter on the second row opens the Saliency view for it" 60
+expect "d logit[$second " "... of that class ($second)"
+if [ "$second" != "$top" ]; then pass "the class changed ($top to $second)"; else fail "the class did not change ($top)"; fi
+
+# ---- G: the class's gradient on conv5 in Channels and Heatmap
+keys g; keys -l conv5; keys Enter
+keys 2 G
+expect_re "Channels view .+ d logit\[$second [a-z]+\] / d conv5" "G in Channels shows the gradient of the chosen class" 60
+expect "mean|g|" "the gradient table has a mean |g| column"
+expect "sum g*a" "... and the first-order share sum g*a"
+vals=$(pane | awk '/mean\|g\|/ { on = 1; next } on && $1 ~ /^[0-9]+$/ { print $2 }' | head -n 8)
+if [ "$(echo "$vals" | wc -l)" -ge 5 ] && echo "$vals" | awk 'NR > 1 && $1 + 0 > prev + 0 { bad = 1 } { prev = $1 } END { exit bad }'; then
+    pass "the channels are sorted by mean |g|, largest first"
+else
+    fail "the channels are not sorted by mean |g| (got: $(echo $vals))"
+fi
+keys Right
+expect_re "max\|g\|[^ ]" "Right sorts by the next column (its heading carries the arrow)"
+keys 3
+expect_re "Heatmap view .+ d logit\[$second [a-z]+\] / d conv5" "the Heatmap view shows the gradient too"
+keys G
+expect_re "Heatmap view [^ ]{1,3} conv5 .+ channel [0-9]+ of 128" "G again shows the activation"
+if screen | grep -q "d logit"; then fail "the gradient is still named after G"; else pass "... and no gradient is named"; fi
+keys 2
+expect_re "Channels view .+ conv5 .+ 128 channels of 13x13" "... in Channels too"
+
+keys Q
+expect "EXIT=0" "Q quits with status 0"
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails check(s) failed"
+    exit 1
+fi
+echo "all saliency UI checks passed"
+exit 0

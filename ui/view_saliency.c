@@ -1,0 +1,214 @@
+/* View 0, Saliency: |d logit / d input| of the chosen class as a heatmap over
+ * the input (max over the channels, or one channel), beside the picture the
+ * net sees. The gradient comes from ui/gradmode.c (the backward pass on the
+ * worker), the maps from ax_saliency_map (src/saliency.c). */
+#include "gradmode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alexscope/grad.h"
+#include "alexscope/saliency.h"
+
+static const ax_keyhelp keys[] = {
+    { "[ ]", "max over channels / one input channel" },
+    { "{ }", "the class ranked above / below" },
+    { "t", "back to the top class" },
+    { "p", "scale: largest |g| / 99th percentile" },
+    { "Top-k Enter", "explain the selected class here" },
+    { NULL, NULL },
+};
+
+static struct {
+    int ch;          /* -1: max over channels, else that input channel */
+    int pct;         /* scale to the 99th percentile instead of the largest */
+    float *map, *chm, *sorted;
+    size_t cap;
+} S = { -1, 0, NULL, NULL, NULL, 0 };
+
+static void reset(ax_ui *u)
+{
+    (void)u;
+    S.ch = -1;
+    S.pct = 0;
+}
+
+static void release(void)
+{
+    free(S.map);
+    free(S.chm);
+    free(S.sorted);
+    memset(&S, 0, sizeof S);
+    S.ch = -1;
+    ax_ui_grad_release();
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The logits of the image on show (NULL before the forward pass got there). */
+static const float *logits(ax_ui *u, int *n, int *layer)
+{
+    int L = ax_grad_logit_layer(u->net);
+    *layer = L;
+    *n = ax_ui_channels(u, L);
+    return ax_ui_data(u, L);
+}
+
+static int rank_of(const float *z, int n, int k)
+{
+    int r = 1;
+    for (int i = 0; i < n; i++)
+        if (z[i] > z[k] || (z[i] == z[k] && i < k)) r++;
+    return r;
+}
+
+/* Normalisation undone for the picture: net channel c back to 0..255. */
+static unsigned char pixel(const ax_preprocess *p, int c, float x)
+{
+    double s = p->scale > 0 ? p->scale : 255.0, v = ((double)x * p->std[c] + p->mean[c]) * 255.0 / s;
+    return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+}
+
+/* The input picture in rows x cols half-block cells (nearest pixel). */
+static void picture(ax_ui *u, int y, int x, int rows, int cols, const float *img, int H, int W)
+{
+    const ax_preprocess *p = &u->net->spec.pre;
+    size_t plane = (size_t)H * W;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            unsigned char px[2][3];
+            int xx = (int)(((long)c * W + W / 2) / cols);
+            if (xx >= W) xx = W - 1;
+            for (int half = 0; half < 2; half++) {
+                int yy = (int)(((long)(2 * r + half) * H + H / 2) / (2 * rows));
+                if (yy >= H) yy = H - 1;
+                for (int d = 0; d < 3; d++) {
+                    int nc = p->bgr ? 2 - d : d;
+                    px[half][d] = pixel(p, nc, img[nc * plane + (size_t)yy * W + xx]);
+                }
+            }
+            ax_ui_rgb_cell(u, y + r, x + c, px[0], px[1]);
+        }
+}
+
+static const char *channel_name(const ax_ui *u, int c, int C, char *buf, size_t size)
+{
+    if (C == 3) snprintf(buf, size, "%c", (u->net->spec.pre.bgr ? "BGR" : "RGB")[c]);
+    else snprintf(buf, size, "%d", c);
+    return buf;
+}
+
+static void draw(ax_ui *u, ax_rect r)
+{
+    int N, C, H, W;
+    ax_tensor_nchw(&u->net->input, &N, &C, &H, &W);
+    const float *g = ax_ui_grad_data(u, -1);
+    if (!g) {
+        ax_ui_title(u, r, "Saliency", "|d logit / d input| %s %s", ax_ui_sym(u, AX_S_DOT),
+                    ax_ui_grad_wanted() < 0 ? "top class" : "chosen class");
+        ax_ui_grad_notice(u, r, r.y + 2, -1);
+        return;
+    }
+    if (S.ch >= C) S.ch = C - 1;
+    size_t hw = (size_t)H * W;
+    if (S.cap < (size_t)C * hw) {
+        free(S.map), free(S.chm), free(S.sorted);
+        S.map = malloc(hw * sizeof *S.map);
+        S.chm = malloc((size_t)C * hw * sizeof *S.chm);
+        S.sorted = malloc(hw * sizeof *S.sorted);
+        S.cap = S.map && S.chm && S.sorted ? (size_t)C * hw : 0;
+        if (!S.cap) return;
+    }
+    ax_saliency_map(S.map, S.chm, g, C, H, W);
+    const float *m = S.ch < 0 ? S.map : S.chm + (size_t)S.ch * hw;
+    /* the largest value and where it is */
+    size_t at = 0;
+    double sum = 0;
+    for (size_t i = 0; i < hw; i++) {
+        if (m[i] > m[at]) at = i;
+        sum += m[i];
+    }
+    float hi = m[at];
+    if (S.pct) {
+        memcpy(S.sorted, m, hw * sizeof *m);
+        qsort(S.sorted, hw, sizeof *S.sorted, cmp_float);
+        hi = S.sorted[(size_t)(0.99 * (double)(hw - 1))];
+    }
+    int k = ax_ui_grad_class(u);
+    char mode[32], cn[16];
+    if (S.ch < 0) snprintf(mode, sizeof mode, "max over channels");
+    else snprintf(mode, sizeof mode, "channel %s", channel_name(u, S.ch, C, cn, sizeof cn));
+    ax_ui_title(u, r, "Saliency", "|%s| %s %s", ax_ui_grad_what(u, -1), ax_ui_sym(u, AX_S_DOT), mode);
+    int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
+    int nz, L;
+    const float *z = logits(u, &nz, &L);
+    if (z && k >= 0 && k < nz) {
+        int last = u->net->nlayers - 1;
+        const float *pr = u->net->layers[last].spec.type == AX_L_SOFTMAX ? ax_ui_data(u, last) : NULL;
+        char a[32], b[32];
+        if (pr)
+            ax_ui_printf(u, y, x0, w, AX_R_ACCENT, "class %d: rank %d of %d, logit %s, probability %.2f %%", k,
+                         rank_of(z, nz, k), nz, ax_ui_num(a, sizeof a, z[k]), 100.0 * pr[k]);
+        else
+            ax_ui_printf(u, y, x0, w, AX_R_ACCENT, "class %d: rank %d of %d, logit %s", k, rank_of(z, nz, k), nz,
+                         ax_ui_num(b, sizeof b, z[k]));
+    }
+    y++;
+    char a[32], b[32];
+    ax_ui_printf(u, y++, x0, w, AX_R_NORMAL, "largest %s at (y %zu, x %zu), mean %s%s", ax_ui_num(a, sizeof a, m[at]),
+                 at / (size_t)W, at % (size_t)W, ax_ui_num(b, sizeof b, sum / (double)hw),
+                 S.pct ? ", scale to the 99th percentile" : "");
+    int avail_r = r.y + r.h - y - 2, half = ax_ui_heat_on(u), rows, cols;
+    /* map and picture side by side when both fit at half the width */
+    int beside = C == 3 && u->colour && u->cube && half && w >= 60;
+    ax_ui_fit(half, H, W, avail_r, beside ? (w - 2) / 2 : w, &rows, &cols);
+    ax_ui_heat_map(u, y, x0, rows, cols, m, H, W, 0.0f, hi > 0 ? hi : 1.0f);
+    if (beside) picture(u, y, x0 + cols + 2, rows, cols, ax_ui_data(u, -1), H, W);
+    ax_ui_legend(u, r.y + r.h - 1, x0, w, 0.0f, hi > 0 ? hi : 1.0f);
+}
+
+/* Class of rank `rank` (1 = top) among the logits of the image on show. */
+static int class_at(ax_ui *u, int rank)
+{
+    int n, L;
+    const float *z = logits(u, &n, &L);
+    if (!z || rank < 1 || rank > n) return -1;
+    int *idx = ax_ui_order(u, (size_t)rank);
+    if (!idx || ax_topk(idx, rank, z, n) < rank) return -1;
+    return idx[rank - 1];
+}
+
+static int key(ax_ui *u, int k)
+{
+    int C = ax_ui_channels(u, -1);
+    switch (k) {
+    case AX_KEY_OPEN: return 1;
+    case '[': if (S.ch > -1) S.ch--; return 1;
+    case ']': if (S.ch < C - 1) S.ch++; return 1;
+    case 'p': S.pct = !S.pct; return 1;
+    case 't': ax_ui_saliency_open(u, -1); return 1;
+    case '{': case '}': {
+        int n, L, cls = ax_ui_grad_class(u);
+        const float *z = logits(u, &n, &L);
+        if (!z || cls < 0 || cls >= n) {
+            ax_ui_say(u, AX_R_DIM, "the classes appear once the logits are computed");
+            return 1;
+        }
+        int rank = rank_of(z, n, cls) + (k == '}' ? 1 : -1);
+        int next = class_at(u, rank);
+        if (next < 0) ax_ui_say(u, AX_R_DIM, "no class ranked %d", rank);
+        else ax_ui_saliency_open(u, rank == 1 ? -1 : next);
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+const ax_view ax_view_saliency = {
+    "Saliency", draw, key, keys, "[ ] channel  { } class by rank  t top class  p scale", reset, release,
+};
