@@ -29,9 +29,12 @@ ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
         return ax_fail(err, AX_ERR_NOMEM, "out of memory for the gradients of the %s model", net->spec.name);
     }
     g->net = net;
-    g->slots = ax_cpu_threads();
-    if (g->slots > net->batch) g->slots = net->batch;
-    if (g->slots < 1) g->slots = 1;
+    /* A batch as large as the pool is split by images; a smaller one
+     * image by image, each over the whole pool (ax_conv2d_bwd with one
+     * slot). LRN splits pixels, whatever the batch. */
+    int threads = ax_cpu_threads() > 0 ? ax_cpu_threads() : 1;
+    g->slots = threads <= net->batch ? threads : 1;
+    g->lrn_slots = threads;
 
     g->d_input = net->input;
     size_t count = align16(ax_tensor_numel(&net->input)), scount = 0;
@@ -42,9 +45,8 @@ ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
         if (ly->weight.ndim) { g->d_weight[i] = ly->weight; count += align16(ax_tensor_numel(&ly->weight)); }
         if (ly->bias.ndim) { g->d_bias[i] = ly->bias; count += align16(ax_tensor_numel(&ly->bias)); }
         size_t sc = 0;
-        if (ly->spec.type == AX_L_CONV) sc = ax_conv2d_bwd_scratch(&ly->win);
-        else if (ly->spec.type == AX_L_LRN) sc = ax_lrn_bwd_scratch(ly->in_c);
-        sc *= (size_t)g->slots;
+        if (ly->spec.type == AX_L_CONV) sc = ax_conv2d_bwd_scratch(&ly->win) * (size_t)g->slots;
+        else if (ly->spec.type == AX_L_LRN) sc = ax_lrn_bwd_scratch(ly->in_c) * (size_t)g->lrn_slots;
         if (sc > scount) scount = sc;
     }
     g->block = malloc(count * sizeof(float) + 64);
@@ -160,7 +162,7 @@ ax_status ax_grad_backward(ax_grad *g, int top, int want_input, ax_error *err)
             break;
         case AX_L_LRN:
             ax_lrn_bwd(dx, dy, x, y, ax_lrn_sum_scale(s), s->lrn_beta, s->lrn_k, s->lrn_size, n, c, h * w,
-                       g->scratch, g->slots);
+                       g->scratch, g->lrn_slots);
             break;
         case AX_L_MAXPOOL:
             ax_maxpool_bwd(dx, dy, x, y, &ly->win);

@@ -87,7 +87,8 @@ typedef struct ax_grad {
     double *ms;                 /* time of each layer's last backward */
     float *block; size_t count;
     float *scratch; size_t scount;
-    int slots;                  /* parts the kernels split a batch into */
+    int slots;                  /* parts convolutions split a batch into (1: each image over the pool) */
+    int lrn_slots;              /* parts LRN splits its pixels into */
     int training;               /* forward applies dropout masks */
     uint64_t dropout_seed;      /* masks of the current forward pass */
 } ax_grad;
