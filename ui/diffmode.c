@@ -186,6 +186,11 @@ static void join(void)
 /* Drops the comparison and a side B opened with W. */
 static void drop(void)
 {
+    if (D.mu_init) {
+        pthread_mutex_lock(&D.mu);
+        D.cancel = 1;
+        pthread_mutex_unlock(&D.mu);
+    }
     join();
     if (D.have_cmp) ax_comparison_free(&D.cmp);
     D.have_cmp = 0;
@@ -442,11 +447,6 @@ void ax_ui_diff_prompt_draw(ax_ui *u, int y)
 
 void ax_ui_diff_release(void)
 {
-    if (D.mu_init) {
-        pthread_mutex_lock(&D.mu);
-        D.cancel = 1;
-        pthread_mutex_unlock(&D.mu);
-    }
     drop();
     if (D.mu_init) pthread_mutex_destroy(&D.mu);
     memset(&D, 0, sizeof D);

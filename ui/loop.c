@@ -4,6 +4,7 @@
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
 #include "diffmode.h"
 #include "gradmode.h"
+#include "diffmode.h"
 #include "loop.h"
 #include "teach.h"
 

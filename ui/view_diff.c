@@ -270,8 +270,11 @@ static void draw(ax_ui *u, ax_rect r)
     const ax_cmp_row *row = ax_ui_diff_row(u->cur);
     /* the first divergence and its diagnosis stay on top whatever the layer */
     if (cmp->first < 0) {
+        char atol[48];
+        if (cmp->tol.atol_of_max > 0) snprintf(atol, sizeof atol, "%g x max|B|", cmp->tol.atol_of_max);
+        else snprintf(atol, sizeof atol, "%g", cmp->tol.atol);
         ax_ui_printf(u, y++, x0, w, AX_R_GOOD, "all %d compared tensors agree (atol %s, rtol %g)", cmp->compared,
-                     cmp->tol.atol_of_max > 0 ? "1e-4 x max|B|" : "as given", cmp->tol.rtol);
+                     atol, cmp->tol.rtol);
     } else {
         const ax_cmp_row *f = &cmp->rows[cmp->first];
         ax_ui_printf(u, y++, x0, w, AX_R_BAD, "first divergence: %s (] jumps there)", f->name);
