@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `alexscope grad` as a user meets it: the files it writes (names, shapes),
 # their values against the PyTorch autograd fixtures of tests/fixtures/grad,
-# --class and --loss l2, and each misuse with its exit status.
+# --class and --loss l2, `bench --backward`'s rows and totals, and each
+# misuse with its exit status.
 set -u
 src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 prog=${AX_PROG:-./alexscope}
@@ -86,6 +87,18 @@ sys.exit(0 if g.shape == (2, 100) and (g == want).all() else 1)" && ok || bad "-
 # An image goes through the model's preprocessing like everywhere else.
 expect 0 'wrote 26 gradients' -- "$prog" grad --model "$ref/tf-bench-tiny.net" --loss l2 "$src/samples/chelsea.png" \
   --save "$tmp/img"
+
+# bench --backward: a row per layer with both times, then the two totals.
+out=$("$prog" bench --backward --model "$ref/caffe-tiny.net" --batch 2 --runs 2 2>&1); rc=$?
+[ "$rc" = 0 ] && ok || bad "bench --backward: exit $rc"
+[ "$(printf '%s\n' "$out" | grep -c -E '^ +[0-9]+  [a-z0-9]+ +[a-z]+ +\(.*\) +[0-9.]+ +[0-9.]+$')" = 23 ] && ok ||
+  bad "bench --backward: not 23 layer rows"
+printf '%s\n' "$out" | grep -q -E '^forward +[0-9.]+ \+- [0-9.]+ ms per batch of 2$' && ok || bad "bench --backward: no forward line"
+printf '%s\n' "$out" | grep -q -E '^forward-backward +[0-9.]+ \+- [0-9.]+ ms per batch of 2$' && ok ||
+  bad "bench --backward: no forward-backward line"
+printf '%s\n' "$out" | grep -q 'loss softmax cross-entropy' && ok || bad "bench --backward: classifier loss not named"
+expect 0 'loss l2 = sum' -- "$prog" bench --backward --model "$ref/tf-bench-tiny.net" --runs 1
+expect 2 'belongs to the bench command' -- "$prog" dump --backward "$src/samples/chelsea.png"
 
 # Misuse.
 expect 2 'needs --save' -- "$prog" grad --input "$ref/caffe-tiny.input.npy" --model "$ref/caffe-tiny.net"
