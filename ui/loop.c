@@ -4,7 +4,6 @@
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
 #include "diffmode.h"
 #include "gradmode.h"
-#include "diffmode.h"
 #include "loop.h"
 #include "teach.h"
 
