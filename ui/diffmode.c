@@ -235,6 +235,16 @@ int ax_ui_diff_sync(ax_ui *u)
             if (D.b) start(u, run_b);
         }
     }
+    if (D.ph == PH_READY && u->ready < u->net->nlayers) {
+        /* side A was recomputed (a what-if): its rows no longer hold */
+        join();
+        ax_comparison_free(&D.cmp);
+        D.have_cmp = 0;
+        D.asked_a = 0;
+        D.a_stopped = 0;
+        D.ph = PH_WAIT_A;
+        ax_ui_say(u, AX_R_DIM, "diff: side A changed; it is compared again once every layer is computed");
+    }
     if (D.ph == PH_NONE || D.ph == PH_READY || D.ph == PH_FAILED) return 0;
     pthread_mutex_lock(&D.mu);
     int busy = D.busy, failed = D.failed;
@@ -255,7 +265,11 @@ int ax_ui_diff_sync(ax_ui *u)
             ax_ui_worker_progress(u, &p);
             if (!p.busy && !D.asked_a) {
                 D.asked_a = 1;
+                /* the rest of side A is computed where the user stays */
+                int cur = u->cur;
                 ax_ui_worker_run_to(u, u->net->nlayers - 1);
+                u->cur = cur;
+                u->follow = 0;
             } else if (!p.busy) {
                 /* the user stopped side A's run: the comparison waits for a or n */
                 if (!D.a_stopped)
