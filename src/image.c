@@ -135,6 +135,9 @@ ax_status ax_image_decode(ax_image *img, const void *buf, size_t size, const cha
     unsigned char *rgb = stbi_load_from_memory(buf, (int)size, &w, &h, &channels_in_file, 3);
     if (!rgb) {
         const char *why = stbi_failure_reason();
+        if (why && !strcmp(why, "outofmem"))
+            return ax_fail(err, AX_ERR_FORMAT, "%s: corrupt image: decoding it would take more memory than a "
+                           "%dx%d image may (a chunk or stream longer than the file?)", name, w, h);
         return ax_fail(err, AX_ERR_FORMAT,
                        "%s: cannot decode the image (stb_image: %s); formats read: png, jpeg, "
                        "bmp, gif, ppm/pgm", name, why ? why : "unknown reason");
