@@ -103,6 +103,11 @@ keys m
 keys "]"
 expect_re "/ d input\| .+ channel [RGB]" "] shows one input channel"
 keys "["
+keys c
+expect_re "/ d input\| .+ max and each channel" "c shows every channel's map"
+expect_re "max +channel [RGB] +channel [RGB] +channel [RGB]" "... side by side, each named"
+keys c
+expect_re "/ d input\| .+ max over channels" "c again: one map"
 
 # ---- Top-k: Enter on the second class explains it
 keys 6

@@ -16,6 +16,8 @@ static const ax_keyhelp keys[] = {
     { "{ }", "the class ranked above / below" },
     { "t", "back to the top class" },
     { "p", "scale: largest |g| / 99th percentile" },
+    { "c", "every channel's map side by side / one map" },
+    { "o", "the picture lit by the map / plain" },
     { "Top-k Enter", "explain the selected class here" },
     { NULL, NULL },
 };
@@ -23,15 +25,19 @@ static const ax_keyhelp keys[] = {
 static struct {
     int ch;          /* -1: max over channels, else that input channel */
     int pct;         /* scale to the 99th percentile instead of the largest */
+    int all;         /* the max map and each channel's side by side */
+    int overlay;     /* the picture beside lit where the map is high */
     float *map, *chm, *sorted;
     size_t cap;
-} S = { -1, 0, NULL, NULL, NULL, 0 };
+} S = { .ch = -1 };
 
 static void reset(ax_ui *u)
 {
     (void)u;
     S.ch = -1;
     S.pct = 0;
+    S.all = 0;
+    S.overlay = 0;
 }
 
 static void release(void)
@@ -74,8 +80,10 @@ static unsigned char pixel(const ax_preprocess *p, int c, float x)
     return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
 }
 
-/* The input picture in rows x cols half-block cells (nearest pixel). */
-static void picture(ax_ui *u, int y, int x, int rows, int cols, const float *img, int H, int W)
+/* The input picture in rows x cols half-block cells (nearest pixel); with
+ * a map (H, W), each pixel's brightness follows map / hi. */
+static void picture(ax_ui *u, int y, int x, int rows, int cols, const float *img, int H, int W, const float *map,
+                    float hi)
 {
     const ax_preprocess *p = &u->net->spec.pre;
     size_t plane = (size_t)H * W;
@@ -87,9 +95,14 @@ static void picture(ax_ui *u, int y, int x, int rows, int cols, const float *img
             for (int half = 0; half < 2; half++) {
                 int yy = (int)(((long)(2 * r + half) * H + H / 2) / (2 * rows));
                 if (yy >= H) yy = H - 1;
+                double lit = 1;
+                if (map) {
+                    lit = hi > 0 ? map[(size_t)yy * W + xx] / hi : 0;
+                    lit = 0.1 + 0.9 * (lit > 1 ? 1 : lit);
+                }
                 for (int d = 0; d < 3; d++) {
                     int nc = p->bgr ? 2 - d : d;
-                    px[half][d] = pixel(p, nc, img[nc * plane + (size_t)yy * W + xx]);
+                    px[half][d] = (unsigned char)(lit * pixel(p, nc, img[nc * plane + (size_t)yy * W + xx]));
                 }
             }
             ax_ui_rgb_cell(u, y + r, x + c, px[0], px[1]);
@@ -141,7 +154,8 @@ static void draw(ax_ui *u, ax_rect r)
     }
     int k = ax_ui_grad_class(u);
     char mode[32], cn[16];
-    if (S.ch < 0) snprintf(mode, sizeof mode, "max over channels");
+    if (S.all) snprintf(mode, sizeof mode, "max and each channel");
+    else if (S.ch < 0) snprintf(mode, sizeof mode, "max over channels");
     else snprintf(mode, sizeof mode, "channel %s", channel_name(u, S.ch, C, cn, sizeof cn));
     ax_ui_title(u, r, "Saliency", "|%s| %s %s", ax_ui_grad_what(u, -1), ax_ui_sym(u, AX_S_DOT), mode);
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
@@ -164,12 +178,27 @@ static void draw(ax_ui *u, ax_rect r)
                  at / (size_t)W, at % (size_t)W, ax_ui_num(b, sizeof b, sum / (double)hw),
                  S.pct ? ", scale to the 99th percentile" : "");
     int avail_r = r.y + r.h - y - 2, half = ax_ui_heat_on(u), rows, cols;
+    float top = hi > 0 ? hi : 1.0f;
+    if (S.all) {
+        /* C + 1 maps in a row on one scale, each named above */
+        int tw = (w - 2 * C) / (C + 1);
+        ax_ui_fit(half, H, W, avail_r - 1, tw, &rows, &cols);
+        for (int t = 0; t <= C; t++) {
+            int tx = x0 + t * (cols + 2);
+            const float *tm = t == 0 ? S.map : S.chm + (size_t)(t - 1) * hw;
+            if (t == 0) ax_ui_put(u, y, tx, cols, AX_R_HEADER, "max");
+            else ax_ui_printf(u, y, tx, cols, AX_R_HEADER, "channel %s", channel_name(u, t - 1, C, cn, sizeof cn));
+            ax_ui_heat_map(u, y + 1, tx, rows, cols, tm, H, W, 0.0f, top);
+        }
+        ax_ui_legend(u, r.y + r.h - 1, x0, w, 0.0f, top);
+        return;
+    }
     /* map and picture side by side when both fit at half the width */
     int beside = C == 3 && u->colour && u->cube && half && w >= 60;
     ax_ui_fit(half, H, W, avail_r, beside ? (w - 2) / 2 : w, &rows, &cols);
-    ax_ui_heat_map(u, y, x0, rows, cols, m, H, W, 0.0f, hi > 0 ? hi : 1.0f);
-    if (beside) picture(u, y, x0 + cols + 2, rows, cols, ax_ui_data(u, -1), H, W);
-    ax_ui_legend(u, r.y + r.h - 1, x0, w, 0.0f, hi > 0 ? hi : 1.0f);
+    ax_ui_heat_map(u, y, x0, rows, cols, m, H, W, 0.0f, top);
+    if (beside) picture(u, y, x0 + cols + 2, rows, cols, ax_ui_data(u, -1), H, W, S.overlay ? m : NULL, top);
+    ax_ui_legend(u, r.y + r.h - 1, x0, w, 0.0f, top);
 }
 
 /* Class of rank `rank` (1 = top) among the logits of the image on show. */
@@ -191,6 +220,11 @@ static int key(ax_ui *u, int k)
     case '[': if (S.ch > -1) S.ch--; return 1;
     case ']': if (S.ch < C - 1) S.ch++; return 1;
     case 'p': S.pct = !S.pct; return 1;
+    case 'c': S.all = !S.all; return 1;
+    case 'o':
+        S.overlay = !S.overlay;
+        if (!u->colour || !u->cube) ax_ui_say(u, AX_R_DIM, "the picture needs colours (m)");
+        return 1;
     case 't': ax_ui_saliency_open(u, -1); return 1;
     case '{': case '}': {
         int n, L, cls = ax_ui_grad_class(u);
@@ -210,5 +244,5 @@ static int key(ax_ui *u, int k)
 }
 
 const ax_view ax_view_saliency = {
-    "Saliency", draw, key, keys, "[ ] channel  { } class by rank  t top class  p scale", reset, release,
+    "Saliency", draw, key, keys, "[ ] channel  c all channels  { } class by rank  t top  o overlay  p scale", reset, release,
 };
