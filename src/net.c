@@ -389,13 +389,62 @@ static void groups_hint(char *buf, size_t size, const ax_layer *L, const ax_went
              "groups=%d)", (long long)found_in, (long long)(channels / found_in), L->spec.name, L->spec.groups);
 }
 
+/* The destination index of element (source row r, column o) for the three
+ * TensorFlow layouts: HWIO conv kernels, FC (in, out) and FC rows in H,W,C
+ * order. p = {a, b} as the caller describes. */
+static size_t hwio_dst(size_t r, int o, const int *p)
+{
+    /* r = hw * I + ci; dst = (o * I + ci) * HW + hw; p = {HW, I} */
+    size_t hw = r / (size_t)p[1], ci = r % (size_t)p[1];
+    return ((size_t)o * (size_t)p[1] + ci) * (size_t)p[0] + hw;
+}
+
+static size_t hwc_dst(size_t r, int o, const int *p)
+{
+    /* r = hw * C + ch; dst = o * (C * HW) + ch * HW + hw; p = {HW, C} */
+    size_t hw = r / (size_t)p[1], ch = r % (size_t)p[1];
+    return (size_t)o * ((size_t)p[0] * (size_t)p[1]) + ch * (size_t)p[0] + hw;
+}
+
+static size_t plain_dst(size_t r, int o, const int *p)
+{
+    return (size_t)o * (size_t)p[0] + r;   /* p = {IN, 1} */
+}
+
+/* Rows of O values of the file entry e (rows x O, row-major, any dtype) are
+ * scattered into dst by `at`, a block of rows at a time: each block is
+ * converted to float32 in tmp, written out in 64x64 tiles, and its file pages
+ * handed back. tmp holds TR_ROWS * O floats. */
+#define TR_ROWS 64
+static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
+                           size_t (*at)(size_t, int, const int *), const int *p)
+{
+    size_t esz = ax_dtype_size(e->dtype);
+    for (size_t r0 = 0; r0 < rows; r0 += TR_ROWS) {
+        size_t nr = rows - r0 < TR_ROWS ? rows - r0 : TR_ROWS;
+        ax_wentry part = *e;
+        part.ndim = 1;
+        part.shape[0] = (int64_t)(nr * (size_t)O);
+        part.data = (const unsigned char *)e->data + r0 * (size_t)O * esz;
+        part.nbytes = nr * (size_t)O * esz;
+        ax_wentry_to_f32(&part, tmp);
+        ax_wfile_release(f, part.data, part.nbytes);
+        for (int o0 = 0; o0 < O; o0 += 64) {
+            int no = O - o0 < 64 ? O - o0 : 64;
+            for (int o = o0; o < o0 + no; o++)
+                for (size_t r = 0; r < nr; r++)
+                    dst[at(r0 + r, o, p)] = tmp[r * (size_t)O + (size_t)o];
+        }
+    }
+}
+
 /* Copies a file tensor into a layer tensor, converting layouts the file's
  * format implies: "<layer>.0" entries come from the pickled {layer: [W, b]}
  * dict of bvlc_alexnet.npy, which is TensorFlow-laid-out (conv HWIO, FC (in,
  * out), and FC rows after a spatial input in H,W,C flatten order). A shape
  * that fits no layout is a problem stated in the entry's own layout. */
 static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int is_bias, const ax_layer *L,
-                        float *tmp, char *note, size_t note_size, load_problems *probs)
+                        const ax_wfile *f, float *tmp, char *note, size_t note_size, load_problems *probs)
 {
     size_t n = ax_tensor_numel(dst);
     int same = e->ndim == dst->ndim;
@@ -405,12 +454,9 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         e->shape[1] == dst->shape[3] && e->shape[2] == dst->shape[1] && e->shape[3] == dst->shape[0]) {
         /* HWIO (KH, KW, I, O) -> OIHW */
         int O = dst->shape[0], I = dst->shape[1], KH = dst->shape[2], KW = dst->shape[3];
-        ax_wentry_to_f32(e, tmp);
-        for (int o = 0; o < O; o++)
-            for (int ci = 0; ci < I; ci++)
-                for (int y = 0; y < KH; y++)
-                    for (int x = 0; x < KW; x++)
-                        dst->data[(((size_t)o * I + ci) * KH + y) * KW + x] = tmp[(((size_t)y * KW + x) * I + ci) * O + o];
+        /* source rows (y, x, ci) of O values -> dst[o][ci][y][x] */
+        int HW = KH * KW;
+        transpose_rows(dst->data, e, f, tmp, (size_t)HW * I, O, hwio_dst, (int[2]){ HW, I });
         snprintf(note, note_size, "%.60s: HWIO -> OIHW", e->name);
         return;
     }
@@ -419,16 +465,11 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         int O = dst->shape[0], IN = dst->shape[1];
         int C = L->in_c, H = L->in_h, W = L->in_w;
         int spatial = H * W > 1 && L->spec.type == AX_L_FC;
-        ax_wentry_to_f32(e, tmp);
-        for (int o = 0; o < O; o++)
-            for (int i = 0; i < IN; i++) {
-                int src_row = i;
-                if (spatial) {
-                    int ch = i / (H * W), y = (i / W) % H, x = i % W;
-                    src_row = (y * W + x) * C + ch;
-                }
-                dst->data[(size_t)o * IN + i] = tmp[(size_t)src_row * O + o];
-            }
+        /* source row r = (y*W + x)*C + ch (spatial) or r = i -> dst[o][i] */
+        if (spatial)
+            transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, hwc_dst, (int[2]){ H * W, C });
+        else
+            transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, plain_dst, (int[2]){ IN, 1 });
         snprintf(note, note_size, "%.60s: (in, out) -> (out, in)%s", e->name, spatial ? ", rows H,W,C -> C,H,W" : "");
         return;
     }
@@ -442,7 +483,20 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         problem(probs, AX_ERR_SHAPE, "'%s': expected %s, found %s%s", e->name, want, got, hint);
         return;
     }
-    ax_wentry_to_f32(e, dst->data);
+    /* In chunks, handing each chunk's file pages back once copied, so that a
+     * mapped file and the weight block are never both resident in full. */
+    const size_t chunk = (size_t)4 << 20;   /* elements */
+    size_t esz = ax_dtype_size(e->dtype);
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t k = n - off < chunk ? n - off : chunk;
+        ax_wentry part = *e;
+        part.ndim = 1;
+        part.shape[0] = (int64_t)k;
+        part.data = (const unsigned char *)e->data + off * esz;
+        part.nbytes = k * esz;
+        ax_wentry_to_f32(&part, dst->data + off);
+        ax_wfile_release(f, part.data, part.nbytes);
+    }
 }
 
 /* Appends one line "KIND: text" to the caller's notes. */
@@ -466,10 +520,10 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         return st;
     }
     char *used = calloc((size_t)f->count + 1, 1);
-    size_t tmp_n = 0;
+    size_t tmp_n = 0;   /* transpose_rows' block: TR_ROWS rows of the widest output */
     for (int i = 0; i < net->nlayers; i++)
-        if (net->layers[i].weight.ndim && ax_tensor_numel(&net->layers[i].weight) > tmp_n)
-            tmp_n = ax_tensor_numel(&net->layers[i].weight);
+        if (net->layers[i].weight.ndim && (size_t)net->layers[i].weight.shape[0] * TR_ROWS > tmp_n)
+            tmp_n = (size_t)net->layers[i].weight.shape[0] * TR_ROWS;
     float *tmp = malloc(tmp_n * sizeof(float) + 64);
     load_problems *probs = calloc(1, sizeof *probs);
     if (!used || !tmp || !probs) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
@@ -500,7 +554,8 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
                 continue;
             }
             char note[160] = "";
-            load_tensor(t, e, tf_layout, p, L, tmp, note, sizeof note, probs);
+            load_tensor(t, e, tf_layout, p, L, f, tmp, note, sizeof note, probs);
+            ax_wfile_release(f, e->data, e->nbytes);
             used[e - f->entries] = 1;
             if (note[0]) {
                 converted++;

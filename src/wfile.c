@@ -373,3 +373,15 @@ ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *e
     if (!ok) return ax_fail(err, AX_ERR_IO, "%s: write failed: %s", path, strerror(e));
     return AX_OK;
 }
+
+void ax_wfile_release(const ax_wfile *f, const void *p, size_t n)
+{
+    if (!f || !f->map || !p || !n) return;
+    uintptr_t lo = (uintptr_t)f->map, hi = lo + f->map_size, a = (uintptr_t)p, b = a + n;
+    if (a < lo || b > hi) return;
+    /* Whole pages only: a page shared with a neighbour entry stays. */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    a = (a + page - 1) & ~(page - 1);
+    b &= ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}

@@ -55,6 +55,11 @@ struct ax_net;
 ax_status ax_wfile_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
                         ax_error *err);
 
+/* Tells the kernel that bytes [p, p + n) of f's file mapping will not be read
+ * again, so their pages leave memory (they are read back from the file if
+ * they are). Does nothing for bytes outside the mapping. */
+void ax_wfile_release(const ax_wfile *f, const void *p, size_t n);
+
 /* Converts n elements of e to float32. */
 void ax_wentry_to_f32(const ax_wentry *e, float *dst);
 
