@@ -31,6 +31,7 @@ void ax_ui_explain_open(ax_ui *u, int i, int c, int y, int x)
     S.set = 1;
     S.layer = i; S.c = c; S.y = y; S.x = x;
     S.top = 0;
+    if (ax_ui_tensor(u, i)->ndim == 4) ax_ui_heatmap_cursor_set(y, x);   /* the Input view boxes this cell */
     ax_ui_open_view(u, AX_V_EXPLAIN, 1);
 }
 
@@ -53,13 +54,6 @@ void ax_ui_explain_channel_max(ax_ui *u, int i, int c)
     for (int k = 1; k < h * w; k++)
         if (m[k] > m[best]) best = k;
     ax_ui_explain_open(u, i, c, best / w, best % w);
-}
-
-int ax_ui_explain_target(int *layer, int *c, int *y, int *x)
-{
-    if (!S.set) return 0;
-    *layer = S.layer; *c = S.c; *y = S.y; *x = S.x;
-    return 1;
 }
 
 static void reset(ax_ui *u)
@@ -130,12 +124,14 @@ static int key(ax_ui *u, int k)
     case KEY_NPAGE: S.top += 10; return 1;
     case '[': if (S.c > 0) S.c--; return 1;
     case ']': if (S.c < c - 1) S.c++; return 1;
-    case 'h': case KEY_SLEFT: if (S.x > 0) S.x--; return 1;
-    case 'l': case KEY_SRIGHT: if (S.x < w - 1) S.x++; return 1;
-    case 'k': case KEY_SR: if (S.y > 0) S.y--; return 1;
-    case 'j': case KEY_SF: if (S.y < h - 1) S.y++; return 1;
+    case 'h': case KEY_SLEFT: if (S.x > 0) S.x--; break;
+    case 'l': case KEY_SRIGHT: if (S.x < w - 1) S.x++; break;
+    case 'k': case KEY_SR: if (S.y > 0) S.y--; break;
+    case 'j': case KEY_SF: if (S.y < h - 1) S.y++; break;
     default: return 0;
     }
+    if (h * w > 1) ax_ui_heatmap_cursor_set(S.y, S.x);
+    return 1;
 }
 
 const ax_view ax_view_explain = {

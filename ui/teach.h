@@ -12,8 +12,6 @@ extern const ax_view ax_view_explain, ax_view_summary;
 void ax_ui_explain_open(ax_ui *u, int i, int c, int y, int x);
 /* The same on the largest value of channel c of layer i (Channels, tiles). */
 void ax_ui_explain_channel_max(ax_ui *u, int i, int c);
-/* The last explained cell, for the Input view's receptive field box; 0 when none. */
-int ax_ui_explain_target(int *layer, int *c, int *y, int *x);
 
 /* L: the current LRN layer off / on. T: the current two-tower conv's
  * towers: tower 0 zeroed, tower 1 zeroed, both on. */

@@ -1,5 +1,5 @@
 /* The Input view's teaching overlays: the receptive field of the selected
- * cell (current layer, Heatmap cursor or the last explained cell) drawn as a
+ * cell (current layer, Heatmap cursor, also moved by e) drawn as a
  * box over the picture, and (b) the selected channel's activation blended
  * over the image. */
 #include "teach.h"
@@ -10,16 +10,11 @@
 
 static int blend_on;
 
-/* The cell whose receptive field is drawn: the explained one when it is on
- * the current layer, else the Heatmap cursor on channel u->ch. */
+/* The cell whose receptive field is drawn: the Heatmap cursor on the current
+ * layer (e and the Explain view's h j k l move it too). */
 static int selected(ax_ui *u, int *layer, int *y, int *x)
 {
-    int l, c, ey, ex;
     if (u->cur < 0 || !ax_ui_tensor(u, u->cur)) return 0;
-    if (ax_ui_explain_target(&l, &c, &ey, &ex) && l == u->cur) {
-        *layer = l; *y = ey; *x = ex;
-        return 1;
-    }
     int n, ch, h, w;
     ax_tensor_nchw(ax_ui_tensor(u, u->cur), &n, &ch, &h, &w);
     ax_ui_heatmap_cursor(y, x);

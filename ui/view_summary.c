@@ -92,6 +92,8 @@ static int key(ax_ui *u, int k)
 {
     (void)u;
     switch (k) {
+    case AX_KEY_OPEN: S.top = 0; return 1;
+    case AX_KEY_BACK: return 0;
     case KEY_UP: S.top--; return 1;
     case KEY_DOWN: S.top++; return 1;
     case KEY_PPAGE: S.top -= 10; return 1;

@@ -80,6 +80,9 @@ void ax_ui_whatif_key(ax_ui *u, int k)
     ax_ui_say(u, next ? AX_R_WARN : AX_R_GOOD, "%s: %s; recomputing %s .. %s (S shows the difference)", L->spec.name,
               ax_whatif_name(next), L->spec.name, net->layers[target].spec.name);
     ax_ui_worker_run_to(u, target);
+    /* stay on the switched layer: L or T again undoes it */
+    u->follow = 0;
+    u->cur = i;
 }
 
 /* The index of the largest of n values. */

@@ -1,0 +1,143 @@
+#!/bin/sh
+# The workbench's teaching parts driven in a real terminal (a private tmux
+# server): the Summary view, e on a value, the receptive field box and the
+# blend on the Input view, and the L / T what-if switches with the
+# difference to the normal run. Every check polls the screen (no fixed
+# sleeps). Exits 77 (automake's SKIP) when tmux is missing.
+
+TMUX_CMD=${TMUX_BIN:-}
+[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
+if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
+    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
+    exit 77
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=${AX_SRCDIR:-$here/..}
+prog=${ALEXSCOPE_BIN:-}
+for p in ./alexscope "$srcdir/alexscope"; do
+    [ -n "$prog" ] && break
+    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
+done
+[ -n "$prog" ] || { echo "FAIL: alexscope program not found (build it first)"; exit 1; }
+[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
+export ALEXSCOPE_DATA
+fx="$srcdir/tests/fixtures/ref"
+
+socks=$(mktemp -d /tmp/axteach.XXXXXX) || exit 1
+sock="$socks/s"
+T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
+trap 'T kill-server >/dev/null 2>&1; rm -rf "$socks"' EXIT
+trap 'exit 1' INT TERM
+term=xterm-256color
+for t in tmux-256color screen-256color xterm-256color; do
+    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
+done
+lang=C.UTF-8
+locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
+
+fails=0
+screen() { T capture-pane -p; }
+fail() { echo "FAIL: $*"; echo "---- screen ----"; screen 2>/dev/null; echo "----------------"; fails=$((fails + 1)); }
+pass() { echo "ok: $*"; }
+wait_for() {
+    n=$(( ${2:-20} * 5 ))
+    while [ "$n" -gt 0 ]; do
+        if screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
+        sleep 0.2; n=$((n - 1))
+    done
+    return 1
+}
+wait_gone() {
+    n=$(( ${2:-10} * 5 ))
+    while [ "$n" -gt 0 ]; do
+        if ! screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
+        sleep 0.2; n=$((n - 1))
+    done
+    return 1
+}
+expect() { if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi; }
+keys() { T send-keys "$@"; }
+goto() { keys g; wait_for "run to" 5; keys "$1" Enter; expect " $1 " "g $1 goes to $1"; }
+
+cat > "$socks/run.sh" <<EOF
+"$prog" -m '$fx/caffe-tiny.net' -w '$fx/caffe-tiny.safetensors' --input '$fx/caffe-tiny.input.npy'
+echo "EXIT=\$?"
+sleep 60
+EOF
+T new-session -d -x 140 -y 46 "env TERM=$term LANG=$lang LC_ALL=$lang sh '$socks/run.sh'" ||
+    { echo "FAIL: tmux could not start a session"; exit 1; }
+expect "Tensor view" "the workbench opens" 60
+keys a
+expect "23/23" "a runs every layer" 60
+
+keys S
+expect "Summary view" "S opens the Summary view"
+expect "total: 35,188 parameters" "the summary's total (no weights needed)"
+keys NPage
+expect "conv2 tower 1: 8..15" "the diagram draws conv2's towers side by side"
+expect "grouping saves 1,600 parameters" "what grouping saves in conv2"
+keys q
+
+goto conv2
+keys 3
+expect "Heatmap view" "3 opens the Heatmap"
+keys e
+expect "Explain view" "e opens the Explain view"
+expect "group 0 of 2: reads only input channels 0..3" "a grouped conv reads its group's input channels only"
+expect "receptive field 51x51 px, jump 8 px" "the explained cell's receptive field"
+expect "total (double)" "the total recomputed in double beside the engine's value"
+# the two numbers agree to 1e-5 of the terms' size
+line=$(screen | grep -F "difference" | head -n 1)
+rel=$(echo "$line" | sed -n 's/.*(\([0-9.e+-]*\) of the terms.*/\1/p')
+if [ -n "$rel" ] && awk -v r="$rel" 'BEGIN { exit !(r <= 1e-5) }'; then pass "explained and engine values agree ($rel)"
+else fail "explained and engine values differ: $line"; fi
+keys q
+expect "Heatmap view" "q goes back to the Heatmap"
+
+keys 8
+expect "Input view" "8 opens the Input view"
+expect "conv2 (y 0, x 0): receptive field 51x51 px, jump 8: rows 0..34, cols 0..34" "the box of conv2's cell (0, 0)"
+keys l l j
+expect "conv2 (y 1, x 2): receptive field 51x51 px, jump 8: rows 0..42, cols 0..50" "h j k l move the box"
+expect "+--------" "the box is drawn over the picture"
+keys b
+expect "blend: channel 0" "b blends channel 0 over the image"
+
+goto norm1
+keys L
+wait_gone "x: stop after this layer" 30
+keys 9
+expect "norm1: LRN off; recomputing norm1 .. prob" "L switches norm1 off and recomputes from there"
+keys S
+expect "What-if: norm1 LRN off" "the Summary view states the what-if"
+expect "pool5 " "the difference downstream, layer by layer"
+expect "top-1 normal:" "the top-1 before and after"
+keys L
+wait_gone "x: stop after this layer" 30
+if wait_gone "What-if:" 10; then pass "back to normal: no what-if shown"; else fail "the what-if is still shown"; fi
+keys q
+
+goto conv2
+keys T
+wait_gone "x: stop after this layer" 30
+keys S
+expect "What-if: conv2 tower 0 zeroed" "T zeroes tower 0"
+keys q T
+wait_gone "x: stop after this layer" 30
+keys S
+expect "What-if: conv2 tower 1 zeroed" "T again zeroes tower 1"
+keys q T
+wait_gone "x: stop after this layer" 30
+keys 9
+expect "norm1: as specified" "L again switched norm1 back on"
+expect "conv2: as specified" "a third T turns both towers on"
+goto conv3
+keys T
+expect "T zeroes a tower of a conv with groups=2; conv3 has none" "T on an ungrouped conv says why not"
+keys L
+expect "L switches an LRN layer off and on; conv3 is conv" "L on a conv says why not"
+
+keys Q
+expect "EXIT=0" "Q quits with status 0"
+echo "teach_e2e.sh: $fails failed"
+[ "$fails" = 0 ]
