@@ -62,8 +62,10 @@ static void draw_header(ax_ui *u)
     ax_tensor_shape_str(t, shape, sizeof shape);
     ax_ui_fill(u, 0, 0, COLS, AX_R_TITLE);
     char right[64], img[40] = "";
-    snprintf(right, sizeof right, COLS >= 100 ? " [%d %s] 1-9 Tab  ? help " : " [%d %s] ? help ",
-             u->view == AX_V_SALIENCY ? 0 : u->view + 1,
+    char vkey[16];
+    if (u->view == AX_V_DIFF) snprintf(vkey, sizeof vkey, "D");
+    else snprintf(vkey, sizeof vkey, "%d", u->view == AX_V_SALIENCY ? 0 : u->view + 1);
+    snprintf(right, sizeof right, COLS >= 100 ? " [%s %s] 1-9 Tab  ? help " : " [%s %s] ? help ", vkey,
              ax_views[u->view]->name);
     if (u->nimages > 1) snprintf(img, sizeof img, "  %s image %d/%d", ax_ui_sym(u, AX_S_DOT), u->image + 1, u->nimages);
     int rl = (int)strlen(right);
