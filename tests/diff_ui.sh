@@ -150,6 +150,22 @@ keys "$fx/no-such-file.safetensors" Enter
 expect_re "side B: .*no-such-file" "a side B that cannot be opened is reported" 30
 keys W "$fx/good.safetensors" Enter
 expect_re "all 25 compared tensors agree" "W with identical weights: all agree" 60
+# a .net spec as side B runs with side A's weights
+keys W "$fx/v_lrn_alpha.net" Enter
+expect_re "B: model v_lrn_alpha\.net" "W takes a .net spec as side B's model" 60
+expect_re "first divergence: norm1" "the spec's LRN alpha makes norm1 the first divergence" 60
+keys Q
+expect_re "EXIT=0" "quitting exits 0" 20
+
+# ---------------------------------------------------------------- a reference folder
+ref="$srcdir/tests/fixtures/ref"
+start ref "diff --model '$ref/keras-half-tiny.net' --weights '$ref/keras-half-tiny.safetensors' --reference '$fx/keras_ref' --map '$fx/keras_ref.map' --input '$ref/keras-half-tiny.input.npy' --mono --ui"
+expect_re "B: reference keras_ref" "diff --ui takes a reference folder as side B" 60
+expect_re "all 6 compared tensors agree" "the channels-last reference agrees"
+m=$(row_mark conv1)
+[ "$m" = "-" ] && pass "conv1 (not in the folder: Keras fuses its ReLU) is marked -" || fail "conv1's mark is '$m', not -"
+m=$(row_mark relu1)
+[ "$m" = "=" ] && pass "relu1 is marked =" || fail "relu1's mark is '$m', not ="
 keys Q
 expect_re "EXIT=0" "quitting exits 0" 20
 
