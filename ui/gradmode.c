@@ -5,6 +5,7 @@
  * the Channels view's gradient table (G). Nothing here draws a map. */
 #include "gradmode.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static struct {
     /* the Channels table */
     int col, desc, top_row;
     int *order; size_t cap;
-    ax_grad_channel *fig; size_t fig_cap;
+    ax_grad_channel *fig;
     int f_layer, f_image, f_col, f_desc, f_valid;
 } G = { .want = -1, .desc = 1, .col = AX_GRAD_COL_ABS_MEAN };
 
@@ -108,17 +109,21 @@ static const char *label_of(const ax_ui *u, int k, char *buf, size_t size)
     return buf;
 }
 
-static void fail(ax_ui *u, const char *fmt, const char *a)
+static void fail(ax_ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(ax_ui *u, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(G.why, sizeof G.why, fmt, ap);
+    va_end(ap);
     G.failed = 1;
     G.pending = 0;
-    snprintf(G.why, sizeof G.why, fmt, a);
     ax_ui_say(u, AX_R_BAD, "gradient: %s", G.why);
 }
 
-/* A new ask: the backward for class cls once the forward reaches the logits. */
 static int results_ok(const ax_ui *u);
 
+/* A new ask: the backward for class cls once the forward reaches the logits. */
 static void ask(ax_ui *u, int cls)
 {
     G.failed = 0;
@@ -153,7 +158,11 @@ static int job_buffers(ax_ui *u)
     J.buf = malloc(total * sizeof(float));
     G.cache = calloc((size_t)net->nlayers + 1, sizeof *G.cache);
     G.ncache = G.cache ? net->nlayers + 1 : 0;
-    return !J.off || !J.classes || !J.buf || !G.cache ? -1 : 0;
+    if (J.off && J.classes && J.buf && G.cache) return 0;
+    free(J.off), free(J.classes), free(J.buf), free(G.cache);
+    J.off = NULL, J.classes = NULL, J.buf = NULL, G.cache = NULL;
+    G.ncache = 0;
+    return -1;
 }
 
 int ax_ui_grad_sync(ax_ui *u)
@@ -182,7 +191,7 @@ int ax_ui_grad_sync(ax_ui *u)
     }
     if (!G.pending) return 0;
     if (ax_whatif_first(net) >= 0) {
-        fail(u, "%s", "a what-if (L, T) is on and has no backward; switch it off for gradients");
+        fail(u, "a what-if (L, T) is on and has no backward; switch it off for gradients");
         return 0;
     }
     int L = ax_grad_logit_layer(net);
@@ -208,7 +217,7 @@ int ax_ui_grad_sync(ax_ui *u)
         return 1;
     }
     if (job_buffers(u)) {
-        fail(u, "%s", "out of memory for the gradients");
+        fail(u, "out of memory for the gradients of the %s model (%d images)", net->spec.name, net->batch);
         return 0;
     }
     J.cls = G.want;
@@ -217,7 +226,7 @@ int ax_ui_grad_sync(ax_ui *u)
     int st = ax_ui_worker_job(u, job, NULL, G.what);
     if (st > 0) return 1;
     if (st < 0) {
-        fail(u, "%s", "the compute thread did not start");
+        fail(u, "the compute thread did not start");
         return 0;
     }
     G.running = 1;
