@@ -118,6 +118,8 @@ if wait_gone "What-if:" 10; then pass "back to normal: no what-if shown"; else f
 keys q
 
 goto conv2
+keys 5
+expect "grouping saves 1,600 of 3,216 parameters and 2,332,800 of 4,665,600 FLOPs" "the Groups view states what grouping saves"
 keys T
 wait_gone "x: stop after this layer" 30
 keys S

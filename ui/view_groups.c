@@ -83,7 +83,7 @@ static void draw(ax_ui *u, ax_rect r)
     int th = tw / 2 > 0 ? tw / 2 : 1;
     int per_row = (colw + 1) / (tw + 1);
     if (per_row < 1) per_row = 1;
-    int ytiles = r.y + 1 + (src == i ? 6 : 5);
+    int ytiles = r.y + 1 + (src == i ? 7 : 6);   /* below the stats, A - B and the savings line */
     int nrows_vis = (r.y + r.h - 1 - ytiles) / (th + 1);
     int total_rows = (per + per_row - 1) / per_row;
     if (top > total_rows - nrows_vis) top = total_rows - nrows_vis;
@@ -123,6 +123,17 @@ static void draw(ax_ui *u, ax_rect r)
                      "mean A - mean B = %s   (tiles: one scale for both towers, rows %d-%d of %d)",
                      ax_ui_num(a, sizeof a, diff), top + 1,
                      top + (nrows_vis < total_rows ? nrows_vis : total_rows), total_rows);
+    }
+    {
+        /* what grouping saves: the same layer with groups=1 sees every input channel */
+        double taps = (double)conv->spec.kh * conv->spec.kw;
+        double ungrouped = (double)conv->spec.out_c * conv->in_c * taps + (conv->spec.bias ? conv->spec.out_c : 0);
+        char p1[32], p2[32], f1[32], f2[32];
+        ax_ui_printf(u, r.y + 1 + (src == i ? 6 : 5), r.x + 1, r.w - 2, AX_R_DIM,
+                     "grouping saves %s of %s parameters and %s of %s FLOPs",
+                     ax_ui_count(p1, sizeof p1, ungrouped - (double)conv->params), ax_ui_count(p2, sizeof p2, ungrouped),
+                     ax_ui_count(f1, sizeof f1, conv->flops * (conv->spec.groups - 1)),
+                     ax_ui_count(f2, sizeof f2, conv->flops * conv->spec.groups));
     }
     ax_ui_legend(u, r.y + r.h - 1, r.x + 1, r.w - 2, lc->all.min, lc->all.max);
 }
