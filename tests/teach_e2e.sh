@@ -117,6 +117,8 @@ wait_gone "x: stop after this layer" 30
 if wait_gone "What-if:" 10; then pass "back to normal: no what-if shown"; else fail "the what-if is still shown"; fi
 keys q
 
+keys 7 h
+expect "tower 1: kernels 4-7" "h in Filters splits conv1's kernels into the two towers"
 goto conv2
 keys 5
 expect "grouping saves 1,600 of 3,216 parameters and 2,332,800 of 4,665,600 FLOPs" "the Groups view states what grouping saves"

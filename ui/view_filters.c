@@ -10,12 +10,14 @@ static const ax_keyhelp keys[] = {
     { "Up Down PgUp PgDn", "scroll the kernels" },
     { "Home End", "first / last row of kernels" },
     { "l", "scale per layer / per kernel" },
+    { "h", "the two towers apart (conv1: 0-47 | 48-95)" },
     { NULL, NULL },
 };
 
 static struct {
     int top;            /* first row of kernels on screen */
     int kernel_norm;    /* each kernel on its own scale */
+    int split;          /* the two halves of the kernels side by side (AlexNet's two GPUs) */
 } S;
 
 static void reset(ax_ui *u)
@@ -23,6 +25,7 @@ static void reset(ax_ui *u)
     (void)u;
     S.top = 0;
     S.kernel_norm = 0;
+    S.split = 0;
 }
 
 static int first_conv(const ax_net *net)
@@ -147,6 +150,29 @@ static void draw(ax_ui *u, ax_rect r)
                  l->spec.name, OC, C, kh, kw, C == 3 ? "as RGB" : "mean over input channels",
                  S.kernel_norm ? "kernel" : "layer");
     int th = (kh + 1) / 2, tw = kw;
+    if (S.split && OC >= 2) {
+        /* two columns, each row labelled with its first kernel's number */
+        int half = OC / 2, colw = (r.w - 3) / 2, gut = 4;
+        int per = (colw - gut) / (tw + 1);
+        if (per < 1) per = 1;
+        for (int g = 0; g < 2; g++)
+            ax_ui_printf(u, y, r.x + 1 + g * (colw + 2), colw, AX_R_ACCENT, "tower %d: kernels %d-%d", g, g * half,
+                         g * half + half - 1);
+        y++;
+        int vis = (r.y + r.h - y) / (th + 1), rows_all = (half + per - 1) / per;
+        if (vis < 1) return;
+        if (S.top > rows_all - vis) S.top = rows_all - vis;
+        if (S.top < 0) S.top = 0;
+        for (int rr = 0; rr < vis && S.top + rr < rows_all; rr++)
+            for (int g = 0; g < 2; g++) {
+                int x = r.x + 1 + g * (colw + 2), first = (S.top + rr) * per;
+                ax_ui_printf(u, y + rr * (th + 1), x, gut - 1, AX_R_DIM, "%3d", g * half + first);
+                for (int cc = 0; cc < per && first + cc < half; cc++)
+                    kernel_tile(u, l, g * half + first + cc, m, y + rr * (th + 1), x + gut + cc * (tw + 1),
+                                u->net->spec.pre.bgr);
+            }
+        return;
+    }
     int per_row = (r.w - 1) / (tw + 1);
     if (per_row < 1) per_row = 1;
     int vis_rows = (r.y + r.h - y) / (th + 1);
@@ -180,6 +206,7 @@ static int key(ax_ui *u, int k)
     case KEY_HOME: S.top = 0; return 1;
     case KEY_END: S.top = 1 << 20; return 1;
     case 'l': S.kernel_norm = !S.kernel_norm; return 1;
+    case 'h': S.split = !S.split; S.top = 0; return 1;
     default: return 0;
     }
 }
