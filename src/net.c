@@ -389,51 +389,46 @@ static void groups_hint(char *buf, size_t size, const ax_layer *L, const ax_went
              "groups=%d)", (long long)found_in, (long long)(channels / found_in), L->spec.name, L->spec.groups);
 }
 
-/* The destination index of element (source row r, column o) for the three
- * TensorFlow layouts: HWIO conv kernels, FC (in, out) and FC rows in H,W,C
- * order. p = {a, b} as the caller describes. */
-static size_t hwio_dst(size_t r, int o, const int *p)
+/* Which source row feeds destination column j, for the TensorFlow layouts;
+ * the destination is (O, rows) in every case. HWIO kernels (p = {HW, I}):
+ * column ci*HW + hw <- row hw*I + ci; FC rows in H,W,C order (p = {HW, C}):
+ * column ch*HW + hw <- row hw*C + ch; plain (in, out): column j <- row j. */
+static size_t tf_row(size_t j, const int *p)
 {
-    /* r = hw * I + ci; dst = (o * I + ci) * HW + hw; p = {HW, I} */
-    size_t hw = r / (size_t)p[1], ci = r % (size_t)p[1];
-    return ((size_t)o * (size_t)p[1] + ci) * (size_t)p[0] + hw;
+    return (j % (size_t)p[0]) * (size_t)p[1] + j / (size_t)p[0];
 }
 
-static size_t hwc_dst(size_t r, int o, const int *p)
+static size_t plain_row(size_t j, const int *p)
 {
-    /* r = hw * C + ch; dst = o * (C * HW) + ch * HW + hw; p = {HW, C} */
-    size_t hw = r / (size_t)p[1], ch = r % (size_t)p[1];
-    return (size_t)o * ((size_t)p[0] * (size_t)p[1]) + ch * (size_t)p[0] + hw;
+    (void)p;
+    return j;
 }
 
-static size_t plain_dst(size_t r, int o, const int *p)
-{
-    return (size_t)o * (size_t)p[0] + r;   /* p = {IN, 1} */
-}
-
-/* Rows of O values of the file entry e (rows x O, row-major, any dtype) are
- * scattered into dst by `at`, a block of rows at a time: each block is
- * converted to float32 in tmp, written out in 64x64 tiles, and its file pages
- * handed back. tmp holds TR_ROWS * O floats. */
-#define TR_ROWS 64
+/* Transposes the file entry e, rows x O (row-major, any dtype), into dst
+ * (O, rows) with its columns permuted by `row`, TR_COLS destination columns
+ * at a time: their source rows are converted into tmp (TR_COLS * O floats)
+ * and their file pages handed back, then every output row gets TR_COLS
+ * contiguous values. */
+#define TR_COLS 64
 static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
-                           size_t (*at)(size_t, int, const int *), const int *p)
+                           size_t (*row)(size_t, const int *), const int *p)
 {
     size_t esz = ax_dtype_size(e->dtype);
-    for (size_t r0 = 0; r0 < rows; r0 += TR_ROWS) {
-        size_t nr = rows - r0 < TR_ROWS ? rows - r0 : TR_ROWS;
-        ax_wentry part = *e;
-        part.ndim = 1;
-        part.shape[0] = (int64_t)(nr * (size_t)O);
-        part.data = (const unsigned char *)e->data + r0 * (size_t)O * esz;
-        part.nbytes = nr * (size_t)O * esz;
-        ax_wentry_to_f32(&part, tmp);
-        ax_wfile_release(f, part.data, part.nbytes);
-        for (int o0 = 0; o0 < O; o0 += 64) {
-            int no = O - o0 < 64 ? O - o0 : 64;
-            for (int o = o0; o < o0 + no; o++)
-                for (size_t r = 0; r < nr; r++)
-                    dst[at(r0 + r, o, p)] = tmp[r * (size_t)O + (size_t)o];
+    for (size_t j0 = 0; j0 < rows; j0 += TR_COLS) {
+        size_t nj = rows - j0 < TR_COLS ? rows - j0 : TR_COLS;
+        for (size_t j = 0; j < nj; j++) {
+            ax_wentry part = *e;
+            part.ndim = 1;
+            part.shape[0] = O;
+            part.data = (const unsigned char *)e->data + row(j0 + j, p) * (size_t)O * esz;
+            part.nbytes = (size_t)O * esz;
+            ax_wentry_to_f32(&part, tmp + j * (size_t)O);
+            ax_wfile_release(f, part.data, part.nbytes);
+        }
+        for (int o = 0; o < O; o++) {
+            float *d = dst + (size_t)o * rows + j0;
+            const float *t = tmp + o;
+            for (size_t j = 0; j < nj; j++) d[j] = t[j * (size_t)O];
         }
     }
 }
@@ -456,7 +451,7 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         int O = dst->shape[0], I = dst->shape[1], KH = dst->shape[2], KW = dst->shape[3];
         /* source rows (y, x, ci) of O values -> dst[o][ci][y][x] */
         int HW = KH * KW;
-        transpose_rows(dst->data, e, f, tmp, (size_t)HW * I, O, hwio_dst, (int[2]){ HW, I });
+        transpose_rows(dst->data, e, f, tmp, (size_t)HW * I, O, tf_row, (int[2]){ HW, I });
         snprintf(note, note_size, "%.60s: HWIO -> OIHW", e->name);
         return;
     }
@@ -467,9 +462,9 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         int spatial = H * W > 1 && L->spec.type == AX_L_FC;
         /* source row r = (y*W + x)*C + ch (spatial) or r = i -> dst[o][i] */
         if (spatial)
-            transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, hwc_dst, (int[2]){ H * W, C });
+            transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, tf_row, (int[2]){ H * W, C });
         else
-            transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, plain_dst, (int[2]){ IN, 1 });
+            transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, plain_row, (int[2]){ IN, 1 });
         snprintf(note, note_size, "%.60s: (in, out) -> (out, in)%s", e->name, spatial ? ", rows H,W,C -> C,H,W" : "");
         return;
     }
@@ -520,10 +515,10 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         return st;
     }
     char *used = calloc((size_t)f->count + 1, 1);
-    size_t tmp_n = 0;   /* transpose_rows' block: TR_ROWS rows of the widest output */
+    size_t tmp_n = 0;   /* transpose_rows' block: TR_COLS rows of the widest output */
     for (int i = 0; i < net->nlayers; i++)
-        if (net->layers[i].weight.ndim && (size_t)net->layers[i].weight.shape[0] * TR_ROWS > tmp_n)
-            tmp_n = (size_t)net->layers[i].weight.shape[0] * TR_ROWS;
+        if (net->layers[i].weight.ndim && (size_t)net->layers[i].weight.shape[0] * TR_COLS > tmp_n)
+            tmp_n = (size_t)net->layers[i].weight.shape[0] * TR_COLS;
     float *tmp = malloc(tmp_n * sizeof(float) + 64);
     load_problems *probs = calloc(1, sizeof *probs);
     if (!used || !tmp || !probs) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
