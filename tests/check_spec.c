@@ -223,7 +223,7 @@ static Suite *spec_suite(void)
 {
     Suite *s = suite_create("spec");
     TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, test_minimal);
     tcase_add_test(tc, test_pad_forms);
     tcase_add_test(tc, test_lrn_conventions);

@@ -1006,7 +1006,7 @@ static Suite *weights_suite(void)
     Suite *s = suite_create("weights");
     TCase *tc = tcase_create("weights");
     tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, test_half_to_float);
     tcase_add_test(tc, test_bf16_to_float);
     tcase_add_test(tc, test_dtype_names);

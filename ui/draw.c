@@ -516,8 +516,8 @@ ax_layer_cache *ax_ui_cache(ax_ui *u, int i)
     if (!lc->ch) lc->ch = calloc((size_t)lc->c, sizeof *lc->ch);
     if (!lc->ch) return NULL;
     ax_channel_stats(lc->ch, x, 1, lc->c, lc->h * lc->w);
-    lc->dead = 0;
-    for (int c = 0; c < lc->c; c++) lc->dead += ax_stats_dead(&lc->ch[c]);
+    /* an input has no layer type; softmax zeros are probabilities, never dead */
+    lc->dead = i < 0 ? ax_dead_count(lc->ch, lc->c, AX_L_RELU) : ax_dead_count(lc->ch, lc->c, u->net->layers[i].spec.type);
     lc->towers = 0;
     lc->valid = 1;
     return lc;

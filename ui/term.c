@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <term.h>
+
+#include "clock.h"
 #include <time.h>
 #include <unistd.h>
 
 double ax_ui_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+    return ax_clock_ms() * 1e-3;   /* seconds, on the program's one clock */
 }
 
 int ax_ui_locale_utf8(void)

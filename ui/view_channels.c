@@ -141,7 +141,7 @@ static void draw(ax_ui *u, ax_rect r)
     for (int k = 0; k < rows && S.top + k < lc->c; k++) {
         int ch = order[S.top + k];
         const ax_stats *s = &lc->ch[ch];
-        int dead = ax_stats_dead(s);
+        int dead = lc->dead && ax_stats_dead(s);   /* lc->dead is 0 where "dead" means nothing */
         ax_role role = ch == u->ch ? AX_R_SELECT : dead ? AX_R_DIM : AX_R_NORMAL;
         const double vals[4] = { s->min, s->max, s->mean, s->std };
         char line[160], v[32];
