@@ -214,7 +214,7 @@ static ax_status parse_layer_kv(const parse_ctx *ctx, ax_layer_spec *l, const ch
         *lrn_flags |= 2;
     } else if (!strcmp(key, "depth_radius")) {
         st = parse_int(ctx, key, val, 0, 511, &tmp);
-        l->lrn_size = 2 * tmp + 1;
+        if (!st) l->lrn_size = 2 * tmp + 1;   /* tmp is unset when the parse failed */
         *lrn_flags |= 4;
     } else if (!strcmp(key, "alpha")) st = parse_float(ctx, key, val, &l->lrn_alpha);
     else if (!strcmp(key, "beta")) st = parse_float(ctx, key, val, &l->lrn_beta);
