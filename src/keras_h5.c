@@ -43,7 +43,25 @@ typedef struct {
     hid_t gapl, dapl, lapl;   /* access lists that refuse external links */
     int shm;            /* in the child: data goes into this memfd, entries hold offsets; else -1 */
     size_t shm_off;
+    size_t size;        /* the file's */
+    int in_place;       /* in the child: datasets stored as plain float bytes are left in the file */
 } reader;
+
+/* Where dataset d's values lie in the file, when they are stored there as
+ * they are wanted (contiguous, unfiltered, IEEE little-endian float32 or
+ * float64, all nbytes of them inside the file); 0 when they are not. */
+static size_t plain_offset(const reader *r, hid_t d, hid_t t, size_t nbytes)
+{
+    if (!r->in_place || !nbytes) return 0;
+    if (H5Tequal(t, H5T_IEEE_F32LE) <= 0 && H5Tequal(t, H5T_IEEE_F64LE) <= 0) return 0;
+    hid_t dcpl = H5Dget_create_plist(d);
+    int plain = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS && H5Pget_nfilters(dcpl) == 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (!plain || H5Dget_storage_size(d) != (hsize_t)nbytes) return 0;
+    haddr_t at = H5Dget_offset(d);
+    if (at == HADDR_UNDEF || at == 0 || at > r->size || nbytes > r->size - at) return 0;
+    return (size_t)at;
+}
 
 /* Reads a string attribute (one string or an array of them, fixed or
  * variable length) into a malloc'd block of n NUL-terminated strings. */
@@ -214,7 +232,12 @@ static ax_status read_dataset(reader *r, hid_t loc, const char *path, const char
     e.nbytes = count * esz;
     void *buf = NULL;
     hid_t mem = e.dtype == AX_DT_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
-    if (r->shm >= 0) {
+    size_t at = r->shm >= 0 ? plain_offset(r, d, t, e.nbytes) : 0;
+    if (at) {
+        /* left in the file: the parent uses it from its mapping; an odd
+         * "offset" (shared memory offsets are page multiples) says so */
+        buf = (void *)(uintptr_t)((at << 1) | 1);
+    } else if (r->shm >= 0) {
         /* into the memory shared with the parent, at a page boundary; the
          * entry carries the offset */
         size_t off = r->shm_off;
@@ -518,11 +541,13 @@ static hid_t open_image(image *im)
     return fid;
 }
 
-static ax_status parse_impl(ax_wfile *f, const void *buf, size_t size, const char *name, int shm, ax_error *err)
+static ax_status parse_impl(ax_wfile *f, const void *buf, size_t size, const char *name, int shm, int in_place,
+                            ax_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported as values, not printed */
     H5PLset_loading_state(0);                /* no filter plugins loaded on a file's say-so */
-    reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20), .shm = shm};
+    reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20), .shm = shm,
+                .size = size};
     r.lapl = access_list(H5P_LINK_ACCESS);
     r.gapl = access_list(H5P_GROUP_ACCESS);
     r.dapl = access_list(H5P_DATASET_ACCESS);
@@ -541,6 +566,11 @@ static ax_status parse_impl(ax_wfile *f, const void *buf, size_t size, const cha
         goto out;
     }
     f->format = "keras-h5";
+    /* dataset offsets count from the end of a user block; with one, the copy path */
+    hid_t fcpl = H5Fget_create_plist(fid);
+    hsize_t ublock = 1;
+    r.in_place = in_place && shm >= 0 && fcpl >= 0 && H5Pget_userblock(fcpl, &ublock) >= 0 && ublock == 0;
+    if (fcpl >= 0) H5Pclose(fcpl);
     root = H5Gopen2(fid, "/", r.gapl);
     if (root < 0) {
         st = ax_fail(err, AX_ERR_FORMAT, "%s: HDF5 file without a readable root group", name);
@@ -574,7 +604,7 @@ out:
 
 ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
-    return parse_impl(f, buf, size, name, -1, err);
+    return parse_impl(f, buf, size, name, -1, 0, err);
 }
 
 /* ---- libhdf5 in a child process ---------------------------------------------
@@ -643,7 +673,7 @@ static void limit_child_memory(size_t size)
     setrlimit(RLIMIT_AS, &rl);
 }
 
-static void child_run(int fd, int shm, const void *buf, size_t size, const char *name)
+static void child_run(int fd, int shm, const void *buf, size_t size, const char *name, int in_place)
 {
     limit_child_memory(size);
     ax_wfile *f = calloc(1, sizeof *f);
@@ -655,7 +685,7 @@ static void child_run(int fd, int shm, const void *buf, size_t size, const char 
         snprintf(h.msg, sizeof h.msg, "%s: out of memory", name);
     } else {
         snprintf(f->path, sizeof f->path, "%s", name);
-        h.status = parse_impl(f, buf, size, name, shm, &e);
+        h.status = parse_impl(f, buf, size, name, shm, in_place, &e);
         memcpy(h.msg, e.msg, sizeof h.msg);
         h.count = h.status ? 0 : f->count;
         h.facts_len = f->facts ? f->facts_len : 0;
@@ -681,6 +711,8 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
         close(shm);
         return ax_fail(err, AX_ERR_IO, "%s: cannot make a pipe for the HDF5 reader: %s", name, strerror(e));
     }
+    /* datasets stored plainly stay in the file when it is f's mapping, which outlives f's entries */
+    int in_place = f->map == buf && f->map_size == size;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -693,7 +725,7 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
     if (pid == 0) {
         close(fds[0]);
         signal(SIGPIPE, SIG_DFL);
-        child_run(fds[1], shm, buf, size, name);
+        child_run(fds[1], shm, buf, size, name, in_place);
     }
     close(fds[1]);
     int fd = fds[0];
@@ -760,28 +792,58 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
         }
     }
     close(shm);
+    int in_file = 0, in_shm = 0;
+    unsigned char *file_at = calloc((size_t)ngot + 1, 1);   /* 1: entry i points into the file */
+    if (!file_at && !st) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
     for (int i = 0; !st && i < ngot; i++) {
-        ax_wentry e = got[i];
-        e.name[sizeof e.name - 1] = 0;
-        size_t want = ax_dtype_size(e.dtype), off = (size_t)(uintptr_t)e.data;
-        int ok = want && e.ndim >= 0 && e.ndim <= AX_WMAX_DIMS;
-        for (int d = 0; ok && d < e.ndim; d++) {
-            ok = e.shape[d] >= 0 && (!e.shape[d] || want <= SIZE_MAX / (size_t)e.shape[d]);
-            if (ok) want *= (size_t)e.shape[d];
+        ax_wentry *e = &got[i];
+        e->name[sizeof e->name - 1] = 0;
+        size_t want = ax_dtype_size(e->dtype), off = (size_t)(uintptr_t)e->data;
+        int file = (off & 1) != 0;   /* left in the file (see read_dataset) */
+        size_t limit = file ? size : msize;
+        if (file) off >>= 1;
+        int ok = want && e->ndim >= 0 && e->ndim <= AX_WMAX_DIMS && (!file || (in_place && e->nbytes));
+        for (int d = 0; ok && d < e->ndim; d++) {
+            ok = e->shape[d] >= 0 && (!e->shape[d] || want <= SIZE_MAX / (size_t)e->shape[d]);
+            if (ok) want *= (size_t)e->shape[d];
         }
-        if (!ok || want != e.nbytes || (e.nbytes && (off > msize || e.nbytes > msize - off))) {
+        if (!ok || want != e->nbytes || (e->nbytes && (off > limit || e->nbytes > limit - off))) {
             st = ax_fail(err, AX_ERR_FORMAT, "%s: the HDF5 reader sent a malformed entry", name);
             break;
         }
-        e.data = e.nbytes ? (const void *)((const char *)base + off) : (const void *)"";
+        e->data = !e->nbytes ? (const void *)"" : file ? (const void *)((const char *)buf + off)
+                                                        : (const void *)(uintptr_t)off;
+        file_at[i] = (unsigned char)(e->nbytes && file);
+        in_file += file_at[i];
+        in_shm += e->nbytes && !file;
+    }
+    /* With data both in the file and in shared memory, f keeps the file's
+     * mapping and the (then small) rest is copied into memory f owns. */
+    const char *shm_data = base;
+    if (!st && in_file && in_shm) {
+        char *copy = malloc(msize);
+        if (!copy) st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
+        else if (!(st = ax_wfile_own(f, copy, err))) memcpy(copy, base, msize);
+        shm_data = copy;
+    }
+    for (int i = 0; !st && i < ngot; i++) {
+        ax_wentry e = got[i];
+        size_t off = (size_t)(uintptr_t)e.data;
+        if (e.nbytes && !file_at[i]) e.data = shm_data + off;
         st = ax_wfile_push(f, &e, name, err);
     }
     free(got);
+    free(file_at);
     if (st) {
         if (base) munmap(base, msize);
         return st;
     }
     f->format = "keras-h5";
+    if (in_file) {
+        /* f keeps the file's mapping; what was read into shared memory, if anything, was copied */
+        if (base) munmap(base, msize);
+        return AX_OK;
+    }
     /* f now holds the shared mapping in place of the file's */
     if (f->map) munmap(f->map, f->map_size);
     f->map = base;

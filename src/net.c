@@ -410,10 +410,14 @@ static size_t plain_row(size_t j, const int *p)
  * and their file pages handed back, then every output row gets TR_COLS
  * contiguous values. */
 #define TR_COLS 64
+/* tmp's rows are O + TR_PAD floats apart: with O a multiple of 1024 (fc6,
+ * fc7) a plain O stride puts all TR_COLS rows read for one output row in the
+ * same cache set, and the gather below then misses on every value. */
+#define TR_PAD 16
 static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
                            size_t (*row)(size_t, const int *), const int *p)
 {
-    size_t esz = ax_dtype_size(e->dtype);
+    size_t esz = ax_dtype_size(e->dtype), ld = (size_t)O + TR_PAD;
     for (size_t j0 = 0; j0 < rows; j0 += TR_COLS) {
         size_t nj = rows - j0 < TR_COLS ? rows - j0 : TR_COLS;
         for (size_t j = 0; j < nj; j++) {
@@ -422,13 +426,13 @@ static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, fl
             part.shape[0] = O;
             part.data = (const unsigned char *)e->data + row(j0 + j, p) * (size_t)O * esz;
             part.nbytes = (size_t)O * esz;
-            ax_wentry_to_f32(&part, tmp + j * (size_t)O);
+            ax_wentry_to_f32(&part, tmp + j * ld);
             ax_wfile_release(f, part.data, part.nbytes);
         }
         for (int o = 0; o < O; o++) {
             float *d = dst + (size_t)o * rows + j0;
             const float *t = tmp + o;
-            for (size_t j = 0; j < nj; j++) d[j] = t[j * (size_t)O];
+            for (size_t j = 0; j < nj; j++) d[j] = t[j * ld];
         }
     }
 }
@@ -517,8 +521,8 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
     char *used = calloc((size_t)f->count + 1, 1);
     size_t tmp_n = 0;   /* transpose_rows' block: TR_COLS rows of the widest output */
     for (int i = 0; i < net->nlayers; i++)
-        if (net->layers[i].weight.ndim && (size_t)net->layers[i].weight.shape[0] * TR_COLS > tmp_n)
-            tmp_n = (size_t)net->layers[i].weight.shape[0] * TR_COLS;
+        if (net->layers[i].weight.ndim && ((size_t)net->layers[i].weight.shape[0] + TR_PAD) * TR_COLS > tmp_n)
+            tmp_n = ((size_t)net->layers[i].weight.shape[0] + TR_PAD) * TR_COLS;
     float *tmp = malloc(tmp_n * sizeof(float) + 64);
     load_problems *probs = calloc(1, sizeof *probs);
     if (!used || !tmp || !probs) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }

@@ -77,11 +77,16 @@ ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
     } else if (ax_torch_sniff(b, size)) {
         s = ax_torch_parse(f, b, size, path, err);   /* storages stay in the mapping */
     } else if (size >= 4 && (memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "PK\x05\x06", 4) == 0)) {
-        s = ax_npz_parse(f, map, size, path, err);
-        /* members were copied out; the mapping is no longer needed */
-        munmap(f->map, f->map_size);
-        f->map = NULL;
-        f->map_size = 0;
+        s = ax_npz_parse(f, map, size, path, err);   /* stored members stay in the mapping */
+        int in_map = 0;
+        for (int i = 0; i < f->count && !in_map; i++)
+            in_map = (const unsigned char *)f->entries[i].data >= b &&
+                     (const unsigned char *)f->entries[i].data < b + size;
+        if (!in_map) {   /* every member was inflated: the mapping is no longer needed */
+            munmap(f->map, f->map_size);
+            f->map = NULL;
+            f->map_size = 0;
+        }
     } else if (size >= 9 && b[8] == '{') {
         s = ax_safetensors_parse(f, map, size, path, err);
     } else if (size >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0) {

@@ -26,7 +26,9 @@ ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
 /* Keras HDF5 weights (keras_h5.c) from a file in memory (f->map): layers'
  * kernels and biases as entries named by their HDF5 paths; ax_keras_bind maps
  * them to the spec. Without HDF5 in the build, an AX_ERR_UNSUPPORTED saying
- * so. On success f->map is replaced by the memory the data was read into. */
+ * so. Contiguous, unfiltered little-endian float datasets are used in place
+ * from f->map (when buf is f->map); when none is, f->map is replaced by the
+ * memory the data was read into. */
 ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 /* The same in this process, which a crash inside libhdf5 takes down:
  * ax_keras_parse runs it in a child process (the fuzz harness calls it

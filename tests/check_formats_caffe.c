@@ -404,6 +404,89 @@ START_TEST(keras_mapping_is_said)
 }
 END_TEST
 
+#if AX_HAVE_HDF5
+#include <hdf5.h>
+#include <sys/stat.h>
+
+/* Every entry of f lies inside f's mapping of the file, which is the whole file. */
+static int entries_in_file(const ax_wfile *f, const char *path)
+{
+    struct stat st;
+    if (!f->map || stat(path, &st) != 0 || (size_t)st.st_size != f->map_size) return 0;
+    const char *lo = f->map, *hi = lo + f->map_size;
+    for (int i = 0; i < f->count; i++) {
+        const char *d = f->entries[i].data;
+        if (d < lo || d + f->entries[i].nbytes > hi) return 0;
+    }
+    return 1;
+}
+
+/* Contiguous float datasets (what h5py writes) are used from the file's
+ * mapping, not read into memory; a compressed one next to them is read and
+ * copied, and both keep their values. */
+START_TEST(keras_in_place)
+{
+    static const char *files[] = {"keras/keras2_model.h5", "keras/keras2_weights.h5", "keras/keras3.weights.h5"};
+    ax_error err = {0};
+    for (int k = 0; k < 3; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s", ax_fixture(files[k]));
+        ax_wfile *f = NULL;
+        ck_assert_int_eq(ax_wfile_open(&f, path, &err), AX_OK);
+        ck_assert_int_gt(f->count, 0);
+        ck_assert_msg(entries_in_file(f, path), "%s: entries not in the file mapping", files[k]);
+        ax_wfile_close(f);
+    }
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ax_keras_mixed_%d.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    float w[12], b[4] = {0.5f, -1.5f, 2.25f, 8.0f};
+    for (int i = 0; i < 12; i++) w[i] = (float)i * 0.25f - 1.0f;
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(fid, 0);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);   /* with the groups above it */
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(fid, "layers/dense/vars", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    ck_assert_int_ge(g, 0);
+    hsize_t wd[2] = {4, 3}, bd[1] = {4};
+    hid_t ws = H5Screate_simple(2, wd, NULL), bs = H5Screate_simple(1, bd, NULL);
+    hid_t d0 = H5Dcreate2(g, "0", H5T_IEEE_F32LE, ws, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(H5Dwrite(d0, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w), 0);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Pset_chunk(dcpl, 1, bd), 0);
+    ck_assert_int_ge(H5Pset_deflate(dcpl, 6), 0);
+    hid_t d1 = H5Dcreate2(g, "1", H5T_IEEE_F32LE, bs, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert_int_ge(H5Dwrite(d1, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, b), 0);
+    H5Dclose(d0), H5Dclose(d1), H5Pclose(dcpl), H5Sclose(ws), H5Sclose(bs), H5Gclose(g), H5Fclose(fid);
+
+    ax_wfile *f = NULL;
+    ck_assert_msg(ax_wfile_open(&f, path, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(f->count, 2);
+    const ax_wentry *ew = NULL, *eb = NULL;
+    for (int i = 0; i < f->count; i++) {
+        if (f->entries[i].ndim == 2) ew = &f->entries[i];
+        if (f->entries[i].ndim == 1) eb = &f->entries[i];
+    }
+    ck_assert_ptr_nonnull(ew);
+    ck_assert_ptr_nonnull(eb);
+    const char *lo = f->map, *hi = lo + f->map_size;
+    ck_assert_msg((const char *)ew->data >= lo && (const char *)ew->data + ew->nbytes <= hi,
+                  "the contiguous kernel is not used from the file");
+    ck_assert_msg((const char *)eb->data + eb->nbytes <= lo || (const char *)eb->data >= hi,
+                  "the compressed bias cannot be in the file as it is");
+    float gw[12], gb[4];
+    ax_wentry_to_f32(ew, gw);
+    ax_wentry_to_f32(eb, gb);
+    ck_assert_mem_eq(gw, w, sizeof w);
+    ck_assert_mem_eq(gb, b, sizeof b);
+    ax_wfile_close(f);
+    unlink(path);
+}
+END_TEST
+#endif
+
 START_TEST(keras_int_kernel)
 {
     const char *frags[] = {"conv2d/kernel:0", "integers", NULL};
@@ -521,6 +604,7 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, keras_by_name);
     tcase_add_test(tc, keras_external_link);
     tcase_add_test(tc, keras_wrong_model);
+    tcase_add_test(tc, keras_in_place);
 #else
     tcase_add_test(tc, keras_without_hdf5);
 #endif

@@ -71,7 +71,8 @@ void ax_wentry_to_f32(const ax_wentry *e, float *dst);
  * entries it had before the call. */
 ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 ax_status ax_npy_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
-/* Members are copied into buffers f owns, so buf may go once this returns. */
+/* Stored members are used in place, so buf must outlive f; deflated ones are
+ * inflated into buffers f owns. */
 ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
 /* Writers (activations, converted weights). shape has ndim entries. */
