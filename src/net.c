@@ -417,17 +417,26 @@ static size_t plain_row(size_t j, const int *p)
 static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
                            size_t (*row)(size_t, const int *), const int *p)
 {
-    size_t esz = ax_dtype_size(e->dtype), ld = (size_t)O + TR_PAD;
+    size_t esz = ax_dtype_size(e->dtype), ld = (size_t)O + TR_PAD, rb = (size_t)O * esz;
+    /* rows already converted: a page shared by two rows goes back once both are */
+    unsigned char *done = calloc(rows ? rows : 1, 1);
     for (size_t j0 = 0; j0 < rows; j0 += TR_COLS) {
         size_t nj = rows - j0 < TR_COLS ? rows - j0 : TR_COLS;
         for (size_t j = 0; j < nj; j++) {
+            size_t r = row(j0 + j, p);
             ax_wentry part = *e;
             part.ndim = 1;
             part.shape[0] = O;
-            part.data = (const unsigned char *)e->data + row(j0 + j, p) * (size_t)O * esz;
-            part.nbytes = (size_t)O * esz;
+            part.data = (const unsigned char *)e->data + r * rb;
+            part.nbytes = rb;
             ax_wentry_to_f32(&part, tmp + j * ld);
-            ax_wfile_release(f, part.data, part.nbytes);
+            size_t lo = r, hi = r + 1;
+            if (done) {
+                done[r] = 1;
+                if (r > 0 && done[r - 1]) lo--;
+                if (r + 1 < rows && done[r + 1]) hi++;
+            }
+            ax_wfile_release(f, (const unsigned char *)e->data + lo * rb, (hi - lo) * rb);
         }
         for (int o = 0; o < O; o++) {
             float *d = dst + (size_t)o * rows + j0;
@@ -435,6 +444,7 @@ static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, fl
             for (size_t j = 0; j < nj; j++) d[j] = t[j * ld];
         }
     }
+    free(done);
 }
 
 /* Copies a file tensor into a layer tensor, converting layouts the file's
