@@ -2,26 +2,10 @@
 # The command line as a user meets it: dump's rows and top-k, saved
 # activations, --input, and a clear message and exit status for each mistake.
 set -u
-src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-prog=${AX_PROG:-./alexscope}
-[ -x "$prog" ] || prog="$src/alexscope"
-export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+. "$(dirname "$0")/lib.sh"
+expect_tail=5
 tmp=$(mktemp -d /tmp/ax_cli_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect STATUS PATTERN -- command...: exit status and a line of output match.
-expect() {
-  local want=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -5; return; fi
-  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -5; return; fi
-  ok
-}
 
 img=$src/samples/chelsea.png
 out=$("$prog" dump "$img" 2>&1) || bad "dump failed: $out"

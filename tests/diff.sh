@@ -4,29 +4,12 @@
 # folders (channels-last, mapped, from dump) line up, folders of images give
 # top-k agreement, and each misuse gets exit status 2.
 set -u
-src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-prog=${AX_PROG:-./alexscope}
-[ -x "$prog" ] || prog="$src/alexscope"
-export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+. "$(dirname "$0")/lib.sh"
 fx=$src/tests/fixtures/diff
 ref=$src/tests/fixtures/ref
 img=$src/samples/chelsea.png
 tmp=$(mktemp -d /tmp/ax_diff_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect STATUS PATTERN -- command...: exit status and a line of output match.
-expect() {
-  local want=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -8; return; fi
-  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -8; return; fi
-  ok
-}
 
 net=(--model "$fx/diff-tiny.net")
 good=(--weights "$fx/good.safetensors")

@@ -4,71 +4,18 @@
 # driven in a private tmux server. Every check polls the screen (no fixed
 # sleeps). Exits 77 (automake's SKIP) when tmux is missing.
 
-TMUX_CMD=${TMUX_BIN:-}
-[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
-if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
-    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
-    exit 77
-fi
-
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=${AX_SRCDIR:-$here/..}
-prog=${ALEXSCOPE_BIN:-}
-for p in ./alexscope "$srcdir/alexscope" "$here/../alexscope"; do
-    [ -n "$prog" ] && break
-    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
-done
-[ -n "$prog" ] || { echo "FAIL: alexscope program not found (build it first)"; exit 1; }
-[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
-export ALEXSCOPE_DATA
+. "$(dirname "$0")/tmux_lib.sh"
 fx="$srcdir/tests/fixtures/diff"
 img="$srcdir/samples/chelsea.png"
 net="--model '$fx/diff-tiny.net'"
 good="--weights '$fx/good.safetensors'"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/alexscope-diffui.XXXXXX") || exit 1
-socks=$(mktemp -d /tmp/axdu.XXXXXX) || exit 1
-sock="$socks/none"
-T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server >/dev/null 2>&1
-    rm -rf "$work" "$socks"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+tmux_server axdu
+expect_wait=30
 
-term=xterm-256color
-for t in tmux-256color screen-256color xterm-256color; do
-    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
-done
-lang=C.UTF-8
-locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
-
-fails=0
-fail() {
-    echo "FAIL: $*"
-    echo "---- screen ----"
-    T capture-pane -p 2>/dev/null
-    echo "----------------"
-    fails=$((fails + 1))
-}
-pass() { echo "ok: $*"; }
 # the screen with every non-ASCII cell as "|" (the list's separator included)
 screen() { T capture-pane -p | LC_ALL=$lang sed 's/[^ -~]/|/g'; }
-
-# polls up to $3 seconds (default 30) for an extended regular expression
-expect_re() {
-    n=$(( ${3:-30} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
-        sleep 0.2
-        n=$((n - 1))
-    done
-    fail "$2 (nothing like \"$1\" on screen)"
-    return 1
-}
-
-keys() { T send-keys "$@"; }
 
 # start NAME ARGS: the program in a fresh 120x40 session; the shell stays to
 # report the exit status
@@ -82,8 +29,7 @@ cd "$work" || exit 1
 echo "EXIT=\$?"
 sleep 60
 EOF
-    T new-session -d -x 120 -y 40 "env TERM=$term LANG=$lang LC_ALL=$lang sh '$work/run.sh'" ||
-        { echo "FAIL: tmux could not start a session"; exit 1; }
+    tmux_session 120 40 "$work/run.sh"
 }
 
 # the list row of a layer: "  9 conv3   conv    8x4x4       X |"

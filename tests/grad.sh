@@ -4,29 +4,13 @@
 # --class and --loss l2, `bench --backward`'s rows and totals, and each
 # misuse with its exit status.
 set -u
-src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-prog=${AX_PROG:-./alexscope}
-[ -x "$prog" ] || prog="$src/alexscope"
-export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+. "$(dirname "$0")/lib.sh"
 ref=$src/tests/fixtures/ref
 fx=$src/tests/fixtures/grad
 py=/usr/bin/python3
 "$py" -c 'import numpy' 2>/dev/null || { echo "SKIP: grad.sh needs python3-numpy"; exit 77; }
 tmp=$(mktemp -d /tmp/ax_grad_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect STATUS PATTERN -- command...: exit status and a line of output match.
-expect() {
-  local want=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -8; return; fi
-  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -8; return; fi
-  ok
-}
 
 # compare NET DIR: every fixture gradient against the file grad wrote (the
 # fixture keeps flat[::stride] of large tensors; same tolerance rule as the

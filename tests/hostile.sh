@@ -4,17 +4,10 @@
 # a label list that does not fit the net. Each must end quickly with exit 1
 # and one message naming the file, never hang or eat memory.
 set -u
-src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-prog=${AX_PROG:-./alexscope}
-[ -x "$prog" ] || prog="$src/alexscope"
-export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d /tmp/ax_hostile_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
 img=$src/samples/chelsea.png
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # refused SECONDS PATTERN -- command...: exit 1 within SECONDS (timeout
 # kills a hang, which then reads as exit 124), a message matching PATTERN.

@@ -5,28 +5,13 @@
 # fixture format, the transforms recorded in __metadata__, and one clear
 # message and exit status for each mistake.
 set -u
-src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-prog=${AX_PROG:-./alexscope}
-[ -x "$prog" ] || prog="$src/alexscope"
-export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+. "$(dirname "$0")/lib.sh"
+expect_tail=5
 fx=${AX_FIXTURES:-$src/tests/fixtures}
 ref=$fx/ref cv=$fx/convert
 tmp=$(mktemp -d /tmp/ax_inspect_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0 skipped=""
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect STATUS PATTERN -- command...: exit status and a line of output match.
-expect() {
-  local want=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -5; return; fi
-  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -5; return; fi
-  ok
-}
+skipped=""
 
 # check_stats FILE EXPECTED: inspect's rows (printed to 4 significant digits)
 # against the float64 statistics numpy wrote (make_convert_fixtures.py).

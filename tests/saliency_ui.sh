@@ -5,67 +5,11 @@
 # Every check polls the screen (no fixed sleeps).
 # Exits 77 (automake's SKIP) when tmux is missing.
 
-TMUX_CMD=${TMUX_BIN:-}
-[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
-if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
-    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
-    exit 77
-fi
-
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=${AX_SRCDIR:-$here/..}
-prog=${ALEXSCOPE_BIN:-}
-for p in ./alexscope "$srcdir/alexscope" "$here/../alexscope"; do
-    [ -n "$prog" ] && break
-    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
-done
-[ -n "$prog" ] || { echo "FAIL: alexscope program not found (build it first)"; exit 1; }
+. "$(dirname "$0")/tmux_lib.sh"
 sample="$srcdir/samples/chelsea.png"
 [ -f "$sample" ] || { echo "FAIL: $sample missing"; exit 1; }
-[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
-export ALEXSCOPE_DATA
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/alexscope-sal.XXXXXX") || exit 1
-socks=$(mktemp -d /tmp/axsal.XXXXXX) || exit 1
-sock="$socks/s"
-T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server >/dev/null 2>&1
-    rm -rf "$work" "$socks"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-term=xterm-256color
-for t in tmux-256color screen-256color xterm-256color; do
-    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
-done
-lang=C.UTF-8
-locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
-
-fails=0
-screen() { T capture-pane -p; }
-fail() {
-    echo "FAIL: $*"
-    echo "---- screen ----"
-    screen 2>/dev/null
-    echo "----------------"
-    fails=$((fails + 1))
-}
-pass() { echo "ok: $*"; }
-keys() { T send-keys "$@"; }
-
-# waits up to $3 seconds (default 20) for an extended regular expression
-expect_re() {
-    n=$(( ${3:-20} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
-        sleep 0.2
-        n=$((n - 1))
-    done
-    fail "$2 (nothing like \"$1\" on screen)"
-    return 1
-}
+tmux_server axsal
 expect() { expect_re "$(printf '%s' "$1" | sed 's/[][\.*^$(){}+?|]/\\&/g')" "$2" "$3"; }
 
 # the view's pane: what is right of the layer list's divider
@@ -77,8 +21,7 @@ cd "$work" || exit 1
 echo "EXIT=\$?"
 sleep 60
 EOF
-T new-session -d -x 120 -y 40 "env TERM=$term LANG=$lang LC_ALL=$lang sh '$work/run.sh'" ||
-    { echo "FAIL: tmux could not start a session"; exit 1; }
+tmux_session 120 40 "$work/run.sh"
 expect "Tensor view" "the workbench opens on the input" 60
 
 # ---- 0: the Saliency view of the top class

@@ -5,58 +5,11 @@
 # difference to the normal run. Every check polls the screen (no fixed
 # sleeps). Exits 77 (automake's SKIP) when tmux is missing.
 
-TMUX_CMD=${TMUX_BIN:-}
-[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
-if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
-    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
-    exit 77
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=${AX_SRCDIR:-$here/..}
-prog=${ALEXSCOPE_BIN:-}
-for p in ./alexscope "$srcdir/alexscope"; do
-    [ -n "$prog" ] && break
-    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
-done
-[ -n "$prog" ] || { echo "FAIL: alexscope program not found (build it first)"; exit 1; }
-[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
-export ALEXSCOPE_DATA
+. "$(dirname "$0")/tmux_lib.sh"
 fx="$srcdir/tests/fixtures/ref"
 
-socks=$(mktemp -d /tmp/axteach.XXXXXX) || exit 1
-sock="$socks/s"
-T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1; rm -rf "$socks"' EXIT
-trap 'exit 1' INT TERM
-term=xterm-256color
-for t in tmux-256color screen-256color xterm-256color; do
-    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
-done
-lang=C.UTF-8
-locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
-
-fails=0
-screen() { T capture-pane -p; }
-fail() { echo "FAIL: $*"; echo "---- screen ----"; screen 2>/dev/null; echo "----------------"; fails=$((fails + 1)); }
-pass() { echo "ok: $*"; }
-wait_for() {
-    n=$(( ${2:-20} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
-        sleep 0.2; n=$((n - 1))
-    done
-    return 1
-}
-wait_gone() {
-    n=$(( ${2:-10} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if ! screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
-        sleep 0.2; n=$((n - 1))
-    done
-    return 1
-}
+tmux_server axteach
 expect() { if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi; }
-keys() { T send-keys "$@"; }
 goto() { keys g; wait_for "run to" 5; keys "$1" Enter; expect " $1 " "g $1 goes to $1"; }
 
 cat > "$socks/run.sh" <<EOF
@@ -64,8 +17,7 @@ cat > "$socks/run.sh" <<EOF
 echo "EXIT=\$?"
 sleep 60
 EOF
-T new-session -d -x 140 -y 46 "env TERM=$term LANG=$lang LC_ALL=$lang sh '$socks/run.sh'" ||
-    { echo "FAIL: tmux could not start a session"; exit 1; }
+tmux_session 140 46 "$socks/run.sh"
 expect "Tensor view" "the workbench opens" 60
 keys a
 expect "23/23" "a runs every layer" 60

@@ -5,25 +5,11 @@
 # the same weights as an uninterrupted run, --classes resizes the last layer
 # and the written W.net loads it; misuse gets its exit status.
 set -u
-src=${AX_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-prog=${AX_PROG:-./alexscope}
-[ -x "$prog" ] || prog="$src/alexscope"
-export ALEXSCOPE_DATA=${ALEXSCOPE_DATA:-$src/weights}
+. "$(dirname "$0")/lib.sh"
 py=/usr/bin/python3
 "$py" -c 'import numpy' 2>/dev/null || { echo "SKIP: train.sh needs python3-numpy"; exit 77; }
 tmp=$(mktemp -d /tmp/ax_train_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-  local want=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then bad "$* -> exit $rc, expected $want"; printf '%s\n' "$out" | tail -8; return; fi
-  if ! printf '%s\n' "$out" | grep -q -E -- "$pattern"; then bad "$* -> output lacks /$pattern/"; printf '%s\n' "$out" | tail -8; return; fi
-  ok
-}
 
 "$py" "$src/samples/make_trainset.py" "$tmp/data" 24 32 1 3 > /dev/null || { bad "make_trainset.py failed"; exit 1; }
 net=$tmp/tiny.net
