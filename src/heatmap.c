@@ -153,3 +153,111 @@ int ax_heat_color256(int level)
     if (level >= AX_HEAT_LEVELS) level = AX_HEAT_LEVELS - 1;
     return heat_ramp[level];
 }
+
+/* ---- diverging scale for signed maps ------------------------------------ */
+
+const char ax_signed_ramp[] = "@%o=- .:+*#";
+
+int ax_heatmap_is_signed(float lo, float hi)
+{
+    return lo < 0.0f && hi > 0.0f;
+}
+
+int ax_signed_level(double v, double scale, int levels)
+{
+    int k = (levels - 1) / 2;
+    if (!(scale > 0.0) || isnan(v) || k <= 0)
+        return k > 0 ? k : 0;
+    double t = fabs(v) / scale * (k + 1);
+    int m = t >= (double)k ? k : (int)t;
+    return v < 0.0 ? k - m : k + m;
+}
+
+static double signed_scale(float lo, float hi)
+{
+    double a = fabs((double)lo), b = fabs((double)hi);
+    return a > b ? a : b;
+}
+
+void ax_heatmap_levels_signed(int *levels_out, int rows, int cols, const float *map, int h, int w,
+                              float scale, int levels)
+{
+    // levels_out: (rows, cols); map: (h, w)
+    if (rows <= 0 || cols <= 0)
+        return;
+    int mid = levels > 1 ? (levels - 1) / 2 : 0;
+    if (h <= 0 || w <= 0 || levels <= 1) {
+        for (size_t i = 0; i < (size_t)rows * cols; i++)
+            levels_out[i] = mid;
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        axis_span rs = span_of(r, rows, h);
+        for (int c = 0; c < cols; c++) {
+            axis_span cs = span_of(c, cols, w);
+            levels_out[(size_t)r * cols + c] = ax_signed_level(block_mean(map, w, &rs, &cs), scale, levels);
+        }
+    }
+}
+
+int ax_heatmap_levels_auto(int *levels_out, int rows, int cols, const float *map, int h, int w,
+                           float lo, float hi, int seq_levels, int signed_levels)
+{
+    if (!ax_heatmap_is_signed(lo, hi)) {
+        ax_heatmap_levels(levels_out, rows, cols, map, h, w, lo, hi, seq_levels);
+        return 0;
+    }
+    ax_heatmap_levels_signed(levels_out, rows, cols, map, h, w, (float)signed_scale(lo, hi), signed_levels);
+    return 1;
+}
+
+int ax_heatmap_ascii_auto(char *buf, int rows, int cols, const float *map, int h, int w, float lo, float hi)
+{
+    if (!ax_heatmap_is_signed(lo, hi)) {
+        ax_heatmap_ascii(buf, rows, cols, map, h, w, lo, hi);
+        return 0;
+    }
+    double scale = signed_scale(lo, hi);
+    size_t p = 0;
+    for (int r = 0; r < rows && cols > 0; r++) {
+        axis_span rs = h > 0 ? span_of(r, rows, h) : (axis_span){ 0 };
+        for (int c = 0; c < cols; c++) {
+            int lv = AX_SIGNED_LEVELS / 2;
+            if (h > 0 && w > 0) {
+                axis_span cs = span_of(c, cols, w);
+                lv = ax_signed_level(block_mean(map, w, &rs, &cs), scale, AX_SIGNED_LEVELS);
+            }
+            buf[p++] = ax_signed_ramp[lv];
+        }
+        buf[p++] = '\n';
+    }
+    buf[p] = '\0';
+    return 1;
+}
+
+/* Dark to light blue, light grey at zero, light to dark red: each side's
+ * luminance falls as |v| grows; tests/check_analysis.c verifies it. */
+static const unsigned char signed_ramp256[AX_SIGNED_HEAT_LEVELS] = {
+    17,  /* 0,0,95      */
+    19,  /* 0,0,175     */
+    21,  /* 0,0,255     */
+    27,  /* 0,95,255    */
+    69,  /* 95,135,255  */
+    111, /* 135,175,255 */
+    153, /* 175,215,255 */
+    254, /* grey 228    */
+    224, /* 255,215,215 */
+    217, /* 255,175,175 */
+    210, /* 255,135,135 */
+    203, /* 255,95,95   */
+    196, /* 255,0,0     */
+    160, /* 215,0,0     */
+    88,  /* 135,0,0     */
+};
+
+int ax_signed_color256(int level)
+{
+    if (level < 0) level = 0;
+    if (level >= AX_SIGNED_HEAT_LEVELS) level = AX_SIGNED_HEAT_LEVELS - 1;
+    return signed_ramp256[level];
+}

@@ -454,6 +454,102 @@ START_TEST(test_heat_colours)
 }
 END_TEST
 
+/* ---- signed maps: the diverging scale ---- */
+
+START_TEST(test_heatmap_signed)
+{
+    /* choosing: both signs -> signed, one sign (or touching zero) -> sequential */
+    ck_assert_int_eq(ax_heatmap_is_signed(-1.0f, 2.0f), 1);
+    ck_assert_int_eq(ax_heatmap_is_signed(0.0f, 2.0f), 0);
+    ck_assert_int_eq(ax_heatmap_is_signed(-3.0f, 0.0f), 0);
+    ck_assert_int_eq(ax_heatmap_is_signed(1.0f, 2.0f), 0);
+
+    /* 11 levels, K = 5: zero is the middle, +-scale the ends, m = floor(|t| * 6) */
+    ck_assert_int_eq(ax_signed_level(0.0, 4.0, 11), 5);
+    ck_assert_int_eq(ax_signed_level(4.0, 4.0, 11), 10);
+    ck_assert_int_eq(ax_signed_level(-4.0, 4.0, 11), 0);
+    ck_assert_int_eq(ax_signed_level(100.0, 4.0, 11), 10);
+    ck_assert_int_eq(ax_signed_level(-100.0, 4.0, 11), 0);
+    ck_assert_int_eq(ax_signed_level(1.0, 4.0, 11), 6);    /* 1.5 steps */
+    ck_assert_int_eq(ax_signed_level(-1.0, 4.0, 11), 4);
+    ck_assert_int_eq(ax_signed_level(0.5, 4.0, 11), 5);    /* 0.75 of a step: still zero */
+    ck_assert_int_eq(ax_signed_level(NAN, 4.0, 11), 5);
+    ck_assert_int_eq(ax_signed_level(3.0, 0.0, 11), 5);
+    /* symmetric and sign-preserving over a sweep */
+    for (int i = -400; i <= 400; i++) {
+        double v = i / 100.0;
+        int a = ax_signed_level(v, 4.0, 11), b = ax_signed_level(-v, 4.0, 11);
+        ck_assert_msg(a + b == 10, "v %g: levels %d and %d not symmetric", v, a, b);
+        if (v > 0) ck_assert_int_ge(a, 5);
+        if (v < 0) ck_assert_int_le(a, 5);
+        if (fabs(v) >= 4.0 / 6.0) ck_assert_msg(v > 0 ? a > 5 : a < 5, "v %g: level %d lost its sign", v, a);
+    }
+
+    /* the auto choice on a signed map: scale = max |v| = 6, so -2 is 2 steps down */
+    const float m[] = { -2, 0, 3, 6 };
+    int lv[4];
+    ck_assert_int_eq(ax_heatmap_levels_auto(lv, 1, 4, m, 1, 4, -2.0f, 6.0f, 10, 11), 1);
+    const int expect[] = { 3, 5, 8, 10 };
+    ck_assert_mem_eq(lv, expect, sizeof expect);
+    /* a one-signed map keeps the sequential levels of ax_heatmap_levels */
+    const float p[] = { 0, 2, 4, 6 };
+    int lp[4], lq[4];
+    ck_assert_int_eq(ax_heatmap_levels_auto(lp, 1, 4, p, 1, 4, 0.0f, 6.0f, 10, 11), 0);
+    ax_heatmap_levels(lq, 1, 4, p, 1, 4, 0.0f, 6.0f, 10);
+    ck_assert_mem_eq(lp, lq, sizeof lq);
+    /* block averaging as in the sequential levels: {-4, 4} averages to zero */
+    const float pair[] = { -4, 4 };
+    ax_heatmap_levels_signed(lv, 1, 1, pair, 1, 2, 4.0f, 11);
+    ck_assert_int_eq(lv[0], 5);
+}
+END_TEST
+
+START_TEST(test_heatmap_signed_ascii)
+{
+    ck_assert_str_eq(ax_signed_ramp, "@%o=- .:+*#");
+    ck_assert_int_eq((int)strlen(ax_signed_ramp), AX_SIGNED_LEVELS);
+    /* -6..6 in steps of 1.2 over scale 6: one ramp step per value (m = floor(|v|)) */
+    float map[11];
+    for (int i = 0; i < 11; i++) map[i] = (float)(i - 5) * 1.2f;
+    char buf[12 + 1];
+    ck_assert_int_eq(ax_heatmap_ascii_auto(buf, 1, 11, map, 1, 11, -6.0f, 6.0f), 1);
+    ck_assert_str_eq(buf, "@%o=- .:+*#\n");
+    /* unequal ends: scale 8, so -2 is one step (1.5 -> '-'), 8 the top '#' */
+    const float m2[] = { -2, -8, 0, 8, 4, 3 };
+    char b2[2 * 4 + 1];
+    ck_assert_int_eq(ax_heatmap_ascii_auto(b2, 2, 3, m2, 2, 3, -2.0f, 8.0f), 1);
+    ck_assert_str_eq(b2, "-@ \n#+:\n");
+    /* one-signed: the sequential ramp, exactly as ax_heatmap_ascii */
+    float seq[10];
+    for (int i = 0; i < 10; i++) seq[i] = (float)i;
+    char b3[2 * 6 + 1];
+    ck_assert_int_eq(ax_heatmap_ascii_auto(b3, 2, 5, seq, 2, 5, 0.0f, 10.0f), 0);
+    ck_assert_str_eq(b3, " .:-=\n+*#%@\n");
+}
+END_TEST
+
+START_TEST(test_signed_colours)
+{
+    /* zero is a light neutral grey; each side darkens with |level - middle|,
+     * blue below, red above */
+    int mid = AX_SIGNED_HEAT_LEVELS / 2;
+    int rgb[3];
+    xterm_rgb(ax_signed_color256(mid), rgb);
+    ck_assert(rgb[0] == rgb[1] && rgb[1] == rgb[2] && rgb[0] > 180);
+    for (int d = 1; d <= mid; d++) {
+        int lo = ax_signed_color256(mid - d), hi = ax_signed_color256(mid + d);
+        ck_assert_msg(luminance(lo) < luminance(ax_signed_color256(mid - d + 1)), "level %d", mid - d);
+        ck_assert_msg(luminance(hi) < luminance(ax_signed_color256(mid + d - 1)), "level %d", mid + d);
+        xterm_rgb(lo, rgb);
+        ck_assert_msg(rgb[2] > rgb[0], "level %d (colour %d) is not blue", mid - d, lo);
+        xterm_rgb(hi, rgb);
+        ck_assert_msg(rgb[0] > rgb[2], "level %d (colour %d) is not red", mid + d, hi);
+    }
+    ck_assert_int_eq(ax_signed_color256(-1), ax_signed_color256(0));
+    ck_assert_int_eq(ax_signed_color256(99), ax_signed_color256(AX_SIGNED_HEAT_LEVELS - 1));
+}
+END_TEST
+
 /* ---- differences ---- */
 
 START_TEST(test_diff_known)
@@ -567,6 +663,9 @@ static Suite *analysis_suite(void)
     tcase_add_test(heat, test_heatmap_clamp_nan);
     tcase_add_test(heat, test_heatmap_ascii);
     tcase_add_test(heat, test_heat_colours);
+    tcase_add_test(heat, test_heatmap_signed);
+    tcase_add_test(heat, test_heatmap_signed_ascii);
+    tcase_add_test(heat, test_signed_colours);
     suite_add_tcase(s, heat);
 
     TCase *diff = tcase_create("diff");

@@ -463,6 +463,14 @@ if T capture-pane -p -e | grep -q "38;5;\|48;5;"; then
 else
     pass "NO_COLOR draws no colours"
 fi
+# conv1 before its ReLU has both signs: the signed mono ramp, -max [@%o=- 0 .:+*#] +max
+expect_re '-[0-9.e+]+ ?\[@+%+o+=+-+0\.+:+\++\*+#+\] ?\+[0-9.e+]+' "a signed map has the diverging legend in mono"
+# the map rows, right of the layer list: both signs' marks are there
+if screen | sed -n '4,20s/^[^|│]*[|│]//p' | grep -q '[@%o=].*[.:+*#]\|[.:+*#].*[@%o=]'; then
+    pass "the signed conv1 map has negative and positive marks"
+else
+    fail "the signed conv1 map lacks one sign's marks"
+fi
 keys 8
 expect "then centre crop" "the input view reads without colours"
 keys q

@@ -60,6 +60,10 @@ void ax_ui_colours_init(ax_ui *u)
             for (int b = 0; b <= AX_HEAT_LEVELS; b++)
                 init_extended_pair(AX_PAIR_HEAT + a * (AX_HEAT_LEVELS + 1) + b, ax_heat_color256(a),
                                    b == AX_HEAT_LEVELS ? -1 : ax_heat_color256(b));
+        for (int a = 0; a < AX_SIGNED_HEAT_LEVELS; a++)
+            for (int b = 0; b <= AX_SIGNED_HEAT_LEVELS; b++)
+                init_extended_pair(AX_PAIR_SIGNED + a * (AX_SIGNED_HEAT_LEVELS + 1) + b, ax_signed_color256(a),
+                                   b == AX_SIGNED_HEAT_LEVELS ? -1 : ax_signed_color256(b));
         /* the 6-level cube and 24 greys need 240^2 pairs; else 3 levels per channel */
         if (COLOR_PAIRS - AX_PAIR_RGB >= 241 * 241) u->cube = 6;
         else if (COLOR_PAIRS - AX_PAIR_RGB >= 28 * 28) u->cube = 3;
@@ -269,18 +273,19 @@ static void set_cell(int y, int x, const wchar_t *wc, attr_t a, int pair)
     mvadd_wch(y, x, &cc);
 }
 
-void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *levels)
+void ax_ui_heat_cells_scale(ax_ui *u, int y, int x, int rows, int cols, const int *levels, int sgn)
 {
     if (x >= COLS || y >= LINES) return;
     int cw = cols;
     if (cw > COLS - x) cw = COLS - x;
     if (ax_ui_heat_on(u)) {
         static const wchar_t upper[] = { 0x2580, 0 };
+        int base = sgn ? AX_PAIR_SIGNED : AX_PAIR_HEAT, L = sgn ? AX_SIGNED_HEAT_LEVELS : AX_HEAT_LEVELS;
         for (int r = 0; r < rows && y + r < LINES; r++) {
             const int *top = levels + (size_t)(2 * r) * cols, *bot = top + cols;
             move(y + r, x);
             for (int c = 0; c < cw; c++) {
-                int pair = AX_PAIR_HEAT + top[c] * (AX_HEAT_LEVELS + 1) + (bot[c] < 0 ? AX_HEAT_LEVELS : bot[c]);
+                int pair = base + top[c] * (L + 1) + (bot[c] < 0 ? L : bot[c]);
                 cchar_t cc;
                 setcchar(&cc, upper, A_NORMAL, 0, &pair);
                 add_wch(&cc);
@@ -288,30 +293,86 @@ void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *lev
         }
         return;
     }
+    const char *ramp = sgn ? ax_signed_ramp : ax_ascii_ramp;
     char line[1024];
     if (cw > (int)sizeof line - 1) cw = (int)sizeof line - 1;
     for (int r = 0; r < rows && y + r < LINES; r++) {
         const int *row = levels + (size_t)r * cols;
-        for (int c = 0; c < cw; c++) line[c] = ax_ascii_ramp[row[c]];
+        for (int c = 0; c < cw; c++) line[c] = ramp[row[c]];
         attrset(A_NORMAL);
         mvaddnstr(y + r, x, line, cw);
     }
+}
+
+void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *levels)
+{
+    ax_ui_heat_cells_scale(u, y, x, rows, cols, levels, 0);
+}
+
+int ax_ui_heat_levels(ax_ui *u, int **levels, int prow, int cols, const float *map, int h, int w, float lo,
+                      float hi)
+{
+    int heat = ax_ui_heat_on(u);
+    int *lev = ax_ui_lev(u, (size_t)prow * cols);
+    *levels = lev;
+    if (!lev) return -1;
+    return ax_heatmap_levels_auto(lev, prow, cols, map, h, w, lo, hi, heat ? AX_HEAT_LEVELS : AX_ASCII_LEVELS,
+                                  heat ? AX_SIGNED_HEAT_LEVELS : AX_SIGNED_LEVELS);
 }
 
 void ax_ui_heat_map(ax_ui *u, int y, int x, int rows, int cols, const float *map, int h, int w,
                     float lo, float hi)
 {
     if (rows <= 0 || cols <= 0) return;
+    int *lev;
+    int sgn = ax_ui_heat_levels(u, &lev, ax_ui_heat_on(u) ? 2 * rows : rows, cols, map, h, w, lo, hi);
+    if (sgn < 0) return;
+    ax_ui_heat_cells_scale(u, y, x, rows, cols, lev, sgn);
+}
+
+/* Signed: "-max [ramp 0 ramp] +max": the negative half, a "0" at the middle,
+ * the positive half, each half stepping out to the ends of the scale. */
+static void legend_signed(ax_ui *u, int y, int x, int w, float lo, float hi)
+{
+    double m = fabs((double)lo) > fabs((double)hi) ? fabs((double)lo) : fabs((double)hi);
+    char a[32], b[32];
+    ax_ui_num(a, sizeof a, -m);
+    ax_ui_num(b, sizeof b, m);
+    int n = ax_ui_printf(u, y, x, w, AX_R_DIM, "%s ", a);
+    int half = (w - n - (int)strlen(b) - 3) / 2;
+    if (half > 20) half = 20;
+    if (half < 2) return;
     int heat = ax_ui_heat_on(u);
-    int prow = heat ? 2 * rows : rows;
-    int *lev = ax_ui_lev(u, (size_t)prow * cols);
+    int L = heat ? AX_SIGNED_HEAT_LEVELS : AX_SIGNED_LEVELS, K = (L - 1) / 2;
+    int *lev = ax_ui_lev(u, (size_t)4 * half);
     if (!lev) return;
-    ax_heatmap_levels(lev, prow, cols, map, h, w, lo, hi, heat ? AX_HEAT_LEVELS : AX_ASCII_LEVELS);
-    ax_ui_heat_cells(u, y, x, rows, cols, lev);
+    /* cell i of a half is step ceil((i + 1) * K / half) out from zero; each
+     * half is two rows (top, bottom) for the half blocks */
+    for (int i = 0; i < half; i++) {
+        int step = (int)(((long)(i + 1) * K + half - 1) / half);
+        lev[half - 1 - i] = lev[2 * half - 1 - i] = K - step;
+        lev[2 * half + i] = lev[3 * half + i] = K + step;
+    }
+    ax_ui_heat_cells_scale(u, y, x + n, 1, half, lev, 1);
+    ax_ui_put(u, y, x + n + half, 1, AX_R_DIM, "0");
+    ax_ui_heat_cells_scale(u, y, x + n + half + 1, 1, half, lev + 2 * half, 1);
+    if (!heat) {
+        ax_ui_put(u, y, x + n - 1, 1, AX_R_DIM, "[");
+        ax_ui_put(u, y, x + n + 2 * half + 1, 1, AX_R_DIM, "]");
+    }
+    int e = x + n + 2 * half + 2;
+    e += ax_ui_printf(u, y, e, w - (e - x), AX_R_DIM, "+%s", b);
+    /* a short word on what the scale is, where there is room for all of it */
+    const char *what = heat ? "  signed: blue < 0 < red" : "  signed: @%o=- < 0 < .:+*#";
+    if ((int)strlen(what) <= w - (e - x)) ax_ui_put(u, y, e, w - (e - x), AX_R_DIM, what);
 }
 
 void ax_ui_legend(ax_ui *u, int y, int x, int w, float lo, float hi)
 {
+    if (ax_heatmap_is_signed(lo, hi)) {
+        legend_signed(u, y, x, w, lo, hi);
+        return;
+    }
     char a[32], b[32];
     ax_ui_num(a, sizeof a, lo);
     ax_ui_num(b, sizeof b, hi);

@@ -132,9 +132,11 @@ typedef struct ax_ui {
 } ax_ui;
 
 /* Pair numbers: roles, then the heat pairs (top level x bottom level, the
- * bottom also "none" = the terminal background), then the RGB palette. */
+ * bottom also "none" = the terminal background), the same for the diverging
+ * scale of signed maps, then the RGB palette. */
 #define AX_PAIR_HEAT 32
-#define AX_PAIR_RGB (AX_PAIR_HEAT + AX_HEAT_LEVELS * (AX_HEAT_LEVELS + 1))
+#define AX_PAIR_SIGNED (AX_PAIR_HEAT + AX_HEAT_LEVELS * (AX_HEAT_LEVELS + 1))
+#define AX_PAIR_RGB (AX_PAIR_SIGNED + AX_SIGNED_HEAT_LEVELS * (AX_SIGNED_HEAT_LEVELS + 1))
 
 void ax_ui_colours_init(ax_ui *u);
 attr_t ax_ui_attr(const ax_ui *u, ax_role r);
@@ -159,10 +161,20 @@ void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text);
  * half to the terminal background. */
 int ax_ui_heat_on(const ax_ui *u);
 void ax_ui_heat_cells(ax_ui *u, int y, int x, int rows, int cols, const int *levels);
-/* Rasterises map (h, w) into rows x cols cells with [lo, hi] and draws it. */
+/* The same with the diverging scale when sgn: levels of AX_SIGNED_HEAT_LEVELS
+ * (heat_on) or AX_SIGNED_LEVELS (mono). */
+void ax_ui_heat_cells_scale(ax_ui *u, int y, int x, int rows, int cols, const int *levels, int sgn);
+/* Levels for rows x cols cells of map (h, w) with [lo, hi] (2*rows when
+ * heat_on): diverging when lo < 0 < hi. Returns 1 then, 0 for sequential,
+ * -1 when out of memory; *levels points into the UI's scratch. */
+int ax_ui_heat_levels(ax_ui *u, int **levels, int prow, int cols, const float *map, int h, int w, float lo,
+                      float hi);
+/* Rasterises map (h, w) into rows x cols cells with [lo, hi] and draws it;
+ * a map with both signs (lo < 0 < hi) uses the diverging scale. */
 void ax_ui_heat_map(ax_ui *u, int y, int x, int rows, int cols, const float *map, int h, int w,
                     float lo, float hi);
-/* The ramp from lo to hi in w cells with the two numbers. */
+/* The ramp from lo to hi in w cells with the two numbers; when lo < 0 < hi
+ * the diverging ramp from -max to +max with 0 under its middle. */
 void ax_ui_legend(ax_ui *u, int y, int x, int w, float lo, float hi);
 /* One cell with a top and a bottom RGB pixel (0..255); bot NULL leaves the
  * lower half to the terminal background. */

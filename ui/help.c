@@ -1,5 +1,6 @@
 /* The key help overlay (? or F1): every key, global ones first, then each
- * view's own, built from the same tables the loop and the views dispatch on.
+ * view's own, built from the same tables the loop and the views dispatch on,
+ * and how maps are coloured (sequential, or diverging for signed maps).
  * A view's heading always stays in the same column as its keys. */
 #include "draw.h"
 
@@ -32,6 +33,18 @@ static int build(line *out, int *starts, int *nsec)
             out[n++] = (line){ k->keys, k->what, 0, "" };
         if (!any && n < MAX_LINES) out[n++] = (line){ "", "(no keys of its own)", 0, "" };
     }
+    /* how maps are coloured (Heatmap, Groups, Diff, Channels, ...) */
+    static const ax_keyhelp scales[] = {
+        { "one sign", "sequential: dark to bright; mono \" .:-=+*#%@\"" },
+        { "both signs", "diverging, centred on 0, |v| up to max|v|:" },
+        { "", "blue < grey 0 < red; mono @%o=- (neg) blank (0) .:+*# (pos)" },
+        { NULL, NULL },
+    };
+    if (n < MAX_LINES - 1) {
+        starts[s++] = n;
+        out[n++] = (line){ NULL, NULL, 1, "Map colour scales" };
+        for (const ax_keyhelp *k = scales; k->keys && n < MAX_LINES; k++) out[n++] = (line){ k->keys, k->what, 0, "" };
+    }
     starts[s] = n;
     *nsec = s;
     return n;
@@ -40,7 +53,7 @@ static int build(line *out, int *starts, int *nsec)
 void ax_ui_help_draw(ax_ui *u)
 {
     line l[MAX_LINES];
-    int starts[AX_V_COUNT + 2], nsec;
+    int starts[AX_V_COUNT + 3], nsec;
     int n = build(l, starts, &nsec);
     int bw = COLS < 118 ? COLS : 116, bh = LINES - 2;
     int ncol = bw >= 100 ? 2 : 1;

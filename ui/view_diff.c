@@ -198,7 +198,7 @@ static void draw_maps(ax_ui *u, int y, int x0, int w, int avail, const ax_cmp_ro
         int gh = h, gw = wd;
         const float *map = src[k];
         if (vector) {
-            map = grid(u, src[k], c, &gh, &gw, k == 2 ? 0.0f : lo);
+            map = grid(u, src[k], c, &gh, &gw, k == 2 || ax_heatmap_is_signed(lo, hi) ? 0.0f : lo);
             if (!map) break;
         }
         int rows, cols;

@@ -1,6 +1,7 @@
 /* View 3, Heatmap: one channel's feature map (fit to the pane or 1:1, per-channel
  * or per-layer normalisation, a cursor reading the value at (y, x)), or a tile
- * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c). */
+ * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c); a map
+ * with both signs at the chosen scale is drawn on the diverging scale. */
 #include "draw.h"
 #include "gradmode.h"
 #include "teach.h"
@@ -82,7 +83,9 @@ static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
         float *buf = ax_ui_fbuf(u, (size_t)h * w);
         if (!buf) return 0;
         memcpy(buf, data, (size_t)c * sizeof *buf);
-        for (int i = c; i < h * w; i++) buf[i] = lc->all.min;
+        /* past the last value: blank on either scale (zero on the signed one) */
+        float pad = ax_heatmap_is_signed(lc->all.min, lc->all.max) ? 0.0f : lc->all.min;
+        for (int i = c; i < h * w; i++) buf[i] = pad;
         *s = (source){ buf, h, w, lc->all.min, lc->all.max, 1 };
         return 1;
     }
@@ -196,12 +199,12 @@ static void draw(ax_ui *u, ax_rect r)
                 win[(size_t)yy * vw + xx] = oy + yy < s.h ? s.map[(size_t)(oy + yy) * s.w + ox + xx] : s.lo;
         rows = half ? prow / 2 : prow;
         cols = vw;
-        int *lev = ax_ui_lev(u, (size_t)prow * vw);
-        if (!lev) return;
-        ax_heatmap_levels(lev, prow, vw, win, prow, vw, s.lo, s.hi, half ? AX_HEAT_LEVELS : AX_ASCII_LEVELS);
+        int *lev;
+        int sgn = ax_ui_heat_levels(u, &lev, prow, vw, win, prow, vw, s.lo, s.hi);
+        if (sgn < 0) return;
         if (prow > vh)
             for (int xx = 0; xx < vw; xx++) lev[(size_t)vh * vw + xx] = -1;
-        ax_ui_heat_cells(u, y0, x0, rows, cols, lev);
+        ax_ui_heat_cells_scale(u, y0, x0, rows, cols, lev, sgn);
         cx = hx - ox;
         cy = half ? (hy - oy) / 2 : hy - oy;
     }

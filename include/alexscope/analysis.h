@@ -95,6 +95,37 @@ void ax_heatmap_ascii(char *buf, int rows, int cols, const float *map, int h, in
 int ax_heat_color256(int level);
 #define AX_HEAT_LEVELS 24
 
+/* Diverging scale for signed maps (convolution outputs before ReLU, errors,
+ * gradients): used when lo < 0 < hi, symmetric about zero with
+ * scale = max(|lo|, |hi|). With K = (levels - 1) / 2 (levels odd), zero is
+ * level K, negatives below it and positives above, m = floor(|v| / scale *
+ * (K + 1)) steps from the middle, clamped to K, so level(-v) = 2K - level(v).
+ * NaN and a scale <= 0 give the middle level. */
+int ax_heatmap_is_signed(float lo, float hi);
+int ax_signed_level(double v, double scale, int levels);
+/* ax_heatmap_levels with the diverging levels 0..levels-1 (levels odd). */
+void ax_heatmap_levels_signed(int *levels_out, int rows, int cols, const float *map, int h, int w,
+                              float scale, int levels);
+/* Chooses: signed levels (signed_levels of them) when ax_heatmap_is_signed(lo,
+ * hi), else the sequential ones (seq_levels). Returns 1 when it chose signed. */
+int ax_heatmap_levels_auto(int *levels_out, int rows, int cols, const float *map, int h, int w,
+                           float lo, float hi, int seq_levels, int signed_levels);
+
+/* The signed mono ramp, most negative to most positive: "@%o=- .:+*#" (11
+ * levels): negatives @ % o = -, zero blank, positives . : + * #. */
+extern const char ax_signed_ramp[];
+#define AX_SIGNED_LEVELS 11
+
+/* ax_heatmap_ascii, choosing the signed ramp when lo < 0 < hi; returns 1 then. */
+int ax_heatmap_ascii_auto(char *buf, int rows, int cols, const float *map, int h, int w, float lo, float hi);
+
+/* Maps a level 0..14 of the 15-step diverging scale to an xterm-256 colour:
+ * dark blue (most negative) through lighter blues to a light grey (zero), then
+ * light reds to dark red (most positive); luminance falls with |level - 7| on
+ * both sides. Levels outside 0..14 are clamped. */
+int ax_signed_color256(int level);
+#define AX_SIGNED_HEAT_LEVELS 15
+
 /* Element-wise comparison of a buffer against a reference b. Per element the
  * difference is |a - b|, 0 where both are NaN or both the same infinity, and +Inf
  * where only one side is NaN or the infinities differ. max_rel is the largest
