@@ -1011,6 +1011,48 @@ START_TEST(test_npz_declared_sizes)
 }
 END_TEST
 
+/* A stored member is located through its local header: headers that put the
+ * data elsewhere, past the end, or nowhere are refused with the file's name,
+ * never read out of bounds; one without its signature is not used in place. */
+START_TEST(test_npz_stored_headers)
+{
+    size_t n;
+    unsigned char *good = fixture_bytes("weights/arrays_stored.npz", &n);
+    unsigned char *b = malloc(n);
+    ck_assert_ptr_nonnull(b);
+    size_t cd = 0;   /* the first central directory record */
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (!memcmp(good + i, "PK\x01\x02", 4)) { cd = i; break; }
+    ck_assert_uint_gt(cd, 0);
+    for (int k = 0; k < 4; k++) {
+        memcpy(b, good, n);
+        if (k == 0) { b[28] += 4; }                              /* extra length: data 4 bytes on */
+        if (k == 1) { b[28] = 0xff; b[29] = 0xff; }              /* extra length: data past the end */
+        if (k == 2) { b[cd + 42] = 0xf0; b[cd + 43] = 0xff; b[cd + 44] = 0xff; b[cd + 45] = 0x7f; } /* offset */
+        if (k == 3) { b[0] = 'X'; }                              /* no local header signature */
+        ax_wfile *f = new_wfile();
+        ax_error err = {0};
+        ax_status st = ax_npz_parse(f, b, n, "hdr.npz", &err);
+        if (k == 3) {
+            /* libzip reads it regardless; it is not used in place */
+            ck_assert_msg(st == AX_OK, "%s", err.msg);
+            const ax_wentry *w = ax_wfile_find(f, "w");
+            ck_assert_ptr_nonnull(w);
+            ck_assert_msg((const unsigned char *)w->data < b || (const unsigned char *)w->data >= b + n,
+                          "a member without a local header signature was used in place");
+            ax_wfile_close(f);
+            continue;
+        }
+        ck_assert_msg(st == AX_ERR_FORMAT, "case %d: status %d (%s)", k, st, err.msg);
+        ck_assert_msg(strstr(err.msg, "hdr.npz"), "case %d: %s", k, err.msg);
+        ck_assert_int_eq(f->count, 0);
+        ax_wfile_close(f);
+    }
+    free(b);
+    free(good);
+}
+END_TEST
+
 static Suite *weights_suite(void)
 {
     Suite *s = suite_create("weights");
@@ -1039,6 +1081,7 @@ static Suite *weights_suite(void)
     tcase_add_test(tc, test_open_not_regular);
     tcase_add_test(tc, test_many_tensors);
     tcase_add_test(tc, test_npz_declared_sizes);
+    tcase_add_test(tc, test_npz_stored_headers);
     suite_add_tcase(s, tc);
     return s;
 }
