@@ -35,9 +35,11 @@ static int build(line *out, int *starts, int *nsec)
     }
     /* how maps are coloured (Heatmap, Groups, Diff, Channels, ...) */
     static const ax_keyhelp scales[] = {
-        { "one sign", "sequential: dark to bright; mono \" .:-=+*#%@\"" },
-        { "both signs", "diverging, centred on 0, |v| up to max|v|:" },
-        { "", "blue < grey 0 < red; mono @%o=- (neg) blank (0) .:+*# (pos)" },
+        { "one sign", "sequential, dark to bright" },
+        { "", "mono: \" .:-=+*#%@\"" },
+        { "both signs", "diverging about 0, scale max |v|" },
+        { "", "blue < grey 0 < red" },
+        { "", "mono: @%o=- < blank 0 < .:+*#" },
         { NULL, NULL },
     };
     if (n < MAX_LINES - 1) {
