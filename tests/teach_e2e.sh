@@ -9,7 +9,6 @@
 fx="$srcdir/tests/fixtures/ref"
 
 tmux_server axteach
-expect() { if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi; }
 goto() { keys g; wait_for "run to" 5; keys "$1" Enter; expect " $1 " "g $1 goes to $1"; }
 
 cat > "$socks/run.sh" <<EOF

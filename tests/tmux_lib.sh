@@ -80,6 +80,10 @@ wait_gone() {
     return 1
 }
 
+# expect TEXT WHAT [SECONDS]: waits up to SECONDS (default 20) for a fixed
+# string on the screen and counts the check
+expect() { if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi; }
+
 # expect_re ERE WHAT [SECONDS]: polls up to SECONDS (default $expect_wait,
 # 20) for an extended regular expression on the screen
 expect_wait=20

@@ -6,98 +6,12 @@
 # it slower.
 # Exits 77 (automake's SKIP) when tmux is missing.
 
-TMUX_CMD=${TMUX_BIN:-}
-[ -n "$TMUX_CMD" ] || TMUX_CMD=$(command -v tmux 2>/dev/null)
-if [ -z "$TMUX_CMD" ] || ! [ -x "$TMUX_CMD" ]; then
-    echo "SKIP: tmux not found (set TMUX_BIN or install tmux)"
-    exit 77
-fi
-
-# make check runs from the build folder; a source-tree run finds it there
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=${AX_SRCDIR:-$here/..}
-prog=${ALEXSCOPE_BIN:-}
-for p in ./alexscope "$srcdir/alexscope" "$here/../alexscope"; do
-    [ -n "$prog" ] && break
-    [ -x "$p" ] && prog=$(cd "$(dirname "$p")" && pwd)/alexscope
-done
-if [ -z "$prog" ]; then
-    echo "FAIL: alexscope program not found (build it first)"
-    exit 1
-fi
+. "$(dirname "$0")/tmux_lib.sh"
 sample="$srcdir/samples/chelsea.png"
 [ -f "$sample" ] || { echo "FAIL: $sample missing"; exit 1; }
-[ -n "${ALEXSCOPE_DATA:-}" ] || ALEXSCOPE_DATA="$srcdir/weights"
-export ALEXSCOPE_DATA
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/alexscope-e2e.XXXXXX") || exit 1
-# the server sockets live in a short private folder that goes away at the end
-socks=$(mktemp -d /tmp/axui.XXXXXX) || exit 1
-sock="$socks/none"
-T() { "$TMUX_CMD" -S "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server >/dev/null 2>&1
-    rm -rf "$work" "$socks"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# a terminal type with 256 colours that this system describes
-term=xterm-256color
-for t in tmux-256color screen-256color xterm-256color; do
-    if infocmp "$t" >/dev/null 2>&1; then term=$t; break; fi
-done
-lang=C.UTF-8
-locale -a 2>/dev/null | grep -qi '^c\.utf-\?8$' || lang=C
-
-fails=0
-fail() {
-    echo "FAIL: $*"
-    echo "---- screen ----"
-    T capture-pane -p 2>/dev/null
-    echo "----------------"
-    fails=$((fails + 1))
-}
-pass() { echo "ok: $*"; }
-
-screen() { T capture-pane -p; }
-
-# waits up to $2 seconds (default 20) for a fixed string on the screen
-wait_for() {
-    n=$(( ${2:-20} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
-        sleep 0.2
-        n=$((n - 1))
-    done
-    return 1
-}
-
-expect() {
-    if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\" on screen)"; fi
-}
-
-# expect with an extended regular expression
-expect_re() {
-    n=$(( ${3:-20} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
-        sleep 0.2
-        n=$((n - 1))
-    done
-    fail "$2 (nothing like \"$1\" on screen)"
-}
-
-# waits up to $2 seconds (default 10) for a fixed string to leave the screen
-wait_gone() {
-    n=$(( ${2:-10} * 5 ))
-    while [ "$n" -gt 0 ]; do
-        if ! screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
-        sleep 0.2
-        n=$((n - 1))
-    done
-    return 1
-}
+tmux_server axui
 
 # one byte per screen cell: every non-ASCII character becomes "|"
 ascii() { LC_ALL=$lang sed 's/[^ -~]/|/g'; }
@@ -107,8 +21,6 @@ header() { screen | head -n 1; }
 
 # waits until no layer is being computed (the bottom line stops saying so)
 idle() { wait_gone "x: stop after this layer" "${1:-20}"; }
-
-keys() { T send-keys "$@"; }
 
 # Starts the program in a fresh session; the shell stays to report the exit status.
 # $5: the program's arguments, already quoted for sh (default: the sample image).
@@ -124,8 +36,7 @@ $2 "$prog" $args
 echo "EXIT=\$?"
 sleep 60
 EOF
-    T new-session -d -x "$3" -y "$4" "env TERM=$term LANG=$lang LC_ALL=$lang sh '$work/run.sh'" ||
-        { echo "FAIL: tmux could not start a session"; exit 1; }
+    tmux_session "$3" "$4" "$work/run.sh"
 }
 
 # ---------------------------------------------------------------- main run
