@@ -245,4 +245,9 @@ int ax_ui_list_hit(const ax_ui *u, int y);
 /* Layout of the pane the current view draws into. */
 ax_rect ax_ui_pane(const ax_ui *u);
 
+/* A key that moves in a list of n rows (arrows, j/k, PgUp/PgDn by page rows,
+ * Home/End) applied to row sel: the new row, within 0..n-1; -1 for any other
+ * key (or an empty list). */
+int ax_ui_list_key(int k, int sel, int n, int page);
+
 #endif

@@ -444,23 +444,12 @@ int ax_ui_grad_channels_key(ax_ui *u, int k)
     }
     ax_layer_cache *lc = ax_ui_grad_cache(u, u->cur);
     if (!lc || figures(u, u->cur, lc->c, lc->h * lc->w)) return 0;
-    int sel = row_of(lc->c, u->ch), page = ax_ui_pane(u).h - 4;
-    if (page < 1) page = 1;
-    switch (k) {
-    case KEY_UP: case 'k': sel--; break;
-    case KEY_DOWN: case 'j': sel++; break;
-    case KEY_PPAGE: sel -= page; break;
-    case KEY_NPAGE: sel += page; break;
-    case KEY_HOME: sel = 0; break;
-    case KEY_END: sel = lc->c - 1; break;
-    case '\n': case '\r': case KEY_ENTER:
+    if (k == '\n' || k == '\r' || k == KEY_ENTER) {
         ax_ui_open_view(u, AX_V_HEATMAP, 1);
         return 1;
-    default:
-        return 0;
     }
-    if (sel < 0) sel = 0;
-    if (sel >= lc->c) sel = lc->c - 1;
+    int sel = ax_ui_list_key(k, row_of(lc->c, u->ch), lc->c, ax_ui_pane(u).h - 4);
+    if (sel < 0) return 0;
     u->ch = G.order[sel];
     return 1;
 }

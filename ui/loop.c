@@ -155,6 +155,24 @@ void ax_ui_open_view(ax_ui *u, int v, int drill)
     if (drill && ax_views[v]->key) ax_views[v]->key(u, AX_KEY_OPEN);
 }
 
+int ax_ui_list_key(int k, int sel, int n, int page)
+{
+    if (page < 1) page = 1;
+    switch (k) {
+    case KEY_UP: case 'k': sel--; break;
+    case KEY_DOWN: case 'j': sel++; break;
+    case KEY_PPAGE: sel -= page; break;
+    case KEY_NPAGE: sel += page; break;
+    case KEY_HOME: sel = 0; break;
+    case KEY_END: sel = n - 1; break;
+    default: return -1;
+    }
+    if (n < 1) return -1;
+    if (sel < 0) sel = 0;
+    if (sel >= n) sel = n - 1;
+    return sel;
+}
+
 /* Esc, Backspace, q: a step back inside the view, else to the view drilled
  * in from. Returns 0 at the top. */
 static int go_back(ax_ui *u)

@@ -216,23 +216,12 @@ static int key(ax_ui *u, int k)
     if (!lc) return 0;
     const int *order = order_of(u, lc);
     if (!order) return 0;
-    int sel = row_of(order, lc->c, u->ch), page = visible_rows(ax_ui_pane(u));
-    if (page < 1) page = 1;
-    switch (k) {
-    case KEY_UP: case 'k': sel--; break;
-    case KEY_DOWN: case 'j': sel++; break;
-    case KEY_PPAGE: sel -= page; break;
-    case KEY_NPAGE: sel += page; break;
-    case KEY_HOME: sel = 0; break;
-    case KEY_END: sel = lc->c - 1; break;
-    case '\n': case '\r': case KEY_ENTER:
+    if (k == '\n' || k == '\r' || k == KEY_ENTER) {
         ax_ui_open_view(u, AX_V_HEATMAP, 1);
         return 1;
-    default:
-        return 0;
     }
-    if (sel < 0) sel = 0;
-    if (sel >= lc->c) sel = lc->c - 1;
+    int sel = ax_ui_list_key(k, row_of(order, lc->c, u->ch), lc->c, visible_rows(ax_ui_pane(u)));
+    if (sel < 0) return 0;
     u->ch = order[sel];
     return 1;
 }

@@ -328,19 +328,8 @@ static int key(ax_ui *u, int k)
     if (!cmp || !row || !row->b || !row->shape_ok) return 0;
     const chan *t = table(u, cmp, row);
     if (!t) return 0;
-    int c = S.c, sel = row_of(t, c, u->ch), page = ax_ui_pane(u).h / 3;
-    if (page < 1) page = 1;
-    switch (k) {
-    case KEY_UP: case 'k': sel--; break;
-    case KEY_DOWN: case 'j': sel++; break;
-    case KEY_PPAGE: sel -= page; break;
-    case KEY_NPAGE: sel += page; break;
-    case KEY_HOME: sel = 0; break;
-    case KEY_END: sel = c - 1; break;
-    default: return 0;
-    }
-    if (sel < 0) sel = 0;
-    if (sel >= c) sel = c - 1;
+    int sel = ax_ui_list_key(k, row_of(t, S.c, u->ch), S.c, ax_ui_pane(u).h / 3);
+    if (sel < 0) return 0;
     u->ch = t[sel].ch;
     return 1;
 }
