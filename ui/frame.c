@@ -129,8 +129,10 @@ static void draw_status(ax_ui *u)
     int y = LINES - 2;
     ax_ui_fill(u, y, 0, COLS, AX_R_STATUS);
     const char *bar = ax_ui_sym(u, AX_S_VLINE);
-    int x = ax_ui_printf(u, y, 0, COLS, AX_R_STATUS, " %s %s ",
-                         u->cfg->model_name ? u->cfg->model_name : u->net->spec.name, bar);
+    /* a spec given as a path is named by its file, so the counts after it stay in sight */
+    const char *model = u->cfg->model_name ? u->cfg->model_name : u->net->spec.name;
+    const char *mslash = strrchr(model, '/');
+    int x = ax_ui_printf(u, y, 0, COLS, AX_R_STATUS, " %s %s ", mslash ? mslash + 1 : model, bar);
     if (u->net->untrained) {
         x += ax_ui_put(u, y, x, COLS - x, u->colour ? AX_R_BAD : AX_R_STATUS, "UNTRAINED seeded weights");
     } else {
