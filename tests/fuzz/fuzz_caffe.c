@@ -7,6 +7,7 @@
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
 #include "caffe.h"
+#include "fuzz_wfile.h"
 
 static const char spec_text[] =
     "name fuzz\ninput 3 31 31\n"
@@ -29,13 +30,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     ax_wfile *f = calloc(1, sizeof *f);
     if (!f) return 0;
     if (ax_caffe_parse(f, data, size, "fuzz.caffemodel", &err) == AX_OK) {
-        for (int i = 0; i < f->count; i++) {
-            size_t n = ax_wentry_numel(&f->entries[i]);
-            if (n > (1u << 24)) continue;
-            float *out = malloc((n ? n : 1) * sizeof *out);
-            if (out) ax_wentry_to_f32(&f->entries[i], out);
-            free(out);
-        }
+        fuzz_convert_all(f);
         char msg[1024];
         (void)ax_caffe_check_spec(f, &net, msg, sizeof msg);
     }

@@ -10,6 +10,7 @@
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "fuzz_wfile.h"
 
 static const char spec_text[] =
     "name fuzz\ninput 1 8 8\n"
@@ -32,13 +33,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (ax_keras_parse_here(f, data, size, "fuzz.h5", &err) == AX_OK) {
         char notes[512] = "";
         (void)ax_keras_bind(f, &net, notes, sizeof notes, &err);
-        for (int i = 0; i < f->count; i++) {
-            size_t n = ax_wentry_numel(&f->entries[i]);
-            if (n > (1u << 24)) continue;
-            float *out = malloc((n ? n : 1) * sizeof *out);
-            if (out) ax_wentry_to_f32(&f->entries[i], out);
-            free(out);
-        }
+        fuzz_convert_all(f);
     }
     ax_wfile_close(f);
     return 0;

@@ -2,6 +2,7 @@
  * arrays) on arbitrary bytes; accepted entries are converted to float32. */
 #include <stdlib.h>
 #include "alexscope/weights.h"
+#include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -9,13 +10,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!f) return 0;
     ax_error err;
     if (ax_npy_parse(f, data, size, "fuzz.npy", &err) == AX_OK) {
-        for (int i = 0; i < f->count; i++) {
-            size_t n = ax_wentry_numel(&f->entries[i]);
-            if (n > (1u << 24)) continue;
-            float *out = malloc((n ? n : 1) * sizeof *out);
-            if (out) ax_wentry_to_f32(&f->entries[i], out);
-            free(out);
-        }
+        fuzz_convert_all(f);
     }
     ax_wfile_close(f);
     return 0;

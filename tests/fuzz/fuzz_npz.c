@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <zip.h>
 #include "alexscope/weights.h"
+#include "fuzz_wfile.h"
 
 /* A zip in memory holding data[0..size) as w.npy; NULL when libzip fails. */
 static unsigned char *wrap(const unsigned char *data, size_t size, int deflate, size_t *out_size)
@@ -59,13 +60,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (f) {
         ax_error err;
         if (ax_npz_parse(f, data, size, "fuzz.npz", &err) == AX_OK) {
-            for (int i = 0; i < f->count; i++) {
-                size_t n = ax_wentry_numel(&f->entries[i]);
-                if (n > (1u << 24)) continue;
-                float *out = malloc((n ? n : 1) * sizeof *out);
-                if (out) ax_wentry_to_f32(&f->entries[i], out);
-                free(out);
-            }
+            fuzz_convert_all(f);
         }
         ax_wfile_close(f);
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -11,13 +12,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!f) return 0;
     ax_error err;
     if (ax_pickle_load(f, data, size, 0, "fuzz.pkl", "", &err) == AX_OK) {
-        for (int i = 0; i < f->count; i++) {
-            size_t n = ax_wentry_numel(&f->entries[i]);
-            if (n > (1u << 24)) continue;
-            float *out = malloc((n ? n : 1) * sizeof *out);
-            if (out) ax_wentry_to_f32(&f->entries[i], out);
-            free(out);
-        }
+        fuzz_convert_all(f);
     }
     ax_wfile_close(f);
     return 0;

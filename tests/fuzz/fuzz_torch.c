@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -15,13 +16,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (ax_torch_parse(f, data, size, "fuzz.pth", &err) == AX_OK) {
         char notes[256] = "";
         ax_wfile_bind(f, NULL, notes, sizeof notes, &err);
-        for (int i = 0; i < f->count; i++) {
-            size_t n = ax_wentry_numel(&f->entries[i]);
-            if (n > (1u << 24)) continue;
-            float *out = malloc((n ? n : 1) * sizeof *out);
-            if (out) ax_wentry_to_f32(&f->entries[i], out);
-            free(out);
-        }
+        fuzz_convert_all(f);
     }
     ax_wfile_close(f);
     return 0;
