@@ -179,6 +179,16 @@ static ax_diag_result *add(ctx *x, const char *fix, const char *fmt, ...)
 /* The baseline: the unchanged layer on side B's input. */
 typedef struct { double max_abs; size_t fail; int fits; } baseline;
 
+/* A recorded candidate against the baseline: its output (x->out) scored,
+ * and whether it leaves nothing outside the tolerance. */
+static void rate(const ctx *x, const baseline *b0, ax_diag_result *r)
+{
+    r->before = b0->fits ? b0->max_abs : INFINITY;
+    r->fail_before = b0->fits ? b0->fail : x->b_count;
+    score(x, x->out, &r->after, &r->fail_after);
+    r->explains = r->fail_after == 0;
+}
+
 /* Tries one candidate; records it only when its output has B's shape. */
 static int try_variant(ctx *x, const baseline *b0, const variant *v, const char *fix, const char *what)
 {
@@ -188,11 +198,7 @@ static int try_variant(ctx *x, const baseline *b0, const variant *v, const char 
     if (!grow(x, &x->out, &x->out_cap, dims_count(d, nd))) return 0;
     if (!run_variant(x, x->out, x->x, v)) return 0;
     ax_diag_result *r = add(x, fix, "%s", what);
-    if (!r) return 1;
-    r->before = b0->fits ? b0->max_abs : INFINITY;
-    r->fail_before = b0->fits ? b0->fail : x->b_count;
-    score(x, x->out, &r->after, &r->fail_after);
-    r->explains = r->fail_after == 0;
+    if (r) rate(x, b0, r);
     return 1;
 }
 
@@ -396,11 +402,7 @@ static int order_candidate(ctx *x, const baseline *b0, const ax_net *net, int i)
     ax_diag_result *r = add(x, fix, "%s, %s: LRN and pool in the other order: side A runs %s first, side B %s "
                             "(AlexNet normalises before pooling, CaffeNet after)", a, b,
                             t0 == AX_L_LRN ? "the LRN" : "the pool", t0 == AX_L_LRN ? "the pool" : "the LRN");
-    if (!r) return 1;
-    r->before = b0->fits ? b0->max_abs : INFINITY;
-    r->fail_before = b0->fits ? b0->fail : x->b_count;
-    score(x, x->out, &r->after, &r->fail_after);
-    r->explains = r->fail_after == 0;
+    if (r) rate(x, b0, r);
     return 1;
 }
 
