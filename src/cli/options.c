@@ -69,7 +69,9 @@ void ax_cli_usage(FILE *f)
     for (int i = 0; i < n; i++) fprintf(f, " %s", names[i]);
     fprintf(f, "\n"
         "  -w, --weights FILE      safetensors, .npy (array or pickled {layer: [W, b]} dict,\n"
-        "                          e.g. bvlc_alexnet.npy) or .npz; without it the weights are\n"
+        "                          e.g. bvlc_alexnet.npy), .npz, PyTorch .pth/.pt (zip or\n"
+        "                          legacy), Caffe .caffemodel, Darknet .weights, Keras .h5\n"
+        "                          (chosen by content, not by name); without it the weights are\n"
         "                          a seeded initialisation scaled for the model's input\n"
         "                          (outputs near 1, classes near uniform) and every output\n"
         "                          says UNTRAINED\n"
