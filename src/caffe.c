@@ -198,6 +198,19 @@ static void clean_token(char *dst, size_t size, const char *src)
     if (!i && size > 1) snprintf(dst, size, "?");
 }
 
+/* The fields V1 and V2 layers share under the same names (two generated
+ * types, so a macro rather than a function). */
+#define COPY_COMMON(c, l) do { \
+        (c)->nblobs = (l)->n_blobs; \
+        (c)->blobs = (l)->blobs; \
+        (c)->conv = (l)->convolution_param; \
+        (c)->ip = (l)->inner_product_param; \
+        (c)->lrn = (l)->lrn_param; \
+        (c)->pool = (l)->pooling_param; \
+        (c)->drop = (l)->dropout_param; \
+        (c)->xform = (l)->transform_param; \
+    } while (0)
+
 static size_t collect_layers(const Axcaffe__NetParameter *np, clayer *out)
 {
     size_t n = 0;
@@ -210,14 +223,7 @@ static size_t collect_layers(const Axcaffe__NetParameter *np, clayer *out)
         const char *tn = v1_type_name(c->v1type);
         if (tn) snprintf(c->type, sizeof c->type, "%s", tn);
         else snprintf(c->type, sizeof c->type, "V1type%d", c->v1type);
-        c->nblobs = l->n_blobs;
-        c->blobs = l->blobs;
-        c->conv = l->convolution_param;
-        c->ip = l->inner_product_param;
-        c->lrn = l->lrn_param;
-        c->pool = l->pooling_param;
-        c->drop = l->dropout_param;
-        c->xform = l->transform_param;
+        COPY_COMMON(c, l);
     }
     for (size_t i = 0; i < np->n_layer; i++) {
         const Axcaffe__LayerParameter *l = np->layer[i];
@@ -226,14 +232,7 @@ static size_t collect_layers(const Axcaffe__NetParameter *np, clayer *out)
         c->name = l->name;
         c->v1type = -1;
         clean_token(c->type, sizeof c->type, l->type ? l->type : "");
-        c->nblobs = l->n_blobs;
-        c->blobs = l->blobs;
-        c->conv = l->convolution_param;
-        c->ip = l->inner_product_param;
-        c->lrn = l->lrn_param;
-        c->pool = l->pooling_param;
-        c->drop = l->dropout_param;
-        c->xform = l->transform_param;
+        COPY_COMMON(c, l);
         c->input = l->input_param;
     }
     return n;
