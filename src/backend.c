@@ -4,6 +4,18 @@
 
 #include <string.h>
 
+static ax_backend_options options;
+
+void ax_backend_set_options(const ax_backend_options *o)
+{
+    options = *o;
+}
+
+const ax_backend_options *ax_backend_get_options(void)
+{
+    return &options;
+}
+
 const ax_backend *ax_backend_find(const char *name, ax_error *err)
 {
     if (!name || !strcmp(name, "cpu")) return &ax_backend_cpu;

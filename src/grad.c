@@ -2,6 +2,7 @@
  * callers that ask for them), a training-mode forward (dropout masks), and
  * the layer-by-layer backward through the CPU kernels (src/cpu/, *_bwd.c).
  * It never touches the net's weights; optimisers live elsewhere (train.c). */
+#include "alexscope/cpu.h"
 #include "alexscope/grad.h"
 
 #include <stdlib.h>

@@ -6,6 +6,7 @@
 #include "alexscope/net.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,18 +174,16 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
     }
     net->wblock = alloc_block(wcount);
     net->ablock = alloc_block(acount);
-    net->scratch = alloc_block(scount);
-    if (!net->wblock || !net->ablock || !net->scratch) {
+    if (!net->wblock || !net->ablock) {
         ax_net_free(net);
         return ax_fail(err, AX_ERR_NOMEM, "out of memory: the net needs %.1f MB of weights and %.1f MB of "
                        "activations at batch %d", wcount * 4e-6, acount * 4e-6, batch);
     }
-    net->wcount = wcount; net->acount = acount; net->scount = scount;
+    net->wcount = wcount; net->acount = acount;
 
     /* Touch every page now, so that no layer pays for page faults (the
      * first run's times would otherwise measure the kernel, not the layer). */
     memset(net->ablock, 0, acount * sizeof(float));
-    memset(net->scratch, 0, scount * sizeof(float));
     float *a = net->ablock, *wp = net->wblock;
     net->input.data = a;
     a += align16(ax_tensor_numel(&net->input));
@@ -197,8 +196,19 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
         snprintf(L->weight.name, sizeof L->weight.name, "%.50s.weight", L->spec.name);
         snprintf(L->bias.name, sizeof L->bias.name, "%.50s.bias", L->spec.name);
     }
-    ax_status st = net->backend->prepare ? net->backend->prepare(net, err) : AX_OK;
+    ax_status st = net->backend->init ? net->backend->init(net, err) : AX_OK;
     if (st) { ax_net_free(net); return st; }
+    for (int i = 0; i < net->nlayers && net->backend->supports; i++) {
+        char why[200] = "";
+        if (!net->backend->supports(net, &net->layers[i], why, sizeof why)) {
+            ax_fail(err, AX_ERR_UNSUPPORTED, "layer %d '%s' (%s) cannot run on the %s backend: %s", i,
+                    net->layers[i].spec.name, ax_layer_type_name(net->layers[i].spec.type), net->backend->name,
+                    why[0] ? why : "not supported");
+            ax_net_free(net);
+            return AX_ERR_UNSUPPORTED;
+        }
+    }
+    net->input_host_only = 1;
     ax_net_init_seeded(net, 0x5eed);
     *out = net;
     return AX_OK;
@@ -210,9 +220,19 @@ void ax_net_free(ax_net *net)
     if (net->backend && net->backend->release) net->backend->release(net);
     free(net->wblock);
     free(net->ablock);
-    free(net->scratch);
     free(net->layers);
     free(net);
+}
+
+/* Host weights of layer i (-1: all) changed: the backend gets them before the
+ * next layer runs, and every output from i on is forgotten. */
+static void mark_weights_dirty(ax_net *net, int i)
+{
+    for (int j = 0; j < net->nlayers; j++)
+        if ((i < 0 || j == i) && (net->layers[j].weight.ndim || net->layers[j].bias.ndim))
+            net->layers[j].weights_dirty = 1;
+    int from = i < 0 ? 0 : i;
+    if (net->computed > from) net->computed = from;
 }
 
 /* ---- seeded initialisation ---------------------------------------------- */
@@ -310,7 +330,7 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed)
     free(jobs);
     net->untrained = 1;
     net->weights_path[0] = 0;
-    net->computed = 0;
+    mark_weights_dirty(net, -1);
 }
 
 /* ---- weights from files -------------------------------------------------- */
@@ -618,11 +638,20 @@ done:
     }
     net->untrained = 0;
     snprintf(net->weights_path, sizeof net->weights_path, "%s", path);
-    net->computed = 0;
+    mark_weights_dirty(net, -1);
     return AX_OK;
 }
 
 /* ---- stepping ------------------------------------------------------------ */
+
+/* Host copies made by ax_net_output may come from a thread other than the one
+ * stepping (the workbench draws while its worker computes). */
+static pthread_mutex_t host_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int ax_net_on_host(const ax_net *net)
+{
+    return net->backend->host_memory;
+}
 
 ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, int w, ax_error *err)
 {
@@ -634,8 +663,7 @@ ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, 
                        n, c, h, w, net->spec.name, net->batch, want);
     }
     memcpy(net->input.data, data, ax_tensor_numel(in) * sizeof(float));
-    net->computed = 0;
-    return AX_OK;
+    return ax_net_output_changed(net, -1, err);
 }
 
 void ax_net_reset(ax_net *net)
@@ -643,34 +671,89 @@ void ax_net_reset(ax_net *net)
     net->computed = 0;
 }
 
-ax_status ax_net_step(ax_net *net, int i, ax_error *err)
+/* What the backend must have before layer i runs: changed weights, and for
+ * the first layer a changed input. */
+static ax_status send_pending(ax_net *net, int i, ax_error *err)
+{
+    const ax_backend *be = net->backend;
+    if (be->upload_weights) {
+        for (int j = 0; j < net->nlayers; j++) {
+            if (!net->layers[j].weights_dirty) continue;
+            ax_status st = be->upload_weights(net, j, err);
+            if (st) return st;
+            net->layers[j].weights_dirty = 0;
+        }
+    }
+    if (i == 0 && net->input_host_only && be->upload) {
+        double t0 = ax_clock_ms();
+        ax_status st = be->upload(net, -1, err);
+        if (st) return st;
+        net->upload_ms = ax_clock_ms() - t0;
+    }
+    if (i == 0) net->input_host_only = 0;
+    return AX_OK;
+}
+
+static ax_status step(ax_net *net, int i, ax_error *err)
 {
     if (i < 0 || i >= net->nlayers)
         return ax_fail(err, AX_ERR_ARG, "layer %d: the %s model has layers 0..%d", i, net->spec.name, net->nlayers - 1);
     if (i > net->computed)
         return ax_fail(err, AX_ERR_ARG, "layer %d (%s): its input, layer %d, is not computed yet", i,
                        net->layers[i].spec.name, i - 1);
+    ax_status st = send_pending(net, i, err);
+    if (st) return st;
+    ax_layer *L = &net->layers[i];
+    pthread_mutex_lock(&host_mu);
+    L->host_valid = 0;
+    pthread_mutex_unlock(&host_mu);
     double t0 = ax_clock_ms();
-    ax_status st = net->layers[i].whatif ? ax_whatif_run(net, i, err) : net->backend->run_layer(net, i, err);
-    net->layers[i].ms = ax_clock_ms() - t0;
+    st = L->whatif ? ax_whatif_run(net, i, err) : net->backend->run_layer(net, i, err);
+    if (!net->backend->synchronize) L->ms = ax_clock_ms() - t0;
     if (st) {
         net->computed = i;
         return st;
     }
+    if (net->backend->host_memory) L->host_valid = 1;
     net->computed = i + 1;
-    if (net->observer) net->observer(net, i, net->observer_user);
     return AX_OK;
+}
+
+ax_status ax_net_synchronize(ax_net *net, ax_error *err)
+{
+    return net->backend->synchronize ? net->backend->synchronize(net, err) : AX_OK;
+}
+
+ax_status ax_net_step(ax_net *net, int i, ax_error *err)
+{
+    ax_status st = step(net, i, err);
+    if (!st) st = ax_net_synchronize(net, err);
+    if (!st && net->observer) net->observer(net, i, net->observer_user);
+    return st;
 }
 
 ax_status ax_net_run_to(ax_net *net, int i, ax_error *err)
 {
     if (i >= net->nlayers)
         return ax_fail(err, AX_ERR_ARG, "layer %d: the %s model has layers 0..%d", i, net->spec.name, net->nlayers - 1);
-    while (net->computed <= i) {
-        ax_status st = ax_net_step(net, net->computed, err);
-        if (st) return st;
+    /* With an observer each layer is reported when it is done; without one a
+     * device backend gets the whole run enqueued and waits once. */
+    if (net->observer) {
+        while (net->computed <= i) {
+            ax_status st = ax_net_step(net, net->computed, err);
+            if (st) return st;
+        }
+        return AX_OK;
     }
-    return AX_OK;
+    while (net->computed <= i) {
+        ax_status st = step(net, net->computed, err);
+        if (st) {
+            ax_error ignored;
+            ax_net_synchronize(net, &ignored);
+            return st;
+        }
+    }
+    return ax_net_synchronize(net, err);
 }
 
 ax_status ax_net_forward(ax_net *net, ax_error *err)
@@ -678,10 +761,62 @@ ax_status ax_net_forward(ax_net *net, ax_error *err)
     return ax_net_run_to(net, net->nlayers - 1, err);
 }
 
+ax_status ax_net_fetch(ax_net *net, int i, ax_error *err)
+{
+    if (i >= net->nlayers || i >= net->computed)
+        return ax_fail(err, AX_ERR_ARG, "layer %d: not computed", i);
+    if (net->backend->host_memory || !net->backend->download) return AX_OK;
+    if (i < 0) return AX_OK;    /* the host input is the one the backend was given */
+    ax_status st = AX_OK;
+    pthread_mutex_lock(&host_mu);
+    ax_layer *L = &net->layers[i];
+    if (!L->host_valid) {
+        double t0 = ax_clock_ms();
+        st = net->backend->download(net, i, err);
+        L->xfer_ms = ax_clock_ms() - t0;
+        if (!st) L->host_valid = 1;
+    }
+    pthread_mutex_unlock(&host_mu);
+    return st;
+}
+
+ax_status ax_net_fetch_all(ax_net *net, ax_error *err)
+{
+    for (int i = 0; i < net->computed; i++) {
+        ax_status st = ax_net_fetch(net, i, err);
+        if (st) return st;
+    }
+    return AX_OK;
+}
+
+ax_status ax_net_weights_changed(ax_net *net, int i, ax_error *err)
+{
+    if (i >= net->nlayers) return ax_fail(err, AX_ERR_ARG, "layer %d: the %s model has layers 0..%d", i,
+                                          net->spec.name, net->nlayers - 1);
+    mark_weights_dirty(net, i);
+    return AX_OK;
+}
+
+ax_status ax_net_output_changed(ax_net *net, int i, ax_error *err)
+{
+    if (i < 0) {
+        net->computed = 0;
+        net->input_host_only = 1;
+        return AX_OK;
+    }
+    if (i >= net->computed) return ax_fail(err, AX_ERR_ARG, "layer %d: not computed", i);
+    net->computed = i + 1;
+    net->layers[i].host_valid = 1;
+    if (net->backend->host_memory || !net->backend->upload) return AX_OK;
+    return net->backend->upload(net, i, err);
+}
+
 const ax_tensor *ax_net_output(const ax_net *net, int i)
 {
     if (i < 0) return &net->input;
     if (i >= net->nlayers || i >= net->computed) return NULL;
+    ax_error err;
+    if (ax_net_fetch((ax_net *)net, i, &err)) return NULL;
     return &net->layers[i].out;
 }
 

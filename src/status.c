@@ -29,6 +29,7 @@ const char *ax_status_name(ax_status code)
     case AX_ERR_ARG: return "bad argument";
     case AX_ERR_UNSUPPORTED: return "unsupported";
     case AX_ERR_SPEC: return "net spec error";
+    case AX_ERR_DEVICE: return "device error";
     }
     return "unknown status";
 }

@@ -51,23 +51,30 @@ int ax_whatif_first(const ax_net *net)
     return -1;
 }
 
+/* A what-if changes a layer's output on the host: on a device backend the
+ * output is brought over, changed, and sent back. */
 ax_status ax_whatif_run(ax_net *net, int i, ax_error *err)
 {
     ax_layer *L = &net->layers[i];
+    const ax_backend *be = net->backend;
+    int dev = !be->host_memory;
     const ax_tensor *in = ax_net_layer_input(net, i);
+    ax_status st = AX_OK;
     if (L->whatif == AX_WHATIF_LRN_OFF) {
+        if (dev && i > 0 && (st = ax_net_fetch(net, i - 1, err))) return st;
         memcpy(L->out.data, in->data, ax_tensor_numel(&L->out) * sizeof(float));
-        return AX_OK;
+        return dev ? be->upload(net, i, err) : AX_OK;
     }
-    ax_status st = net->backend->run_layer(net, i, err);
-    if (st) return st;
+    if ((st = be->run_layer(net, i, err))) return st;
     if (L->whatif == AX_WHATIF_TOWER0_OFF || L->whatif == AX_WHATIF_TOWER1_OFF) {
+        if (dev && (st = be->download(net, i, err))) return st;
         int n, c, h, w;
         ax_tensor_nchw(&L->out, &n, &c, &h, &w);
         int half = c / 2, g = L->whatif == AX_WHATIF_TOWER1_OFF;
         size_t plane = (size_t)h * w;
         for (int b = 0; b < n; b++)
             memset(L->out.data + ((size_t)b * c + (size_t)g * half) * plane, 0, (size_t)half * plane * sizeof(float));
+        if (dev) return be->upload(net, i, err);
     }
     return AX_OK;
 }

@@ -3,6 +3,7 @@
  * naive double forward, on small random cases (groups, asymmetric padding,
  * ceil pooling, every LRN convention, both flatten orders), plus the net
  * level: gradient buffers, frozen layers, dropout masks. */
+#include "alexscope/cpu.h"
 #include "alexscope/grad.h"
 #include "alexscope/image.h"
 #include "alexscope/spec.h"

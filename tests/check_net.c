@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "alexscope/analysis.h"
 #include "alexscope/image.h"
 #include "alexscope/net.h"

@@ -156,10 +156,17 @@ static void draw_status(ax_ui *u)
     /* narrow screens leave out what the header already says */
     const char *lname = COLS >= 100 && u->cur >= 0 ? u->net->layers[u->cur].spec.name : "";
     if (u->cur >= 0 && u->cur < u->ready)
-        snprintf(tm, sizeof tm, "%.40s%s%.2f ms", lname, lname[0] ? " " : "", u->net->layers[u->cur].ms);
+    {
+        const ax_layer *l = &u->net->layers[u->cur];
+        if (ax_net_on_host(u->net))
+            snprintf(tm, sizeof tm, "%.40s%s%.2f ms", lname, lname[0] ? " " : "", l->ms);
+        else    /* kernel time, then the copy the view needed */
+            snprintf(tm, sizeof tm, "%.40s%s%.2f ms + %.2f ms copy", lname, lname[0] ? " " : "", l->ms,
+                     l->host_valid ? l->xfer_ms : 0.0);
+    }
     else if (u->cur >= 0)
         snprintf(tm, sizeof tm, "%.40s%snot computed", lname, lname[0] ? " " : "");
-    double mib = (double)(u->net->wcount + u->net->acount + u->net->scount) * sizeof(float) / 1048576.0;
+    double mib = ((double)(u->net->wcount + u->net->acount) * sizeof(float) + (double)u->net->backend_bytes) / 1048576.0;
     ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %s %s %s %s %s %s%s%s %s%.0f MiB ", bar,
                  u->cfg->device_name ? u->cfg->device_name : u->net->backend->name, bar,
                  img ? (slash ? slash + 1 : img) : "-", bar, tm, tm[0] ? " " : "", tm[0] ? bar : "",

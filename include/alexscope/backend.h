@@ -1,9 +1,26 @@
-/* A backend is a table of function pointers (prepare a net, run one layer,
- * describe the kernels, release), filled with designated initializers. The
- * net calls through it and never #ifdefs on which backend it has. */
+/* A backend is a table of function pointers filled with designated
+ * initializers. The net calls through it and never #ifdefs on which backend
+ * it has. A backend computes where its memory is: the CPU backend in the
+ * net's host blocks, a device backend in buffers of its own, with host copies
+ * made only when someone reads them (ax_net_output).
+ *
+ * The calls, in the order a net makes them:
+ *   init            once, after shapes are resolved: device, buffers, handles;
+ *   supports        once per layer, before anything runs (a refusal names it);
+ *   upload_weights  after the host weights change (load, seeded init, edits);
+ *   upload          after the host input (or a layer's host output) changes;
+ *   run_layer       computes layer i from layer i-1 (may return before the
+ *                   work is done: a device backend only enqueues it);
+ *   download        makes the host copy of output i valid (waits for it);
+ *   synchronize     waits for everything enqueued and reports each layer's
+ *                   time into layers[i].ms;
+ *   release         frees what init made.
+ * A backend with host_memory set computes in the host blocks: upload and
+ * download are no-ops (NULL) and every computed output is readable at once. */
 #ifndef ALEXSCOPE_BACKEND_H
 #define ALEXSCOPE_BACKEND_H
 
+#include <stddef.h>
 #include "alexscope/status.h"
 
 struct ax_net;
@@ -11,10 +28,19 @@ struct ax_layer;
 
 typedef struct ax_backend {
     const char *name;
-    /* Prepares the backend for this net (threads, device buffers). */
-    ax_status (*prepare)(struct ax_net *net, ax_error *err);
-    /* Computes net->layers[i].out from its input; layer i-1 is computed. */
+    int host_memory;
+    ax_status (*init)(struct ax_net *net, ax_error *err);
+    /* 1 when the backend can run this layer; else 0 with the reason in why. */
+    int (*supports)(const struct ax_net *net, const struct ax_layer *L, char *why, size_t size);
+    /* Layer i's weight and bias (i = -1: every layer). */
+    ax_status (*upload_weights)(struct ax_net *net, int i, ax_error *err);
+    /* The host copy of output i (-1: the input) to the backend. */
+    ax_status (*upload)(struct ax_net *net, int i, ax_error *err);
     ax_status (*run_layer)(struct ax_net *net, int i, ax_error *err);
+    /* Output i (-1: the input) to its host tensor; returns when it is there.
+     * Adds the copy's time to layers[i].xfer_ms. */
+    ax_status (*download)(struct ax_net *net, int i, ax_error *err);
+    ax_status (*synchronize)(struct ax_net *net, ax_error *err);
     /* A one-line description of the kernels in use ("OpenBLAS 0.3.21 SkylakeX, 2 threads"). */
     void (*describe)(const struct ax_net *net, char *buf, int size);
     void (*release)(struct ax_net *net);
@@ -22,11 +48,18 @@ typedef struct ax_backend {
 
 extern const ax_backend ax_backend_cpu;
 
-/* "cpu" or "cuda"; NULL with a message when unknown or not built in. */
+/* "cpu" or "cuda" ("gpu" is an alias); NULL with a message when unknown or
+ * not built in. */
 const ax_backend *ax_backend_find(const char *name, ax_error *err);
 
-/* Sets the CPU thread count (0: all cores). */
-void ax_cpu_set_threads(int n);
-int ax_cpu_threads(void);
+/* Options a backend reads when a net is created (defaults: all zero). */
+typedef struct ax_backend_options {
+    int tf32;           /* device backends: allow TF32 tensor-core math (off: float32 throughout) */
+    int device_index;   /* which GPU */
+    int no_cudnn;       /* CUDA: use im2col + cuBLAS even where cuDNN is built in */
+} ax_backend_options;
+
+void ax_backend_set_options(const ax_backend_options *o);
+const ax_backend_options *ax_backend_get_options(void);
 
 #endif

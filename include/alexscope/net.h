@@ -20,7 +20,10 @@ typedef struct ax_layer {
     int pad_b, pad_r;       /* resolved bottom/right padding (SAME may be asymmetric) */
     double flops;           /* multiply-adds x 2 for one image */
     size_t params;
-    double ms;              /* time of the last run of this layer */
+    double ms;              /* time of the last run of this layer (kernel time on a device) */
+    double xfer_ms;         /* device backends: time of the last copy of its output to the host */
+    int host_valid;         /* out.data holds the layer's current output */
+    int weights_dirty;      /* host weights changed since the backend last had them */
     int whatif;             /* ax_whatif (alexscope/teach.h): 0 runs the layer as specified */
 } ax_layer;
 
@@ -35,9 +38,11 @@ typedef struct ax_net {
     ax_tensor input;            /* (N, C, H, W) */
     float *wblock; size_t wcount;   /* all weights and biases */
     float *ablock; size_t acount;   /* input and every layer's output */
-    float *scratch; size_t scount;  /* im2col; sized once for the largest conv */
     const ax_backend *backend;
     void *backend_state;
+    int input_host_only;        /* the host input changed and is not yet uploaded */
+    double upload_ms;           /* device backends: time of the last input upload */
+    size_t backend_bytes;       /* memory the backend holds of its own (scratch, device buffers) */
     int computed;               /* layers 0..computed-1 hold valid outputs */
     int untrained;              /* 1 while the weights are the seeded initialisation */
     char weights_path[AX_PATH_MAX];
@@ -68,7 +73,8 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed);
 ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient,
                               char *notes, size_t notes_size, ax_error *err);
 
-/* Copies an (N, C, H, W) input in; forgets every computed output. */
+/* Copies an (N, C, H, W) input in (and to the backend); forgets every
+ * computed output. */
 ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, int w,
                            ax_error *err);
 
@@ -84,11 +90,36 @@ ax_status ax_net_step(ax_net *net, int i, ax_error *err);
 ax_status ax_net_run_to(ax_net *net, int i, ax_error *err);
 ax_status ax_net_forward(ax_net *net, ax_error *err);
 
-/* The output of layer i (-1: the input); NULL when not computed. */
+/* The output of layer i (-1: the input); NULL when not computed. On a device
+ * backend its host copy is made here, the first time it is read after the
+ * layer ran (the only place outputs cross to the host). NULL also when that
+ * copy fails; ax_net_fetch says why. Safe to call from another thread than
+ * the one running layers. */
 const ax_tensor *ax_net_output(const ax_net *net, int i);
 
-/* The input tensor layer i reads (the input for 0). */
+/* Makes the host copy of output i (-1: the input) valid; ax_net_fetch_all
+ * does it for every computed layer (host-side analysis: gradients, diff). */
+ax_status ax_net_fetch(ax_net *net, int i, ax_error *err);
+ax_status ax_net_fetch_all(ax_net *net, ax_error *err);
+
+/* Waits for every layer enqueued on the backend and fills their times. The
+ * stepping calls return with the work done; this is for callers that time. */
+ax_status ax_net_synchronize(ax_net *net, ax_error *err);
+
+/* After the host copy of a layer's weights (i = -1: any layer's) was written
+ * directly: sends them to the backend and forgets outputs from i on. */
+ax_status ax_net_weights_changed(ax_net *net, int i, ax_error *err);
+
+/* After out.data of layer i (-1: the input) was written on the host: sends it
+ * to the backend and forgets the outputs after i. */
+ax_status ax_net_output_changed(ax_net *net, int i, ax_error *err);
+
+/* The input tensor layer i reads (the input for 0), as stored: on a device
+ * backend its host data is current only after ax_net_fetch(i - 1). */
 const ax_tensor *ax_net_layer_input(const ax_net *net, int i);
+
+/* 1 when the net's outputs live on the host as computed (the CPU backend). */
+int ax_net_on_host(const ax_net *net);
 
 int ax_net_find(const ax_net *net, const char *name);
 

@@ -13,7 +13,8 @@ typedef enum {
     AX_ERR_NOMEM,
     AX_ERR_ARG,         /* a caller passed something out of range */
     AX_ERR_UNSUPPORTED, /* valid but not handled (a backend, a dtype) */
-    AX_ERR_SPEC         /* a net spec file has an error */
+    AX_ERR_SPEC,        /* a net spec file has an error */
+    AX_ERR_DEVICE       /* a device (GPU) or its runtime failed or is absent */
 } ax_status;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "cli.h"
 #include "clock.h"
 #include "cpu/parallel.h"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "alexscope/analysis.h"
 #include "alexscope/compare.h"
 #include "alexscope/weights.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "alexscope/grad.h"
 #include "alexscope/weights.h"
 #include "cli.h"

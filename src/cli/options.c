@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "cli.h"
 #include "fileio.h"
 

@@ -2,8 +2,11 @@
  * src/cpu/. It reads the net's resolved geometry and never allocates. */
 #include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "alexscope/backend.h"
 #include "alexscope/layers.h"
 #include "alexscope/net.h"
@@ -26,10 +29,39 @@ void ax_cpu_set_threads(int n)
     cpu_threads = n > 0 ? n : 0;
 }
 
-static ax_status cpu_prepare(ax_net *net, ax_error *err)
+/* The backend's own memory: im2col scratch sized once for the largest
+ * convolution, its pages touched so that no layer pays for page faults. */
+typedef struct {
+    float *scratch;
+} cpu_state;
+
+static ax_status cpu_init(ax_net *net, ax_error *err)
 {
-    (void)net; (void)err;
+    size_t scount = 16;
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].spec.type == AX_L_CONV) {
+            size_t sc = ax_conv2d_scratch(&net->layers[i].win);
+            if (sc > scount) scount = sc;
+        }
+    cpu_state *s = calloc(1, sizeof *s);
+    void *p = NULL;
+    if (!s || posix_memalign(&p, 64, scount * sizeof(float))) {
+        free(s);
+        return ax_fail(err, AX_ERR_NOMEM, "out of memory: %.1f MB of convolution scratch", scount * 4e-6);
+    }
+    s->scratch = p;
+    memset(s->scratch, 0, scount * sizeof(float));
+    net->backend_state = s;
+    net->backend_bytes = scount * sizeof(float);
     return AX_OK;
+}
+
+static void cpu_release(ax_net *net)
+{
+    cpu_state *s = net->backend_state;
+    if (s) free(s->scratch);
+    free(s);
+    net->backend_state = NULL;
 }
 
 static ax_status cpu_run_layer(ax_net *net, int i, ax_error *err)
@@ -44,7 +76,7 @@ static ax_status cpu_run_layer(ax_net *net, int i, ax_error *err)
 
     switch (s->type) {
     case AX_L_CONV:
-        ax_conv2d(out, in->data, L->weight.data, L->bias.ndim ? L->bias.data : NULL, net->scratch, &L->win);
+        ax_conv2d(out, in->data, L->weight.data, L->bias.ndim ? L->bias.data : NULL, ((cpu_state *)net->backend_state)->scratch, &L->win);
         break;
     case AX_L_RELU:
         ax_relu(out, in->data, count);
@@ -79,6 +111,19 @@ static ax_status cpu_run_layer(ax_net *net, int i, ax_error *err)
     return AX_OK;
 }
 
+static int cpu_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
+{
+    (void)net;
+    switch (L->spec.type) {
+    case AX_L_CONV: case AX_L_RELU: case AX_L_DROPOUT: case AX_L_FLATTEN: case AX_L_LRN: case AX_L_MAXPOOL:
+    case AX_L_AVGPOOL: case AX_L_PAD: case AX_L_FC: case AX_L_SOFTMAX:
+        return 1;
+    default:
+        snprintf(why, size, "no CPU kernel for type %s", ax_layer_type_name(L->spec.type));
+        return 0;
+    }
+}
+
 static void cpu_describe(const ax_net *net, char *buf, int size)
 {
     (void)net;
@@ -100,8 +145,10 @@ static void cpu_describe(const ax_net *net, char *buf, int size)
 
 const ax_backend ax_backend_cpu = {
     .name = "cpu",
-    .prepare = cpu_prepare,
+    .host_memory = 1,
+    .init = cpu_init,
+    .supports = cpu_supports,
     .run_layer = cpu_run_layer,
     .describe = cpu_describe,
-    .release = NULL,
+    .release = cpu_release,
 };

@@ -2,6 +2,7 @@
  * through OpenBLAS sgemm, one image at a time, the batch split over slots
  * of the CPU pool, each slot with its own scratch and private dW/db sums.
  * Never allocates; the caller sizes scratch with ax_conv2d_bwd_scratch. */
+#include "alexscope/cpu.h"
 #include "alexscope/backend.h"
 #include "alexscope/grad.h"
 #include "parallel.h"

@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <pthread.h>
 
+#include "alexscope/cpu.h"
 #include "alexscope/backend.h"
 #include "config.h"
 
