@@ -598,7 +598,14 @@ static int cmp_result(const void *p, const void *q)
 int ax_diagnose(ax_diag_result *res, int max, const ax_diag_case *c, ax_error *err)
 {
     const ax_net *net = c->net;
-    const ax_tensor *bt_in = c->layer >= 0 ? ax_net_layer_input(net, c->layer) : &net->input;
+    /* Side A's input of the layer when side B's is not given (read through
+     * ax_net_output: a device backend copies it here). */
+    const ax_tensor *bt_in = c->layer >= 0 && !c->b_in ? ax_net_output(net, c->layer - 1) : NULL;
+    if (c->layer >= 0 && !c->b_in && !bt_in) {
+        ax_fail(err, AX_ERR_ARG, "layer %s: its input (%s) is not computed", net->layers[c->layer].spec.name,
+                net->layers[c->layer - 1].spec.name);
+        return -1;
+    }
     ctx x = { .c = c, .res = res, .max = max, .err = err };
     x.b_count = 1;
     for (int i = 0; i < c->b_ndim; i++) x.b_count *= (size_t)c->b_shape[i];

@@ -1,7 +1,8 @@
 /* Two runs lined up tensor by tensor (two nets, or a net and a reference
  * folder), each pair compared at a tolerance, the first divergent one found,
  * and the diagnosis case for it assembled. Shared by `diff` and the workbench;
- * prints nothing. */
+ * prints nothing. Outputs are read through ax_net_output, which copies them
+ * from a device backend. */
 #include "alexscope/compare.h"
 
 #include <limits.h>
@@ -37,9 +38,14 @@ static ax_status start(ax_comparison *c, const ax_net *a, const ax_net *b, const
         ax_cmp_row *r = &c->rows[i];
         r->layer = i - 1;
         r->name = i ? a->layers[i - 1].spec.name : "input";
-        r->a = i ? &a->layers[i - 1].out : &a->input;
+        r->a = ax_net_output(a, i - 1);
         r->b_layer = -2;
         r->ref.entry = -1;
+        if (!r->a) {
+            ax_comparison_free(c);
+            return ax_fail(err, AX_ERR_ARG, "side A's layer %s is not computed (or its copy from the %s backend "
+                           "failed)", r->name, a->backend->name);
+        }
     }
     return AX_OK;
 }
@@ -70,7 +76,12 @@ ax_status ax_compare_nets(ax_comparison *c, const ax_net *a, const ax_net *b, co
         ax_cmp_row *r = &c->rows[i];
         int j = i ? ax_net_find(b, r->name) : -1;
         if (i && j < 0) continue;
-        const ax_tensor *t = j >= 0 ? &b->layers[j].out : &b->input;
+        const ax_tensor *t = ax_net_output(b, j);
+        if (!t) {
+            ax_comparison_free(c);
+            return ax_fail(err, AX_ERR_ARG, "side B's layer %s is not computed (or its copy from the %s backend "
+                           "failed)", r->name, b->backend->name);
+        }
         r->b = t->data;
         r->b_layer = j;
         r->b_ndim = t->ndim;

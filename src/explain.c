@@ -239,7 +239,9 @@ ax_status ax_explain_value(ax_explain *ex, const ax_net *net, int layer, int n, 
     if (n < 0 || n >= N || c < 0 || c >= C || y < 0 || y >= H || x < 0 || x >= W)
         return ax_fail(err, AX_ERR_ARG, "layer '%s': (%d, %d, %d, %d) is outside its output (%d, %d, %d, %d)",
                        L->spec.name, n, c, y, x, N, C, H, W);
-    const ax_tensor *in = ax_net_layer_input(net, layer);
+    /* the layer's input, as the engine had it (copied from a device backend) */
+    const ax_tensor *in = ax_net_output(net, layer - 1);
+    if (!in) return ax_fail(err, AX_ERR_ARG, "layer '%s': its input is not computed", L->spec.name);
     ex->layer = layer; ex->n = n; ex->c = c; ex->y = y; ex->x = x;
     ex->type = L->spec.type;
     ex->engine = at(out, n, c, y, x);

@@ -1,7 +1,9 @@
 /* The net's backward pass: gradient buffers sized once for a net (only for
  * callers that ask for them), a training-mode forward (dropout masks), and
  * the layer-by-layer backward through the CPU kernels (src/cpu/, *_bwd.c).
- * It never touches the net's weights; optimisers live elsewhere (train.c). */
+ * It never touches the net's weights; optimisers live elsewhere (train.c).
+ * The forward may run on any backend; the backward reads host copies of the
+ * outputs, made valid here (ax_net_fetch) before they are read. */
 #include "alexscope/cpu.h"
 #include "alexscope/grad.h"
 
@@ -104,8 +106,13 @@ ax_status ax_grad_forward(ax_grad *g, int training, uint64_t seed, ax_error *err
         ax_status st = ax_net_step(net, i, err);
         if (st) return st;
         ax_layer *ly = &net->layers[i];
-        if (training && ly->spec.type == AX_L_DROPOUT)
+        if (training && ly->spec.type == AX_L_DROPOUT) {
+            /* The mask is drawn on the host: the output comes over, is
+             * masked, and goes back for the layers after it. */
+            if ((st = ax_net_fetch(net, i, err))) return st;
             ax_dropout_train(ly->out.data, ly->out.data, ly->spec.p, layer_seed(seed, i), ax_tensor_numel(&ly->out));
+            if ((st = ax_net_output_changed(net, i, err))) return st;
+        }
     }
     return AX_OK;
 }
@@ -143,6 +150,10 @@ ax_status ax_grad_backward(ax_grad *g, int top, int want_input, ax_error *err)
         int want_dx = i > lowest || (i == 0 && want_input);
         int want_w = trainable(g, i);
         if (!want_dx && !want_w) break;
+        /* the host copies of the layer's input and output */
+        ax_status st = ax_net_fetch(net, i - 1, err);
+        if (!st) st = ax_net_fetch(net, i, err);
+        if (st) return st;
         double t0 = ax_clock_ms();
         const ax_tensor *in = ax_net_layer_input(net, i);
         int n, c, h, w;
@@ -201,6 +212,7 @@ int ax_grad_seed_logit(ax_grad *g, const int *classes, int *classes_out, ax_erro
         ax_fail(err, AX_ERR_ARG, "the %s model's logits are not computed", net->spec.name);
         return -1;
     }
+    if (ax_net_fetch(net, top, err)) return -1;
     const ax_tensor *t = &net->layers[top].out;
     size_t per = ax_tensor_numel(t) / (size_t)net->batch;
     float *d = g->d_out[top].data;
@@ -231,7 +243,8 @@ int ax_grad_seed_l2(ax_grad *g, double *loss)
     ax_net *net = g->net;
     int top = net->nlayers - 1;
     if (top < 0 || net->computed <= top) return -1;
-    const ax_tensor *t = &net->layers[top].out;
+    const ax_tensor *t = ax_net_output(net, top);
+    if (!t) return -1;
     size_t n = ax_tensor_numel(t);
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += (double)t->data[i] * t->data[i];

@@ -291,6 +291,7 @@ ax_status ax_trainer_step(ax_trainer *t, const float *x, const int *labels, uint
     ax_status st = ax_net_set_input(net, x, net->batch, net->input.shape[1], net->input.shape[2],
                                     net->input.shape[3], err);
     if (!st) st = ax_grad_forward(t->g, 1, seed, err);
+    if (!st) st = ax_net_fetch(net, t->logit, err);
     if (st) return st;
     const float *logits = net->layers[t->logit].out.data;
     *loss = ax_softmax_xent(t->g->d_out[t->logit].data, t->prob, logits, labels, net->batch, t->classes);
@@ -302,8 +303,8 @@ ax_status ax_trainer_step(ax_trainer *t, const float *x, const int *labels, uint
         if (t->vw[i]) sgd(ly->weight.data, t->vw[i], t->g->d_weight[i].data, ax_tensor_numel(&ly->weight), t);
         if (t->vb[i]) sgd(ly->bias.data, t->vb[i], t->g->d_bias[i].data, ax_tensor_numel(&ly->bias), t);
     }
-    net->computed = 0;   /* the outputs belong to the old weights */
-    return AX_OK;
+    /* the backend gets the new weights; the outputs belonged to the old ones */
+    return ax_net_weights_changed(net, -1, err);
 }
 
 ax_status ax_trainer_eval(ax_trainer *t, const float *x, const int *labels, int n_real, double *loss_sum,
@@ -313,6 +314,7 @@ ax_status ax_trainer_eval(ax_trainer *t, const float *x, const int *labels, int 
     ax_status st = ax_net_set_input(net, x, net->batch, net->input.shape[1], net->input.shape[2],
                                     net->input.shape[3], err);
     if (!st) st = ax_grad_forward(t->g, 0, 0, err);
+    if (!st) st = ax_net_fetch(net, t->logit, err);
     if (st) return st;
     const float *logits = net->layers[t->logit].out.data;
     double mean = ax_softmax_xent(t->g->d_out[t->logit].data, t->prob, logits, labels, n_real, t->classes);
@@ -428,7 +430,6 @@ ax_status ax_trainer_resume(ax_trainer *t, const char *path, int *epoch, int *st
     *epoch = (int)pos[0];
     *step = (int)pos[1];
     *seed = (uint64_t)pos[2] | ((uint64_t)pos[3] << 24) | ((uint64_t)pos[4] << 48);
-    net->computed = 0;
     net->untrained = 0;
-    return AX_OK;
+    return ax_net_weights_changed(net, -1, err);
 }

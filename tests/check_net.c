@@ -8,8 +8,11 @@
 
 #include "alexscope/cpu.h"
 #include "alexscope/analysis.h"
+#include "alexscope/compare.h"
+#include "alexscope/grad.h"
 #include "alexscope/image.h"
 #include "alexscope/net.h"
+#include "alexscope/teach.h"
 #include "alexscope/weights.h"
 #include "blas_tune.h"
 #include "check_util.h"
@@ -80,6 +83,250 @@ START_TEST(test_stepping)
     ck_assert_ptr_nonnull(strstr(err.msg, "(1, 3, 12, 12)"));
     ck_assert_int_eq(ax_net_step(net, 99, &err), AX_ERR_ARG);
     ax_net_free(net);
+}
+END_TEST
+
+/* The protocol a device backend relies on, seen from the CPU: outputs are
+ * read only through ax_net_output (NULL until computed), changed weights
+ * forget the outputs from their layer on, a changed host output is what the
+ * next layer reads, and a changed input forgets everything. */
+START_TEST(test_output_protocol)
+{
+    for (int batch = 1; batch <= 2; batch++) {
+        ax_net *net = make_tiny(batch);
+        ax_error err;
+        int L = net->nlayers;
+        ck_assert_int_eq(ax_net_on_host(net), 1);
+        for (int i = 0; i < L; i++) ck_assert_ptr_null(ax_net_output(net, i));
+        ck_assert_int_eq(ax_net_fetch(net, 0, &err), AX_ERR_ARG);
+        for (int i = 0; i < L; i++) {
+            ck_assert_int_eq(ax_net_step(net, i, &err), AX_OK);
+            ck_assert_msg(net->layers[i].host_valid == 1, "batch %d, layer %d: host_valid %d after a CPU step",
+                          batch, i, net->layers[i].host_valid);
+            ck_assert_ptr_eq(ax_net_output(net, i), &net->layers[i].out);
+            for (int j = i + 1; j < L; j++) ck_assert_ptr_null(ax_net_output(net, j));
+        }
+        ck_assert_int_eq(ax_net_fetch_all(net, &err), AX_OK);
+
+        /* Weights of c2 (layer 4) doubled on the host: layers 4.. are forgotten,
+         * and computed again they see the new weights (seeded biases are 0). */
+        int k = ax_net_find(net, "c2");
+        ck_assert_int_eq(k, 4);
+        size_t n_out = ax_tensor_numel(&net->layers[k].out);
+        float *before = malloc(n_out * sizeof *before);
+        ck_assert_ptr_nonnull(before);
+        memcpy(before, ax_net_output(net, k)->data, n_out * sizeof *before);
+        ax_tensor *w = &net->layers[k].weight;
+        for (size_t j = 0; j < ax_tensor_numel(w); j++) w->data[j] *= 2;
+        ck_assert_int_eq(ax_net_weights_changed(net, k, &err), AX_OK);
+        ck_assert_int_eq(net->computed, k);
+        ck_assert_int_eq(net->layers[k].weights_dirty, 1);
+        for (int j = k; j < L; j++) ck_assert_ptr_null(ax_net_output(net, j));
+        ck_assert_ptr_nonnull(ax_net_output(net, k - 1));
+        ck_assert_int_eq(ax_net_step(net, k, &err), AX_OK);
+        const ax_tensor *after = ax_net_output(net, k);
+        ck_assert_ptr_nonnull(after);
+        for (size_t j = 0; j < n_out; j++)
+            ck_assert_msg(fabsf(after->data[j] - 2 * before[j]) <= 1e-5f * (1 + fabsf(before[j])),
+                          "c2[%zu] = %g with doubled weights, %g before", j, after->data[j], before[j]);
+        free(before);
+        ck_assert_int_eq(ax_net_weights_changed(net, L, &err), AX_ERR_ARG);
+        ck_assert_int_eq(ax_net_weights_changed(net, -1, &err), AX_OK);
+        ck_assert_int_eq(net->computed, 0);
+        for (int j = 0; j < L; j++) ck_assert_ptr_null(ax_net_output(net, j));
+
+        /* A host write to r1's output (layer 1), announced: the LRN and the
+         * pool after it read the zeros (LRN and max of zeros are zeros). */
+        ck_assert_int_eq(ax_net_forward(net, &err), AX_OK);
+        ax_tensor *r1 = &net->layers[1].out;
+        memset(r1->data, 0, ax_tensor_numel(r1) * sizeof(float));
+        ck_assert_int_eq(ax_net_output_changed(net, 1, &err), AX_OK);
+        ck_assert_int_eq(net->computed, 2);
+        ck_assert_ptr_eq(ax_net_output(net, 1), r1);
+        ck_assert_ptr_null(ax_net_output(net, 2));
+        ck_assert_int_eq(ax_net_run_to(net, 3, &err), AX_OK);
+        const ax_tensor *p1 = ax_net_output(net, 3);
+        ck_assert_ptr_nonnull(p1);
+        for (size_t j = 0; j < ax_tensor_numel(p1); j++) ck_assert_float_eq(p1->data[j], 0.0f);
+        ck_assert_int_eq(ax_net_output_changed(net, 5, &err), AX_ERR_ARG);
+
+        /* A changed input forgets everything; the input itself stays readable. */
+        ck_assert_int_eq(ax_net_output_changed(net, -1, &err), AX_OK);
+        ck_assert_int_eq(net->computed, 0);
+        for (int j = 0; j < L; j++) ck_assert_ptr_null(ax_net_output(net, j));
+        ck_assert_ptr_eq(ax_net_output(net, -1), &net->input);
+        ax_net_free(net);
+    }
+}
+END_TEST
+
+/* A stand-in for a device backend: the CPU kernels, with every output kept in
+ * a private "device" copy and the host copy poisoned with NaN until the net
+ * downloads it. Code that reads .out.data without ax_net_output or
+ * ax_net_fetch reads NaNs, and code that writes it without
+ * ax_net_output_changed is not seen by the layers after. */
+typedef struct {
+    void *cpu_state;
+    float *dev;     /* (acount) laid out as the host block */
+} fake_state;
+
+static float *host_of(ax_net *net, int i) { return i < 0 ? net->input.data : net->layers[i].out.data; }
+static size_t numel_of(const ax_net *net, int i) { return ax_tensor_numel(i < 0 ? &net->input : &net->layers[i].out); }
+static float *dev_of(ax_net *net, int i)
+{
+    return ((fake_state *)net->backend_state)->dev + (host_of(net, i) - net->ablock);
+}
+static void poison(float *p, size_t n) { for (size_t k = 0; k < n; k++) p[k] = NAN; }
+
+static ax_status fake_init(ax_net *net, ax_error *err)
+{
+    fake_state *s = calloc(1, sizeof *s);
+    if (!s || !(s->dev = calloc(net->acount, sizeof(float)))) { free(s); return ax_fail(err, AX_ERR_NOMEM, "fake"); }
+    net->backend_state = NULL;
+    ax_status st = ax_backend_cpu.init ? ax_backend_cpu.init(net, err) : AX_OK;
+    s->cpu_state = net->backend_state;
+    net->backend_state = s;
+    return st;
+}
+
+static ax_status fake_upload(ax_net *net, int i, ax_error *err)
+{
+    (void)err;
+    memcpy(dev_of(net, i), host_of(net, i), numel_of(net, i) * sizeof(float));
+    return AX_OK;
+}
+
+static ax_status fake_download(ax_net *net, int i, ax_error *err)
+{
+    (void)err;
+    memcpy(host_of(net, i), dev_of(net, i), numel_of(net, i) * sizeof(float));
+    return AX_OK;
+}
+
+static ax_status fake_run(ax_net *net, int i, ax_error *err)
+{
+    fake_state *s = net->backend_state;
+    /* the CPU kernels read the host input: it is the device's for the run */
+    fake_download(net, i - 1, err);
+    net->backend_state = s->cpu_state;
+    ax_status st = ax_backend_cpu.run_layer(net, i, err);
+    net->backend_state = s;
+    fake_upload(net, i, err);
+    poison(host_of(net, i), numel_of(net, i));
+    if (i > 0 && !net->layers[i - 1].host_valid) poison(host_of(net, i - 1), numel_of(net, i - 1));
+    return st;
+}
+
+static void fake_describe(const ax_net *net, char *buf, int size) { (void)net; snprintf(buf, (size_t)size, "fake"); }
+
+static void fake_release(ax_net *net)
+{
+    fake_state *s = net->backend_state;
+    if (!s) return;
+    net->backend_state = s->cpu_state;
+    if (ax_backend_cpu.release) ax_backend_cpu.release(net);
+    free(s->dev);
+    free(s);
+    net->backend_state = NULL;
+}
+
+static const ax_backend fake_device = {
+    .name = "fake-device", .host_memory = 0, .init = fake_init, .supports = NULL, .upload = fake_upload,
+    .run_layer = fake_run, .download = fake_download, .describe = fake_describe, .release = fake_release,
+};
+
+static const char *drop_text =
+    "input 3 12 12\n"
+    "conv    c1 out=4 k=3 pad=1\n"
+    "relu    r1\n"
+    "lrn     n1 convention=caffe size=3 alpha=0.5 beta=0.75 k=2\n"
+    "maxpool p1 k=2 s=2\n"
+    "fc      f1 out=16\n"
+    "relu    r2\n"
+    "dropout d1 p=0.5\n"
+    "fc      f2 out=5\n"
+    "softmax prob\n";
+
+static ax_net *make_on(const ax_backend *be, int batch)
+{
+    ax_spec spec;
+    ax_error err;
+    ax_net *net = NULL;
+    ck_assert_msg(ax_spec_parse(&spec, drop_text, "drop.net", &err) == AX_OK, "%s", err.msg);
+    ck_assert_msg(ax_net_create(&net, &spec, batch, be, &err) == AX_OK, "%s", err.msg);
+    float in[2 * 3 * 12 * 12];
+    ax_fill_uniform(in, sizeof in / sizeof *in, -1, 1, 11);
+    ck_assert_int_eq(ax_net_set_input(net, in, batch, 3, 12, 12, &err), AX_OK);
+    return net;
+}
+
+static void same_floats(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t k = 0; k < n; k++)
+        ck_assert_msg(a[k] == b[k], "%s[%zu]: %g on the fake device, %g on the cpu", what, k, b[k], a[k]);
+}
+
+/* The host-side analysis (outputs, gradients with dropout masks, the
+ * comparison, explain) gives the CPU's numbers on a backend whose outputs
+ * live elsewhere. */
+START_TEST(test_device_callers)
+{
+    ax_error err;
+    ax_net *cpu = make_on(NULL, 2), *dev = make_on(&fake_device, 2);
+    ck_assert_int_eq(ax_net_on_host(dev), 0);
+    ck_assert_int_eq(ax_net_forward(cpu, &err), AX_OK);
+    ck_assert_int_eq(ax_net_forward(dev, &err), AX_OK);
+    for (int i = 0; i < dev->nlayers; i++) {
+        ck_assert_int_eq(dev->layers[i].host_valid, 0);
+        ck_assert(isnan(dev->layers[i].out.data[0]));
+    }
+    for (int i = 0; i < dev->nlayers; i++) {
+        const ax_tensor *t = ax_net_output(dev, i);
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_eq(dev->layers[i].host_valid, 1);
+        same_floats(cpu->layers[i].out.data, t->data, numel_of(cpu, i), dev->layers[i].spec.name);
+    }
+
+    /* explain reads a layer's input; the comparison every output */
+    ax_net_reset(dev);
+    ck_assert_int_eq(ax_net_forward(dev, &err), AX_OK);
+    ax_explain ex;
+    ck_assert_msg(ax_explain_value(&ex, dev, 4, 1, 3, 0, 0, &err) == AX_OK, "%s", err.msg);
+    ck_assert(isfinite(ex.total));
+    ck_assert_double_eq_tol(ex.total, ex.engine, 1e-4 * (1 + fabs(ex.engine)));
+    ax_net_reset(dev);
+    ck_assert_int_eq(ax_net_forward(dev, &err), AX_OK);
+    ax_comparison cmp;
+    ax_tolerance tol = { 0.0, 0.0, 0.0 };
+    ck_assert_msg(ax_compare_nets(&cmp, dev, cpu, &tol, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(cmp.compared, cpu->nlayers + 1);
+    ck_assert_int_eq(cmp.first, -1);
+    ax_comparison_free(&cmp);
+
+    /* Training-mode forward (dropout masks drawn on the host) and backward. */
+    ax_grad *gc = NULL, *gd = NULL;
+    ck_assert_int_eq(ax_grad_create(&gc, cpu, &err), AX_OK);
+    ck_assert_int_eq(ax_grad_create(&gd, dev, &err), AX_OK);
+    ck_assert_int_eq(ax_grad_forward(gc, 1, 99, &err), AX_OK);
+    ck_assert_int_eq(ax_grad_forward(gd, 1, 99, &err), AX_OK);
+    int cls[2] = { 1, 3 };
+    int tc = ax_grad_seed_logit(gc, cls, NULL, &err), td = ax_grad_seed_logit(gd, cls, NULL, &err);
+    ck_assert_int_eq(tc, td);
+    ck_assert_int_eq(ax_grad_backward(gc, tc, 1, &err), AX_OK);
+    ck_assert_msg(ax_grad_backward(gd, td, 1, &err) == AX_OK, "%s", err.msg);
+    same_floats(gc->d_input.data, gd->d_input.data, ax_tensor_numel(&gc->d_input), "d_input");
+    for (int i = 0; i <= tc; i++) {
+        same_floats(gc->d_out[i].data, gd->d_out[i].data, ax_tensor_numel(&gc->d_out[i]), cpu->layers[i].spec.name);
+        if (gc->d_weight[i].data)
+            same_floats(gc->d_weight[i].data, gd->d_weight[i].data, ax_tensor_numel(&gc->d_weight[i]), "d_weight");
+    }
+    /* the masked dropout output reached the layer after it on the device */
+    const ax_tensor *f2c = ax_net_output(cpu, 7), *f2d = ax_net_output(dev, 7);
+    same_floats(f2c->data, f2d->data, ax_tensor_numel(f2c), "f2 after dropout");
+    ax_grad_free(gc);
+    ax_grad_free(gd);
+    ax_net_free(cpu);
+    ax_net_free(dev);
 }
 END_TEST
 
@@ -439,6 +686,8 @@ static Suite *net_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, test_stepping);
+    tcase_add_test(tc, test_output_protocol);
+    tcase_add_test(tc, test_device_callers);
     tcase_add_test(tc, test_seeded_init);
     tcase_add_test(tc, test_untrained_ranges);
     tcase_add_test(tc, test_load_roundtrip_and_errors);

@@ -37,13 +37,52 @@ expect 1 'text\.png' -- "$prog" dump "$tmp/text.png"
 expect 1 'cut\.png' -- "$prog" dump "$tmp/cut.png"
 expect 1 "unknown model 'vgg'" -- "$prog" dump --model vgg "$img"
 expect 1 'bad\.safetensors' -- "$prog" dump --weights "$tmp/bad.safetensors" "$img"
-expect 1 'CUDA backend is not part of this build' -- "$prog" dump --device cuda "$img"
 expect 2 'dump needs an IMAGE or --input' -- "$prog" dump
 expect 2 "unknown option '--frobnicate'" -- "$prog" dump --frobnicate "$img"
 expect 2 'expected a whole number' -- "$prog" dump --topk zero "$img"
 expect 2 'needs a value' -- "$prog" dump "$img" --model
 expect 0 'alexscope dump' -- "$prog" --help
 expect 0 '^alexscope [0-9]' -- "$prog" --version
+expect 0 '^alexscope [0-9][^ ]* \(backends: cpu(, cuda)?\)$' -- "$prog" --version
+
+# Devices. Without CUDA, --device cuda (or gpu) is one line and exit 1, for
+# every command and for diff's side B; train refuses it by name, built or not.
+if "$prog" --version | grep -q '(backends: cpu)$'; then
+  for cmd in dump bench; do
+    in=("$img"); [ $cmd = bench ] && in=(--runs 1)
+    out=$("$prog" $cmd --device cuda "${in[@]}" 2>&1); rc=$?
+    [ $rc = 1 ] && ok || bad "$cmd --device cuda without CUDA exited $rc"
+    [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+      printf '%s\n' "$out" | grep -q "^alexscope: device 'cuda': the CUDA backend is not part of this build" &&
+      ok || bad "$cmd --device cuda without CUDA: not one clear line: $out"
+  done
+  expect 1 "^alexscope: device 'gpu': the CUDA backend is not part of this build" -- "$prog" dump --device gpu "$img"
+  expect 1 "^alexscope: device 'cuda': the CUDA backend is not part of this build" -- \
+    "$prog" diff --device cpu --device cuda "$img"
+else
+  echo "(this build has the CUDA backend: the no-CUDA messages are not tried)"
+fi
+expect 1 "^alexscope: unknown device 'tpu' \(expected cpu or cuda\)" -- "$prog" dump --device tpu "$img"
+for dev in cuda gpu; do
+  expect 2 "^alexscope: train: the backward pass runs on the CPU; --device $dev is not supported for train$" -- \
+    "$prog" train --device $dev --data "$tmp" --out "$tmp/never.safetensors"
+done
+[ ! -e "$tmp/never.safetensors" ] && ok || bad "train --device cuda wrote its output"
+# --tf32, --gpu N and --no-cudnn are for the GPU: on the cpu they change nothing.
+"$prog" dump --tf32 --gpu 0 --no-cudnn "$img" > "$tmp/dump3.txt" 2>&1 || bad "dump --tf32 --gpu 0 --no-cudnn failed"
+if diff <(sed -n '/^  0  conv1/,/^ 22 /p' "$tmp/dump1.txt" | awk '{$NF=""; print}') \
+        <(sed -n '/^  0  conv1/,/^ 22 /p' "$tmp/dump3.txt" | awk '{$NF=""; print}') > /dev/null &&
+   [ "$(sed -n '/^  0  conv1/,/^ 22 /p' "$tmp/dump3.txt" | wc -l)" = 23 ]; then ok
+else bad "dump with --tf32 --gpu 0 --no-cudnn on the cpu differs from a plain dump"; fi
+grep -q '^device time' "$tmp/dump1.txt" && bad "a cpu dump printed device transfer times" || ok
+expect 0 '^ +[1-5]\. ' -- "$prog" dump --gpu 3 "$img"
+expect 2 '--gpu -1: expected a whole number from 0 to 1023' -- "$prog" dump --gpu -1 "$img"
+expect 2 '--gpu x: expected a whole number' -- "$prog" dump --gpu x "$img"
+expect 2 'option --gpu needs a value' -- "$prog" dump "$img" --gpu
+for opt in --tf32 '--gpu N' --no-cudnn 'cpu or cuda'; do
+  "$prog" --help | grep -q -- "$opt" && ok || bad "--help does not mention $opt"
+done
+
 printf 'input 3 8 8\nconv c out=2\n' > "$tmp/broken.net"
 expect 1 'broken\.net:2: conv .c. needs k=' -- "$prog" dump --model "$tmp/broken.net" "$img"
 

@@ -527,9 +527,13 @@ int *ax_ui_order(ax_ui *u, size_t n)
 
 const ax_tensor *ax_ui_tensor(const ax_ui *u, int i)
 {
-    if (i < 0) return &u->net->input;
     if (i >= u->net->nlayers || i >= u->ready) return NULL;
-    return &u->net->layers[i].out;
+    return ax_net_output(u->net, i);
+}
+
+const ax_tensor *ax_ui_shape_of(const ax_ui *u, int i)
+{
+    return i < 0 ? &u->net->input : &u->net->layers[i].out;
 }
 
 const char *ax_ui_layer_name(const ax_ui *u, int i)
@@ -557,7 +561,7 @@ const float *ax_ui_data(const ax_ui *u, int i)
 
 int ax_ui_channels(const ax_ui *u, int i)
 {
-    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    const ax_tensor *t = ax_ui_shape_of(u, i);
     int n, c, h, w;
     ax_tensor_nchw(t, &n, &c, &h, &w);
     return c;

@@ -203,8 +203,14 @@ int *ax_ui_lev(ax_ui *u, size_t n);
 float *ax_ui_fbuf(ax_ui *u, size_t n);
 int *ax_ui_order(ax_ui *u, size_t n);
 
-/* Layer i's output (-1: input) when the UI knows it is computed, else NULL. */
+/* Layer i's output (-1: input) when the UI knows it is computed, else NULL
+ * (also when its copy from the device failed). Its data is readable: on a
+ * device backend this is where the copy to the host is made, so only the
+ * layers a view draws are fetched. */
 const ax_tensor *ax_ui_tensor(const ax_ui *u, int i);
+/* Layer i's output tensor (-1: the input) for its shape and name only, never
+ * its data (which may still be on the device): fetches nothing. */
+const ax_tensor *ax_ui_shape_of(const ax_ui *u, int i);
 /* The image on show in that output: (C, H, W) floats, or NULL. */
 const float *ax_ui_data(const ax_ui *u, int i);
 /* Drops every analysis cache (another image of the batch is shown). */

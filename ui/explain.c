@@ -84,7 +84,7 @@ static void draw(ax_ui *u, ax_rect r)
         return;
     }
     const ax_layer *L = &u->net->layers[S.layer];
-    if (L->out.ndim == 4)
+    if (ax_ui_shape_of(u, S.layer)->ndim == 4)
         ax_ui_title(u, r, "Explain", "%s %s channel %d, y %d, x %d", L->spec.name, ax_ui_sym(u, AX_S_DOT), S.c, S.y,
                     S.x);
     else

@@ -58,7 +58,7 @@ int ax_ui_list_hit(const ax_ui *u, int y)
 static void draw_header(ax_ui *u)
 {
     char shape[48];
-    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
+    const ax_tensor *t = ax_ui_shape_of(u, u->cur);
     ax_tensor_shape_str(t, shape, sizeof shape);
     ax_ui_fill(u, 0, 0, COLS, AX_R_TITLE);
     char right[64], img[40] = "";
@@ -83,7 +83,7 @@ static void draw_header(ax_ui *u)
 static void list_row(ax_ui *u, int y, int w, int i, int computing)
 {
     char shape[32], line[200];
-    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    const ax_tensor *t = ax_ui_shape_of(u, i);
     ax_ui_shape_short(t, shape, sizeof shape);
     const char *type = i < 0 ? "" : ax_layer_type_name(u->net->layers[i].spec.type);
     int nw = name_width(u);

@@ -153,7 +153,7 @@ static int job_buffers(ax_ui *u)
     size_t total = ax_tensor_numel(&net->input);
     for (int i = 0; i < net->nlayers && J.off; i++) {
         J.off[i + 1] = total;
-        total += ax_tensor_numel(&net->layers[i].out);
+        total += ax_tensor_numel(ax_ui_shape_of(u, i));
     }
     J.buf = malloc(total * sizeof(float));
     G.cache = calloc((size_t)net->nlayers + 1, sizeof *G.cache);
@@ -195,7 +195,7 @@ int ax_ui_grad_sync(ax_ui *u)
         return 0;
     }
     int L = ax_grad_logit_layer(net);
-    const ax_tensor *lt = &net->layers[L].out;
+    const ax_tensor *lt = ax_ui_shape_of(u, L);
     if (lt->ndim == 4 && lt->shape[2] * lt->shape[3] > 1) {
         fail(u, "the net ends at %s without a classifier: no class to take the gradient of",
              net->layers[L].spec.name);
@@ -273,7 +273,7 @@ static int usable(ax_ui *u, int i)
 const float *ax_ui_grad_data(ax_ui *u, int i)
 {
     if (!usable(u, i)) return NULL;
-    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    const ax_tensor *t = ax_ui_shape_of(u, i);
     size_t per = ax_tensor_numel(t) / (size_t)u->net->batch;
     return J.buf + J.off[i + 1] + (size_t)u->image * per;
 }
@@ -288,7 +288,7 @@ ax_layer_cache *ax_ui_grad_cache(ax_ui *u, int i)
     }
     ax_layer_cache *lc = &G.cache[i + 1];
     if (lc->valid) return lc;
-    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    const ax_tensor *t = ax_ui_shape_of(u, i);
     ax_tensor_nchw(t, &lc->n, &lc->c, &lc->h, &lc->w);
     ax_stats_compute(&lc->all, x, (size_t)lc->c * lc->h * lc->w);
     if (!lc->ch) lc->ch = calloc((size_t)lc->c, sizeof *lc->ch);

@@ -107,7 +107,7 @@ void ax_ui_save_view(ax_ui *u)
         return;
     }
     char shape[48], img[48] = "";
-    ax_tensor_shape_str(u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out, shape, sizeof shape);
+    ax_tensor_shape_str(ax_ui_shape_of(u, u->cur), shape, sizeof shape);
     if (u->nimages > 1) snprintf(img, sizeof img, ", image %d of %d", u->image + 1, u->nimages);
     char head[1600];
     snprintf(head, sizeof head, "alexscope %s, %s %s%s, %s view, %s\n", u->net->spec.name, ax_ui_layer_name(u, u->cur),

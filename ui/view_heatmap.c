@@ -47,7 +47,7 @@ static void reset(ax_ui *u)
 /* The cursor inside the map on show (vectors: their near-square layout). */
 static void clamp_cursor(const ax_ui *u)
 {
-    const ax_tensor *t = u->cur < 0 ? &u->net->input : &u->net->layers[u->cur].out;
+    const ax_tensor *t = ax_ui_shape_of(u, u->cur);
     int n, c, h, w;
     ax_tensor_nchw(t, &n, &c, &h, &w);
     if (h * w == 1) {

@@ -142,7 +142,7 @@ static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
 static void draw(ax_ui *u, ax_rect r)
 {
     int i = u->cur;
-    const ax_tensor *t = i < 0 ? &u->net->input : &u->net->layers[i].out;
+    const ax_tensor *t = ax_ui_shape_of(u, i);
     char shape[64], a[64], b[64];
     ax_tensor_shape_str(t, shape, sizeof shape);
     ax_ui_title(u, r, "Tensor", "%s %s", ax_ui_layer_name(u, i), shape);

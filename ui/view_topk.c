@@ -47,7 +47,7 @@ static void draw(ax_ui *u, ax_rect r)
     if (src < 0) {
         ax_ui_title(u, r, "Top-k", "classes at the end of the net");
         char text[400], shape[48];
-        const ax_tensor *lt = &u->net->layers[last].out;
+        const ax_tensor *lt = ax_ui_shape_of(u, last);
         if (lt->ndim == 4 && lt->shape[2] * lt->shape[3] > 1)
             snprintf(text, sizeof text, "The %s net ends at %s (%s) without a classifier, so there are no classes "
                      "to rank.", u->net->spec.name, u->net->layers[last].spec.name,

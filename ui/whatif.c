@@ -13,21 +13,48 @@
 #include "alexscope/teach.h"
 
 static struct {
-    float *base;     /* copy of the activation block from the normal run */
-    size_t count;
+    float *base;     /* the normal run's layer outputs, one after the other */
+    size_t *off;     /* (nlayers) where layer i's output starts in base */
     int ready;       /* layers 0..ready-1 of the copy hold outputs */
 } B;
 
 void ax_ui_whatif_release(void)
 {
     free(B.base);
+    free(B.off);
     memset(&B, 0, sizeof B);
 }
 
+/* Layer i of the normal run, image on show. */
 static const float *base_of(const ax_ui *u, int i)
 {
     if (!B.base || i >= B.ready) return NULL;
-    return B.base + (u->net->layers[i].out.data - u->net->ablock);
+    int n, c, h, w;
+    ax_tensor_nchw(ax_ui_shape_of(u, i), &n, &c, &h, &w);
+    return B.base + B.off[i] + (size_t)u->image * c * h * w;
+}
+
+/* Keeps the outputs of layers 0..ready-1 (read through the net, so that a
+ * device backend copies them over); B.ready stays 0 when that fails. */
+static void keep_normal_run(ax_ui *u)
+{
+    ax_net *net = u->net;
+    ax_ui_whatif_release();
+    size_t total = 0;
+    B.off = calloc((size_t)net->nlayers + 1, sizeof *B.off);
+    if (!B.off) return;
+    for (int i = 0; i < u->ready; i++) {
+        B.off[i] = total;
+        total += ax_tensor_numel(ax_ui_shape_of(u, i));
+    }
+    B.base = malloc((total + 1) * sizeof(float));
+    if (!B.base) return;
+    for (int i = 0; i < u->ready; i++) {
+        const ax_tensor *t = ax_net_output(net, i);
+        if (!t) return;
+        memcpy(B.base + B.off[i], t->data, ax_tensor_numel(t) * sizeof(float));
+    }
+    B.ready = u->ready;
 }
 
 void ax_ui_whatif_key(ax_ui *u, int k)
@@ -61,11 +88,7 @@ void ax_ui_whatif_key(ax_ui *u, int k)
     }
     if (ax_whatif_first(net) < 0 && next != AX_WHATIF_NONE) {
         /* the first switch: keep the normal run to compare with */
-        free(B.base);
-        B.base = malloc(net->acount * sizeof(float));
-        B.count = net->acount;
-        B.ready = B.base ? u->ready : 0;
-        if (B.base) memcpy(B.base, net->ablock, net->acount * sizeof(float));
+        keep_normal_run(u);
     }
     int target = u->ready - 1 > i ? u->ready - 1 : i;
     ax_error err = { 0 };
@@ -105,8 +128,8 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
             snprintf(who + strlen(who), sizeof who - strlen(who), "%s%s %s", who[0] ? ", " : "",
                      net->layers[i].spec.name, ax_whatif_name((ax_whatif)net->layers[i].whatif));
     snprintf(lines[n++], 160, "What-if: %.150s", who);
-    if (!B.base) {
-        snprintf(lines[n++], 160, "(the normal run was not kept: out of memory)");
+    if (!B.base || !B.ready) {
+        snprintf(lines[n++], 160, "(the normal run was not kept: out of memory, or its copy from the device failed)");
         return n;
     }
     snprintf(lines[n++], 160, "%-14s %12s %12s %10s", "layer", "max|diff|", "max|normal|", "relative");
@@ -115,22 +138,22 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
         if (!b || !a) continue;
         const ax_layer *L = &net->layers[i];
         int N, C, H, W;
-        ax_tensor_nchw(&L->out, &N, &C, &H, &W);
-        size_t per = (size_t)C * H * W, off = (size_t)u->image * per;
+        ax_tensor_nchw(ax_ui_shape_of(u, i), &N, &C, &H, &W);
+        size_t per = (size_t)C * H * W;
         double md = 0, mb = 0;
         for (size_t k = 0; k < per; k++) {
-            double d = fabs((double)a[k] - b[off + k]);
+            double d = fabs((double)a[k] - b[k]);
             if (d > md) md = d;
-            if (fabs(b[off + k]) > mb) mb = fabs(b[off + k]);
+            if (fabs(b[k]) > mb) mb = fabs(b[k]);
         }
         snprintf(lines[n++], 160, "%-14.14s %12.4g %12.4g %10.3g", L->spec.name, md, mb, mb > 0 ? md / mb : 0);
     }
     int last = net->nlayers - 1;
     const float *b = base_of(u, last), *a = ax_ui_data(u, last);
-    const ax_layer *L = &net->layers[last];
-    if (a && b && L->out.ndim == 2 && n < max) {
-        int C = L->out.shape[1];
-        const float *bb = b + (size_t)u->image * C;
+    const ax_tensor *lt = ax_ui_shape_of(u, last);
+    if (a && b && lt->ndim == 2 && n < max) {
+        int C = lt->shape[1];
+        const float *bb = b;
         int ta = argmax(a, C), tb = argmax(bb, C);
         const ax_labels *lab = u->cfg->labels;
         snprintf(lines[n++], 160, "top-1 normal: %d %.40s (%.4g)   now: %d %.40s (%.4g)%s", tb,

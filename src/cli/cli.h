@@ -16,6 +16,9 @@ typedef struct {
     const char *model;        /* name or .net path */
     const char *weights;
     const char *device;
+    int tf32;                 /* --tf32: device backends may use TF32 tensor-core math */
+    int gpu;                  /* --gpu N: which GPU (default 0) */
+    int no_cudnn;             /* --no-cudnn: CUDA convolutions by im2col + cuBLAS */
     const char *image;
     const char *input_npy;
     const char *save_dir;
@@ -71,6 +74,10 @@ typedef struct {
 } ax_cli_session;
 
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err);
+
+/* Hands --tf32, --gpu and --no-cudnn to the backends (before a net is
+ * created; the CPU backend reads none of them). */
+void ax_cli_backend_options(const ax_cli_opts *o);
 void ax_cli_close(ax_cli_session *s);
 
 /* The workbench's settings from the options and an open session. */

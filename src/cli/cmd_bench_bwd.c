@@ -32,10 +32,13 @@ static ax_status fwd_bwd(ax_grad *g, int *labels, float *dlogit_prob, int classi
     int top;
     if (classifier) {
         top = ax_grad_logit_layer(net);
-        int c = (int)(ax_tensor_numel(&net->layers[top].out) / (size_t)net->batch);
-        ax_softmax_xent(g->d_out[top].data, dlogit_prob, net->layers[top].out.data, labels, net->batch, c);
+        const ax_tensor *logits = ax_net_output(net, top);
+        if (!logits) return ax_fail(err, AX_ERR_ARG, "the logits of '%s' could not be read back", net->layers[top].spec.name);
+        int c = (int)(ax_tensor_numel(logits) / (size_t)net->batch);
+        ax_softmax_xent(g->d_out[top].data, dlogit_prob, logits->data, labels, net->batch, c);
     } else {
         top = ax_grad_seed_l2(g, NULL);
+        if (top < 0) return ax_fail(err, AX_ERR_ARG, "the last layer of the %s model could not be read back", net->spec.name);
     }
     return ax_grad_backward(g, top, 0, err);
 }
@@ -58,6 +61,7 @@ int ax_cmd_bench_backward(const ax_cli_opts *o)
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         net->input.data[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
     }
+    if (ax_net_output_changed(net, -1, &err)) goto fail;   /* the backend gets the host input */
     if (ax_grad_create(&g, net, &err)) goto fail;
     int classifier = L > 1 && net->layers[L - 1].spec.type == AX_L_SOFTMAX;
     int top = ax_grad_logit_layer(net);

@@ -163,6 +163,7 @@ static int load_only(const ax_cli_opts *o)
     ax_spec spec;
     ax_error err = {0};
     ax_net *net = NULL;
+    ax_cli_backend_options(o);
     const ax_backend *be = ax_backend_find(o->device, &err);
     ax_status st = be ? ax_spec_load(&spec, o->model, &err) : err.code;
     if (!st) st = ax_net_create(&net, &spec, 1, be, &err);

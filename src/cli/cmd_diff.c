@@ -573,13 +573,18 @@ static ax_status list_images(char ***out, int *count, const char *dir, ax_error 
     return st;
 }
 
-/* Probabilities of the last layer: as they are after a softmax, else softmax of the scores. */
-static void probabilities(float *p, const ax_net *net)
+/* Probabilities of the last layer: as they are after a softmax, else softmax
+ * of the scores. Read through ax_net_output (copied from a device backend). */
+static ax_status probabilities(float *p, const ax_net *net, ax_error *err)
 {
     const ax_layer *last = &net->layers[net->nlayers - 1];
-    size_t n = ax_tensor_numel(&last->out);
-    if (last->spec.type == AX_L_SOFTMAX) memcpy(p, last->out.data, n * sizeof(float));
-    else ax_softmax(p, last->out.data, last->out.shape[0], last->out.shape[1]);
+    const ax_tensor *t = ax_net_output(net, net->nlayers - 1);
+    if (!t) return ax_fail(err, AX_ERR_ARG, "%s: the output of '%s' could not be read back from the %s backend",
+                           net->spec.name, last->spec.name, net->backend->name);
+    size_t n = ax_tensor_numel(t);
+    if (last->spec.type == AX_L_SOFTMAX) memcpy(p, t->data, n * sizeof(float));
+    else ax_softmax(p, t->data, t->shape[0], t->shape[1]);
+    return AX_OK;
 }
 
 static void progress(int done, int total, int tty)
@@ -749,9 +754,9 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
         t3 = ax_clock_ms() * 1e-3;
         t_fa += t2 - t1;
         t_fb += t3 - t2;
+        if (!st) st = probabilities(pa, na, &err);
+        if (!st) st = probabilities(pb, nb, &err);
         if (st) break;
-        probabilities(pa, na);
-        probabilities(pb, nb);
         for (int j = 0; j < got; j++) {
             const float *qa = pa + (size_t)j * classes, *qb = pb + (size_t)j * classes;
             image_result *r = &res[nres++];

@@ -1,5 +1,6 @@
 /* `alexscope dump`: runs the whole net and prints one row per layer, then the
- * top-k; optionally writes every layer's output as DIR/<layer>.npy. */
+ * top-k; optionally writes every layer's output as DIR/<layer>.npy. Outputs
+ * are read through ax_net_output (a device backend copies them over). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 static ax_status save_tensor(const char *dir, const char *name, const ax_tensor *t, ax_error *err)
 {
+    if (!t) return ax_fail(err, AX_ERR_ARG, "%s: its output could not be read back from the device", name);
     char path[AX_PATH_MAX + AX_NAME_MAX + 8];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
     int64_t shape[4];
@@ -23,11 +25,16 @@ static void print_row(const ax_net *net, int i, void *user)
 {
     (void)user;
     const ax_layer *L = &net->layers[i];
-    const ax_tensor *t = &L->out;
+    const ax_tensor *t = ax_net_output(net, i);
+    char shape[64];
+    ax_tensor_shape_str(&L->out, shape, sizeof shape);
+    if (!t) {
+        printf("%3d  %-14s %-8s %-18s  (its output could not be read back from the device)\n", i, L->spec.name,
+               ax_layer_type_name(L->spec.type), shape);
+        return;
+    }
     ax_stats s;
     ax_stats_compute(&s, t->data, ax_tensor_numel(t));
-    char shape[64];
-    ax_tensor_shape_str(t, shape, sizeof shape);
     printf("%3d  %-14s %-8s %-18s %11.4g %11.4g %11.4g %11.4g %6.1f%% %8.2f%s\n", i, L->spec.name,
            ax_layer_type_name(L->spec.type), shape, s.min, s.mean, s.max, s.std, 100.0 * s.zero_frac, L->ms,
            s.nonfinite ? "  NON-FINITE VALUES" : "");
@@ -45,10 +52,15 @@ static void print_topk(const ax_cli_session *se, int k)
     }
     int classes = last->out.shape[1];
     if (k > classes) k = classes;
+    const ax_tensor *out = ax_net_output(net, net->nlayers - 1);
+    if (!out) {
+        printf("\nno top-k: the output of '%s' could not be read back from the device\n", last->spec.name);
+        return;
+    }
     int *idx = malloc((size_t)k * sizeof *idx);
     if (!idx) return;
     for (int b = 0; b < net->batch; b++) {
-        const float *p = last->out.data + (size_t)b * classes;
+        const float *p = out->data + (size_t)b * classes;
         int got = ax_topk(idx, k, p, classes);
         if (net->batch > 1) printf("\nimage %d: top-%d (%s):\n", b, k, last->spec.type == AX_L_SOFTMAX ? "probability" : "score");
         else printf("\ntop-%d (%s):\n", k, last->spec.type == AX_L_SOFTMAX ? "probability" : "score");
@@ -95,7 +107,8 @@ int ax_cmd_dump(const ax_cli_opts *o)
     st = ax_net_forward(net, &err);
     if (!st && o->save_dir) {
         st = save_tensor(o->save_dir, "input", &net->input, &err);
-        for (int i = 0; i < net->nlayers && !st; i++) st = save_tensor(o->save_dir, net->layers[i].spec.name, &net->layers[i].out, &err);
+        for (int i = 0; i < net->nlayers && !st; i++)
+            st = save_tensor(o->save_dir, net->layers[i].spec.name, ax_net_output(net, i), &err);
     }
     if (st) {
         fflush(stdout);
@@ -106,6 +119,13 @@ int ax_cmd_dump(const ax_cli_opts *o)
     double total = 0;
     for (int i = 0; i < net->nlayers; i++) total += net->layers[i].ms;
     printf("%3s  %-14s %-8s %-18s %11s %11s %11s %11s %7s %8.2f\n", "", "total", "", "", "", "", "", "", "", total);
+    if (!ax_net_on_host(net)) {
+        /* the ms column is kernel time; the copies that carried the data are apart */
+        double down = 0;
+        for (int i = 0; i < net->nlayers; i++) down += net->layers[i].xfer_ms;
+        printf("\ndevice time  kernels %.2f ms, input upload %.2f ms, %d output downloads %.2f ms\n", total,
+               net->upload_ms, net->nlayers, down);
+    }
     print_topk(&se, o->topk);
     if (o->save_dir) printf("\nwrote %d activations to %s/<layer>.npy (and input.npy)\n", net->nlayers, o->save_dir);
     ax_cli_close(&se);

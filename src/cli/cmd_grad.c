@@ -74,6 +74,10 @@ int ax_cmd_grad(const ax_cli_opts *o)
     double loss = 0;
     if (o->loss) {
         top = ax_grad_seed_l2(g, &loss);
+        if (top < 0) {
+            ax_fail(&err, AX_ERR_ARG, "the last layer of the %s model could not be read back", net->spec.name);
+            goto fail;
+        }
     } else {
         for (int i = 0; i < net->batch; i++) classes[i] = o->grad_class;
         top = ax_grad_seed_logit(g, o->grad_class >= 0 ? classes : NULL, classes, &err);
@@ -86,10 +90,15 @@ int ax_cmd_grad(const ax_cli_opts *o)
     if (o->loss) {
         printf("of       l2 = sum(%s^2) / 2 = %.6g\n", net->layers[top].spec.name, loss);
     } else {
-        size_t per = ax_tensor_numel(&net->layers[top].out) / (size_t)net->batch;
+        const ax_tensor *logits = ax_net_output(net, top);
+        if (!logits) {
+            ax_fail(&err, AX_ERR_ARG, "the logits of '%s' could not be read back", net->layers[top].spec.name);
+            goto fail;
+        }
+        size_t per = ax_tensor_numel(logits) / (size_t)net->batch;
         for (int i = 0; i < net->batch; i++)
             printf("of       image %d: logit %d of '%s' (%s) = %.6g%s\n", i, classes[i], net->layers[top].spec.name,
-                   ax_label(&se.labels, classes[i]), net->layers[top].out.data[(size_t)i * per + classes[i]],
+                   ax_label(&se.labels, classes[i]), logits->data[(size_t)i * per + classes[i]],
                    o->grad_class >= 0 ? "" : ", the top class");
     }
     printf("\n%4s  %-16s %-7s %-20s %12s %12s\n", "#", "tensor", "grad of", "shape", "max|grad|", "mean|grad|");

@@ -121,6 +121,12 @@ static void progress(int epoch, int epochs, int done, int total, double loss, do
 
 int ax_cmd_train(const ax_cli_opts *o)
 {
+    /* refused by name, whether or not this build has the device */
+    if (o->device && (!strcmp(o->device, "cuda") || !strcmp(o->device, "gpu"))) {
+        fprintf(stderr, "alexscope: train: the backward pass runs on the CPU; --device %s is not supported for "
+                        "train\n", o->device);
+        return 2;
+    }
     if (!o->data_dir || !o->train_out) {
         fprintf(stderr, "alexscope: train needs --data DIR (one folder of images per class) and --out W.safetensors "
                         "(see alexscope --help)\n");
@@ -149,8 +155,15 @@ int ax_cmd_train(const ax_cli_opts *o)
         goto fail;
     }
     if (o->threads) ax_cpu_set_threads(o->threads);
+    ax_cli_backend_options(o);
     const ax_backend *be = ax_backend_find(o->device, &err);
     if (!be) goto fail;
+    if (!be->host_memory) {
+        fprintf(stderr, "alexscope: train: the backward pass runs on the CPU; --device %s is not supported for "
+                        "train\n", o->device);
+        rc = 2;
+        goto done;
+    }
 
     /* Images are kept an eighth larger than the input, the room random crops move in. */
     int rh = spec->in_h + spec->in_h / 8, rw = spec->in_w + spec->in_w / 8;
@@ -241,6 +254,7 @@ int ax_cmd_train(const ax_cli_opts *o)
                 memcpy(net->layers[i].bias.data, src->layers[i].bias.data,
                        ax_tensor_numel(&net->layers[i].bias) * sizeof(float));
         }
+        if (ax_net_weights_changed(net, -1, &err)) goto fail;
         ax_net_free(src);
         src = NULL;
     }

@@ -77,7 +77,15 @@ void ax_cli_usage(FILE *f)
         "                          (outputs near 1, classes near uniform) and every output\n"
         "                          says UNTRAINED\n"
         "      --lenient           load a weights file that has tensors the model does not use\n"
-        "  -d, --device cpu        backend (default cpu; this build has no CUDA backend)\n"
+        "  -d, --device NAME       cpu or cuda (default cpu; cuda: only when built with the\n"
+        "                          CUDA toolkit; `alexscope --version` or the configure\n"
+        "                          summary says); diff: given twice, one per side\n"
+        "      --gpu N             cuda: the GPU to run on (default 0)\n"
+        "      --tf32              cuda: allow TF32 tensor-core math (off by default, so\n"
+        "                          that the CPU and the GPU agree to float32 rounding)\n"
+        "      --no-cudnn          cuda: im2col + cuBLAS convolutions even when the build\n"
+        "                          has cuDNN\n"
+        "                          (--gpu, --tf32 and --no-cudnn do nothing on the cpu)\n"
         "  -t, --threads N         CPU threads (default: all cores)\n"
         "  -k, --topk K            classes to show (default 5)\n"
         "  -i, --input X.npy       feed this tensor instead of an image (no preprocessing)\n"
@@ -150,11 +158,20 @@ static int parse_real(const char *opt, const char *s, double lo, double hi, doub
     return 0;
 }
 
+/* The version and the backends built in (asked of ax_backend_find, which
+ * knows what the build has). */
+static void print_version(void)
+{
+    ax_error e = {0};
+    printf("alexscope %s (backends: cpu%s)\n", PACKAGE_VERSION, ax_backend_find("cuda", &e) ? ", cuda" : "");
+}
+
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
     enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
-           OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT };
+           OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT,
+           OPT_TF32, OPT_GPU, OPT_NO_CUDNN };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -175,6 +192,8 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"weight-decay", required_argument, 0, OPT_WD}, {"seed", required_argument, 0, OPT_SEED},
         {"no-augment", no_argument, 0, OPT_NO_AUGMENT}, {"resume", required_argument, 0, OPT_RESUME},
         {"format", required_argument, 0, OPT_FORMAT},
+        {"tf32", no_argument, 0, OPT_TF32}, {"gpu", required_argument, 0, OPT_GPU},
+        {"no-cudnn", no_argument, 0, OPT_NO_CUDNN},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -244,8 +263,11 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_SEED: { int v = 0; rc = parse_count("--seed", optarg, 0, 2147483647, &v); o->seed = v; o->train_given = 1; break; }
         case OPT_NO_AUGMENT: o->no_augment = 1; o->train_given = 1; break;
         case OPT_FORMAT: o->format = optarg; break;
+        case OPT_TF32: o->tf32 = 1; break;
+        case OPT_GPU: rc = parse_count("--gpu", optarg, 0, 1023, &o->gpu); break;
+        case OPT_NO_CUDNN: o->no_cudnn = 1; break;
         case 'h': ax_cli_usage(stdout); return 1;
-        case 'V': printf("alexscope %s\n", PACKAGE_VERSION); return 1;
+        case 'V': print_version(); return 1;
         case ':':
             fprintf(stderr, "alexscope: option %s needs a value (see alexscope --help)\n", argv[optind - 1]);
             return 2;
@@ -403,6 +425,7 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     const ax_backend *be = ax_backend_find(o->device, err);
     if (!be) return err->code;
     if (o->threads) ax_cpu_set_threads(o->threads);
+    ax_cli_backend_options(o);
 
     /* The input comes first: its batch sizes the net. */
     int batch = o->batch;
@@ -435,6 +458,12 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
                            s->spec.path, classes, last->name);
     }
     return AX_OK;
+}
+
+void ax_cli_backend_options(const ax_cli_opts *o)
+{
+    ax_backend_options bo = { .tf32 = o->tf32, .device_index = o->gpu, .no_cudnn = o->no_cudnn };
+    ax_backend_set_options(&bo);
 }
 
 void ax_cli_close(ax_cli_session *s)
