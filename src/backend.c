@@ -2,6 +2,8 @@
  * nothing else in the engine knows. */
 #include "alexscope/backend.h"
 
+#include "config.h"
+
 #include <string.h>
 
 static ax_backend_options options;
@@ -20,9 +22,13 @@ const ax_backend *ax_backend_find(const char *name, ax_error *err)
 {
     if (!name || !strcmp(name, "cpu")) return &ax_backend_cpu;
     if (!strcmp(name, "cuda") || !strcmp(name, "gpu")) {
+#ifdef AX_HAVE_CUDA
+        return &ax_backend_cuda;
+#else
         ax_fail(err, AX_ERR_UNSUPPORTED, "device '%s': the CUDA backend is not part of this build "
-                "(only 'cpu' is available)", name);
+                "(configure found no CUDA toolkit; only 'cpu' is available)", name);
         return NULL;
+#endif
     }
     ax_fail(err, AX_ERR_ARG, "unknown device '%s' (expected cpu or cuda)", name);
     return NULL;

@@ -676,13 +676,11 @@ void ax_net_reset(ax_net *net)
 static ax_status send_pending(ax_net *net, int i, ax_error *err)
 {
     const ax_backend *be = net->backend;
-    if (be->upload_weights) {
-        for (int j = 0; j < net->nlayers; j++) {
-            if (!net->layers[j].weights_dirty) continue;
-            ax_status st = be->upload_weights(net, j, err);
-            if (st) return st;
-            net->layers[j].weights_dirty = 0;
-        }
+    for (int j = 0; j < net->nlayers; j++) {
+        if (!net->layers[j].weights_dirty) continue;
+        ax_status st = be->upload_weights ? be->upload_weights(net, j, err) : AX_OK;
+        if (st) return st;
+        net->layers[j].weights_dirty = 0;
     }
     if (i == 0 && net->input_host_only && be->upload) {
         double t0 = ax_clock_ms();

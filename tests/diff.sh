@@ -164,8 +164,16 @@ expect 2 '--atol x: expected a number' -- "$prog" diff "${good[@]}" "${good[@]}"
 expect 2 '--rtol -1: expected a number' -- "$prog" diff "${good[@]}" "${good[@]}" --rtol -1 "$img"
 expect 2 '--atol belongs to the diff command' -- "$prog" dump --atol 1 "$img"
 expect 2 '--reference belongs to the diff command' -- "$prog" dump --reference "$tmp" "$img"
-expect 1 "device 'cuda': the CUDA backend is not part of this build" -- "$prog" diff "${net[@]}" "${good[@]}" \
-  --device cpu --device cuda "$img"
+if "$prog" --version | grep -q '(backends: cpu)$'; then
+  expect 1 "device 'cuda': the CUDA backend is not part of this build" -- "$prog" diff "${net[@]}" "${good[@]}" \
+    --device cpu --device cuda "$img"
+elif "$prog" dump --device cuda "${net[@]}" "${good[@]}" "$img" >/dev/null 2>&1; then
+  # a GPU: the two backends agree on every tensor
+  expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --device cpu --device cuda "$img"
+else
+  # CUDA built in, no usable GPU: the reason, in one line
+  expect 1 '--device cuda: ' -- "$prog" diff "${net[@]}" "${good[@]}" --device cpu --device cuda "$img"
+fi
 expect 1 'no_such_dir: cannot read the reference folder' -- "$prog" diff "${net[@]}" --reference "$tmp/no_such_dir" "$img"
 
 echo "diff.sh: $pass passed, $fail failed"

@@ -44,9 +44,21 @@ typedef struct ax_backend {
     /* A one-line description of the kernels in use ("OpenBLAS 0.3.21 SkylakeX, 2 threads"). */
     void (*describe)(const struct ax_net *net, char *buf, int size);
     void (*release)(struct ax_net *net);
+
+    /* For benchmarks; NULL where the backend has none. */
+    /* How layer i runs ("cuDNN IMPLICIT_PRECOMP_GEMM"); "" when unremarkable. */
+    const char *(*layer_method)(const struct ax_net *net, int i);
+    /* The peer of convolution layer i: the library's fastest way to do the
+     * same convolution alone, median ms of `runs` (negative on error), named
+     * in what. May overwrite layer outputs: reset the net afterwards. */
+    double (*conv_peer_ms)(struct ax_net *net, int i, int runs, char *what, size_t size);
+    /* Times copying layer i's output to the host and back; 0 on success. */
+    int (*copy_ms)(struct ax_net *net, int i, double *h2d, double *d2h);
 } ax_backend;
 
 extern const ax_backend ax_backend_cpu;
+/* Present when the build has CUDA (src/cuda/); reach it through ax_backend_find. */
+extern const ax_backend ax_backend_cuda;
 
 /* "cpu" or "cuda" ("gpu" is an alias); NULL with a message when unknown or
  * not built in. */

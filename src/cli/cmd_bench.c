@@ -72,6 +72,9 @@ int ax_cmd_bench(const ax_cli_opts *o)
         fprintf(stderr, "alexscope: bench runs on seeded random input; it takes no IMAGE (use dump)\n");
         return 2;
     }
+    ax_error be_err;
+    const ax_backend *be = ax_backend_find(o->device, &be_err);
+    if (be && !be->host_memory) return ax_cmd_bench_device(o);
     ax_cli_session se;
     ax_error err = {0};
     if (ax_cli_open(&se, o, 0, &err)) {

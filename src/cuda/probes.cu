@@ -1,0 +1,168 @@
+/* What the CUDA backend shows beyond the backend table (cuda_backend.h): the
+ * sentinels around its buffers, each convolution's peer timed alone, and the
+ * time of a layer's copy to the host and back. */
+#include "state.h"
+
+
+extern "C" int ax_cuda_guards_ok(ax_net *net, char *why, size_t size)
+{
+    cu_state *s = S(net);
+    if (!s) return 1;
+    if (cudaStreamSynchronize(s->stream) != cudaSuccess) {
+        snprintf(why, size, "the GPU failed: %s", cudaGetErrorString(cudaGetLastError()));
+        return 0;
+    }
+    uint32_t *h = (uint32_t *)malloc((GUARD + 64) * sizeof(float));
+    if (!h) { snprintf(why, size, "out of memory"); return 0; }
+    int ok = 1;
+    for (int r = 0; r < s->nregions && ok; r++) {
+        const region *g = &s->regions[r];
+        size_t tail = GUARD + (round_up(g->n ? g->n : 1, 64) - g->n);
+        for (int side = 0; side < 2 && ok; side++) {
+            const float *p = side ? g->p + g->n : g->p - GUARD;
+            size_t n = side ? tail : GUARD;
+            if (cudaMemcpy(h, p, n * sizeof(float), cudaMemcpyDeviceToHost) != cudaSuccess) {
+                snprintf(why, size, "reading the sentinels of the %s: %s", g->what,
+                         cudaGetErrorString(cudaGetLastError()));
+                ok = 0;
+                break;
+            }
+            for (size_t k = 0; k < n; k++)
+                if (h[k] != SENTINEL_BITS) {
+                    snprintf(why, size, "the sentinel %zu floats %s the %s (%zu floats) was overwritten",
+                             side ? k + 1 : GUARD - k, side ? "after" : "before", g->what, g->n);
+                    ok = 0;
+                    break;
+                }
+        }
+    }
+    free(h);
+    return ok;
+}
+
+extern "C" const char *ax_cuda_conv_method(const ax_net *net, int i)
+{
+    const cu_state *s = S(net);
+    if (!s || i < 0 || i >= net->nlayers || net->layers[i].spec.type != AX_L_CONV) return "";
+#ifdef AX_HAVE_CUDNN
+    if (s->L[i].dnn) return algo_name(s->L[i].algo);
+#endif
+    return "im2col + cuBLAS";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+extern "C" double ax_cuda_conv_peer_ms(ax_net *net, int i, int runs, char *what, size_t size)
+{
+    cu_state *s = S(net);
+    ax_error e0, *err = &e0;
+    if (!s || i < 0 || i >= net->nlayers || net->layers[i].spec.type != AX_L_CONV || runs < 1) return -1;
+    const ax_layer *L = &net->layers[i];
+    cu_layer *c = &s->L[i];
+    double *t = (double *)calloc((size_t)runs, sizeof *t);
+    cudaEvent_t a = NULL, b = NULL;
+    if (!t || cudaEventCreate(&a) != cudaSuccess || cudaEventCreate(&b) != cudaSuccess) {
+        free(t);
+        return -1;
+    }
+    double result = -1;
+#ifdef AX_HAVE_CUDNN
+    if (c->dnn) {
+        /* the fastest algorithm found afresh, with as much workspace as it likes */
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        size_t cap = free_b / 2 > FIND_WS_CAP ? FIND_WS_CAP : free_b / 2;
+        void *ws = NULL;
+        if (cap && cudaMalloc(&ws, cap) != cudaSuccess) { cudaGetLastError(); ws = NULL; cap = 0; }
+        cudnnConvolutionFwdAlgo_t algo;
+        size_t need = 0;
+        const float *x = i ? s->L[i - 1].out : s->input;
+        const float *src = c->explicit_pad ? s->padbuf : x;
+        if (c->explicit_pad)
+            ax_cu_pad(s->stream, s->padbuf, x, L->win.n, L->win.c, L->win.h, L->win.w, L->win.pad_t, L->win.pad_l,
+                      L->pad_b, L->pad_r);
+        if (ax_cu_dnn_find(s, L, c, src, ws, cap, &algo, &need, NULL, err) == AX_OK) {
+            const float one = 1.0f, zero = 0.0f;
+            int bad = 0;
+            for (int r = -1; r < runs && !bad; r++) {
+                cudaEventRecord(a, s->stream);
+                bad = cudnnConvolutionForward(s->dnn, &one, c->xd, src, c->wd, c->w, c->cd, algo, ws, cap, &zero,
+                                              c->yd, c->out) != CUDNN_STATUS_SUCCESS;
+                cudaEventRecord(b, s->stream);
+                cudaEventSynchronize(b);
+                float ms = 0;
+                cudaEventElapsedTime(&ms, a, b);
+                if (r >= 0) t[r] = ms;
+            }
+            if (!bad) {
+                qsort(t, (size_t)runs, sizeof *t, cmp_double);
+                result = t[runs / 2];
+                snprintf(what, size, "cuDNN %s alone", algo_name(algo));
+            }
+        }
+        if (ws) cudaFree(ws);
+    } else
+#endif
+    {
+        const ax_window *g = &L->win;
+        int G = g->groups, M = g->oc / G, N = g->oh * g->ow, K = g->c / G * g->kh * g->kw;
+        size_t per = col_per_image(L), out_per = (size_t)g->oc * N;
+        int bad = 0;
+        for (int r = -1; r < runs && !bad; r++) {
+            cudaEventRecord(a, s->stream);
+            for (int img = 0; img < g->n && !bad; img += c->chunk) {
+                int cnt = g->n - img < c->chunk ? g->n - img : c->chunk;
+                for (int gi = 0; gi < G && !bad; gi++)
+                    bad = ax_cu_gemm_rm(s, M, N, K, c->w + (size_t)gi * M * K, 0, s->col + (size_t)gi * K * N,
+                                  (long long)per, c->out + img * out_per + (size_t)gi * M * N, (long long)out_per,
+                                  cnt, err) != AX_OK;
+            }
+            cudaEventRecord(b, s->stream);
+            cudaEventSynchronize(b);
+            float ms = 0;
+            cudaEventElapsedTime(&ms, a, b);
+            if (r >= 0) t[r] = ms;
+        }
+        if (!bad) {
+            qsort(t, (size_t)runs, sizeof *t, cmp_double);
+            result = t[runs / 2];
+            snprintf(what, size, "cuBLAS GEMMs alone");
+        }
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    free(t);
+    return result;
+}
+
+extern "C" int ax_cuda_copy_ms(ax_net *net, int i, double *h2d, double *d2h)
+{
+    cu_state *s = S(net);
+    if (!s || i < 0 || i >= net->nlayers) return -1;
+    const ax_tensor *t = &net->layers[i].out;
+    size_t bytes = ax_tensor_numel(t) * sizeof(float);
+    cudaEvent_t a, b, c;
+    if (cudaEventCreate(&a) != cudaSuccess) return -1;
+    if (cudaEventCreate(&b) != cudaSuccess) { cudaEventDestroy(a); return -1; }
+    if (cudaEventCreate(&c) != cudaSuccess) { cudaEventDestroy(a); cudaEventDestroy(b); return -1; }
+    /* there and back: the device buffer ends as it began */
+    cudaEventRecord(a, s->stream);
+    cudaMemcpyAsync(t->data, s->L[i].out, bytes, cudaMemcpyDeviceToHost, s->stream);
+    cudaEventRecord(b, s->stream);
+    cudaMemcpyAsync(s->L[i].out, t->data, bytes, cudaMemcpyHostToDevice, s->stream);
+    cudaEventRecord(c, s->stream);
+    int rc = cudaEventSynchronize(c) == cudaSuccess ? 0 : -1;
+    float x = 0, y = 0;
+    cudaEventElapsedTime(&x, a, b);
+    cudaEventElapsedTime(&y, b, c);
+    *d2h = x;
+    *h2d = y;
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    cudaEventDestroy(c);
+    return rc;
+}

@@ -1,0 +1,538 @@
+/* The host emulation of CUDA, cuBLAS and cuDNN (see cuda_emu.h). Device
+ * allocations are tracked, so that every copy and every library operand is
+ * checked to lie inside one of them, on the side its direction says. */
+#include "cuda_emu.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <map>
+
+ax_emu_uint3 threadIdx, blockIdx;
+dim3 blockDim, gridDim;
+int ax_emu_launches;
+int ax_emu_violations;
+char ax_emu_violation[256];
+size_t ax_emu_find_ws = 4096;
+
+static std::map<const char *, size_t> allocs;   /* base -> bytes */
+static size_t in_use;
+static cudaError_t last_error = cudaSuccess;
+
+static int env_int(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : dflt;
+}
+
+static void violation(const char *fmt, const char *what, size_t bytes)
+{
+    if (!ax_emu_violations++) snprintf(ax_emu_violation, sizeof ax_emu_violation, fmt, what, bytes);
+}
+
+/* 1 when [p, p + bytes) lies inside one device allocation. */
+static int on_device(const void *p, size_t bytes)
+{
+    const char *c = (const char *)p;
+    auto it = allocs.upper_bound(c);
+    if (it == allocs.begin()) return 0;
+    --it;
+    return c >= it->first && c + bytes <= it->first + it->second;
+}
+
+static void need_device(const void *p, size_t bytes, const char *what)
+{
+    if (!on_device(p, bytes)) violation("%s: %zu bytes not inside a device allocation", what, bytes);
+}
+
+static void need_host(const void *p, size_t bytes, const char *what)
+{
+    const char *c = (const char *)p;
+    auto it = allocs.upper_bound(c);
+    if (it != allocs.begin()) {
+        --it;
+        if (c < it->first + it->second) violation("%s: %zu bytes of device memory used as host memory", what, bytes);
+    }
+}
+
+size_t ax_emu_bytes_in_use(void)
+{
+    return in_use;
+}
+
+/* ---- runtime ------------------------------------------------------------- */
+
+cudaError_t cudaGetDeviceCount(int *count)
+{
+    if (!env_int("AX_EMU_DRIVER", 1)) { *count = 0; return cudaErrorInsufficientDriver; }
+    *count = env_int("AX_EMU_DEVICES", 1);
+    return *count ? cudaSuccess : cudaErrorNoDevice;
+}
+
+cudaError_t cudaSetDevice(int dev)
+{
+    int n = 0;
+    cudaGetDeviceCount(&n);
+    return dev >= 0 && dev < n ? cudaSuccess : cudaErrorInvalidDevice;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "emulated GPU %d", dev);
+    p->major = 9;
+    p->minor = 0;
+    p->totalGlobalMem = (size_t)16 << 30;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int *v)
+{
+    *v = env_int("AX_EMU_DRIVER", 1) ? 13000 : 0;
+    return cudaSuccess;
+}
+
+cudaError_t cudaRuntimeGetVersion(int *v)
+{
+    *v = 13000;
+    return cudaSuccess;
+}
+
+const char *cudaGetErrorString(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    default: return "emulated CUDA error";
+    }
+}
+
+const char *cudaGetErrorName(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    default: return "cudaErrorUnknown";
+    }
+}
+
+cudaError_t cudaGetLastError(void)
+{
+    cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+
+struct ax_emu_stream { int unused; };
+struct ax_emu_event { double t; };
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
+{
+    (void)flags;
+    *s = (cudaStream_t)calloc(1, sizeof **s);
+    return *s ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t s)
+{
+    free(s);
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t s)
+{
+    (void)s;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b)
+{
+    *total_b = (size_t)16 << 30;
+    size_t cap = (size_t)env_int("AX_EMU_FREE_MB", 8192) << 20;
+    *free_b = cap > in_use ? cap - in_use : 0;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+    size_t free_b, total_b;
+    cudaMemGetInfo(&free_b, &total_b);
+    if (bytes > free_b) { *p = NULL; last_error = cudaErrorMemoryAllocation; return cudaErrorMemoryAllocation; }
+    void *q = NULL;
+    if (posix_memalign(&q, 256, bytes ? bytes : 1)) { *p = NULL; return cudaErrorMemoryAllocation; }
+    /* fresh device memory holds garbage: a NaN pattern that shows any read of
+     * it (beyond 64 MiB, the search workspaces, only the first 64 MiB) */
+    memset(q, 0xff, bytes < ((size_t)64 << 20) ? bytes : ((size_t)64 << 20));
+    allocs[(const char *)q] = bytes;
+    in_use += bytes;
+    *p = q;
+    return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *p)
+{
+    if (!p) return cudaSuccess;
+    auto it = allocs.find((const char *)p);
+    if (it == allocs.end()) { violation("%s: %zu: cudaFree of a pointer cudaMalloc did not return", "cudaFree", 0); return cudaErrorInvalidValue; }
+    in_use -= it->second;
+    allocs.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+    const char *what = "cudaMemcpy";
+    if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice) need_device(dst, bytes, what);
+    else need_host(dst, bytes, what);
+    if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice) need_device(src, bytes, what);
+    else need_host(src, bytes, what);
+    memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
+{
+    (void)s;
+    return cudaMemcpy(dst, src, bytes, kind);
+}
+
+cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s)
+{
+    (void)s;
+    need_device(p, bytes, "cudaMemsetAsync");
+    memset(p, v, bytes);
+    return cudaSuccess;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *e)
+{
+    *e = (cudaEvent_t)calloc(1, sizeof **e);
+    return *e ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t e)
+{
+    free(e);
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+    (void)s;
+    e->t = now_ms();
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t e)
+{
+    (void)e;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
+{
+    *ms = (float)(b->t - a->t);
+    return cudaSuccess;
+}
+
+cudaError_t cudaHostRegister(void *p, size_t bytes, unsigned flags)
+{
+    (void)flags;
+    need_host(p, bytes, "cudaHostRegister");
+    return cudaSuccess;
+}
+
+cudaError_t cudaHostUnregister(void *p)
+{
+    (void)p;
+    return cudaSuccess;
+}
+
+/* ---- cuBLAS -------------------------------------------------------------- */
+
+struct ax_emu_blas { cublasMath_t math; };
+
+cublasStatus_t cublasCreate(cublasHandle_t *h)
+{
+    /* the emulated device is one thread: OpenBLAS's own threads would only
+     * spin between the small GEMMs */
+    openblas_set_num_threads(1);
+    *h = (cublasHandle_t)calloc(1, sizeof **h);
+    return *h ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_ALLOC_FAILED;
+}
+
+cublasStatus_t cublasDestroy(cublasHandle_t h)
+{
+    free(h);
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s)
+{
+    (void)h; (void)s;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m)
+{
+    h->math = m;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* Bytes a column-major operand with `rows` x `cols` (after op) spans. */
+static size_t span(cublasOperation_t op, int rows, int cols, int ld)
+{
+    int r = op == CUBLAS_OP_N ? rows : cols, c = op == CUBLAS_OP_N ? cols : rows;
+    return ((size_t)(c - 1) * ld + r) * sizeof(float);
+}
+
+static cublasStatus_t gemm_check(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, int lda, int ldb,
+                                 int ldc)
+{
+    if (m < 0 || n < 0 || k < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    if (lda < (ta == CUBLAS_OP_N ? m : k) || lda < 1) return CUBLAS_STATUS_INVALID_VALUE;
+    if (ldb < (tb == CUBLAS_OP_N ? k : n) || ldb < 1) return CUBLAS_STATUS_INVALID_VALUE;
+    if (ldc < m || ldc < 1) return CUBLAS_STATUS_INVALID_VALUE;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
+                           float *C, int ldc)
+{
+    (void)h;
+    cublasStatus_t st = gemm_check(ta, tb, m, n, k, lda, ldb, ldc);
+    if (st) return st;
+    if (!m || !n) return CUBLAS_STATUS_SUCCESS;
+    if (k) {
+        need_device(A, span(ta, m, k, lda), "cublasSgemm A");
+        need_device(B, span(tb, k, n, ldb), "cublasSgemm B");
+    }
+    need_device(C, span(CUBLAS_OP_N, m, n, ldc), "cublasSgemm C");
+    cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
+                tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                         int k, const float *alpha, const float *A, int lda, long long sa,
+                                         const float *B, int ldb, long long sb, const float *beta, float *C, int ldc,
+                                         long long sc, int count)
+{
+    if (count < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    for (int i = 0; i < count; i++) {
+        cublasStatus_t st = cublasSgemm(h, ta, tb, m, n, k, alpha, A + sa * i, lda, B + sb * i, ldb, beta,
+                                        C + sc * i, ldc);
+        if (st) return st;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* ---- cuDNN --------------------------------------------------------------- */
+#ifdef AX_HAVE_CUDNN
+struct ax_emu_dnn { int unused; };
+struct ax_emu_tensor { int n, c, h, w, set; };
+struct ax_emu_filter { int k, c, h, w, set; };
+struct ax_emu_conv { int ph, pw, u, v, dh, dw, groups, set; cudnnConvolutionMode_t mode; cudnnMathType_t math; };
+
+cudnnStatus_t cudnnCreate(cudnnHandle_t *h)
+{
+    *h = (cudnnHandle_t)calloc(1, sizeof **h);
+    return *h ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_NOT_INITIALIZED;
+}
+
+cudnnStatus_t cudnnDestroy(cudnnHandle_t h)
+{
+    free(h);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s)
+{
+    (void)h; (void)s;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+size_t cudnnGetVersion(void)
+{
+    return 91900;
+}
+
+const char *cudnnGetErrorString(cudnnStatus_t s)
+{
+    switch (s) {
+    case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
+    case CUDNN_STATUS_BAD_PARAM: return "CUDNN_STATUS_BAD_PARAM";
+    case CUDNN_STATUS_NOT_SUPPORTED: return "CUDNN_STATUS_NOT_SUPPORTED";
+    default: return "CUDNN_STATUS_NOT_INITIALIZED";
+    }
+}
+
+#define CREATE_DESTROY(T, S)                                                      \
+    cudnnStatus_t cudnnCreate##T##Descriptor(cudnn##T##Descriptor_t *d)           \
+    {                                                                             \
+        *d = (cudnn##T##Descriptor_t)calloc(1, sizeof(struct S));                 \
+        return *d ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_NOT_INITIALIZED;          \
+    }                                                                             \
+    cudnnStatus_t cudnnDestroy##T##Descriptor(cudnn##T##Descriptor_t d)           \
+    {                                                                             \
+        free(d);                                                                  \
+        return CUDNN_STATUS_SUCCESS;                                              \
+    }
+CREATE_DESTROY(Tensor, ax_emu_tensor)
+CREATE_DESTROY(Filter, ax_emu_filter)
+CREATE_DESTROY(Convolution, ax_emu_conv)
+
+cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t, int n,
+                                         int c, int h, int w)
+{
+    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT || n < 1 || c < 1 || h < 1 || w < 1)
+        return CUDNN_STATUS_BAD_PARAM;
+    *d = {n, c, h, w, 1};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f, int k,
+                                         int c, int h, int w)
+{
+    if (f != CUDNN_TENSOR_NCHW || t != CUDNN_DATA_FLOAT || k < 1 || c < 1 || h < 1 || w < 1)
+        return CUDNN_STATUS_BAD_PARAM;
+    *d = {k, c, h, w, 1};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
+                                              int dil_h, int dil_w, cudnnConvolutionMode_t mode, cudnnDataType_t t)
+{
+    if (pad_h < 0 || pad_w < 0 || u < 1 || v < 1 || dil_h < 1 || dil_w < 1 || t != CUDNN_DATA_FLOAT)
+        return CUDNN_STATUS_BAD_PARAM;
+    d->ph = pad_h; d->pw = pad_w; d->u = u; d->v = v; d->dh = dil_h; d->dw = dil_w;
+    d->mode = mode;
+    if (!d->groups) d->groups = 1;
+    d->set = 1;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t d, int groups)
+{
+    if (groups < 1) return CUDNN_STATUS_BAD_PARAM;
+    d->groups = groups;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t m)
+{
+    d->math = m;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* cuDNN's documented output size: 1 + (in + 2 pad - ((k - 1) dil + 1)) / stride. */
+cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t x,
+                                                    cudnnFilterDescriptor_t w, int *n, int *c, int *h, int *wd)
+{
+    if (!cd->set || !x->set || !w->set) return CUDNN_STATUS_BAD_PARAM;
+    if (x->c != w->c * cd->groups || w->k % cd->groups) return CUDNN_STATUS_BAD_PARAM;
+    int eh = (w->h - 1) * cd->dh + 1, ew = (w->w - 1) * cd->dw + 1;
+    if (x->h + 2 * cd->ph < eh || x->w + 2 * cd->pw < ew) return CUDNN_STATUS_BAD_PARAM;
+    *n = x->n;
+    *c = w->k;
+    *h = 1 + (x->h + 2 * cd->ph - eh) / cd->u;
+    *wd = 1 + (x->w + 2 * cd->pw - ew) / cd->v;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static cudnnStatus_t conv(cudnnTensorDescriptor_t xd, const float *x, cudnnFilterDescriptor_t wd, const float *w,
+                          cudnnConvolutionDescriptor_t cd, float alpha, float beta, cudnnTensorDescriptor_t yd,
+                          float *y)
+{
+    int n, c, oh, ow;
+    cudnnStatus_t st = cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &n, &c, &oh, &ow);
+    if (st) return st;
+    if (!yd->set || yd->n != n || yd->c != c || yd->h != oh || yd->w != ow) return CUDNN_STATUS_BAD_PARAM;
+    if (cd->mode != CUDNN_CROSS_CORRELATION) return CUDNN_STATUS_NOT_SUPPORTED;
+    need_device(x, (size_t)xd->n * xd->c * xd->h * xd->w * sizeof(float), "cudnnConvolutionForward x");
+    need_device(w, (size_t)wd->k * wd->c * wd->h * wd->w * sizeof(float), "cudnnConvolutionForward w");
+    need_device(y, (size_t)n * c * oh * ow * sizeof(float), "cudnnConvolutionForward y");
+    int G = cd->groups, kpg = wd->k / G, cpg = wd->c;
+    for (int img = 0; img < n; img++)
+        for (int k = 0; k < wd->k; k++) {
+            int g = k / kpg;
+            const float *wk = w + (size_t)k * cpg * wd->h * wd->w;
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    float sum = 0;
+                    for (int ci = 0; ci < cpg; ci++) {
+                        const float *xp = x + ((size_t)img * xd->c + (size_t)g * cpg + ci) * xd->h * xd->w;
+                        const float *wp = wk + (size_t)ci * wd->h * wd->w;
+                        for (int ky = 0; ky < wd->h; ky++) {
+                            int yy = oy * cd->u - cd->ph + ky * cd->dh;
+                            if (yy < 0 || yy >= xd->h) continue;
+                            for (int kx = 0; kx < wd->w; kx++) {
+                                int xx = ox * cd->v - cd->pw + kx * cd->dw;
+                                if (xx < 0 || xx >= xd->w) continue;
+                                sum += xp[(size_t)yy * xd->w + xx] * wp[ky * wd->w + kx];
+                            }
+                        }
+                    }
+                    float *yp = y + (((size_t)img * c + k) * oh + oy) * ow + ox;
+                    *yp = alpha * sum + (beta != 0.0f ? beta * *yp : 0.0f);
+                }
+        }
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cudnnTensorDescriptor_t xd, const void *x,
+                                                     cudnnFilterDescriptor_t wd, const void *w,
+                                                     cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd,
+                                                     void *y, int want, int *got,
+                                                     cudnnConvolutionFwdAlgoPerf_t *perf, void *ws, size_t ws_bytes)
+{
+    (void)h;
+    if (want < 1) return CUDNN_STATUS_BAD_PARAM;
+    if (ws_bytes) need_device(ws, ws_bytes, "cudnnFindConvolutionForwardAlgorithmEx workspace");
+    /* Find runs the candidates on the buffers it is given */
+    cudnnStatus_t st = conv(xd, (const float *)x, wd, (const float *)w, cd, 1.0f, 0.0f, yd, (float *)y);
+    if (st) return st;
+    /* The slowest first, as a real search might list a tensor-core result
+     * before an FMA one: the caller must pick by math type, not position. */
+    int n = 0;
+    if (want > n && cd->math != CUDNN_FMA_MATH) perf[n++] = {CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
+                                                             CUDNN_STATUS_SUCCESS, 0.5f, ax_emu_find_ws, 0,
+                                                             CUDNN_TENSOR_OP_MATH, {0, 0, 0}};
+    if (want > n) perf[n++] = {CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_STATUS_NOT_SUPPORTED, -1.0f, 0, 0,
+                               CUDNN_FMA_MATH, {0, 0, 0}};
+    if (want > n) perf[n++] = {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_STATUS_SUCCESS, 1.0f,
+                               ax_emu_find_ws, 0, CUDNN_FMA_MATH, {0, 0, 0}};
+    *got = n;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnTensorDescriptor_t xd, const void *x,
+                                      cudnnFilterDescriptor_t wd, const void *w, cudnnConvolutionDescriptor_t cd,
+                                      cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *beta,
+                                      cudnnTensorDescriptor_t yd, void *y)
+{
+    (void)h; (void)algo;
+    if (ws_bytes < ax_emu_find_ws) return CUDNN_STATUS_BAD_PARAM;
+    need_device(ws, ws_bytes, "cudnnConvolutionForward workspace");
+    return conv(xd, (const float *)x, wd, (const float *)w, cd, *(const float *)alpha, *(const float *)beta, yd,
+                (float *)y);
+}
+#endif
