@@ -357,6 +357,30 @@ START_TEST(wrong_gpu_index)
 }
 END_TEST
 
+/* cuDNN failing at creation leaves the convolutions to im2col + cuBLAS,
+ * which still agree with the CPU; the description says why. */
+START_TEST(cudnn_failure_falls_back)
+{
+    setenv("AX_EMU_DNN_FAIL", "1", 1);
+    set_cudnn(0);
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, layers_text, "layers.net", &err) == AX_OK, "%s", err.msg);
+    ax_net *cpu, *gpu;
+    make_pair(&spec, 2, &cpu, &gpu);
+    char d[320];
+    gpu->backend->describe(gpu, d, sizeof d);
+    ck_assert_msg(strstr(d, "cuDNN failed") && strstr(d, "im2col + cuBLAS"), "%s", d);
+    ck_assert_str_eq(ax_cuda_conv_method(gpu, 0), "im2col + cuBLAS");
+    fill_input(cpu, 8, -2, 2);
+    fill_input(gpu, 8, -2, 2);
+    run_and_compare(cpu, gpu);
+    ax_net_free(cpu);
+    ax_net_free(gpu);
+    unsetenv("AX_EMU_DNN_FAIL");
+}
+END_TEST
+
 /* --tf32 takes the tensor-core algorithm the search lists first; without it
  * the FMA one is taken even though it is listed later. */
 START_TEST(precision_choice)
@@ -404,6 +428,7 @@ static Suite *suite(void)
     tcase_add_test(tc, out_of_memory);
     tcase_add_test(tc, wrong_gpu_index);
     tcase_add_test(tc, precision_choice);
+    tcase_add_test(tc, cudnn_failure_falls_back);
 #endif
     suite_add_tcase(s, tc);
     return s;

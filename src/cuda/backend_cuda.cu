@@ -112,7 +112,8 @@ ax_status ax_cu_dnn_find(cu_state *s, const ax_layer *L, cu_layer *c, const floa
 }
 #endif
 
-static ax_status cuda_init(ax_net *net, ax_error *err)
+/* One attempt at creating the backend; with try_cudnn 0, no cuDNN. */
+static ax_status init_once(ax_net *net, int try_cudnn, ax_error *err)
 {
     const ax_backend_options *opt = ax_backend_get_options();
     int count = 0;
@@ -142,10 +143,10 @@ static ax_status cuda_init(ax_net *net, ax_error *err)
     char why[400] = "", dnn_why[400] = "";
     int have_dnn = 0;
 #ifdef AX_CUDA_EMULATE
-    have_dnn = !opt->no_cudnn;
+    have_dnn = !opt->no_cudnn && try_cudnn;
     (void)why;
 #else
-    if (ax_cuda_load_libs(!opt->no_cudnn, &have_dnn, why, sizeof why, dnn_why, sizeof dnn_why))
+    if (ax_cuda_load_libs(!opt->no_cudnn && try_cudnn, &have_dnn, why, sizeof why, dnn_why, sizeof dnn_why))
         return ax_fail(err, AX_ERR_DEVICE, "--device cuda: %s", why);
 #endif
     CU(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking), "creating a stream");
@@ -156,7 +157,7 @@ static ax_status cuda_init(ax_net *net, ax_error *err)
 
     s->use_cudnn = 0;
 #ifdef AX_HAVE_CUDNN
-    if (opt->no_cudnn) {
+    if (opt->no_cudnn || !try_cudnn) {
         snprintf(s->cudnn_note, sizeof s->cudnn_note, "cuDNN off (--no-cudnn): convolutions through im2col + cuBLAS");
     } else if (!have_dnn) {
         snprintf(s->cudnn_note, sizeof s->cudnn_note, "cuDNN not loaded (%.80s): convolutions through im2col + cuBLAS",
@@ -192,7 +193,7 @@ static ax_status cuda_init(ax_net *net, ax_error *err)
 #ifdef AX_HAVE_CUDNN
         if (s->use_cudnn) {
             ax_status st = dnn_describe(s, L, c, err);
-            if (st) return st;
+            if (st) { s->dnn_failed = 1; return st; }
             c->dnn = 1;
             if (c->explicit_pad) {
                 size_t pn = (size_t)L->win.n * L->win.c * (L->win.h + L->pad_b + L->win.pad_t) *
@@ -267,7 +268,7 @@ static ax_status cuda_init(ax_net *net, ax_error *err)
                          " (%.30s: default math)", net->layers[i].spec.name);
         }
         if (tmp) cudaFree(tmp);
-        if (st) return st;
+        if (st) { s->dnn_failed = 1; return st; }
         if (need_max) {
             size_t nf = (need_max + 3) / 4;
             e = cudaMalloc((void **)&s->ws_base, guarded(nf) * sizeof(float));
@@ -300,8 +301,28 @@ static ax_status cuda_init(ax_net *net, ax_error *err)
     CU(cudaStreamSynchronize(s->stream), "preparing the GPU");
     net->backend_bytes = s->arena_n * sizeof(float) + (s->ws_base ? s->ws_bytes : 0);
 
+    return AX_OK;
+}
+
+/* cuDNN failing for a layer (an algorithm it lacks, a sub-library it cannot
+ * load) is not the end: the convolutions then run as im2col + cuBLAS, and
+ * the description says why. */
+static ax_status cuda_init(ax_net *net, ax_error *err)
+{
+    ax_status st = init_once(net, 1, err);
+    if (st && S(net) && S(net)->dnn_failed) {
+        char why[200];
+        snprintf(why, sizeof why, "%.199s", err->msg);
+        cuda_release(net);
+        st = init_once(net, 0, err);
+        if (!st)
+            snprintf(S(net)->cudnn_note, sizeof S(net)->cudnn_note, "cuDNN failed (%.100s): convolutions through "
+                     "im2col + cuBLAS", why);
+    }
+    if (st) return st;
+    cu_state *s = S(net);
     size_t mib = (size_t)(s->prop.totalGlobalMem >> 20);
-    snprintf(s->desc, sizeof s->desc, "cuda: %s (sm_%d%d, %zu MiB), %s, %s", s->prop.name, s->prop.major,
+    snprintf(s->desc, sizeof s->desc, "cuda: %.80s (sm_%d%d, %zu MiB), %.150s, %s", s->prop.name, s->prop.major,
              s->prop.minor, mib, s->cudnn_note, s->tf32 ? "TF32 allowed (--tf32)" : "float32 throughout (TF32 off)");
     return AX_OK;
 }

@@ -65,6 +65,7 @@ typedef struct {
     cudnnHandle_t dnn;
 #endif
     int use_cudnn;
+    int dnn_failed;         /* creation failed inside cuDNN: try again without it */
     char cudnn_note[160];
     float *arena;
     size_t arena_n;

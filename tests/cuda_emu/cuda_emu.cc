@@ -506,6 +506,7 @@ cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cudnnTenso
 {
     (void)h;
     if (want < 1) return CUDNN_STATUS_BAD_PARAM;
+    if (env_int("AX_EMU_DNN_FAIL", 0)) return CUDNN_STATUS_NOT_SUPPORTED;
     if (ws_bytes) need_device(ws, ws_bytes, "cudnnFindConvolutionForwardAlgorithmEx workspace");
     /* Find runs the candidates on the buffers it is given */
     cudnnStatus_t st = conv(xd, (const float *)x, wd, (const float *)w, cd, 1.0f, 0.0f, yd, (float *)y);

@@ -13,7 +13,8 @@
  * Every name is mapped to an ax_emu_ one, so that nothing here collides with
  * the real libraries should both be linked. Failure injection for the tests:
  *   AX_EMU_DEVICES=0  no GPU;  AX_EMU_DRIVER=0  no driver;
- *   AX_EMU_FREE_MB=N  the device has N MiB free. */
+ *   AX_EMU_FREE_MB=N  the device has N MiB free;
+ *   AX_EMU_DNN_FAIL=1  cuDNN's algorithm search fails. */
 #ifndef AX_CUDA_EMU_H
 #define AX_CUDA_EMU_H
 
