@@ -4,7 +4,18 @@
 
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "alexscope/net.h"
+
+int ax_backend_supports_every_type(const ax_net *net, const ax_layer *L, char *why, size_t size)
+{
+    (void)net;
+    if ((int)L->spec.type >= 0 && L->spec.type < AX_L_COUNT) return 1;
+    snprintf(why, size, "layer type %d is unknown", (int)L->spec.type);
+    return 0;
+}
 
 static ax_backend_options options;
 

@@ -60,6 +60,9 @@ extern const ax_backend ax_backend_cpu;
 /* Present when the build has CUDA (src/cuda/); reach it through ax_backend_find. */
 extern const ax_backend ax_backend_cuda;
 
+/* For backends with a kernel for every layer type the engine defines. */
+int ax_backend_supports_every_type(const struct ax_net *net, const struct ax_layer *L, char *why, size_t size);
+
 /* "cpu" or "cuda" ("gpu" is an alias); NULL with a message when unknown or
  * not built in. */
 const ax_backend *ax_backend_find(const char *name, ax_error *err);

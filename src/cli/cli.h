@@ -105,6 +105,8 @@ int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);
 int ax_cmd_bench_backward(const ax_cli_opts *o);
+/* The median of v[0..n) (sorts v). */
+double ax_cli_median(double *v, int n);
 /* bench on a backend with memory of its own (src/cli/cmd_bench_device.c) */
 int ax_cmd_bench_device(const ax_cli_opts *o);
 int ax_cmd_train(const ax_cli_opts *o);

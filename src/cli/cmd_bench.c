@@ -18,7 +18,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+double ax_cli_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -37,7 +37,7 @@ static double time_sgemm_alone(const ax_window *g, int runs, float *a, float *b,
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
         if (r >= 0) t[r] = ax_clock_ms() - t0;
     }
-    double m = median(t, runs);
+    double m = ax_cli_median(t, runs);
     free(t);
     return m;
 }
@@ -153,7 +153,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
         double flops_all = 0;
         for (int i = 0; i < L; i++) {
             const ax_layer *ly = &net->layers[i];
-            double ms = median(&t[(size_t)i * R], R);
+            double ms = ax_cli_median(&t[(size_t)i * R], R);
             double gf = ly->flops * net->batch / (ms * 1e6);
             flops_all += ly->flops * net->batch;
             char shape[64];
@@ -166,7 +166,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
             }
             printf("\n");
         }
-        double tm = median(tot, R);
+        double tm = ax_cli_median(tot, R);
         printf("%3s  %-14s %-8s %-20s %10.3f %10.1f\n", "", "total", "", "", tm, flops_all / (tm * 1e6));
         printf("\ntotal %.3f ms per batch of %d (%.3f ms per image)\n", tm, net->batch, tm / net->batch);
     }

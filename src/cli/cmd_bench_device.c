@@ -12,18 +12,6 @@
 #include "cli.h"
 #include "clock.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static ax_status seeded_input(ax_net *net, ax_error *err)
 {
     size_t n = ax_tensor_numel(&net->input);
@@ -91,9 +79,9 @@ static void throughput(const ax_net *like, int batch, int runs, int tty)
     if (st) {
         printf("batch %4d: failed: %s\n", batch, err.msg);
     } else {
-        double tm = median(t, runs);
+        double tm = ax_cli_median(t, runs);
         printf("batch %4d: %10.1f images/s   %9.3f ms per batch (kernels %.3f ms, input copy %.3f ms, output copy "
-               "%.3f ms)\n", batch, batch / (tm * 1e-3), tm, median(k, runs), median(up, runs), median(down, runs));
+               "%.3f ms)\n", batch, batch / (tm * 1e-3), tm, ax_cli_median(k, runs), ax_cli_median(up, runs), ax_cli_median(down, runs));
     }
     fflush(stdout);
     free(x); free(t); free(k); free(up); free(down);
@@ -168,7 +156,7 @@ int ax_cmd_bench_device(const ax_cli_opts *o)
     double kern_all = 0, flops_all = 0;
     for (int i = 0; i < L; i++) {
         const ax_layer *ly = &net->layers[i];
-        double ms = median(&t[(size_t)i * R], R);
+        double ms = ax_cli_median(&t[(size_t)i * R], R);
         kern_all += ms;
         flops_all += ly->flops * net->batch;
         char shape[64];

@@ -111,19 +111,6 @@ static ax_status cpu_run_layer(ax_net *net, int i, ax_error *err)
     return AX_OK;
 }
 
-static int cpu_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
-{
-    (void)net;
-    switch (L->spec.type) {
-    case AX_L_CONV: case AX_L_RELU: case AX_L_DROPOUT: case AX_L_FLATTEN: case AX_L_LRN: case AX_L_MAXPOOL:
-    case AX_L_AVGPOOL: case AX_L_PAD: case AX_L_FC: case AX_L_SOFTMAX:
-        return 1;
-    default:
-        snprintf(why, size, "no CPU kernel for type %s", ax_layer_type_name(L->spec.type));
-        return 0;
-    }
-}
-
 static void cpu_describe(const ax_net *net, char *buf, int size)
 {
     (void)net;
@@ -147,7 +134,7 @@ const ax_backend ax_backend_cpu = {
     .name = "cpu",
     .host_memory = 1,
     .init = cpu_init,
-    .supports = cpu_supports,
+    .supports = ax_backend_supports_every_type,
     .run_layer = cpu_run_layer,
     .describe = cpu_describe,
     .release = cpu_release,

@@ -2,6 +2,7 @@
  * output-size arithmetic of window operations. No allocation, no shape checks
  * beyond what the size helpers compute. */
 #include "alexscope/layers.h"
+#include "softmax_row.h"
 
 #include <math.h>
 #include <string.h>
@@ -52,25 +53,10 @@ void ax_flatten(float *out, const float *in, int n, int c, int h, int w, int hwc
     }
 }
 
-/* (N, C) -> (N, C). exp(x - max) keeps every exponent <= 0, so large logits
- * neither overflow nor lose the winner; the sum is kept in double. */
+/* (N, C) -> (N, C), row by row (src/softmax_row.h). */
 void ax_softmax(float *out, const float *in, int n, int c)
 {
-    for (int r = 0; r < n; r++) {
-        const float *x = in + (size_t)r * c;
-        float *y = out + (size_t)r * c;
-        if (c <= 0) continue;
-        float m = x[0];
-        for (int i = 1; i < c; i++)
-            if (x[i] > m) m = x[i];
-        double sum = 0.0;
-        for (int i = 0; i < c; i++) {
-            y[i] = expf(x[i] - m);
-            sum += y[i];
-        }
-        float inv = (float)(1.0 / sum);
-        for (int i = 0; i < c; i++) y[i] *= inv;
-    }
+    for (int r = 0; r < n; r++) ax_softmax_row(out + (size_t)r * c, in + (size_t)r * c, c);
 }
 
 /* Output length along one axis. Floor mode counts the windows that fit in the

@@ -357,19 +357,6 @@ static void cuda_release(ax_net *net)
     net->backend_state = NULL;
 }
 
-static int cuda_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
-{
-    (void)net;
-    switch (L->spec.type) {
-    case AX_L_CONV: case AX_L_RELU: case AX_L_DROPOUT: case AX_L_FLATTEN: case AX_L_LRN: case AX_L_MAXPOOL:
-    case AX_L_AVGPOOL: case AX_L_PAD: case AX_L_FC: case AX_L_SOFTMAX:
-        return 1;
-    default:
-        snprintf(why, size, "no CUDA kernel for type %s", ax_layer_type_name(L->spec.type));
-        return 0;
-    }
-}
-
 /* ---- transfers ----------------------------------------------------------- */
 
 static ax_status cuda_upload_weights(ax_net *net, int i, ax_error *err)
@@ -577,7 +564,7 @@ extern "C" const ax_backend ax_backend_cuda = {
     .name = "cuda",
     .host_memory = 0,
     .init = cuda_init,
-    .supports = cuda_supports,
+    .supports = ax_backend_supports_every_type,
     .upload_weights = cuda_upload_weights,
     .upload = cuda_upload,
     .run_layer = cuda_run_layer,

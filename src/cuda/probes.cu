@@ -56,71 +56,21 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-extern "C" double ax_cuda_conv_peer_ms(ax_net *net, int i, int runs, char *what, size_t size)
+/* One run of a peer: 0 on success. */
+typedef int (*peer_run)(cu_state *s, const ax_layer *L, cu_layer *c, void *ctx);
+
+/* The median of `runs` event-timed runs after one warm-up; negative when a
+ * run fails. */
+static double time_runs(cu_state *s, const ax_layer *L, cu_layer *c, peer_run run, void *ctx, int runs)
 {
-    cu_state *s = S(net);
-    ax_error e0, *err = &e0;
-    if (!s || i < 0 || i >= net->nlayers || net->layers[i].spec.type != AX_L_CONV || runs < 1) return -1;
-    const ax_layer *L = &net->layers[i];
-    cu_layer *c = &s->L[i];
     double *t = (double *)calloc((size_t)runs, sizeof *t);
     cudaEvent_t a = NULL, b = NULL;
-    if (!t || cudaEventCreate(&a) != cudaSuccess || cudaEventCreate(&b) != cudaSuccess) {
-        free(t);
-        return -1;
-    }
     double result = -1;
-#ifdef AX_HAVE_CUDNN
-    if (c->dnn) {
-        /* the fastest algorithm found afresh, with as much workspace as it likes */
-        size_t free_b = 0, total_b = 0;
-        cudaMemGetInfo(&free_b, &total_b);
-        size_t cap = free_b / 2 > FIND_WS_CAP ? FIND_WS_CAP : free_b / 2;
-        void *ws = NULL;
-        if (cap && cudaMalloc(&ws, cap) != cudaSuccess) { cudaGetLastError(); ws = NULL; cap = 0; }
-        cudnnConvolutionFwdAlgo_t algo;
-        size_t need = 0;
-        const float *x = i ? s->L[i - 1].out : s->input;
-        const float *src = c->explicit_pad ? s->padbuf : x;
-        if (c->explicit_pad)
-            ax_cu_pad(s->stream, s->padbuf, x, L->win.n, L->win.c, L->win.h, L->win.w, L->win.pad_t, L->win.pad_l,
-                      L->pad_b, L->pad_r);
-        if (ax_cu_dnn_find(s, L, c, src, ws, cap, &algo, &need, NULL, err) == AX_OK) {
-            const float one = 1.0f, zero = 0.0f;
-            int bad = 0;
-            for (int r = -1; r < runs && !bad; r++) {
-                cudaEventRecord(a, s->stream);
-                bad = cudnnConvolutionForward(s->dnn, &one, c->xd, src, c->wd, c->w, c->cd, algo, ws, cap, &zero,
-                                              c->yd, c->out) != CUDNN_STATUS_SUCCESS;
-                cudaEventRecord(b, s->stream);
-                cudaEventSynchronize(b);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, a, b);
-                if (r >= 0) t[r] = ms;
-            }
-            if (!bad) {
-                qsort(t, (size_t)runs, sizeof *t, cmp_double);
-                result = t[runs / 2];
-                snprintf(what, size, "cuDNN %s alone", algo_name(algo));
-            }
-        }
-        if (ws) cudaFree(ws);
-    } else
-#endif
-    {
-        const ax_window *g = &L->win;
-        int G = g->groups, M = g->oc / G, N = g->oh * g->ow, K = g->c / G * g->kh * g->kw;
-        size_t per = col_per_image(L), out_per = (size_t)g->oc * N;
+    if (t && cudaEventCreate(&a) == cudaSuccess && cudaEventCreate(&b) == cudaSuccess) {
         int bad = 0;
         for (int r = -1; r < runs && !bad; r++) {
             cudaEventRecord(a, s->stream);
-            for (int img = 0; img < g->n && !bad; img += c->chunk) {
-                int cnt = g->n - img < c->chunk ? g->n - img : c->chunk;
-                for (int gi = 0; gi < G && !bad; gi++)
-                    bad = ax_cu_gemm_rm(s, M, N, K, c->w + (size_t)gi * M * K, 0, s->col + (size_t)gi * K * N,
-                                  (long long)per, c->out + img * out_per + (size_t)gi * M * N, (long long)out_per,
-                                  cnt, err) != AX_OK;
-            }
+            bad = run(s, L, c, ctx);
             cudaEventRecord(b, s->stream);
             cudaEventSynchronize(b);
             float ms = 0;
@@ -130,12 +80,82 @@ extern "C" double ax_cuda_conv_peer_ms(ax_net *net, int i, int runs, char *what,
         if (!bad) {
             qsort(t, (size_t)runs, sizeof *t, cmp_double);
             result = t[runs / 2];
-            snprintf(what, size, "cuBLAS GEMMs alone");
         }
     }
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
+    if (a) cudaEventDestroy(a);
+    if (b) cudaEventDestroy(b);
     free(t);
+    return result;
+}
+
+#ifdef AX_HAVE_CUDNN
+typedef struct {
+    const float *src;
+    cudnnConvolutionFwdAlgo_t algo;
+    void *ws;
+    size_t ws_bytes;
+} dnn_peer;
+
+static int run_dnn(cu_state *s, const ax_layer *L, cu_layer *c, void *ctx)
+{
+    (void)L;
+    const dnn_peer *p = (const dnn_peer *)ctx;
+    const float one = 1.0f, zero = 0.0f;
+    return cudnnConvolutionForward(s->dnn, &one, c->xd, p->src, c->wd, c->w, c->cd, p->algo, p->ws, p->ws_bytes,
+                                   &zero, c->yd, c->out) != CUDNN_STATUS_SUCCESS;
+}
+#endif
+
+/* The GEMMs of the im2col path, without the im2col and the bias. */
+static int run_gemms(cu_state *s, const ax_layer *L, cu_layer *c, void *ctx)
+{
+    (void)ctx;
+    const ax_window *g = &L->win;
+    int G = g->groups, M = g->oc / G, N = g->oh * g->ow, K = g->c / G * g->kh * g->kw;
+    size_t per = col_per_image(L), out_per = (size_t)g->oc * N;
+    ax_error err;
+    for (int img = 0; img < g->n; img += c->chunk) {
+        int cnt = g->n - img < c->chunk ? g->n - img : c->chunk;
+        for (int gi = 0; gi < G; gi++)
+            if (ax_cu_gemm_rm(s, M, N, K, c->w + (size_t)gi * M * K, 0, s->col + (size_t)gi * K * N, (long long)per,
+                              c->out + img * out_per + (size_t)gi * M * N, (long long)out_per, cnt, &err))
+                return 1;
+    }
+    return 0;
+}
+
+extern "C" double ax_cuda_conv_peer_ms(ax_net *net, int i, int runs, char *what, size_t size)
+{
+    cu_state *s = S(net);
+    if (!s || i < 0 || i >= net->nlayers || net->layers[i].spec.type != AX_L_CONV || runs < 1) return -1;
+    const ax_layer *L = &net->layers[i];
+    cu_layer *c = &s->L[i];
+    double result = -1;
+#ifdef AX_HAVE_CUDNN
+    if (c->dnn) {
+        /* the fastest algorithm found afresh, with as much workspace as it likes */
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        size_t cap = free_b / 2 > FIND_WS_CAP ? FIND_WS_CAP : free_b / 2;
+        void *ws = NULL;
+        if (cap && cudaMalloc(&ws, cap) != cudaSuccess) { cudaGetLastError(); ws = NULL; cap = 0; }
+        const float *x = i ? s->L[i - 1].out : s->input;
+        dnn_peer p = {c->explicit_pad ? s->padbuf : x, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, ws, cap};
+        if (c->explicit_pad)
+            ax_cu_pad(s->stream, s->padbuf, x, L->win.n, L->win.c, L->win.h, L->win.w, L->win.pad_t, L->win.pad_l,
+                      L->pad_b, L->pad_r);
+        size_t need = 0;
+        ax_error err;
+        if (ax_cu_dnn_find(s, L, c, p.src, ws, cap, &p.algo, &need, NULL, &err) == AX_OK) {
+            result = time_runs(s, L, c, run_dnn, &p, runs);
+            snprintf(what, size, "cuDNN %s alone", algo_name(p.algo));
+        }
+        if (ws) cudaFree(ws);
+        return result;
+    }
+#endif
+    result = time_runs(s, L, c, run_gemms, NULL, runs);
+    snprintf(what, size, "cuBLAS GEMMs alone");
     return result;
 }
 

@@ -2,6 +2,7 @@
  * channels-last flatten, bias, softmax, fill), as src/cpu/simple.c computes
  * them. One thread per output element, striding over the grid. */
 #include "kernels.h"
+#include "softmax_row.h"
 
 #include <math.h>
 
@@ -79,25 +80,11 @@ void ax_cu_bias_rows(cudaStream_t s, float *out, const float *b, int n, int f)
     AX_LAUNCH(k_bias_rows, ax_cu_grid(total), AX_CU_BLOCK, s, out, b, n, f);
 }
 
-/* One thread a row, as the CPU kernel does it: exp(x - max), the sum in
- * double, then one multiply by its inverse. Rows are few (the batch). */
+/* One thread a row, with the CPU kernel's own row code (softmax_row.h).
+ * Rows are few (the batch). */
 __global__ void k_softmax(float *out, const float *in, int n, int c)
 {
-    AX_CU_FOR(r, (size_t)n) {
-        const float *x = in + r * (size_t)c;
-        float *y = out + r * (size_t)c;
-        if (c <= 0) continue;
-        float m = x[0];
-        for (int i = 1; i < c; i++)
-            if (x[i] > m) m = x[i];
-        double sum = 0.0;
-        for (int i = 0; i < c; i++) {
-            y[i] = expf(x[i] - m);
-            sum += y[i];
-        }
-        float inv = (float)(1.0 / sum);
-        for (int i = 0; i < c; i++) y[i] *= inv;
-    }
+    AX_CU_FOR(r, (size_t)n) ax_softmax_row(out + r * (size_t)c, in + r * (size_t)c, c);
 }
 
 void ax_cu_softmax(cudaStream_t s, float *out, const float *in, int n, int c)
