@@ -15,7 +15,7 @@
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
+static ax_status create(ax_grad **out, ax_net *net, int with_weights, ax_error *err)
 {
     *out = NULL;
     ax_grad *g = calloc(1, sizeof *g);
@@ -45,8 +45,12 @@ ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
         const ax_layer *ly = &net->layers[i];
         g->d_out[i] = ly->out;
         count += align16(ax_tensor_numel(&ly->out));
-        if (ly->weight.ndim) { g->d_weight[i] = ly->weight; count += align16(ax_tensor_numel(&ly->weight)); }
-        if (ly->bias.ndim) { g->d_bias[i] = ly->bias; count += align16(ax_tensor_numel(&ly->bias)); }
+        if (ly->weight.ndim && with_weights) {
+            g->d_weight[i] = ly->weight;
+            count += align16(ax_tensor_numel(&ly->weight));
+        }
+        if (ly->bias.ndim && with_weights) { g->d_bias[i] = ly->bias; count += align16(ax_tensor_numel(&ly->bias)); }
+        g->frozen[i] = !with_weights;
         size_t sc = 0;
         if (ly->spec.type == AX_L_CONV) sc = ax_conv2d_bwd_scratch(&ly->win) * (size_t)g->slots;
         else if (ly->spec.type == AX_L_LRN) sc = ax_lrn_bwd_scratch(ly->in_c) * (size_t)g->lrn_slots;
@@ -75,6 +79,16 @@ ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
     }
     *out = g;
     return AX_OK;
+}
+
+ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err)
+{
+    return create(out, net, 1, err);
+}
+
+ax_status ax_grad_create_activations(ax_grad **out, ax_net *net, ax_error *err)
+{
+    return create(out, net, 0, err);
 }
 
 void ax_grad_free(ax_grad *g)
@@ -126,7 +140,7 @@ int ax_grad_logit_layer(const ax_net *net)
 
 static int trainable(const ax_grad *g, int i)
 {
-    return g->net->layers[i].weight.ndim && !g->frozen[i];
+    return g->net->layers[i].weight.ndim && !g->frozen[i] && g->d_weight[i].data;
 }
 
 ax_status ax_grad_backward(ax_grad *g, int top, int want_input, ax_error *err)

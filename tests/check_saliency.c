@@ -82,6 +82,34 @@ START_TEST(map_is_abs_max)
 }
 END_TEST
 
+/* Activation-only gradients (what the workbench allocates) give the same
+ * input and layer gradients, bit for bit, with no weight buffers; a layer
+ * unfrozen by mistake gets no weight work rather than a write through NULL. */
+START_TEST(activations_only_same)
+{
+    float x[B * C * H * W];
+    ax_net *net = make_net(x);
+    ax_error err = {0};
+    ax_grad *full = NULL, *act = NULL;
+    ck_assert_msg(ax_grad_create(&full, net, &err) == AX_OK, "%s", err.msg);
+    ck_assert_msg(ax_grad_create_activations(&act, net, &err) == AX_OK, "%s", err.msg);
+    ck_assert_uint_lt(act->count, full->count);
+    int top = ax_saliency_backward(full, 3, NULL, &err);
+    ck_assert_int_eq(ax_saliency_backward(act, 3, NULL, &err), top);
+    ck_assert_mem_eq(act->d_input.data, full->d_input.data, ax_tensor_numel(&full->d_input) * sizeof(float));
+    for (int i = 0; i < net->nlayers; i++) act->frozen[i] = 0;   /* unfrozen by mistake */
+    ck_assert_msg(ax_grad_backward(act, top, 1, &err) == AX_OK, "%s", err.msg);
+    ck_assert_mem_eq(act->d_input.data, full->d_input.data, ax_tensor_numel(&full->d_input) * sizeof(float));
+    for (int i = 0; i <= top; i++) {
+        ck_assert_ptr_null(act->d_weight[i].data);
+        ck_assert_mem_eq(act->d_out[i].data, full->d_out[i].data, ax_tensor_numel(&full->d_out[i]) * sizeof(float));
+    }
+    ax_grad_free(full);
+    ax_grad_free(act);
+    ax_net_free(net);
+}
+END_TEST
+
 /* A NaN in the gradient is not hidden by the maximum. */
 START_TEST(map_keeps_nan)
 {
@@ -230,6 +258,7 @@ int main(void)
     tcase_set_timeout(t, AX_CHECK_TIMEOUT);
     tcase_add_test(t, map_is_abs_max);
     tcase_add_test(t, map_keeps_nan);
+    tcase_add_test(t, activations_only_same);
     tcase_add_test(t, gradient_of_logit_k);
     tcase_add_test(t, refusals);
     tcase_add_test(t, channel_figures);

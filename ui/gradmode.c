@@ -82,7 +82,7 @@ static void job(ax_ui *u, void *arg)
     ax_error e = { 0 };
     double t0 = ax_ui_now();
     int top = -1;
-    if (ax_grad_create(&g, net, &e) == AX_OK) {
+    if (ax_grad_create_activations(&g, net, &e) == AX_OK) {
         top = ax_saliency_backward(g, J.cls, J.classes, &e);
         if (top >= 0) {
             memcpy(J.buf + J.off[0], g->d_input.data, ax_tensor_numel(&g->d_input) * sizeof(float));

@@ -96,6 +96,12 @@ typedef struct ax_grad {
 /* Allocates every gradient buffer for `net` (its batch and shapes); the net
  * must outlive the state. */
 ax_status ax_grad_create(ax_grad **out, ax_net *net, ax_error *err);
+
+/* The same for the gradients of the input and the activations only
+ * (saliency, the workbench's G): no weight or bias gradient is allocated,
+ * every layer stays frozen, and d_weight/d_bias data are NULL. On bvlc
+ * AlexNet that leaves out 61 million floats. */
+ax_status ax_grad_create_activations(ax_grad **out, ax_net *net, ax_error *err);
 void ax_grad_free(ax_grad *g);
 
 /* The forward pass for a backward: every layer from the input, with dropout
