@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end test of the workbench's gradients: drives ./alexscope in a
 # private tmux server on the half-width net (fast) and checks the Saliency
-# view (0), Top-k's Enter on the second class, and G in Channels and Heatmap.
+# view (0), Top-k's Enter and e on the second class, and G in Channels and Heatmap.
 # Every check polls the screen (no fixed sleeps).
 # Exits 77 (automake's SKIP) when tmux is missing.
 
@@ -62,6 +62,11 @@ keys j Enter
 expect "rank 2 of 5" "Enter on the second row opens the Saliency view for it" 60
 expect "d logit[$second " "... of that class ($second)"
 if [ "$second" != "$top" ]; then pass "the class changed ($top to $second)"; else fail "the class did not change ($top)"; fi
+# e on the same row explains that class's value, not the top one's
+keys 6
+expect "Top-k view" "back in Top-k, the second row still selected"
+keys e
+expect_re "Explain view .+ output $second( |$)" "e explains the selected class ($second), not the top one" 30
 
 # ---- G: the class's gradient on conv5 in Channels and Heatmap
 keys g; keys -l conv5; keys Enter

@@ -11,7 +11,7 @@
 static const ax_keyhelp keys[] = {
     { "+ -", "more / fewer classes" },
     { "Up Down Home End", "previous / next / first / last layer" },
-    { "e", "explain the top class's value" },
+    { "e", "explain the selected class's value" },
     { "j k", "select a class row" },
     { "Enter", "explain this class: its Saliency view" },
     { NULL, NULL },
@@ -103,35 +103,34 @@ static void draw(ax_ui *u, ax_rect r)
         ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "the top %d hold %.1f %% of the probability", k, 100.0 * sum);
 }
 
+/* The class on the selected row of the layer the view ranks (-1: none yet). */
+static int selected_class(ax_ui *u, int *src_out)
+{
+    int last = u->net->nlayers - 1, src = ax_ui_tensor(u, last) ? last : u->cur;
+    const float *d = ax_ui_data(u, src);
+    int c = src >= 0 ? ax_ui_channels(u, src) : 0;
+    int *idx = ax_ui_order(u, (size_t)sel + 1);
+    *src_out = src;
+    if (!d || !idx || ax_topk(idx, sel + 1, d, c) <= sel) return -1;
+    return idx[sel];
+}
+
 static int key(ax_ui *u, int k)
 {
-    if (k == 'e') {
-        /* the top class of the layer the view ranks */
-        int last = u->net->nlayers - 1, src = ax_ui_tensor(u, last) ? last : u->cur;
-        const float *d = ax_ui_data(u, src);
-        int c = src >= 0 ? ax_ui_channels(u, src) : 0, best = 0;
-        for (int i = 1; d && i < c; i++)
-            if (d[i] > d[best]) best = i;
-        ax_ui_explain_open(u, src, best, 0, 0);
+    if (k == 'e' || k == '\n' || k == '\r' || k == KEY_ENTER) {
+        int src, cls = selected_class(u, &src);
+        if (cls < 0) {
+            ax_ui_say(u, AX_R_DIM, "no class on that row yet: a runs all layers");
+            return 1;
+        }
+        if (k == 'e') ax_ui_explain_open(u, src, cls, 0, 0);   /* how its value was computed */
+        else ax_ui_saliency_open(u, sel == 0 ? -1 : cls);     /* where the image makes it */
         return 1;
     }
     if (k == 'j' || k == 'k') {
         sel += k == 'j' ? 1 : -1;
         if (sel >= rows) sel = rows - 1;
         if (sel < 0) sel = 0;
-        return 1;
-    }
-    if (k == '\n' || k == '\r' || k == KEY_ENTER) {
-        /* the class on the selected row of the layer the view ranks */
-        int last = u->net->nlayers - 1, src = ax_ui_tensor(u, last) ? last : u->cur;
-        const float *d = ax_ui_data(u, src);
-        int c = src >= 0 ? ax_ui_channels(u, src) : 0;
-        int *idx = ax_ui_order(u, (size_t)sel + 1);
-        if (!d || !idx || ax_topk(idx, sel + 1, d, c) <= sel) {
-            ax_ui_say(u, AX_R_DIM, "no class on that row yet: a runs all layers");
-            return 1;
-        }
-        ax_ui_saliency_open(u, sel == 0 ? -1 : idx[sel]);
         return 1;
     }
     if (k == '+' || k == '=') {
