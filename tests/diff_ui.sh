@@ -59,6 +59,13 @@ expect_re "conv3 FIRST DIVERGENCE: max\|A-B\|" "] jumps to conv3"
 expect_re "^ alexscope .* conv3 \(1, 8, 4, 4\)" "the header shows conv3"
 expect_re "ch +max\|A-B\|" "the per-channel error table is shown"
 expect_re "side A: channel 0 +side B: channel 0 +A-B: max" "A, B and A-B heatmaps of channel 0"
+keys Up
+expect_re "side A: channel [1-7] +side B: channel [1-7] +A-B: max" "Up selects another row's channel and its maps"
+ch=$(screen | sed -n 's/.*side A: channel \([0-9]*\) .*/\1/p' | head -n 1)
+keys Enter
+expect_re "Heatmap view .* conv3 .* channel $ch of 8" "Enter opens that channel's heatmap (channel $ch)"
+keys Escape
+expect_re "Diff view" "Esc comes back to the Diff view"
 keys Right
 expect_re "mean\|A-B\|[|v]" "Right sorts by the next column" 10
 keys 6

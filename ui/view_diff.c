@@ -14,6 +14,7 @@ static const ax_keyhelp keys[] = {
     { "PgUp PgDn Home End", "page / first / last row" },
     { "Left Right", "choose the sort column" },
     { "o", "sort ascending / descending" },
+    { "Enter", "the selected channel's heatmap (side A; Esc back)" },
     { "D", "this view, from any view" },
     { "W", "any view: load side B (weights or .net)" },
     { "]", "first divergent layer (any view but" },
@@ -328,6 +329,11 @@ static int key(ax_ui *u, int k)
     if (!cmp || !row || !row->b || !row->shape_ok) return 0;
     const chan *t = table(u, cmp, row);
     if (!t) return 0;
+    if (k == '\n' || k == '\r' || k == KEY_ENTER) {
+        /* the selected channel full size (side A); Esc comes back here */
+        ax_ui_open_view(u, AX_V_HEATMAP, 1);
+        return 1;
+    }
     int sel = ax_ui_list_key(k, row_of(t, S.c, u->ch), S.c, ax_ui_pane(u).h / 3);
     if (sel < 0) return 0;
     u->ch = t[sel].ch;
@@ -335,7 +341,7 @@ static int key(ax_ui *u, int k)
 }
 
 const ax_view ax_view_diff = {
-    "Diff", draw, key, keys, "Up/Down channel  Left/Right sort  o order  ] first divergence  W side B", reset, release,
+    "Diff", draw, key, keys, "Up/Down channel  Left/Right sort  o order  Enter heatmap  ] first divergence  W side B", reset, release,
 };
 
 /* ---- the Top-k view with two sides ---------------------------------------- */
