@@ -319,6 +319,46 @@ START_TEST(guards_catch_overrun)
 }
 END_TEST
 
+/* cuDNN itself accepts the descriptors of every convolution of the four
+ * built-in nets and of the layer test and computes each one's output shape
+ * as the net does; padding it cannot express goes through a padded copy. In
+ * tests/check_cuda this is the real library and needs no GPU. */
+static void descriptors_of(const char *name_or_text, int text, int *explicit_count, const char *expect_explicit)
+{
+    ax_spec spec;
+    ax_error err;
+    if (text) ck_assert_msg(ax_spec_parse(&spec, name_or_text, "layers.net", &err) == AX_OK, "%s", err.msg);
+    else ck_assert_msg(ax_spec_load(&spec, name_or_text, &err) == AX_OK, "%s", err.msg);
+    ax_net *net;
+    ck_assert_msg(ax_net_create(&net, &spec, 2, &ax_backend_cpu, &err) == AX_OK, "%s", err.msg);
+    for (int i = 0; i < net->nlayers; i++) {
+        if (net->layers[i].spec.type != AX_L_CONV) continue;
+        int ep = -1;
+        char why[400] = "";
+        int rc = ax_cuda_dnn_check(net, i, &ep, why, sizeof why);
+        ck_assert_msg(rc == 0, "%s layer %s: %s", net->spec.name, net->layers[i].spec.name, why);
+        int want = expect_explicit && !strcmp(expect_explicit, net->layers[i].spec.name);
+        ck_assert_msg(ep == want || !expect_explicit, "%s layer %s: padded copy %d, expected %d", net->spec.name,
+                      net->layers[i].spec.name, ep, want);
+        *explicit_count += ep;
+    }
+    ax_net_free(net);
+}
+
+START_TEST(cudnn_descriptors)
+{
+    int n = 0;
+    descriptors_of("caffe", 0, &n, "");
+    descriptors_of("torchvision", 0, &n, "");
+    descriptors_of("keras-half", 0, &n, NULL);
+    ck_assert_int_eq(n, 0);
+    descriptors_of("tf-bench", 0, &n, "conv1");   /* SAME: 3 rows above, 4 below */
+    ck_assert_int_eq(n, 1);
+    descriptors_of(layers_text, 1, &n, "c3");      /* c1's extra bottom row is never reached */
+    ck_assert_int_eq(n, 2);
+}
+END_TEST
+
 #ifdef AX_CUDA_EMU_TEST
 /* Why a GPU cannot be used is said in the user's words. */
 static void expect_device_error(const char *env, const char *val, ax_status code, const char *words)
@@ -421,6 +461,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, builtin_nets_batch, 0, 4);
 #endif
     tcase_add_test(tc, stepping_and_changes);
+    tcase_add_test(tc, cudnn_descriptors);
     tcase_add_test(tc, guards_catch_overrun);
 #ifdef AX_CUDA_EMU_TEST
     tcase_add_test(tc, no_driver);
@@ -434,10 +475,25 @@ static Suite *suite(void)
     return s;
 }
 
+#ifndef AX_CUDA_EMU_TEST
+/* Runs every case in this process (Check forks one per case by default). */
+static int run_here(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+#endif
+
 int main(void)
 {
 #ifndef AX_CUDA_EMU_TEST
-    /* Without a usable GPU there is nothing to compare: skip, saying why. */
+    /* Without a usable GPU there is nothing to compare; cuDNN's descriptors
+     * are still checked against the library where it loads. Else skip,
+     * saying why. */
     ax_spec spec;
     ax_error err;
     if (ax_spec_parse(&spec, chw_text, "chw.net", &err) != AX_OK) {
@@ -447,10 +503,27 @@ int main(void)
     ax_net *probe = NULL;
     ax_status st = ax_net_create(&probe, &spec, 1, &ax_backend_cuda, &err);
     if (st == AX_ERR_DEVICE) {
-        printf("SKIP: %s\n", err.msg);
-        return 77;
+        printf("no GPU: %s\n", err.msg);
+        ax_net *cpu = NULL;
+        int ep;
+        char why[400] = "";
+        if (ax_net_create(&cpu, &spec, 1, &ax_backend_cpu, &err) || ax_cuda_dnn_check(cpu, 0, &ep, why, sizeof why) < 0) {
+            ax_net_free(cpu);
+            printf("SKIP: and no cuDNN to check descriptors with (%s)\n", why);
+            return 77;
+        }
+        ax_net_free(cpu);
+        printf("only cuDNN's descriptors are checked, against the library itself\n");
+        Suite *s = suite_create("cuda without a GPU");
+        TCase *tc = tcase_create("cudnn");
+        tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
+        tcase_add_test(tc, cudnn_descriptors);
+        suite_add_tcase(s, tc);
+        return run_here(s);   /* cuDNN, once used in this process, does not survive a fork */
     }
     ax_net_free(probe);
-#endif
+    return run_here(suite());   /* CUDA, once started in this process, does not survive a fork */
+#else
     return ax_run_suite(suite());
+#endif
 }

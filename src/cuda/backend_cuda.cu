@@ -51,7 +51,7 @@ static void cuda_release(ax_net *net);
 #ifdef AX_HAVE_CUDNN
 /* Descriptors of one convolution; padding cuDNN cannot express (asymmetric,
  * as SAME gives) is made by copying the input into a padded buffer. */
-static ax_status dnn_describe(cu_state *s, ax_layer *L, cu_layer *c, ax_error *err)
+ax_status ax_cu_dnn_describe(int tf32, const ax_layer *L, cu_layer *c, ax_error *err)
 {
     const ax_window *g = &L->win;
     int pt = g->pad_t, pl = g->pad_l, h = g->h, w = g->w;
@@ -76,7 +76,7 @@ static ax_status dnn_describe(cu_state *s, ax_layer *L, cu_layer *c, ax_error *e
     DNN(cudnnSetConvolution2dDescriptor(c->cd, pt, pl, g->sh, g->sw, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
         "convolution descriptor");
     DNN(cudnnSetConvolutionGroupCount(c->cd, g->groups), "group count");
-    DNN(cudnnSetConvolutionMathType(c->cd, s->tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), "math type");
+    DNN(cudnnSetConvolutionMathType(c->cd, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), "math type");
     int n, ch, yh, yw;
     DNN(cudnnGetConvolution2dForwardOutputDim(c->cd, c->xd, c->wd, &n, &ch, &yh, &yw), "output size");
     if (n != g->n || ch != g->oc || yh != g->oh || yw != g->ow)
@@ -192,7 +192,7 @@ static ax_status init_once(ax_net *net, int try_cudnn, ax_error *err)
         if (L->spec.type != AX_L_CONV) continue;
 #ifdef AX_HAVE_CUDNN
         if (s->use_cudnn) {
-            ax_status st = dnn_describe(s, L, c, err);
+            ax_status st = ax_cu_dnn_describe(s->tf32, L, c, err);
             if (st) { s->dnn_failed = 1; return st; }
             c->dnn = 1;
             if (c->explicit_pad) {

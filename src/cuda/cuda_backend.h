@@ -31,6 +31,14 @@ double ax_cuda_conv_peer_ms(struct ax_net *net, int i, int runs, char *what, siz
 /* Times copying layer i's output to the host and back (ms); 0 on success. */
 int ax_cuda_copy_ms(struct ax_net *net, int i, double *h2d, double *d2h);
 
+/* Sets up cuDNN's descriptors for convolution layer i of any net (of any
+ * backend) as the CUDA backend would, through the cuDNN library itself: 0
+ * when cuDNN accepts them and computes the net's output shape (explicit_pad
+ * says whether the input is padded into a copy first), 1 with the reason in
+ * why when it does not, -1 when cuDNN cannot be loaded or is not built in.
+ * Needs no GPU. */
+int ax_cuda_dnn_check(const struct ax_net *net, int i, int *explicit_pad, char *why, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

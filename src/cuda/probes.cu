@@ -186,3 +186,41 @@ extern "C" int ax_cuda_copy_ms(ax_net *net, int i, double *h2d, double *d2h)
     cudaEventDestroy(c);
     return rc;
 }
+
+extern "C" int ax_cuda_dnn_check(const ax_net *net, int i, int *explicit_pad, char *why, size_t size)
+{
+    if (i < 0 || i >= net->nlayers || net->layers[i].spec.type != AX_L_CONV) {
+        snprintf(why, size, "layer %d is not a convolution", i);
+        return -1;
+    }
+#ifdef AX_HAVE_CUDNN
+    int have = 0;
+#ifndef AX_CUDA_EMULATE
+    char dnn_why[300] = "";
+    if (ax_cuda_load_libs(1, &have, why, size, dnn_why, sizeof dnn_why)) return -1;
+    if (!have) {
+        snprintf(why, size, "%s", dnn_why);
+        return -1;
+    }
+#endif
+    (void)have;
+    cu_layer c;
+    memset(&c, 0, sizeof c);
+    ax_error err;
+    ax_status st = ax_cu_dnn_describe(ax_backend_get_options()->tf32, &net->layers[i], &c, &err);
+    if (c.xd) cudnnDestroyTensorDescriptor(c.xd);
+    if (c.yd) cudnnDestroyTensorDescriptor(c.yd);
+    if (c.wd) cudnnDestroyFilterDescriptor(c.wd);
+    if (c.cd) cudnnDestroyConvolutionDescriptor(c.cd);
+    *explicit_pad = c.explicit_pad;
+    if (st) {
+        snprintf(why, size, "%s", err.msg);
+        return 1;
+    }
+    return 0;
+#else
+    (void)explicit_pad;
+    snprintf(why, size, "built without cuDNN");
+    return -1;
+#endif
+}

@@ -179,6 +179,9 @@ static inline size_t col_per_image(const ax_layer *L)
 ax_status ax_cu_gemm_rm(cu_state *s, int M, int N, int K, const float *A, long long sa, const float *B,
                         long long sb, float *C, long long sc, int count, ax_error *err);
 #ifdef AX_HAVE_CUDNN
+/* cuDNN's descriptors of convolution L in c (backend_cuda.cu); checks that
+ * cuDNN's output shape is the net's. Needs no GPU. */
+ax_status ax_cu_dnn_describe(int tf32, const ax_layer *L, cu_layer *c, ax_error *err);
 /* The fastest cuDNN algorithm the precision allows for convolution c (backend_cuda.cu). */
 ax_status ax_cu_dnn_find(cu_state *s, const ax_layer *L, cu_layer *c, const float *x, void *ws, size_t ws_cap,
                          cudnnConvolutionFwdAlgo_t *algo, size_t *need, int *default_math, ax_error *err);
