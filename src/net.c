@@ -196,18 +196,20 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
         snprintf(L->weight.name, sizeof L->weight.name, "%.50s.weight", L->spec.name);
         snprintf(L->bias.name, sizeof L->bias.name, "%.50s.bias", L->spec.name);
     }
-    ax_status st = net->backend->init ? net->backend->init(net, err) : AX_OK;
-    if (st) { ax_net_free(net); return st; }
+    /* a layer the backend cannot run is refused before the backend starts */
     for (int i = 0; i < net->nlayers && net->backend->supports; i++) {
         char why[200] = "";
         if (!net->backend->supports(net, &net->layers[i], why, sizeof why)) {
             ax_fail(err, AX_ERR_UNSUPPORTED, "layer %d '%s' (%s) cannot run on the %s backend: %s", i,
                     net->layers[i].spec.name, ax_layer_type_name(net->layers[i].spec.type), net->backend->name,
                     why[0] ? why : "not supported");
+            net->backend = NULL;   /* not started: nothing to release */
             ax_net_free(net);
             return AX_ERR_UNSUPPORTED;
         }
     }
+    ax_status st = net->backend->init ? net->backend->init(net, err) : AX_OK;
+    if (st) { ax_net_free(net); return st; }
     net->input_host_only = 1;
     ax_net_init_seeded(net, 0x5eed);
     *out = net;

@@ -235,6 +235,43 @@ static const ax_backend fake_device = {
     .run_layer = fake_run, .download = fake_download, .describe = fake_describe, .release = fake_release,
 };
 
+/* A backend without LRN: the net is refused before the backend starts,
+ * naming the layer. */
+static int no_lrn_inits;
+
+static int no_lrn_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
+{
+    (void)net;
+    if (L->spec.type != AX_L_LRN) return 1;
+    snprintf(why, size, "no LRN kernel here");
+    return 0;
+}
+
+static ax_status no_lrn_init(ax_net *net, ax_error *err)
+{
+    (void)net; (void)err;
+    no_lrn_inits++;
+    return AX_OK;
+}
+
+START_TEST(test_backend_refuses_layer)
+{
+    static const ax_backend no_lrn = {
+        .name = "no-lrn", .host_memory = 1, .init = no_lrn_init, .supports = no_lrn_supports,
+        .run_layer = NULL, .describe = fake_describe, .release = NULL,
+    };
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, tiny_text, "tiny.net", &err) == AX_OK, "%s", err.msg);
+    ax_net *net = NULL;
+    ck_assert_int_eq(ax_net_create(&net, &spec, 1, &no_lrn, &err), AX_ERR_UNSUPPORTED);
+    ck_assert_ptr_null(net);
+    ck_assert_msg(strstr(err.msg, "layer 2 'n1' (lrn) cannot run on the no-lrn backend: no LRN kernel here"), "%s",
+                  err.msg);
+    ck_assert_int_eq(no_lrn_inits, 0);
+}
+END_TEST
+
 static const char *drop_text =
     "input 3 12 12\n"
     "conv    c1 out=4 k=3 pad=1\n"
@@ -688,6 +725,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_stepping);
     tcase_add_test(tc, test_output_protocol);
     tcase_add_test(tc, test_device_callers);
+    tcase_add_test(tc, test_backend_refuses_layer);
     tcase_add_test(tc, test_seeded_init);
     tcase_add_test(tc, test_untrained_ranges);
     tcase_add_test(tc, test_load_roundtrip_and_errors);

@@ -5,8 +5,8 @@
  * made only when someone reads them (ax_net_output).
  *
  * The calls, in the order a net makes them:
+ *   supports        once per layer, before anything starts (a refusal names it);
  *   init            once, after shapes are resolved: device, buffers, handles;
- *   supports        once per layer, before anything runs (a refusal names it);
  *   upload_weights  after the host weights change (load, seeded init, edits);
  *   upload          after the host input (or a layer's host output) changes;
  *   run_layer       computes layer i from layer i-1 (may return before the
