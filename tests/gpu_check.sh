@@ -1,9 +1,9 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # What to run on a machine with an NVIDIA GPU, from a configured build folder
 # (BUILD, default .): the cross-backend test, a diff between the CPU and the
 # GPU on a sample image, and the GPU benchmark. Prints everything; exits
 # non-zero when a check fails. Usage: tests/gpu_check.sh [BUILD] [RUNS]
-set -u
+set -u -o pipefail
 build=${1:-.}
 runs=${2:-10}
 src=$(cd "$(dirname "$0")/.." && pwd)
