@@ -55,13 +55,7 @@ int ax_cmd_bench_backward(const ax_cli_opts *o)
     if (ax_cli_open(&se, o, 0, &err)) goto fail;
     ax_net *net = se.net;
     int L = net->nlayers;
-    size_t n_in = ax_tensor_numel(&net->input);
-    uint64_t s = 42;
-    for (size_t i = 0; i < n_in; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        net->input.data[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
-    }
-    if (ax_net_output_changed(net, -1, &err)) goto fail;   /* the backend gets the host input */
+    if (ax_cli_seeded_input(net, &err)) goto fail;
     if (ax_grad_create(&g, net, &err)) goto fail;
     int classifier = L > 1 && net->layers[L - 1].spec.type == AX_L_SOFTMAX;
     int top = ax_grad_logit_layer(net);

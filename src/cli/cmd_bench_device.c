@@ -12,22 +12,6 @@
 #include "cli.h"
 #include "clock.h"
 
-static ax_status seeded_input(ax_net *net, ax_error *err)
-{
-    size_t n = ax_tensor_numel(&net->input);
-    float *x = malloc(n * sizeof *x);
-    if (!x) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
-    uint64_t s = 42;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
-    }
-    ax_status st = ax_net_set_input(net, x, net->input.shape[0], net->input.shape[1], net->input.shape[2],
-                                    net->input.shape[3], err);
-    free(x);
-    return st;
-}
-
 static void progress(int tty, const char *what, int k, int n)
 {
     if (tty) fprintf(stderr, "\r\033[K%s %d of %d ...", what, k, n);
@@ -61,7 +45,7 @@ static void throughput(const ax_net *like, int batch, int runs, int tty)
     float *x = malloc(n * sizeof *x);
     double *t = calloc((size_t)runs, sizeof *t), *k = calloc((size_t)runs, sizeof *k);
     double *up = calloc((size_t)runs, sizeof *up), *down = calloc((size_t)runs, sizeof *down);
-    ax_status st = x && t && k && up && down ? seeded_input(net, &err) : ax_fail(&err, AX_ERR_NOMEM, "out of memory");
+    ax_status st = x && t && k && up && down ? ax_cli_seeded_input(net, &err) : ax_fail(&err, AX_ERR_NOMEM, "out of memory");
     if (!st) memcpy(x, net->input.data, n * sizeof *x);
     for (int r = -2; r < runs && !st; r++) {
         progress(tty, r < 0 ? "warm-up" : "run", r < 0 ? r + 3 : r + 1, r < 0 ? 2 : runs);
@@ -103,7 +87,7 @@ int ax_cmd_bench_device(const ax_cli_opts *o)
     double *t = calloc((size_t)L * R, sizeof *t), *step = calloc((size_t)L, sizeof *step);
     double *peer = calloc((size_t)L, sizeof *peer), *d2h = calloc((size_t)L, sizeof *d2h);
     char (*peer_name)[64] = calloc((size_t)L, sizeof *peer_name);
-    if (!t || !step || !peer || !d2h || !peer_name || seeded_input(net, &err)) {
+    if (!t || !step || !peer || !d2h || !peer_name || ax_cli_seeded_input(net, &err)) {
         fprintf(stderr, "alexscope: %s\n", err.msg[0] ? err.msg : "out of memory");
         rc = 1;
         goto done;
