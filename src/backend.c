@@ -37,7 +37,7 @@ const ax_backend *ax_backend_find(const char *name, ax_error *err)
         return &ax_backend_cuda;
 #else
         ax_fail(err, AX_ERR_UNSUPPORTED, "device '%s': the CUDA backend is not part of this build "
-                "(configure found no CUDA toolkit; only 'cpu' is available)", name);
+                "(configure found no usable CUDA toolkit: its CUDA line says why; only 'cpu' is available)", name);
         return NULL;
 #endif
     }
