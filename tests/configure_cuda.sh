@@ -41,11 +41,20 @@ chmod +x "$tmp/badnvcc/bin/nvcc"
 ln -s "$home/include" "$tmp/badnvcc/include"
 ln -s "$lib" "$tmp/badnvcc/lib64"
 
+# A source tree configured in place refuses another build folder, so
+# configure runs from a tree of links to the source without its build state.
+mkdir "$tmp/srcdir"
+for f in "$src"/* "$src"/.[!.]*; do
+    [ -e "$f" ] || continue
+    case ${f##*/} in config.status|config.h|config.log|Makefile|stamp-h1|.git) continue ;; esac
+    ln -s "$f" "$tmp/srcdir/"
+done
+
 # conf NAME [ARGS]: configure in $tmp/build-NAME with NAME's nvcc first in PATH.
 conf() {
     local name=$1; shift
     mkdir -p "$tmp/build-$name"
-    (cd "$tmp/build-$name" && PATH="$tmp/$name/bin:$PATH" "$src/configure" "$@" >out.log 2>&1)
+    (cd "$tmp/build-$name" && PATH="$tmp/$name/bin:$PATH" "$tmp/srcdir/configure" "$@" >out.log 2>&1)
 }
 var() { sed -n "s/^$2 = //p" "$tmp/build-$1/Makefile"; }
 cuda_on() { grep -q '^#define AX_HAVE_CUDA 1' "$tmp/build-$1/config.h"; }
