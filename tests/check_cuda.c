@@ -26,6 +26,8 @@ extern const ax_backend ax_backend_cuda;
 extern int ax_emu_violations;
 extern char ax_emu_violation[256];
 #define EMU_CLEAN() ck_assert_msg(ax_emu_violations == 0, "device memory misuse: %s", ax_emu_violation)
+size_t ax_emu_pending(void);
+size_t ax_emu_peak_pending(int reset);
 #else
 #define EMU_CLEAN() ((void)0)
 #endif
@@ -423,6 +425,34 @@ END_TEST
 
 /* --tf32 takes the tensor-core algorithm the search lists first; without it
  * the FMA one is taken even though it is listed later. */
+/* The emulated GPU runs queued work only when the host waits. A run to the
+ * last layer is queued whole before the host waits once; what is then read
+ * is the finished result; nothing is left queued. */
+START_TEST(a_run_is_queued_then_waited_for)
+{
+    set_cudnn(0);
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, layers_text, "layers.net", &err) == AX_OK, "%s", err.msg);
+    ax_net *cpu, *gpu;
+    make_pair(&spec, 2, &cpu, &gpu);
+    fill_input(cpu, 7, -1, 1);
+    fill_input(gpu, 7, -1, 1);
+    ck_assert_msg(ax_net_run_to(cpu, cpu->nlayers - 1, &err) == AX_OK, "%s", err.msg);
+    ax_emu_peak_pending(1);
+    ck_assert_msg(ax_net_run_to(gpu, gpu->nlayers - 1, &err) == AX_OK, "%s", err.msg);
+    size_t peak = ax_emu_peak_pending(1);
+    ck_assert_msg(peak >= (size_t)gpu->nlayers, "at most %zu items were queued at once in a run of %d layers: "
+                  "the backend waits inside the run", peak, gpu->nlayers);
+    ck_assert_uint_eq(ax_emu_pending(), 0);
+    for (int i = 0; i < gpu->nlayers; i++) compare_layer(cpu, gpu, i);
+    check_guards(gpu);
+    EMU_CLEAN();
+    ax_net_free(cpu);
+    ax_net_free(gpu);
+}
+END_TEST
+
 START_TEST(precision_choice)
 {
     ax_spec spec;
@@ -469,6 +499,7 @@ static Suite *suite(void)
     tcase_add_test(tc, out_of_memory);
     tcase_add_test(tc, wrong_gpu_index);
     tcase_add_test(tc, precision_choice);
+    tcase_add_test(tc, a_run_is_queued_then_waited_for);
     tcase_add_test(tc, cudnn_failure_falls_back);
 #endif
     suite_add_tcase(s, tc);

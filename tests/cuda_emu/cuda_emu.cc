@@ -9,7 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <deque>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
 
 ax_emu_uint3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
@@ -19,8 +24,74 @@ char ax_emu_violation[256];
 size_t ax_emu_find_ws = 4096;
 
 static std::map<const char *, size_t> allocs;   /* base -> bytes */
+static std::map<const char *, size_t> pinned;   /* registered host memory */
 static size_t in_use;
 static cudaError_t last_error = cudaSuccess;
+
+/* ---- streams: queued work, run when the host waits -------------------------- */
+
+struct ax_emu_stream {
+    std::deque<std::function<void()>> q;
+    unsigned flags;
+};
+static ax_emu_stream default_stream;            /* stream 0, blocking */
+static std::set<ax_emu_stream *> streams;       /* the created ones */
+/* One lock for the queues, the allocation maps and the work itself: the
+ * workbench queues from its worker thread and reads from the UI thread. */
+static std::recursive_mutex mu;
+#define LOCK std::lock_guard<std::recursive_mutex> lock_(mu)
+
+static ax_emu_stream *st(cudaStream_t s)
+{
+    return s ? s : &default_stream;
+}
+
+static size_t queued_now, queued_peak;
+
+void ax_emu_enqueue(cudaStream_t s, std::function<void()> work)
+{
+    LOCK;
+    st(s)->q.push_back(std::move(work));
+    if (++queued_now > queued_peak) queued_peak = queued_now;
+}
+
+size_t ax_emu_peak_pending(int reset)
+{
+    LOCK;
+    size_t p = queued_peak;
+    if (reset) queued_peak = queued_now;
+    return p;
+}
+
+/* Runs the oldest queued item of a stream; 0 when there was none. */
+static int run_one(ax_emu_stream *q)
+{
+    if (q->q.empty()) return 0;
+    std::function<void()> w = std::move(q->q.front());
+    q->q.pop_front();
+    queued_now--;
+    w();
+    return 1;
+}
+
+static void drain(ax_emu_stream *q)
+{
+    while (run_one(q)) {}
+}
+
+static void drain_all(void)
+{
+    drain(&default_stream);
+    for (ax_emu_stream *q : streams) drain(q);
+}
+
+size_t ax_emu_pending(void)
+{
+    LOCK;
+    size_t n = default_stream.q.size();
+    for (ax_emu_stream *q : streams) n += q->q.size();
+    return n;
+}
 
 static int env_int(const char *name, int dflt)
 {
@@ -109,6 +180,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorNotReady: return "device not ready";
     default: return "emulated CUDA error";
     }
 }
@@ -121,6 +193,7 @@ const char *cudaGetErrorName(cudaError_t e)
     case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
     default: return "cudaErrorUnknown";
     }
 }
@@ -132,25 +205,33 @@ cudaError_t cudaGetLastError(void)
     return e;
 }
 
-struct ax_emu_stream { int unused; };
-struct ax_emu_event { double t; };
+/* An event is done once its stream has run up to its latest record. A
+ * destroyed event whose markers are still queued is freed by the last one. */
+struct ax_emu_event { double t; int recorded, done, dead, pending; unsigned gen; ax_emu_stream *q; };
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
 {
-    (void)flags;
-    *s = (cudaStream_t)calloc(1, sizeof **s);
-    return *s ? cudaSuccess : cudaErrorMemoryAllocation;
+    LOCK;
+    *s = new ax_emu_stream();
+    (*s)->flags = flags;
+    streams.insert(*s);
+    return cudaSuccess;
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t s)
 {
-    free(s);
+    LOCK;
+    if (!s || !streams.count(s)) return cudaErrorInvalidValue;
+    drain(s);   /* CUDA finishes the queued work before the stream goes */
+    streams.erase(s);
+    delete s;
     return cudaSuccess;
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t s)
 {
-    (void)s;
+    LOCK;
+    drain(st(s));
     return cudaSuccess;
 }
 
@@ -164,6 +245,7 @@ cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b)
 
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
+    LOCK;
     size_t free_b, total_b;
     cudaMemGetInfo(&free_b, &total_b);
     if (bytes > free_b) { *p = NULL; last_error = cudaErrorMemoryAllocation; return cudaErrorMemoryAllocation; }
@@ -180,6 +262,8 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 
 cudaError_t cudaFree(void *p)
 {
+    LOCK;
+    drain_all();   /* cudaFree waits for the device */
     if (!p) return cudaSuccess;
     auto it = allocs.find((const char *)p);
     if (it == allocs.end()) { violation("%s: %zu: cudaFree of a pointer cudaMalloc did not return", "cudaFree", 0); return cudaErrorInvalidValue; }
@@ -189,28 +273,62 @@ cudaError_t cudaFree(void *p)
     return cudaSuccess;
 }
 
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+static void check_copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, const char *what)
 {
-    const char *what = "cudaMemcpy";
     if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice) need_device(dst, bytes, what);
     else need_host(dst, bytes, what);
     if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice) need_device(src, bytes, what);
     else need_host(src, bytes, what);
+}
+
+/* 1 when [p, p + bytes) lies inside registered host memory. */
+static int is_pinned(const void *p, size_t bytes)
+{
+    const char *c = (const char *)p;
+    auto it = pinned.upper_bound(c);
+    if (it == pinned.begin()) return 0;
+    --it;
+    return c >= it->first && c + bytes <= it->first + it->second;
+}
+
+/* cudaMemcpy runs on the default stream: it waits for it and for the
+ * blocking streams (not for cudaStreamNonBlocking ones), then copies. */
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+    LOCK;
+    check_copy(dst, src, bytes, kind, "cudaMemcpy");
+    drain(&default_stream);
+    for (ax_emu_stream *q : streams)
+        if (!(q->flags & cudaStreamNonBlocking)) drain(q);
     memmove(dst, src, bytes);
     return cudaSuccess;
 }
 
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
 {
-    (void)s;
-    return cudaMemcpy(dst, src, bytes, kind);
+    LOCK;
+    check_copy(dst, src, bytes, kind, "cudaMemcpyAsync");
+    int to_host = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost;
+    int from_host = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyHostToHost;
+    if (to_host && !is_pinned(dst, bytes)) {
+        /* into pageable memory: returns once the copy is done */
+        drain(st(s));
+        memmove(dst, src, bytes);
+    } else if (from_host && !is_pinned(src, bytes)) {
+        /* from pageable memory: the bytes are staged at the call */
+        auto staged = std::make_shared<std::vector<char>>((const char *)src, (const char *)src + bytes);
+        ax_emu_enqueue(s, [dst, staged]() { memcpy(dst, staged->data(), staged->size()); });
+    } else {
+        ax_emu_enqueue(s, [dst, src, bytes]() { memmove(dst, src, bytes); });
+    }
+    return cudaSuccess;
 }
 
 cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t s)
 {
-    (void)s;
+    LOCK;
     need_device(p, bytes, "cudaMemsetAsync");
-    memset(p, v, bytes);
+    ax_emu_enqueue(s, [p, v, bytes]() { memset(p, v, bytes); });
     return cudaSuccess;
 }
 
@@ -229,45 +347,64 @@ cudaError_t cudaEventCreate(cudaEvent_t *e)
 
 cudaError_t cudaEventDestroy(cudaEvent_t e)
 {
-    free(e);
+    LOCK;
+    if (!e) return cudaErrorInvalidValue;
+    if (e->pending) e->dead = 1;
+    else free(e);
     return cudaSuccess;
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
 {
-    (void)s;
-    e->t = now_ms();
+    LOCK;
+    e->recorded = 1;
+    e->done = 0;
+    e->q = st(s);
+    e->pending++;
+    unsigned gen = ++e->gen;
+    ax_emu_enqueue(s, [e, gen]() {
+        if (gen == e->gen) { e->t = now_ms(); e->done = 1; }
+        if (!--e->pending && e->dead) free(e);
+    });
     return cudaSuccess;
 }
 
+/* Runs the event's stream up to the event, no further. */
 cudaError_t cudaEventSynchronize(cudaEvent_t e)
 {
-    (void)e;
+    LOCK;
+    while (e->recorded && !e->done && e->q && run_one(e->q)) {}
     return cudaSuccess;
 }
 
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
 {
+    LOCK;
+    if (!a->recorded || !b->recorded || !a->done || !b->done) return cudaErrorNotReady;
     *ms = (float)(b->t - a->t);
     return cudaSuccess;
 }
 
 cudaError_t cudaHostRegister(void *p, size_t bytes, unsigned flags)
 {
+    LOCK;
     (void)flags;
     need_host(p, bytes, "cudaHostRegister");
+    pinned[(const char *)p] = bytes;
     return cudaSuccess;
 }
 
 cudaError_t cudaHostUnregister(void *p)
 {
-    (void)p;
+    LOCK;
+    drain_all();   /* no queued copy may still use it */
+    if (!pinned.erase((const char *)p)) return cudaErrorInvalidValue;
     return cudaSuccess;
 }
 
 /* ---- cuBLAS -------------------------------------------------------------- */
 
-struct ax_emu_blas { cublasMath_t math; };
+struct ax_emu_blas { cublasMath_t math; cudaStream_t stream; };
 
 cublasStatus_t cublasCreate(cublasHandle_t *h)
 {
@@ -286,7 +423,7 @@ cublasStatus_t cublasDestroy(cublasHandle_t h)
 
 cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s)
 {
-    (void)h; (void)s;
+    h->stream = s;
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -317,17 +454,19 @@ cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
                            const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
                            float *C, int ldc)
 {
-    (void)h;
-    cublasStatus_t st = gemm_check(ta, tb, m, n, k, lda, ldb, ldc);
-    if (st) return st;
+    LOCK;
+    cublasStatus_t status = gemm_check(ta, tb, m, n, k, lda, ldb, ldc);
+    if (status) return status;
     if (!m || !n) return CUBLAS_STATUS_SUCCESS;
     if (k) {
         need_device(A, span(ta, m, k, lda), "cublasSgemm A");
         need_device(B, span(tb, k, n, ldb), "cublasSgemm B");
     }
     need_device(C, span(CUBLAS_OP_N, m, n, ldc), "cublasSgemm C");
-    cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
-                tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    /* alpha and beta are host values (CUBLAS_POINTER_MODE_HOST), read now */
+    float al = *alpha, be = *beta;
+    CBLAS_TRANSPOSE oa = ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, ob = tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans;
+    ax_emu_enqueue(h->stream, [=]() { cblas_sgemm(CblasColMajor, oa, ob, m, n, k, al, A, lda, B, ldb, be, C, ldc); });
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -347,7 +486,7 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
 
 /* ---- cuDNN --------------------------------------------------------------- */
 #ifdef AX_HAVE_CUDNN
-struct ax_emu_dnn { int unused; };
+struct ax_emu_dnn { cudaStream_t stream; };
 struct ax_emu_tensor { int n, c, h, w, set; };
 struct ax_emu_filter { int k, c, h, w, set; };
 struct ax_emu_conv { int ph, pw, u, v, dh, dw, groups, set; cudnnConvolutionMode_t mode; cudnnMathType_t math; };
@@ -366,7 +505,7 @@ cudnnStatus_t cudnnDestroy(cudnnHandle_t h)
 
 cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s)
 {
-    (void)h; (void)s;
+    h->stream = s;
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -458,18 +597,17 @@ cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(cudnnConvolutionDescriptor_t
     return CUDNN_STATUS_SUCCESS;
 }
 
-static cudnnStatus_t conv(cudnnTensorDescriptor_t xd, const float *x, cudnnFilterDescriptor_t wd, const float *w,
-                          cudnnConvolutionDescriptor_t cd, float alpha, float beta, cudnnTensorDescriptor_t yd,
-                          float *y)
+/* The convolution itself, on copies of the descriptors (cuDNN reads them at
+ * the call; the caller may change or destroy them before the work runs). */
+static void conv_run(ax_emu_tensor xv, const float *x, ax_emu_filter wv, const float *w, ax_emu_conv cv, float alpha,
+                     float beta, float *y)
 {
-    int n, c, oh, ow;
-    cudnnStatus_t st = cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &n, &c, &oh, &ow);
-    if (st) return st;
-    if (!yd->set || yd->n != n || yd->c != c || yd->h != oh || yd->w != ow) return CUDNN_STATUS_BAD_PARAM;
-    if (cd->mode != CUDNN_CROSS_CORRELATION) return CUDNN_STATUS_NOT_SUPPORTED;
-    need_device(x, (size_t)xd->n * xd->c * xd->h * xd->w * sizeof(float), "cudnnConvolutionForward x");
-    need_device(w, (size_t)wd->k * wd->c * wd->h * wd->w * sizeof(float), "cudnnConvolutionForward w");
-    need_device(y, (size_t)n * c * oh * ow * sizeof(float), "cudnnConvolutionForward y");
+    const ax_emu_tensor *xd = &xv;
+    const ax_emu_filter *wd = &wv;
+    const ax_emu_conv *cd = &cv;
+    int n = xd->n, c = wd->k;
+    int oh = 1 + (xd->h + 2 * cd->ph - ((wd->h - 1) * cd->dh + 1)) / cd->u;
+    int ow = 1 + (xd->w + 2 * cd->pw - ((wd->w - 1) * cd->dw + 1)) / cd->v;
     int G = cd->groups, kpg = wd->k / G, cpg = wd->c;
     for (int img = 0; img < n; img++)
         for (int k = 0; k < wd->k; k++) {
@@ -495,6 +633,25 @@ static cudnnStatus_t conv(cudnnTensorDescriptor_t xd, const float *x, cudnnFilte
                     *yp = alpha * sum + (beta != 0.0f ? beta * *yp : 0.0f);
                 }
         }
+}
+
+/* Checks the call and queues the convolution on the handle's stream. */
+static cudnnStatus_t conv(cudnnHandle_t h, cudnnTensorDescriptor_t xd, const float *x, cudnnFilterDescriptor_t wd,
+                          const float *w, cudnnConvolutionDescriptor_t cd, float alpha, float beta,
+                          cudnnTensorDescriptor_t yd, float *y)
+{
+    int n, c, oh, ow;
+    cudnnStatus_t status = cudnnGetConvolution2dForwardOutputDim(cd, xd, wd, &n, &c, &oh, &ow);
+    if (status) return status;
+    if (!yd->set || yd->n != n || yd->c != c || yd->h != oh || yd->w != ow) return CUDNN_STATUS_BAD_PARAM;
+    if (cd->mode != CUDNN_CROSS_CORRELATION) return CUDNN_STATUS_NOT_SUPPORTED;
+    need_device(x, (size_t)xd->n * xd->c * xd->h * xd->w * sizeof(float), "cudnnConvolutionForward x");
+    need_device(w, (size_t)wd->k * wd->c * wd->h * wd->w * sizeof(float), "cudnnConvolutionForward w");
+    need_device(y, (size_t)n * c * oh * ow * sizeof(float), "cudnnConvolutionForward y");
+    ax_emu_tensor xv = *xd;
+    ax_emu_filter wv = *wd;
+    ax_emu_conv cv = *cd;
+    ax_emu_enqueue(h->stream, [=]() { conv_run(xv, x, wv, w, cv, alpha, beta, y); });
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -504,13 +661,15 @@ cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t h, cudnnTenso
                                                      void *y, int want, int *got,
                                                      cudnnConvolutionFwdAlgoPerf_t *perf, void *ws, size_t ws_bytes)
 {
-    (void)h;
+    LOCK;
     if (want < 1) return CUDNN_STATUS_BAD_PARAM;
     if (env_int("AX_EMU_DNN_FAIL", 0)) return CUDNN_STATUS_NOT_SUPPORTED;
     if (ws_bytes) need_device(ws, ws_bytes, "cudnnFindConvolutionForwardAlgorithmEx workspace");
-    /* Find runs the candidates on the buffers it is given */
-    cudnnStatus_t st = conv(xd, (const float *)x, wd, (const float *)w, cd, 1.0f, 0.0f, yd, (float *)y);
-    if (st) return st;
+    /* Find runs the candidates on the buffers it is given, and blocks until
+     * they are done */
+    cudnnStatus_t status = conv(h, xd, (const float *)x, wd, (const float *)w, cd, 1.0f, 0.0f, yd, (float *)y);
+    if (status) return status;
+    drain(st(h->stream));
     /* The slowest first, as a real search might list a tensor-core result
      * before an FMA one: the caller must pick by math type, not position. */
     int n = 0;
@@ -530,10 +689,11 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
                                       cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *beta,
                                       cudnnTensorDescriptor_t yd, void *y)
 {
-    (void)h; (void)algo;
+    LOCK;
+    (void)algo;
     if (ws_bytes < ax_emu_find_ws) return CUDNN_STATUS_BAD_PARAM;
     need_device(ws, ws_bytes, "cudnnConvolutionForward workspace");
-    return conv(xd, (const float *)x, wd, (const float *)w, cd, *(const float *)alpha, *(const float *)beta, yd,
+    return conv(h, xd, (const float *)x, wd, (const float *)w, cd, *(const float *)alpha, *(const float *)beta, yd,
                 (float *)y);
 }
 #endif

@@ -4,7 +4,17 @@
  * and is checked against the CPU backend where there is no GPU.
  *
  * What it emulates, it emulates as documented: device memory is host memory;
- * a launch runs every thread of every block in turn; cuBLAS GEMMs are
+ * a launch runs every thread of every block in turn; work on a stream is
+ * asynchronous, as on a GPU: launches, async copies and sets, GEMMs and
+ * convolutions are queued on their stream with their arguments as they were
+ * at the call, and run only when the host waits (stream or event
+ * synchronize, a copy to pageable memory, cudaFree, a blocking cuDNN search),
+ * so the emulated GPU is the slowest one allowed: a missing synchronize reads
+ * stale data, and a host buffer changed before its queued copy ran sends the
+ * changed data; a copy into page-locked (registered) host memory is queued,
+ * one into pageable memory waits for its stream, one from pageable memory
+ * takes its bytes at the call; cudaMemcpy waits for the default stream and
+ * the blocking streams only, not for cudaStreamNonBlocking ones. cuBLAS GEMMs are
  * column-major BLAS calls with cuBLAS's arguments (OpenBLAS's cblas with
  * CblasColMajor has the same contract); cuDNN's convolution is the
  * cross-correlation its descriptors describe, computed directly. What it
@@ -20,6 +30,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <functional>
+#include <tuple>
+#include <utility>
 
 /* ---- language ------------------------------------------------------------ */
 #define __global__
@@ -50,8 +64,21 @@ template <typename F> static inline void ax_emu_launch(dim3 grid, dim3 block, F 
         }
     ax_emu_launches++;
 }
+typedef struct ax_emu_stream *cudaStream_t;
+/* Queues work on a stream (NULL: the default stream); it runs when the host
+ * waits for it. */
+void ax_emu_enqueue(cudaStream_t s, std::function<void()> work);
+/* A launch takes its arguments as the kernel's parameter types at the call,
+ * as CUDA does, and queues the grid on the stream. */
+template <typename... P, typename... A>
+static inline void ax_emu_enqueue_launch(cudaStream_t s, dim3 grid, dim3 block, void (*kernel)(P...), A &&...a)
+{
+    static_assert(sizeof...(P) == sizeof...(A), "a kernel launched with the wrong number of arguments");
+    std::tuple<P...> args(static_cast<P>(std::forward<A>(a))...);
+    ax_emu_enqueue(s, [=]() { ax_emu_launch(grid, block, [&]() { std::apply(kernel, args); }); });
+}
 #define AX_LAUNCH(kernel, grid, block, stream, ...) \
-    ((void)(stream), ax_emu_launch(dim3(grid), dim3(block), [&]() { kernel(__VA_ARGS__); }))
+    ax_emu_enqueue_launch((stream), dim3(grid), dim3(block), kernel, __VA_ARGS__)
 
 /* ---- runtime ------------------------------------------------------------- */
 typedef enum {
@@ -62,10 +89,10 @@ typedef enum {
     cudaErrorInsufficientDriver = 35,
     cudaErrorInvalidDevice = 101,
     cudaErrorNoDevice = 100,
+    cudaErrorNotReady = 600,
     cudaErrorIllegalAddress = 700,
 } cudaError_t;
 
-typedef struct ax_emu_stream *cudaStream_t;
 typedef struct ax_emu_event *cudaEvent_t;
 typedef enum {
     cudaMemcpyHostToHost = 0,
@@ -265,6 +292,10 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, cudnnT
 #endif
 
 /* ---- what the tests read back ---------------------------------------------- */
+/* Work queued on every stream and not yet run, and the most that was ever
+ * queued at once since the last reset (callable from C). */
+extern "C" size_t ax_emu_pending(void);
+extern "C" size_t ax_emu_peak_pending(int reset);
 /* Device bytes allocated now. */
 size_t ax_emu_bytes_in_use(void);
 /* Library calls whose operands fell outside device allocations, or copies
