@@ -226,6 +226,20 @@ void ax_net_free(ax_net *net)
     free(net);
 }
 
+/* net->computed is read by the thread that draws (ax_net_output) while the
+ * stepping thread advances it: every store releases (a layer's output is
+ * complete before the count says so) and the reads on the way to a host copy
+ * acquire. */
+static int computed_load(const ax_net *net)
+{
+    return __atomic_load_n(&net->computed, __ATOMIC_ACQUIRE);
+}
+
+static void computed_store(ax_net *net, int v)
+{
+    __atomic_store_n(&net->computed, v, __ATOMIC_RELEASE);
+}
+
 /* Host weights of layer i (-1: all) changed: the backend gets them before the
  * next layer runs, and every output from i on is forgotten. */
 static void mark_weights_dirty(ax_net *net, int i)
@@ -234,7 +248,7 @@ static void mark_weights_dirty(ax_net *net, int i)
         if ((i < 0 || j == i) && (net->layers[j].weight.ndim || net->layers[j].bias.ndim))
             net->layers[j].weights_dirty = 1;
     int from = i < 0 ? 0 : i;
-    if (net->computed > from) net->computed = from;
+    if (net->computed > from) computed_store(net, from);
 }
 
 /* ---- seeded initialisation ---------------------------------------------- */
@@ -650,6 +664,7 @@ done:
  * stepping (the workbench draws while its worker computes). */
 static pthread_mutex_t host_mu = PTHREAD_MUTEX_INITIALIZER;
 
+
 int ax_net_on_host(const ax_net *net)
 {
     return net->backend->host_memory;
@@ -670,7 +685,7 @@ ax_status ax_net_set_input(ax_net *net, const float *data, int n, int c, int h, 
 
 void ax_net_reset(ax_net *net)
 {
-    net->computed = 0;
+    computed_store(net, 0);
 }
 
 /* What the backend must have before layer i runs: changed weights, and for
@@ -711,11 +726,11 @@ static ax_status step(ax_net *net, int i, ax_error *err)
     st = L->whatif ? ax_whatif_run(net, i, err) : net->backend->run_layer(net, i, err);
     if (!net->backend->synchronize) L->ms = ax_clock_ms() - t0;
     if (st) {
-        net->computed = i;
+        computed_store(net, i);
         return st;
     }
     if (net->backend->host_memory) L->host_valid = 1;
-    net->computed = i + 1;
+    computed_store(net, i + 1);
     return AX_OK;
 }
 
@@ -763,7 +778,7 @@ ax_status ax_net_forward(ax_net *net, ax_error *err)
 
 ax_status ax_net_fetch(ax_net *net, int i, ax_error *err)
 {
-    if (i >= net->nlayers || i >= net->computed)
+    if (i >= net->nlayers || i >= computed_load(net))
         return ax_fail(err, AX_ERR_ARG, "layer %d: not computed", i);
     if (net->backend->host_memory || !net->backend->download) return AX_OK;
     if (i < 0) return AX_OK;    /* the host input is the one the backend was given */
@@ -800,12 +815,12 @@ ax_status ax_net_weights_changed(ax_net *net, int i, ax_error *err)
 ax_status ax_net_output_changed(ax_net *net, int i, ax_error *err)
 {
     if (i < 0) {
-        net->computed = 0;
+        computed_store(net, 0);
         net->input_host_only = 1;
         return AX_OK;
     }
     if (i >= net->computed) return ax_fail(err, AX_ERR_ARG, "layer %d: not computed", i);
-    net->computed = i + 1;
+    computed_store(net, i + 1);
     net->layers[i].host_valid = 1;
     if (net->backend->host_memory || !net->backend->upload) return AX_OK;
     return net->backend->upload(net, i, err);
@@ -814,7 +829,7 @@ ax_status ax_net_output_changed(ax_net *net, int i, ax_error *err)
 const ax_tensor *ax_net_output(const ax_net *net, int i)
 {
     if (i < 0) return &net->input;
-    if (i >= net->nlayers || i >= net->computed) return NULL;
+    if (i >= net->nlayers || i >= computed_load(net)) return NULL;
     ax_error err;
     if (ax_net_fetch((ax_net *)net, i, &err)) return NULL;
     return &net->layers[i].out;
