@@ -40,7 +40,10 @@ fi
 # a map, not a flat field: without colours its cells use several levels of the ramp
 keys m
 expect "probability" "m: the view without colours"
-nlev=$(pane | sed -n '5,20p' | fold -w 1 | sort -u | grep -c .)
+levels() { pane | sed -n '5,20p' | fold -w 1 | sort -u | grep -c .; }
+n=$(( 20 * 5 * wait_scale ))
+nlev=$(levels)
+while [ "$nlev" -lt 3 ] && [ "$n" -gt 0 ]; do sleep 0.2; n=$((n - 1)); nlev=$(levels); done
 if [ "$nlev" -ge 3 ]; then pass "the map has $nlev levels"; else fail "the map has $nlev levels"; fi
 keys m
 keys "]"

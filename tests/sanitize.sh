@@ -38,7 +38,8 @@ make -j"$(nproc)" >make.out 2>&1 || { tail -n 30 make.out; exit 1; }
 rm -rf "$logs" && mkdir -p "$logs"
 opts="log_path=$logs/report halt_on_error=0"
 echo "==> make check TESTS=\"$tests\""
-TSAN_OPTIONS="$opts" ASAN_OPTIONS="$opts detect_leaks=1" UBSAN_OPTIONS="$opts print_stacktrace=1" \
+# the workbench tests' screen waits stretched for the slower build
+AX_TEST_WAIT_SCALE=${AX_TEST_WAIT_SCALE:-5} TSAN_OPTIONS="$opts" ASAN_OPTIONS="$opts detect_leaks=1" UBSAN_OPTIONS="$opts print_stacktrace=1" \
     CK_FORK=no make check TESTS="$tests" 2>&1 | grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):'
 status=${PIPESTATUS[0]}
 reports=$(ls "$logs" 2>/dev/null | wc -l)

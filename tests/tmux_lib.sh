@@ -58,9 +58,13 @@ keys() { T send-keys "$@"; }
 # what is on the screen (a test may redefine it)
 screen() { T capture-pane -p; }
 
+# Every wait below is multiplied by AX_TEST_WAIT_SCALE (default 1), for runs
+# on a much slower build (tests/sanitize.sh sets it).
+wait_scale=${AX_TEST_WAIT_SCALE:-1}
+
 # waits up to $2 seconds (default 20) for a fixed string on the screen
 wait_for() {
-    n=$(( ${2:-20} * 5 ))
+    n=$(( ${2:-20} * 5 * wait_scale ))
     while [ "$n" -gt 0 ]; do
         if screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
         sleep 0.2
@@ -71,7 +75,7 @@ wait_for() {
 
 # waits up to $2 seconds (default 10) for a fixed string to leave the screen
 wait_gone() {
-    n=$(( ${2:-10} * 5 ))
+    n=$(( ${2:-10} * 5 * wait_scale ))
     while [ "$n" -gt 0 ]; do
         if ! screen 2>/dev/null | grep -qF -- "$1"; then return 0; fi
         sleep 0.2
@@ -88,7 +92,7 @@ expect() { if wait_for "$1" "${3:-20}"; then pass "$2"; else fail "$2 (no \"$1\"
 # 20) for an extended regular expression on the screen
 expect_wait=20
 expect_re() {
-    n=$(( ${3:-$expect_wait} * 5 ))
+    n=$(( ${3:-$expect_wait} * 5 * wait_scale ))
     while [ "$n" -gt 0 ]; do
         if screen 2>/dev/null | grep -qE -- "$1"; then pass "$2"; return 0; fi
         sleep 0.2
