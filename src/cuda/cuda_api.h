@@ -24,7 +24,8 @@
 /* kernel<<<grid, block, 0, stream>>>(args...) */
 #define AX_LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
 
-/* The CUDA runtime is linked statically (it finds the driver itself); cuBLAS
+/* The CUDA runtime is linked statically where the toolkit has it, else the
+ * shared one with an rpath (configure); it finds the driver itself. cuBLAS
  * and cuDNN are opened when the backend starts (libs.cu), so that the
  * program starts as fast as without them and runs where they are absent.
  * Their calls go through this table. */
