@@ -423,8 +423,6 @@ START_TEST(cudnn_failure_falls_back)
 }
 END_TEST
 
-/* --tf32 takes the tensor-core algorithm the search lists first; without it
- * the FMA one is taken even though it is listed later. */
 /* The emulated GPU runs queued work only when the host waits. A run to the
  * last layer is queued whole before the host waits once; what is then read
  * is the finished result; nothing is left queued. */
@@ -453,6 +451,8 @@ START_TEST(a_run_is_queued_then_waited_for)
 }
 END_TEST
 
+/* --tf32 takes the tensor-core algorithm the search lists first; without it
+ * the FMA one is taken even though it is listed later. */
 START_TEST(precision_choice)
 {
     ax_spec spec;

@@ -104,14 +104,19 @@ static void violation(const char *fmt, const char *what, size_t bytes)
     if (!ax_emu_violations++) snprintf(ax_emu_violation, sizeof ax_emu_violation, fmt, what, bytes);
 }
 
-/* 1 when [p, p + bytes) lies inside one device allocation. */
-static int on_device(const void *p, size_t bytes)
+/* 1 when [p, p + bytes) lies inside one range of the map (base -> bytes). */
+static int inside(const std::map<const char *, size_t> &ranges, const void *p, size_t bytes)
 {
     const char *c = (const char *)p;
-    auto it = allocs.upper_bound(c);
-    if (it == allocs.begin()) return 0;
+    auto it = ranges.upper_bound(c);
+    if (it == ranges.begin()) return 0;
     --it;
     return c >= it->first && c + bytes <= it->first + it->second;
+}
+
+static int on_device(const void *p, size_t bytes)
+{
+    return inside(allocs, p, bytes);
 }
 
 static void need_device(const void *p, size_t bytes, const char *what)
@@ -284,11 +289,7 @@ static void check_copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind 
 /* 1 when [p, p + bytes) lies inside registered host memory. */
 static int is_pinned(const void *p, size_t bytes)
 {
-    const char *c = (const char *)p;
-    auto it = pinned.upper_bound(c);
-    if (it == pinned.begin()) return 0;
-    --it;
-    return c >= it->first && c + bytes <= it->first + it->second;
+    return inside(pinned, p, bytes);
 }
 
 /* cudaMemcpy runs on the default stream: it waits for it and for the
