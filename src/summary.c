@@ -209,9 +209,11 @@ size_t ax_summary_table(const ax_summary *s, char *buf, size_t size)
             r->detail, shape_text(a, sizeof a, r), grouped(b, sizeof b, (double)r->params),
             grouped(c, sizeof c, r->flops), rf_text(d, sizeof d, &r->rf), mem_text(e, sizeof e, (double)r->act_bytes));
     }
-    out(&o, "total: %s parameters (%s as float32), %s FLOPs (%.3f GFLOPs) per image, %s of activations\n",
+    /* two lines, so that the table stays within 120 columns */
+    out(&o, "total: %s parameters (%s as float32), %s of activations per image\n",
         grouped(a, sizeof a, (double)s->params), mem_text(b, sizeof b, (double)s->params * 4),
-        grouped(c, sizeof c, s->flops), s->flops * 1e-9, mem_text(d, sizeof d, (double)s->act_bytes));
+        mem_text(d, sizeof d, (double)s->act_bytes));
+    out(&o, "       %s FLOPs (%.3f GFLOPs) per image\n", grouped(c, sizeof c, s->flops), s->flops * 1e-9);
     for (int i = 0; i < s->nrows; i++) {
         const ax_summary_row *r = &s->rows[i];
         if (r->groups < 2) continue;
