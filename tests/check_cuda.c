@@ -18,7 +18,7 @@
 #include "alexscope/spec.h"
 #include "alexscope/teach.h"
 #include "check_util.h"
-#include "cuda/cuda_backend.h"
+#include "backends/cuda/cuda_backend.h"
 
 extern const ax_backend ax_backend_cuda;
 

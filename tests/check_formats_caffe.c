@@ -15,7 +15,7 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
-#include "caffe.h"
+#include "weights/caffe.h"
 
 /* Net from a spec file, input from the reference fixture. */
 static ax_net *open_net(const char *spec_path, const char *input_name)

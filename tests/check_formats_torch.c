@@ -18,7 +18,7 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
-#include "wfile_internal.h"
+#include "weights/wfile_internal.h"
 
 /* As tests/check_reference.c: two float32 implementations of the same
  * arithmetic (the Darknet fixture's reference runs in float64). */

@@ -14,7 +14,7 @@
 #include "alexscope/net.h"
 #include "alexscope/teach.h"
 #include "alexscope/weights.h"
-#include "blas_tune.h"
+#include "backends/cpu/blas_tune.h"
 #include "check_util.h"
 
 static const char *tiny_text =

@@ -1,7 +1,7 @@
 /* The frame around the views: the header, the layer list (which the mouse
  * can click), the status line and the bottom line (prompt, progress, the
  * last message, or the keys of the view on show). */
-#include "diffmode.h"
+#include "modes/diffmode.h"
 #include "loop.h"
 
 #include <stdio.h>

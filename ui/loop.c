@@ -2,8 +2,8 @@
  * in its file), going back from drilled-in views, the mouse on the layer
  * list, switching images of a batch, and the messages log. Terminal and
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
-#include "diffmode.h"
-#include "gradmode.h"
+#include "modes/diffmode.h"
+#include "modes/gradmode.h"
 #include "loop.h"
 #include "teach.h"
 

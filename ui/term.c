@@ -9,7 +9,7 @@
 #include <string.h>
 #include <term.h>
 
-#include "clock.h"
+#include "core/clock.h"
 #include <time.h>
 #include <unistd.h>
 

@@ -1,7 +1,7 @@
 /* The compute worker: one thread calls ax_net_step one layer at a time while
  * the screen keeps redrawing; the loop asks it for more layers, to stop, and
  * picks up what it finished. Also the weight-statistics helper thread. */
-#include "diffmode.h"
+#include "modes/diffmode.h"
 #include "loop.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include "alexscope/image.h"
 #include "alexscope/net.h"
 #include "alexscope/weights.h"
-#include "../../ui/ui.h"
+#include "ui.h"
 
 typedef struct {
     const char *command;      /* "ui", "dump", "bench" */

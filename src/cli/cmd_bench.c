@@ -9,8 +9,8 @@
 
 #include "alexscope/cpu.h"
 #include "cli.h"
-#include "clock.h"
-#include "cpu/parallel.h"
+#include "core/clock.h"
+#include "core/parallel.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -11,7 +11,7 @@
 
 #include "alexscope/grad.h"
 #include "cli.h"
-#include "clock.h"
+#include "core/clock.h"
 
 static void mean_sd(const double *v, int n, double *mean, double *sd)
 {

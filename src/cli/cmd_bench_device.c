@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "clock.h"
+#include "core/clock.h"
 
 static void progress(int tty, const char *what, int k, int n)
 {

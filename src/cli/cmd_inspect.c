@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "caffe.h"
+#include "weights/caffe.h"
 #include "cli.h"
 
 typedef struct {

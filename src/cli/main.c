@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "blas_tune.h"
+#include "backends/cpu/blas_tune.h"
 #include "cli.h"
 
 int main(int argc, char **argv)

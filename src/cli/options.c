@@ -10,7 +10,7 @@
 
 #include "alexscope/cpu.h"
 #include "cli.h"
-#include "fileio.h"
+#include "core/fileio.h"
 
 void ax_cli_usage(FILE *f)
 {

@@ -6,7 +6,7 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
-#include "caffe.h"
+#include "weights/caffe.h"
 #include "fuzz_wfile.h"
 
 static const char spec_text[] =

@@ -6,7 +6,7 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
-#include "wfile_internal.h"
+#include "weights/wfile_internal.h"
 
 /* 2*3*3*3 + 2 conv floats, 3*(2*4*4) + 3 fc floats: 155 in all. */
 static const char spec_text[] =

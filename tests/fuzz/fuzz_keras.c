@@ -9,7 +9,7 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
-#include "wfile_internal.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 static const char spec_text[] =

@@ -3,7 +3,7 @@
  * to float32. */
 #include <stdlib.h>
 #include "alexscope/weights.h"
-#include "wfile_internal.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -4,7 +4,7 @@
  * and bound (the 'module.' note). */
 #include <stdlib.h>
 #include "alexscope/weights.h"
-#include "wfile_internal.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -80,11 +80,13 @@ EOF
     cflags="$cflags -I$gen"
     # The engine's own .proto files become C in the work directory, as the
     # build does (the readers include the generated headers).
-    for proto in "$top"/src/*.proto; do
+    for proto in "$top"/src/weights/*.proto; do
         [ -f "$proto" ] || continue
-        pc="$gen/$(basename "${proto%.proto}").pb-c.c"
+        # into gen/weights/, as the readers include "weights/caffe.pb-c.h"
+        mkdir -p "$gen/weights"
+        pc="$gen/weights/$(basename "${proto%.proto}").pb-c.c"
         if [ ! -f "$pc" ] || [ "$proto" -nt "$pc" ]; then
-            (cd "$(dirname "$proto")" && protoc-c --c_out="$gen" "$(basename "$proto")")
+            (cd "$(dirname "$proto")" && protoc-c --c_out="$gen/weights" "$(basename "$proto")")
         fi
         case " $extra_src " in *" $pc "*) ;; *) extra_src="$extra_src $pc" ;; esac
         have_proto=1
@@ -98,9 +100,12 @@ EOF
     key=$(printf '%s %s %s' "$CC" "$SAN" "$cflags" | cksum | cut -d' ' -f1)
     obj="$work/obj/$key"
     mkdir -p "$obj" "$work/bin"
-    newest_h=$(ls -t "$top"/include/alexscope/*.h "$top"/src/*.h "$top"/src/cpu/*.h "$gen/config.h" 2>/dev/null | head -n1)
+    # The library: every source under src/ but the command line and the CUDA
+    # backend (nvcc's), and every header the library has.
+    lib_src=$(find "$top/src" -name '*.c' -not -path "$top/src/cli/*" -not -path "$top/src/backends/cuda/*" | sort)
+    newest_h=$(ls -t "$top"/include/alexscope/*.h $(find "$top/src" -name '*.h') "$gen/config.h" 2>/dev/null | head -n1)
     objs=""
-    for s in "$top"/src/*.c "$top"/src/cpu/*.c $extra_src; do
+    for s in $lib_src $extra_src; do
         case " $exclude " in *" $s "*) continue ;; esac
         o="$obj/$(printf '%s' "${s#$top/}" | tr '/' '_').o"
         if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then

@@ -3,7 +3,7 @@
  * allocates, never prints; the caller sizes scratch with ax_conv2d_scratch
  * and checks shapes before calling. */
 #include "alexscope/layers.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <cblas.h>
 #include <string.h>

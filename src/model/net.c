@@ -16,8 +16,8 @@
 
 #include "alexscope/teach.h"
 #include "alexscope/weights.h"
-#include "clock.h"
-#include "cpu/parallel.h"
+#include "core/clock.h"
+#include "core/parallel.h"
 
 /* Round float counts up to 64 bytes so every tensor starts on a cache line. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }

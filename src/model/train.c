@@ -15,7 +15,7 @@
 
 #include "alexscope/image.h"
 #include "alexscope/weights.h"
-#include "cpu/parallel.h"
+#include "core/parallel.h"
 
 uint64_t ax_hash64(uint64_t x)
 {

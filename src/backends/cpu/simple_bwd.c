@@ -1,7 +1,7 @@
 /* CPU backward of the element-wise and reshaping layers (relu, pad, flatten,
  * dropout, softmax) and the softmax cross-entropy loss. No allocation. */
 #include "alexscope/grad.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <math.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "alexscope/backend.h"
-#include "clock.h"
+#include "core/clock.h"
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 

@@ -2,7 +2,7 @@
  * output-size arithmetic of window operations. No allocation, no shape checks
  * beyond what the size helpers compute. */
 #include "alexscope/layers.h"
-#include "softmax_row.h"
+#include "backends/softmax_row.h"
 
 #include <math.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c); a map
  * with both signs at the chosen scale is drawn on the diverging scale. */
 #include "draw.h"
-#include "gradmode.h"
+#include "modes/gradmode.h"
 #include "teach.h"
 
 #include <math.h>

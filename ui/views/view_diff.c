@@ -2,7 +2,7 @@
  * layer's agreement, the diagnosis of the first divergent layer, side A, side
  * B and A-B of the selected channel as heatmaps, and a per-channel error
  * table sortable like the Channels view. Figures come from ax_diff_tol. */
-#include "diffmode.h"
+#include "modes/diffmode.h"
 
 #include <math.h>
 #include <stdio.h>

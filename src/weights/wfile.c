@@ -4,7 +4,7 @@
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
 #include "caffe.h"
-#include "fileio.h"
+#include "core/fileio.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
 #include "alexscope/cpu.h"
 #include "alexscope/backend.h"
 #include "alexscope/grad.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <cblas.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * sortable by any column and scrollable; Enter opens a channel's heatmap.
  * The statistics and the sort order come from src/stats.c. */
 #include "draw.h"
-#include "gradmode.h"
+#include "modes/gradmode.h"
 #include "teach.h"
 
 #include <stdio.h>

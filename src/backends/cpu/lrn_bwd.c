@@ -3,7 +3,7 @@
  * (the window is symmetric, so c is in i's window exactly when i is in c's).
  * Blocks of pixels are split over slots of the CPU pool; no allocation. */
 #include "alexscope/grad.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <math.h>
 #include <string.h>

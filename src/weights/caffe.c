@@ -5,9 +5,9 @@
  * .net writer read back. Nothing here trusts a length or a shape in the file. */
 #include "caffe.h"
 #include "wfile_internal.h"
-#include "fileio.h"
+#include "core/fileio.h"
 #include "alexscope/net.h"
-#include "caffe.pb-c.h"
+#include "weights/caffe.pb-c.h"
 
 #include <ctype.h>
 #include <math.h>

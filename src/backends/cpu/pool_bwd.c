@@ -2,7 +2,7 @@
  * maximum in row-major order, as PyTorch's CPU kernel chooses it) and the
  * adaptive average pool. Planes are split over the CPU pool; no allocation. */
 #include "alexscope/grad.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* View 6, Top-k: the classes the net ranks highest, with labels, probabilities
  * and bars. Uses the last layer once it is computed (else the current layer
  * when it is a vector); ranking is ax_topk. */
-#include "diffmode.h"
+#include "modes/diffmode.h"
 #include "draw.h"
-#include "gradmode.h"
+#include "modes/gradmode.h"
 #include "teach.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * channels-last flatten, bias, softmax, fill), as src/cpu/simple.c computes
  * them. One thread per output element, striding over the grid. */
 #include "kernels.h"
-#include "softmax_row.h"
+#include "backends/softmax_row.h"
 
 #include <math.h>
 

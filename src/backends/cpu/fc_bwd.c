@@ -2,7 +2,7 @@
  * columns, dW = dY^T x X split by output rows, across the CPU pool. No
  * allocation. */
 #include "alexscope/grad.h"
-#include "parallel.h"
+#include "core/parallel.h"
 
 #include <cblas.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * the input (max over the channels, or one channel), beside the picture the
  * net sees. The gradient comes from ui/gradmode.c (the backward pass on the
  * worker), the maps from ax_saliency_map (src/saliency.c). */
-#include "gradmode.h"
+#include "modes/gradmode.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "parallel.h"
+#include "core/parallel.h"
 
 /* Outputs [o0, o1) of every image: rows o0..o1 of w. */
 typedef struct {
