@@ -16,6 +16,7 @@
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
 #include "weights/caffe.h"
+#include "weights/wfile_internal.h"
 
 /* Net from a spec file, input from the reference fixture. */
 static ax_net *open_net(const char *spec_path, const char *input_name)
@@ -197,7 +198,7 @@ START_TEST(caffe_split_data)
     memcpy(layer + nl, blob, nb), nl += nb;
     net[nn++] = 0xa2, net[nn++] = 0x06, net[nn++] = (unsigned char)nl;          /* layer = 100 */
     memcpy(net + nn, layer, nl), nn += nl;
-    ck_assert(ax_caffe_detect(net, nn));
+    ck_assert(ax_caffe_sniff(net, nn));
     ax_wfile *f = calloc(1, sizeof *f);
     ck_assert_ptr_nonnull(f);
     ax_error err = {0};

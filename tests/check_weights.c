@@ -3,6 +3,7 @@
  * see make_weight_fixtures.py) and damaged files, which must fail with a
  * status and a message naming the problem, never crash. */
 #include "alexscope/weights.h"
+#include "weights/wfile_internal.h"
 #include "check_util.h"
 
 #include <dirent.h>
@@ -850,7 +851,7 @@ START_TEST(test_random_bytes)
     ax_error err = {0};
     ax_wfile *f = NULL;
     expect_fail(ax_wfile_open(&f, tmp("noise.bin"), &err), &err, AX_ERR_FORMAT, "noise.bin",
-                "understood: safetensors");
+                "understood: npy");
 
     /* random bytes behind each magic, through each reader, at many lengths */
     for (int trial = 0; trial < 200; trial++) {

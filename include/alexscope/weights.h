@@ -1,12 +1,14 @@
-/* Weight files: safetensors, NumPy .npy (an array or a pickled dict such as
- * bvlc_alexnet.npy), .npz, PyTorch .pth (zip and legacy), Caffe .caffemodel,
- * Darknet .weights and Keras .h5. Readers only index and convert; they never
- * decide what a net needs (that is ax_net_load_weights). */
+/* Weight files: opening one by its content, its entries, and the registry of
+ * the formats understood (ax_wformat_at lists them: safetensors, NumPy .npy
+ * and .npz, PyTorch .pth, Keras .h5, Caffe .caffemodel, Darknet .weights).
+ * Readers only index and convert; they never decide what a net needs (that
+ * is ax_net_load_weights). */
 #ifndef ALEXSCOPE_WEIGHTS_H
 #define ALEXSCOPE_WEIGHTS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "alexscope/status.h"
 
 typedef enum { AX_DT_F32, AX_DT_F16, AX_DT_BF16, AX_DT_F64 } ax_dtype;
@@ -35,10 +37,11 @@ typedef struct ax_wfile {
     char *facts;                  /* header facts for `inspect`, one per line (may be NULL):
                                      container kind, version, globals seen, layer list */
     size_t facts_len;
-    void *index;                  /* wfile.c's hash of entry names (private) */
+    void *index;                  /* entries.c's hash of entry names (private) */
 } ax_wfile;
 
-/* Opens by content (magic bytes), not by name. */
+/* Opens by content (magic bytes), not by name: the first format of the
+ * registry whose sniff accepts the bytes reads them. */
 ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err);
 /* Frees everything f owns and f itself (NULL is fine). */
 void ax_wfile_close(ax_wfile *f);
@@ -50,10 +53,41 @@ size_t ax_dtype_size(ax_dtype d);
 struct ax_net;
 /* Gives the entries of f the net's tensor names where the format has none of
  * its own that match (Darknet's flat stream is sliced by the spec's layers,
- * Keras layers are mapped by order). A no-op for formats whose names already
- * match. What it did is appended to notes (one clause per mapping). */
+ * Keras layers are mapped by order): the bind of f's registry row. A no-op
+ * for formats whose names already match. What it did is appended to notes
+ * (one clause per mapping). */
 ax_status ax_wfile_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
                         ax_error *err);
+
+/* One format the readers understand: a row of the registry (formats.c). */
+typedef struct {
+    const char *name;    /* what f->format reports, or the family of what it
+                            reports: "torch" for "torch-zip" and "torch-legacy" */
+    const char *what;    /* for people: which files ("PyTorch torch.save .pth/.pt") */
+    const char *magic;   /* how the bytes are recognised, in words */
+    int (*sniff)(const uint8_t *buf, size_t size);   /* 1 when buf looks like this format */
+    /* reads the file in memory (buf, size; `file` names it in messages) */
+    ax_status (*parse)(ax_wfile *f, const void *buf, size_t size, const char *file, ax_error *err);
+    /* names the entries for a net (ax_wfile_bind); NULL when they already match */
+    ax_status (*bind)(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err);
+    /* prints the net the file at path describes as a .net spec (inspect
+     * --spec); NULL when the format holds weights only */
+    ax_status (*spec_text)(const char *path, FILE *out, ax_error *err);
+} ax_wformat;
+
+/* The registry in dispatch order: rows 0 .. ax_wformat_count() - 1, NULL
+ * beyond. The format with no magic comes last. */
+int ax_wformat_count(void);
+const ax_wformat *ax_wformat_at(int i);
+/* The row of a format as f->format reports it ("torch-zip" finds "torch"),
+ * or NULL. */
+const ax_wformat *ax_wformat_find(const char *format);
+/* The row ax_wfile_open would use for these bytes, or NULL. */
+const ax_wformat *ax_wformat_sniff(const void *buf, size_t size);
+/* Writes "understood: NAME (MAGIC), ..." for every row, in dispatch order,
+ * into buf (always terminated when size > 0); returns the length the whole
+ * text has, as snprintf does. */
+size_t ax_wformat_understood(char *buf, size_t size);
 
 /* Tells the kernel that bytes [p, p + n) of f's file mapping will not be read
  * again, so their pages leave memory (they are read back from the file if
@@ -62,18 +96,6 @@ void ax_wfile_release(const ax_wfile *f, const void *p, size_t n);
 
 /* Converts n elements of e to float32. */
 void ax_wentry_to_f32(const ax_wentry *e, float *dst);
-
-/* Format readers on a buffer already in memory (tests use them directly);
- * `name` is used in messages (and, for a plain .npy, gives the entry its
- * name: the base name without extension). They append entries to f (from
- * calloc, released with ax_wfile_close), take no ownership of buf, and
- * entries may point into buf, so buf must outlive f. On failure f keeps the
- * entries it had before the call. */
-ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
-ax_status ax_npy_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
-/* Stored members are used in place, so buf must outlive f; deflated ones are
- * inflated into buffers f owns. */
-ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
 /* Writers (activations, converted weights). shape has ndim entries. */
 ax_status ax_npy_write(const char *path, const float *data, int ndim, const int64_t *shape, ax_error *err);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "weights/caffe.h"
 #include "cli.h"
 
 typedef struct {
@@ -265,17 +264,25 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
     return 0;
 }
 
-/* --spec: only a .caffemodel carries the layers' parameters. */
+/* --spec: only formats whose registry row prints a spec describe a net (a
+ * .caffemodel carries the layers' parameters); their names are extensions. */
 static int inspect_spec(const ax_fit_file *ff)
 {
     const char *format = ff->f->format ? ff->f->format : "weight";
-    if (strcmp(format, "caffemodel")) {
-        fprintf(stderr, "alexscope: %s: this is a %s file; only a .caffemodel describes a net, so --spec needs one\n",
-                ff->path, format);
+    const ax_wformat *w = ax_wformat_find(ff->f->format);
+    if (!w || !w->spec_text) {
+        char which[256] = "";
+        size_t len = 0;
+        for (int i = 0; ax_wformat_at(i); i++)
+            if (ax_wformat_at(i)->spec_text && len < sizeof which)
+                len += (size_t)snprintf(which + len, sizeof which - len, "%s.%s", len ? " or a " : "",
+                                        ax_wformat_at(i)->name);
+        fprintf(stderr, "alexscope: %s: this is a %s file; only a %s describes a net, so --spec needs one\n",
+                ff->path, format, which);
         return 1;
     }
     ax_error err = {0};
-    if (ax_caffe_spec_text(ff->path, stdout, &err)) {
+    if (w->spec_text(ff->path, stdout, &err)) {
         fflush(stdout);
         fprintf(stderr, "alexscope: %s\n", err.msg);
         return 1;
@@ -304,7 +311,10 @@ int ax_cmd_inspect(const ax_cli_opts *o)
     struct stat st;
     if (stat(o->image, &st) == 0) printf("file     %s (%lld bytes)\n", o->image, (long long)st.st_size);
     else printf("file     %s\n", o->image);
-    printf("format   %s\n", f->format ? f->format : "?");
+    const ax_wformat *w = ax_wformat_find(f->format);
+    printf("format   %s", f->format ? f->format : "?");
+    if (w) printf(" (%s)", w->what);
+    printf("\n");
     for (const char *p = f->facts; p && *p;) {
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);

@@ -68,14 +68,15 @@ void ax_cli_usage(FILE *f)
         "  -m, --model NAME|FILE   net spec: a built-in name or a .net file (default caffe)\n"
         "                          built-in:", PACKAGE_VERSION);
     for (int i = 0; i < n; i++) fprintf(f, " %s", names[i]);
+    /* the formats are the weight registry's rows, so the list cannot drift */
     fprintf(f, "\n"
-        "  -w, --weights FILE      safetensors, .npy (array or pickled {layer: [W, b]} dict,\n"
-        "                          e.g. bvlc_alexnet.npy), .npz, PyTorch .pth/.pt (zip or\n"
-        "                          legacy), Caffe .caffemodel, Darknet .weights, Keras .h5\n"
-        "                          (chosen by content, not by name); without it the weights are\n"
-        "                          a seeded initialisation scaled for the model's input\n"
-        "                          (outputs near 1, classes near uniform) and every output\n"
-        "                          says UNTRAINED\n"
+        "  -w, --weights FILE      a weight file, recognised by content, not by name:\n");
+    for (int i = 0; i < ax_wformat_count(); i++)
+        fprintf(f, "                            %-12s %s\n", ax_wformat_at(i)->name, ax_wformat_at(i)->what);
+    fprintf(f,
+        "                          without it the weights are a seeded initialisation scaled\n"
+        "                          for the model's input (outputs near 1, classes near\n"
+        "                          uniform) and every output says UNTRAINED\n"
         "      --lenient           load a weights file that has tensors the model does not use\n"
         "  -d, --device NAME       cpu or cuda (default cpu; cuda: only when built with the\n"
         "                          CUDA toolkit; `alexscope --version` or the configure\n"

@@ -33,9 +33,8 @@ static int read_varint(const uint8_t *b, size_t end, size_t *pos, uint64_t *v)
     return 0;
 }
 
-int ax_caffe_detect(const void *buf, size_t size)
+int ax_caffe_sniff(const uint8_t *b, size_t size)
 {
-    const uint8_t *b = buf;
     size_t pos = 0;
     uint64_t key, len;
     if (!read_varint(b, size, &pos, &key) || (key & 7) != 2) return 0;
@@ -1231,7 +1230,7 @@ ax_status ax_caffe_spec_text(const char *path, FILE *out, ax_error *err)
     size_t size = 0;
     ax_status st = ax_file_map(path, "weight file", &map, &size, err);
     if (st) return st;
-    if (!ax_caffe_detect(map, size)) {
+    if (!ax_caffe_sniff(map, size)) {
         ax_file_unmap(map, size);
         return ax_fail(err, AX_ERR_FORMAT, "%s: not a Caffe .caffemodel (a NetParameter protobuf starts with its "
                        "name, field 1, or its layers, fields 2 or 100)", path);

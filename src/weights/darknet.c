@@ -51,8 +51,9 @@ int ax_darknet_sniff(const uint8_t *b, size_t n)
     return 1;
 }
 
-ax_status ax_darknet_parse(ax_wfile *f, const uint8_t *b, size_t n, const char *file, ax_error *err)
+ax_status ax_darknet_parse(ax_wfile *f, const void *buf, size_t n, const char *file, ax_error *err)
 {
+    const uint8_t *b = buf;
     if (!ax_darknet_sniff(b, n))
         return ax_fail(err, AX_ERR_FORMAT, "%s: not a Darknet .weights file (no plausible version header followed "
                        "by whole float32 values; %zu bytes)", file, n);

@@ -22,6 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+int ax_keras_sniff(const uint8_t *b, size_t n)
+{
+    return n >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0;
+}
+
 #if AX_HAVE_HDF5
 
 #include <hdf5.h>

@@ -155,6 +155,11 @@ static void base_name(char *out, size_t size, const char *path)
     if (!out[0]) snprintf(out, size, "array");
 }
 
+int ax_npy_sniff(const uint8_t *b, size_t n)
+{
+    return n >= 6 && memcmp(b, "\x93NUMPY", 6) == 0;
+}
+
 ax_status ax_npy_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
     char entry[sizeof f->entries[0].name];

@@ -136,6 +136,12 @@ static ax_status read_member(ax_wfile *f, zip_t *z, zip_int64_t i, const char *m
     return st;
 }
 
+/* A local file header, or the end record alone of an empty archive. */
+int ax_npz_sniff(const uint8_t *b, size_t n)
+{
+    return n >= 4 && (memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "PK\x05\x06", 4) == 0);
+}
+
 ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
     zip_error_t ze;
@@ -225,5 +231,7 @@ ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *na
         return st;
     }
     f->format = "npz";
+    /* every member inflated: the file's mapping is no longer needed */
+    if (f->map == buf && f->map_size == size) ax_wfile_unmap_unused(f);
     return AX_OK;
 }

@@ -155,6 +155,12 @@ static ax_status check_overlap(ax_wfile *f, int first, const uint8_t *data, cons
     return st;
 }
 
+/* The header length is any 8 bytes; the JSON header after it opens with '{'. */
+int ax_safetensors_sniff(const uint8_t *b, size_t n)
+{
+    return n >= 9 && b[8] == '{';
+}
+
 ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
     const uint8_t *b = buf;

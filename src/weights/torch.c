@@ -559,8 +559,9 @@ static ax_status parse_legacy(ax_wfile *f, const uint8_t *b, size_t n, const cha
     return st;
 }
 
-ax_status ax_torch_parse(ax_wfile *f, const uint8_t *buf, size_t size, const char *file, ax_error *err)
+ax_status ax_torch_parse(ax_wfile *f, const void *data, size_t size, const char *file, ax_error *err)
 {
+    const uint8_t *buf = data;
     int first = f->count;
     size_t facts = f->facts_len;
     int kind = ax_torch_sniff(buf, size);

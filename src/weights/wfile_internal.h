@@ -1,6 +1,8 @@
-/* Internals shared by the weight-file readers (wfile.c, safetensors.c, npy.c,
- * npz.c, pickle.c): the entry list, buffer ownership and the pickle VM.
- * Not part of the public API; nothing here executes pickled code. */
+/* Internals of the weight readers, not part of the public API. Three parts,
+ * in the one direction calls go: the base every reader calls (entries.c);
+ * each format's entry points, which the registry's rows name (formats.c
+ * calls them; no reader calls the registry); what readers share (the pickle
+ * VM). Nothing here executes pickled code. */
 #ifndef ALEXSCOPE_WFILE_INTERNAL_H
 #define ALEXSCOPE_WFILE_INTERNAL_H
 
@@ -10,30 +12,16 @@
 #include "alexscope/tensor.h"   /* ax_shape_str */
 #include "alexscope/weights.h"
 
+struct ax_net;
+
+/* ---- the base (entries.c) ------------------------------------------------ */
+
 /* Appends a copy of *e to f; a name already present is an AX_ERR_FORMAT
  * naming `file` and the tensor. */
 ax_status ax_wfile_push(ax_wfile *f, const ax_wentry *e, const char *file, ax_error *err);
 
 /* Appends one printf-style line to f->facts (for `inspect`). */
 void ax_wfile_fact(ax_wfile *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Format-specific binding (see ax_wfile_bind), one per format that needs it. */
-ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
-                          ax_error *err);
-ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
-                        ax_error *err);
-
-/* Keras HDF5 weights (keras_h5.c) from a file in memory (f->map): layers'
- * kernels and biases as entries named by their HDF5 paths; ax_keras_bind maps
- * them to the spec. Without HDF5 in the build, an AX_ERR_UNSUPPORTED saying
- * so. Contiguous, unfiltered little-endian float datasets are used in place
- * from f->map (when buf is f->map); when none is, f->map is replaced by the
- * memory the data was read into. */
-ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
-/* The same in this process, which a crash inside libhdf5 takes down:
- * ax_keras_parse runs it in a child process (the fuzz harness calls it
- * directly). Not built without HDF5. */
-ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
 /* f takes the malloc'd buffer and frees it in ax_wfile_close; when even that
  * bookkeeping fails, buf is freed at once and AX_ERR_NOMEM returned. */
@@ -42,10 +30,95 @@ ax_status ax_wfile_own(ax_wfile *f, void *buf, ax_error *err);
 /* Forgets entries from index `count` on (a parser undoing a failed run). */
 void ax_wfile_truncate(ax_wfile *f, int count);
 
+/* Unmaps f's file mapping when no entry points into it (a reader that
+ * copied everything out of the file, as an .npz of deflated members). */
+void ax_wfile_unmap_unused(ax_wfile *f);
+
 /* Closes a file a writer filled; ok says whether every write succeeded. A
  * failed write or close is an AX_ERR_IO naming path and errno's reason. */
 ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *err);
 
+/* ---- the formats' entry points, one block per reader file -----------------
+ * The fields of a registry row (ax_wformat in alexscope/weights.h). A sniff
+ * looks at the first bytes only (the parse checks the rest). A parse reads a
+ * file in memory (`name`/`file` is for messages), appends entries to f (from
+ * calloc, released with ax_wfile_close) and takes no ownership of buf;
+ * entries may point into buf, which must then outlive f. On failure f keeps
+ * the entries it had before the call. A bind is ax_wfile_bind's step. */
+
+/* safetensors (safetensors.c): an 8-byte little-endian header length, then
+ * the JSON header's '{'. */
+int ax_safetensors_sniff(const uint8_t *buf, size_t size);
+ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+
+/* NumPy .npy (npy.c): starts \x93NUMPY. A plain array becomes one entry
+ * named by the base name of `name` without its extension; a pickled dict
+ * (bvlc_alexnet.npy) one entry per array. */
+int ax_npy_sniff(const uint8_t *buf, size_t size);
+ax_status ax_npy_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+
+/* NumPy .npz (npz.c): a zip (PK\x03\x04, or PK\x05\x06 when empty) of
+ * .npy members. Stored members are used in place; deflated ones are
+ * inflated into buffers f owns, and when buf is f's mapping and no entry
+ * points into it, the mapping is dropped. */
+int ax_npz_sniff(const uint8_t *buf, size_t size);
+ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+
+/* PyTorch torch.save files (torch.c): the sniff is 1 for the zip container
+ * (a member ending in data.pkl), 2 for the legacy one (its magic number),
+ * else 0. The parse reads either; stored storages are used in place. Sets
+ * f->format to "torch-zip" or "torch-legacy". Names already match: the bind
+ * only says in notes when a 'module.' prefix was stripped. */
+int ax_torch_sniff(const uint8_t *buf, size_t size);
+ax_status ax_torch_parse(ax_wfile *f, const void *buf, size_t size, const char *file, ax_error *err);
+ax_status ax_torch_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err);
+
+/* Keras HDF5 weights (keras_h5.c): starts with the HDF5 signature
+ * \x89HDF\r\n\x1a\n. Layers' kernels and biases become entries named by
+ * their HDF5 paths; the bind maps them to the spec. Without HDF5 in the
+ * build, parse and bind are an AX_ERR_UNSUPPORTED saying so. Contiguous,
+ * unfiltered little-endian float datasets are used in place from f->map
+ * (when buf is f->map); when none is, f->map is replaced by the memory the
+ * data was read into. */
+int ax_keras_sniff(const uint8_t *buf, size_t size);
+ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                        ax_error *err);
+/* The parse in this process, which a crash inside libhdf5 takes down:
+ * ax_keras_parse runs it in a child process (the fuzz harness calls it
+ * directly). Not built without HDF5. */
+ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+
+/* Caffe .caffemodel (caffe.c): a NetParameter protobuf whose first field is
+ * name (1), V1 layers (2) or layer (100), length-delimited. Every blob
+ * becomes an entry "<layer>.weight" / "<layer>.bias" in alexscope's layouts
+ * (conv OIHW, FC (out, in); a transposed inner product is turned round,
+ * legacy 4-d shapes lose their leading ones), further blobs
+ * "<layer>.blob<i>"; every layer's type and parameters become facts (one
+ * line each, "layer NAME TYPE key=value ..."), which the bind compares with
+ * the net's spec (a mismatch is an error: weights/caffe.h). Packed blob
+ * data is used where it lies in buf. Sets f->format. */
+int ax_caffe_sniff(const uint8_t *buf, size_t size);
+ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+ax_status ax_caffe_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                        ax_error *err);
+/* Prints the net the caffemodel at path describes as a .net spec that
+ * --model accepts (weights/README.md). Where the file does not state its
+ * input size, a comment says so and 227x227 is used. Layers alexscope cannot
+ * run are an AX_ERR_UNSUPPORTED naming them. */
+ax_status ax_caffe_spec_text(const char *path, FILE *out, ax_error *err);
+
+/* Darknet .weights (darknet.c): no magic, so the dispatch asks last; the
+ * sniff is 1 when the version header is plausible and the rest a whole
+ * number of finite floats. The parse keeps the header facts and the float
+ * stream as one entry, "darknet.stream"; the bind slices it by a net's
+ * layers. */
+int ax_darknet_sniff(const uint8_t *buf, size_t size);
+ax_status ax_darknet_parse(ax_wfile *f, const void *buf, size_t size, const char *file, ax_error *err);
+ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size,
+                          ax_error *err);
+
+/* ---- shared by readers ----------------------------------------------------- */
 
 /* An .npy in memory. A plain array becomes one entry called `entry`; the
  * arrays of a pickled object array become "<key>.<index>" entries, prefixed
@@ -97,21 +170,5 @@ ax_status ax_pickle_torch_meta(ax_wfile *f, const uint8_t *buf, size_t size, siz
 
 /* The fact (and the binding's note) when a 'module.' prefix was stripped. */
 #define AX_TORCH_MODULE_FACT "stripped the 'module.' prefix (nn.DataParallel) from every tensor name"
-
-/* PyTorch torch.save files (torch.c): 1 for the zip container (a member
- * ending in data.pkl), 2 for the legacy one (its magic number), else 0. */
-int ax_torch_sniff(const uint8_t *buf, size_t size);
-/* Reads either container from memory; stored storages are used in place, so
- * buf must outlive f. Sets f->format to "torch-zip" or "torch-legacy". */
-ax_status ax_torch_parse(ax_wfile *f, const uint8_t *buf, size_t size, const char *file, ax_error *err);
-/* Names already match; says in notes when a 'module.' prefix was stripped. */
-ax_status ax_torch_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err);
-
-/* Darknet .weights (darknet.c): 1 when the header is plausible and the rest
- * a whole number of floats (there is no magic; the dispatch asks last). */
-int ax_darknet_sniff(const uint8_t *buf, size_t size);
-/* Keeps the header facts and the float stream as one entry, "darknet.stream";
- * ax_darknet_bind slices it by a net's layers. */
-ax_status ax_darknet_parse(ax_wfile *f, const uint8_t *buf, size_t size, const char *file, ax_error *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
 #include "weights/caffe.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 static const char spec_text[] =
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         free(t);
         ready = 1;
     }
-    if (!ax_caffe_detect(data, size)) return 0;
+    if (!ax_caffe_sniff(data, size)) return 0;
     ax_wfile *f = calloc(1, sizeof *f);
     if (!f) return 0;
     if (ax_caffe_parse(f, data, size, "fuzz.caffemodel", &err) == AX_OK) {

@@ -2,6 +2,7 @@
  * arrays) on arbitrary bytes; accepted entries are converted to float32. */
 #include <stdlib.h>
 #include "alexscope/weights.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

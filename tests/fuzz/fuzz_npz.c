@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <zip.h>
 #include "alexscope/weights.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 /* A zip in memory holding data[0..size) as w.npy; NULL when libzip fails. */

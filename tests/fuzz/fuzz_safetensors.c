@@ -2,6 +2,7 @@
  * entry it accepted converted to float32 (which reads all of its bytes). */
 #include <stdlib.h>
 #include "alexscope/weights.h"
+#include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -1,19 +1,16 @@
-/* Weight files: opening by magic bytes, the entry list every reader fills, and
- * conversion of an entry to float32. It never decides which tensors a net
- * needs and keeps no file descriptor open (safetensors and npy are mmapped). */
+/* The base every weight reader builds on: the entry list and its name index,
+ * header facts, buffers and the mapping an ax_wfile owns, dtypes and their
+ * conversion to float32. It knows no format and calls no reader (formats.c
+ * does both), and it never decides which tensors a net needs. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
-#include "caffe.h"
-#include "core/fileio.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every reader hands out file bytes as they are and every converter memcpy's
@@ -22,93 +19,7 @@
 #error "the weight readers assume a little-endian host"
 #endif
 
-#define FORMATS_UNDERSTOOD \
-    "understood: safetensors (8-byte little-endian header length, then '{'), " \
-    "NumPy .npy (starts \\x93NUMPY) and .npz (a zip, starts PK\\x03\\x04), PyTorch torch.save files " \
-    "(a zip holding data.pkl, or the legacy magic number), Darknet .weights (a version header, then floats)"
-
-static const char *format_hint(const unsigned char *b, size_t n)
-{
-    if (n >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
-        return "; this is a bare Python pickle (an old PyTorch .pt/.pth?): convert it to safetensors";
-    if (n >= 4 && memcmp(b, "\x89HDF", 4) == 0)
-        return "; this is HDF5 (a Keras .h5?): convert it to safetensors or .npz";
-    if (n >= 8 && b[7] == 0 && b[6] == 0 && b[5] == 0)
-        return "; the first 8 bytes look like a safetensors header length, but no '{' follows";
-    return "";
-}
-
 static void index_free(ax_wfile *f);
-
-ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
-{
-    *out = NULL;
-    ax_wfile *f = calloc(1, sizeof *f);
-    if (!f) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory opening the weight file", path);
-    snprintf(f->path, sizeof f->path, "%s", path);
-
-    int fd;
-    size_t size;
-    ax_status os = ax_file_open_regular(path, "weight file", &fd, &size, err);
-    if (os != AX_OK) {
-        free(f);
-        return os;
-    }
-    if (size == 0) {
-        close(fd);
-        free(f);
-        return ax_fail(err, AX_ERR_FORMAT, "%s: empty file (0 bytes), expected a weight file; "
-                       FORMATS_UNDERSTOOD, path);
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int map_errno = errno;
-    close(fd);
-    if (map == MAP_FAILED) {
-        free(f);
-        return ax_fail(err, AX_ERR_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(map_errno));
-    }
-    f->map = map;
-    f->map_size = size;
-
-    const unsigned char *b = map;
-    ax_status s;
-    if (size >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) {
-        s = ax_npy_parse(f, map, size, path, err);
-    } else if (ax_torch_sniff(b, size)) {
-        s = ax_torch_parse(f, b, size, path, err);   /* storages stay in the mapping */
-    } else if (size >= 4 && (memcmp(b, "PK\x03\x04", 4) == 0 || memcmp(b, "PK\x05\x06", 4) == 0)) {
-        s = ax_npz_parse(f, map, size, path, err);   /* stored members stay in the mapping */
-        int in_map = 0;
-        for (int i = 0; i < f->count && !in_map; i++)
-            in_map = (const unsigned char *)f->entries[i].data >= b &&
-                     (const unsigned char *)f->entries[i].data < b + size;
-        if (!in_map) {   /* every member was inflated: the mapping is no longer needed */
-            munmap(f->map, f->map_size);
-            f->map = NULL;
-            f->map_size = 0;
-        }
-    } else if (size >= 9 && b[8] == '{') {
-        s = ax_safetensors_parse(f, map, size, path, err);
-    } else if (size >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0) {
-        s = ax_keras_parse(f, map, size, path, err);   /* f->map becomes the data it read */
-    } else if (ax_caffe_detect(b, size)) {
-        s = ax_caffe_parse(f, map, size, path, err);   /* blob data stays in the mapping */
-    } else if (ax_darknet_sniff(b, size)) {
-        s = ax_darknet_parse(f, b, size, path, err);   /* no magic: the last resort */
-    } else {
-        char hex[3 * 8 + 1] = "";
-        size_t n = size < 8 ? size : 8;
-        for (size_t i = 0; i < n; i++) snprintf(hex + 3 * i, 4, "%s%02x", i ? " " : "", b[i]);
-        s = ax_fail(err, AX_ERR_FORMAT, "%s: not a weight file this reader knows (%zu bytes, starting %s); "
-                    FORMATS_UNDERSTOOD "%s", path, size, hex, format_hint(b, size));
-    }
-    if (s != AX_OK) {
-        ax_wfile_close(f);
-        return s;
-    }
-    *out = f;
-    return AX_OK;
-}
 
 void ax_wfile_close(ax_wfile *f)
 {
@@ -389,4 +300,17 @@ void ax_wfile_release(const ax_wfile *f, const void *p, size_t n)
     a = (a + page - 1) & ~(page - 1);
     b &= ~(page - 1);
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void ax_wfile_unmap_unused(ax_wfile *f)
+{
+    if (!f->map) return;
+    const unsigned char *lo = f->map, *hi = lo + f->map_size;
+    for (int i = 0; i < f->count; i++) {
+        const unsigned char *d = f->entries[i].data;
+        if (d >= lo && d < hi) return;
+    }
+    munmap(f->map, f->map_size);
+    f->map = NULL;
+    f->map_size = 0;
 }
