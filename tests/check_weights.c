@@ -2,6 +2,7 @@
  * both writers, on files made here, files numpy made (tests/fixtures/weights,
  * see make_weight_fixtures.py) and damaged files, which must fail with a
  * status and a message naming the problem, never crash. */
+#include "config.h"
 #include "alexscope/weights.h"
 #include "weights/wfile_internal.h"
 #include "check_util.h"
@@ -1054,6 +1055,208 @@ START_TEST(test_npz_stored_headers)
 }
 END_TEST
 
+/* ---- the format registry ------------------------------------------------ */
+
+START_TEST(test_registry_rows)
+{
+    int n = ax_wformat_count();
+    ck_assert_int_ge(n, 7);
+    ck_assert_ptr_null(ax_wformat_at(n));
+    ck_assert_ptr_null(ax_wformat_at(-1));
+    for (int i = 0; i < n; i++) {
+        const ax_wformat *w = ax_wformat_at(i);
+        ck_assert_ptr_nonnull(w);
+        ck_assert_msg(w->name && w->name[0], "row %d has no name", i);
+        ck_assert_msg(w->what && w->what[0], "%s has no description", w->name);
+        ck_assert_msg(w->magic && w->magic[0], "%s does not say how it is recognised", w->name);
+        ck_assert_msg(w->sniff && w->parse, "%s lacks a sniff or a parse", w->name);
+        /* the understood text separates rows with "), "; inspect puts a description in parentheses */
+        ck_assert_msg(!strstr(w->magic, "), "), "%s: magic text holds \"), \"", w->name);
+        ck_assert_msg(!strchr(w->what, '(') && !strchr(w->what, ')'), "%s: description has parentheses", w->name);
+        ck_assert_ptr_eq(ax_wformat_find(w->name), w);
+        for (int j = 0; j < i; j++) ck_assert_str_ne(ax_wformat_at(j)->name, w->name);
+    }
+    /* a row answers to its name's variants, and only to them */
+    ck_assert_str_eq(ax_wformat_find("torch-zip")->name, "torch");
+    ck_assert_str_eq(ax_wformat_find("torch-legacy")->name, "torch");
+    ck_assert_ptr_null(ax_wformat_find("torchx"));
+    ck_assert_ptr_null(ax_wformat_find("onnx"));
+    ck_assert_ptr_null(ax_wformat_find(""));
+    ck_assert_ptr_null(ax_wformat_find(NULL));
+    /* only a format whose names cannot match the spec binds; only a caffemodel prints a spec */
+    ck_assert_ptr_null(ax_wformat_find("safetensors")->bind);
+    ck_assert_ptr_nonnull(ax_wformat_find("darknet")->bind);
+    ck_assert_ptr_nonnull(ax_wformat_find("caffemodel")->spec_text);
+    ck_assert_ptr_null(ax_wformat_find("npy")->spec_text);
+}
+END_TEST
+
+/* Dispatch is the table's order: the one format without a magic is asked
+ * last, and a torch.save zip is asked before the generic zip of .npz. */
+START_TEST(test_registry_order)
+{
+    int n = ax_wformat_count(), nomagic = 0;
+    for (int i = 0; i < n; i++)
+        if (!strncmp(ax_wformat_at(i)->magic, "no magic", 8)) nomagic++;
+    ck_assert_int_eq(nomagic, 1);
+    ck_assert_msg(!strncmp(ax_wformat_at(n - 1)->magic, "no magic", 8), "%s is last but has a magic",
+                  ax_wformat_at(n - 1)->name);
+    ck_assert_str_eq(ax_wformat_at(n - 1)->name, "darknet");
+    int torch = -1, npz = -1;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(ax_wformat_at(i)->name, "torch")) torch = i;
+        if (!strcmp(ax_wformat_at(i)->name, "npz")) npz = i;
+    }
+    ck_assert(torch >= 0 && npz >= 0 && torch < npz);
+    ck_assert_ptr_null(ax_wformat_sniff("", 0));
+    ck_assert_ptr_null(ax_wformat_sniff("\x17junk junk junk", 15));
+}
+END_TEST
+
+/* The understood text is every row, in order, and nothing else; the error
+ * for an unknown or empty file carries it whole. */
+START_TEST(test_understood_text)
+{
+    char want[2048] = "understood: ", got[2048];
+    for (int i = 0; i < ax_wformat_count(); i++) {
+        const ax_wformat *w = ax_wformat_at(i);
+        size_t len = strlen(want);
+        snprintf(want + len, sizeof want - len, "%s%s (%s)", i ? ", " : "", w->name, w->magic);
+    }
+    size_t n = ax_wformat_understood(got, sizeof got);
+    ck_assert_str_eq(got, want);
+    ck_assert_uint_eq(n, strlen(want));
+    /* a short buffer: terminated, and the length is still the whole text's */
+    char small[20];
+    ck_assert_uint_eq(ax_wformat_understood(small, sizeof small), n);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+    ck_assert_uint_eq(ax_wformat_understood(NULL, 0), n);
+
+    ax_error err = {0};
+    ax_wfile *f = NULL;
+    write_bytes(tmp("noise.bin"), "\x17nothing at all, really", 23);
+    expect_fail(ax_wfile_open(&f, tmp("noise.bin"), &err), &err, AX_ERR_FORMAT, "noise.bin", want);
+    /* all eight first bytes are shown */
+    ck_assert_msg(strstr(err.msg, "starting 17 6e 6f 74 68 69 6e 67)"), "%s", err.msg);
+    write_bytes(tmp("empty.bin"), "", 0);
+    expect_fail(ax_wfile_open(&f, tmp("empty.bin"), &err), &err, AX_ERR_FORMAT, "empty.bin", want);
+    /* HDF5 is read, so no advice to convert it; a bare pickle is not */
+    write_bytes(tmp("cut.h5"), "\x89HDF\r\n\x1a\n", 8);
+    ck_assert_int_ne(ax_wfile_open(&f, tmp("cut.h5"), &err), AX_OK);
+    ck_assert_msg(!strstr(err.msg, "not a weight file") && !strstr(err.msg, "convert it"), "%s", err.msg);
+    write_bytes(tmp("bare.pkl"), "\x80\x02}q\x00.", 6);
+    expect_fail(ax_wfile_open(&f, tmp("bare.pkl"), &err), &err, AX_ERR_FORMAT, "bare Python pickle", want);
+}
+END_TEST
+
+/* The fixtures that must be refused (each has its own test of the message). */
+static const char *const refused_fixtures[] = {
+    "caffe/bad_inner_length.caffemodel", "caffe/bad_truncated.caffemodel", "keras/bad_int_kernel.h5",
+    "keras/external_link.h5", "keras/libhdf5_crash.h5", "torch/bigendian.pth", "torch/builtins_eval.pth",
+    "torch/noncontig.pth", "torch/not_storage.pth", "torch/os_system.pth", "torch/posix_system.legacy.pth",
+    "torch/truncated.pth", "weights/bigendian_f4.npy", "weights/fortran_f4.npy",
+};
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && !strcmp(s + n - t, tail);
+}
+
+/* The format a fixture's name promises, or NULL for files that hold no weights. */
+static const char *fixture_format(const char *rel)
+{
+    static const char *const ext[][2] = {
+        {".npy", "npy"}, {".npz", "npz"}, {".safetensors", "safetensors"}, {".legacy.pth", "torch-legacy"},
+        {".pth", "torch-zip"}, {".h5", "keras-h5"}, {".caffemodel", "caffemodel"}, {".weights", "darknet"},
+    };
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (ends_with(rel, ext[i][0])) return ext[i][1];
+    return NULL;
+}
+
+/* Every weight file under tests/fixtures is sniffed as the row its name
+ * promises, and opens with that f->format (or is one of the refused ones,
+ * which must fail in their own reader). */
+static void check_fixture_dir(const char *root, const char *rel, int *seen, int *rows_seen)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot list %s", dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char sub[1024], path[2048];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+        snprintf(path, sizeof path, "%s/%s", root, sub);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        if (S_ISDIR(st.st_mode)) {
+            check_fixture_dir(root, sub, seen, rows_seen);
+            continue;
+        }
+        const char *want = fixture_format(sub);
+        if (!want) continue;
+        const ax_wformat *row = ax_wformat_find(want);
+        ck_assert_ptr_nonnull(row);
+        FILE *fp = fopen(path, "rb");
+        ck_assert_ptr_nonnull(fp);
+        unsigned char *b = malloc((size_t)st.st_size + 1);
+        ck_assert_uint_eq(fread(b, 1, (size_t)st.st_size, fp), (size_t)st.st_size);
+        fclose(fp);
+        const ax_wformat *sniffed = ax_wformat_sniff(b, (size_t)st.st_size);
+        free(b);
+        ck_assert_msg(sniffed == row, "%s: sniffed as %s, expected %s", sub, sniffed ? sniffed->name : "nothing",
+                      row->name);
+        int refused = 0;
+        for (size_t i = 0; i < sizeof refused_fixtures / sizeof refused_fixtures[0]; i++)
+            refused |= !strcmp(sub, refused_fixtures[i]);
+        ax_error err = {0};
+        ax_wfile *f = NULL;
+        ax_status s = ax_wfile_open(&f, path, &err);
+#if !AX_HAVE_HDF5
+        if (!strcmp(want, "keras-h5")) {
+            ck_assert_msg(s == AX_ERR_UNSUPPORTED, "%s: %s", sub, err.msg);
+            (*seen)++;
+            continue;
+        }
+#endif
+        if (refused) {
+            ck_assert_msg(s != AX_OK, "%s opened, but it must be refused", sub);
+            ck_assert_msg(!strstr(err.msg, "not a weight file this reader knows"), "%s: %s", sub, err.msg);
+        } else {
+            ck_assert_msg(s == AX_OK, "%s: %s", sub, err.msg);
+            ck_assert_str_eq(f->format, want);
+            ck_assert_ptr_eq(ax_wformat_find(f->format), row);
+            for (int i = 0; i < ax_wformat_count(); i++)
+                if (ax_wformat_at(i) == row) rows_seen[i] = 1;
+        }
+        ax_wfile_close(f);
+        (*seen)++;
+    }
+    closedir(d);
+}
+
+START_TEST(test_fixtures_formats)
+{
+    char root[1024];
+    snprintf(root, sizeof root, "%s", ax_fixture(""));
+    if (root[0] && root[strlen(root) - 1] == '/') root[strlen(root) - 1] = 0;
+    int seen = 0, rows_seen[64] = {0};
+    ck_assert_int_le(ax_wformat_count(), 64);
+    check_fixture_dir(root, "", &seen, rows_seen);
+    ck_assert_int_ge(seen, 60);
+    /* every format has a fixture that opens (keras-h5 where HDF5 is built) */
+    for (int i = 0; i < ax_wformat_count(); i++) {
+#if !AX_HAVE_HDF5
+        if (!strcmp(ax_wformat_at(i)->name, "keras-h5")) continue;
+#endif
+        ck_assert_msg(rows_seen[i], "no fixture of format %s opens", ax_wformat_at(i)->name);
+    }
+}
+END_TEST
+
 static Suite *weights_suite(void)
 {
     Suite *s = suite_create("weights");
@@ -1083,6 +1286,10 @@ static Suite *weights_suite(void)
     tcase_add_test(tc, test_many_tensors);
     tcase_add_test(tc, test_npz_declared_sizes);
     tcase_add_test(tc, test_npz_stored_headers);
+    tcase_add_test(tc, test_registry_rows);
+    tcase_add_test(tc, test_registry_order);
+    tcase_add_test(tc, test_understood_text);
+    tcase_add_test(tc, test_fixtures_formats);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -83,6 +83,16 @@ for opt in --tf32 '--gpu N' --no-cudnn 'cpu or cuda'; do
   "$prog" --help | grep -q -- "$opt" && ok || bad "--help does not mention $opt"
 done
 
+# --help lists the weight formats from the registry: every format the
+# understood-formats text names (check_weights holds that text to the
+# registry's rows) has its own line under --weights, in the same order.
+understood=$("$prog" inspect "$tmp/bad.safetensors" 2>&1 | sed -n 's/.*; understood: //p')
+names=$(printf '%s\n' "$understood" | sed 's/), /)\n/g' | sed -n 's/^\([a-z0-9-]*\) (.*/\1/p')
+listed=$("$prog" --help | sed -n '/^  -w, --weights/,/^                          without it/p' |
+         sed -n 's/^                            \([a-z0-9-]*\)  .*/\1/p')
+[ "$(printf '%s\n' "$names" | wc -l)" -ge 7 ] && ok || bad "the understood text names too few formats: $understood"
+[ "$names" = "$listed" ] && ok || bad "--help lists the formats '$(echo $listed)', the registry has '$(echo $names)'"
+
 printf 'input 3 8 8\nconv c out=2\n' > "$tmp/broken.net"
 expect 1 'broken\.net:2: conv .c. needs k=' -- "$prog" dump --model "$tmp/broken.net" "$img"
 
