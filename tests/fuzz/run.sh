@@ -100,9 +100,11 @@ EOF
     key=$(printf '%s %s %s' "$CC" "$SAN" "$cflags" | cksum | cut -d' ' -f1)
     obj="$work/obj/$key"
     mkdir -p "$obj" "$work/bin"
-    # The library: every source under src/ but the command line and the CUDA
-    # backend (nvcc's), and every header the library has.
-    lib_src=$(find "$top/src" -name '*.c' -not -path "$top/src/cli/*" -not -path "$top/src/backends/cuda/*" | sort)
+    # The library: every source under src/ but the command line, the CUDA
+    # backend (nvcc's) and protoc-c's output that an in-tree build left there
+    # (generated above instead), and every header the library has.
+    lib_src=$(find "$top/src" -name '*.c' -not -name '*.pb-c.c' -not -path "$top/src/cli/*" \
+              -not -path "$top/src/backends/cuda/*" | sort)
     newest_h=$(ls -t "$top"/include/alexscope/*.h $(find "$top/src" -name '*.h') "$gen/config.h" 2>/dev/null | head -n1)
     objs=""
     for s in $lib_src $extra_src; do
