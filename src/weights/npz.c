@@ -231,7 +231,7 @@ ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *na
         return st;
     }
     f->format = "npz";
-    /* every member inflated: the file's mapping is no longer needed */
+    /* when every member was inflated, the file's mapping is no longer needed */
     if (f->map == buf && f->map_size == size) ax_wfile_unmap_unused(f);
     return AX_OK;
 }
