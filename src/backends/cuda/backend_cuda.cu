@@ -563,6 +563,7 @@ extern "C" int ax_cuda_copy_ms(ax_net *net, int i, double *h2d, double *d2h);
 extern "C" const ax_backend ax_backend_cuda = {
     .name = "cuda",
     .host_memory = 0,
+    .workspace = NULL,   /* its buffers are on the device; init checks they fit there */
     .init = cuda_init,
     .supports = ax_backend_supports_every_type,
     .upload_weights = cuda_upload_weights,
