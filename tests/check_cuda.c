@@ -128,11 +128,14 @@ static void seed_biases(ax_net *net)
     ck_assert_int_eq(ax_net_weights_changed(net, -1, &err), AX_OK);
 }
 
-static void make_pair(const ax_spec *spec, int batch, ax_net **cpu, ax_net **gpu)
+/* The GPU net with cuDNN or (no_cudnn) im2col + cuBLAS for its convolutions. */
+static void make_pair(const ax_spec *spec, int batch, int no_cudnn, ax_net **cpu, ax_net **gpu)
 {
     ax_error err;
+    ax_backend_options o = { .no_cudnn = no_cudnn };
     ck_assert_msg(ax_net_create(cpu, spec, batch, &ax_backend_cpu, &err) == AX_OK, "%s", err.msg);
-    ck_assert_msg(ax_net_create(gpu, spec, batch, &ax_backend_cuda, &err) == AX_OK, "%s", err.msg);
+    ck_assert_msg(ax_net_create_with(gpu, spec, batch, &ax_backend_cuda, &o, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq((*gpu)->options.no_cudnn, no_cudnn);
     seed_biases(*cpu);
     seed_biases(*gpu);
 }
@@ -151,19 +154,11 @@ static void run_and_compare(ax_net *cpu, ax_net *gpu)
     check_guards(gpu);
 }
 
-static void set_cudnn(int off)
-{
-    ax_backend_options o = *ax_backend_get_options();
-    o.no_cudnn = off;
-    ax_backend_set_options(&o);
-}
-
 /* The spec on both backends, the same seeded input in [-2, 2], compared. */
 static void compare_spec(const ax_spec *spec, int batch, int no_cudnn, uint64_t seed)
 {
-    set_cudnn(no_cudnn);
     ax_net *cpu, *gpu;
-    make_pair(spec, batch, &cpu, &gpu);
+    make_pair(spec, batch, no_cudnn, &cpu, &gpu);
     fill_input(cpu, seed, -2, 2);
     fill_input(gpu, seed, -2, 2);
     run_and_compare(cpu, gpu);
@@ -194,7 +189,7 @@ START_TEST(maxpool_nan)
     ax_error err;
     ck_assert_msg(ax_spec_parse(&spec, nan_text, "nan.net", &err) == AX_OK, "%s", err.msg);
     ax_net *cpu, *gpu;
-    make_pair(&spec, 2, &cpu, &gpu);
+    make_pair(&spec, 2, 0, &cpu, &gpu);
     fill_input(cpu, 3, -1, 1);
     /* NaNs at a window's first, middle and last cells, an edge and a corner */
     static const int at[] = {0, 9, 24, 48, 49 + 30, 98 + 6, 147 + 42};
@@ -234,12 +229,11 @@ END_TEST
  * what-if runs on the device's values, changed weights and inputs are sent. */
 START_TEST(stepping_and_changes)
 {
-    set_cudnn(0);
     ax_spec spec;
     ax_error err;
     ck_assert_msg(ax_spec_load(&spec, "caffe", &err) == AX_OK, "%s", err.msg);
     ax_net *cpu, *gpu;
-    make_pair(&spec, 1, &cpu, &gpu);
+    make_pair(&spec, 1, 0, &cpu, &gpu);
     fill_input(cpu, 5, -2, 2);
     fill_input(gpu, 5, -2, 2);
     for (int i = 0; i < 3; i++) {
@@ -384,17 +378,18 @@ END_TEST
 
 START_TEST(wrong_gpu_index)
 {
-    ax_backend_options o = *ax_backend_get_options();
-    o.device_index = 3;
-    ax_backend_set_options(&o);
+    ax_backend_options o = { .device_index = 3 };
     ax_spec spec;
     ax_error err;
     ck_assert_msg(ax_spec_parse(&spec, chw_text, "chw.net", &err) == AX_OK, "%s", err.msg);
     ax_net *gpu = NULL;
-    ck_assert_int_eq(ax_net_create(&gpu, &spec, 1, &ax_backend_cuda, &err), AX_ERR_ARG);
+    ck_assert_int_eq(ax_net_create_with(&gpu, &spec, 1, &ax_backend_cuda, &o, &err), AX_ERR_ARG);
+    ck_assert_ptr_null(gpu);
     ck_assert_msg(strstr(err.msg, "--gpu 3: this machine has 1 GPU") != NULL, "%s", err.msg);
-    o.device_index = 0;
-    ax_backend_set_options(&o);
+    /* the options went with that net only: the next one gets the defaults */
+    ck_assert_msg(ax_net_create(&gpu, &spec, 1, &ax_backend_cuda, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(gpu->options.device_index, 0);
+    ax_net_free(gpu);
 }
 END_TEST
 
@@ -403,12 +398,11 @@ END_TEST
 START_TEST(cudnn_failure_falls_back)
 {
     setenv("AX_EMU_DNN_FAIL", "1", 1);
-    set_cudnn(0);
     ax_spec spec;
     ax_error err;
     ck_assert_msg(ax_spec_parse(&spec, layers_text, "layers.net", &err) == AX_OK, "%s", err.msg);
     ax_net *cpu, *gpu;
-    make_pair(&spec, 2, &cpu, &gpu);
+    make_pair(&spec, 2, 0, &cpu, &gpu);
     char d[320];
     gpu->backend->describe(gpu, d, sizeof d);
     ck_assert_msg(strstr(d, "cuDNN failed") && strstr(d, "im2col + cuBLAS"), "%s", d);
@@ -427,12 +421,11 @@ END_TEST
  * is the finished result; nothing is left queued. */
 START_TEST(a_run_is_queued_then_waited_for)
 {
-    set_cudnn(0);
     ax_spec spec;
     ax_error err;
     ck_assert_msg(ax_spec_parse(&spec, layers_text, "layers.net", &err) == AX_OK, "%s", err.msg);
     ax_net *cpu, *gpu;
-    make_pair(&spec, 2, &cpu, &gpu);
+    make_pair(&spec, 2, 0, &cpu, &gpu);
     fill_input(cpu, 7, -1, 1);
     fill_input(gpu, 7, -1, 1);
     ck_assert_msg(ax_net_run_to(cpu, cpu->nlayers - 1, &err) == AX_OK, "%s", err.msg);
@@ -457,21 +450,17 @@ START_TEST(precision_choice)
     ax_spec spec;
     ax_error err;
     ck_assert_msg(ax_spec_parse(&spec, chw_text, "chw.net", &err) == AX_OK, "%s", err.msg);
-    ax_backend_options o = *ax_backend_get_options();
-    o.no_cudnn = 0;
+    ax_backend_options o = { .no_cudnn = 0 };
     for (int tf32 = 0; tf32 < 2; tf32++) {
         o.tf32 = tf32;
-        ax_backend_set_options(&o);
         ax_net *gpu;
-        ck_assert_msg(ax_net_create(&gpu, &spec, 1, &ax_backend_cuda, &err) == AX_OK, "%s", err.msg);
+        ck_assert_msg(ax_net_create_with(&gpu, &spec, 1, &ax_backend_cuda, &o, &err) == AX_OK, "%s", err.msg);
         ck_assert_str_eq(ax_cuda_conv_method(gpu, 0), tf32 ? "WINOGRAD_NONFUSED" : "IMPLICIT_PRECOMP_GEMM");
         char d[320];
         gpu->backend->describe(gpu, d, sizeof d);
         ck_assert_msg(strstr(d, tf32 ? "TF32 allowed" : "TF32 off") != NULL, "%s", d);
         ax_net_free(gpu);
     }
-    o.tf32 = 0;
-    ax_backend_set_options(&o);
 }
 END_TEST
 #endif

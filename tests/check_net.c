@@ -16,6 +16,7 @@
 #include "alexscope/weights.h"
 #include "backends/cpu/blas_tune.h"
 #include "check_util.h"
+#include "core/parallel.h"
 
 static const char *tiny_text =
     "input 3 12 12\n"
@@ -269,6 +270,137 @@ START_TEST(test_backend_refuses_layer)
     ck_assert_msg(strstr(err.msg, "layer 2 'n1' (lrn) cannot run on the no-lrn backend: no LRN kernel here"), "%s",
                   err.msg);
     ck_assert_int_eq(no_lrn_inits, 0);
+}
+END_TEST
+
+/* What a stand-in backend was told and asked when its net was created. */
+static ax_backend_options seen_options;
+static int seen_inits, seen_workspace_calls;
+static size_t stand_in_workspace_bytes;
+
+static ax_status recording_init(ax_net *net, ax_error *err)
+{
+    (void)err;
+    seen_options = net->options;
+    seen_inits++;
+    return AX_OK;
+}
+
+static size_t recording_workspace(const ax_net *net)
+{
+    /* asked after shapes are resolved: the layers' windows are there */
+    ck_assert_int_eq(net->layers[0].win.oh, 12);
+    seen_workspace_calls++;
+    return stand_in_workspace_bytes;
+}
+
+static ax_status recording_run(ax_net *net, int i, ax_error *err)
+{
+    (void)net; (void)i; (void)err;
+    return AX_OK;
+}
+
+static const ax_backend recording = {
+    .name = "recording", .host_memory = 1, .workspace = recording_workspace, .init = recording_init,
+    .supports = ax_backend_supports_every_type, .run_layer = recording_run, .describe = fake_describe,
+};
+
+/* Options reach the backend through creation, a copy kept in the net: the
+ * next net created without them gets the defaults, whatever came before. */
+START_TEST(test_backend_options_at_creation)
+{
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, tiny_text, "tiny.net", &err) == AX_OK, "%s", err.msg);
+    ax_backend_options o = { .tf32 = 1, .device_index = 2, .no_cudnn = 1 };
+    ax_net *a = NULL, *b = NULL;
+    seen_inits = 0;
+    stand_in_workspace_bytes = 0;
+    ck_assert_msg(ax_net_create_with(&a, &spec, 1, &recording, &o, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(seen_inits, 1);
+    ck_assert_int_eq(seen_options.tf32, 1);
+    ck_assert_int_eq(seen_options.device_index, 2);
+    ck_assert_int_eq(seen_options.no_cudnn, 1);
+    o.tf32 = 0;   /* the caller's struct is not the net's */
+    ck_assert_int_eq(a->options.tf32, 1);
+    ck_assert_msg(ax_net_create(&b, &spec, 1, &recording, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(seen_options.tf32, 0);
+    ck_assert_int_eq(seen_options.device_index, 0);
+    ck_assert_int_eq(seen_options.no_cudnn, 0);
+    ck_assert_int_eq(a->options.device_index, 2);
+    ax_net_free(a);
+    ax_net_free(b);
+    ck_assert_msg(ax_net_create_with(&a, &spec, 1, &recording, NULL, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(a->options.tf32 + a->options.device_index + a->options.no_cudnn, 0);
+    ax_net_free(a);
+}
+END_TEST
+
+/* The memory estimate asks the backend for its own workspace: one larger
+ * than any machine is refused before anything is allocated or started. */
+START_TEST(test_backend_workspace_in_estimate)
+{
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, tiny_text, "tiny.net", &err) == AX_OK, "%s", err.msg);
+    ax_net *net = NULL;
+    seen_inits = seen_workspace_calls = 0;
+    stand_in_workspace_bytes = (size_t)1 << 62;
+    ck_assert_int_eq(ax_net_create(&net, &spec, 1, &recording, &err), AX_ERR_NOMEM);
+    ck_assert_ptr_null(net);
+    ck_assert_int_eq(seen_workspace_calls, 1);
+    ck_assert_int_eq(seen_inits, 0);
+    ck_assert_msg(strstr(err.msg, "activations and scratch") != NULL, "%s", err.msg);
+    stand_in_workspace_bytes = 0;
+    /* the CPU backend reports the scratch its init then takes */
+    ck_assert_msg(ax_net_create(&net, &spec, 1, NULL, &err) == AX_OK, "%s", err.msg);
+    ck_assert_ptr_nonnull(ax_backend_cpu.workspace);
+    ck_assert_uint_eq(ax_backend_cpu.workspace(net), net->backend_bytes);
+    ck_assert_uint_ge(net->backend_bytes, ax_conv2d_scratch(&net->layers[0].win) * sizeof(float));
+    ax_net_free(net);
+}
+END_TEST
+
+/* A layer's run hook replaces the backend's kernel for that layer only. */
+static int hook_calls;
+
+static ax_status double_input(ax_net *net, int i, ax_error *err)
+{
+    (void)err;
+    const ax_tensor *in = ax_net_layer_input(net, i);
+    for (size_t k = 0; k < ax_tensor_numel(in); k++) net->layers[i].out.data[k] = 2 * in->data[k];
+    hook_calls++;
+    return AX_OK;
+}
+
+START_TEST(test_layer_run_hook)
+{
+    ax_net *net = make_tiny(1);
+    ax_error err;
+    int r1 = ax_net_find(net, "r1");
+    net->layers[r1].run = double_input;
+    hook_calls = 0;
+    ck_assert_msg(ax_net_run_to(net, r1, &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(hook_calls, 1);
+    const ax_tensor *in = ax_net_output(net, r1 - 1), *out = ax_net_output(net, r1);
+    for (size_t k = 0; k < ax_tensor_numel(out); k++) ck_assert_float_eq(out->data[k], 2 * in->data[k]);
+    net->layers[r1].run = NULL;
+    ck_assert_int_eq(ax_net_step(net, r1, &err), AX_OK);
+    ck_assert_int_eq(hook_calls, 1);
+    for (size_t k = 0; k < ax_tensor_numel(out); k++) ck_assert_float_eq(out->data[k], in->data[k] > 0 ? in->data[k] : 0);
+    ax_net_free(net);
+}
+END_TEST
+
+/* The CPU thread count is the core pool's setting. */
+START_TEST(test_cpu_threads_are_the_pool)
+{
+    ax_cpu_set_threads(3);
+    ck_assert_int_eq(ax_pool_threads(), 3);
+    ck_assert_int_eq(ax_cpu_threads(), 3);
+    ax_pool_set_threads(0);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_eq(ax_cpu_threads(), cores > 0 ? (int)cores : 1);
 }
 END_TEST
 
@@ -726,6 +858,10 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_output_protocol);
     tcase_add_test(tc, test_device_callers);
     tcase_add_test(tc, test_backend_refuses_layer);
+    tcase_add_test(tc, test_backend_options_at_creation);
+    tcase_add_test(tc, test_backend_workspace_in_estimate);
+    tcase_add_test(tc, test_layer_run_hook);
+    tcase_add_test(tc, test_cpu_threads_are_the_pool);
     tcase_add_test(tc, test_seeded_init);
     tcase_add_test(tc, test_untrained_ranges);
     tcase_add_test(tc, test_load_roundtrip_and_errors);

@@ -65,6 +65,16 @@ AX_EMU_DEVICES=0 expect 1 'no CUDA-capable GPU was found' -- "$emu" dump --devic
 AX_EMU_DRIVER=0 expect 1 'no NVIDIA driver is installed' -- "$emu" bench --device cuda
 AX_EMU_FREE_MB=50 expect 1 'needs 0\.[0-9]+ GB on the GPU; emulated GPU 0 has' -- "$emu" dump --device cuda "$img"
 expect 1 '--gpu 2: this machine has 1 GPU' -- "$emu" dump --device cuda --gpu 2 "$img"
+
+# --gpu, --tf32 and --no-cudnn reach the backend from every command: they go
+# into the net when it is created (dump's device line, bench's methods)
+expect 0 'cuda: emulated GPU 0 .*TF32 allowed \(--tf32\)' -- "$emu" dump --device cuda --tf32 "$img"
+expect 0 'cuda: emulated GPU 0 .*float32 throughout \(TF32 off\)' -- "$emu" dump --device cuda "$img"
+expect 0 ' c1 +conv .* WINOGRAD_NONFUSED ' -- "$emu" bench --device cuda --tf32 --model "$tmp/small.net" --runs 1
+expect 0 ' c1 +conv .* im2col \+ cuBLAS ' -- "$emu" bench --device cuda --no-cudnn --model "$tmp/small.net" --runs 1
+expect 1 '--gpu 2: this machine has 1 GPU' -- "$emu" diff --device cpu --device cuda --gpu 2 "$img"
+expect 1 '--gpu 2: this machine has 1 GPU' -- "$emu" bench --device cuda --gpu 2 --model "$tmp/small.net"
+expect 1 '--gpu 2: this machine has 1 GPU' -- "$emu" convert --load-only --device cuda --gpu 2 "$img"
 expect 2 'train: the backward pass runs on the CPU' -- "$emu" train --device cuda "$img"
 
 # grad on the device: the forward pass there, the backward pass on host copies

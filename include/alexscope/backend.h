@@ -5,6 +5,8 @@
  * made only when someone reads them (ax_net_output).
  *
  * The calls, in the order a net makes them:
+ *   workspace       once, after shapes are resolved: host bytes init will take
+ *                   of its own (scratch), for the net's memory estimate;
  *   supports        once per layer, before anything starts (a refusal names it);
  *   init            once, after shapes are resolved: device, buffers, handles;
  *   upload_weights  after the host weights change (load, seeded init, edits);
@@ -16,7 +18,9 @@
  *                   time into layers[i].ms;
  *   release         frees what init made.
  * A backend with host_memory set computes in the host blocks: upload and
- * download are no-ops (NULL) and every computed output is readable at once. */
+ * download are no-ops (NULL) and every computed output is readable at once.
+ * What a backend is told (which GPU, TF32, cuDNN) it reads from net->options,
+ * the copy the net was created with: there is no process-wide setting. */
 #ifndef ALEXSCOPE_BACKEND_H
 #define ALEXSCOPE_BACKEND_H
 
@@ -29,6 +33,9 @@ struct ax_layer;
 typedef struct ax_backend {
     const char *name;
     int host_memory;
+    /* Bytes of host memory init will allocate for this net (NULL: none); the
+     * net's layers are resolved, its blocks not yet allocated. */
+    size_t (*workspace)(const struct ax_net *net);
     ax_status (*init)(struct ax_net *net, ax_error *err);
     /* 1 when the backend can run this layer; else 0 with the reason in why. */
     int (*supports)(const struct ax_net *net, const struct ax_layer *L, char *why, size_t size);
@@ -57,7 +64,7 @@ typedef struct ax_backend {
 } ax_backend;
 
 extern const ax_backend ax_backend_cpu;
-/* Present when the build has CUDA (src/cuda/); reach it through ax_backend_find. */
+/* Present when the build has CUDA (src/backends/cuda/); reach it through ax_backend_find. */
 extern const ax_backend ax_backend_cuda;
 
 /* For backends with a kernel for every layer type the engine defines. */
@@ -67,14 +74,12 @@ int ax_backend_supports_every_type(const struct ax_net *net, const struct ax_lay
  * not built in. */
 const ax_backend *ax_backend_find(const char *name, ax_error *err);
 
-/* Options a backend reads when a net is created (defaults: all zero). */
+/* Options a backend reads when a net is created (defaults: all zero), given
+ * to ax_net_create_with and kept in the net (net->options). */
 typedef struct ax_backend_options {
     int tf32;           /* device backends: allow TF32 tensor-core math (off: float32 throughout) */
     int device_index;   /* which GPU */
     int no_cudnn;       /* CUDA: use im2col + cuBLAS even where cuDNN is built in */
 } ax_backend_options;
-
-void ax_backend_set_options(const ax_backend_options *o);
-const ax_backend_options *ax_backend_get_options(void);
 
 #endif

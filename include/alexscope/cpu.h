@@ -3,8 +3,14 @@
 #ifndef ALEXSCOPE_CPU_H
 #define ALEXSCOPE_CPU_H
 
-/* Sets the CPU thread count (0: all cores). */
+/* Sets the CPU thread count (0: all cores): the kernels split their work over
+ * this many threads of the core pool. */
 void ax_cpu_set_threads(int n);
 int ax_cpu_threads(void);
+
+/* Sets OpenBLAS's own thread count. The kernels keep it at 1 (they split the
+ * work themselves); a benchmark peer that times OpenBLAS alone may raise it,
+ * and sets it back to 1 afterwards. */
+void ax_blas_threads(int n);
 
 #endif

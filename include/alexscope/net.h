@@ -25,6 +25,10 @@ typedef struct ax_layer {
     int host_valid;         /* out.data holds the layer's current output */
     int weights_dirty;      /* host weights changed since the backend last had them */
     int whatif;             /* ax_whatif (alexscope/teach.h): 0 runs the layer as specified */
+    /* When set, the net computes this layer by calling run instead of the
+     * backend's run_layer (what-if runs install one: model/whatif.c); it
+     * must leave the output where run_layer would. */
+    ax_status (*run)(struct ax_net *net, int i, ax_error *err);
 } ax_layer;
 
 /* Called after each layer is computed (for the UI's progress and the CLI's rows). */
@@ -39,6 +43,7 @@ typedef struct ax_net {
     float *wblock; size_t wcount;   /* all weights and biases */
     float *ablock; size_t acount;   /* input and every layer's output */
     const ax_backend *backend;
+    ax_backend_options options; /* what the backend was told at creation */
     void *backend_state;
     int input_host_only;        /* the host input changed and is not yet uploaded */
     double upload_ms;           /* device backends: time of the last input upload */
@@ -51,9 +56,14 @@ typedef struct ax_net {
 } ax_net;
 
 /* Resolves shapes, allocates the weight and activation blocks (stepping
- * allocates nothing more), and fills the weights with ax_net_init_seeded. */
+ * allocates nothing more), and fills the weights with ax_net_init_seeded.
+ * backend NULL is the CPU; ax_net_create gives the backend default options
+ * (all zero), ax_net_create_with the caller's (NULL: the defaults), copied
+ * into net->options before the backend starts. */
 ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch,
                         const ax_backend *backend, ax_error *err);
+ax_status ax_net_create_with(ax_net **out, const ax_spec *spec, int batch, const ax_backend *backend,
+                             const ax_backend_options *options, ax_error *err);
 void ax_net_free(ax_net *net);
 
 /* Deterministic normal weights and zero biases, the same whatever the thread

@@ -101,7 +101,4 @@ ax_whatif ax_whatif_get(const ax_net *net, int i);
 int ax_whatif_first(const ax_net *net);
 const char *ax_whatif_name(ax_whatif mode);
 
-/* Used by ax_net_step: runs layer i with its what-if applied. */
-ax_status ax_whatif_run(ax_net *net, int i, ax_error *err);
-
 #endif

@@ -1,5 +1,6 @@
 /* Finding a backend by name. Which backends exist is decided at build time;
- * nothing else in the engine knows. */
+ * nothing else in the engine knows. Holds no state: options travel with each
+ * net (ax_net_create_with). */
 #include "alexscope/backend.h"
 
 #include "config.h"
@@ -15,18 +16,6 @@ int ax_backend_supports_every_type(const ax_net *net, const ax_layer *L, char *w
     if ((int)L->spec.type >= 0 && L->spec.type < AX_L_COUNT) return 1;
     snprintf(why, size, "layer type %d is unknown", (int)L->spec.type);
     return 0;
-}
-
-static ax_backend_options options;
-
-void ax_backend_set_options(const ax_backend_options *o)
-{
-    options = *o;
-}
-
-const ax_backend_options *ax_backend_get_options(void)
-{
-    return &options;
 }
 
 const ax_backend *ax_backend_find(const char *name, ax_error *err)

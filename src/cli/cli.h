@@ -75,9 +75,9 @@ typedef struct {
 
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err);
 
-/* Hands --tf32, --gpu and --no-cudnn to the backends (before a net is
- * created; the CPU backend reads none of them). */
-void ax_cli_backend_options(const ax_cli_opts *o);
+/* --tf32, --gpu and --no-cudnn as the options a net is created with
+ * (ax_net_create_with; the CPU backend reads none of them). */
+ax_backend_options ax_cli_backend_options(const ax_cli_opts *o);
 void ax_cli_close(ax_cli_session *s);
 
 /* The workbench's settings from the options and an open session. */

@@ -10,7 +10,6 @@
 #include "alexscope/cpu.h"
 #include "cli.h"
 #include "core/clock.h"
-#include "core/parallel.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -36,7 +36,7 @@ static void throughput(const ax_net *like, int batch, int runs, int tty)
     ax_error err;
     ax_net *net = NULL;
     if (tty) fprintf(stderr, "\r\033[Kbatch %d: creating the net ...", batch);
-    if (ax_net_create(&net, &like->spec, batch, like->backend, &err)) {
+    if (ax_net_create_with(&net, &like->spec, batch, like->backend, &like->options, &err)) {
         if (tty) fprintf(stderr, "\r\033[K");
         printf("batch %4d: not run: %s\n", batch, err.msg);
         return;

@@ -163,10 +163,10 @@ static int load_only(const ax_cli_opts *o)
     ax_spec spec;
     ax_error err = {0};
     ax_net *net = NULL;
-    ax_cli_backend_options(o);
+    ax_backend_options bo = ax_cli_backend_options(o);
     const ax_backend *be = ax_backend_find(o->device, &err);
     ax_status st = be ? ax_spec_load(&spec, o->model, &err) : err.code;
-    if (!st) st = ax_net_create(&net, &spec, 1, be, &err);
+    if (!st) st = ax_net_create_with(&net, &spec, 1, be, &bo, &err);
     char warn[600] = "";
     double t0 = ax_clock_ms();
     if (!st) st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);

@@ -155,7 +155,7 @@ int ax_cmd_train(const ax_cli_opts *o)
         goto fail;
     }
     if (o->threads) ax_cpu_set_threads(o->threads);
-    ax_cli_backend_options(o);
+    ax_backend_options bo = ax_cli_backend_options(o);
     const ax_backend *be = ax_backend_find(o->device, &err);
     if (!be) goto fail;
     if (!be->host_memory) {
@@ -208,7 +208,7 @@ int ax_cmd_train(const ax_cli_opts *o)
     int batch = o->batch_given ? o->batch : 16;
     if (batch > ntrain) batch = ntrain;
 
-    if (ax_net_create(&net, spec, batch, be, &err)) goto fail;
+    if (ax_net_create_with(&net, spec, batch, be, &bo, &err)) goto fail;
     frozen = calloc((size_t)net->nlayers, 1);
     reinit = calloc((size_t)net->nlayers, 1);
     if (!frozen || !reinit) { ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
@@ -234,13 +234,13 @@ int ax_cmd_train(const ax_cli_opts *o)
     ax_net_init_seeded(net, seed ^ 0x1a1eull);
     if (o->weights && !o->resume) {
         char notes[600] = "";
-        if (ax_net_create(&src, orig, 1, be, &err)) goto fail;
+        if (ax_net_create_with(&src, orig, 1, be, &bo, &err)) goto fail;
         ax_status st = ax_net_load_weights(src, o->weights, o->lenient, notes, sizeof notes, &err);
         if (st == AX_ERR_SHAPE && resized) {
             /* Weights trained before with this class count (a file train wrote). */
             ax_net_free(src);
             src = NULL;
-            if (ax_net_create(&src, spec, 1, be, &err)) goto fail;
+            if (ax_net_create_with(&src, spec, 1, be, &bo, &err)) goto fail;
             st = ax_net_load_weights(src, o->weights, o->lenient, notes, sizeof notes, &err);
             if (!st && !user_reinit_last) reinit[lastfc] = 0;
         }

@@ -426,7 +426,7 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     const ax_backend *be = ax_backend_find(o->device, err);
     if (!be) return err->code;
     if (o->threads) ax_cpu_set_threads(o->threads);
-    ax_cli_backend_options(o);
+    ax_backend_options bo = ax_cli_backend_options(o);
 
     /* The input comes first: its batch sizes the net. */
     int batch = o->batch;
@@ -437,7 +437,7 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         st = read_input(&input, &batch, s, o, err);
         if (st) return st;
     }
-    st = ax_net_create(&s->net, &s->spec, batch, be, err);
+    st = ax_net_create_with(&s->net, &s->spec, batch, be, &bo, err);
     if (!st && input)
         st = ax_net_set_input(s->net, input, batch, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
     free(input);
@@ -461,10 +461,10 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     return AX_OK;
 }
 
-void ax_cli_backend_options(const ax_cli_opts *o)
+ax_backend_options ax_cli_backend_options(const ax_cli_opts *o)
 {
     ax_backend_options bo = { .tf32 = o->tf32, .device_index = o->gpu, .no_cudnn = o->no_cudnn };
-    ax_backend_set_options(&bo);
+    return bo;
 }
 
 void ax_cli_close(ax_cli_session *s)

@@ -1,14 +1,11 @@
 /* The pool behind ax_parallel_for: workers sleep on a condition variable and
  * are woken by a generation counter; each job is split statically. Created on
- * first use, never torn down (it holds no resources worth returning). */
+ * first use, never torn down (it holds no resources worth returning). Depends
+ * on nothing above core: the thread count is its own setting. */
 #include "parallel.h"
 
-#include <cblas.h>
 #include <pthread.h>
-
-#include "alexscope/cpu.h"
-#include "alexscope/backend.h"
-#include "config.h"
+#include <unistd.h>
 
 #define MAX_WORKERS 63
 
@@ -24,6 +21,20 @@ static struct {
     void *ctx;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_ONCE_INIT,
           0, 0, 0, 0, 0, 0, 0};
+
+static int pool_threads = 0;   /* 0: one per online core */
+
+void ax_pool_set_threads(int n)
+{
+    pool_threads = n > 0 ? n : 0;
+}
+
+int ax_pool_threads(void)
+{
+    if (pool_threads > 0) return pool_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
 
 static void run_part(int part, int parts, int n, void (*fn)(void *, int, int), void *ctx)
 {
@@ -53,7 +64,7 @@ static void *worker(void *arg)
 
 static void start_pool(void)
 {
-    int want = ax_cpu_threads() - 1;
+    int want = ax_pool_threads() - 1;
     if (want > MAX_WORKERS) want = MAX_WORKERS;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -66,28 +77,9 @@ static void start_pool(void)
     pthread_attr_destroy(&attr);
 }
 
-/* The kernels split work themselves and call OpenBLAS inside each part, so
- * OpenBLAS must not start threads of its own on top. */
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-
-static void blas_single(void)
-{
-    ax_blas_threads(1);
-}
-
-void ax_blas_threads(int n)
-{
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
-
 void ax_parallel_for(int n, void (*fn)(void *ctx, int begin, int end), void *ctx)
 {
-    pthread_once(&blas_once, blas_single);
-    int threads = ax_cpu_threads();
+    int threads = ax_pool_threads();
     if (threads > 1) pthread_once(&pool.once, start_pool);
     int parts = threads < pool.workers + 1 ? threads : pool.workers + 1;
     if (parts > n) parts = n;

@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "alexscope/teach.h"
 #include "alexscope/weights.h"
 #include "core/clock.h"
 #include "core/parallel.h"
@@ -134,6 +133,12 @@ static void *alloc_block(size_t floats)
 
 ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_backend *backend, ax_error *err)
 {
+    return ax_net_create_with(out, spec, batch, backend, NULL, err);
+}
+
+ax_status ax_net_create_with(ax_net **out, const ax_spec *spec, int batch, const ax_backend *backend,
+                             const ax_backend_options *options, ax_error *err)
+{
     *out = NULL;
     if (batch < 1 || batch > 4096) return ax_fail(err, AX_ERR_ARG, "batch %d: expected 1..4096", batch);
     ax_net *net = calloc(1, sizeof *net);
@@ -142,12 +147,13 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
     net->batch = batch;
     net->nlayers = spec->nlayers;
     net->backend = backend ? backend : &ax_backend_cpu;
+    if (options) net->options = *options;   /* calloc: the defaults otherwise */
     net->layers = calloc((size_t)spec->nlayers, sizeof *net->layers);
     if (!net->layers) { free(net); return ax_fail(err, AX_ERR_NOMEM, "out of memory creating the net"); }
 
     int c = spec->in_c, h = spec->in_h, w = spec->in_w, spatial = 1;
     ax_tensor_set(&net->input, "input", 4, batch, c, h, w);
-    size_t wcount = 0, acount = align16(ax_tensor_numel(&net->input)), scount = 0;
+    size_t wcount = 0, acount = align16(ax_tensor_numel(&net->input));
     for (int i = 0; i < spec->nlayers; i++) {
         ax_layer *L = &net->layers[i];
         L->spec = spec->layers[i];
@@ -157,20 +163,18 @@ ax_status ax_net_create(ax_net **out, const ax_spec *spec, int batch, const ax_b
         acount += align16(ax_tensor_numel(&L->out));
         if (L->weight.ndim) wcount += align16(ax_tensor_numel(&L->weight));
         if (L->bias.ndim) wcount += align16(ax_tensor_numel(&L->bias));
-        if (L->spec.type == AX_L_CONV) {
-            size_t sc = ax_conv2d_scratch(&L->win);
-            if (sc > scount) scount = sc;
-        }
     }
     /* Linux promises memory it may not have; asking for more than the machine
-     * holds would end in the OOM killer, not in a message. */
+     * holds would end in the OOM killer, not in a message. The backend says
+     * what it will take of its own (the CPU's im2col scratch). */
+    size_t wbytes = net->backend->workspace ? net->backend->workspace(net) : 0;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    double need = (double)(wcount + acount + scount) * sizeof(float);
+    double need = (double)(wcount + acount) * sizeof(float) + (double)wbytes;
     if (pages > 0 && page > 0 && need > (double)pages * page) {
         ax_net_free(net);
         return ax_fail(err, AX_ERR_NOMEM, "the %s model at batch %d needs %.1f GB (%.1f GB of weights, %.1f GB of "
                        "activations and scratch); this machine has %.1f GB", spec->name, batch, need * 1e-9,
-                       wcount * 4e-9, (acount + scount) * 4e-9, (double)pages * page * 1e-9);
+                       wcount * 4e-9, acount * 4e-9 + wbytes * 1e-9, (double)pages * page * 1e-9);
     }
     net->wblock = alloc_block(wcount);
     net->ablock = alloc_block(acount);
@@ -723,7 +727,7 @@ static ax_status step(ax_net *net, int i, ax_error *err)
     L->host_valid = 0;
     pthread_mutex_unlock(&host_mu);
     double t0 = ax_clock_ms();
-    st = L->whatif ? ax_whatif_run(net, i, err) : net->backend->run_layer(net, i, err);
+    st = L->run ? L->run(net, i, err) : net->backend->run_layer(net, i, err);
     if (!net->backend->synchronize) L->ms = ax_clock_ms() - t0;
     if (st) {
         computed_store(net, i);

@@ -1,10 +1,10 @@
 /* The CPU backend: dispatches each layer to the OpenBLAS-backed kernels in
- * src/cpu/. It reads the net's resolved geometry and never allocates. */
+ * src/backends/cpu/. It reads the net's resolved geometry and allocates only
+ * its scratch, in init (threads: threads.c). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "alexscope/cpu.h"
 #include "alexscope/backend.h"
@@ -13,29 +13,14 @@
 #include "blas_tune.h"
 #include "config.h"
 
-static int cpu_threads = 0;
-
-int ax_cpu_threads(void)
-{
-    if (cpu_threads > 0) return cpu_threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-/* The kernels split their work over a pool of this many threads (see
- * src/cpu/parallel.c) and run OpenBLAS single-threaded inside each part. */
-void ax_cpu_set_threads(int n)
-{
-    cpu_threads = n > 0 ? n : 0;
-}
-
 /* The backend's own memory: im2col scratch sized once for the largest
  * convolution, its pages touched so that no layer pays for page faults. */
 typedef struct {
     float *scratch;
 } cpu_state;
 
-static ax_status cpu_init(ax_net *net, ax_error *err)
+/* Floats of scratch for the net's resolved layers (their windows). */
+static size_t scratch_floats(const ax_net *net)
 {
     size_t scount = 16;
     for (int i = 0; i < net->nlayers; i++)
@@ -43,6 +28,17 @@ static ax_status cpu_init(ax_net *net, ax_error *err)
             size_t sc = ax_conv2d_scratch(&net->layers[i].win);
             if (sc > scount) scount = sc;
         }
+    return scount;
+}
+
+static size_t cpu_workspace(const ax_net *net)
+{
+    return scratch_floats(net) * sizeof(float);
+}
+
+static ax_status cpu_init(ax_net *net, ax_error *err)
+{
+    size_t scount = scratch_floats(net);
     cpu_state *s = calloc(1, sizeof *s);
     void *p = NULL;
     if (!s || posix_memalign(&p, 64, scount * sizeof(float))) {
@@ -133,6 +129,7 @@ static void cpu_describe(const ax_net *net, char *buf, int size)
 const ax_backend ax_backend_cpu = {
     .name = "cpu",
     .host_memory = 1,
+    .workspace = cpu_workspace,
     .init = cpu_init,
     .supports = ax_backend_supports_every_type,
     .run_layer = cpu_run_layer,

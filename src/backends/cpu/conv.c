@@ -4,6 +4,7 @@
  * and checks shapes before calling. */
 #include "alexscope/layers.h"
 #include "core/parallel.h"
+#include "backends/cpu/threads.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -191,6 +192,7 @@ static void im2col_krows(void *arg, int r0, int r1)
 void ax_conv2d(float *out, const float *in, const float *w, const float *b,
                float *scratch, const ax_window *g)
 {
+    ax_cpu_blas_single();
     const int groups = g->groups > 0 ? g->groups : 1;
     const int cg = g->c / groups, ocg = g->oc / groups;
     const int kdim = cg * g->kh * g->kw;                 /* sgemm K */

@@ -6,6 +6,7 @@
 #include "alexscope/backend.h"
 #include "alexscope/grad.h"
 #include "core/parallel.h"
+#include "backends/cpu/threads.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -272,6 +273,7 @@ static void sum_slots(void *arg, int i0, int i1)
 void ax_conv2d_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                    float *scratch, int slots, const ax_window *g)
 {
+    ax_cpu_blas_single();
     if (g->n <= 0 || g->oc <= 0) return;
     if (slots < 1) slots = 1;
     if (slots > g->n) slots = g->n;

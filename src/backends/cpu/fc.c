@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/parallel.h"
+#include "backends/cpu/threads.h"
 
 /* Outputs [o0, o1) of every image: rows o0..o1 of w. */
 typedef struct {
@@ -32,6 +33,7 @@ static void fc_part(void *arg, int o0, int o1)
 void ax_fc(float *out, const float *in, const float *w, const float *b,
            int n, int in_f, int out_f)
 {
+    ax_cpu_blas_single();
     if (n <= 0 || out_f <= 0) return;
     /* The bias is written first and BLAS adds onto it (beta = 1). */
     float beta = 0.0f;

@@ -3,6 +3,7 @@
  * allocation. */
 #include "alexscope/grad.h"
 #include "core/parallel.h"
+#include "backends/cpu/threads.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static void dw_part(void *arg, int o0, int o1)
 void ax_fc_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                int n, int in_f, int out_f)
 {
+    ax_cpu_blas_single();
     if (n <= 0 || in_f <= 0 || out_f <= 0) {
         if (dx && n > 0 && in_f > 0) memset(dx, 0, sizeof(float) * (size_t)n * in_f);
         if (dw && in_f > 0 && out_f > 0) memset(dw, 0, sizeof(float) * (size_t)out_f * in_f);

@@ -115,7 +115,7 @@ ax_status ax_cu_dnn_find(cu_state *s, const ax_layer *L, cu_layer *c, const floa
 /* One attempt at creating the backend; with try_cudnn 0, no cuDNN. */
 static ax_status init_once(ax_net *net, int try_cudnn, ax_error *err)
 {
-    const ax_backend_options *opt = ax_backend_get_options();
+    const ax_backend_options *opt = &net->options;
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) return no_device(err, e != cudaSuccess ? e : cudaErrorNoDevice);
@@ -563,6 +563,7 @@ extern "C" int ax_cuda_copy_ms(ax_net *net, int i, double *h2d, double *d2h);
 extern "C" const ax_backend ax_backend_cuda = {
     .name = "cuda",
     .host_memory = 0,
+    .workspace = NULL,   /* its buffers are on the device; init checks they fit there */
     .init = cuda_init,
     .supports = ax_backend_supports_every_type,
     .upload_weights = cuda_upload_weights,

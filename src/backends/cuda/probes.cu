@@ -207,7 +207,7 @@ extern "C" int ax_cuda_dnn_check(const ax_net *net, int i, int *explicit_pad, ch
     cu_layer c;
     memset(&c, 0, sizeof c);
     ax_error err;
-    ax_status st = ax_cu_dnn_describe(ax_backend_get_options()->tf32, &net->layers[i], &c, &err);
+    ax_status st = ax_cu_dnn_describe(net->options.tf32, &net->layers[i], &c, &err);
     if (c.xd) cudnnDestroyTensorDescriptor(c.xd);
     if (c.yd) cudnnDestroyTensorDescriptor(c.yd);
     if (c.wd) cudnnDestroyFilterDescriptor(c.wd);
