@@ -7,4 +7,12 @@
 void ax_cpu_set_threads(int n);
 int ax_cpu_threads(void);
 
+/* Sets OpenBLAS's own thread count (the engine keeps it at 1 and splits the
+ * work itself; a benchmark's peer GEMM may raise it for a while). */
+void ax_cpu_blas_threads(int n);
+
+/* Called first thing in main: re-executes the program with faster OpenBLAS
+ * kernels when the CPU supports them (src/backends/cpu/blas_tune.c). */
+void ax_cpu_blas_tune(int argc, char **argv);
+
 #endif

@@ -104,14 +104,6 @@ void ax_cli_side_close(void *handle);
 int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);
-int ax_cmd_bench_backward(const ax_cli_opts *o);
-/* bench's input: seeded values in the range a preprocessed image has,
- * written into the net's input and sent to its backend. */
-ax_status ax_cli_seeded_input(ax_net *net, ax_error *err);
-/* The median of v[0..n) (sorts v). */
-double ax_cli_median(double *v, int n);
-/* bench on a backend with memory of its own (src/cli/cmd_bench_device.c) */
-int ax_cmd_bench_device(const ax_cli_opts *o);
 int ax_cmd_train(const ax_cli_opts *o);
 int ax_cmd_summary(const ax_cli_opts *o);
 

@@ -8,32 +8,8 @@
 #include <unistd.h>
 
 #include "alexscope/cpu.h"
-#include "cli.h"
+#include "bench.h"
 #include "core/clock.h"
-#include "core/parallel.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-ax_status ax_cli_seeded_input(ax_net *net, ax_error *err)
-{
-    size_t n = ax_tensor_numel(&net->input);
-    uint64_t s = 42;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        net->input.data[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
-    }
-    return ax_net_output_changed(net, -1, err);   /* the backend gets the host input */
-}
-
-double ax_cli_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* The GEMMs a grouped convolution makes, timed alone: batch x groups calls of
  * (M = OC/g) x (N = OH*OW) x (K = C/g*KH*KW). Returns the median ms. */
@@ -142,10 +118,10 @@ int ax_cmd_bench(const ax_cli_opts *o)
         for (size_t i = 0; a && b && i < big; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
         /* The peer gets OpenBLAS's own threading over the whole GEMM (the
          * engine runs OpenBLAS single-threaded inside its own parts). */
-        ax_blas_threads(ax_cpu_threads());
+        ax_cpu_blas_threads(ax_cpu_threads());
         for (int i = 0; i < L && a && b && c; i++)
             if (net->layers[i].spec.type == AX_L_CONV) sg[i] = time_sgemm_alone(&net->layers[i].win, R, a, b, c);
-        ax_blas_threads(1);
+        ax_cpu_blas_threads(1);
         free(a); free(b); free(c);
 
         printf("\n%3s  %-14s %-8s %-20s %10s %10s %14s %7s\n", "#", "layer", "type", "shape", "ms", "GFLOP/s",

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "alexscope/grad.h"
-#include "cli.h"
+#include "bench.h"
 #include "core/clock.h"
 
 static void mean_sd(const double *v, int n, double *mean, double *sd)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "bench.h"
 #include "core/clock.h"
 
 static void progress(int tty, const char *what, int k, int n)

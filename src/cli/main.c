@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backends/cpu/blas_tune.h"
+#include "alexscope/cpu.h"
 #include "cli.h"
 
 int main(int argc, char **argv)
 {
-    ax_blas_tune(argc, argv);
+    ax_cpu_blas_tune(argc, argv);
 
     ax_cli_opts o = {0};
     int first = 1;

@@ -23,7 +23,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "config.h"
+#include "core/parallel.h"
 
 /* Set in the re-executed process: the kernel OpenBLAS had chosen before. */
 #define TUNED_VAR "ALEXSCOPE_BLAS_TUNED_FROM"
@@ -191,4 +193,15 @@ const char *ax_blas_tuned_from(void)
 const char *ax_blas_fell_back(void)
 {
     return getenv(FALLBACK_VAR);
+}
+
+/* The public names (include/alexscope/cpu.h) of the CPU backend's BLAS controls. */
+void ax_cpu_blas_tune(int argc, char **argv)
+{
+    ax_blas_tune(argc, argv);
+}
+
+void ax_cpu_blas_threads(int n)
+{
+    ax_blas_threads(n);
 }
