@@ -91,6 +91,13 @@ const char *ax_cli_weights_label(const ax_net *net);
 
 void ax_cli_usage(FILE *f);
 
+/* The one error printer: "alexscope: <message>" on stderr (stdout flushed
+ * first, so a table printed so far stays above it). ax_cli_fail prints an
+ * engine error and returns 1; ax_cli_error prints its format and returns
+ * status (1 for an error, 2 for bad usage). */
+int ax_cli_fail(const ax_error *err);
+int ax_cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 int ax_cmd_dump(const ax_cli_opts *o);
 int ax_cmd_bench(const ax_cli_opts *o);
 int ax_cmd_ui(const ax_cli_opts *o);

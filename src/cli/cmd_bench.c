@@ -34,7 +34,7 @@ static int bench_ui(const ax_cli_opts *o)
     ax_cli_session se;
     ax_error err = {0};
     if (ax_cli_open(&se, o, 1, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
@@ -44,7 +44,7 @@ static int bench_ui(const ax_cli_opts *o)
     static const int sizes[][2] = {{120, 40}, {80, 24}};
     for (int i = 0; i < 2 && !rc; i++)
         if (ax_ui_bench(se.net, &cfg, sizes[i][0], sizes[i][1], &err)) {
-            fprintf(stderr, "alexscope: %s\n", err.msg);
+            ax_cli_fail(&err);
             rc = 1;
         }
     ax_cli_close(&se);
@@ -65,13 +65,13 @@ int ax_cmd_bench(const ax_cli_opts *o)
     ax_cli_session se;
     ax_error err = {0};
     if (ax_cli_open(&se, o, 0, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
     ax_net *net = se.net;
     if (ax_cli_seeded_input(net, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
@@ -80,7 +80,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
     double *t = calloc((size_t)L * R, sizeof *t), *tot = calloc((size_t)R, sizeof *tot);
     double *sg = calloc((size_t)L, sizeof *sg);
     if (!t || !tot || !sg) {
-        fprintf(stderr, "alexscope: out of memory\n");
+        ax_cli_error(1, "out of memory");
         free(t); free(tot); free(sg);
         ax_cli_close(&se);
         return 1;
@@ -97,7 +97,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
         if (tty) fprintf(stderr, "\r%s %d of %d ...", r < 0 ? "warm-up" : "run", r < 0 ? r + 3 : r + 1, r < 0 ? 2 : R);
         ax_net_reset(net);
         double t0 = ax_clock_ms();
-        if (ax_net_forward(net, &err)) { fprintf(stderr, "alexscope: %s\n", err.msg); rc = 1; break; }
+        if (ax_net_forward(net, &err)) { ax_cli_fail(&err); rc = 1; break; }
         if (r < 0) continue;
         tot[r] = ax_clock_ms() - t0;
         for (int i = 0; i < L; i++) t[(size_t)i * R + r] = net->layers[i].ms;

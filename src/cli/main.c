@@ -29,8 +29,7 @@ int main(int argc, char **argv)
     if (rc == 1) return 0;
     if (rc) return rc;
     if (o.ui_bench && strcmp(o.command, "bench") && strcmp(o.command, "diff")) {
-        fprintf(stderr, "alexscope: --ui belongs to the bench and diff commands\n");
-        return 2;
+        return ax_cli_error(2, "--ui belongs to the bench and diff commands");
     }
 
     if (!strcmp(o.command, "dump")) return ax_cmd_dump(&o);

@@ -2,6 +2,7 @@
  * needs (spec, backend, net, weights, labels, input). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,25 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->side_open = ax_cli_side_open;
     cfg->side_close = ax_cli_side_close;
     cfg->side_ctx = (void *)o;
+}
+
+int ax_cli_fail(const ax_error *err)
+{
+    fflush(stdout);
+    fprintf(stderr, "alexscope: %s\n", err->msg);
+    return 1;
+}
+
+int ax_cli_error(int status, const char *fmt, ...)
+{
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("alexscope: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
 }
 
 void ax_cli_print_notes(FILE *f, const char *notes)
