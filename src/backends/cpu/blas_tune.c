@@ -25,7 +25,6 @@
 
 #include "alexscope/cpu.h"
 #include "config.h"
-#include "core/parallel.h"
 
 /* Set in the re-executed process: the kernel OpenBLAS had chosen before. */
 #define TUNED_VAR "ALEXSCOPE_BLAS_TUNED_FROM"
@@ -201,7 +200,13 @@ void ax_cpu_blas_tune(int argc, char **argv)
     ax_blas_tune(argc, argv);
 }
 
+/* OpenBLAS is asked directly (not through core/parallel.c, which asks this
+ * backend for its thread count). */
 void ax_cpu_blas_threads(int n)
 {
-    ax_blas_threads(n);
+#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
+    openblas_set_num_threads(n);
+#else
+    (void)n;
+#endif
 }
