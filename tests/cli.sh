@@ -115,5 +115,34 @@ else
   echo "(OpenBLAS kernels are not raised here: the self-check fall-back is not tried)"
 fi
 
+# Commands: one table. Every command's --help is its own (its usage line names
+# it), and every option it lists is one that command's parser takes; the
+# global --help lists every command of the table; a near miss is a typo.
+cmds=$(sed -n 's/^    {"\([a-z]*\)", "[^"]*",$/\1/p' "$src/src/cli/commands.c")
+[ "$(printf '%s\n' $cmds | wc -l)" -ge 9 ] && ok || bad "the command table in commands.c was not read: $cmds"
+for cmd in $cmds; do
+  "$prog" --help | grep -q -E "^  alexscope $cmd +[a-z]" && ok || bad "the global --help does not list $cmd"
+  for h in --help -h; do
+    help=$("$prog" $cmd $h 2>&1) || bad "$cmd $h failed"
+    printf '%s\n' "$help" | head -n 1 | grep -q -E "^usage: alexscope (\[)?$cmd" && ok || bad "$cmd $h is not its own: $(printf '%s\n' "$help" | head -n 1)"
+  done
+  [ "$help" != "$("$prog" --help)" ] && ok || bad "$cmd --help prints the global text"
+  for opt in $(printf '%s\n' "$help" | sed -n '/^options:/,/^$/p' | grep -o -E '^  (-[a-zA-Z], )?--[a-z0-9-]+( [^ ]+)?' | sed 's/^  \(-[a-zA-Z], \)\{0,1\}//; s/ /=/'); do
+    name=${opt%%=*} val=
+    case $opt in *=*) case $name in --loss) val=l2;; --format) val=text;; --val-split) val=0.1;;
+                                    --momentum) val=0.5;; --classes) val=2;; *) val=1;; esac;; esac
+    out=$("$prog" $cmd $name ${val:+"$val"} --help 2>&1); rc=$?
+    [ $rc = 0 ] && printf '%s\n' "$out" | head -n 1 | grep -q "^usage: " && ok ||
+      bad "$cmd lists $name but refuses it (exit $rc): $(printf '%s\n' "$out" | head -n 1)"
+  done
+done
+out=$("$prog" dmup 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && [ "$out" = "alexscope: 'dmup' is not a command; did you mean dump?" ] && ok ||
+  bad "alexscope dmup: exit $rc: $out"
+expect 2 "'bnech' is not a command; did you mean bench\?" -- "$prog" bnech
+expect 0 '^usage: alexscope train ' -- "$prog" help train
+# a first word that is a file (or looks like a path) is still an IMAGE
+expect 1 'needs a terminal' -- "$prog" missing-image.png
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

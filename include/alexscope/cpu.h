@@ -11,6 +11,10 @@ int ax_cpu_threads(void);
 /* Sets OpenBLAS's own thread count. The kernels keep it at 1 (they split the
  * work themselves); a benchmark peer that times OpenBLAS alone may raise it,
  * and sets it back to 1 afterwards. */
-void ax_blas_threads(int n);
+void ax_cpu_blas_threads(int n);
+
+/* Called first thing in main: re-executes the program with faster OpenBLAS
+ * kernels when the CPU supports them (src/backends/cpu/blas_tune.c). */
+void ax_cpu_blas_tune(int argc, char **argv);
 
 #endif

@@ -62,7 +62,8 @@ typedef struct {
 } ax_cli_opts;
 
 /* Parses argv after the command word. Prints the error and returns 2 on bad
- * usage, 1 when --help was printed, 0 otherwise. */
+ * usage, 1 when --version was printed, 3 when --help was asked for, 0
+ * otherwise. */
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first);
 
 /* Spec + backend + net + weights + labels (+ input, when one is given). */
@@ -89,7 +90,38 @@ void ax_cli_print_notes(FILE *f, const char *notes);
 /* "bvlc AlexNet ..." / weights path or "UNTRAINED seeded weights". */
 const char *ax_cli_weights_label(const ax_net *net);
 
-void ax_cli_usage(FILE *f);
+
+/* An option row, defined once (src/cli/commands.c) and named by each
+ * command that takes it. */
+typedef struct {
+    const char *name;         /* the long name, "model" */
+    char short_name;          /* 'm', or 0 */
+    const char *arg;          /* "NAME|FILE"; NULL: takes no value */
+    const char *help;         /* one line */
+} ax_cli_option;
+
+/* A command row: its own --help is drawn from it. */
+typedef struct ax_cli_command {
+    const char *name, *summary, *usage;
+    const char *options;      /* its options' long names, space-separated */
+    const char *example;
+    int (*run)(const ax_cli_opts *o);
+} ax_cli_command;
+
+const ax_cli_command *ax_cli_commands(void);     /* ends with a row of NULLs */
+const ax_cli_command *ax_cli_command_find(const char *name);
+/* The command within edit distance 2 of word (NULL: none). */
+const ax_cli_command *ax_cli_command_nearest(const char *word);
+void ax_cli_command_help(FILE *f, const ax_cli_command *c);
+/* The global --help: the commands of the table, then the options. */
+void ax_cli_usage(FILE *f, const ax_cli_command *commands);
+
+/* The one error printer: "alexscope: <message>" on stderr (stdout flushed
+ * first, so a table printed so far stays above it). ax_cli_fail prints an
+ * engine error and returns 1; ax_cli_error prints its format and returns
+ * status (1 for an error, 2 for bad usage). */
+int ax_cli_fail(const ax_error *err);
+int ax_cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int ax_cmd_dump(const ax_cli_opts *o);
 int ax_cmd_bench(const ax_cli_opts *o);
@@ -104,14 +136,6 @@ void ax_cli_side_close(void *handle);
 int ax_cmd_inspect(const ax_cli_opts *o);
 int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);
-int ax_cmd_bench_backward(const ax_cli_opts *o);
-/* bench's input: seeded values in the range a preprocessed image has,
- * written into the net's input and sent to its backend. */
-ax_status ax_cli_seeded_input(ax_net *net, ax_error *err);
-/* The median of v[0..n) (sorts v). */
-double ax_cli_median(double *v, int n);
-/* bench on a backend with memory of its own (src/cli/cmd_bench_device.c) */
-int ax_cmd_bench_device(const ax_cli_opts *o);
 int ax_cmd_train(const ax_cli_opts *o);
 int ax_cmd_summary(const ax_cli_opts *o);
 

@@ -8,31 +8,8 @@
 #include <unistd.h>
 
 #include "alexscope/cpu.h"
-#include "cli.h"
+#include "bench.h"
 #include "core/clock.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-ax_status ax_cli_seeded_input(ax_net *net, ax_error *err)
-{
-    size_t n = ax_tensor_numel(&net->input);
-    uint64_t s = 42;
-    for (size_t i = 0; i < n; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        net->input.data[i] = (float)((s >> 40) / 16777216.0 * 2.0 - 1.0);
-    }
-    return ax_net_output_changed(net, -1, err);   /* the backend gets the host input */
-}
-
-double ax_cli_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* The GEMMs a grouped convolution makes, timed alone: batch x groups calls of
  * (M = OC/g) x (N = OH*OW) x (K = C/g*KH*KW). Returns the median ms. */
@@ -57,7 +34,7 @@ static int bench_ui(const ax_cli_opts *o)
     ax_cli_session se;
     ax_error err = {0};
     if (ax_cli_open(&se, o, 1, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
@@ -67,7 +44,7 @@ static int bench_ui(const ax_cli_opts *o)
     static const int sizes[][2] = {{120, 40}, {80, 24}};
     for (int i = 0; i < 2 && !rc; i++)
         if (ax_ui_bench(se.net, &cfg, sizes[i][0], sizes[i][1], &err)) {
-            fprintf(stderr, "alexscope: %s\n", err.msg);
+            ax_cli_fail(&err);
             rc = 1;
         }
     ax_cli_close(&se);
@@ -88,13 +65,13 @@ int ax_cmd_bench(const ax_cli_opts *o)
     ax_cli_session se;
     ax_error err = {0};
     if (ax_cli_open(&se, o, 0, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
     ax_net *net = se.net;
     if (ax_cli_seeded_input(net, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
@@ -103,7 +80,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
     double *t = calloc((size_t)L * R, sizeof *t), *tot = calloc((size_t)R, sizeof *tot);
     double *sg = calloc((size_t)L, sizeof *sg);
     if (!t || !tot || !sg) {
-        fprintf(stderr, "alexscope: out of memory\n");
+        ax_cli_error(1, "out of memory");
         free(t); free(tot); free(sg);
         ax_cli_close(&se);
         return 1;
@@ -120,7 +97,7 @@ int ax_cmd_bench(const ax_cli_opts *o)
         if (tty) fprintf(stderr, "\r%s %d of %d ...", r < 0 ? "warm-up" : "run", r < 0 ? r + 3 : r + 1, r < 0 ? 2 : R);
         ax_net_reset(net);
         double t0 = ax_clock_ms();
-        if (ax_net_forward(net, &err)) { fprintf(stderr, "alexscope: %s\n", err.msg); rc = 1; break; }
+        if (ax_net_forward(net, &err)) { ax_cli_fail(&err); rc = 1; break; }
         if (r < 0) continue;
         tot[r] = ax_clock_ms() - t0;
         for (int i = 0; i < L; i++) t[(size_t)i * R + r] = net->layers[i].ms;
@@ -141,10 +118,10 @@ int ax_cmd_bench(const ax_cli_opts *o)
         for (size_t i = 0; a && b && i < big; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
         /* The peer gets OpenBLAS's own threading over the whole GEMM (the
          * engine runs OpenBLAS single-threaded inside its own parts). */
-        ax_blas_threads(ax_cpu_threads());
+        ax_cpu_blas_threads(ax_cpu_threads());
         for (int i = 0; i < L && a && b && c; i++)
             if (net->layers[i].spec.type == AX_L_CONV) sg[i] = time_sgemm_alone(&net->layers[i].win, R, a, b, c);
-        ax_blas_threads(1);
+        ax_cpu_blas_threads(1);
         free(a); free(b); free(c);
 
         printf("\n%3s  %-14s %-8s %-20s %10s %10s %14s %7s\n", "#", "layer", "type", "shape", "ms", "GFLOP/s",

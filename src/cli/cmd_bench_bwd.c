@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "alexscope/grad.h"
-#include "cli.h"
+#include "bench.h"
 #include "core/clock.h"
 
 static void mean_sd(const double *v, int n, double *mean, double *sd)
@@ -116,7 +116,7 @@ int ax_cmd_bench_backward(const ax_cli_opts *o)
     printf("forward-backward  %10.3f +- %.3f ms per batch of %d\n", bm, bs, net->batch);
     rc = 0;
 fail:
-    if (rc) fprintf(stderr, "alexscope: %s\n", err.msg);
+    if (rc) ax_cli_fail(&err);
     free(tf); free(tfb); free(lf); free(lb); free(labels); free(prob);
     ax_grad_free(g);
     ax_cli_close(&se);

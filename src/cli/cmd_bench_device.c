@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "bench.h"
 #include "core/clock.h"
 
 static void progress(int tty, const char *what, int k, int n)
@@ -77,7 +77,7 @@ int ax_cmd_bench_device(const ax_cli_opts *o)
     ax_cli_session se;
     ax_error err = {0};
     if (ax_cli_open(&se, o, 0, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
@@ -88,7 +88,7 @@ int ax_cmd_bench_device(const ax_cli_opts *o)
     double *peer = calloc((size_t)L, sizeof *peer), *d2h = calloc((size_t)L, sizeof *d2h);
     char (*peer_name)[64] = calloc((size_t)L, sizeof *peer_name);
     if (!t || !step || !peer || !d2h || !peer_name || ax_cli_seeded_input(net, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg[0] ? err.msg : "out of memory");
+        ax_cli_error(1, "%s", err.msg[0] ? err.msg : "out of memory");
         rc = 1;
         goto done;
     }
@@ -131,7 +131,7 @@ int ax_cmd_bench_device(const ax_cli_opts *o)
     ax_net_reset(net);
     if (tty) fprintf(stderr, "\r\033[K");
     if (rc) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         goto done;
     }
 

@@ -61,8 +61,7 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
     ax_fit_file ff;
     ax_error err = {0};
     if (ax_fit_file_open(&ff, o->image, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
-        return 1;
+        return ax_cli_fail(&err);
     }
     snprintf(format, format_size, "%s", ff.f->format ? ff.f->format : "?");
     *facts = ff.f->facts ? strdup(ff.f->facts) : NULL;
@@ -71,14 +70,12 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
         ax_status st = ax_fit_model(fit, &ff, o->model, 0, net, &err);
         ax_fit_file_close(&ff);
         if (st) {
-            fprintf(stderr, "alexscope: %s\n", err.msg);
-            return 1;
+            return ax_cli_fail(&err);
         }
         if (!fit->fits) {
             fit_failure(why, sizeof why, fit);
-            fprintf(stderr, "alexscope: %s: does not fit the %s model: %s (alexscope inspect --model %s %s "
-                    "lists every tensor)\n", o->image, o->model, why, o->model, o->image);
-            return 1;
+            return ax_cli_error(1, "%s: does not fit the %s model: %s (alexscope inspect --model %s %s "
+                    "lists every tensor)", o->image, o->model, why, o->model, o->image);
         }
         return 0;
     }
@@ -87,8 +84,7 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
     ax_fit *all = calloc((size_t)n, sizeof *all);
     if (!all) {
         ax_fit_file_close(&ff);
-        fprintf(stderr, "alexscope: out of memory\n");
-        return 1;
+        return ax_cli_error(1, "out of memory");
     }
     int found = -1, nfit = 0, best = -1;
     char fitting[256] = "";
@@ -172,7 +168,7 @@ static int load_only(const ax_cli_opts *o)
     if (!st) st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);
     double ms = ax_clock_ms() - t0;
     if (st) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_net_free(net);
         return 1;
     }
@@ -188,14 +184,12 @@ int ax_cmd_convert(const ax_cli_opts *o)
 {
     if (o->load_only) {
         if (!o->image) {
-            fprintf(stderr, "alexscope: convert --load-only needs a weight file IN (see alexscope --help)\n");
-            return 2;
+            return ax_cli_error(2, "convert --load-only needs a weight file IN (see alexscope --help)");
         }
         return load_only(o);
     }
     if (!o->image || !o->output) {
-        fprintf(stderr, "alexscope: convert needs IN and OUT.safetensors (see alexscope --help)\n");
-        return 2;
+        return ax_cli_error(2, "convert needs IN and OUT.safetensors (see alexscope --help)");
     }
     struct stat ob;
     if (stat(o->output, &ob) == 0 && !S_ISREG(ob.st_mode)) {
@@ -209,8 +203,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     }
     ax_fit *fit = calloc(1, sizeof *fit);
     if (!fit) {
-        fprintf(stderr, "alexscope: out of memory\n");
-        return 1;
+        return ax_cli_error(1, "out of memory");
     }
     ax_net *net = NULL;
     char format[64], *facts = NULL;
@@ -229,7 +222,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     ax_status st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);
     progress(NULL, NULL);
     if (st) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_net_free(net);
         free(facts);
         free(fit);
@@ -239,7 +232,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     for (const char *p = warn; *p;) {
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);
-        if (!strncmp(p, "warning:", 8)) fprintf(stderr, "alexscope: %.*s\n", len, p);
+        if (!strncmp(p, "warning:", 8)) ax_cli_error(1, "%.*s", len, p);
         p += len + (nl != NULL);
     }
 
@@ -265,7 +258,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     char (*keys)[AX_NAME_MAX + 16] = calloc((size_t)n + 1, sizeof *keys);
     char (*vals)[512] = calloc((size_t)n + 1, sizeof *vals);
     if (!outs || !meta || !keys || !vals) {
-        fprintf(stderr, "alexscope: out of memory\n");
+        ax_cli_error(1, "out of memory");
         rc = 1;
         goto done;
     }
@@ -334,7 +327,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
     st = ax_safetensors_write_meta(o->output, outs, n, meta, m, &err);
     progress(NULL, NULL);
     if (st) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         if (!existed && stat(o->output, &sb) == 0 && S_ISREG(sb.st_mode)) unlink(o->output);   /* no half-written file */
         rc = 1;
         goto done;

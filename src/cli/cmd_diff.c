@@ -364,8 +364,7 @@ static int diff_ui(const ax_cli_opts *o, side *sa, side *sb)
 {
     ax_error err = {0};
     if (ax_ui_terminal_check(&err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
-        return 1;
+        return ax_cli_fail(&err);
     }
     ax_cli_session A, B;
     ax_refdir ref = {0};
@@ -397,9 +396,9 @@ static int diff_ui(const ax_cli_opts *o, side *sa, side *sb)
                  have_b ? B.warn : "");
         if (messages[0]) cfg.messages = messages;
         rc = ax_ui_run(A.net, &cfg, &err);
-        if (rc == 1) fprintf(stderr, "alexscope: %s\n", err.msg);
+        if (rc == 1) ax_cli_fail(&err);
     } else {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
     }
     ax_refdir_close(&ref);
     ax_cli_close(&A);
@@ -508,7 +507,7 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb)
     goto done;
 fail:
     fflush(stdout);
-    fprintf(stderr, "alexscope: %s\n", err.msg);
+    ax_cli_fail(&err);
     rc = 1;
 done:
     ax_comparison_free(&cmp);
@@ -674,8 +673,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
     int nfiles = 0, rc = 1;
     ax_status st = list_images(&files, &nfiles, o->image, &err);
     if (st) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
-        return 1;
+        return ax_cli_fail(&err);
     }
     int batch = o->batch_given ? o->batch : 8;
     if (batch > nfiles) batch = nfiles;
@@ -726,7 +724,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
         for (int j = 0; j < count; j++) {
             if (jobs[j].st) {
                 if (tty) fprintf(stderr, "\r\033[K");
-                fprintf(stderr, "alexscope: warning: skipping %s\n", jobs[j].err.msg);
+                ax_cli_error(1, "warning: skipping %s", jobs[j].err.msg);
                 skipped++;
                 continue;
             }
@@ -823,7 +821,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb)
 fail:
     if (st) {
         fflush(stdout);
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         rc = 1;
     }
 out:
@@ -843,25 +841,21 @@ int ax_cmd_diff(const ax_cli_opts *o)
     int rc = make_sides(&a, &b, o);
     if (rc) return rc;
     if (o->map_file && !b.reference) {
-        fprintf(stderr, "alexscope: diff: --map belongs to --reference DIR\n");
-        return 2;
+        return ax_cli_error(2, "diff: --map belongs to --reference DIR");
     }
     if (!o->image && !o->input_npy) {
-        fprintf(stderr, "alexscope: diff: no input: give an IMAGE, a folder of images or --input X.npy\n");
-        return 2;
+        return ax_cli_error(2, "diff: no input: give an IMAGE, a folder of images or --input X.npy");
     }
     if (is_dir(o->image)) {
         if (b.reference) {
-            fprintf(stderr, "alexscope: diff: a folder of images needs two runs, not --reference\n");
-            return 2;
+            return ax_cli_error(2, "diff: a folder of images needs two runs, not --reference");
         }
         if (o->diff_save) {
             fprintf(stderr, "alexscope: diff: --save writes one input's layers; it does not take a folder\n");
             return 2;
         }
         if (o->ui_bench) {
-            fprintf(stderr, "alexscope: diff: --ui compares one input, not a folder\n");
-            return 2;
+            return ax_cli_error(2, "diff: --ui compares one input, not a folder");
         }
         return diff_folder(o, &a, &b);
     }

@@ -74,20 +74,19 @@ static void print_topk(const ax_cli_session *se, int k)
 int ax_cmd_dump(const ax_cli_opts *o)
 {
     if (!o->image && !o->input_npy) {
-        fprintf(stderr, "alexscope: dump needs an IMAGE or --input X.npy (see alexscope --help)\n");
-        return 2;
+        return ax_cli_error(2, "dump needs an IMAGE or --input X.npy (see alexscope --help)");
     }
     ax_cli_session se;
     ax_error err = {0};
     ax_status st = ax_cli_open(&se, o, 1, &err);
     if (st) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
     ax_cli_print_notes(stderr, se.warn);
     if (o->save_dir && mkdir(o->save_dir, 0777) && errno != EEXIST) {
-        fprintf(stderr, "alexscope: %s: cannot create the folder: %s\n", o->save_dir, strerror(errno));
+        ax_cli_error(1, "%s: cannot create the folder: %s", o->save_dir, strerror(errno));
         ax_cli_close(&se);
         return 1;
     }
@@ -112,7 +111,7 @@ int ax_cmd_dump(const ax_cli_opts *o)
     }
     if (st) {
         fflush(stdout);
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }

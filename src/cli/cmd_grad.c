@@ -52,8 +52,7 @@ int ax_cmd_grad(const ax_cli_opts *o)
         return 2;
     }
     if (!o->image && !o->input_npy) {
-        fprintf(stderr, "alexscope: grad needs an IMAGE or --input X.npy (see alexscope --help)\n");
-        return 2;
+        return ax_cli_error(2, "grad needs an IMAGE or --input X.npy (see alexscope --help)");
     }
     ax_cli_session se;
     ax_error err = {0};
@@ -63,7 +62,7 @@ int ax_cmd_grad(const ax_cli_opts *o)
     ax_cli_print_notes(stderr, se.warn);
     ax_net *net = se.net;
     if (mkdir(dir, 0777) && errno != EEXIST) {
-        fprintf(stderr, "alexscope: %s: cannot create the folder: %s\n", dir, strerror(errno));
+        ax_cli_error(1, "%s: cannot create the folder: %s", dir, strerror(errno));
         ax_cli_close(&se);
         return 1;
     }
@@ -127,7 +126,7 @@ int ax_cmd_grad(const ax_cli_opts *o)
     printf("\nwrote %d gradients to %s/<tensor>.grad.npy\n", files, dir);
     rc = 0;
 fail:
-    if (rc) fprintf(stderr, "alexscope: %s\n", err.msg);
+    if (rc) ax_cli_fail(&err);
     free(classes);
     ax_grad_free(g);
     ax_cli_close(&se);

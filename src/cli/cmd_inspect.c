@@ -205,8 +205,7 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
     }
     ax_fit *fits = n > 0 ? calloc((size_t)n, sizeof *fits) : NULL;
     if (!fits) {
-        fprintf(stderr, "alexscope: out of memory\n");
-        return 1;
+        return ax_cli_error(1, "out of memory");
     }
     int best = -1, nfit = 0;
     ax_error err = {0};
@@ -214,7 +213,7 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
     for (int i = 0; i < n; i++) {
         if (ax_fit_model(&fits[i], ff, names[i], 1, NULL, &err)) {
             if (o->model_given) {
-                fprintf(stderr, "alexscope: %s\n", err.msg);
+                ax_cli_fail(&err);
                 free(fits);
                 return 1;
             }
@@ -284,8 +283,7 @@ static int inspect_spec(const ax_fit_file *ff)
     ax_error err = {0};
     if (w->spec_text(ff->path, stdout, &err)) {
         fflush(stdout);
-        fprintf(stderr, "alexscope: %s\n", err.msg);
-        return 1;
+        return ax_cli_fail(&err);
     }
     return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -293,14 +291,12 @@ static int inspect_spec(const ax_fit_file *ff)
 int ax_cmd_inspect(const ax_cli_opts *o)
 {
     if (!o->image) {
-        fprintf(stderr, "alexscope: inspect needs a weight FILE (see alexscope --help)\n");
-        return 2;
+        return ax_cli_error(2, "inspect needs a weight FILE (see alexscope --help)");
     }
     ax_fit_file ff;
     ax_error err = {0};
     if (ax_fit_file_open(&ff, o->image, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
-        return 1;
+        return ax_cli_fail(&err);
     }
     if (o->spec_text) {
         int rc = inspect_spec(&ff);

@@ -11,14 +11,12 @@
 int ax_cmd_summary(const ax_cli_opts *o)
 {
     if (o->image || o->input_npy || o->weights) {
-        fprintf(stderr, "alexscope: summary reads the net spec only: no IMAGE, --input or --weights\n");
-        return 2;
+        return ax_cli_error(2, "summary reads the net spec only: no IMAGE, --input or --weights");
     }
     int json = 0;
     if (o->format && !strcmp(o->format, "json")) json = 1;
     else if (o->format && strcmp(o->format, "text")) {
-        fprintf(stderr, "alexscope: --format %s: expected text or json\n", o->format);
-        return 2;
+        return ax_cli_error(2, "--format %s: expected text or json", o->format);
     }
     ax_error err = {0};
     ax_spec spec;
@@ -27,7 +25,7 @@ int ax_cmd_summary(const ax_cli_opts *o)
     ax_status st = ax_spec_load(&spec, o->model ? o->model : "caffe", &err);
     if (!st) st = ax_summary_build(s, &spec, &err);
     if (st) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         free(s);
         return 1;
     }

@@ -128,9 +128,8 @@ int ax_cmd_train(const ax_cli_opts *o)
         return 2;
     }
     if (!o->data_dir || !o->train_out) {
-        fprintf(stderr, "alexscope: train needs --data DIR (one folder of images per class) and --out W.safetensors "
-                        "(see alexscope --help)\n");
-        return 2;
+        return ax_cli_error(2, "train needs --data DIR (one folder of images per class) and --out W.safetensors "
+                        "(see alexscope --help)");
     }
     if (o->image || o->input_npy) {
         fprintf(stderr, "alexscope: train reads its images from --data DIR; it takes no IMAGE or --input\n");
@@ -363,7 +362,7 @@ int ax_cmd_train(const ax_cli_opts *o)
     goto done;
 fail:
     rc = 1;
-    fprintf(stderr, "alexscope: %s\n", err.msg);
+    ax_cli_fail(&err);
 done:
     if (sa_set) sigaction(SIGINT, &old_sa, NULL);
     ax_trainer_free(t);

@@ -27,12 +27,11 @@ int ax_cmd_ui(const ax_cli_opts *o)
 {
     ax_error err = {0};
     if (ax_ui_terminal_check(&err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
-        return 1;
+        return ax_cli_fail(&err);
     }
     ax_cli_session se;
     if (ax_cli_open(&se, o, 1, &err)) {
-        fprintf(stderr, "alexscope: %s\n", err.msg);
+        ax_cli_fail(&err);
         ax_cli_close(&se);
         return 1;
     }
@@ -43,11 +42,11 @@ int ax_cmd_ui(const ax_cli_opts *o)
     if (messages[0]) cfg.messages = messages;
     /* 0 on quit, 1 on an error, 128 + N after signal N (the shell's convention). */
     int rc = ax_ui_run(se.net, &cfg, &err);
-    if (rc == 1) fprintf(stderr, "alexscope: %s\n", err.msg);
+    if (rc == 1) ax_cli_fail(&err);
     /* what loading said stays readable once the screen is gone */
     for (const char *m = messages; rc != 1 && *m;) {
         size_t len = strcspn(m, "\n");
-        fprintf(stderr, "alexscope: %.*s\n", (int)len, m);
+        ax_cli_error(1, "%.*s", (int)len, m);
         m += len + (m[len] == '\n');
     }
     ax_cli_close(&se);

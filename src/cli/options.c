@@ -2,6 +2,7 @@
  * needs (spec, backend, net, weights, labels, input). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include "cli.h"
 #include "core/fileio.h"
 
-void ax_cli_usage(FILE *f)
+void ax_cli_usage(FILE *f, const ax_cli_command *commands)
 {
     const char *names[8];
     int n = ax_spec_builtin_names(names, 8);
@@ -22,51 +23,15 @@ void ax_cli_usage(FILE *f)
         "usage:\n"
         "  alexscope [options] IMAGE            open the workbench on an image\n"
         "  alexscope [options] --input X.npy    ... on an exact (N, C, H, W) float32 tensor\n"
-        "  alexscope dump [options] (IMAGE | --input X.npy)\n"
-        "                                       one row per layer (shape, min, mean, max, std,\n"
-        "                                       %% zeros, ms), then the top-k classes\n"
-        "  alexscope bench [options]            per-layer time and GFLOP/s (median of --runs)\n"
-        "  alexscope bench --ui [options] IMAGE redraw time of every workbench view\n"
-        "  alexscope diff [options] SIDE_A SIDE_B (IMAGE | DIR | --input X.npy)\n"
-        "                                       compare two runs layer by layer and name the first\n"
-        "                                       layer where they diverge (and, when it can, the\n"
-        "                                       conversion bug); with a DIR of images, top-k\n"
-        "                                       agreement over all of them\n"
-        "      SIDE: --weights FILE | --model SPEC | --device cpu|cuda | --reference DIR\n"
-        "                                       the side option given twice makes the two sides\n"
-        "                                       (first A, second B); the others are shared.\n"
-        "                                       --reference DIR (once) is side B: DIR/<layer>.npy\n"
-        "                                       from any framework. Side B is the reference.\n"
-        "  alexscope inspect [--model M] FILE   every tensor of a weight file (dtype, shape, bytes,\n"
-        "                                       min, mean, max, std), its format and header facts,\n"
-        "                                       and which model it fits with which conversions\n"
-        "  alexscope inspect --spec FILE.caffemodel   the net it describes, as a .net spec\n"
-        "  alexscope convert [--model M] IN OUT.safetensors\n"
-        "                                       load IN as the workbench does and write the model's\n"
-        "                                       tensors in alexscope's layouts; without --model, the\n"
-        "                                       built-in model IN fits\n"
-        "  alexscope convert --load-only [--model M] IN   load and time only (benchmarks)\n"
-        "  alexscope summary [--model M] [--format text|json]\n"
-        "                                       per layer: output shape, parameters, FLOPs,\n"
-        "                                       receptive field/jump, activation memory; totals\n"
-        "                                       and a diagram of the net (no image, no weights)\n"
-        "  alexscope grad [options] [--class K | --loss l2] (IMAGE | --input X.npy) --save DIR\n"
-        "                                       gradients of the logit of class K (default: each\n"
-        "                                       image's top class) or of l2 = sum(last^2)/2: DIR/\n"
-        "                                       input.grad.npy, <layer>.grad.npy, <layer>.weight.grad.npy\n"
-        "  alexscope bench --backward [options] forward and backward per layer, then forward and\n"
-        "                                       forward-backward ms per batch (mean +- sd)\n"
-        "  alexscope train --data DIR --out W.safetensors [options]\n"
-        "                                       fine-tune on DIR/<class>/*.png|jpg with SGD: --epochs E\n"
-        "                                       (10) --batch B --lr X (0.01) --momentum M (0.9)\n"
-        "                                       --weight-decay D (5e-4) --seed S --val-split F (0.2)\n"
-        "                                       --train-layers a,b (others frozen) --reinit a,b\n"
-        "                                       --classes N (resizes the last FC) --no-augment\n"
-        "                                       --resume CHECKPOINT; writes W.safetensors and W.net\n"
+        "  alexscope COMMAND [options] ...      one of the commands below\n"
+        "  alexscope COMMAND --help             that command's usage, options and an example\n"
         "\n"
+        "commands:\n", PACKAGE_VERSION);
+    for (const ax_cli_command *c = commands; c->name; c++) fprintf(f, "  alexscope %-9s %s\n", c->name, c->summary);
+    fprintf(f, "\n"
         "options:\n"
         "  -m, --model NAME|FILE   net spec: a built-in name or a .net file (default caffe)\n"
-        "                          built-in:", PACKAGE_VERSION);
+        "                          built-in:");
     for (int i = 0; i < n; i++) fprintf(f, " %s", names[i]);
     /* the formats are the weight registry's rows, so the list cannot drift */
     fprintf(f, "\n"
@@ -210,6 +175,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     o->weight_decay = 5e-4;
     optind = first;
     opterr = 0;
+    int want_help = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:w:d:t:k:i:s:b:r:hV", longs, NULL)) != -1) {
         int rc = 0;
@@ -267,7 +233,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_TF32: o->tf32 = 1; break;
         case OPT_GPU: rc = parse_count("--gpu", optarg, 0, 1023, &o->gpu); break;
         case OPT_NO_CUDNN: o->no_cudnn = 1; break;
-        case 'h': ax_cli_usage(stdout); return 1;
+        case 'h': want_help = 1; break;   /* after the checks: a listed option must pass them */
         case 'V': print_version(); return 1;
         case ':':
             fprintf(stderr, "alexscope: option %s needs a value (see alexscope --help)\n", argv[optind - 1]);
@@ -331,7 +297,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         fprintf(stderr, "alexscope: --load-only belongs to the convert command\n");
         return 2;
     }
-    return 0;
+    return want_help ? 3 : 0;
 }
 
 void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_session *s)
@@ -347,6 +313,25 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->side_open = ax_cli_side_open;
     cfg->side_close = ax_cli_side_close;
     cfg->side_ctx = (void *)o;
+}
+
+int ax_cli_fail(const ax_error *err)
+{
+    fflush(stdout);
+    fprintf(stderr, "alexscope: %s\n", err->msg);
+    return 1;
+}
+
+int ax_cli_error(int status, const char *fmt, ...)
+{
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("alexscope: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
 }
 
 void ax_cli_print_notes(FILE *f, const char *notes)

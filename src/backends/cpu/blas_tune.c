@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "alexscope/cpu.h"
 #include "config.h"
 
 /* Set in the re-executed process: the kernel OpenBLAS had chosen before. */
@@ -191,4 +192,10 @@ const char *ax_blas_tuned_from(void)
 const char *ax_blas_fell_back(void)
 {
     return getenv(FALLBACK_VAR);
+}
+
+/* The public names (include/alexscope/cpu.h) of the CPU backend's BLAS controls. */
+void ax_cpu_blas_tune(int argc, char **argv)
+{
+    ax_blas_tune(argc, argv);
 }

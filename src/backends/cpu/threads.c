@@ -22,7 +22,7 @@ int ax_cpu_threads(void)
     return ax_pool_threads();
 }
 
-void ax_blas_threads(int n)
+void ax_cpu_blas_threads(int n)
 {
 #ifdef HAVE_OPENBLAS_SET_NUM_THREADS
     openblas_set_num_threads(n);
@@ -36,7 +36,7 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
 static void blas_one(void)
 {
-    ax_blas_threads(1);
+    ax_cpu_blas_threads(1);
 }
 
 void ax_cpu_blas_single(void)
