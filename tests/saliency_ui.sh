@@ -54,6 +54,10 @@ expect_re "/ d input\| .+ max and each channel" "c shows every channel's map"
 expect_re "max +channel [RGB] +channel [RGB] +channel [RGB]" "... side by side, each named"
 keys c
 expect_re "/ d input\| .+ max over channels" "c again: one map"
+keys p
+expect "scale to the 99th percentile" "p in Saliency is its scale (the view's key comes before the global p)"
+if screen | grep -q "\[0 Saliency\]"; then pass "... and p did not leave the view"; else fail "p left the Saliency view"; fi
+keys p
 
 # ---- Top-k: Enter on the second class explains it
 keys 6

@@ -105,12 +105,12 @@ int ax_ui_bench(ax_net *net, const ax_ui_config *cfg, int cols, int rows, ax_err
         for (int c = 0; c < ncase; c++) {
             const bench_case *bc = &cases[c];
             for (int v = 0; v < AX_V_COUNT; v++)
-                if (ax_views[v]->reset) ax_views[v]->reset(u);
+                if (u->views[v]->reset) u->views[v]->reset(u);
             u->cur = bc->layer;
             u->view = bc->view;
             u->help = !strcmp(bc->label, "help");
             u->ch = 0;
-            const ax_view *view = ax_views[u->view];
+            const ax_view *view = u->views[u->view];
             if (bc->setup && view->key) view->key(u, bc->setup);
             /* cold caches for the first frame, as after stepping onto the layer */
             ax_ui_cache_drop(u);

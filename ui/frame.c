@@ -1,39 +1,10 @@
 /* The frame around the views: the header, the layer list (which the mouse
  * can click), the status line and the bottom line (prompt, progress, the
  * last message, or the keys of the view on show). */
-#include "modes/diffmode.h"
 #include "loop.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int name_width(const ax_ui *u)
-{
-    int nw = 5;
-    for (int i = 0; i < u->net->nlayers; i++) {
-        int l = (int)strlen(u->net->layers[i].spec.name);
-        if (l > nw) nw = l;
-    }
-    return nw > 12 ? 12 : nw;
-}
-
-int ax_ui_list_width(const ax_ui *u)
-{
-    int nw = name_width(u);
-    if (COLS >= 110) return 3 + 1 + nw + 1 + 7 + 1 + 11 + 1 + 1 + 1;
-    /* narrow: a 4-letter type when the names are short enough to leave room */
-    if (COLS >= 60) return 2 + 1 + nw + 1 + (nw <= 8 ? 5 : 0) + 9 + 1 + 1 + 1;
-    return 0;
-}
-
-ax_rect ax_ui_pane(const ax_ui *u)
-{
-    int lw = ax_ui_list_width(u);
-    ax_rect r = { 1, lw ? lw + 1 : 0, LINES - 3, COLS - (lw ? lw + 1 : 0) };
-    if (r.h < 1) r.h = 1;
-    if (r.w < 1) r.w = 1;
-    return r;
-}
 
 /* The first list row on screen: the current row stays in view, a little
  * below the middle when the list scrolls. */
@@ -66,7 +37,7 @@ static void draw_header(ax_ui *u)
     if (u->view == AX_V_DIFF) snprintf(vkey, sizeof vkey, "D");
     else snprintf(vkey, sizeof vkey, "%d", u->view == AX_V_SALIENCY ? 0 : u->view + 1);
     snprintf(right, sizeof right, COLS >= 100 ? " [%s %s] 1-9 Tab  ? help " : " [%s %s] ? help ", vkey,
-             ax_views[u->view]->name);
+             u->views[u->view]->name);
     if (u->nimages > 1) snprintf(img, sizeof img, "  %s image %d/%d", ax_ui_sym(u, AX_S_DOT), u->image + 1, u->nimages);
     int rl = (int)strlen(right);
     char left[256];
@@ -86,7 +57,7 @@ static void list_row(ax_ui *u, int y, int w, int i, int computing)
     const ax_tensor *t = ax_ui_shape_of(u, i);
     ax_ui_shape_short(t, shape, sizeof shape);
     const char *type = i < 0 ? "" : ax_layer_type_name(u->net->layers[i].spec.type);
-    int nw = name_width(u);
+    int nw = ax_ui_name_width(u);
     char nm[64], ty[32], sh[48];
     ax_ui_cell(u, nm, sizeof nm, ax_ui_layer_name(u, i), nw);
     if (COLS >= 110)
@@ -105,7 +76,9 @@ static void list_row(ax_ui *u, int y, int w, int i, int computing)
     /* diff mode: the layer's agreement with side B */
     ax_role dr = AX_R_NORMAL;
     const char *dm = NULL;
-    int marked = ax_ui_diff_mark(u, i, &dr, &dm);
+    int marked = 0;
+    for (int m = 0; m < AX_M_COUNT && !marked; m++)
+        if (u->modes[m]->mark) marked = u->modes[m]->mark(u, i, &dr, &dm);
     ax_role role = i == u->cur ? AX_R_SELECT : marked && dr != AX_R_GOOD ? dr : AX_R_NORMAL;
     ax_ui_fill(u, y, 0, w, role);
     int n = ax_ui_put(u, y, 0, w - 1, role, line);
@@ -204,19 +177,17 @@ static void draw_bottom(ax_ui *u, const ax_ui_progress *p)
 {
     int y = LINES - 1;
     ax_ui_fill(u, y, 0, COLS, AX_R_NORMAL);
-    if (ax_ui_prompt_active()) {
-        ax_ui_prompt_draw(u, y);
-        return;
-    }
-    if (ax_ui_diff_prompt_active()) {
-        ax_ui_diff_prompt_draw(u, y);
-        return;
-    }
+    for (int m = 0; m < AX_M_COUNT; m++)
+        if (u->modes[m]->prompt_active && u->modes[m]->prompt_active(u)) {
+            u->modes[m]->prompt_draw(u, y);
+            return;
+        }
     if (p->busy) {
         progress_line(u, y, p);
         return;
     }
-    if (ax_ui_diff_bottom(u, y)) return;
+    for (int m = 0; m < AX_M_COUNT; m++)
+        if (u->modes[m]->bottom && u->modes[m]->bottom(u, y)) return;
     if (u->msg[0]) {
         ax_ui_put(u, y, 0, COLS, u->msg_role, u->msg);
         return;
@@ -231,7 +202,7 @@ static void draw_bottom(ax_ui *u, const ax_ui_progress *p)
     else
         snprintf(global, sizeof global, "n/p layer  ? help  %s", q);
     int gl = (int)strlen(global);
-    const char *own = ax_views[u->view]->bar;
+    const char *own = u->views[u->view]->bar;
     if (own && COLS - gl - 3 > 8) {
         ax_ui_put(u, y, 0, COLS - gl - 3, AX_R_ACCENT, own);
         ax_ui_put(u, y, COLS - gl - 2, 1, AX_R_DIM, ax_ui_sym(u, AX_S_VLINE));
@@ -253,7 +224,7 @@ void ax_ui_draw_all(ax_ui *u)
     draw_list(u, p.computing);
     ax_ui_clamp(u);
     ax_rect pane = ax_ui_pane(u);
-    ax_views[u->view]->draw(u, pane);
+    u->views[u->view]->draw(u, pane);
     draw_status(u);
     draw_bottom(u, &p);
     if (u->help) ax_ui_help_draw(u);

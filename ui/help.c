@@ -2,7 +2,7 @@
  * view's own, built from the same tables the loop and the views dispatch on,
  * and how maps are coloured (sequential, or diverging for signed maps).
  * A view's heading always stays in the same column as its keys. */
-#include "draw.h"
+#include "loop.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,9 +2,11 @@
  * in its file), going back from drilled-in views, the mouse on the layer
  * list, switching images of a batch, and the messages log. Terminal and
  * signals live in term.c, computing in worker.c, the prompts in prompt.c. */
+#include "loop.h"
 #include "modes/diffmode.h"
 #include "modes/gradmode.h"
-#include "loop.h"
+#include "modes/modes.h"
+#include "views/views.h"
 #include "teach.h"
 
 #include <locale.h>
@@ -51,30 +53,6 @@ const ax_keyhelp ax_global_keys[] = {
     { NULL, NULL },
 };
 
-/* ---- messages ----------------------------------------------------------- */
-
-static void log_line(ax_ui *u, ax_role r, const char *text)
-{
-    int slot = u->log_total % AX_LOG_MAX;
-    size_t n = strlen(text);
-    if (n > sizeof u->log[slot] - 1) n = sizeof u->log[slot] - 1;
-    memcpy(u->log[slot], text, n);
-    u->log[slot][n] = 0;
-    u->log_role[slot] = r;
-    u->log_total++;
-    if (u->nlog < AX_LOG_MAX) u->nlog++;
-}
-
-void ax_ui_say(ax_ui *u, ax_role r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(u->msg, sizeof u->msg, fmt, ap);
-    va_end(ap);
-    u->msg_role = r;
-    log_line(u, r, u->msg);
-}
-
 /* What loading said, one line each ("note: ...", "warning: ..."). */
 static void load_messages(ax_ui *u, const char *text)
 {
@@ -87,7 +65,7 @@ static void load_messages(ax_ui *u, const char *text)
             char line[sizeof u->log[0]];
             snprintf(line, sizeof line, "%.*s", len, text);
             ax_role r = !strncmp(line, "warning", 7) ? AX_R_WARN : !strncmp(line, "error", 5) ? AX_R_BAD : AX_R_ACCENT;
-            log_line(u, r, line);
+            ax_ui_log(u, r, line);
             if (first) {
                 snprintf(u->msg, sizeof u->msg, "%.300s", line);
                 u->msg_role = r;
@@ -111,13 +89,21 @@ int ax_ui_state_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *e
     u->nimages = net->input.ndim >= 1 && net->input.shape[0] > 0 ? net->input.shape[0] : 1;
     u->utf8 = ax_ui_locale_utf8();
     u->dirty = 1;
+    u->views = ax_views;
+    u->modes = ax_modes;
     pthread_mutex_init(&u->mu, NULL);
+    pthread_mutex_init(&u->compute_mu, NULL);
     u->cache = calloc((size_t)net->nlayers + 1, sizeof *u->cache);
     u->wstats = calloc((size_t)net->nlayers, sizeof *u->wstats);
     u->bstats = calloc((size_t)net->nlayers, sizeof *u->bstats);
     if (!u->cache || !u->wstats || !u->bstats) return ax_fail(err, AX_ERR_NOMEM, "ui: out of memory for %d layers", net->nlayers);
     if (net->backend && net->backend->describe) net->backend->describe(net, u->backend_desc, sizeof u->backend_desc);
     else snprintf(u->backend_desc, sizeof u->backend_desc, "%s", net->backend ? net->backend->name : "?");
+    for (int m = 0; m < AX_M_COUNT; m++) {
+        u->mode_state[m] = calloc(1, ax_modes[m]->state ? ax_modes[m]->state : 1);
+        if (!u->mode_state[m]) return ax_fail(err, AX_ERR_NOMEM, "ui: out of memory for the %s mode", ax_modes[m]->name);
+        if (ax_modes[m]->init) ax_modes[m]->init(u);
+    }
     for (int v = 0; v < AX_V_COUNT; v++)
         if (ax_views[v]->reset) ax_views[v]->reset(u);
     ax_ui_worker_reset(u);
@@ -129,6 +115,10 @@ void ax_ui_state_free(ax_ui *u)
 {
     for (int v = 0; v < AX_V_COUNT; v++)
         if (ax_views[v]->release) ax_views[v]->release();
+    for (int m = 0; m < AX_M_COUNT; m++) {
+        if (u->mode_state[m] && ax_modes[m]->release) ax_modes[m]->release(u);
+        free(u->mode_state[m]);
+    }
     ax_ui_cache_drop(u);
     free(u->cache);
     free(u->wstats);
@@ -138,40 +128,11 @@ void ax_ui_state_free(ax_ui *u)
     free(u->order);
     free(u->rgb_pair);
     pthread_mutex_destroy(&u->mu);
+    pthread_mutex_destroy(&u->compute_mu);
     memset(u, 0, sizeof *u);
 }
 
-/* ---- views and going back ----------------------------------------------- */
-
-void ax_ui_open_view(ax_ui *u, int v, int drill)
-{
-    if (drill) {
-        if (u->nback == AX_BACK_MAX) memmove(u->back, u->back + 1, sizeof u->back - sizeof u->back[0]), u->nback--;
-        u->back[u->nback++] = u->view;
-    } else {
-        u->nback = 0;
-    }
-    u->view = v;
-    if (drill && ax_views[v]->key) ax_views[v]->key(u, AX_KEY_OPEN);
-}
-
-int ax_ui_list_key(int k, int sel, int n, int page)
-{
-    if (page < 1) page = 1;
-    switch (k) {
-    case KEY_UP: case 'k': sel--; break;
-    case KEY_DOWN: case 'j': sel++; break;
-    case KEY_PPAGE: sel -= page; break;
-    case KEY_NPAGE: sel += page; break;
-    case KEY_HOME: sel = 0; break;
-    case KEY_END: sel = n - 1; break;
-    default: return -1;
-    }
-    if (n < 1) return -1;
-    if (sel < 0) sel = 0;
-    if (sel >= n) sel = n - 1;
-    return sel;
-}
+/* ---- going back ---------------------------------------------------------- */
 
 /* Esc, Backspace, q: a step back inside the view, else to the view drilled
  * in from. Returns 0 at the top. */
@@ -245,23 +206,44 @@ static int list_key(ax_ui *u, int k)
     }
 }
 
-static void handle_key(ax_ui *u, int k)
+/* The mode whose keys take k, and the row; NULL when none. */
+static const ax_key *mode_key(const ax_ui *u, int k)
+{
+    for (int m = 0; m < AX_M_COUNT; m++) {
+        const ax_key *r = ax_ui_key_find(u->modes[m]->keys, k);
+        if (r) return r;
+    }
+    return NULL;
+}
+
+int ax_ui_sync(ax_ui *u)
+{
+    int busy = ax_ui_worker_sync(u);
+    for (int m = 0; m < AX_M_COUNT; m++)
+        if (u->modes[m]->sync) busy |= u->modes[m]->sync(u);
+    return busy;
+}
+
+void ax_ui_handle_key(ax_ui *u, int k)
 {
     if (k == KEY_RESIZE) return;
     u->msg[0] = 0;
-    if (ax_ui_prompt_active()) {
-        ax_ui_prompt_key(u, k);
-        return;
-    }
-    if (ax_ui_diff_prompt_active()) {
-        ax_ui_diff_prompt_key(u, k);
-        return;
-    }
+    u->last_key = NULL;
+    for (int m = 0; m < AX_M_COUNT; m++)
+        if (u->modes[m]->prompt_active && u->modes[m]->prompt_active(u)) {
+            u->modes[m]->prompt_key(u, k);
+            return;
+        }
     if (u->help) {
         if (k == 'Q') u->quit = 1;
         else u->help = ax_ui_help_key(u, k);
         return;
     }
+    /* the view's own keys come first (Saliency's p is its scale) */
+    const ax_view *v = ax_views[u->view];
+    int frame_key = k == 'Q' || k == 'q' || k == 27 || k == KEY_BACKSPACE || k == 127 || k == 8 || k == '?' ||
+                    k == KEY_F(1) || k == KEY_MOUSE || k == '\t' || k == KEY_BTAB;
+    if (!frame_key && v->key && v->key(u, k)) return;
     switch (k) {
     case 'Q': u->quit = 1; return;
     case 'q':
@@ -276,7 +258,6 @@ static void handle_key(ax_ui *u, int k)
     case '?': case KEY_F(1): u->help = 1; ax_ui_help_key(u, KEY_HOME); return;
     case 'n': case ' ': ax_ui_worker_step(u); return;
     case 'p': prev_layer(u); return;
-    case 'g': case '/': ax_ui_prompt_open(u, k); return;
     case 'a': ax_ui_worker_run_to(u, u->net->nlayers - 1); return;
     case 'x': ax_ui_worker_stop(u); return;
     case '<': case ',': switch_image(u, -1); return;
@@ -287,12 +268,8 @@ static void handle_key(ax_ui *u, int k)
         if (u->can_colour) u->colour = !u->colour;
         else ax_ui_say(u, AX_R_DIM, "no colours here (%s)", u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
         return;
-    case 's': ax_ui_save_view(u); return;
-    case 'D': ax_ui_open_view(u, AX_V_DIFF, 0); return;
-    case 'W': ax_ui_diff_key(u, k); return;
+    case 's': ax_ui_save_view(u, k); return;
     case 'S': ax_ui_open_view(u, AX_V_SUMMARY, 1); return;
-    case '0': ax_ui_saliency_open(u, ax_ui_grad_wanted()); return;
-    case 'L': case 'T': ax_ui_whatif_key(u, k); return;
     case 12: clearok(curscr, TRUE); return;
     case KEY_MOUSE: mouse(u); return;
     default: break;
@@ -301,9 +278,11 @@ static void handle_key(ax_ui *u, int k)
         ax_ui_open_view(u, k - '1', 0);
         return;
     }
-    const ax_view *v = ax_views[u->view];
-    if (v->key && v->key(u, k)) return;
-    if (ax_ui_diff_key(u, k)) return;
+    const ax_key *mk = mode_key(u, k);
+    if (mk && mk->fn && mk->fn(u, k)) {
+        u->last_key = mk;
+        return;
+    }
     list_key(u, k);
 }
 
@@ -345,9 +324,7 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
 
     int was_busy = 0;
     while (!u->quit && !ax_ui_signal_caught()) {
-        int busy = ax_ui_worker_sync(u);
-        busy |= ax_ui_diff_sync(u);
-        busy |= ax_ui_grad_sync(u);
+        int busy = ax_ui_sync(u);
         if (u->dirty || busy || was_busy) {
             ax_ui_draw_all(u);
             refresh();
@@ -368,7 +345,7 @@ int ax_ui_run(ax_net *net, const ax_ui_config *cfg, ax_error *err)
             ax_ui_signal_set(SIGINT);
             break;
         }
-        handle_key(u, k);
+        ax_ui_handle_key(u, k);
         u->dirty = 1;
     }
 

@@ -83,11 +83,12 @@ static void file_name_part(char *dst, size_t size, const char *src)
     dst[p] = 0;
 }
 
-void ax_ui_save_view(ax_ui *u)
+int ax_ui_save_view(ax_ui *u, int k)
 {
+    (void)k;
     char layer[64], view[24], base[160], txt[200], ans[200];
     file_name_part(layer, sizeof layer, ax_ui_layer_name(u, u->cur));
-    file_name_part(view, sizeof view, ax_views[u->view]->name);
+    file_name_part(view, sizeof view, u->views[u->view]->name);
     if (u->nimages > 1) snprintf(base, sizeof base, "alexscope-%s-%s-image%d", layer, view, u->image + 1);
     else snprintf(base, sizeof base, "alexscope-%s-%s", layer, view);
     for (int k = 1; k < 1000; k++) {
@@ -104,14 +105,14 @@ void ax_ui_save_view(ax_ui *u)
     if (!ft || !fa) {
         ax_ui_say(u, AX_R_BAD, "cannot save %.160s: %.100s", ft ? ans : txt, strerror(errno));
         if (ft) fclose(ft);
-        return;
+        return 1;
     }
     char shape[48], img[48] = "";
     ax_tensor_shape_str(ax_ui_shape_of(u, u->cur), shape, sizeof shape);
     if (u->nimages > 1) snprintf(img, sizeof img, ", image %d of %d", u->image + 1, u->nimages);
     char head[1600];
     snprintf(head, sizeof head, "alexscope %s, %s %s%s, %s view, %s\n", u->net->spec.name, ax_ui_layer_name(u, u->cur),
-             shape, img, ax_views[u->view]->name, u->net->untrained ? "UNTRAINED seeded weights" : u->net->weights_path);
+             shape, img, u->views[u->view]->name, u->net->untrained ? "UNTRAINED seeded weights" : u->net->weights_path);
     fputs(head, ft);
     fputs(head, fa);
     /* the plain file is drawn in mono (ASCII ramps instead of colours), the ANSI one in colour */
@@ -131,7 +132,8 @@ void ax_ui_save_view(ax_ui *u)
     bad |= fclose(fa) != 0;
     if (bad) {
         ax_ui_say(u, AX_R_BAD, "writing %.160s or %.140s failed", txt, ans);
-        return;
+        return 1;
     }
     ax_ui_say(u, AX_R_GOOD, "saved %.140s (plain) and %.140s (ANSI colours)", txt, ans);
+    return 1;
 }

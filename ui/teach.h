@@ -4,7 +4,7 @@
 #ifndef AX_UI_TEACH_H
 #define AX_UI_TEACH_H
 
-#include "draw.h"
+#include "core.h"
 
 extern const ax_view ax_view_explain, ax_view_summary;
 
@@ -15,12 +15,11 @@ void ax_ui_explain_channel_max(ax_ui *u, int i, int c);
 
 /* L: the current LRN layer off / on. T: the current two-tower conv's
  * towers: tower 0 zeroed, tower 1 zeroed, both on. */
-void ax_ui_whatif_key(ax_ui *u, int k);
+int ax_ui_whatif_key(ax_ui *u, int k);
 /* Lines comparing the what-if run with the normal one (layers from the
  * switched one on: max |difference|, relative; top-k before and after).
  * Returns the count written (0: no what-if active). */
 int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max);
-void ax_ui_whatif_release(void);
 
 /* The Input view's overlays (ui/teach_input.c): the receptive field box of
  * the selected cell over the picture drawn at (y, x) in rows x cols cells
@@ -28,8 +27,5 @@ void ax_ui_whatif_release(void);
  * keys b, h j k l (cell), [ ]. */
 void ax_ui_teach_input_overlay(ax_ui *u, int y, int x, int rows, int cols, int H, int W, int colour, int text_w);
 int ax_ui_teach_input_key(ax_ui *u, int k);
-/* The Heatmap view's cursor (map coordinates), shared with the Input view. */
-void ax_ui_heatmap_cursor(int *y, int *x);
-void ax_ui_heatmap_cursor_set(int y, int x);
 
 #endif

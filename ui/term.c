@@ -1,7 +1,7 @@
 /* The terminal side of the workbench: whether the terminal can be driven at
  * all (checked before curses starts), the clock, and signal handling that
  * always ends curses. Draws nothing and knows no view. */
-#include "loop.h"
+#include "core.h"
 
 #include <langinfo.h>
 #include <signal.h>
@@ -47,6 +47,8 @@ int ax_ui_terminal_check(ax_error *err)
 
 /* ---- signals ------------------------------------------------------------ */
 
+/* The only process-wide state of the workbench: a signal handler is handed
+ * nothing, so what it sets and what it restores must be reachable from here. */
 static volatile sig_atomic_t g_signal;
 static volatile sig_atomic_t g_curses_on;
 

@@ -1,82 +1,62 @@
 /* The compute worker: one thread calls ax_net_step one layer at a time while
  * the screen keeps redrawing; the loop asks it for more layers, to stop, and
  * picks up what it finished. Also the weight-statistics helper thread. */
-#include "modes/diffmode.h"
-#include "loop.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Fields marked (mu) are shared with the thread, under u->mu. */
-static struct {
-    pthread_t thread;
-    int live;                 /* a thread to join */
-    int busy;                 /* (mu) the thread is computing or about to */
-    int ready;                /* (mu) layers 0..ready-1 are computed */
-    int target;               /* (mu) the last layer to compute; may move while busy */
-    int cancel;               /* (mu) stop after the layer being computed */
-    int computing;            /* (mu) that layer, -1 between layers */
-    double t0;                /* (mu) its start */
-    int failed;               /* (mu) */
-    ax_error err;             /* (mu) */
-    int from;                 /* first layer of the run */
-    double run_t0;
-    void (*job)(ax_ui *u, void *arg);   /* (mu) runs before any layer of the run */
-    void *job_arg;
-    const char *job_name;     /* (mu) */
-} W;
-
 void ax_ui_worker_reset(ax_ui *u)
 {
-    memset(&W, 0, sizeof W);
-    W.ready = u->ready;
-    W.computing = -1;
+    memset(&u->w, 0, sizeof u->w);
+    u->w.ready = u->ready;
+    u->w.computing = -1;
 }
 
 static void *worker_main(void *arg)
 {
     ax_ui *u = arg;
     pthread_mutex_lock(&u->mu);
-    void (*job)(ax_ui *, void *) = W.job;
+    void (*job)(ax_ui *, void *) = u->w.job;
     pthread_mutex_unlock(&u->mu);
     if (job) {
-        pthread_mutex_lock(&ax_ui_compute_mu);
-        job(u, W.job_arg);
-        pthread_mutex_unlock(&ax_ui_compute_mu);
+        pthread_mutex_lock(&u->compute_mu);
+        job(u, u->w.job_arg);
+        pthread_mutex_unlock(&u->compute_mu);
         pthread_mutex_lock(&u->mu);
-        W.job = NULL;
-        W.job_name = NULL;
+        u->w.job = NULL;
+        u->w.job_name = NULL;
         pthread_mutex_unlock(&u->mu);
     }
     for (;;) {
         pthread_mutex_lock(&u->mu);
-        int i = W.ready;
-        if (W.cancel || i > W.target || i >= u->net->nlayers) {
-            W.busy = 0;
-            W.computing = -1;
+        int i = u->w.ready;
+        if (u->w.cancel || i > u->w.target || i >= u->net->nlayers) {
+            u->w.busy = 0;
+            u->w.computing = -1;
             pthread_mutex_unlock(&u->mu);
             return NULL;
         }
-        W.computing = i;
-        W.t0 = ax_ui_now();
+        u->w.computing = i;
+        u->w.t0 = ax_ui_now();
         pthread_mutex_unlock(&u->mu);
 
         ax_error e = { 0 };
-        pthread_mutex_lock(&ax_ui_compute_mu);
+        pthread_mutex_lock(&u->compute_mu);
         ax_status st = ax_net_step(u->net, i, &e);
-        pthread_mutex_unlock(&ax_ui_compute_mu);
+        pthread_mutex_unlock(&u->compute_mu);
 
         pthread_mutex_lock(&u->mu);
         if (st != AX_OK) {
-            W.failed = 1;
-            W.err = e;
-            W.busy = 0;
-            W.computing = -1;
+            u->w.failed = 1;
+            u->w.err = e;
+            u->w.busy = 0;
+            u->w.computing = -1;
             pthread_mutex_unlock(&u->mu);
             return NULL;
         }
-        W.ready = i + 1;
+        u->w.ready = i + 1;
         pthread_mutex_unlock(&u->mu);
     }
 }
@@ -84,25 +64,25 @@ static void *worker_main(void *arg)
 int ax_ui_worker_sync(ax_ui *u)
 {
     pthread_mutex_lock(&u->mu);
-    int wr = W.ready, busy = W.busy, failed = W.failed, cancel = W.cancel;
-    ax_error e = W.err;
+    int wr = u->w.ready, busy = u->w.busy, failed = u->w.failed, cancel = u->w.cancel;
+    ax_error e = u->w.err;
     pthread_mutex_unlock(&u->mu);
     if (wr != u->ready) {
         u->ready = wr;
         if (u->follow) u->cur = wr - 1;
         u->dirty = 1;
     }
-    if (!busy && W.live) {
-        pthread_join(W.thread, NULL);
-        W.live = 0;
+    if (!busy && u->w.live) {
+        pthread_join(u->w.thread, NULL);
+        u->w.live = 0;
         u->dirty = 1;
         u->follow = 0;
         if (failed) {
             ax_ui_say(u, AX_R_BAD, "error: %.300s", e.msg);
-        } else if (u->ready > W.from) {
+        } else if (u->ready > u->w.from) {
             ax_ui_say(u, AX_R_GOOD, "%s %s .. %s: %d layer%s in %.2f s", cancel ? "stopped after" : "computed",
-                      u->net->layers[W.from].spec.name, u->net->layers[u->ready - 1].spec.name, u->ready - W.from,
-                      u->ready - W.from == 1 ? "" : "s", ax_ui_now() - W.run_t0);
+                      u->net->layers[u->w.from].spec.name, u->net->layers[u->ready - 1].spec.name, u->ready - u->w.from,
+                      u->ready - u->w.from == 1 ? "" : "s", ax_ui_now() - u->w.run_t0);
         }
     }
     return busy;
@@ -112,24 +92,24 @@ int ax_ui_worker_sync(ax_ui *u)
 static void start_run(ax_ui *u, int target)
 {
     pthread_mutex_lock(&u->mu);
-    W.busy = 1;
-    W.target = target;
-    W.cancel = 0;
-    W.failed = 0;
-    W.ready = u->ready;
+    u->w.busy = 1;
+    u->w.target = target;
+    u->w.cancel = 0;
+    u->w.failed = 0;
+    u->w.ready = u->ready;
     pthread_mutex_unlock(&u->mu);
-    W.from = u->ready;
-    W.run_t0 = ax_ui_now();
+    u->w.from = u->ready;
+    u->w.run_t0 = ax_ui_now();
     u->follow = 1;
-    if (ax_ui_thread_start(&W.thread, worker_main, u)) {
+    if (ax_ui_thread_start(&u->w.thread, worker_main, u)) {
         pthread_mutex_lock(&u->mu);
-        W.busy = 0;
+        u->w.busy = 0;
         pthread_mutex_unlock(&u->mu);
         u->follow = 0;
         ax_ui_say(u, AX_R_BAD, "cannot start the compute thread: %s", strerror(errno));
         return;
     }
-    W.live = 1;
+    u->w.live = 1;
 }
 
 /* Layer i is computed (the worker may have done it since the last sync). */
@@ -137,27 +117,27 @@ static void show_computed(ax_ui *u, int i)
 {
     ax_ui_worker_sync(u);
     u->cur = i;
-    u->follow = W.live && i >= 0 && i == u->ready - 1;
+    u->follow = u->w.live && i >= 0 && i == u->ready - 1;
 }
 
 void ax_ui_worker_step(ax_ui *u)
 {
     int nl = u->net->nlayers;
     pthread_mutex_lock(&u->mu);
-    if (W.busy) {
+    if (u->w.busy) {
         /* The thread cannot finish while the lock is held, so a step added to
          * its target here is always computed. */
         int next;
-        if (W.cancel) {
+        if (u->w.cancel) {
             /* after x, n asks for the layer after the stop, not the rest of the run */
-            int stop = W.computing >= 0 ? W.computing : W.ready - 1;
+            int stop = u->w.computing >= 0 ? u->w.computing : u->w.ready - 1;
             next = (u->follow ? stop : u->cur) + 1;
         } else {
-            next = (u->follow ? W.target : u->cur) + 1;
+            next = (u->follow ? u->w.target : u->cur) + 1;
         }
-        if (next < nl && next >= W.ready) {
-            if (W.cancel || next > W.target) W.target = next;
-            W.cancel = 0;
+        if (next < nl && next >= u->w.ready) {
+            if (u->w.cancel || next > u->w.target) u->w.target = next;
+            u->w.cancel = 0;
             pthread_mutex_unlock(&u->mu);
             u->follow = 1;
             return;
@@ -186,15 +166,15 @@ void ax_ui_worker_run_to(ax_ui *u, int target)
     int nl = u->net->nlayers;
     if (target >= nl) target = nl - 1;
     pthread_mutex_lock(&u->mu);
-    if (W.busy && target >= W.ready) {
+    if (u->w.busy && target >= u->w.ready) {
         /* the run goes on to target, or stops there; a request after x still runs */
-        W.target = target;
-        W.cancel = 0;
+        u->w.target = target;
+        u->w.cancel = 0;
         pthread_mutex_unlock(&u->mu);
         u->follow = 1;
         return;
     }
-    int busy = W.busy;
+    int busy = u->w.busy;
     pthread_mutex_unlock(&u->mu);
     if (busy || target < 0) {
         show_computed(u, target);
@@ -212,59 +192,59 @@ void ax_ui_worker_run_to(ax_ui *u, int target)
 void ax_ui_worker_stop(ax_ui *u)
 {
     pthread_mutex_lock(&u->mu);
-    if (W.busy) W.cancel = 1;
+    if (u->w.busy) u->w.cancel = 1;
     pthread_mutex_unlock(&u->mu);
 }
 
 void ax_ui_worker_join(ax_ui *u)
 {
     ax_ui_worker_stop(u);
-    if (W.live) pthread_join(W.thread, NULL);
-    W.live = 0;
+    if (u->w.live) pthread_join(u->w.thread, NULL);
+    u->w.live = 0;
 }
 
 void ax_ui_worker_progress(ax_ui *u, ax_ui_progress *p)
 {
     pthread_mutex_lock(&u->mu);
-    p->busy = W.busy;
-    p->computing = W.busy ? W.computing : -1;
-    p->target = W.target;
-    p->layer_t0 = W.t0;
-    p->job = W.busy ? W.job_name : NULL;
+    p->busy = u->w.busy;
+    p->computing = u->w.busy ? u->w.computing : -1;
+    p->target = u->w.target;
+    p->layer_t0 = u->w.t0;
+    p->job = u->w.busy ? u->w.job_name : NULL;
     pthread_mutex_unlock(&u->mu);
-    p->from = W.from;
+    p->from = u->w.from;
 }
 
 int ax_ui_worker_job(ax_ui *u, void (*fn)(ax_ui *u, void *arg), void *arg, const char *name)
 {
     pthread_mutex_lock(&u->mu);
-    int busy = W.busy;
+    int busy = u->w.busy;
     pthread_mutex_unlock(&u->mu);
     if (busy) return 1;
     ax_ui_worker_sync(u);
     pthread_mutex_lock(&u->mu);
-    W.busy = 1;
-    W.target = u->ready - 1;   /* steps asked for meanwhile follow the job */
-    W.cancel = 0;
-    W.failed = 0;
-    W.ready = u->ready;
-    W.job = fn;
-    W.job_arg = arg;
-    W.job_name = name;
-    W.t0 = ax_ui_now();
+    u->w.busy = 1;
+    u->w.target = u->ready - 1;   /* steps asked for meanwhile follow the job */
+    u->w.cancel = 0;
+    u->w.failed = 0;
+    u->w.ready = u->ready;
+    u->w.job = fn;
+    u->w.job_arg = arg;
+    u->w.job_name = name;
+    u->w.t0 = ax_ui_now();
     pthread_mutex_unlock(&u->mu);
-    W.from = u->ready;
-    W.run_t0 = ax_ui_now();
-    if (ax_ui_thread_start(&W.thread, worker_main, u)) {
+    u->w.from = u->ready;
+    u->w.run_t0 = ax_ui_now();
+    if (ax_ui_thread_start(&u->w.thread, worker_main, u)) {
         pthread_mutex_lock(&u->mu);
-        W.busy = 0;
-        W.job = NULL;
-        W.job_name = NULL;
+        u->w.busy = 0;
+        u->w.job = NULL;
+        u->w.job_name = NULL;
         pthread_mutex_unlock(&u->mu);
         ax_ui_say(u, AX_R_BAD, "cannot start the compute thread: %s", strerror(errno));
         return -1;
     }
-    W.live = 1;
+    u->w.live = 1;
     return 0;
 }
 

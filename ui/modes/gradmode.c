@@ -4,6 +4,7 @@
  * with respect to the input and every layer's output up to the logits. Also
  * the Channels view's gradient table (G). Nothing here draws a map. */
 #include "gradmode.h"
+#include "modes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 /* The job's fields are written by the worker thread while `running`; the
  * main thread reads them only after `done` (under u->mu) says it finished. */
-static struct {
+typedef struct {
     int cls;                  /* asked for (-1: each image's top class) */
     int *classes;             /* (batch) the class each image got */
     float *buf;               /* input gradient, then each layer's, whole batch */
@@ -24,9 +25,9 @@ static struct {
     double ms;
     ax_error err;
     int done;                 /* (u->mu) */
-} J;
+} grad_job;
 
-static struct {
+typedef struct {
     int on;                   /* G: gradients in place of activations */
     int want;                 /* the class asked for (-1: top) */
     int pending;              /* a backward waits for the forward or the worker */
@@ -44,38 +45,63 @@ static struct {
     int *order; size_t cap;
     ax_grad_channel *fig;
     int f_layer, f_image, f_col, f_desc, f_valid;
-} G = { .want = -1, .desc = 1, .col = AX_GRAD_COL_ABS_MEAN };
+} grad_mode;
 
-static void cache_drop(void)
+typedef struct {
+    grad_job job;
+    grad_mode mode;
+} grad_state;
+
+static grad_job *job_of(const ax_ui *u)
 {
-    for (int i = 0; G.cache && i < G.ncache; i++) {
-        free(G.cache[i].ch);
-        memset(&G.cache[i], 0, sizeof G.cache[i]);
-    }
-    G.f_valid = 0;
+    return &((grad_state *)ax_ui_mode_state(u, AX_M_GRAD))->job;
 }
 
-static void release(void)
+static grad_mode *mode_of(const ax_ui *u)
 {
+    return &((grad_state *)ax_ui_mode_state(u, AX_M_GRAD))->mode;
+}
+
+static void init(ax_ui *u)
+{
+    grad_mode *G = mode_of(u);
+    G->want = -1;
+    G->desc = 1;
+    G->col = AX_GRAD_COL_ABS_MEAN;
+}
+
+static void cache_drop(ax_ui *u)
+{
+    grad_mode *G = mode_of(u);
+    for (int i = 0; G->cache && i < G->ncache; i++) {
+        free(G->cache[i].ch);
+        memset(&G->cache[i], 0, sizeof G->cache[i]);
+    }
+    G->f_valid = 0;
+}
+
+static void release(ax_ui *u)
+{
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
     /* the worker is joined before views are released */
-    free(J.classes);
-    free(J.buf);
-    free(J.off);
-    free(G.order);
-    free(G.fig);
-    cache_drop();
-    free(G.cache);
-    memset(&J, 0, sizeof J);
-    memset(&G, 0, sizeof G);
-    G.want = -1;
-    G.desc = 1;
-    G.col = AX_GRAD_COL_ABS_MEAN;
+    free(J->classes);
+    free(J->buf);
+    free(J->off);
+    free(G->order);
+    free(G->fig);
+    cache_drop(u);
+    free(G->cache);
+    memset(J, 0, sizeof *J);
+    memset(G, 0, sizeof *G);
+    init(u);
 }
 
 /* ---- the job on the worker thread ------------------------------------------------ */
 
 static void job(ax_ui *u, void *arg)
 {
+    grad_job *J = job_of(u);
     (void)arg;
     ax_net *net = u->net;
     ax_grad *g = NULL;
@@ -83,19 +109,19 @@ static void job(ax_ui *u, void *arg)
     double t0 = ax_ui_now();
     int top = -1;
     if (ax_grad_create_activations(&g, net, &e) == AX_OK) {
-        top = ax_saliency_backward(g, J.cls, J.classes, &e);
+        top = ax_saliency_backward(g, J->cls, J->classes, &e);
         if (top >= 0) {
-            memcpy(J.buf + J.off[0], g->d_input.data, ax_tensor_numel(&g->d_input) * sizeof(float));
+            memcpy(J->buf + J->off[0], g->d_input.data, ax_tensor_numel(&g->d_input) * sizeof(float));
             for (int i = 0; i <= top; i++)
-                memcpy(J.buf + J.off[i + 1], g->d_out[i].data, ax_tensor_numel(&g->d_out[i]) * sizeof(float));
+                memcpy(J->buf + J->off[i + 1], g->d_out[i].data, ax_tensor_numel(&g->d_out[i]) * sizeof(float));
         }
     }
     ax_grad_free(g);
     pthread_mutex_lock(&u->mu);
-    J.top = top;
-    J.err = e;
-    J.ms = 1e3 * (ax_ui_now() - t0);
-    J.done = 1;
+    J->top = top;
+    J->err = e;
+    J->ms = 1e3 * (ax_ui_now() - t0);
+    J->done = 1;
     pthread_mutex_unlock(&u->mu);
 }
 
@@ -112,13 +138,14 @@ static const char *label_of(const ax_ui *u, int k, char *buf, size_t size)
 static void fail(ax_ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(ax_ui *u, const char *fmt, ...)
 {
+    grad_mode *G = mode_of(u);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(G.why, sizeof G.why, fmt, ap);
+    vsnprintf(G->why, sizeof G->why, fmt, ap);
     va_end(ap);
-    G.failed = 1;
-    G.pending = 0;
-    ax_ui_say(u, AX_R_BAD, "gradient: %s", G.why);
+    G->failed = 1;
+    G->pending = 0;
+    ax_ui_say(u, AX_R_BAD, "gradient: %s", G->why);
 }
 
 static int results_ok(const ax_ui *u);
@@ -126,70 +153,78 @@ static int results_ok(const ax_ui *u);
 /* A new ask: the backward for class cls once the forward reaches the logits. */
 static void ask(ax_ui *u, int cls)
 {
-    G.failed = 0;
-    if (G.running || G.pending) {
-        G.want = cls;
-        G.pending = 1;
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
+    G->failed = 0;
+    if (G->running || G->pending) {
+        G->want = cls;
+        G->pending = 1;
         return;
     }
-    G.want = cls;
-    if (results_ok(u) && J.cls == cls) return;
-    G.pending = 1;
-    G.fwd_started = 0;
+    G->want = cls;
+    if (results_ok(u) && J->cls == cls) return;
+    G->pending = 1;
+    G->fwd_started = 0;
 }
 
 static int results_ok(const ax_ui *u)
 {
-    return G.valid && J.top >= 0 && u->ready > J.top && ax_whatif_first(u->net) < 0;
+    const grad_mode *G = mode_of(u);
+    const grad_job *J = job_of(u);
+    return G->valid && J->top >= 0 && u->ready > J->top && ax_whatif_first(u->net) < 0;
 }
 
 /* Buffers for the job, sized for the net's batch once. */
 static int job_buffers(ax_ui *u)
 {
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
     ax_net *net = u->net;
-    if (J.buf) return 0;
-    J.off = calloc((size_t)net->nlayers + 1, sizeof *J.off);
-    J.classes = calloc((size_t)net->batch, sizeof *J.classes);
+    if (J->buf) return 0;
+    J->off = calloc((size_t)net->nlayers + 1, sizeof *J->off);
+    J->classes = calloc((size_t)net->batch, sizeof *J->classes);
     size_t total = ax_tensor_numel(&net->input);
-    for (int i = 0; i < net->nlayers && J.off; i++) {
-        J.off[i + 1] = total;
+    for (int i = 0; i < net->nlayers && J->off; i++) {
+        J->off[i + 1] = total;
         total += ax_tensor_numel(ax_ui_shape_of(u, i));
     }
-    J.buf = malloc(total * sizeof(float));
-    G.cache = calloc((size_t)net->nlayers + 1, sizeof *G.cache);
-    G.ncache = G.cache ? net->nlayers + 1 : 0;
-    if (J.off && J.classes && J.buf && G.cache) return 0;
-    free(J.off), free(J.classes), free(J.buf), free(G.cache);
-    J.off = NULL, J.classes = NULL, J.buf = NULL, G.cache = NULL;
-    G.ncache = 0;
+    J->buf = malloc(total * sizeof(float));
+    G->cache = calloc((size_t)net->nlayers + 1, sizeof *G->cache);
+    G->ncache = G->cache ? net->nlayers + 1 : 0;
+    if (J->off && J->classes && J->buf && G->cache) return 0;
+    free(J->off), free(J->classes), free(J->buf), free(G->cache);
+    J->off = NULL, J->classes = NULL, J->buf = NULL, G->cache = NULL;
+    G->ncache = 0;
     return -1;
 }
 
-int ax_ui_grad_sync(ax_ui *u)
+static int sync(ax_ui *u)
 {
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
     ax_net *net = u->net;
-    if (G.running) {
+    if (G->running) {
         pthread_mutex_lock(&u->mu);
-        int done = J.done;
+        int done = J->done;
         pthread_mutex_unlock(&u->mu);
         if (!done) return 1;
-        G.running = 0;
-        J.done = 0;
+        G->running = 0;
+        J->done = 0;
         u->dirty = 1;
-        cache_drop();
-        if (J.top < 0) {
-            G.valid = 0;
-            fail(u, "%.300s", J.err.msg);
+        cache_drop(u);
+        if (J->top < 0) {
+            G->valid = 0;
+            fail(u, "%.300s", J->err.msg);
         } else {
-            G.valid = 1;
-            G.failed = 0;
+            G->valid = 1;
+            G->failed = 0;
             char lb[96];
-            if (J.cls == G.want) G.pending = 0;
+            if (J->cls == G->want) G->pending = 0;
             ax_ui_say(u, AX_R_GOOD, "gradient of logit %s: backward %s .. input in %.0f ms",
-                      label_of(u, J.classes[u->image], lb, sizeof lb), net->layers[J.top].spec.name, J.ms);
+                      label_of(u, J->classes[u->image], lb, sizeof lb), net->layers[J->top].spec.name, J->ms);
         }
     }
-    if (!G.pending) return 0;
+    if (!G->pending) return 0;
     if (ax_whatif_first(net) >= 0) {
         fail(u, "a what-if (L, T) is on and has no backward; switch it off for gradients");
         return 0;
@@ -203,14 +238,14 @@ int ax_ui_grad_sync(ax_ui *u)
     }
     if (ax_ui_worker_sync(u)) return 1;
     if (u->ready <= L) {
-        if (G.fwd_started) {
+        if (G->fwd_started) {
             fail(u, "the forward pass stopped before %s: no logits to take the gradient of", net->layers[L].spec.name);
             return 0;
         }
         /* the forward pass to the end (the probabilities too), without
          * moving the layer on show */
         int cur = u->cur;
-        G.fwd_started = 1;
+        G->fwd_started = 1;
         ax_ui_worker_run_to(u, net->nlayers - 1);
         u->follow = 0;
         u->cur = cur;
@@ -220,18 +255,18 @@ int ax_ui_grad_sync(ax_ui *u)
         fail(u, "out of memory for the gradients of the %s model (%d images)", net->spec.name, net->batch);
         return 0;
     }
-    J.cls = G.want;
-    J.done = 0;
-    snprintf(G.what, sizeof G.what, "the backward pass (d logit / d every layer)");
-    int st = ax_ui_worker_job(u, job, NULL, G.what);
+    J->cls = G->want;
+    J->done = 0;
+    snprintf(G->what, sizeof G->what, "the backward pass (d logit / d every layer)");
+    int st = ax_ui_worker_job(u, job, NULL, G->what);
     if (st > 0) return 1;
     if (st < 0) {
         fail(u, "the compute thread did not start");
         return 0;
     }
-    G.running = 1;
-    G.valid = 0;
-    G.pending = 0;
+    G->running = 1;
+    G->valid = 0;
+    G->pending = 0;
     return 1;
 }
 
@@ -243,50 +278,55 @@ void ax_ui_saliency_open(ax_ui *u, int cls)
 
 void ax_ui_grad_toggle(ax_ui *u)
 {
-    G.on = !G.on;
-    if (G.on) {
-        G.failed = 0;
-        if (!results_ok(u)) ask(u, G.want);
+    grad_mode *G = mode_of(u);
+    G->on = !G->on;
+    if (G->on) {
+        G->failed = 0;
+        if (!results_ok(u)) ask(u, G->want);
         ax_ui_say(u, AX_R_ACCENT, "G: the gradient of the %s in place of the activation (G again: back)",
-                  G.want < 0 ? "top class" : "chosen class");
+                  G->want < 0 ? "top class" : "chosen class");
     } else {
         ax_ui_say(u, AX_R_DIM, "G: activations again");
     }
 }
 
-int ax_ui_grad_on(void)
+int ax_ui_grad_on(const ax_ui *u)
 {
-    return G.on;
+    return mode_of(u)->on;
 }
 
 /* The results, asked for again when they are stale (a what-if came and went,
  * the forward pass was redone). */
 static int usable(ax_ui *u, int i)
 {
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
     if (!results_ok(u)) {
-        if (!G.pending && !G.running && !G.failed) ask(u, G.want);
+        if (!G->pending && !G->running && !G->failed) ask(u, G->want);
         return 0;
     }
-    return i <= J.top;
+    return i <= J->top;
 }
 
 const float *ax_ui_grad_data(ax_ui *u, int i)
 {
+    grad_job *J = job_of(u);
     if (!usable(u, i)) return NULL;
     const ax_tensor *t = ax_ui_shape_of(u, i);
     size_t per = ax_tensor_numel(t) / (size_t)u->net->batch;
-    return J.buf + J.off[i + 1] + (size_t)u->image * per;
+    return J->buf + J->off[i + 1] + (size_t)u->image * per;
 }
 
 ax_layer_cache *ax_ui_grad_cache(ax_ui *u, int i)
 {
+    grad_mode *G = mode_of(u);
     const float *x = ax_ui_grad_data(u, i);
     if (!x) return NULL;
-    if (G.cache_image != u->image) {
-        cache_drop();
-        G.cache_image = u->image;
+    if (G->cache_image != u->image) {
+        cache_drop(u);
+        G->cache_image = u->image;
     }
-    ax_layer_cache *lc = &G.cache[i + 1];
+    ax_layer_cache *lc = &G->cache[i + 1];
     if (lc->valid) return lc;
     const ax_tensor *t = ax_ui_shape_of(u, i);
     ax_tensor_nchw(t, &lc->n, &lc->c, &lc->h, &lc->w);
@@ -300,35 +340,40 @@ ax_layer_cache *ax_ui_grad_cache(ax_ui *u, int i)
 
 int ax_ui_grad_class(ax_ui *u)
 {
-    return results_ok(u) ? J.classes[u->image] : G.want;
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
+    return results_ok(u) ? J->classes[u->image] : G->want;
 }
 
-int ax_ui_grad_wanted(void)
+int ax_ui_grad_wanted(const ax_ui *u)
 {
-    return G.want;
+    return mode_of(u)->want;
 }
 
 const char *ax_ui_grad_what(ax_ui *u, int i)
 {
+    grad_mode *G = mode_of(u);
     char lb[96];
     int k = ax_ui_grad_class(u);
-    if (k < 0) snprintf(G.what, sizeof G.what, "d logit[top class] / d %s", ax_ui_layer_name(u, i));
-    else snprintf(G.what, sizeof G.what, "d logit[%s] / d %s", label_of(u, k, lb, sizeof lb), ax_ui_layer_name(u, i));
-    return G.what;
+    if (k < 0) snprintf(G->what, sizeof G->what, "d logit[top class] / d %s", ax_ui_layer_name(u, i));
+    else snprintf(G->what, sizeof G->what, "d logit[%s] / d %s", label_of(u, k, lb, sizeof lb), ax_ui_layer_name(u, i));
+    return G->what;
 }
 
 void ax_ui_grad_notice(ax_ui *u, ax_rect r, int y, int i)
 {
+    grad_mode *G = mode_of(u);
+    grad_job *J = job_of(u);
     char text[400];
-    if (G.failed) {
-        snprintf(text, sizeof text, "No gradient: %s. G or 0 asks again.", G.why);
-    } else if (G.running || G.pending) {
+    if (G->failed) {
+        snprintf(text, sizeof text, "No gradient: %s. G or 0 asks again.", G->why);
+    } else if (G->running || G->pending) {
         snprintf(text, sizeof text, "Computing the gradient of the %s: the forward pass to the logits, then the "
-                 "backward pass...", G.want < 0 ? "top class" : "chosen class");
-    } else if (results_ok(u) && i > J.top) {
+                 "backward pass...", G->want < 0 ? "top class" : "chosen class");
+    } else if (results_ok(u) && i > J->top) {
         snprintf(text, sizeof text, "%s comes after the logits (%s): the gradient of a logit does not reach it. "
-                 "Go to %s or below.", ax_ui_layer_name(u, i), u->net->layers[J.top].spec.name,
-                 u->net->layers[J.top].spec.name);
+                 "Go to %s or below.", ax_ui_layer_name(u, i), u->net->layers[J->top].spec.name,
+                 u->net->layers[J->top].spec.name);
     } else {
         snprintf(text, sizeof text, "No gradient yet.");
     }
@@ -344,36 +389,39 @@ static const struct { const char *name; int width; } gcols[AX_GRAD_COL_COUNT] = 
 /* The figures and sort order of layer i, recomputed when something changes. */
 static int figures(ax_ui *u, int i, int c, int hw)
 {
-    if ((size_t)c > G.cap) {
-        int *o = realloc(G.order, (size_t)c * sizeof *o);
+    grad_mode *G = mode_of(u);
+    if ((size_t)c > G->cap) {
+        int *o = realloc(G->order, (size_t)c * sizeof *o);
         if (!o) return -1;
-        G.order = o;
-        ax_grad_channel *f = realloc(G.fig, (size_t)c * sizeof *f);
+        G->order = o;
+        ax_grad_channel *f = realloc(G->fig, (size_t)c * sizeof *f);
         if (!f) return -1;
-        G.fig = f;
-        G.cap = (size_t)c;
-        G.f_valid = 0;
+        G->fig = f;
+        G->cap = (size_t)c;
+        G->f_valid = 0;
     }
-    if (G.f_valid && G.f_layer == i && G.f_image == u->image && G.f_col == G.col && G.f_desc == G.desc) return 0;
-    ax_saliency_channels(G.fig, ax_ui_grad_data(u, i), ax_ui_data(u, i), c, hw);
-    ax_saliency_order(G.order, G.fig, c, (ax_grad_column)G.col, G.desc);
-    G.f_layer = i;
-    G.f_image = u->image;
-    G.f_col = G.col;
-    G.f_desc = G.desc;
-    G.f_valid = 1;
+    if (G->f_valid && G->f_layer == i && G->f_image == u->image && G->f_col == G->col && G->f_desc == G->desc) return 0;
+    ax_saliency_channels(G->fig, ax_ui_grad_data(u, i), ax_ui_data(u, i), c, hw);
+    ax_saliency_order(G->order, G->fig, c, (ax_grad_column)G->col, G->desc);
+    G->f_layer = i;
+    G->f_image = u->image;
+    G->f_col = G->col;
+    G->f_desc = G->desc;
+    G->f_valid = 1;
     return 0;
 }
 
-static int row_of(int c, int ch)
+static int row_of(const ax_ui *u, int c, int ch)
 {
+    grad_mode *G = mode_of(u);
     for (int r = 0; r < c; r++)
-        if (G.order[r] == ch) return r;
+        if (G->order[r] == ch) return r;
     return 0;
 }
 
 void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r)
 {
+    grad_mode *G = mode_of(u);
     ax_layer_cache *lc = ax_ui_grad_cache(u, u->cur);
     if (!lc) {
         ax_ui_title(u, r, "Channels", "%s %s gradient", ax_ui_layer_name(u, u->cur), ax_ui_sym(u, AX_S_DOT));
@@ -387,8 +435,8 @@ void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r)
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1, x = x0;
     for (int c = 0; c < AX_GRAD_COL_COUNT; c++) {
         char h[32];
-        snprintf(h, sizeof h, "%s%s", gcols[c].name, c == G.col ? ax_ui_sym(u, G.desc ? AX_S_DOWN : AX_S_UP) : "");
-        ax_role hr = c == G.col ? AX_R_SELECT : AX_R_HEADER;
+        snprintf(h, sizeof h, "%s%s", gcols[c].name, c == G->col ? ax_ui_sym(u, G->desc ? AX_S_DOWN : AX_S_UP) : "");
+        ax_role hr = c == G->col ? AX_R_SELECT : AX_R_HEADER;
         int hl = (int)strlen(gcols[c].name);
         ax_ui_printf(u, y, x, gcols[c].width, hr, "%*s", gcols[c].width - 1, "");
         ax_ui_put(u, y, x + gcols[c].width - 1 - hl, hl + 1, hr, h);
@@ -400,16 +448,16 @@ void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r)
     if (spatial) ax_ui_put(u, y, map_x, map_w, AX_R_HEADER, "|g| map");
     y++;
     int rows = r.h - 4;
-    int sel = row_of(lc->c, u->ch);
-    if (sel < G.top_row) G.top_row = sel;
-    if (sel >= G.top_row + rows) G.top_row = sel - rows + 1;
-    if (G.top_row > lc->c - rows) G.top_row = lc->c - rows;
-    if (G.top_row < 0) G.top_row = 0;
+    int sel = row_of(u, lc->c, u->ch);
+    if (sel < G->top_row) G->top_row = sel;
+    if (sel >= G->top_row + rows) G->top_row = sel - rows + 1;
+    if (G->top_row > lc->c - rows) G->top_row = lc->c - rows;
+    if (G->top_row < 0) G->top_row = 0;
     const float *g = ax_ui_grad_data(u, u->cur);
     float *absmap = spatial ? ax_ui_fbuf(u, (size_t)hw) : NULL;
-    for (int k = 0; k < rows && G.top_row + k < lc->c; k++) {
-        int ch = G.order[G.top_row + k];
-        const ax_grad_channel *f = &G.fig[ch];
+    for (int k = 0; k < rows && G->top_row + k < lc->c; k++) {
+        int ch = G->order[G->top_row + k];
+        const ax_grad_channel *f = &G->fig[ch];
         ax_role role = ch == u->ch ? AX_R_SELECT : f->abs_max == 0 ? AX_R_DIM : AX_R_NORMAL;
         char a[32], b[32], m[32], s[32];
         ax_ui_fill(u, y + k, x0, x - x0, role);
@@ -423,20 +471,21 @@ void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r)
     }
     ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "row %d of %d %s sorted by %s %s %s sum g*a: the logit's "
                  "first-order share of the channel %s G: activations", sel + 1, lc->c, ax_ui_sym(u, AX_S_DOT),
-                 gcols[G.col].name, G.desc ? "descending" : "ascending", ax_ui_sym(u, AX_S_DOT),
+                 gcols[G->col].name, G->desc ? "descending" : "ascending", ax_ui_sym(u, AX_S_DOT),
                  ax_ui_sym(u, AX_S_DOT));
 }
 
 int ax_ui_grad_channels_key(ax_ui *u, int k)
 {
+    grad_mode *G = mode_of(u);
     switch (k) {
     case KEY_LEFT: case KEY_RIGHT: case 'o':
-        if (k == 'o') G.desc = !G.desc;
-        else G.col = (G.col + (k == KEY_LEFT ? AX_GRAD_COL_COUNT - 1 : 1)) % AX_GRAD_COL_COUNT;
-        G.top_row = 0;
+        if (k == 'o') G->desc = !G->desc;
+        else G->col = (G->col + (k == KEY_LEFT ? AX_GRAD_COL_COUNT - 1 : 1)) % AX_GRAD_COL_COUNT;
+        G->top_row = 0;
         {
             ax_layer_cache *lc = ax_ui_grad_cache(u, u->cur);
-            if (lc && !figures(u, u->cur, lc->c, lc->h * lc->w)) u->ch = G.order[0];
+            if (lc && !figures(u, u->cur, lc->c, lc->h * lc->w)) u->ch = G->order[0];
         }
         return 1;
     default:
@@ -448,14 +497,30 @@ int ax_ui_grad_channels_key(ax_ui *u, int k)
         ax_ui_open_view(u, AX_V_HEATMAP, 1);
         return 1;
     }
-    int sel = ax_ui_list_key(k, row_of(lc->c, u->ch), lc->c, ax_ui_pane(u).h - 4);
+    int sel = ax_ui_list_key(k, row_of(u, lc->c, u->ch), lc->c, ax_ui_pane(u).h - 4);
     if (sel < 0) return 0;
-    u->ch = G.order[sel];
+    u->ch = G->order[sel];
     return 1;
 }
 
-/* Frees what the gradients keep (leaving the workbench). */
-void ax_ui_grad_release(void)
+/* 0: the Saliency view of the class last asked for. */
+static int open_key(ax_ui *u, int k)
 {
-    release();
+    (void)k;
+    ax_ui_saliency_open(u, mode_of(u)->want);
+    return 1;
 }
+
+static const ax_key keys[] = {
+    { { '0' }, "0", "Saliency view: |d logit / d input| of a class", open_key, NULL, NULL, 0, 0 },
+    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+};
+
+const ax_mode ax_mode_grad = {
+    .name = "gradients",
+    .keys = keys,
+    .state = sizeof(grad_state),
+    .init = init,
+    .release = release,
+    .sync = sync,
+};

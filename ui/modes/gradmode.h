@@ -6,7 +6,7 @@
 #ifndef AX_UI_GRADMODE_H
 #define AX_UI_GRADMODE_H
 
-#include "loop.h"
+#include "core.h"
 
 extern const ax_view ax_view_saliency;
 
@@ -17,7 +17,7 @@ void ax_ui_saliency_open(ax_ui *u, int cls);
 /* G: gradients in place of activations in Channels and Heatmap, or back. */
 void ax_ui_grad_toggle(ax_ui *u);
 /* 1 while G is on. */
-int ax_ui_grad_on(void);
+int ax_ui_grad_on(const ax_ui *u);
 /* The gradient of the chosen class with respect to layer i's output (-1: the
  * input) for the image on show, (C, H, W), and its analysis cache (statistics
  * of the gradient); NULL while not computed (asking starts it). */
@@ -26,7 +26,7 @@ ax_layer_cache *ax_ui_grad_cache(ax_ui *u, int i);
 /* The class of the gradients on show for the image on show (the top class
  * resolved), else the one asked for (-1: top); the one asked for. */
 int ax_ui_grad_class(ax_ui *u);
-int ax_ui_grad_wanted(void);
+int ax_ui_grad_wanted(const ax_ui *u);
 /* "d logit[281 tabby] / d conv3" for titles. */
 const char *ax_ui_grad_what(ax_ui *u, int i);
 /* Why layer i has no gradient on show yet (computing, above the logits, no
@@ -37,11 +37,5 @@ void ax_ui_grad_notice(ax_ui *u, ax_rect r, int y, int i);
  * sortable; its keys (1 when used). */
 void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r);
 int ax_ui_grad_channels_key(ax_ui *u, int k);
-
-/* Each turn of the loop: starts a backward that waits for the worker and
- * picks up a finished one. Returns 1 while one is pending or running. */
-int ax_ui_grad_sync(ax_ui *u);
-/* Frees what the gradients keep (leaving the workbench; the worker joined). */
-void ax_ui_grad_release(void);
 
 #endif

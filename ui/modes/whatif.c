@@ -2,7 +2,7 @@
  * zeroes one tower of the current two-tower conv. The normal run's outputs
  * are kept when the first switch is thrown, to show the difference
  * downstream; only the layers from the switched one on are recomputed. */
-#include "loop.h"
+#include "modes.h"
 #include "teach.h"
 
 #include <math.h>
@@ -12,62 +12,65 @@
 
 #include "alexscope/teach.h"
 
-static struct {
+typedef struct {
     float *base;     /* the normal run's layer outputs, one after the other */
     size_t *off;     /* (nlayers) where layer i's output starts in base */
     int ready;       /* layers 0..ready-1 of the copy hold outputs */
-} B;
+} normal_run;
 
-void ax_ui_whatif_release(void)
+static void release(ax_ui *u)
 {
-    free(B.base);
-    free(B.off);
-    memset(&B, 0, sizeof B);
+    normal_run *B = ax_ui_mode_state(u, AX_M_WHATIF);
+    free(B->base);
+    free(B->off);
+    memset(B, 0, sizeof *B);
 }
 
 /* Layer i of the normal run, image on show. */
 static const float *base_of(const ax_ui *u, int i)
 {
-    if (!B.base || i >= B.ready) return NULL;
+    const normal_run *B = ax_ui_mode_state(u, AX_M_WHATIF);
+    if (!B->base || i >= B->ready) return NULL;
     int n, c, h, w;
     ax_tensor_nchw(ax_ui_shape_of(u, i), &n, &c, &h, &w);
-    return B.base + B.off[i] + (size_t)u->image * c * h * w;
+    return B->base + B->off[i] + (size_t)u->image * c * h * w;
 }
 
 /* Keeps the outputs of layers 0..ready-1 (read through the net, so that a
- * device backend copies them over); B.ready stays 0 when that fails. */
+ * device backend copies them over); B->ready stays 0 when that fails. */
 static void keep_normal_run(ax_ui *u)
 {
+    normal_run *B = ax_ui_mode_state(u, AX_M_WHATIF);
     ax_net *net = u->net;
-    ax_ui_whatif_release();
+    release(u);
     size_t total = 0;
-    B.off = calloc((size_t)net->nlayers + 1, sizeof *B.off);
-    if (!B.off) return;
+    B->off = calloc((size_t)net->nlayers + 1, sizeof *B->off);
+    if (!B->off) return;
     for (int i = 0; i < u->ready; i++) {
-        B.off[i] = total;
+        B->off[i] = total;
         total += ax_tensor_numel(ax_ui_shape_of(u, i));
     }
-    B.base = malloc((total + 1) * sizeof(float));
-    if (!B.base) return;
+    B->base = malloc((total + 1) * sizeof(float));
+    if (!B->base) return;
     for (int i = 0; i < u->ready; i++) {
         const ax_tensor *t = ax_net_output(net, i);
         if (!t) return;
-        memcpy(B.base + B.off[i], t->data, ax_tensor_numel(t) * sizeof(float));
+        memcpy(B->base + B->off[i], t->data, ax_tensor_numel(t) * sizeof(float));
     }
-    B.ready = u->ready;
+    B->ready = u->ready;
 }
 
-void ax_ui_whatif_key(ax_ui *u, int k)
+int ax_ui_whatif_key(ax_ui *u, int k)
 {
     ax_net *net = u->net;
     int i = u->cur;
     if (ax_ui_worker_sync(u)) {
         ax_ui_say(u, AX_R_WARN, "a run is in progress: wait for it (or x to stop it), then switch");
-        return;
+        return 1;
     }
     if (i < 0) {
         ax_ui_say(u, AX_R_DIM, "%c works on a layer: go to an LRN layer (L) or a grouped conv (T)", k);
-        return;
+        return 1;
     }
     const ax_layer *L = &net->layers[i];
     ax_whatif now = ax_whatif_get(net, i), next;
@@ -75,13 +78,13 @@ void ax_ui_whatif_key(ax_ui *u, int k)
         if (L->spec.type != AX_L_LRN) {
             ax_ui_say(u, AX_R_DIM, "L switches an LRN layer off and on; %s is %s", L->spec.name,
                       ax_layer_type_name(L->spec.type));
-            return;
+            return 1;
         }
         next = now == AX_WHATIF_LRN_OFF ? AX_WHATIF_NONE : AX_WHATIF_LRN_OFF;
     } else {
         if (L->spec.type != AX_L_CONV || L->spec.groups != 2) {
             ax_ui_say(u, AX_R_DIM, "T zeroes a tower of a conv with groups=2; %s has none", L->spec.name);
-            return;
+            return 1;
         }
         next = now == AX_WHATIF_NONE ? AX_WHATIF_TOWER0_OFF : now == AX_WHATIF_TOWER0_OFF ? AX_WHATIF_TOWER1_OFF
                                                                                            : AX_WHATIF_NONE;
@@ -94,18 +97,19 @@ void ax_ui_whatif_key(ax_ui *u, int k)
     ax_error err = { 0 };
     if (ax_whatif_set(net, i, next, &err)) {
         ax_ui_say(u, AX_R_BAD, "%.300s", err.msg);
-        return;
+        return 1;
     }
     if (u->ready > net->computed) u->ready = net->computed;
     ax_ui_worker_reset(u);
     ax_ui_cache_drop(u);
-    if (ax_whatif_first(net) < 0) ax_ui_whatif_release();
+    if (ax_whatif_first(net) < 0) release(u);
     ax_ui_say(u, next ? AX_R_WARN : AX_R_GOOD, "%s: %s; recomputing %s .. %s (S shows the difference)", L->spec.name,
               ax_whatif_name(next), L->spec.name, net->layers[target].spec.name);
     ax_ui_worker_run_to(u, target);
     /* stay on the switched layer: L or T again undoes it */
     u->follow = 0;
     u->cur = i;
+    return 1;
 }
 
 /* The index of the largest of n values. */
@@ -119,6 +123,7 @@ static int argmax(const float *v, int n)
 
 int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
 {
+    const normal_run *B = ax_ui_mode_state(u, AX_M_WHATIF);
     ax_net *net = u->net;
     int first = ax_whatif_first(net), n = 0;
     if (first < 0 || max < 2) return 0;
@@ -128,7 +133,7 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
             snprintf(who + strlen(who), sizeof who - strlen(who), "%s%s %s", who[0] ? ", " : "",
                      net->layers[i].spec.name, ax_whatif_name((ax_whatif)net->layers[i].whatif));
     snprintf(lines[n++], 160, "What-if: %.150s", who);
-    if (!B.base || !B.ready) {
+    if (!B->base || !B->ready) {
         snprintf(lines[n++], 160, "(the normal run was not kept: out of memory, or its copy from the device failed)");
         return n;
     }
@@ -164,3 +169,16 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
     }
     return n;
 }
+
+static const ax_key keys[] = {
+    { { 'L' }, "L", "current LRN layer off / on (what-if)", ax_ui_whatif_key, NULL, NULL, 0, 0 },
+    { { 'T' }, "T", "grouped conv: tower 0 off, tower 1 off, both on", ax_ui_whatif_key, NULL, NULL, 0, 0 },
+    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+};
+
+const ax_mode ax_mode_whatif = {
+    .name = "what-if",
+    .keys = keys,
+    .state = sizeof(normal_run),
+    .release = release,
+};

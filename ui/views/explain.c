@@ -31,7 +31,7 @@ void ax_ui_explain_open(ax_ui *u, int i, int c, int y, int x)
     S.set = 1;
     S.layer = i; S.c = c; S.y = y; S.x = x;
     S.top = 0;
-    if (ax_ui_tensor(u, i)->ndim == 4) ax_ui_heatmap_cursor_set(y, x);   /* the Input view boxes this cell */
+    if (ax_ui_tensor(u, i)->ndim == 4) u->cur_y = y, u->cur_x = x;   /* the Input view boxes this cell */
     ax_ui_open_view(u, AX_V_EXPLAIN, 1);
 }
 
@@ -130,7 +130,7 @@ static int key(ax_ui *u, int k)
     case 'j': case KEY_SF: if (S.y < h - 1) S.y++; break;
     default: return 0;
     }
-    if (h * w > 1) ax_ui_heatmap_cursor_set(S.y, S.x);
+    if (h * w > 1) u->cur_y = S.y, u->cur_x = S.x;
     return 1;
 }
 

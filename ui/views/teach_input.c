@@ -17,7 +17,8 @@ static int selected(ax_ui *u, int *layer, int *y, int *x)
     if (u->cur < 0 || !ax_ui_tensor(u, u->cur)) return 0;
     int n, ch, h, w;
     ax_tensor_nchw(ax_ui_tensor(u, u->cur), &n, &ch, &h, &w);
-    ax_ui_heatmap_cursor(y, x);
+    *y = u->cur_y;
+    *x = u->cur_x;
     if (*y >= h) *y = h - 1;
     if (*x >= w) *x = w - 1;
     *layer = u->cur;
@@ -33,7 +34,8 @@ int ax_ui_teach_input_key(ax_ui *u, int k)
         return 1;
     }
     int y, x;
-    ax_ui_heatmap_cursor(&y, &x);
+    y = u->cur_y;
+    x = u->cur_x;
     switch (k) {
     case 'h': x--; break;
     case 'l': x++; break;
@@ -52,7 +54,8 @@ int ax_ui_teach_input_key(ax_ui *u, int k)
         if (y >= h) y = h - 1;
         if (x >= w) x = w - 1;
     }
-    ax_ui_heatmap_cursor_set(y, x);
+    u->cur_y = y;
+    u->cur_x = x;
     return 1;
 }
 

@@ -1,7 +1,7 @@
 /* View 2, Channels: per-channel statistics of the current layer as a table,
  * sortable by any column and scrollable; Enter opens a channel's heatmap.
  * The statistics and the sort order come from src/stats.c. */
-#include "draw.h"
+#include "core.h"
 #include "modes/gradmode.h"
 #include "teach.h"
 
@@ -91,7 +91,7 @@ static int visible_rows(ax_rect r)
 
 static void draw(ax_ui *u, ax_rect r)
 {
-    if (ax_ui_grad_on()) {
+    if (ax_ui_grad_on(u)) {
         ax_ui_grad_channels_draw(u, r);
         return;
     }
@@ -192,7 +192,7 @@ static int key(ax_ui *u, int k)
         ax_ui_grad_toggle(u);
         return 1;
     }
-    if (ax_ui_grad_on()) return ax_ui_grad_channels_key(u, k);
+    if (ax_ui_grad_on(u)) return ax_ui_grad_channels_key(u, k);
     switch (k) {
     case KEY_LEFT:
         S.col = (S.col + NCOLS - 1) % NCOLS;

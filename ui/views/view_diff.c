@@ -56,7 +56,6 @@ static void release(void)
 {
     free(S.rows);
     memset(&S, 0, sizeof S);
-    ax_ui_diff_release();
 }
 
 static double key_of(const chan *c, int col)
@@ -256,8 +255,8 @@ static void draw_table(ax_ui *u, int y, int x0, int w, int rows, const ax_compar
 static void draw(ax_ui *u, ax_rect r)
 {
     const char *name = ax_ui_layer_name(u, u->cur);
-    const ax_comparison *cmp = ax_ui_diff_cmp();
-    const char *label = ax_ui_diff_label();
+    const ax_comparison *cmp = ax_ui_diff_cmp(u);
+    const char *label = ax_ui_diff_label(u);
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
     if (!cmp) {
         ax_ui_title(u, r, "Diff", "%s", name);
@@ -268,7 +267,7 @@ static void draw(ax_ui *u, ax_rect r)
         return;
     }
     ax_ui_title(u, r, "Diff", "%s %s B: %s", name, ax_ui_sym(u, AX_S_DOT), label);
-    const ax_cmp_row *row = ax_ui_diff_row(u->cur);
+    const ax_cmp_row *row = ax_ui_diff_row(u, u->cur);
     /* the first divergence and its diagnosis stay on top whatever the layer */
     if (cmp->first < 0) {
         char atol[48];
@@ -279,7 +278,7 @@ static void draw(ax_ui *u, ax_rect r)
     } else {
         const ax_cmp_row *f = &cmp->rows[cmp->first];
         ax_ui_printf(u, y++, x0, w, AX_R_BAD, "first divergence: %s (] jumps there)", f->name);
-        ax_ui_printf(u, y++, x0, w, AX_R_ACCENT, "diagnosis: %s", ax_ui_diff_diagnosis());
+        ax_ui_printf(u, y++, x0, w, AX_R_ACCENT, "diagnosis: %s", ax_ui_diff_diagnosis(u));
     }
     if (!row || !row->b) {
         ax_ui_notice(u, r, y + 1, "Side B has no tensor for this layer.");
@@ -324,8 +323,8 @@ static int key(ax_ui *u, int k)
     case 'o': S.desc = !S.desc; S.top = 0; return 1;
     default: break;
     }
-    const ax_comparison *cmp = ax_ui_diff_cmp();
-    const ax_cmp_row *row = ax_ui_diff_row(u->cur);
+    const ax_comparison *cmp = ax_ui_diff_cmp(u);
+    const ax_cmp_row *row = ax_ui_diff_row(u, u->cur);
     if (!cmp || !row || !row->b || !row->shape_ok) return 0;
     const chan *t = table(u, cmp, row);
     if (!t) return 0;
@@ -364,9 +363,9 @@ static int rank_of(const float *x, int n, int i)
 
 int ax_ui_diff_topk(ax_ui *u, ax_rect r, int rows)
 {
-    const ax_comparison *cmp = ax_ui_diff_cmp();
+    const ax_comparison *cmp = ax_ui_diff_cmp(u);
     int last = u->net->nlayers - 1;
-    const ax_cmp_row *row = ax_ui_diff_row(last);
+    const ax_cmp_row *row = ax_ui_diff_row(u, last);
     if (!cmp || !row || !row->b || !row->shape_ok || row->a->ndim != 2) return 0;
     int n = row->a->shape[0], c = row->a->shape[1];
     size_t off = (size_t)(u->image < n ? u->image : 0) * c;
@@ -378,7 +377,7 @@ int ax_ui_diff_topk(ax_ui *u, ax_rect r, int rows)
     if (k > c) k = c;
     ax_ui_title(u, r, "Top-k", "top %d of %d %s from %s %s side A vs side B (%s)", k, c,
                 probs ? "probabilities" : "scores", u->net->layers[last].spec.name, ax_ui_sym(u, AX_S_DOT),
-                ax_ui_diff_label());
+                ax_ui_diff_label(u));
     int *ia = ax_ui_order(u, (size_t)k * 2);
     if (!ia) return 1;
     int *ib = ia + k;

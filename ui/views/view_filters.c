@@ -1,7 +1,7 @@
 /* View 7, Filters: the weight statistics of every layer that has weights, and
  * the first convolution's kernels as colour tiles (RGB when it reads three
  * channels). Statistics are filled by a helper thread (worker.c). */
-#include "draw.h"
+#include "core.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* View 5, Groups: on a grouped convolution (conv2/4/5 of bvlc AlexNet) and the
  * layers that keep its channel split, the halves ("the two GPUs") side by side
  * as towers, each with its own statistics and its channels as tiles. */
-#include "draw.h"
+#include "core.h"
 
 #include <stdio.h>
 #include <string.h>

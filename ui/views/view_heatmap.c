@@ -2,7 +2,7 @@
  * or per-layer normalisation, a cursor reading the value at (y, x)), or a tile
  * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c); a map
  * with both signs at the chosen scale is drawn on the diverging scale. */
-#include "draw.h"
+#include "core.h"
 #include "modes/gradmode.h"
 #include "teach.h"
 
@@ -34,7 +34,6 @@ static struct {
     int tiles;        /* the tile grid */
     int from_tiles;   /* the map was opened from the tiles: back goes there */
     int tile_w;
-    int hy, hx;       /* cursor, map coordinates */
 } S;
 
 static void reset(ax_ui *u)
@@ -45,7 +44,7 @@ static void reset(ax_ui *u)
 }
 
 /* The cursor inside the map on show (vectors: their near-square layout). */
-static void clamp_cursor(const ax_ui *u)
+static void clamp_cursor(ax_ui *u)
 {
     const ax_tensor *t = ax_ui_shape_of(u, u->cur);
     int n, c, h, w;
@@ -54,10 +53,10 @@ static void clamp_cursor(const ax_ui *u)
         w = (int)ceil(sqrt((double)c));
         h = (c + w - 1) / w;
     }
-    if (S.hy >= h) S.hy = h - 1;
-    if (S.hx >= w) S.hx = w - 1;
-    if (S.hy < 0) S.hy = 0;
-    if (S.hx < 0) S.hx = 0;
+    if (u->cur_y >= h) u->cur_y = h - 1;
+    if (u->cur_x >= w) u->cur_x = w - 1;
+    if (u->cur_y < 0) u->cur_y = 0;
+    if (u->cur_x < 0) u->cur_x = 0;
 }
 
 /* The map on show: a channel, or a whole vector laid out near-square. */
@@ -71,12 +70,12 @@ typedef struct {
 /* G shows the gradient of the chosen class (ui/gradmode.c) instead. */
 static ax_layer_cache *layer_cache(ax_ui *u)
 {
-    return ax_ui_grad_on() ? ax_ui_grad_cache(u, u->cur) : ax_ui_cache(u, u->cur);
+    return ax_ui_grad_on(u) ? ax_ui_grad_cache(u, u->cur) : ax_ui_cache(u, u->cur);
 }
 
 static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
 {
-    const float *data = ax_ui_grad_on() ? ax_ui_grad_data(u, u->cur) : ax_ui_data(u, u->cur);
+    const float *data = ax_ui_grad_on(u) ? ax_ui_grad_data(u, u->cur) : ax_ui_data(u, u->cur);
     if (!data || !lc) return 0;
     if (lc->h * lc->w == 1) {
         int c = lc->c, w = (int)ceil(sqrt((double)c)), h = (c + w - 1) / w;
@@ -140,8 +139,8 @@ static void draw_tiles(ax_ui *u, ax_rect r, ax_layer_cache *lc)
 static void draw(ax_ui *u, ax_rect r)
 {
     ax_layer_cache *lc = layer_cache(u);
-    const char *name = ax_ui_grad_on() ? ax_ui_grad_what(u, u->cur) : ax_ui_layer_name(u, u->cur);
-    if (!lc && ax_ui_grad_on() && ax_ui_tensor(u, u->cur)) {
+    const char *name = ax_ui_grad_on(u) ? ax_ui_grad_what(u, u->cur) : ax_ui_layer_name(u, u->cur);
+    if (!lc && ax_ui_grad_on(u) && ax_ui_tensor(u, u->cur)) {
         ax_ui_title(u, r, "Heatmap", "%s", name);
         ax_ui_grad_notice(u, r, r.y + 2, u->cur);
         return;
@@ -169,7 +168,7 @@ static void draw(ax_ui *u, ax_rect r)
     int y0 = r.y + 2, x0 = r.x + 1;
     int rows, cols, oy = 0, ox = 0;
     clamp_cursor(u);
-    int hy = S.hy, hx = S.hx, cy, cx;
+    int hy = u->cur_y, hx = u->cur_x, cy, cx;
     if (!S.one) {
         ax_ui_fit(half, s.h, s.w, avail_r, avail_c, &rows, &cols);
         ax_ui_heat_map(u, y0, x0, rows, cols, s.map, s.h, s.w, s.lo, s.hi);
@@ -236,18 +235,6 @@ static void change_channel(ax_ui *u, ax_layer_cache *lc, int d)
     if (u->ch >= lc->c) u->ch = lc->c - 1;
 }
 
-void ax_ui_heatmap_cursor(int *y, int *x)
-{
-    *y = S.hy;
-    *x = S.hx;
-}
-
-void ax_ui_heatmap_cursor_set(int y, int x)
-{
-    S.hy = y;
-    S.hx = x;
-}
-
 /* e: the value under the cursor (tiles: the selected channel's largest). */
 static void explain_cursor(ax_ui *u)
 {
@@ -258,12 +245,12 @@ static void explain_cursor(ax_ui *u)
     }
     clamp_cursor(u);
     if (lc->h * lc->w == 1) {
-        int w = (int)ceil(sqrt((double)lc->c)), idx = S.hy * w + S.hx;
+        int w = (int)ceil(sqrt((double)lc->c)), idx = u->cur_y * w + u->cur_x;
         ax_ui_explain_open(u, u->cur, idx < lc->c ? idx : lc->c - 1, 0, 0);
     } else if (S.tiles) {
         ax_ui_explain_channel_max(u, u->cur, u->ch);
     } else {
-        ax_ui_explain_open(u, u->cur, u->ch, S.hy, S.hx);
+        ax_ui_explain_open(u, u->cur, u->ch, u->cur_y, u->cur_x);
     }
 }
 
@@ -311,14 +298,14 @@ static int key(ax_ui *u, int k)
         }
     }
     switch (k) {
-    case KEY_LEFT: S.hx--; break;
-    case KEY_RIGHT: S.hx++; break;
-    case KEY_UP: S.hy--; break;
-    case KEY_DOWN: S.hy++; break;
-    case KEY_PPAGE: S.hy -= 8; break;
-    case KEY_NPAGE: S.hy += 8; break;
-    case KEY_HOME: S.hy = 0; S.hx = 0; break;
-    case KEY_END: S.hy = 1 << 30; S.hx = 1 << 30; break;
+    case KEY_LEFT: u->cur_x--; break;
+    case KEY_RIGHT: u->cur_x++; break;
+    case KEY_UP: u->cur_y--; break;
+    case KEY_DOWN: u->cur_y++; break;
+    case KEY_PPAGE: u->cur_y -= 8; break;
+    case KEY_NPAGE: u->cur_y += 8; break;
+    case KEY_HOME: u->cur_y = 0; u->cur_x = 0; break;
+    case KEY_END: u->cur_y = 1 << 30; u->cur_x = 1 << 30; break;
     default: return 0;
     }
     clamp_cursor(u);

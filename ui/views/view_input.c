@@ -1,7 +1,7 @@
 /* View 8, Input: the preprocessed input tensor turned back into a picture (mean,
  * std, scale and channel order undone) next to the preprocessing that made it.
  * It shows what the net sees, not the original image file. */
-#include "draw.h"
+#include "core.h"
 #include "teach.h"
 
 #include <stdio.h>

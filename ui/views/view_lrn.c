@@ -1,7 +1,7 @@
 /* View 4, LRN: on a local response normalisation layer, the selected channel
  * before and after side by side on one scale, how much LRN damped every
  * channel (ax_lrn_suppression), and the formula with the constants in use. */
-#include "draw.h"
+#include "core.h"
 
 #include <stdio.h>
 #include <stdlib.h>

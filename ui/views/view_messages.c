@@ -1,7 +1,7 @@
 /* View 9, Messages: what loading the weights said (conversions made, tensors
  * ignored with --lenient), then every message the bottom line has shown,
  * oldest first. Reads u->log; keeps only its scroll position. */
-#include "draw.h"
+#include "core.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -47,7 +47,6 @@ static void release(void)
     free(S.sorted);
     memset(&S, 0, sizeof S);
     S.ch = -1;
-    ax_ui_grad_release();
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -123,7 +122,7 @@ static void draw(ax_ui *u, ax_rect r)
     const float *g = ax_ui_grad_data(u, -1);
     if (!g) {
         ax_ui_title(u, r, "Saliency", "|d logit / d input| %s %s", ax_ui_sym(u, AX_S_DOT),
-                    ax_ui_grad_wanted() < 0 ? "top class" : "chosen class");
+                    ax_ui_grad_wanted(u) < 0 ? "top class" : "chosen class");
         ax_ui_grad_notice(u, r, r.y + 2, -1);
         return;
     }

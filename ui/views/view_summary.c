@@ -26,7 +26,6 @@ static void release(void)
 {
     free(S.text);
     memset(&S, 0, sizeof S);
-    ax_ui_whatif_release();
 }
 
 static void reset(ax_ui *u)

@@ -2,7 +2,7 @@
  * parameter count, FLOPs, time) and what its output holds (global statistics
  * and a histogram with one bin per column it has). Reads the analysis cache
  * (the histogram is binned there once per width); computes no layer. */
-#include "draw.h"
+#include "core.h"
 
 #include <math.h>
 #include <stdio.h>

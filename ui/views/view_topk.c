@@ -2,7 +2,7 @@
  * and bars. Uses the last layer once it is computed (else the current layer
  * when it is a vector); ranking is ax_topk. */
 #include "modes/diffmode.h"
-#include "draw.h"
+#include "core.h"
 #include "modes/gradmode.h"
 #include "teach.h"
 
