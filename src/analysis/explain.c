@@ -290,7 +290,7 @@ static void explain_flatten(ax_explain *ex, const ax_layer *L, const ax_tensor *
 /* One explanation per layer type: how its value is made from its input. */
 typedef void explainer(ax_explain *ex, const ax_layer *L, const ax_tensor *in);
 
-static explainer *const explainers[AX_L_COUNT] = {
+static explainer *const explainers[] = {
     [AX_L_CONV] = explain_conv_whatif,
     [AX_L_RELU] = explain_relu,
     [AX_L_LRN] = explain_lrn_whatif,
@@ -302,6 +302,7 @@ static explainer *const explainers[AX_L_COUNT] = {
     [AX_L_DROPOUT] = explain_dropout,
     [AX_L_SOFTMAX] = explain_softmax,
 };
+_Static_assert(sizeof explainers / sizeof *explainers == AX_L_COUNT, "an explanation for the last layer type");
 
 ax_status ax_explain_value(ax_explain *ex, const ax_net *net, int layer, int n, int c, int y, int x, ax_error *err)
 {

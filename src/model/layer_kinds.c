@@ -463,7 +463,11 @@ static void bwd_softmax(const ax_backward_args *a)
 
 #define MOVES "none: the values are only moved"
 
-const ax_layer_kind ax_layer_kinds[AX_L_COUNT] = {
+/* Unsized, so that a kind added at the end of ax_layer_type without its row
+ * here contradicts the header's ax_layer_kinds[AX_L_COUNT] and fails to
+ * compile; a row missing elsewhere, or a part missing in a row, fails
+ * tests/check_kinds. */
+const ax_layer_kind ax_layer_kinds[] = {
     [AX_L_CONV] = {
         .name = "conv", .has_weights = 1, .ops_name = "FLOPs", .ops_what = "2 x multiply-adds, one image",
         .resolve = resolve_window, .rf_step = rf_window, .detail = detail_conv,
@@ -519,6 +523,8 @@ const ax_layer_kind ax_layer_kinds[AX_L_COUNT] = {
         .op_dims = dims_flat, .forward = fwd_softmax, .backward = bwd_softmax,
     },
 };
+
+_Static_assert(sizeof ax_layer_kinds / sizeof *ax_layer_kinds == AX_L_COUNT, "one row per layer type");
 
 const ax_layer_kind *ax_layer_kind_of(ax_layer_type t)
 {

@@ -123,8 +123,9 @@ static void cpu_fc(const cpu_call *k)
 
 static void cpu_softmax(const cpu_call *k) { ax_softmax(k->out, k->in, k->n, k->c * k->h * k->w); }
 
-/* One kernel per layer type; supports() refuses a type without one. */
-static void (*const cpu_kernels[AX_L_COUNT])(const cpu_call *k) = {
+/* One kernel per layer type; supports() refuses a type without one (and
+ * tests/check_kinds fails on it). */
+static void (*const cpu_kernels[])(const cpu_call *k) = {
     [AX_L_CONV] = cpu_conv,
     [AX_L_RELU] = cpu_relu,
     [AX_L_LRN] = cpu_lrn,
@@ -136,6 +137,8 @@ static void (*const cpu_kernels[AX_L_COUNT])(const cpu_call *k) = {
     [AX_L_DROPOUT] = cpu_copy,
     [AX_L_SOFTMAX] = cpu_softmax,
 };
+
+_Static_assert(sizeof cpu_kernels / sizeof *cpu_kernels == AX_L_COUNT, "a CPU kernel for the last layer type");
 
 static int cpu_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
 {
