@@ -51,7 +51,8 @@ void ax_fc(float *out, const float *in, const float *w, const float *b,
 /* Row-wise softmax of (N, C), numerically stable (max subtracted). */
 void ax_softmax(float *out, const float *in, int n, int c);
 
-/* Sizes: output length of a window op along one axis. */
+/* Sizes (window geometry, shared with the shape resolver: src/model/layer_kinds.c):
+ * output length of a window op along one axis. */
 int ax_window_out(int in, int k, int s, int pad_before, int pad_after, int ceil_mode);
 
 /* TF "SAME": total padding and the split (more on the bottom/right). */

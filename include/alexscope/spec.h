@@ -94,6 +94,8 @@ const char *ax_data_dir(void);
 /* Lists the built-in model names into `names` (up to max); returns the count. */
 int ax_spec_builtin_names(const char **names, int max);
 
+/* These four read the layer-kind table (alexscope/layer_kind.h,
+ * src/model/layer_kinds.c): "?" for a type that is none. */
 const char *ax_layer_type_name(ax_layer_type t);
 const char *ax_lrn_convention_name(ax_lrn_convention c);
 

@@ -1,7 +1,8 @@
 /* Diagnosis of a divergent layer: re-runs that one layer on side B's input
  * with each classic conversion bug undone on side A's weights, parameters or
- * input, and reports which fix brings it within tolerance. Uses the CPU layer
- * functions on host buffers; never touches the net's own activations. */
+ * input, and reports which fix brings it within tolerance. Runs each kind's
+ * reference forward (alexscope/layer_kind.h) on host buffers; never touches
+ * the net's own activations. */
 #include "alexscope/compare.h"
 
 #include <math.h>
@@ -10,21 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alexscope/layers.h"
+#include "alexscope/layer_kind.h"
 
-/* One way of running a layer: its type, geometry and parameters. */
+/* One way of running a layer: the layer as plain values (other weights,
+ * padding or LRN constants than side A's), with a ReLU before or after. */
 typedef struct {
-    ax_layer_type type;
-    int n, c, h, w;           /* input, NCHW view */
-    ax_window win;            /* conv, maxpool */
-    const float *wt, *bias;   /* conv, fc */
-    int out_f;                /* fc */
-    float lrn_scale, lrn_beta, lrn_k;
-    int lrn_size;
+    ax_layer_op op;
     int relu_in;              /* ReLU on the input first */
     int relu_out;             /* ReLU on the output after */
-    ax_flatten_order order;
-    int pad_t, pad_l, pad_b, pad_r, out_h, out_w;
 } variant;
 
 typedef struct {
@@ -42,20 +36,11 @@ typedef struct {
     ax_error *err;
 } ctx;
 
+/* The candidate's output dims (d[4]; returns how many are used), from its kind. */
 static int out_dims(const variant *v, int *d)
 {
     d[0] = d[1] = d[2] = d[3] = 1;
-    switch (v->type) {
-    case AX_L_CONV: d[0] = v->n; d[1] = v->win.oc; d[2] = v->win.oh; d[3] = v->win.ow; return 4;
-    case AX_L_MAXPOOL: d[0] = v->n; d[1] = v->c; d[2] = v->win.oh; d[3] = v->win.ow; return 4;
-    case AX_L_AVGPOOL: d[0] = v->n; d[1] = v->c; d[2] = v->out_h; d[3] = v->out_w; return 4;
-    case AX_L_PAD:
-        d[0] = v->n; d[1] = v->c; d[2] = v->h + v->pad_t + v->pad_b; d[3] = v->w + v->pad_l + v->pad_r;
-        return 4;
-    case AX_L_FC: d[0] = v->n; d[1] = v->out_f; return 2;
-    case AX_L_FLATTEN: case AX_L_SOFTMAX: d[0] = v->n; d[1] = v->c * v->h * v->w; return 2;
-    default: d[0] = v->n; d[1] = v->c; d[2] = v->h; d[3] = v->w; return 4;
-    }
+    return ax_layer_kinds[v->op.type].op_dims(&v->op, d);
 }
 
 static size_t dims_count(const int *d, int nd)
@@ -96,7 +81,7 @@ static int grow(ctx *x, float **buf, size_t *cap, size_t need)
 /* Runs v on in into out (sized by out_dims). Returns 0 when out of memory. */
 static int run_variant(ctx *x, float *out, const float *in, const variant *v)
 {
-    size_t in_count = (size_t)v->n * v->c * v->h * v->w;
+    size_t in_count = (size_t)v->op.n * v->op.c * v->op.h * v->op.w;
     const float *src = in;
     float *relu_buf = NULL;
     if (v->relu_in) {
@@ -105,21 +90,12 @@ static int run_variant(ctx *x, float *out, const float *in, const variant *v)
         ax_relu(relu_buf, in, in_count);
         src = relu_buf;
     }
-    switch (v->type) {
-    case AX_L_CONV:
-        if (!grow(x, &x->scratch, &x->scratch_cap, ax_conv2d_scratch(&v->win) + 16)) { free(relu_buf); return 0; }
-        ax_conv2d(out, src, v->wt, v->bias, x->scratch, &v->win);
-        break;
-    case AX_L_MAXPOOL: ax_maxpool(out, src, &v->win); break;
-    case AX_L_LRN: ax_lrn(out, src, v->lrn_scale, v->lrn_beta, v->lrn_k, v->lrn_size, v->n, v->c, v->h * v->w); break;
-    case AX_L_RELU: ax_relu(out, src, in_count); break;
-    case AX_L_AVGPOOL: ax_avgpool_adaptive(out, src, v->n, v->c, v->h, v->w, v->out_h, v->out_w); break;
-    case AX_L_PAD: ax_pad(out, src, v->n, v->c, v->h, v->w, v->pad_t, v->pad_l, v->pad_b, v->pad_r); break;
-    case AX_L_FLATTEN: ax_flatten(out, src, v->n, v->c, v->h, v->w, v->order == AX_FLATTEN_HWC); break;
-    case AX_L_FC: ax_fc(out, src, v->wt, v->bias, v->n, v->c * v->h * v->w, v->out_f); break;
-    case AX_L_SOFTMAX: ax_softmax(out, src, v->n, v->c * v->h * v->w); break;
-    default: memcpy(out, src, in_count * sizeof(float)); break;
+    const ax_layer_kind *k = &ax_layer_kinds[v->op.type];
+    if (k->forward_scratch && !grow(x, &x->scratch, &x->scratch_cap, k->forward_scratch(&v->op) + 16)) {
+        free(relu_buf);
+        return 0;
     }
+    k->forward(out, src, &v->op, x->scratch);
     if (v->relu_out) {
         int d[4] = {1, 1, 1, 1};
         int nd = out_dims(v, d);
@@ -131,25 +107,9 @@ static int run_variant(ctx *x, float *out, const float *in, const variant *v)
 
 static variant base_variant(const ax_net *net, int i)
 {
-    const ax_layer *L = &net->layers[i];
-    const ax_tensor *in = ax_net_layer_input(net, i);
     variant v;
     memset(&v, 0, sizeof v);
-    v.type = L->spec.type;
-    ax_tensor_nchw(in, &v.n, &v.c, &v.h, &v.w);
-    v.win = L->win;
-    v.wt = L->weight.ndim ? L->weight.data : NULL;
-    v.bias = L->bias.ndim ? L->bias.data : NULL;
-    v.out_f = L->spec.out_c;
-    if (v.type == AX_L_LRN) {
-        v.lrn_scale = ax_lrn_sum_scale(&L->spec);
-        v.lrn_beta = L->spec.lrn_beta;
-        v.lrn_k = L->spec.lrn_k;
-        v.lrn_size = L->spec.lrn_size;
-    }
-    v.order = L->spec.order;
-    v.pad_t = L->spec.pad_t; v.pad_l = L->spec.pad_l; v.pad_b = L->spec.pad_b; v.pad_r = L->spec.pad_r;
-    v.out_h = L->spec.out_h; v.out_w = L->spec.out_w;
+    ax_layer_op_of(&v.op, &net->layers[i], ax_net_layer_input(net, i));
     return v;
 }
 
@@ -214,7 +174,7 @@ static int conv_candidates(ctx *x, const baseline *b0, const variant *v0, const 
     if (!w) return ax_fail(x->err, AX_ERR_NOMEM, "diagnosis: out of memory"), 0;
     char what[256], fix[256];
     variant v = *v0;
-    v.wt = w;
+    v.op.wt = w;
     int ok = 1;
 
     /* Stored (KH, KW, I, O), read as (O, I, KH, KW). */
@@ -262,12 +222,12 @@ static int conv_candidates(ctx *x, const baseline *b0, const variant *v0, const 
         size_t half = n / 2;
         memcpy(w, raw + half, half * sizeof(float));
         memcpy(w + half, raw, half * sizeof(float));
-        if (v0->bias) {
+        if (v0->op.bias) {
             bias = malloc((size_t)O * sizeof(float));
             if (!bias) { free(w); return ax_fail(x->err, AX_ERR_NOMEM, "diagnosis: out of memory"), 0; }
-            memcpy(bias, v0->bias + O / 2, (size_t)(O / 2) * sizeof(float));
-            memcpy(bias + O / 2, v0->bias, (size_t)(O / 2) * sizeof(float));
-            v.bias = bias;
+            memcpy(bias, v0->op.bias + O / 2, (size_t)(O / 2) * sizeof(float));
+            memcpy(bias + O / 2, v0->op.bias, (size_t)(O / 2) * sizeof(float));
+            v.op.bias = bias;
         }
         snprintf(what, sizeof what, "%s: the two groups' halves are swapped (filters 0..%d belong to the second "
                  "group)", name, O / 2 - 1);
@@ -289,11 +249,11 @@ static int window_candidates(ctx *x, const baseline *b0, const variant *v0, cons
     variant v = *v0;
     int ok = 1;
     int oh, ow, pt, pl, pb, pr;
-    ax_same_padding(v0->h, s->kh, s->sh, &oh, &pt, &pb);
-    ax_same_padding(v0->w, s->kw, s->sw, &ow, &pl, &pr);
+    ax_same_padding(v0->op.h, s->kh, s->sh, &oh, &pt, &pb);
+    ax_same_padding(v0->op.w, s->kw, s->sw, &ow, &pl, &pr);
     if (s->pad_mode == AX_PAD_EXPLICIT) {
-        if (pt != v0->win.pad_t || pl != v0->win.pad_l) {
-            v.win.pad_t = pt; v.win.pad_l = pl; v.win.oh = oh; v.win.ow = ow;
+        if (pt != v0->op.win.pad_t || pl != v0->op.win.pad_l) {
+            v.op.win.pad_t = pt; v.op.win.pad_l = pl; v.op.win.oh = oh; v.op.win.ow = ow;
             snprintf(what, sizeof what, "%s: side A pads %d,%d (top, left) explicitly; side B pads TF 'SAME' "
                      "(%d top, %d bottom, %d left, %d right: more on the bottom/right)", name, s->pad_t, s->pad_l,
                      pt, pb, pl, pr);
@@ -307,10 +267,10 @@ static int window_candidates(ctx *x, const baseline *b0, const variant *v0, cons
             int p = alts[k];
             if (p == pt && pl == p) continue;
             v = *v0;
-            v.win.pad_t = p; v.win.pad_l = p;
-            v.win.oh = ax_window_out(v0->h, s->kh, s->sh, p, p, 0);
-            v.win.ow = ax_window_out(v0->w, s->kw, s->sw, p, p, 0);
-            if (v.win.oh < 1 || v.win.ow < 1) continue;
+            v.op.win.pad_t = p; v.op.win.pad_l = p;
+            v.op.win.oh = ax_window_out(v0->op.h, s->kh, s->sh, p, p, 0);
+            v.op.win.ow = ax_window_out(v0->op.w, s->kw, s->sw, p, p, 0);
+            if (v.op.win.oh < 1 || v.op.win.ow < 1) continue;
             snprintf(what, sizeof what, "%s: side A pads TF 'SAME' (%d top, %d bottom); side B pads %d on every "
                      "side (explicit padding)", name, pt, pb, p);
             snprintf(fix, sizeof fix, "write pad=%d for %s in side A's spec", p, name);
@@ -320,12 +280,12 @@ static int window_candidates(ctx *x, const baseline *b0, const variant *v0, cons
     if (ok && s->type == AX_L_MAXPOOL && s->pad_mode == AX_PAD_EXPLICIT) {
         int ceil_mode = s->rounding != AX_ROUND_CEIL;
         v = *v0;
-        v.win.oh = ax_window_out(v0->h, s->kh, s->sh, s->pad_t, s->pad_b, ceil_mode);
-        v.win.ow = ax_window_out(v0->w, s->kw, s->sw, s->pad_l, s->pad_r, ceil_mode);
-        if (v.win.oh != v0->win.oh || v.win.ow != v0->win.ow) {
+        v.op.win.oh = ax_window_out(v0->op.h, s->kh, s->sh, s->pad_t, s->pad_b, ceil_mode);
+        v.op.win.ow = ax_window_out(v0->op.w, s->kw, s->sw, s->pad_l, s->pad_r, ceil_mode);
+        if (v.op.win.oh != v0->op.win.oh || v.op.win.ow != v0->op.win.ow) {
             snprintf(what, sizeof what, "%s: side A rounds the pooled size %s (%dx%d), side B %s (%dx%d): %s", name,
-                     ceil_mode ? "down" : "up", v0->win.oh, v0->win.ow, ceil_mode ? "up" : "down", v.win.oh,
-                     v.win.ow, ceil_mode ? "floor vs ceil (TF 'VALID' vs Caffe)" : "ceil vs floor (Caffe vs TF 'VALID')");
+                     ceil_mode ? "down" : "up", v0->op.win.oh, v0->op.win.ow, ceil_mode ? "up" : "down", v.op.win.oh,
+                     v.op.win.ow, ceil_mode ? "floor vs ceil (TF 'VALID' vs Caffe)" : "ceil vs floor (Caffe vs TF 'VALID')");
             snprintf(fix, sizeof fix, "write round=%s for %s in side A's spec", ceil_mode ? "ceil" : "floor", name);
             ok = try_variant(x, b0, &v, fix, what);
         }
@@ -338,13 +298,13 @@ static int lrn_candidates(ctx *x, const baseline *b0, const variant *v0, const a
     const char *name = L->spec.name;
     char what[256], fix[256];
     variant v = *v0;
-    int size = v0->lrn_size, ok = 1;
-    v.lrn_scale = v0->lrn_scale * size;
+    int size = v0->op.lrn_size, ok = 1;
+    v.op.lrn_scale = v0->op.lrn_scale * size;
     snprintf(what, sizeof what, "%s: LRN alpha vs alpha/n: side A divides alpha by the window n=%d (Caffe/PyTorch), "
              "side B does not (TF/Darknet)", name, size);
     snprintf(fix, sizeof fix, "on side A multiply alpha by %d, or write convention=tf (alpha taken as it is)", size);
     ok = try_variant(x, b0, &v, fix, what);
-    v.lrn_scale = v0->lrn_scale / size;
+    v.op.lrn_scale = v0->op.lrn_scale / size;
     snprintf(what, sizeof what, "%s: LRN alpha vs alpha/n: side A uses alpha as it is (TF/Darknet), side B divides "
              "it by the window n=%d (Caffe/PyTorch)", name, size);
     snprintf(fix, sizeof fix, "on side A divide alpha by %d, or write convention=caffe", size);
@@ -353,8 +313,8 @@ static int lrn_candidates(ctx *x, const baseline *b0, const variant *v0, const a
         if (s2 == size) continue;
         for (int keep = 0; keep < 2 && ok; keep++) {
             v = *v0;
-            v.lrn_size = s2;
-            v.lrn_scale = keep ? v0->lrn_scale : v0->lrn_scale * size / s2;
+            v.op.lrn_size = s2;
+            v.op.lrn_scale = keep ? v0->op.lrn_scale : v0->op.lrn_scale * size / s2;
             snprintf(what, sizeof what, "%s: wrong LRN window: side A sums %d channels, side B %d (%s)", name, size,
                      s2, keep ? "same factor on the sum" : "alpha/n with the new n");
             snprintf(fix, sizeof fix, "on side A write size=%d (TF: depth_radius=%d)%s", s2, s2 / 2,
@@ -373,18 +333,18 @@ static int order_candidate(ctx *x, const baseline *b0, const ax_net *net, int i)
     if (!((t0 == AX_L_LRN && t1 == AX_L_MAXPOOL) || (t0 == AX_L_MAXPOOL && t1 == AX_L_LRN))) return 1;
     variant first = base_variant(net, i + 1), second = base_variant(net, i);
     /* The second layer of the pair now sees the first's output. */
-    first.n = second.n; first.c = second.c; first.h = second.h; first.w = second.w;
+    first.op.n = second.op.n; first.op.c = second.op.c; first.op.h = second.op.h; first.op.w = second.op.w;
     int d[4] = {1, 1, 1, 1};
     out_dims(&first, d);
     if (t1 == AX_L_MAXPOOL) {
-        first.win.n = first.n; first.win.c = first.c; first.win.h = first.h; first.win.w = first.w;
+        first.op.win.n = first.op.n; first.op.win.c = first.op.c; first.op.win.h = first.op.h; first.op.win.w = first.op.w;
     }
-    second.n = d[0]; second.c = d[1]; second.h = d[2]; second.w = d[3];
+    second.op.n = d[0]; second.op.c = d[1]; second.op.h = d[2]; second.op.w = d[3];
     if (t0 == AX_L_MAXPOOL) {
         const ax_layer_spec *s = &net->layers[i].spec;
-        second.win.n = d[0]; second.win.c = d[1]; second.win.h = d[2]; second.win.w = d[3];
-        second.win.oh = ax_window_out(d[2], s->kh, s->sh, second.win.pad_t, net->layers[i].pad_b, s->rounding == AX_ROUND_CEIL);
-        second.win.ow = ax_window_out(d[3], s->kw, s->sw, second.win.pad_l, net->layers[i].pad_r, s->rounding == AX_ROUND_CEIL);
+        second.op.win.n = d[0]; second.op.win.c = d[1]; second.op.win.h = d[2]; second.op.win.w = d[3];
+        second.op.win.oh = ax_window_out(d[2], s->kh, s->sh, second.op.win.pad_t, net->layers[i].pad_b, s->rounding == AX_ROUND_CEIL);
+        second.op.win.ow = ax_window_out(d[3], s->kw, s->sw, second.op.win.pad_l, net->layers[i].pad_r, s->rounding == AX_ROUND_CEIL);
     }
     if (!fits_b(x, &second)) return 1;
     size_t mid = dims_count(d, 4);
@@ -437,7 +397,7 @@ static int fc_candidates(ctx *x, const baseline *b0, const variant *v0, const ax
     float *w = malloc(n * sizeof(float));
     if (!w) return ax_fail(x->err, AX_ERR_NOMEM, "diagnosis: out of memory"), 0;
     variant v = *v0;
-    v.wt = w;
+    v.op.wt = w;
     int ok = 1;
 
     /* Stored (in, out) as TF and Keras keep dense kernels. */
@@ -505,6 +465,38 @@ static int softmax_candidates(ctx *x, const baseline *b0, const variant *v0, con
     snprintf(fix, sizeof fix, "remove the ReLU after %s on side B", prev);
     return try_variant(x, b0, &v, fix, what);
 }
+
+/* ---- which bugs each kind can have ------------------------------------------- */
+
+typedef int candidates(ctx *x, const baseline *b0, const variant *v0, const ax_net *net, int li);
+
+static int conv_kind(ctx *x, const baseline *b0, const variant *v0, const ax_net *net, int li)
+{
+    int first_conv = 1;
+    for (int j = 0; j < li; j++)
+        if (net->layers[j].spec.type == AX_L_CONV) first_conv = 0;
+    const ax_layer *L = &net->layers[li];
+    return conv_candidates(x, b0, v0, L, first_conv) && window_candidates(x, b0, v0, L);
+}
+
+static int maxpool_kind(ctx *x, const baseline *b0, const variant *v0, const ax_net *net, int li)
+{
+    return window_candidates(x, b0, v0, &net->layers[li]) && order_candidate(x, b0, net, li);
+}
+
+static int lrn_kind(ctx *x, const baseline *b0, const variant *v0, const ax_net *net, int li)
+{
+    return lrn_candidates(x, b0, v0, &net->layers[li]) && order_candidate(x, b0, net, li);
+}
+
+/* Kinds without a row have no known conversion bug of their own. */
+static candidates *const kind_candidates[AX_L_COUNT] = {
+    [AX_L_CONV] = conv_kind,
+    [AX_L_MAXPOOL] = maxpool_kind,
+    [AX_L_LRN] = lrn_kind,
+    [AX_L_FC] = fc_candidates,
+    [AX_L_SOFTMAX] = softmax_candidates,
+};
 
 /* ---- the input ------------------------------------------------------------ */
 
@@ -647,28 +639,8 @@ int ax_diagnose(ax_diag_result *res, int max, const ax_diag_case *c, ax_error *e
             goto done;
         }
     }
-    int first_conv = 1;
-    for (int j = 0; j < c->layer; j++)
-        if (net->layers[j].spec.type == AX_L_CONV) first_conv = 0;
-    switch (L->spec.type) {
-    case AX_L_CONV:
-        ok = conv_candidates(&x, &b0, &v0, L, first_conv) && window_candidates(&x, &b0, &v0, L);
-        break;
-    case AX_L_MAXPOOL:
-        ok = window_candidates(&x, &b0, &v0, L) && order_candidate(&x, &b0, net, c->layer);
-        break;
-    case AX_L_LRN:
-        ok = lrn_candidates(&x, &b0, &v0, L) && order_candidate(&x, &b0, net, c->layer);
-        break;
-    case AX_L_FC:
-        ok = fc_candidates(&x, &b0, &v0, net, c->layer);
-        break;
-    case AX_L_SOFTMAX:
-        ok = softmax_candidates(&x, &b0, &v0, net, c->layer);
-        break;
-    default:
-        break;
-    }
+    candidates *try_kind = (unsigned)L->spec.type < AX_L_COUNT ? kind_candidates[L->spec.type] : NULL;
+    if (try_kind) ok = try_kind(&x, &b0, &v0, net, c->layer);
 done:
     free(x.out);
     free(x.scratch);

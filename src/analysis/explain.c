@@ -225,6 +225,85 @@ static void explain_softmax(ax_explain *ex, const ax_layer *L, const ax_tensor *
     ex->total = exp((double)z[ex->c] - mx) / se;
 }
 
+/* The kinds' explanations that need no helper of their own, and the what-if
+ * variants of conv and LRN. */
+static void explain_conv_whatif(ax_explain *ex, const ax_layer *L, const ax_tensor *in)
+{
+    int C = L->out.shape[1];
+    if (L->whatif == AX_WHATIF_TOWER0_OFF + (ex->c >= C / 2)) {
+        line(ex, "tower %d of '%s' is zeroed: the value is 0", ex->c >= C / 2, L->spec.name);
+        ex->total = 0;
+    } else {
+        explain_conv(ex, L, in);
+    }
+}
+
+static void explain_lrn_whatif(ax_explain *ex, const ax_layer *L, const ax_tensor *in)
+{
+    if (L->whatif == AX_WHATIF_LRN_OFF) {
+        line(ex, "LRN switched off: the value is the input's a[%d] unchanged", ex->c);
+        ex->total = at(in, ex->n, ex->c, ex->y, ex->x);
+    } else {
+        explain_lrn(ex, L, in);
+    }
+}
+
+static void explain_relu(ax_explain *ex, const ax_layer *L, const ax_tensor *in)
+{
+    double a = at(in, ex->n, ex->c, ex->y, ex->x);
+    line(ex, "ReLU: max(0, a) of the same cell of the input");
+    line(ex, "a = %+.8g  ->  %s", a, a > 0 ? "kept" : "clipped to 0");
+    ex->total = a > 0 ? a : 0;
+}
+
+static void explain_dropout(ax_explain *ex, const ax_layer *L, const ax_tensor *in)
+{
+    line(ex, "dropout (p=%g) is the identity at inference: the input's same cell", L->spec.p);
+    ex->total = at(in, ex->n, ex->c, ex->y, ex->x);
+}
+
+static void explain_pad(ax_explain *ex, const ax_layer *L, const ax_tensor *in)
+{
+    int y = ex->y, x = ex->x, sy = y - L->spec.pad_t, sx = x - L->spec.pad_l;
+    ex->y0 = ex->y1 = sy; ex->x0 = ex->x1 = sx;
+    if (sy < 0 || sy >= L->in_h || sx < 0 || sx >= L->in_w) {
+        line(ex, "zero padding: row %d, col %d lies in the border (top %d, left %d, bottom %d, right %d): 0", y, x,
+             L->spec.pad_t, L->spec.pad_l, L->spec.pad_b, L->spec.pad_r);
+        ex->total = 0;
+    } else {
+        line(ex, "zero padding: copied from input row %d, col %d", sy, sx);
+        ex->total = at(in, ex->n, ex->c, sy, sx);
+    }
+}
+
+static void explain_flatten(ax_explain *ex, const ax_layer *L, const ax_tensor *in)
+{
+    int c = ex->c, ih = L->in_h, iw = L->in_w, ic = L->in_c, sc, sy, sx;
+    if (L->spec.order == AX_FLATTEN_HWC) { sc = c % ic; sx = (c / ic) % iw; sy = c / (ic * iw); }
+    else { sx = c % iw; sy = (c / iw) % ih; sc = c / (ih * iw); }
+    ex->c0 = ex->c1 = sc; ex->y0 = ex->y1 = sy; ex->x0 = ex->x1 = sx;
+    line(ex, "flatten (%s order): element %d is input channel %d, row %d, col %d",
+         L->spec.order == AX_FLATTEN_HWC ? "H,W,C" : "C,H,W", c, sc, sy, sx);
+    ex->total = at(in, ex->n, sc, sy, sx);
+}
+
+/* One explanation per layer type: how its value is made from its input. */
+typedef void explainer(ax_explain *ex, const ax_layer *L, const ax_tensor *in);
+
+static explainer *const explainers[] = {
+    [AX_L_CONV] = explain_conv_whatif,
+    [AX_L_RELU] = explain_relu,
+    [AX_L_LRN] = explain_lrn_whatif,
+    [AX_L_MAXPOOL] = explain_maxpool,
+    [AX_L_AVGPOOL] = explain_avgpool,
+    [AX_L_PAD] = explain_pad,
+    [AX_L_FLATTEN] = explain_flatten,
+    [AX_L_FC] = explain_fc,
+    [AX_L_DROPOUT] = explain_dropout,
+    [AX_L_SOFTMAX] = explain_softmax,
+};
+_Static_assert(sizeof explainers / sizeof *explainers == AX_L_COUNT, "an explanation for the last layer type");
+
 ax_status ax_explain_value(ax_explain *ex, const ax_net *net, int layer, int n, int c, int y, int x, ax_error *err)
 {
     memset(ex, 0, sizeof *ex);
@@ -247,64 +326,9 @@ ax_status ax_explain_value(ax_explain *ex, const ax_net *net, int layer, int n, 
     ex->engine = at(out, n, c, y, x);
     ex->c0 = ex->c1 = c; ex->y0 = ex->y1 = y; ex->x0 = ex->x1 = x;
     if (L->whatif) line(ex, "what-if: this layer runs with %s", ax_whatif_name((ax_whatif)L->whatif));
-    switch (L->spec.type) {
-    case AX_L_CONV:
-        if (L->whatif == AX_WHATIF_TOWER0_OFF + (c >= C / 2)) {
-            line(ex, "tower %d of '%s' is zeroed: the value is 0", c >= C / 2, L->spec.name);
-            ex->total = 0;
-        } else {
-            explain_conv(ex, L, in);
-        }
-        break;
-    case AX_L_LRN:
-        if (L->whatif == AX_WHATIF_LRN_OFF) {
-            line(ex, "LRN switched off: the value is the input's a[%d] unchanged", c);
-            ex->total = at(in, n, c, y, x);
-        } else {
-            explain_lrn(ex, L, in);
-        }
-        break;
-    case AX_L_MAXPOOL: explain_maxpool(ex, L, in); break;
-    case AX_L_AVGPOOL: explain_avgpool(ex, L, in); break;
-    case AX_L_FC: explain_fc(ex, L, in); break;
-    case AX_L_SOFTMAX: explain_softmax(ex, L, in); break;
-    case AX_L_RELU: {
-        double a = at(in, n, c, y, x);
-        line(ex, "ReLU: max(0, a) of the same cell of the input");
-        line(ex, "a = %+.8g  ->  %s", a, a > 0 ? "kept" : "clipped to 0");
-        ex->total = a > 0 ? a : 0;
-        break;
-    }
-    case AX_L_DROPOUT:
-        line(ex, "dropout (p=%g) is the identity at inference: the input's same cell", L->spec.p);
-        ex->total = at(in, n, c, y, x);
-        break;
-    case AX_L_PAD: {
-        int sy = y - L->spec.pad_t, sx = x - L->spec.pad_l;
-        ex->y0 = ex->y1 = sy; ex->x0 = ex->x1 = sx;
-        if (sy < 0 || sy >= L->in_h || sx < 0 || sx >= L->in_w) {
-            line(ex, "zero padding: row %d, col %d lies in the border (top %d, left %d, bottom %d, right %d): 0", y, x,
-                 L->spec.pad_t, L->spec.pad_l, L->spec.pad_b, L->spec.pad_r);
-            ex->total = 0;
-        } else {
-            line(ex, "zero padding: copied from input row %d, col %d", sy, sx);
-            ex->total = at(in, n, c, sy, sx);
-        }
-        break;
-    }
-    case AX_L_FLATTEN: {
-        int ih = L->in_h, iw = L->in_w, ic = L->in_c, sc, sy, sx;
-        if (L->spec.order == AX_FLATTEN_HWC) { sc = c % ic; sx = (c / ic) % iw; sy = c / (ic * iw); }
-        else { sx = c % iw; sy = (c / iw) % ih; sc = c / (ih * iw); }
-        ex->c0 = ex->c1 = sc; ex->y0 = ex->y1 = sy; ex->x0 = ex->x1 = sx;
-        line(ex, "flatten (%s order): element %d is input channel %d, row %d, col %d",
-             L->spec.order == AX_FLATTEN_HWC ? "H,W,C" : "C,H,W", c, sc, sy, sx);
-        ex->total = at(in, n, sc, sy, sx);
-        break;
-    }
-    default:
-        return ax_fail(err, AX_ERR_ARG, "layer '%s': nothing to explain for this type", L->spec.name);
-    }
+    explainer *how = (unsigned)L->spec.type < AX_L_COUNT ? explainers[L->spec.type] : NULL;
+    if (!how) return ax_fail(err, AX_ERR_ARG, "layer '%s': nothing to explain for this type", L->spec.name);
+    how(ex, L, in);
     if (ex->scale < fabs(ex->total)) ex->scale = fabs(ex->total);
     double diff = (double)ex->engine - ex->total;
     line(ex, "total (double) %+.9g   engine (float) %+.9g", ex->total, ex->engine);

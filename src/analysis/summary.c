@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alexscope/layer_kind.h"
 #include "alexscope/teach.h"
 
 /* ---- receptive fields ----------------------------------------------------- */
@@ -25,43 +26,17 @@ void ax_receptive_fields(const ax_layer *layers, int nlayers, int in_h, int in_w
     ax_rfield cur = {1, 1, 1, 1, 0, 0, 0};
     for (int i = 0; i < nlayers; i++) {
         const ax_layer *L = &layers[i];
-        const ax_layer_spec *s = &L->spec;
-        if (!cur.global) {
-            switch (s->type) {
-            case AX_L_CONV:
-            case AX_L_MAXPOOL:
-                rf_window(&cur.size_h, &cur.jump_h, &cur.first_h, L->win.kh, L->win.sh, L->win.pad_t);
-                rf_window(&cur.size_w, &cur.jump_w, &cur.first_w, L->win.kw, L->win.sw, L->win.pad_l);
-                break;
-            case AX_L_PAD:
-                cur.first_h -= s->pad_t * cur.jump_h;
-                cur.first_w -= s->pad_l * cur.jump_w;
-                break;
-            case AX_L_AVGPOOL:
-                /* Adaptive bins: equal to a k = s = H/OH window when OH divides H;
-                 * otherwise bins of up to ceil(H/OH) + 1 cells, H/OH apart. */
-                if (L->in_h != s->out_h) {
-                    int st = L->in_h / s->out_h, k = (L->in_h + s->out_h - 1) / s->out_h + (L->in_h % s->out_h != 0);
-                    rf_window(&cur.size_h, &cur.jump_h, &cur.first_h, k, st > 0 ? st : 1, 0);
-                }
-                if (L->in_w != s->out_w) {
-                    int st = L->in_w / s->out_w, k = (L->in_w + s->out_w - 1) / s->out_w + (L->in_w % s->out_w != 0);
-                    rf_window(&cur.size_w, &cur.jump_w, &cur.first_w, k, st > 0 ? st : 1, 0);
-                }
-                break;
-            case AX_L_FLATTEN:
-            case AX_L_FC:
-            case AX_L_SOFTMAX:
-                if (L->in_h * L->in_w > 1 || s->type != AX_L_SOFTMAX) {
-                    cur.global = 1;
-                    cur.size_h = in_h; cur.size_w = in_w;
-                    cur.jump_h = in_h; cur.jump_w = in_w;
-                    cur.first_h = cur.first_w = 0;
-                }
-                break;
-            default:
-                break;
-            }
+        const ax_layer_kind *k = ax_layer_kind_of(L->spec.type);
+        ax_rf_step st = { 0, 1, 1, 1, 1, 0, 0 };
+        if (!cur.global && k && k->rf_step) k->rf_step(L, &st);
+        if (!cur.global && st.global) {
+            cur.global = 1;
+            cur.size_h = in_h; cur.size_w = in_w;
+            cur.jump_h = in_h; cur.jump_w = in_w;
+            cur.first_h = cur.first_w = 0;
+        } else if (!cur.global) {
+            rf_window(&cur.size_h, &cur.jump_h, &cur.first_h, st.kh, st.sh, st.ph);
+            rf_window(&cur.size_w, &cur.jump_w, &cur.first_w, st.kw, st.sw, st.pw);
         }
         rf[i] = cur;
     }
@@ -77,26 +52,12 @@ void ax_rfield_box(const ax_rfield *rf, int y, int x, int in_h, int in_w, int *y
 
 /* ---- building ------------------------------------------------------------ */
 
+/* The detail column, as the layer's kind words it. */
 static void detail(char *buf, size_t size, const ax_layer *L)
 {
-    const ax_layer_spec *s = &L->spec;
-    switch (s->type) {
-    case AX_L_CONV:
-        snprintf(buf, size, "%d k%d s%d p%d%s", s->out_c, s->kh, s->sh, L->win.pad_t,
-                 s->groups > 1 ? (s->groups == 2 ? " g2" : " grouped") : "");
-        break;
-    case AX_L_MAXPOOL: snprintf(buf, size, "k%d s%d", s->kh, s->sh); break;
-    case AX_L_LRN:
-        snprintf(buf, size, "n%d a%g b%g k%g %s", s->lrn_size, s->lrn_alpha, s->lrn_beta, s->lrn_k,
-                 ax_lrn_convention_name(s->lrn_convention));
-        break;
-    case AX_L_AVGPOOL: snprintf(buf, size, "to %dx%d", s->out_h, s->out_w); break;
-    case AX_L_PAD: snprintf(buf, size, "t%d l%d b%d r%d", s->pad_t, s->pad_l, s->pad_b, s->pad_r); break;
-    case AX_L_FLATTEN: snprintf(buf, size, "%s", s->order == AX_FLATTEN_HWC ? "H,W,C" : "C,H,W"); break;
-    case AX_L_FC: snprintf(buf, size, "%d", s->out_c); break;
-    case AX_L_DROPOUT: snprintf(buf, size, "p=%g", s->p); break;
-    default: buf[0] = 0; break;
-    }
+    const ax_layer_kind *k = ax_layer_kind_of(L->spec.type);
+    if (k && k->detail) k->detail(buf, size, L);
+    else if (size) buf[0] = 0;
 }
 
 ax_status ax_summary_build(ax_summary *s, const ax_spec *spec, ax_error *err)
@@ -270,7 +231,8 @@ static void emit(outbuf *o, dline *l)
 
 static int elementwise(ax_layer_type t)
 {
-    return t == AX_L_RELU || t == AX_L_DROPOUT || t == AX_L_LRN;
+    const ax_layer_kind *k = ax_layer_kind_of(t);
+    return k && k->elementwise;
 }
 
 /* Two-tower rows: a conv with groups=2, with the ReLU or dropout right after it. */

@@ -1,6 +1,7 @@
 /* The net's backward pass: gradient buffers sized once for a net (only for
  * callers that ask for them), a training-mode forward (dropout masks), and
- * the layer-by-layer backward through the CPU kernels (src/cpu/, *_bwd.c).
+ * the layer-by-layer backward through each kind's row (alexscope/layer_kind.h),
+ * which calls the CPU kernels (src/backends/cpu/, *_bwd.c).
  * It never touches the net's weights; optimisers live elsewhere (train.c).
  * The forward may run on any backend; the backward reads host copies of the
  * outputs, made valid here (ax_net_fetch) before they are read. */
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "alexscope/backend.h"
+#include "alexscope/layer_kind.h"
 #include "core/clock.h"
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -51,9 +53,8 @@ static ax_status create(ax_grad **out, ax_net *net, int with_weights, ax_error *
         }
         if (ly->bias.ndim && with_weights) { g->d_bias[i] = ly->bias; count += align16(ax_tensor_numel(&ly->bias)); }
         g->frozen[i] = !with_weights;
-        size_t sc = 0;
-        if (ly->spec.type == AX_L_CONV) sc = ax_conv2d_bwd_scratch(&ly->win) * (size_t)g->slots;
-        else if (ly->spec.type == AX_L_LRN) sc = ax_lrn_bwd_scratch(ly->in_c) * (size_t)g->lrn_slots;
+        const ax_layer_kind *k = ax_layer_kind_of(ly->spec.type);
+        size_t sc = k && k->backward_scratch ? k->backward_scratch(ly, g->slots, g->lrn_slots) : 0;
         if (sc > scount) scount = sc;
     }
     g->block = malloc(count * sizeof(float) + 64);
@@ -172,47 +173,20 @@ ax_status ax_grad_backward(ax_grad *g, int top, int want_input, ax_error *err)
         const ax_tensor *in = ax_net_layer_input(net, i);
         int n, c, h, w;
         ax_tensor_nchw(in, &n, &c, &h, &w);
-        const float *x = in->data, *y = ly->out.data, *dy = g->d_out[i].data;
-        float *dx = i == 0 ? g->d_input.data : g->d_out[i - 1].data;
-        size_t count = ax_tensor_numel(in);
-        float *dw = want_w ? g->d_weight[i].data : NULL, *db = want_w ? g->d_bias[i].data : NULL;
-        switch (s->type) {
-        case AX_L_CONV:
-            ax_conv2d_bwd(want_dx ? dx : NULL, dw, db, dy, x, ly->weight.data, g->scratch, g->slots, &ly->win);
-            break;
-        case AX_L_FC:
-            ax_fc_bwd(want_dx ? dx : NULL, dw, db, dy, x, ly->weight.data, n, c * h * w, s->out_c);
-            break;
-        case AX_L_RELU:
-            ax_relu_bwd(dx, dy, x, count);
-            break;
-        case AX_L_LRN:
-            ax_lrn_bwd(dx, dy, x, y, ax_lrn_sum_scale(s), s->lrn_beta, s->lrn_k, s->lrn_size, n, c, h * w,
-                       g->scratch, g->lrn_slots);
-            break;
-        case AX_L_MAXPOOL:
-            ax_maxpool_bwd(dx, dy, x, y, &ly->win);
-            break;
-        case AX_L_AVGPOOL:
-            ax_avgpool_adaptive_bwd(dx, dy, n, c, h, w, s->out_h, s->out_w);
-            break;
-        case AX_L_PAD:
-            ax_pad_bwd(dx, dy, n, c, h, w, s->pad_t, s->pad_l, s->pad_b, s->pad_r);
-            break;
-        case AX_L_FLATTEN:
-            ax_flatten_bwd(dx, dy, n, c, h, w, s->order == AX_FLATTEN_HWC);
-            break;
-        case AX_L_DROPOUT:
-            if (g->training) ax_dropout_bwd(dx, dy, s->p, layer_seed(g->dropout_seed, i), count);
-            else memcpy(dx, dy, count * sizeof(float));
-            break;
-        case AX_L_SOFTMAX:
-            ax_softmax_bwd(dx, dy, y, n, c * h * w);
-            break;
-        default:
+        const ax_layer_kind *k = ax_layer_kind_of(s->type);
+        if (!k || !k->backward)
             return ax_fail(err, AX_ERR_UNSUPPORTED, "layer '%s': type %s has no backward", s->name,
                            ax_layer_type_name(s->type));
-        }
+        /* A layer without weights gets here only when its input's gradient is wanted. */
+        ax_backward_args a = {
+            .L = ly, .n = n, .c = c, .h = h, .w = w, .count = ax_tensor_numel(in),
+            .x = in->data, .y = ly->out.data, .dy = g->d_out[i].data,
+            .dx = !want_dx ? NULL : i == 0 ? g->d_input.data : g->d_out[i - 1].data,
+            .dw = want_w ? g->d_weight[i].data : NULL, .db = want_w ? g->d_bias[i].data : NULL,
+            .scratch = g->scratch, .slots = g->slots, .lrn_slots = g->lrn_slots,
+            .training = g->training, .seed = layer_seed(g->dropout_seed, i),
+        };
+        k->backward(&a);
         g->ms[i] = ax_clock_ms() - t0;
     }
     return AX_OK;

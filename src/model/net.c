@@ -14,110 +14,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "alexscope/layer_kind.h"
 #include "alexscope/weights.h"
 #include "core/clock.h"
 #include "core/parallel.h"
 
 /* Round float counts up to 64 bytes so every tensor starts on a cache line. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-/* Resolves one layer's geometry from its input (c, h, w; spatial = h,w are real). */
-static ax_status resolve_layer(ax_layer *L, int batch, int *c, int *h, int *w, int *spatial,
-                               const char *file, ax_error *err)
-{
-    const ax_layer_spec *s = &L->spec;
-    int ic = *c, ih = *h, iw = *w;
-    int oc = ic, oh = ih, ow = iw, out_spatial = *spatial;
-    L->in_c = ic; L->in_h = ih; L->in_w = iw;
-
-#define LFAIL(...) ax_fail(err, AX_ERR_SPEC, "%s:%d: layer '%s': %s", file, s->line, s->name, \
-                           (snprintf(msg, sizeof msg, __VA_ARGS__), msg))
-    char msg[400];
-    switch (s->type) {
-    case AX_L_CONV:
-    case AX_L_MAXPOOL: {
-        if (!*spatial) return LFAIL("needs a (C, H, W) input, got a flat vector of %d", ic);
-        int pt = s->pad_t, pl = s->pad_l, pb = s->pad_b, pr = s->pad_r;
-        if (s->pad_mode == AX_PAD_SAME) {
-            ax_same_padding(ih, s->kh, s->sh, &oh, &pt, &pb);
-            ax_same_padding(iw, s->kw, s->sw, &ow, &pl, &pr);
-        } else {
-            int ceil_mode = s->type == AX_L_MAXPOOL && s->rounding == AX_ROUND_CEIL;
-            oh = ax_window_out(ih, s->kh, s->sh, pt, pb, ceil_mode);
-            ow = ax_window_out(iw, s->kw, s->sw, pl, pr, ceil_mode);
-        }
-        if (oh < 1 || ow < 1)
-            return LFAIL("a %dx%d window with stride %d does not fit its %dx%d input", s->kh, s->kw, s->sh, ih, iw);
-        if (s->type == AX_L_CONV) {
-            if (ic % s->groups)
-                return LFAIL("%d input channels are not divisible by groups=%d", ic, s->groups);
-            oc = s->out_c;
-            ax_tensor_set(&L->weight, "weight", 4, oc, ic / s->groups, s->kh, s->kw);
-            if (s->bias) ax_tensor_set(&L->bias, "bias", 1, oc, 1, 1, 1);
-            L->flops = 2.0 * oc * oh * ow * (double)(ic / s->groups) * s->kh * s->kw;
-        } else {
-            L->flops = (double)oc * oh * ow * s->kh * s->kw;
-        }
-        L->win = (ax_window){ .n = batch, .c = ic, .h = ih, .w = iw, .oc = oc, .oh = oh, .ow = ow,
-                              .kh = s->kh, .kw = s->kw, .sh = s->sh, .sw = s->sw,
-                              .pad_t = pt, .pad_l = pl, .groups = s->type == AX_L_CONV ? s->groups : 1 };
-        L->pad_b = pb; L->pad_r = pr;
-        break;
-    }
-    case AX_L_RELU: case AX_L_DROPOUT:
-        L->flops = (double)ic * ih * iw;
-        break;
-    case AX_L_LRN:
-        L->flops = (double)ic * ih * iw * 6;
-        break;
-    case AX_L_SOFTMAX:
-        oc = ic * ih * iw; oh = ow = 1; out_spatial = 0;
-        L->flops = (double)oc * 4;
-        break;
-    case AX_L_AVGPOOL:
-        if (!*spatial) return LFAIL("needs a (C, H, W) input, got a flat vector of %d", ic);
-        oh = s->out_h; ow = s->out_w;
-        L->flops = (double)ic * ih * iw;
-        break;
-    case AX_L_PAD:
-        if (!*spatial) return LFAIL("needs a (C, H, W) input, got a flat vector of %d", ic);
-        oh = ih + s->pad_t + s->pad_b; ow = iw + s->pad_l + s->pad_r;
-        L->pad_b = s->pad_b; L->pad_r = s->pad_r;
-        break;
-    case AX_L_FLATTEN:
-        oc = ic * ih * iw; oh = ow = 1; out_spatial = 0;
-        break;
-    case AX_L_FC: {
-        int in_f = ic * ih * iw;
-        oc = s->out_c; oh = ow = 1; out_spatial = 0;
-        ax_tensor_set(&L->weight, "weight", 2, oc, in_f, 1, 1);
-        if (s->bias) ax_tensor_set(&L->bias, "bias", 1, oc, 1, 1, 1);
-        L->flops = 2.0 * oc * (double)in_f;
-        break;
-    }
-    default:
-        return LFAIL("unknown layer type %d", (int)s->type);
-    }
-#undef LFAIL
-    if (out_spatial) ax_tensor_set(&L->out, s->name, 4, batch, oc, oh, ow);
-    else ax_tensor_set(&L->out, s->name, 2, batch, oc, 1, 1);
-    L->params = (L->weight.ndim ? ax_tensor_numel(&L->weight) : 0) + (L->bias.ndim ? ax_tensor_numel(&L->bias) : 0);
-    *c = oc; *h = oh; *w = ow; *spatial = out_spatial;
-    return AX_OK;
-}
-
-ax_status ax_spec_resolve(const ax_spec *spec, ax_layer *layers, ax_error *err)
-{
-    int c = spec->in_c, h = spec->in_h, w = spec->in_w, spatial = 1;
-    for (int i = 0; i < spec->nlayers; i++) {
-        memset(&layers[i], 0, sizeof layers[i]);
-        layers[i].spec = spec->layers[i];
-        layers[i].index = i;
-        ax_status st = resolve_layer(&layers[i], 1, &c, &h, &w, &spatial, spec->path, err);
-        if (st) return st;
-    }
-    return AX_OK;
-}
 
 static void *alloc_block(size_t floats)
 {
@@ -151,14 +54,14 @@ ax_status ax_net_create_with(ax_net **out, const ax_spec *spec, int batch, const
     net->layers = calloc((size_t)spec->nlayers, sizeof *net->layers);
     if (!net->layers) { free(net); return ax_fail(err, AX_ERR_NOMEM, "out of memory creating the net"); }
 
-    int c = spec->in_c, h = spec->in_h, w = spec->in_w, spatial = 1;
-    ax_tensor_set(&net->input, "input", 4, batch, c, h, w);
+    ax_kind_dims dims = { spec->in_c, spec->in_h, spec->in_w, 1 };
+    ax_tensor_set(&net->input, "input", 4, batch, dims.c, dims.h, dims.w);
     size_t wcount = 0, acount = align16(ax_tensor_numel(&net->input));
     for (int i = 0; i < spec->nlayers; i++) {
         ax_layer *L = &net->layers[i];
         L->spec = spec->layers[i];
         L->index = i;
-        ax_status st = resolve_layer(L, batch, &c, &h, &w, &spatial, spec->path, err);
+        ax_status st = ax_layer_resolve(L, batch, &dims, spec->path, err);
         if (st) { ax_net_free(net); return st; }
         acount += align16(ax_tensor_numel(&L->out));
         if (L->weight.ndim) wcount += align16(ax_tensor_numel(&L->weight));

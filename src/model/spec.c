@@ -16,38 +16,6 @@
 /* A spec is a few kilobytes; anything near this is not one. */
 #define AX_SPEC_MAX_BYTES (16u << 20)
 
-static const char *const type_names[AX_L_COUNT] = {
-    [AX_L_CONV] = "conv", [AX_L_RELU] = "relu", [AX_L_LRN] = "lrn",
-    [AX_L_MAXPOOL] = "maxpool", [AX_L_AVGPOOL] = "avgpool", [AX_L_PAD] = "pad",
-    [AX_L_FLATTEN] = "flatten", [AX_L_FC] = "fc", [AX_L_DROPOUT] = "dropout",
-    [AX_L_SOFTMAX] = "softmax",
-};
-
-const char *ax_layer_type_name(ax_layer_type t)
-{
-    return (unsigned)t < AX_L_COUNT ? type_names[t] : "?";
-}
-
-const char *ax_lrn_convention_name(ax_lrn_convention c)
-{
-    switch (c) {
-    case AX_LRN_CAFFE: return "caffe";
-    case AX_LRN_TF: return "tf";
-    case AX_LRN_DARKNET: return "darknet";
-    }
-    return "?";
-}
-
-float ax_lrn_sum_scale(const ax_layer_spec *l)
-{
-    return l->lrn_convention == AX_LRN_CAFFE ? l->lrn_alpha / (float)l->lrn_size : l->lrn_alpha;
-}
-
-int ax_layer_has_weights(const ax_layer_spec *l)
-{
-    return l->type == AX_L_CONV || l->type == AX_L_FC;
-}
-
 /* ---- parsing helpers ---------------------------------------------------- */
 
 typedef struct {
@@ -364,11 +332,15 @@ ax_status ax_spec_parse(ax_spec *spec, const char *text, const char *filename, a
         } else {
             int t;
             for (t = 0; t < AX_L_COUNT; t++)
-                if (!strcmp(word, type_names[t])) break;
-            if (t == AX_L_COUNT)
+                if (!strcmp(word, ax_layer_type_name((ax_layer_type)t))) break;
+            if (t == AX_L_COUNT) {
+                char kinds[256] = "";
+                for (int k = 0; k < AX_L_COUNT; k++)
+                    snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), " %s",
+                             ax_layer_type_name((ax_layer_type)k));
                 return PFAIL(&ctx, "unknown word '%s' (expected name, description, input, preprocess, "
-                             "labels or a layer type: conv relu lrn maxpool avgpool pad flatten fc dropout softmax)",
-                             word);
+                             "labels or a layer type:%s)", word, kinds);
+            }
             if (spec->nlayers == AX_MAX_LAYERS) return PFAIL(&ctx, "more than %d layers", AX_MAX_LAYERS);
             ax_layer_spec *l = &spec->layers[spec->nlayers];
             memset(l, 0, sizeof *l);

@@ -1004,16 +1004,14 @@ static void compare_layer(mism *m, const flayer *c, const ax_layer_spec *s)
     }
 }
 
+/* The Caffe layer a spec layer of each kind pairs with (K_OTHER: none). */
+static const kind spec_kinds[AX_L_COUNT] = {
+    [AX_L_CONV] = K_CONV, [AX_L_FC] = K_FC, [AX_L_LRN] = K_LRN, [AX_L_MAXPOOL] = K_POOL, [AX_L_AVGPOOL] = K_POOL,
+};
+
 static kind spec_kind(const ax_layer_spec *s)
 {
-    switch (s->type) {
-    case AX_L_CONV: return K_CONV;
-    case AX_L_FC: return K_FC;
-    case AX_L_LRN: return K_LRN;
-    case AX_L_MAXPOOL:
-    case AX_L_AVGPOOL: return K_POOL;
-    default: return K_OTHER;
-    }
+    return (unsigned)s->type < AX_L_COUNT ? spec_kinds[s->type] : K_OTHER;
 }
 
 ax_status ax_caffe_check_spec(const ax_wfile *f, const struct ax_net *net, char *msg, size_t size)

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alexscope/layer_kind.h"
+
 static const ax_keyhelp keys[] = {
     { "h", "histogram counts: log / linear" },
     { "Up Down Home End", "previous / next / first / last layer" },
@@ -22,20 +24,12 @@ static void reset(ax_ui *u)
     hist_linear = 0;
 }
 
-/* What the layer's operation count counts. */
+/* What the layer's operation count counts, as its kind says. */
 static const char *ops_text(ax_layer_type t, const char **key)
 {
-    *key = "ops";
-    switch (t) {
-    case AX_L_CONV: case AX_L_FC: *key = "FLOPs"; return "2 x multiply-adds, one image";
-    case AX_L_MAXPOOL: return "comparisons, one per window element, one image";
-    case AX_L_AVGPOOL: return "additions (then one divide per output), one image";
-    case AX_L_RELU: return "comparisons with 0, one image";
-    case AX_L_DROPOUT: return "copies (dropout is the identity at inference), one image";
-    case AX_L_LRN: return "about 6 per value (square, window sum, pow, divide), one image";
-    case AX_L_SOFTMAX: return "exp + div: max, subtract, exp and divide per value, one image";
-    default: return "none: the values are only moved";
-    }
+    const ax_layer_kind *k = ax_layer_kind_of(t);
+    *key = k && k->ops_name ? k->ops_name : "ops";
+    return k && k->ops_what ? k->ops_what : "none: the values are only moved";
 }
 
 static void pad_text(const ax_layer *l, char *buf, size_t size)

@@ -1,6 +1,7 @@
-/* The CPU backend: dispatches each layer to the OpenBLAS-backed kernels in
- * src/backends/cpu/. It reads the net's resolved geometry and allocates only
- * its scratch, in init (threads: threads.c). */
+/* The CPU backend: dispatches each layer, through a table indexed by layer
+ * type, to the OpenBLAS-backed kernels in src/backends/cpu/. It reads the
+ * net's resolved geometry and allocates only its scratch, in init (threads:
+ * threads.c). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,50 +61,99 @@ static void cpu_release(ax_net *net)
     net->backend_state = NULL;
 }
 
+/* One layer's call: the layer, its input (N, C, H, W) and where it writes. */
+typedef struct {
+    const ax_net *net;
+    const ax_layer *L;
+    const float *in;
+    int n, c, h, w;
+    size_t count;           /* input elements */
+    float *out;
+} cpu_call;
+
+static void cpu_conv(const cpu_call *k)
+{
+    const ax_layer *L = k->L;
+    ax_conv2d(k->out, k->in, L->weight.data, L->bias.ndim ? L->bias.data : NULL,
+              ((cpu_state *)k->net->backend_state)->scratch, &L->win);
+}
+
+static void cpu_relu(const cpu_call *k) { ax_relu(k->out, k->in, k->count); }
+
+/* Dropout is the identity at inference. */
+static void cpu_copy(const cpu_call *k)
+{
+    if (k->out != k->in) __builtin_memcpy(k->out, k->in, k->count * sizeof(float));
+}
+
+static void cpu_flatten(const cpu_call *k)
+{
+    ax_flatten(k->out, k->in, k->n, k->c, k->h, k->w, k->L->spec.order == AX_FLATTEN_HWC);
+}
+
+static void cpu_lrn(const cpu_call *k)
+{
+    const ax_layer_spec *s = &k->L->spec;
+    ax_lrn(k->out, k->in, ax_lrn_sum_scale(s), s->lrn_beta, s->lrn_k, s->lrn_size, k->n, k->c, k->h * k->w);
+}
+
+static void cpu_maxpool(const cpu_call *k) { ax_maxpool(k->out, k->in, &k->L->win); }
+
+static void cpu_avgpool(const cpu_call *k)
+{
+    ax_avgpool_adaptive(k->out, k->in, k->n, k->c, k->h, k->w, k->L->spec.out_h, k->L->spec.out_w);
+}
+
+static void cpu_pad(const cpu_call *k)
+{
+    const ax_layer_spec *s = &k->L->spec;
+    ax_pad(k->out, k->in, k->n, k->c, k->h, k->w, s->pad_t, s->pad_l, s->pad_b, s->pad_r);
+}
+
+static void cpu_fc(const cpu_call *k)
+{
+    const ax_layer *L = k->L;
+    ax_fc(k->out, k->in, L->weight.data, L->bias.ndim ? L->bias.data : NULL, k->n, k->c * k->h * k->w,
+          L->spec.out_c);
+}
+
+static void cpu_softmax(const cpu_call *k) { ax_softmax(k->out, k->in, k->n, k->c * k->h * k->w); }
+
+/* One kernel per layer type; supports() refuses a type without one (and
+ * tests/check_kinds fails on it). */
+static void (*const cpu_kernels[])(const cpu_call *k) = {
+    [AX_L_CONV] = cpu_conv,
+    [AX_L_RELU] = cpu_relu,
+    [AX_L_LRN] = cpu_lrn,
+    [AX_L_MAXPOOL] = cpu_maxpool,
+    [AX_L_AVGPOOL] = cpu_avgpool,
+    [AX_L_PAD] = cpu_pad,
+    [AX_L_FLATTEN] = cpu_flatten,
+    [AX_L_FC] = cpu_fc,
+    [AX_L_DROPOUT] = cpu_copy,
+    [AX_L_SOFTMAX] = cpu_softmax,
+};
+
+_Static_assert(sizeof cpu_kernels / sizeof *cpu_kernels == AX_L_COUNT, "a CPU kernel for the last layer type");
+
+static int cpu_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
+{
+    (void)net;
+    if ((unsigned)L->spec.type < AX_L_COUNT && cpu_kernels[L->spec.type]) return 1;
+    snprintf(why, size, "layer type %s (%d) has no CPU kernel", ax_layer_type_name(L->spec.type), (int)L->spec.type);
+    return 0;
+}
+
 static ax_status cpu_run_layer(ax_net *net, int i, ax_error *err)
 {
     ax_layer *L = &net->layers[i];
     const ax_tensor *in = ax_net_layer_input(net, i);
-    int n, c, h, w;
-    ax_tensor_nchw(in, &n, &c, &h, &w);
-    const ax_layer_spec *s = &L->spec;
-    float *out = L->out.data;
-    size_t count = ax_tensor_numel(in);
-
-    switch (s->type) {
-    case AX_L_CONV:
-        ax_conv2d(out, in->data, L->weight.data, L->bias.ndim ? L->bias.data : NULL, ((cpu_state *)net->backend_state)->scratch, &L->win);
-        break;
-    case AX_L_RELU:
-        ax_relu(out, in->data, count);
-        break;
-    case AX_L_DROPOUT:
-    case AX_L_FLATTEN:
-        if (s->type == AX_L_FLATTEN) ax_flatten(out, in->data, n, c, h, w, s->order == AX_FLATTEN_HWC);
-        else if (out != in->data) __builtin_memcpy(out, in->data, count * sizeof(float));
-        break;
-    case AX_L_LRN:
-        ax_lrn(out, in->data, ax_lrn_sum_scale(s), s->lrn_beta, s->lrn_k, s->lrn_size, n, c, h * w);
-        break;
-    case AX_L_MAXPOOL:
-        ax_maxpool(out, in->data, &L->win);
-        break;
-    case AX_L_AVGPOOL:
-        ax_avgpool_adaptive(out, in->data, n, c, h, w, s->out_h, s->out_w);
-        break;
-    case AX_L_PAD:
-        ax_pad(out, in->data, n, c, h, w, s->pad_t, s->pad_l, s->pad_b, s->pad_r);
-        break;
-    case AX_L_FC:
-        ax_fc(out, in->data, L->weight.data, L->bias.ndim ? L->bias.data : NULL, n, c * h * w, s->out_c);
-        break;
-    case AX_L_SOFTMAX:
-        ax_softmax(out, in->data, n, c * h * w);
-        break;
-    default:
-        return ax_fail(err, AX_ERR_UNSUPPORTED, "layer '%s': type %s has no CPU kernel", s->name,
-                       ax_layer_type_name(s->type));
-    }
+    cpu_call k = { .net = net, .L = L, .in = in->data, .count = ax_tensor_numel(in), .out = L->out.data };
+    ax_tensor_nchw(in, &k.n, &k.c, &k.h, &k.w);
+    if ((unsigned)L->spec.type >= AX_L_COUNT || !cpu_kernels[L->spec.type])
+        return ax_fail(err, AX_ERR_UNSUPPORTED, "layer '%s': type %s has no CPU kernel", L->spec.name,
+                       ax_layer_type_name(L->spec.type));
+    cpu_kernels[L->spec.type](&k);
     return AX_OK;
 }
 
@@ -131,7 +181,7 @@ const ax_backend ax_backend_cpu = {
     .host_memory = 1,
     .workspace = cpu_workspace,
     .init = cpu_init,
-    .supports = ax_backend_supports_every_type,
+    .supports = cpu_supports,
     .run_layer = cpu_run_layer,
     .describe = cpu_describe,
     .release = cpu_release,

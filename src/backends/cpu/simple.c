@@ -1,6 +1,6 @@
-/* CPU element-wise and reshaping layers (relu, pad, flatten, softmax) and the
- * output-size arithmetic of window operations. No allocation, no shape checks
- * beyond what the size helpers compute. */
+/* CPU element-wise and reshaping layers (relu, pad, flatten, softmax). No
+ * allocation, no shape checks: sizes come resolved (window geometry lives
+ * with the shape resolver, src/model/layer_kinds.c). */
 #include "alexscope/layers.h"
 #include "backends/softmax_row.h"
 
@@ -57,29 +57,4 @@ void ax_flatten(float *out, const float *in, int n, int c, int h, int w, int hwc
 void ax_softmax(float *out, const float *in, int n, int c)
 {
     for (int r = 0; r < n; r++) ax_softmax_row(out + (size_t)r * c, in + (size_t)r * c, c);
-}
-
-/* Output length along one axis. Floor mode counts the windows that fit in the
- * padded input. Ceil mode lets the last window run past the end, but, as Caffe
- * and PyTorch do, drops it when it would start inside the after-padding. */
-int ax_window_out(int in, int k, int s, int pad_before, int pad_after, int ceil_mode)
-{
-    if (s <= 0 || k <= 0) return 0;
-    int span = in + pad_before + pad_after - k;
-    if (span < 0) return 0;
-    int out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    if (ceil_mode && out > 1 && (out - 1) * s >= in + pad_before) out--;
-    return out;
-}
-
-/* TensorFlow SAME: out = ceil(in / s); the total padding needed for that is
- * split with the odd cell after (bottom/right). */
-void ax_same_padding(int in, int k, int s, int *out, int *pad_before, int *pad_after)
-{
-    int o = s > 0 ? (in + s - 1) / s : 0;
-    int total = (o - 1) * s + k - in;
-    if (total < 0) total = 0;
-    if (out) *out = o;
-    if (pad_before) *pad_before = total / 2;
-    if (pad_after) *pad_after = total - total / 2;
 }
