@@ -10,7 +10,7 @@
 
 #include "alexscope/spec.h"
 #include "check_util.h"
-#include "model/train.h"
+#include "alexscope/train.h"
 
 static ax_net *tiny_net(const char *text, int batch)
 {

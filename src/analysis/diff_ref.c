@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "alexscope/weights.h"
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 
 /* Natural order: digit runs compare by value, so "conv2" < "conv10". */
 static int natural_cmp(const char *a, const char *b)

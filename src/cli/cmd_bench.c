@@ -9,7 +9,7 @@
 
 #include "alexscope/cpu.h"
 #include "bench.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 
 /* The GEMMs a grouped convolution makes, timed alone: batch x groups calls of
  * (M = OC/g) x (N = OH*OW) x (K = C/g*KH*KW). Returns the median ms. */

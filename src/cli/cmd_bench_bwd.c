@@ -11,7 +11,7 @@
 
 #include "alexscope/grad.h"
 #include "bench.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 
 static void mean_sd(const double *v, int n, double *mean, double *sd)
 {

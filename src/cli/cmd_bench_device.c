@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 
 static void progress(int tty, const char *what, int k, int n)
 {

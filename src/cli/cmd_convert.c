@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 
 /* Progress for large files: one line on stderr, only when it is a terminal. */
 static void progress(const char *fmt, const char *arg)

@@ -17,7 +17,7 @@
 #include "alexscope/compare.h"
 #include "alexscope/weights.h"
 #include "cli.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 
 /* A reference folder holds at most this many bytes of tensors. */
 #define REF_MAX_BYTES ((size_t)2 << 30)

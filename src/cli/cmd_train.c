@@ -14,9 +14,9 @@
 #include "alexscope/grad.h"
 #include "alexscope/weights.h"
 #include "cli.h"
-#include "core/clock.h"
-#include "core/fileio.h"
-#include "model/train.h"
+#include "alexscope/clock.h"
+#include "alexscope/fileio.h"
+#include "alexscope/train.h"
 
 static volatile sig_atomic_t stop_requested;
 

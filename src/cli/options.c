@@ -11,7 +11,7 @@
 
 #include "alexscope/cpu.h"
 #include "cli.h"
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 
 void ax_cli_usage(FILE *f, const ax_cli_command *commands)
 {

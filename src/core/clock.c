@@ -1,6 +1,6 @@
 /* ax_clock_ms: CLOCK_MONOTONIC, so that a clock step (NTP, a user setting the
  * date) never shows up as a negative or huge layer time. */
-#include "clock.h"
+#include "alexscope/clock.h"
 
 #include <time.h>
 

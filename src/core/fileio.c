@@ -1,7 +1,7 @@
 /* Opening untrusted files (see fileio.h). A FIFO or a device must never block
  * the program: the path is opened with O_NONBLOCK, checked with fstat, and
  * only then switched back to blocking reads. */
-#include "fileio.h"
+#include "alexscope/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,7 +15,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 
 #if defined(__has_include) && !__has_include(<stb_image.h>)
 #include <stb/stb_image.h>

@@ -1,7 +1,7 @@
 /* Class label lists: a text file with one class name per line, line 1 being
  * class 0. Loading only; which list a net uses is the spec's business. */
 #include "alexscope/image.h"
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 
 #include <errno.h>
 #include <stdio.h>

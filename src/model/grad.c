@@ -13,7 +13,7 @@
 
 #include "alexscope/backend.h"
 #include "alexscope/layer_kind.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 

@@ -16,7 +16,7 @@
 
 #include "alexscope/layer_kind.h"
 #include "alexscope/weights.h"
-#include "core/clock.h"
+#include "alexscope/clock.h"
 #include "core/parallel.h"
 
 /* Round float counts up to 64 bytes so every tensor starts on a cache line. */

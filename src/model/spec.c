@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 
 /* A spec is a few kilobytes; anything near this is not one. */
 #define AX_SPEC_MAX_BYTES (16u << 20)

@@ -2,7 +2,7 @@
  * SGD with momentum and weight decay on the trainable layers, and weight and
  * checkpoint files. Every random choice is a hash of the seed and a position
  * (epoch, step, image), so a resumed run repeats an uninterrupted one. */
-#include "train.h"
+#include "alexscope/train.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * .net writer read back. Nothing here trusts a length or a shape in the file. */
 #include "caffe.h"
 #include "wfile_internal.h"
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 #include "alexscope/net.h"
 #include "weights/caffe.pb-c.h"
 

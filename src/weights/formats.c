@@ -4,7 +4,7 @@
  * understood-formats text is drawn from the rows, so it names what is read. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
-#include "core/fileio.h"
+#include "alexscope/fileio.h"
 
 #include <errno.h>
 #include <stdio.h>

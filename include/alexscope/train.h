@@ -2,8 +2,8 @@
  * decoded once and kept resized), seeded batches with random crop and flip,
  * SGD with momentum and weight decay over a net's gradient state, and
  * checkpoints that resume to the same weights as an uninterrupted run. */
-#ifndef AX_TRAIN_H
-#define AX_TRAIN_H
+#ifndef ALEXSCOPE_TRAIN_H
+#define ALEXSCOPE_TRAIN_H
 
 #include <stdint.h>
 

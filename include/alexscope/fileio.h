@@ -1,8 +1,8 @@
 /* Opening untrusted files: the one place that opens a path the user named.
  * A path must be a regular file (checked without blocking on a FIFO or a
  * device) and is read whole, up to a stated limit, or mapped read-only. */
-#ifndef AX_FILEIO_H
-#define AX_FILEIO_H
+#ifndef ALEXSCOPE_FILEIO_H
+#define ALEXSCOPE_FILEIO_H
 
 #include <stddef.h>
 #include "alexscope/status.h"
