@@ -136,6 +136,18 @@ for cmd in $cmds; do
       bad "$cmd lists $name but refuses it (exit $rc): $(printf '%s\n' "$out" | head -n 1)"
   done
 done
+# ... and every option it does not list is refused, naming who takes it
+alllongs=$(sed -n 's/^    {"\([a-z0-9-]*\)", [^"]*"[^"]*", *"[^"]*"},$/\1/p; s/^    {"\([a-z0-9-]*\)", [0-9a-z'"'"']*, NULL, "[^"]*"},$/\1/p' "$src/src/cli/commands.c")
+[ "$(printf '%s\n' $alllongs | wc -l)" -ge 30 ] && ok || bad "the option rows in commands.c were not read: $alllongs"
+for cmd in $cmds; do
+  taken=$("$prog" $cmd --help | sed -n '/^options:/,/^$/p' | grep -o -E -- '--[a-z0-9-]+' | sort -u)
+  for name in $alllongs; do
+    case " $(echo $taken) " in *" --$name "*) continue ;; esac
+    out=$("$prog" $cmd --$name 1 2>&1 >/dev/null); rc=$?
+    [ $rc = 2 ] && printf '%s\n' "$out" | grep -q -- "--$name belongs to .*, not to $cmd" && ok ||
+      bad "$cmd does not list --$name but did not refuse it (exit $rc): $out"
+  done
+done
 out=$("$prog" dmup 2>&1 >/dev/null); rc=$?
 [ $rc = 2 ] && [ "$out" = "alexscope: 'dmup' is not a command; did you mean dump?" ] && ok ||
   bad "alexscope dmup: exit $rc: $out"

@@ -102,7 +102,7 @@ fi
 # Misuse.
 expect 2 'needs --data DIR' -- "$prog" train --model "$net" --out "$tmp/x.safetensors"
 expect 2 'no weighted layer .conv9.|no layer .conv9.' -- "${train[@]}" --classes 3 --reinit conv9 --out "$tmp/x.safetensors"
-expect 2 'belong to the train command' -- "$prog" dump --epochs 3 "$tmp/data/circle/000.ppm"
+expect 2 '--epochs belongs to the train command, not to dump' -- "$prog" dump --epochs 3 "$tmp/data/circle/000.ppm"
 expect 1 'not in --train-layers' -- "${train[@]}" --classes 3 --train-layers conv1 --out "$tmp/x.safetensors"
 expect 1 'cannot write there' -- "${train[@]}" --classes 3 --out "$tmp/no/such/dir/x.safetensors"
 expect 1 'no fully connected layer' -- "$prog" train --model tf-bench --data "$tmp/data" --out "$tmp/x.safetensors"

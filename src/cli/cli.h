@@ -50,7 +50,6 @@ typedef struct {
     int epochs, no_augment;
     double val_split, lr, momentum, weight_decay;
     long long seed;
-    int train_given;          /* any train-only option was given */
     double atol, rtol;        /* diff tolerances, when given */
     int atol_set, rtol_set;
     int atol_of_max;          /* --atol Xx: X times the layer's max|B| */
@@ -113,6 +112,10 @@ const ax_cli_command *ax_cli_command_find(const char *name);
 /* The command within edit distance 2 of word (NULL: none). */
 const ax_cli_command *ax_cli_command_nearest(const char *word);
 void ax_cli_command_help(FILE *f, const ax_cli_command *c);
+/* 1 when the command's row lists the option (long name; --help and
+ * --version go everywhere); else 0 with the commands that do take it in
+ * owners ("the bench and diff commands", or "no command"). */
+int ax_cli_command_takes(const char *command, const char *option, char *owners, size_t size);
 /* The global --help: the commands of the table, then the options. */
 void ax_cli_usage(FILE *f, const ax_cli_command *commands);
 

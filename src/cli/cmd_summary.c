@@ -10,9 +10,7 @@
 
 int ax_cmd_summary(const ax_cli_opts *o)
 {
-    if (o->image || o->input_npy || o->weights) {
-        return ax_cli_error(2, "summary reads the net spec only: no IMAGE, --input or --weights");
-    }
+    if (o->image) return ax_cli_error(2, "summary reads the net spec only: it takes no IMAGE");
     int json = 0;
     if (o->format && !strcmp(o->format, "json")) json = 1;
     else if (o->format && strcmp(o->format, "text")) {

@@ -107,6 +107,35 @@ static const ax_cli_option *option_find(const char *name, size_t len)
     return NULL;
 }
 
+/* 1 when the space-separated list names `name` whole. */
+static int list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *s = list; *s;) {
+        size_t len = strcspn(s, " ");
+        if (len == n && !strncmp(s, name, n)) return 1;
+        s += len + (s[len] == ' ');
+    }
+    return 0;
+}
+
+int ax_cli_command_takes(const char *command, const char *option, char *owners, size_t size)
+{
+    const ax_cli_command *c = ax_cli_command_find(command);
+    if (!strcmp(option, "help") || !strcmp(option, "version") || (c && list_has(c->options, option))) return 1;
+    /* "the diff command", "the bench and diff commands", "the a, b and c commands" */
+    const ax_cli_command *who[16];
+    int n = 0;
+    for (const ax_cli_command *p = commands; p->name && n < 16; p++)
+        if (list_has(p->options, option)) who[n++] = p;
+    size_t len = (size_t)snprintf(owners, size, n ? "the " : "no command");
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(owners + len, size - len, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+                                who[i]->name);
+    if (n && len < size) snprintf(owners + len, size - len, n > 1 ? " commands" : " command");
+    return 0;
+}
+
 void ax_cli_command_help(FILE *f, const ax_cli_command *c)
 {
     fprintf(f, "usage: %s\n\n%s\n\noptions:\n", c->usage, c->summary);

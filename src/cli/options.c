@@ -177,8 +177,21 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     opterr = 0;
     int want_help = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":m:w:d:t:k:i:s:b:r:hV", longs, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, ":m:w:d:t:k:i:s:b:r:hV", longs, &li)) != -1) {
         int rc = 0;
+        /* An option the command's row does not list is refused: its --help
+         * shows exactly what it takes. */
+        const char *name = li >= 0 ? longs[li].name : NULL;
+        for (int j = 0; !name && longs[j].name; j++)
+            if (longs[j].val == c) name = longs[j].name;
+        li = -1;
+        char owners[160];
+        if (name && !ax_cli_command_takes(o->command, name, owners, sizeof owners)) {
+            fprintf(stderr, "alexscope: --%s belongs to %s, not to %s (see alexscope %s --help)\n", name, owners,
+                    o->command, o->command);
+            return 2;
+        }
         if (c == 'm' || c == 'w' || c == 'd' || c == OPT_REFERENCE) {
             if (o->nsides == (int)(sizeof o->sides / sizeof o->sides[0])) {
                 fprintf(stderr, "alexscope: too many --weights/--model/--device/--reference options\n");
@@ -216,19 +229,19 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
             o->loss = optarg;
             break;
         case OPT_BACKWARD: o->backward = 1; break;
-        case OPT_DATA: o->data_dir = optarg; o->train_given = 1; break;
-        case OPT_OUT: o->train_out = optarg; o->train_given = 1; break;
-        case OPT_TRAIN_LAYERS: o->train_layers = optarg; o->train_given = 1; break;
-        case OPT_REINIT: o->reinit = optarg; o->train_given = 1; break;
-        case OPT_RESUME: o->resume = optarg; o->train_given = 1; break;
-        case OPT_CLASSES: rc = parse_count("--classes", optarg, 2, 100000, &o->classes); o->train_given = 1; break;
-        case OPT_EPOCHS: rc = parse_count("--epochs", optarg, 1, 100000, &o->epochs); o->train_given = 1; break;
-        case OPT_VAL_SPLIT: rc = parse_real("--val-split", optarg, 0, 0.9, &o->val_split); o->train_given = 1; break;
-        case OPT_LR: rc = parse_real("--lr", optarg, 0, 100, &o->lr); o->train_given = 1; break;
-        case OPT_MOMENTUM: rc = parse_real("--momentum", optarg, 0, 0.999, &o->momentum); o->train_given = 1; break;
-        case OPT_WD: rc = parse_real("--weight-decay", optarg, 0, 1, &o->weight_decay); o->train_given = 1; break;
-        case OPT_SEED: { int v = 0; rc = parse_count("--seed", optarg, 0, 2147483647, &v); o->seed = v; o->train_given = 1; break; }
-        case OPT_NO_AUGMENT: o->no_augment = 1; o->train_given = 1; break;
+        case OPT_DATA: o->data_dir = optarg; break;
+        case OPT_OUT: o->train_out = optarg; break;
+        case OPT_TRAIN_LAYERS: o->train_layers = optarg; break;
+        case OPT_REINIT: o->reinit = optarg; break;
+        case OPT_RESUME: o->resume = optarg; break;
+        case OPT_CLASSES: rc = parse_count("--classes", optarg, 2, 100000, &o->classes); break;
+        case OPT_EPOCHS: rc = parse_count("--epochs", optarg, 1, 100000, &o->epochs); break;
+        case OPT_VAL_SPLIT: rc = parse_real("--val-split", optarg, 0, 0.9, &o->val_split); break;
+        case OPT_LR: rc = parse_real("--lr", optarg, 0, 100, &o->lr); break;
+        case OPT_MOMENTUM: rc = parse_real("--momentum", optarg, 0, 0.999, &o->momentum); break;
+        case OPT_WD: rc = parse_real("--weight-decay", optarg, 0, 1, &o->weight_decay); break;
+        case OPT_SEED: { int v = 0; rc = parse_count("--seed", optarg, 0, 2147483647, &v); o->seed = v; break; }
+        case OPT_NO_AUGMENT: o->no_augment = 1; break;
         case OPT_FORMAT: o->format = optarg; break;
         case OPT_TF32: o->tf32 = 1; break;
         case OPT_GPU: rc = parse_count("--gpu", optarg, 0, 1023, &o->gpu); break;
@@ -255,46 +268,8 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         fprintf(stderr, "alexscope: give an IMAGE or --input X.npy, not both\n");
         return 2;
     }
-    if (strcmp(o->command, "diff")) {
-        const char *opt = o->map_file ? "--map" : o->diff_save && strcmp(o->command, "grad") ? "--save" : o->atol_set ? "--atol" :
-                          o->rtol_set ? "--rtol" : NULL;
-        for (int i = 0; i < o->nsides && !opt; i++)
-            if (o->sides[i].kind == 'r') opt = "--reference";
-        if (opt) {
-            fprintf(stderr, "alexscope: %s belongs to the diff command\n", opt);
-            return 2;
-        }
-    }
-    if (o->save_dir && strcmp(o->command, "dump")) {
-        fprintf(stderr, "alexscope: --save-activations belongs to the dump command\n");
-        return 2;
-    }
-    if ((o->grad_class >= 0 || o->loss) && strcmp(o->command, "grad")) {
-        fprintf(stderr, "alexscope: %s belongs to the grad command\n", o->loss ? "--loss" : "--class");
-        return 2;
-    }
     if (o->grad_class >= 0 && o->loss) {
         fprintf(stderr, "alexscope: give --class K or --loss l2, not both\n");
-        return 2;
-    }
-    if (o->backward && strcmp(o->command, "bench")) {
-        fprintf(stderr, "alexscope: --backward belongs to the bench command\n");
-        return 2;
-    }
-    if (o->train_given && strcmp(o->command, "train")) {
-        fprintf(stderr, "alexscope: --data, --out, --epochs, --lr and the other training options belong to the train command\n");
-        return 2;
-    }
-    if (o->spec_text && strcmp(o->command, "inspect")) {
-        fprintf(stderr, "alexscope: --spec belongs to the inspect command\n");
-        return 2;
-    }
-    if (o->format && strcmp(o->command, "summary")) {
-        fprintf(stderr, "alexscope: --format belongs to the summary command\n");
-        return 2;
-    }
-    if (o->load_only && strcmp(o->command, "convert")) {
-        fprintf(stderr, "alexscope: --load-only belongs to the convert command\n");
         return 2;
     }
     return want_help ? 3 : 0;
