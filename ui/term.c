@@ -9,7 +9,7 @@
 #include <string.h>
 #include <term.h>
 
-#include "core/clock.h"
+#include "alexscope/clock.h"
 #include <time.h>
 #include <unistd.h>
 
