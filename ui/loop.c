@@ -24,34 +24,6 @@ const ax_view *const ax_views[AX_V_COUNT] = {
     [AX_V_SALIENCY] = &ax_view_saliency,
 };
 
-const ax_keyhelp ax_global_keys[] = {
-    { "n Space", "next layer (computes it if needed)" },
-    { "p", "previous layer (never recomputes)" },
-    { "Up Down Home End", "layer list (views that don't scroll)" },
-    { "click", "layer list row: go to that layer" },
-    { "g", "run to a layer: name, prefix, number" },
-    { "/", "find a layer, or a channel by number" },
-    { "a", "run all layers" },
-    { "x", "stop after the layer being computed" },
-    { "< >", "previous / next image of a batch" },
-    { "1 ... 9", "Tensor Channels Heatmap LRN Groups" },
-    { "", "Top-k Filters Input Messages views" },
-    { "0", "Saliency view: |d logit / d input| of a class" },
-    { "Tab Shift-Tab", "next / previous view" },
-    { "Esc Backspace", "back to the view drilled in from" },
-    { "", "(top view: Esc stops, Backspace = p)" },
-    { "q", "back from a drilled-in view," },
-    { "", "quits at the top view" },
-    { "Q", "quit from anywhere" },
-    { "S", "Summary view: the model's layers, totals, diagram" },
-    { "L", "current LRN layer off / on (what-if)" },
-    { "T", "grouped conv: tower 0 off, tower 1 off, both on" },
-    { "m", "colours on / off" },
-    { "s", "save view: .txt plain, .ans colours" },
-    { "Ctrl-L", "redraw the screen" },
-    { "? F1", "this help" },
-    { NULL, NULL },
-};
 
 /* What loading said, one line each ("note: ...", "warning: ..."). */
 static void load_messages(ax_ui *u, const char *text)
@@ -91,6 +63,7 @@ int ax_ui_state_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *e
     u->dirty = 1;
     u->views = ax_views;
     u->modes = ax_modes;
+    u->keys = ax_global_keys;
     pthread_mutex_init(&u->mu, NULL);
     pthread_mutex_init(&u->compute_mu, NULL);
     u->cache = calloc((size_t)net->nlayers + 1, sizeof *u->cache);
@@ -216,6 +189,74 @@ static const ax_key *mode_key(const ax_ui *u, int k)
     return NULL;
 }
 
+/* ---- the global map ------------------------------------------------------ */
+
+static int key_quit(ax_ui *u, int k) { (void)k; u->quit = 1; return 1; }
+static int key_q(ax_ui *u, int k)
+{
+    (void)k;
+    if (!go_back(u)) u->quit = 1;
+    return 1;
+}
+static int key_back(ax_ui *u, int k)
+{
+    if (go_back(u)) return 1;
+    if (k == 27) ax_ui_worker_stop(u);
+    else prev_layer(u);
+    return 1;
+}
+static int key_help(ax_ui *u, int k) { (void)k; u->help = 1; ax_ui_help_key(u, KEY_HOME); return 1; }
+static int key_next(ax_ui *u, int k) { (void)k; ax_ui_worker_step(u); return 1; }
+static int key_prev(ax_ui *u, int k) { (void)k; prev_layer(u); return 1; }
+static int key_all(ax_ui *u, int k) { (void)k; ax_ui_worker_run_to(u, u->net->nlayers - 1); return 1; }
+static int key_stop(ax_ui *u, int k) { (void)k; ax_ui_worker_stop(u); return 1; }
+static int key_image(ax_ui *u, int k) { switch_image(u, k == '<' || k == ',' ? -1 : 1); return 1; }
+static int key_tab(ax_ui *u, int k)
+{
+    ax_ui_open_view(u, (u->view + (k == '\t' ? 1 : AX_V_COUNT - 1)) % AX_V_COUNT, 0);
+    return 1;
+}
+static int key_colour(ax_ui *u, int k)
+{
+    (void)k;
+    if (u->can_colour) u->colour = !u->colour;
+    else ax_ui_say(u, AX_R_DIM, "no colours here (%s)", u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
+    return 1;
+}
+static int key_save(ax_ui *u, int k) { ax_ui_save_view(u, k); return 1; }
+static int key_summary(ax_ui *u, int k) { (void)k; ax_ui_open_view(u, AX_V_SUMMARY, 1); return 1; }
+static int key_redraw(ax_ui *u, int k) { (void)k; clearok(curscr, TRUE); return 1; }
+static int key_mouse(ax_ui *u, int k) { (void)k; mouse(u); return 1; }
+static int key_view(ax_ui *u, int k) { ax_ui_open_view(u, k - '1', 0); return 1; }
+
+/* The keys that work everywhere, in the order they are tried and shown in
+ * the help. Rows with frame set are taken before the view's own keys; the
+ * row with modes set is where each mode's keys go (and their help lines). */
+const ax_key ax_global_keys[] = {
+    { .codes = { 'n', ' ' }, .keys = "n Space", .what = "next layer (computes it if needed)", .fn = key_next },
+    { .codes = { 'p' }, .keys = "p", .what = "previous layer (never recomputes)", .fn = key_prev },
+    { .codes = { KEY_UP, KEY_DOWN, KEY_HOME, KEY_END }, .keys = "Up Down Home End", .what = "layer list (views that don't scroll)", .fn = list_key },
+    { .codes = { KEY_MOUSE }, .keys = "click", .what = "layer list row: go to that layer", .fn = key_mouse, .frame = 1 },
+    { .codes = { 'a' }, .keys = "a", .what = "run all layers", .fn = key_all },
+    { .codes = { 'x' }, .keys = "x", .what = "stop after the layer being computed", .fn = key_stop },
+    { .codes = { '<', ',', '>', '.' }, .keys = "< >", .what = "previous / next image of a batch", .fn = key_image },
+    { .codes = { '1', '2', '3', '4', '5', '6', '7', '8', '9' }, .keys = "1 ... 9", .what = "Tensor Channels Heatmap LRN Groups", .fn = key_view },
+    { .codes = { 0 }, .keys = "", .what = "Top-k Filters Input Messages views" },
+    { .codes = { 0 }, .keys = NULL, .what = NULL, .fn = NULL, .modes = 1 },
+    { .codes = { '\t', KEY_BTAB }, .keys = "Tab Shift-Tab", .what = "next / previous view", .fn = key_tab, .frame = 1 },
+    { .codes = { 27, KEY_BACKSPACE, 127, 8 }, .keys = "Esc Backspace", .what = "back to the view drilled in from", .fn = key_back, .frame = 1 },
+    { .codes = { 0 }, .keys = "", .what = "(top view: Esc stops, Backspace = p)" },
+    { .codes = { 'q' }, .keys = "q", .what = "back from a drilled-in view,", .fn = key_q, .frame = 1 },
+    { .codes = { 0 }, .keys = "", .what = "quits at the top view" },
+    { .codes = { 'Q' }, .keys = "Q", .what = "quit from anywhere", .fn = key_quit, .frame = 1 },
+    { .codes = { 'S' }, .keys = "S", .what = "Summary view: the model's layers, totals, diagram", .fn = key_summary },
+    { .codes = { 'm' }, .keys = "m", .what = "colours on / off", .fn = key_colour },
+    { .codes = { 's' }, .keys = "s", .what = "save view: .txt plain, .ans colours", .fn = key_save },
+    { .codes = { 12 }, .keys = "Ctrl-L", .what = "redraw the screen", .fn = key_redraw },
+    { .codes = { KEY_F(1), '?' }, .keys = "? F1", .what = "this help", .fn = key_help, .frame = 1 },
+    { .codes = { 0 }, .keys = NULL, .what = NULL, .fn = NULL },
+};
+
 int ax_ui_sync(ax_ui *u)
 {
     int busy = ax_ui_worker_sync(u);
@@ -239,51 +280,13 @@ void ax_ui_handle_key(ax_ui *u, int k)
         else u->help = ax_ui_help_key(u, k);
         return;
     }
-    /* the view's own keys come first (Saliency's p is its scale) */
+    /* the frame rows come first, then the view's own keys (Saliency's p is
+     * its scale), then the rest of the global map in its order */
     const ax_view *v = ax_views[u->view];
-    int frame_key = k == 'Q' || k == 'q' || k == 27 || k == KEY_BACKSPACE || k == 127 || k == 8 || k == '?' ||
-                    k == KEY_F(1) || k == KEY_MOUSE || k == '\t' || k == KEY_BTAB;
-    if (!frame_key && v->key && v->key(u, k)) return;
-    switch (k) {
-    case 'Q': u->quit = 1; return;
-    case 'q':
-        if (!go_back(u)) u->quit = 1;
-        return;
-    case 27:
-        if (!go_back(u)) ax_ui_worker_stop(u);
-        return;
-    case KEY_BACKSPACE: case 127: case 8:
-        if (!go_back(u)) prev_layer(u);
-        return;
-    case '?': case KEY_F(1): u->help = 1; ax_ui_help_key(u, KEY_HOME); return;
-    case 'n': case ' ': ax_ui_worker_step(u); return;
-    case 'p': prev_layer(u); return;
-    case 'a': ax_ui_worker_run_to(u, u->net->nlayers - 1); return;
-    case 'x': ax_ui_worker_stop(u); return;
-    case '<': case ',': switch_image(u, -1); return;
-    case '>': case '.': switch_image(u, 1); return;
-    case '\t': ax_ui_open_view(u, (u->view + 1) % AX_V_COUNT, 0); return;
-    case KEY_BTAB: ax_ui_open_view(u, (u->view + AX_V_COUNT - 1) % AX_V_COUNT, 0); return;
-    case 'm':
-        if (u->can_colour) u->colour = !u->colour;
-        else ax_ui_say(u, AX_R_DIM, "no colours here (%s)", u->cfg->mono ? "--mono or NO_COLOR" : "the terminal has none");
-        return;
-    case 's': ax_ui_save_view(u, k); return;
-    case 'S': ax_ui_open_view(u, AX_V_SUMMARY, 1); return;
-    case 12: clearok(curscr, TRUE); return;
-    case KEY_MOUSE: mouse(u); return;
-    default: break;
-    }
-    if (k >= '1' && k <= '9' && k < '1' + AX_V_COUNT) {
-        ax_ui_open_view(u, k - '1', 0);
-        return;
-    }
-    const ax_key *mk = mode_key(u, k);
-    if (mk && mk->fn && mk->fn(u, k)) {
-        u->last_key = mk;
-        return;
-    }
-    list_key(u, k);
+    const ax_key *r = ax_ui_key_find(u->keys, k);
+    if (!(r && r->frame) && v->key && v->key(u, k)) return;
+    if (!r) r = mode_key(u, k);   /* the modes row: codes of its own it has none */
+    if (r && r->fn && r->fn(u, k)) u->last_key = r;
 }
 
 /* ---- the loop ----------------------------------------------------------- */

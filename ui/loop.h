@@ -11,7 +11,7 @@
 
 /* The view table and the global keys' help. */
 extern const ax_view *const ax_views[AX_V_COUNT];
-extern const ax_keyhelp ax_global_keys[];
+extern const ax_key ax_global_keys[];
 
 /* The state of a workbench on net (also for the benchmark and the key
  * test): the tables, every view's and mode's state; free it with
@@ -21,8 +21,9 @@ void ax_ui_state_free(ax_ui *u);
 /* Each loop turn: the worker and every mode's sync. Returns 1 while one works. */
 int ax_ui_sync(ax_ui *u);
 /* One key, as the loop handles it: an open prompt, the help, the view's own
- * keys, the global map, then the modes' keys; u->last_key says which row
- * took it. */
+ * keys, then the global map (ax_global_keys: its frame rows before the
+ * view's keys, its modes row standing for the modes' keys); u->last_key says
+ * which row took it. */
 void ax_ui_handle_key(ax_ui *u, int k);
 
 /* ---- frame.c ------------------------------------------------------------ */

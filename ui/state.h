@@ -67,8 +67,9 @@ struct ax_ui;
  * what they do, the handler (1 when the key was used), and its words on the
  * bottom line (NULL: not there; bar_back instead once a view was drilled
  * into, bar_cols the screen width it needs). A row with `modes` set stands
- * where the modes' own keys go in the global map. A table ends with a row
- * whose keys is NULL. */
+ * where the modes' own keys go in the global map; one with `frame` set is
+ * taken before the view's own keys (the frame's Q q Esc ? Tab mouse). A
+ * table ends with a row whose keys is NULL and modes 0. */
 typedef struct ax_key {
     int codes[AX_KEY_CODES];
     const char *keys, *what;
@@ -76,6 +77,7 @@ typedef struct ax_key {
     const char *bar, *bar_back;
     int bar_cols;
     int modes;
+    int frame;
 } ax_key;
 
 typedef struct { const char *keys, *what; } ax_keyhelp;

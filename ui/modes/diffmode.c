@@ -510,10 +510,10 @@ static int open_view(ax_ui *u, int k)
 }
 
 static const ax_key keys[] = {
-    { { 'D' }, "D", "Diff view: side A against side B", open_view, NULL, NULL, 0, 0 },
-    { { 'W' }, "W", "load side B (weights or .net) to compare", key, NULL, NULL, 0, 0 },
-    { { ']' }, "]", "first divergent layer (a view's own ] first)", key, NULL, NULL, 0, 0 },
-    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { { 'D' }, "D", "Diff view: side A against side B", open_view, NULL, NULL, 0, 0, 0 },
+    { { 'W' }, "W", "load side B (weights or .net) to compare", key, NULL, NULL, 0, 0, 0 },
+    { { ']' }, "]", "first divergent layer (a view's own ] first)", key, NULL, NULL, 0, 0, 0 },
+    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 },
 };
 
 const ax_mode ax_mode_diff = {

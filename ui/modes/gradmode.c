@@ -512,8 +512,8 @@ static int open_key(ax_ui *u, int k)
 }
 
 static const ax_key keys[] = {
-    { { '0' }, "0", "Saliency view: |d logit / d input| of a class", open_key, NULL, NULL, 0, 0 },
-    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { { '0' }, "0", "Saliency view: |d logit / d input| of a class", open_key, NULL, NULL, 0, 0, 0 },
+    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 },
 };
 
 const ax_mode ax_mode_grad = {

@@ -155,9 +155,9 @@ static void draw(ax_ui *u, int y)
 }
 
 static const ax_key keys[] = {
-    { { 'g' }, "g", "run to a layer: name, prefix, number", open_prompt, "g run to", NULL, 110, 0 },
-    { { '/' }, "/", "find a layer, or a channel by number", open_prompt, "/ find", NULL, 110, 0 },
-    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { { 'g' }, "g", "run to a layer: name, prefix, number", open_prompt, "g run to", NULL, 110, 0, 0 },
+    { { '/' }, "/", "find a layer, or a channel by number", open_prompt, "/ find", NULL, 110, 0, 0 },
+    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 },
 };
 
 const ax_mode ax_mode_prompt = {

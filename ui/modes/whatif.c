@@ -171,9 +171,9 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
 }
 
 static const ax_key keys[] = {
-    { { 'L' }, "L", "current LRN layer off / on (what-if)", ax_ui_whatif_key, NULL, NULL, 0, 0 },
-    { { 'T' }, "T", "grouped conv: tower 0 off, tower 1 off, both on", ax_ui_whatif_key, NULL, NULL, 0, 0 },
-    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0 },
+    { { 'L' }, "L", "current LRN layer off / on (what-if)", ax_ui_whatif_key, NULL, NULL, 0, 0, 0 },
+    { { 'T' }, "T", "grouped conv: tower 0 off, tower 1 off, both on", ax_ui_whatif_key, NULL, NULL, 0, 0, 0 },
+    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 },
 };
 
 const ax_mode ax_mode_whatif = {
