@@ -4,9 +4,11 @@
  * own keys come first), no code stands in two rows, and a view's own key wins
  * over the global one (Saliency's p). Curses draws into /dev/null. */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
@@ -24,9 +26,12 @@ static const char spec_text[] =
 static ax_net *net;
 static SCREEN *scr;
 static FILE *out, *in;
+static char dir[] = "/tmp/ax_check_keys_XXXXXX";
 
 static void setup(void)
 {
+    /* s saves the view into the working folder: one of our own */
+    ck_assert(mkdtemp(dir) != NULL && chdir(dir) == 0);
     ax_spec spec;
     ax_error err = {0};
     ck_assert_msg(ax_spec_parse(&spec, spec_text, "keys.net", &err) == AX_OK, "%s", err.msg);
@@ -46,6 +51,11 @@ static void teardown(void)
     fclose(out);
     fclose(in);
     ax_net_free(net);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.') unlinkat(dirfd(d), e->d_name, 0);
+    if (d) closedir(d);
+    if (chdir("/") == 0) rmdir(dir);
 }
 
 /* A fresh workbench on view v; key k pressed; the row that took it. */
