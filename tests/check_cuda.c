@@ -180,6 +180,32 @@ END_TEST
 START_TEST(every_layer_type_gemm) { layer_types(layers_text, 3, 1); }
 END_TEST
 
+/* The CUDA backend says it runs every layer type, and the spec above holds
+ * one of each, so the two comparisons above cover them all. */
+START_TEST(every_layer_type_has_a_kernel)
+{
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, layers_text, "layers.net", &err) == AX_OK, "%s", err.msg);
+    for (int t = 0; t < AX_L_COUNT; t++) {
+        int in_spec = 0;
+        for (int i = 0; i < spec.nlayers; i++) in_spec |= spec.layers[i].type == (ax_layer_type)t;
+        ck_assert_msg(in_spec, "the layer-types spec has no %s layer", ax_layer_type_name((ax_layer_type)t));
+        ax_layer L;
+        memset(&L, 0, sizeof L);
+        L.spec.type = (ax_layer_type)t;
+        char why[160] = "";
+        ck_assert_msg(ax_backend_cuda.supports(NULL, &L, why, sizeof why), "cuda: %s", why);
+    }
+    ax_layer L;
+    memset(&L, 0, sizeof L);
+    L.spec.type = AX_L_COUNT;
+    char why[160] = "";
+    ck_assert(!ax_backend_cuda.supports(NULL, &L, why, sizeof why));
+    ck_assert_msg(strstr(why, "no CUDA kernel"), "%s", why);
+}
+END_TEST
+
 START_TEST(chw_flatten_groups) { layer_types(chw_text, 2, _i); }
 END_TEST
 
@@ -472,6 +498,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
     tcase_add_test(tc, every_layer_type_cudnn);
     tcase_add_test(tc, every_layer_type_gemm);
+    tcase_add_test(tc, every_layer_type_has_a_kernel);
     tcase_add_loop_test(tc, chw_flatten_groups, 0, 2);
     tcase_add_test(tc, maxpool_nan);
     tcase_add_loop_test(tc, builtin_nets, 0, 8);

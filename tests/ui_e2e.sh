@@ -130,29 +130,44 @@ fi
 
 keys "?"
 expect "Help: keys" "? opens the help"
-expect "previous layer (never recomputes)" "the help lists the global keys" 2
-expect "sort ascending / descending" "the help lists the views' keys" 2
-expect "quits at the top view" "the help states the q rule" 2
-# every view's heading stands in the same column as its first key, on the next
-# row, on the first page or (a help longer than the screen) on the last
-s1=$(screen)
-s2=$s1
-if echo "$s1" | grep -q " lines 1-"; then
-    keys End
-    wait_gone " lines 1-" 5
-    s2=$(screen)
-    keys Home
-fi
-# the four cells under heading $2 on page $1 (empty when it is not there)
+# every page of the help, from the first (PgDn until the last line is on show),
+# one file each (wait_gone keeps its own count in n)
+page=$(screen)
+hp=0
+echo "$page" > "$work/help.$hp"
+while echo "$page" | grep -q " lines [0-9]*-" && [ "$hp" -lt 20 ]; do
+    range=$(echo "$page" | grep -o " lines [0-9]*-[0-9]* of [0-9]*" | head -n 1)
+    last=$(echo "$range" | sed 's/.*-\([0-9]*\) of \([0-9]*\)/\1 \2/')
+    [ "${last% *}" -ge "${last#* }" ] && break
+    keys NPage
+    wait_gone "$range" 5
+    page=$(screen)
+    hp=$((hp + 1))
+    echo "$page" > "$work/help.$hp"
+done
+keys Home
+for want in "previous layer (never recomputes)|the global keys" "sort ascending / descending|the views' keys" \
+    "quits at the top view|the q rule" "first divergent layer|the Diff mode's keys" \
+    "load side B|the Diff mode's W"; do
+    if cat "$work"/help.* | grep -qF "${want%%|*}"; then pass "the help lists ${want#*|}"
+    else fail "the help lists ${want#*|} (no \"${want%%|*}\" on any page)"; fi
+done
+# every view's heading stands in the same column as its first key, on the
+# next row, on some page of the help
+# the four cells under heading $2 in $1 (empty when it is not there)
 under() {
     echo "$1" | ascii | awk -v h="$2" 'found { print substr($0, col + 1, 4); exit }
         { i = index($0, h); if (i) { found = 1; col = i } }'
 }
 bad=""
 for v in "1 Tensor view" "2 Channels view" "3 Heatmap view" "4 LRN view" "5 Groups view" "6 Top-k view" \
-    "7 Filters view" "8 Input view" "9 Messages view"; do
-    r1=$(under "$s1" "$v") r2=$(under "$s2" "$v")
-    case "$r1" in ""|" "*) case "$r2" in ""|" "*) bad="$bad [$v]" ;; esac ;; esac
+    "7 Filters view" "8 Input view" "9 Messages view" "Summary view" "0 Saliency view" "D Diff view"; do
+    ok=""
+    for f in "$work"/help.*; do
+        r=$(under "$(cat "$f")" "$v")
+        case "$r" in ""|" "*) ;; *) ok=1 ;; esac
+    done
+    [ -n "$ok" ] || bad="$bad [$v]"
 done
 if [ -z "$bad" ]; then pass "each view's heading in the help has its keys below it"; else fail "help headings cut from their keys:$bad"; fi
 keys x

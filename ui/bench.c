@@ -110,14 +110,13 @@ int ax_ui_bench(ax_net *net, const ax_ui_config *cfg, int cols, int rows, ax_err
             u->view = bc->view;
             u->help = !strcmp(bc->label, "help");
             u->ch = 0;
-            const ax_view *view = u->views[u->view];
-            if (bc->setup && view->key) view->key(u, bc->setup);
+            if (bc->setup) ax_ui_view_key(u, bc->setup);
             /* cold caches for the first frame, as after stepping onto the layer */
             ax_ui_cache_drop(u);
             double sum = 0, mx = 0, first = 0;
             for (int f = 0; f < frames; f++) {
                 double t0 = ax_ui_now();
-                if (f > 0 && bc->ka && view->key) view->key(u, f % 2 ? bc->ka : bc->kb);
+                if (f > 0 && bc->ka) ax_ui_view_key(u, f % 2 ? bc->ka : bc->kb);
                 ax_ui_draw_all(u);
                 clearok(curscr, TRUE);
                 wnoutrefresh(stdscr);

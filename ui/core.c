@@ -39,7 +39,39 @@ void ax_ui_open_view(ax_ui *u, int v, int drill)
         u->nback = 0;
     }
     u->view = v;
-    if (drill && u->views[v]->key) u->views[v]->key(u, AX_KEY_OPEN);
+    if (drill && u->views[v]->open) u->views[v]->open(u);
+}
+
+const ax_view *ax_ui_view_on_show(const ax_ui *u)
+{
+    for (int m = 0; m < AX_M_COUNT; m++) {
+        const ax_view *v = u->modes[m]->stand_in ? u->modes[m]->stand_in(u, u->view) : NULL;
+        if (v) return v;
+    }
+    return u->views[u->view];
+}
+
+int ax_ui_shown_layer(ax_ui *u, int i, ax_ui_shown *out)
+{
+    for (int m = 0; m < AX_M_COUNT; m++)
+        if (u->modes[m]->shows && u->modes[m]->shows(u, i, out)) {
+            out->mode = m;
+            return 1;
+        }
+    *out = (ax_ui_shown){ ax_ui_data(u, i), ax_ui_cache(u, i), ax_ui_layer_name(u, i), -1 };
+    return 0;
+}
+
+void ax_ui_shown_notice(ax_ui *u, const ax_ui_shown *s, ax_rect r, int y, int i)
+{
+    if (s->mode >= 0 && u->modes[s->mode]->notice && ax_ui_tensor(u, i)) u->modes[s->mode]->notice(u, r, y, i);
+    else ax_ui_notice(u, r, y, "Not computed yet. Press n to compute this layer, or a to run all.");
+}
+
+const ax_key *ax_ui_view_key(ax_ui *u, int k)
+{
+    const ax_key *r = ax_ui_key_find(ax_ui_view_on_show(u)->keys, k);
+    return r && r->fn && r->fn(u, k) ? r : NULL;
 }
 
 void *ax_ui_view_state(const ax_ui *u, int v)

@@ -15,6 +15,17 @@ void ax_ui_say(ax_ui *u, ax_role r, const char *fmt, ...) __attribute__((format(
 void ax_ui_log(ax_ui *u, ax_role r, const char *text);
 /* Opens view v; drill 1 remembers the current one for Esc/Backspace/q. */
 void ax_ui_open_view(ax_ui *u, int v, int drill);
+/* The view on show: the current one, or the one a mode puts in its place
+ * (the Channels view's gradient table while G is on). */
+const ax_view *ax_ui_view_on_show(const ax_ui *u);
+/* What views show for layer i (the activation, or a mode's stand-in such as
+ * the gradient under G); 1 when a mode stands in. The notice says why it is
+ * not there yet. */
+int ax_ui_shown_layer(ax_ui *u, int i, ax_ui_shown *out);
+void ax_ui_shown_notice(ax_ui *u, const ax_ui_shown *s, ax_rect r, int y, int i);
+/* Key k to the view on show: the row of its table that took it, or NULL
+ * (no row, or the row's handler left it to the global map). */
+const ax_key *ax_ui_view_key(ax_ui *u, int k);
 /* The state of view v or mode m (ax_ui_state_init made it). */
 void *ax_ui_view_state(const ax_ui *u, int v);
 void *ax_ui_mode_state(const ax_ui *u, int m);

@@ -202,12 +202,26 @@ static void draw_bottom(ax_ui *u, const ax_ui_progress *p)
     else
         snprintf(global, sizeof global, "n/p layer  ? help  %s", q);
     int gl = (int)strlen(global);
-    const char *own = u->views[u->view]->bar;
-    if (own && COLS - gl - 3 > 8) {
+    char own[200];
+    ax_ui_key_bar(u, ax_ui_view_on_show(u)->keys, COLS - gl - 3, own, sizeof own);
+    if (own[0] && COLS - gl - 3 > 8) {
         ax_ui_put(u, y, 0, COLS - gl - 3, AX_R_ACCENT, own);
         ax_ui_put(u, y, COLS - gl - 2, 1, AX_R_DIM, ax_ui_sym(u, AX_S_VLINE));
     }
     ax_ui_put(u, y, COLS - gl, gl, AX_R_DIM, global);
+}
+
+void ax_ui_key_bar(const ax_ui *u, const ax_key *t, int cols, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (; t && (t->keys || t->modes); t++) {
+        const char *w = u->nback && t->bar_back ? t->bar_back : t->bar;
+        if (!w || (t->bar_cols && COLS < t->bar_cols)) continue;
+        size_t len = strlen(w);
+        if ((int)(n + (n ? 2 : 0) + len) > cols || n + len + 3 > size) break;
+        n += (size_t)snprintf(out + n, size - n, "%s%s", n ? "  " : "", w);
+    }
 }
 
 void ax_ui_draw_all(ax_ui *u)
@@ -224,7 +238,7 @@ void ax_ui_draw_all(ax_ui *u)
     draw_list(u, p.computing);
     ax_ui_clamp(u);
     ax_rect pane = ax_ui_pane(u);
-    u->views[u->view]->draw(u, pane);
+    ax_ui_view_on_show(u)->draw(u, pane);
     draw_status(u);
     draw_bottom(u, &p);
     if (u->help) ax_ui_help_draw(u);

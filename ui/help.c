@@ -11,8 +11,6 @@
 
 typedef struct { const char *keys, *what; int header; char title[48]; } line;
 
-static int help_top;
-
 /* All lines; starts[] receives where each section begins (returns lines). */
 static int build(const ax_ui *u, line *out, int *starts, int *nsec)
 {
@@ -25,10 +23,7 @@ static int build(const ax_ui *u, line *out, int *starts, int *nsec)
             out[n++] = (line){ k->keys, k->what, 0, "" };
             continue;
         }
-        /* the Diff mode's D W ] are not listed yet: three more lines push the
-         * views' sections past the overlay's first page (ui_e2e) */
         for (int m = 0; m < AX_M_COUNT; m++)
-            if (m != AX_M_DIFF)
             for (const ax_key *r = u->modes[m]->keys; r && r->keys && n < MAX_LINES; r++)
                 out[n++] = (line){ r->keys, r->what, 0, "" };
     }
@@ -40,12 +35,12 @@ static int build(const ax_ui *u, line *out, int *starts, int *nsec)
         if (v == AX_V_SALIENCY) snprintf(out[n].title, sizeof out[n].title, "0 %s view", ax_views[v]->name);
         n++;
         int any = 0;
-        for (const ax_keyhelp *k = ax_views[v]->keys; k && k->keys && n < MAX_LINES; k++, any = 1)
+        for (const ax_key *k = ax_views[v]->keys; k && k->keys && n < MAX_LINES; k++, any = 1)
             out[n++] = (line){ k->keys, k->what, 0, "" };
         if (!any && n < MAX_LINES) out[n++] = (line){ "", "(no keys of its own)", 0, "" };
     }
     /* how maps are coloured (Heatmap, Groups, Diff, Channels, ...) */
-    static const ax_keyhelp scales[] = {
+    static const struct { const char *keys, *what; } scales[] = {
         { "one sign", "sequential, dark to bright" },
         { "", "mono: \" .:-=+*#%@\"" },
         { "both signs", "diverging about 0, scale max |v|" },
@@ -56,7 +51,7 @@ static int build(const ax_ui *u, line *out, int *starts, int *nsec)
     if (n < MAX_LINES - 1) {
         starts[s++] = n;
         out[n++] = (line){ NULL, NULL, 1, "Map colour scales" };
-        for (const ax_keyhelp *k = scales; k->keys && n < MAX_LINES; k++) out[n++] = (line){ k->keys, k->what, 0, "" };
+        for (int i = 0; scales[i].keys && n < MAX_LINES; i++) out[n++] = (line){ scales[i].keys, scales[i].what, 0, "" };
     }
     starts[s] = n;
     *nsec = s;
@@ -88,8 +83,8 @@ void ax_ui_help_draw(ax_ui *u)
     if (per_col < inner) bh = per_col + 3, inner = per_col;
     int by = (LINES - bh) / 2, bx = (COLS - bw) / 2;
     int pages = per_col - inner;
-    if (help_top > pages) help_top = pages;
-    if (help_top < 0) help_top = 0;
+    if (u->help_top > pages) u->help_top = pages;
+    if (u->help_top < 0) u->help_top = 0;
     for (int r = 0; r < bh; r++) ax_ui_fill(u, by + r, bx, bw, AX_R_NORMAL);
     ax_ui_fill(u, by, bx, bw, AX_R_TITLE);
     ax_ui_put(u, by, bx + 1, bw - 2, AX_R_TITLE,
@@ -101,7 +96,7 @@ void ax_ui_help_draw(ax_ui *u)
     int kw = 20;
     for (int c = 0; c < ncol; c++)
         for (int r = 0; r < inner; r++) {
-            int j = help_top + r;
+            int j = u->help_top + r;
             if (j >= col_len[c]) break;
             const line *li = &l[col_first[c] + j];
             int y = by + 1 + r, x = bx + 2 + c * colw;
@@ -113,20 +108,19 @@ void ax_ui_help_draw(ax_ui *u)
             ax_ui_put(u, y, x + kw, colw - kw - 1, AX_R_NORMAL, li->what);
         }
     if (pages > 0)
-        ax_ui_printf(u, by + bh - 1, bx + 2, bw - 4, AX_R_DIM, " lines %d-%d of %d ", help_top + 1, help_top + inner,
+        ax_ui_printf(u, by + bh - 1, bx + 2, bw - 4, AX_R_DIM, " lines %d-%d of %d ", u->help_top + 1, u->help_top + inner,
                      per_col);
 }
 
 int ax_ui_help_key(ax_ui *u, int k)
 {
-    (void)u;
     switch (k) {
-    case KEY_UP: help_top--; return 1;
-    case KEY_DOWN: help_top++; return 1;
-    case KEY_PPAGE: help_top -= 10; return 1;
-    case KEY_NPAGE: help_top += 10; return 1;
-    case KEY_HOME: help_top = 0; return 1;
-    case KEY_END: help_top = MAX_LINES; return 1;
+    case KEY_UP: u->help_top--; return 1;
+    case KEY_DOWN: u->help_top++; return 1;
+    case KEY_PPAGE: u->help_top -= 10; return 1;
+    case KEY_NPAGE: u->help_top += 10; return 1;
+    case KEY_HOME: u->help_top = 0; return 1;
+    case KEY_END: u->help_top = MAX_LINES; return 1;
     default: return 0;
     }
 }

@@ -77,8 +77,11 @@ int ax_ui_state_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *e
         if (!u->mode_state[m]) return ax_fail(err, AX_ERR_NOMEM, "ui: out of memory for the %s mode", ax_modes[m]->name);
         if (ax_modes[m]->init) ax_modes[m]->init(u);
     }
-    for (int v = 0; v < AX_V_COUNT; v++)
+    for (int v = 0; v < AX_V_COUNT; v++) {
+        u->view_state[v] = calloc(1, ax_views[v]->state ? ax_views[v]->state : 1);
+        if (!u->view_state[v]) return ax_fail(err, AX_ERR_NOMEM, "ui: out of memory for the %s view", ax_views[v]->name);
         if (ax_views[v]->reset) ax_views[v]->reset(u);
+    }
     ax_ui_worker_reset(u);
     load_messages(u, cfg->messages);
     return 0;
@@ -86,8 +89,10 @@ int ax_ui_state_init(ax_ui *u, ax_net *net, const ax_ui_config *cfg, ax_error *e
 
 void ax_ui_state_free(ax_ui *u)
 {
-    for (int v = 0; v < AX_V_COUNT; v++)
-        if (ax_views[v]->release) ax_views[v]->release();
+    for (int v = 0; v < AX_V_COUNT; v++) {
+        if (u->view_state[v] && ax_views[v]->release) ax_views[v]->release(u);
+        free(u->view_state[v]);
+    }
     for (int m = 0; m < AX_M_COUNT; m++) {
         if (u->mode_state[m] && ax_modes[m]->release) ax_modes[m]->release(u);
         free(u->mode_state[m]);
@@ -111,8 +116,8 @@ void ax_ui_state_free(ax_ui *u)
  * in from. Returns 0 at the top. */
 static int go_back(ax_ui *u)
 {
-    const ax_view *v = ax_views[u->view];
-    if (v->key && v->key(u, AX_KEY_BACK)) return 1;
+    const ax_view *v = ax_ui_view_on_show(u);
+    if (v->back && v->back(u)) return 1;
     if (u->nback > 0) {
         u->view = u->back[--u->nback];
         return 1;
@@ -151,13 +156,13 @@ static void mouse(ax_ui *u)
     int in_list = ev.x < ax_ui_list_width(u) && ev.y >= 1 && ev.y < LINES - 2;
     if (ev.bstate & BUTTON4_PRESSED) {
         if (in_list) prev_layer(u);
-        else if (ax_views[u->view]->key) ax_views[u->view]->key(u, KEY_UP);
+        else ax_ui_view_key(u, KEY_UP);
         return;
     }
 #ifdef BUTTON5_PRESSED
     if (ev.bstate & BUTTON5_PRESSED) {
         if (in_list) ax_ui_worker_step(u);
-        else if (ax_views[u->view]->key) ax_views[u->view]->key(u, KEY_DOWN);
+        else ax_ui_view_key(u, KEY_DOWN);
         return;
     }
 #endif
@@ -282,9 +287,14 @@ void ax_ui_handle_key(ax_ui *u, int k)
     }
     /* the frame rows come first, then the view's own keys (Saliency's p is
      * its scale), then the rest of the global map in its order */
-    const ax_view *v = ax_views[u->view];
     const ax_key *r = ax_ui_key_find(u->keys, k);
-    if (!(r && r->frame) && v->key && v->key(u, k)) return;
+    if (!(r && r->frame)) {
+        const ax_key *own = ax_ui_view_key(u, k);
+        if (own) {
+            u->last_key = own;
+            return;
+        }
+    }
     if (!r) r = mode_key(u, k);   /* the modes row: codes of its own it has none */
     if (r && r->fn && r->fn(u, k)) u->last_key = r;
 }

@@ -52,13 +52,6 @@ typedef struct {
     ax_stats tower[8];
 } ax_layer_cache;
 
-/* Passed to a view's back function when the user asks to go back (Esc,
- * Backspace, q): the view returns 1 when it stepped back inside itself. */
-#define AX_KEY_BACK (KEY_MAX + 1)
-/* Passed when another view drills into this one (Channels' Enter opens the
- * Heatmap): the view shows its plain form, ready to go back from. */
-#define AX_KEY_OPEN (KEY_MAX + 2)
-
 enum { AX_KEY_CODES = 12 };
 
 struct ax_ui;
@@ -80,18 +73,30 @@ typedef struct ax_key {
     int frame;
 } ax_key;
 
-typedef struct { const char *keys, *what; } ax_keyhelp;
-
-/* A view: one file under ui/views. */
+/* A view: one file under ui/views. Its own keys are one table of rows, tried
+ * before the global map's (Saliency's p); their help lines and the bottom
+ * line's words come from the same rows. Its state is u->view_state[its
+ * index] (`state` bytes, zeroed, then reset). */
 typedef struct {
     const char *name;
     void (*draw)(struct ax_ui *u, ax_rect r);
-    int (*key)(struct ax_ui *u, int key);   /* 1 when the view used the key */
-    const ax_keyhelp *keys;                 /* ends with {NULL, NULL} */
-    const char *bar;                        /* its keys in short, for the bottom line */
-    void (*reset)(struct ax_ui *u);         /* its state back to the start (NULL: none) */
-    void (*release)(void);                  /* frees what it keeps (NULL: nothing) */
+    const ax_key *keys;                     /* its own keys (NULL: none) */
+    size_t state;
+    void (*reset)(struct ax_ui *u);         /* its state back to the start (NULL: zeroed) */
+    void (*release)(struct ax_ui *u);       /* frees what its state points to (NULL: nothing) */
+    int (*back)(struct ax_ui *u);           /* Esc Backspace q: 1 when it stepped back inside itself */
+    void (*open)(struct ax_ui *u);          /* drilled into from another view: its plain form */
 } ax_view;
+
+/* What a view shows for a layer: its activation, or what a mode puts in its
+ * place (G: the gradient of the chosen class); data and cache are NULL while
+ * it is not computed, what names it for titles. */
+typedef struct {
+    const float *data;
+    ax_layer_cache *cache;
+    const char *what;
+    int mode;                 /* the mode that stands in, -1: the activation */
+} ax_ui_shown;
 
 /* A mode: one file under ui/modes, something that runs beside every view
  * (tmux's window_mode is the model). Every hook may be NULL. Its state
@@ -109,6 +114,12 @@ typedef struct {
     int (*bottom)(struct ax_ui *u, int y);  /* its bottom line; 1 when drawn */
     /* the layer list: the role and one-cell mark of layer i; 0 for none */
     int (*mark)(const struct ax_ui *u, int i, ax_role *role, const char **mark);
+    /* while it is on: the view that stands in for view v (NULL: none) */
+    const ax_view *(*stand_in)(const struct ax_ui *u, int v);
+    /* while it is on: 1 when it shows something of its own for layer i in
+     * place of the activation (out filled), and why that is not there yet */
+    int (*shows)(struct ax_ui *u, int i, ax_ui_shown *out);
+    void (*notice)(struct ax_ui *u, ax_rect r, int y, int i);
 } ax_mode;
 
 enum { AX_LOG_MAX = 64, AX_BACK_MAX = 8 };

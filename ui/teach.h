@@ -24,8 +24,11 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max);
 /* The Input view's overlays (ui/teach_input.c): the receptive field box of
  * the selected cell over the picture drawn at (y, x) in rows x cols cells
  * from an H x W input (a line of text_w cells below it), and the b blend;
- * keys b, h j k l (cell), [ ]. */
+ * its key handlers: b (blend on / off), h j k l (cell) and [ ] (channel).
+ * The Input view's state is an ax_ui_input_state. */
+typedef struct { int blend; } ax_ui_input_state;
 void ax_ui_teach_input_overlay(ax_ui *u, int y, int x, int rows, int cols, int H, int W, int colour, int text_w);
-int ax_ui_teach_input_key(ax_ui *u, int k);
+int ax_ui_teach_input_blend(ax_ui *u, int k);
+int ax_ui_teach_input_move(ax_ui *u, int k);
 
 #endif

@@ -1,8 +1,9 @@
 /* Gradients in the workbench: asks the worker for a forward pass to the
  * logits when one is missing, then runs the backward of the chosen class on
  * the worker (ax_saliency_backward) and keeps what it gives: the gradient
- * with respect to the input and every layer's output up to the logits. Also
- * the Channels view's gradient table (G). Nothing here draws a map. */
+ * with respect to the input and every layer's output up to the logits; while
+ * G is on, what the Heatmap shows and the Channels view's gradient table,
+ * which stands in for that view. Nothing here draws a map. */
 #include "gradmode.h"
 #include "modes.h"
 
@@ -290,11 +291,6 @@ void ax_ui_grad_toggle(ax_ui *u)
     }
 }
 
-int ax_ui_grad_on(const ax_ui *u)
-{
-    return mode_of(u)->on;
-}
-
 /* The results, asked for again when they are stale (a what-if came and went,
  * the forward pass was redone). */
 static int usable(ax_ui *u, int i)
@@ -419,7 +415,7 @@ static int row_of(const ax_ui *u, int c, int ch)
     return 0;
 }
 
-void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r)
+static void channels_draw(ax_ui *u, ax_rect r)
 {
     grad_mode *G = mode_of(u);
     ax_layer_cache *lc = ax_ui_grad_cache(u, u->cur);
@@ -475,7 +471,7 @@ void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r)
                  ax_ui_sym(u, AX_S_DOT));
 }
 
-int ax_ui_grad_channels_key(ax_ui *u, int k)
+static int channels_sort_key(ax_ui *u, int k)
 {
     grad_mode *G = mode_of(u);
     switch (k) {
@@ -489,8 +485,13 @@ int ax_ui_grad_channels_key(ax_ui *u, int k)
         }
         return 1;
     default:
-        break;
+        return 0;
     }
+}
+
+static int channels_list_key(ax_ui *u, int k)
+{
+    grad_mode *G = mode_of(u);
     ax_layer_cache *lc = ax_ui_grad_cache(u, u->cur);
     if (!lc || figures(u, u->cur, lc->c, lc->h * lc->w)) return 0;
     if (k == '\n' || k == '\r' || k == KEY_ENTER) {
@@ -511,9 +512,52 @@ static int open_key(ax_ui *u, int k)
     return 1;
 }
 
+/* G: gradients in place of activations where a view shows them. */
+static int toggle_key(ax_ui *u, int k)
+{
+    (void)k;
+    if (u->view != AX_V_CHANNELS && u->view != AX_V_HEATMAP) {
+        ax_ui_say(u, AX_R_DIM, "G shows the gradient of the class in the Channels (2) and Heatmap (3) views");
+        return 1;
+    }
+    ax_ui_grad_toggle(u);
+    return 1;
+}
+
+static const ax_key channels_keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, 'j', 'k' }, .keys = "Up Down j k", .what = "select a channel", .fn = channels_list_key,
+      .bar = "Up/Down select" },
+    { .codes = { KEY_PPAGE, KEY_NPAGE, KEY_HOME, KEY_END }, .keys = "PgUp PgDn Home End", .what = "page / first / last row",
+      .fn = channels_list_key },
+    { .codes = { KEY_LEFT, KEY_RIGHT }, .keys = "Left Right", .what = "choose the sort column", .fn = channels_sort_key,
+      .bar = "Left/Right sort column" },
+    { .codes = { 'o' }, .keys = "o", .what = "sort ascending / descending", .fn = channels_sort_key, .bar = "o order" },
+    { .codes = { '\n', '\r', KEY_ENTER }, .keys = "Enter", .what = "heatmap of the selected channel's gradient",
+      .fn = channels_list_key, .bar = "Enter heatmap  G activations" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
+/* The Channels view while G is on: the gradient's per-channel figures. */
+static const ax_view channels_view = {
+    .name = "Channels", .draw = channels_draw, .keys = channels_keys,
+};
+
+static const ax_view *stand_in(const ax_ui *u, int v)
+{
+    return v == AX_V_CHANNELS && mode_of(u)->on ? &channels_view : NULL;
+}
+
+static int shows(ax_ui *u, int i, ax_ui_shown *out)
+{
+    if (!mode_of(u)->on) return 0;
+    *out = (ax_ui_shown){ ax_ui_grad_data(u, i), ax_ui_grad_cache(u, i), ax_ui_grad_what(u, i), -1 };
+    return 1;
+}
+
 static const ax_key keys[] = {
-    { { '0' }, "0", "Saliency view: |d logit / d input| of a class", open_key, NULL, NULL, 0, 0, 0 },
-    { { 0 }, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 },
+    { .codes = { '0' }, .keys = "0", .what = "Saliency view: |d logit / d input| of a class", .fn = open_key },
+    { .codes = { 'G' }, .keys = "G", .what = "Channels, Heatmap: the class's gradient / activations", .fn = toggle_key },
+    { .codes = { 0 }, .keys = NULL },
 };
 
 const ax_mode ax_mode_grad = {
@@ -523,4 +567,7 @@ const ax_mode ax_mode_grad = {
     .init = init,
     .release = release,
     .sync = sync,
+    .stand_in = stand_in,
+    .shows = shows,
+    .notice = ax_ui_grad_notice,
 };

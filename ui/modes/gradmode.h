@@ -16,8 +16,6 @@ void ax_ui_saliency_open(ax_ui *u, int cls);
 
 /* G: gradients in place of activations in Channels and Heatmap, or back. */
 void ax_ui_grad_toggle(ax_ui *u);
-/* 1 while G is on. */
-int ax_ui_grad_on(const ax_ui *u);
 /* The gradient of the chosen class with respect to layer i's output (-1: the
  * input) for the image on show, (C, H, W), and its analysis cache (statistics
  * of the gradient); NULL while not computed (asking starts it). */
@@ -32,10 +30,5 @@ const char *ax_ui_grad_what(ax_ui *u, int i);
 /* Why layer i has no gradient on show yet (computing, above the logits, no
  * classes, an error), as a notice in r at row y. */
 void ax_ui_grad_notice(ax_ui *u, ax_rect r, int y, int i);
-
-/* The Channels view while G is on: the gradient's per-channel figures,
- * sortable; its keys (1 when used). */
-void ax_ui_grad_channels_draw(ax_ui *u, ax_rect r);
-int ax_ui_grad_channels_key(ax_ui *u, int k);
 
 #endif

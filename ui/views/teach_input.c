@@ -8,7 +8,10 @@
 
 #include "alexscope/teach.h"
 
-static int blend_on;
+static int *blend_of(const ax_ui *u)
+{
+    return &((ax_ui_input_state *)ax_ui_view_state(u, AX_V_INPUT))->blend;
+}
 
 /* The cell whose receptive field is drawn: the Heatmap cursor on the current
  * layer (e and the Explain view's h j k l move it too). */
@@ -25,14 +28,18 @@ static int selected(ax_ui *u, int *layer, int *y, int *x)
     return 1;
 }
 
-int ax_ui_teach_input_key(ax_ui *u, int k)
+int ax_ui_teach_input_blend(ax_ui *u, int k)
 {
-    if (k == 'b') {
-        blend_on = !blend_on;
-        if (blend_on && (u->cur < 0 || !ax_ui_tensor(u, u->cur)))
-            ax_ui_say(u, AX_R_DIM, "b blends a channel of the current layer: step to a computed layer first");
-        return 1;
-    }
+    (void)k;
+    int *blend = blend_of(u);
+    *blend = !*blend;
+    if (*blend && (u->cur < 0 || !ax_ui_tensor(u, u->cur)))
+        ax_ui_say(u, AX_R_DIM, "b blends a channel of the current layer: step to a computed layer first");
+    return 1;
+}
+
+int ax_ui_teach_input_move(ax_ui *u, int k)
+{
     int y, x;
     y = u->cur_y;
     x = u->cur_x;
@@ -113,7 +120,7 @@ static void blend(ax_ui *u, int y0, int x0, int rows, int cols, int H, int W, in
 void ax_ui_teach_input_overlay(ax_ui *u, int y0, int x0, int rows, int cols, int H, int W, int colour, int text_w)
 {
     if (rows < 1 || cols < 1) return;
-    if (blend_on && u->cur >= 0) blend(u, y0, x0, rows, cols, H, W, colour);
+    if (*blend_of(u) && u->cur >= 0) blend(u, y0, x0, rows, cols, H, W, colour);
     int layer, cy, cx;
     int bottom = y0 + rows;
     if (!selected(u, &layer, &cy, &cx)) {
@@ -137,7 +144,7 @@ void ax_ui_teach_input_overlay(ax_ui *u, int y0, int x0, int rows, int cols, int
     }
     const ax_rfield *f = &rf[layer];
     char blend_txt[80] = "";
-    if (blend_on) snprintf(blend_txt, sizeof blend_txt, "  blend: channel %d", u->ch);
+    if (*blend_of(u)) snprintf(blend_txt, sizeof blend_txt, "  blend: channel %d", u->ch);
     if (f->global)
         ax_ui_printf(u, bottom, x0, text_w, AX_R_ACCENT, "%s: the whole image (receptive field after flatten)%s",
                      u->net->layers[layer].spec.name, blend_txt);

@@ -2,44 +2,33 @@
  * sortable by any column and scrollable; Enter opens a channel's heatmap.
  * The statistics and the sort order come from src/stats.c. */
 #include "core.h"
-#include "modes/gradmode.h"
 #include "teach.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const ax_keyhelp keys[] = {
-    { "Up Down j k", "select a channel" },
-    { "PgUp PgDn Home End", "page / first / last row" },
-    { "Left Right", "choose the sort column" },
-    { "o", "sort ascending / descending" },
-    { "Enter", "heatmap of the selected channel" },
-    { "/ NUMBER", "select a channel by number" },
-    { "e", "explain the channel's largest value" },
-    { "G", "gradient of the class: which channels matter" },
-    { NULL, NULL },
-};
-
 /* This view's own state; the selected channel is shared (u->ch). */
-static struct {
+typedef struct {
     int col, desc, top;           /* sort column and order, first row on screen */
     int *order;                   /* (c) channels in sort order */
     size_t cap;
     int o_layer, o_col, o_desc, o_image, o_valid;
-} S;
+} channels_state;
+
+static channels_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_CHANNELS); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    free(S.order);
-    memset(&S, 0, sizeof S);
+    channels_state *S = state_of(u);
+    free(S->order);
+    memset(S, 0, sizeof *S);
 }
 
-static void release(void)
+static void release(ax_ui *u)
 {
-    free(S.order);
-    memset(&S, 0, sizeof S);
+    channels_state *S = state_of(u);
+    free(S->order);
 }
 
 /* width is the wide layout's; narrow panes (80 columns) use narrow. Every
@@ -59,22 +48,23 @@ static const struct { const char *name; ax_stats_column col; int width, narrow; 
 /* The sort order of the current layer, recomputed only when it changes. */
 static const int *order_of(ax_ui *u, ax_layer_cache *lc)
 {
-    if ((size_t)lc->c > S.cap) {
-        int *p = realloc(S.order, (size_t)lc->c * sizeof *p);
+    channels_state *S = state_of(u);
+    if ((size_t)lc->c > S->cap) {
+        int *p = realloc(S->order, (size_t)lc->c * sizeof *p);
         if (!p) return NULL;
-        S.order = p;
-        S.cap = (size_t)lc->c;
-        S.o_valid = 0;
+        S->order = p;
+        S->cap = (size_t)lc->c;
+        S->o_valid = 0;
     }
-    if (!S.o_valid || S.o_layer != u->cur || S.o_col != S.col || S.o_desc != S.desc || S.o_image != u->image) {
-        ax_channel_order(S.order, lc->ch, lc->c, columns[S.col].col, S.desc);
-        S.o_layer = u->cur;
-        S.o_col = S.col;
-        S.o_desc = S.desc;
-        S.o_image = u->image;
-        S.o_valid = 1;
+    if (!S->o_valid || S->o_layer != u->cur || S->o_col != S->col || S->o_desc != S->desc || S->o_image != u->image) {
+        ax_channel_order(S->order, lc->ch, lc->c, columns[S->col].col, S->desc);
+        S->o_layer = u->cur;
+        S->o_col = S->col;
+        S->o_desc = S->desc;
+        S->o_image = u->image;
+        S->o_valid = 1;
     }
-    return S.order;
+    return S->order;
 }
 
 static int row_of(const int *order, int c, int ch)
@@ -91,10 +81,7 @@ static int visible_rows(ax_rect r)
 
 static void draw(ax_ui *u, ax_rect r)
 {
-    if (ax_ui_grad_on(u)) {
-        ax_ui_grad_channels_draw(u, r);
-        return;
-    }
+    channels_state *S = state_of(u);
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     const char *name = ax_ui_layer_name(u, u->cur);
     if (!lc) {
@@ -113,9 +100,9 @@ static void draw(ax_ui *u, ax_rect r)
     int x = x0;
     for (int c = 0; c < NCOLS && x < x0 + w; c++) {
         char h[32];
-        snprintf(h, sizeof h, "%s%s", columns[c].name, c == S.col ? ax_ui_sym(u, S.desc ? AX_S_DOWN : AX_S_UP) : "");
+        snprintf(h, sizeof h, "%s%s", columns[c].name, c == S->col ? ax_ui_sym(u, S->desc ? AX_S_DOWN : AX_S_UP) : "");
         int cw = narrow ? columns[c].narrow : columns[c].width;
-        ax_role hr = c == S.col ? AX_R_SELECT : AX_R_HEADER;
+        ax_role hr = c == S->col ? AX_R_SELECT : AX_R_HEADER;
         ax_ui_printf(u, y, x, cw, hr, "%*s", cw - 1, "");
         /* the arrow hangs into the gap after the column, the name ends where the values end */
         int hl = (int)strlen(columns[c].name);
@@ -132,14 +119,14 @@ static void draw(ax_ui *u, ax_rect r)
 
     int rows = visible_rows(r);
     int sel = row_of(order, lc->c, u->ch);
-    if (sel < S.top) S.top = sel;
-    if (sel >= S.top + rows) S.top = sel - rows + 1;
-    if (S.top > lc->c - rows) S.top = lc->c - rows;
-    if (S.top < 0) S.top = 0;
+    if (sel < S->top) S->top = sel;
+    if (sel >= S->top + rows) S->top = sel - rows + 1;
+    if (S->top > lc->c - rows) S->top = lc->c - rows;
+    if (S->top < 0) S->top = 0;
     const float *data = ax_ui_data(u, u->cur);
     int hw = lc->h * lc->w;
-    for (int k = 0; k < rows && S.top + k < lc->c; k++) {
-        int ch = order[S.top + k];
+    for (int k = 0; k < rows && S->top + k < lc->c; k++) {
+        int ch = order[S->top + k];
         const ax_stats *s = &lc->ch[ch];
         int dead = lc->dead && ax_stats_dead(s);   /* lc->dead is 0 where "dead" means nothing */
         ax_role role = ch == u->ch ? AX_R_SELECT : dead ? AX_R_DIM : AX_R_NORMAL;
@@ -169,52 +156,45 @@ static void draw(ax_ui *u, ax_rect r)
     snprintf(pos, sizeof pos, "row %d of %d", sel + 1, lc->c);
     if (narrow) {
         ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "%s, by %s %s, D = dead, Enter: heatmap", pos,
-                     columns[S.col].name, S.desc ? "desc" : "asc");
+                     columns[S->col].name, S->desc ? "desc" : "asc");
         return;
     }
     ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "%s %s sorted by %s, %s %s Enter: heatmap of channel %d", pos,
-                 ax_ui_sym(u, AX_S_DOT), columns[S.col].name, S.desc ? "descending" : "ascending",
+                 ax_ui_sym(u, AX_S_DOT), columns[S->col].name, S->desc ? "descending" : "ascending",
                  ax_ui_sym(u, AX_S_DOT), u->ch);
 }
 
 /* A new sort order starts at its top row. */
 static void resorted(ax_ui *u)
 {
-    S.top = 0;
+    channels_state *S = state_of(u);
+    S->top = 0;
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     const int *order = lc ? order_of(u, lc) : NULL;
     if (order) u->ch = order[0];
 }
 
-static int key(ax_ui *u, int k)
+static int key_sort(ax_ui *u, int k)
 {
-    if (k == 'G') {
-        ax_ui_grad_toggle(u);
-        return 1;
-    }
-    if (ax_ui_grad_on(u)) return ax_ui_grad_channels_key(u, k);
-    switch (k) {
-    case KEY_LEFT:
-        S.col = (S.col + NCOLS - 1) % NCOLS;
-        resorted(u);
-        return 1;
-    case KEY_RIGHT:
-        S.col = (S.col + 1) % NCOLS;
-        resorted(u);
-        return 1;
-    case 'o':
-        S.desc = !S.desc;
-        resorted(u);
-        return 1;
-    case 'e':
-        ax_ui_explain_channel_max(u, u->cur, u->ch);
-        return 1;
-    default:
-        break;
-    }
+    channels_state *S = state_of(u);
+    if (k == 'o') S->desc = !S->desc;
+    else S->col = (S->col + (k == KEY_LEFT ? NCOLS - 1 : 1)) % NCOLS;
+    resorted(u);
+    return 1;
+}
+
+static int key_explain(ax_ui *u, int k)
+{
+    (void)k;
+    ax_ui_explain_channel_max(u, u->cur, u->ch);
+    return 1;
+}
+
+/* Moving in the table and Enter, on a computed layer. */
+static int key_list(ax_ui *u, int k)
+{
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
-    if (!lc) return 0;
-    const int *order = order_of(u, lc);
+    const int *order = lc ? order_of(u, lc) : NULL;
     if (!order) return 0;
     if (k == '\n' || k == '\r' || k == KEY_ENTER) {
         ax_ui_open_view(u, AX_V_HEATMAP, 1);
@@ -226,6 +206,22 @@ static int key(ax_ui *u, int k)
     return 1;
 }
 
+static const ax_key keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, 'j', 'k' }, .keys = "Up Down j k", .what = "select a channel", .fn = key_list,
+      .bar = "Up/Down select" },
+    { .codes = { KEY_PPAGE, KEY_NPAGE, KEY_HOME, KEY_END }, .keys = "PgUp PgDn Home End", .what = "page / first / last row",
+      .fn = key_list },
+    { .codes = { KEY_LEFT, KEY_RIGHT }, .keys = "Left Right", .what = "choose the sort column", .fn = key_sort,
+      .bar = "Left/Right sort column" },
+    { .codes = { 'o' }, .keys = "o", .what = "sort ascending / descending", .fn = key_sort, .bar = "o order" },
+    { .codes = { '\n', '\r', KEY_ENTER }, .keys = "Enter", .what = "heatmap of the selected channel", .fn = key_list,
+      .bar = "Enter heatmap" },
+    { .codes = { 0 }, .keys = "/ NUMBER", .what = "select a channel by number" },
+    { .codes = { 'e' }, .keys = "e", .what = "explain the channel's largest value", .fn = key_explain },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_channels = {
-    "Channels", draw, key, keys, "Up/Down select  Left/Right sort column  o order  Enter heatmap", reset, release,
+    .name = "Channels", .draw = draw, .keys = keys, .state = sizeof(channels_state), .reset = reset,
+    .release = release,
 };

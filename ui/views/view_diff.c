@@ -9,24 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const ax_keyhelp keys[] = {
-    { "Up Down j k", "select a channel" },
-    { "PgUp PgDn Home End", "page / first / last row" },
-    { "Left Right", "choose the sort column" },
-    { "o", "sort ascending / descending" },
-    { "Enter", "the selected channel's heatmap (side A; Esc back)" },
-    { "D", "this view, from any view" },
-    { "W", "any view: load side B (weights or .net)" },
-    { "]", "first divergent layer (any view but" },
-    { "", "Heatmap and LRN, where ] is a channel)" },
-    { NULL, NULL },
-};
-
 /* One channel of the image on show: A against B. */
 typedef struct {
     int ch;
     double max_abs, mean_abs, out_frac, cosine;
     float a_max, b_max;
+    double key;               /* the sort column's value, negated for descending */
 } chan;
 
 enum { C_CH, C_MAX, C_MEAN, C_OUT, C_COS, C_AMAX, C_BMAX, NCOLS };
@@ -35,27 +23,30 @@ static const struct { const char *name; int width; } columns[NCOLS] = {
     { "B max", 11 },
 };
 
-static struct {
+typedef struct {
     int col, desc, top;
     chan *rows;               /* (c) in sort order */
     size_t cap;
     int c, layer, image, valid, s_col, s_desc;
-} S;
+} diff_state;
+
+static diff_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_DIFF); }
 
 static void reset(ax_ui *u)
 {
-    free(S.rows);
-    memset(&S, 0, sizeof S);
-    S.col = C_MAX;
-    S.desc = 1;
+    diff_state *S = state_of(u);
+    free(S->rows);
+    memset(S, 0, sizeof *S);
+    S->col = C_MAX;
+    S->desc = 1;
     /* alexscope diff --ui opens here */
     if (u->cfg->diff_net || u->cfg->diff_ref) u->view = AX_V_DIFF;
 }
 
-static void release(void)
+static void release(ax_ui *u)
 {
-    free(S.rows);
-    memset(&S, 0, sizeof S);
+    diff_state *S = state_of(u);
+    free(S->rows);
 }
 
 static double key_of(const chan *c, int col)
@@ -71,34 +62,41 @@ static double key_of(const chan *c, int col)
     }
 }
 
-static int by_col(const void *x, const void *y)
+static int by_key(const void *x, const void *y)
 {
     const chan *a = x, *b = y;
-    double ka = key_of(a, S.col), kb = key_of(b, S.col);
     /* NaN sorts last either way; ties keep the lower channel first */
-    if (isnan(ka) != isnan(kb)) return isnan(ka) ? 1 : -1;
-    if (ka != kb && !isnan(ka)) return (ka < kb) == !S.desc ? -1 : 1;
+    if (isnan(a->key) != isnan(b->key)) return isnan(a->key) ? 1 : -1;
+    if (a->key != b->key && !isnan(a->key)) return a->key < b->key ? -1 : 1;
     return a->ch - b->ch;
+}
+
+/* The rows in the order of column col, descending or not. */
+static void sort_rows(chan *rows, int c, int col, int desc)
+{
+    for (int i = 0; i < c; i++) rows[i].key = desc ? -key_of(&rows[i], col) : key_of(&rows[i], col);
+    qsort(rows, (size_t)c, sizeof *rows, by_key);
 }
 
 /* The channel table of row r for the image on show, sorted; NULL when out of memory. */
 static const chan *table(ax_ui *u, const ax_comparison *cmp, const ax_cmp_row *r)
 {
+    diff_state *S = state_of(u);
     int n, c, h, w;
     ax_tensor_nchw(r->a, &n, &c, &h, &w);
-    if (S.valid && S.layer == u->cur && S.image == u->image && S.c == c) {
-        if (S.s_col != S.col || S.s_desc != S.desc) {
-            qsort(S.rows, (size_t)c, sizeof *S.rows, by_col);
-            S.s_col = S.col;
-            S.s_desc = S.desc;
+    if (S->valid && S->layer == u->cur && S->image == u->image && S->c == c) {
+        if (S->s_col != S->col || S->s_desc != S->desc) {
+            sort_rows(S->rows, c, S->col, S->desc);
+            S->s_col = S->col;
+            S->s_desc = S->desc;
         }
-        return S.rows;
+        return S->rows;
     }
-    if ((size_t)c > S.cap) {
-        chan *p = realloc(S.rows, (size_t)c * sizeof *p);
+    if ((size_t)c > S->cap) {
+        chan *p = realloc(S->rows, (size_t)c * sizeof *p);
         if (!p) return NULL;
-        S.rows = p;
-        S.cap = (size_t)c;
+        S->rows = p;
+        S->cap = (size_t)c;
     }
     size_t hw = (size_t)h * w, img = (size_t)(u->image < n ? u->image : 0) * c * hw;
     double atol = ax_tolerance_atol(&cmp->tol, r->b, ax_tensor_numel(r->a));
@@ -109,16 +107,16 @@ static const chan *table(ax_ui *u, const ax_comparison *cmp, const ax_cmp_row *r
         ax_stats sa, sb;
         ax_stats_compute(&sa, a, hw);
         ax_stats_compute(&sb, b, hw);
-        S.rows[ch] = (chan){ ch, d.max_abs, d.mean_abs, hw ? (double)d.fail / hw : 0.0, d.cosine, sa.max, sb.max };
+        S->rows[ch] = (chan){ ch, d.max_abs, d.mean_abs, hw ? (double)d.fail / hw : 0.0, d.cosine, sa.max, sb.max, 0 };
     }
-    qsort(S.rows, (size_t)c, sizeof *S.rows, by_col);
-    S.c = c;
-    S.layer = u->cur;
-    S.image = u->image;
-    S.s_col = S.col;
-    S.s_desc = S.desc;
-    S.valid = 1;
-    return S.rows;
+    sort_rows(S->rows, c, S->col, S->desc);
+    S->c = c;
+    S->layer = u->cur;
+    S->image = u->image;
+    S->s_col = S->col;
+    S->s_desc = S->desc;
+    S->valid = 1;
+    return S->rows;
 }
 
 static int row_of(const chan *rows, int c, int ch)
@@ -212,15 +210,16 @@ static void draw_maps(ax_ui *u, int y, int x0, int w, int avail, const ax_cmp_ro
 
 static void draw_table(ax_ui *u, int y, int x0, int w, int rows, const ax_comparison *cmp, const ax_cmp_row *r)
 {
+    diff_state *S = state_of(u);
     const chan *t = table(u, cmp, r);
     if (!t || rows < 2) return;
-    int c = S.c;
+    int c = S->c;
     int x = x0;
     for (int k = 0; k < NCOLS && x < x0 + w; k++) {
         char hd[32];
         int cw = columns[k].width;
-        snprintf(hd, sizeof hd, "%s%s", columns[k].name, k == S.col ? ax_ui_sym(u, S.desc ? AX_S_DOWN : AX_S_UP) : "");
-        ax_role hr = k == S.col ? AX_R_SELECT : AX_R_HEADER;
+        snprintf(hd, sizeof hd, "%s%s", columns[k].name, k == S->col ? ax_ui_sym(u, S->desc ? AX_S_DOWN : AX_S_UP) : "");
+        ax_role hr = k == S->col ? AX_R_SELECT : AX_R_HEADER;
         ax_ui_printf(u, y, x, cw, hr, "%*s", cw - 1, "");
         int hl = (int)strlen(columns[k].name);
         ax_ui_put(u, y, x + cw - 1 - hl, hl + 1, hr, hd);
@@ -229,12 +228,12 @@ static void draw_table(ax_ui *u, int y, int x0, int w, int rows, const ax_compar
     y++;
     rows--;
     int sel = row_of(t, c, u->ch);
-    if (sel < S.top) S.top = sel;
-    if (sel >= S.top + rows) S.top = sel - rows + 1;
-    if (S.top > c - rows) S.top = c - rows;
-    if (S.top < 0) S.top = 0;
-    for (int k = 0; k < rows && S.top + k < c; k++) {
-        const chan *ch = &t[S.top + k];
+    if (sel < S->top) S->top = sel;
+    if (sel >= S->top + rows) S->top = sel - rows + 1;
+    if (S->top > c - rows) S->top = c - rows;
+    if (S->top < 0) S->top = 0;
+    for (int k = 0; k < rows && S->top + k < c; k++) {
+        const chan *ch = &t[S->top + k];
         ax_role role = ch->ch == u->ch ? AX_R_SELECT : ch->out_frac > 0 ? AX_R_WARN : AX_R_NORMAL;
         char line[200], v[7][32];
         snprintf(v[0], sizeof v[0], "%d", ch->ch);
@@ -254,6 +253,7 @@ static void draw_table(ax_ui *u, int y, int x0, int w, int rows, const ax_compar
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    diff_state *S = state_of(u);
     const char *name = ax_ui_layer_name(u, u->cur);
     const ax_comparison *cmp = ax_ui_diff_cmp(u);
     const char *label = ax_ui_diff_label(u);
@@ -312,17 +312,22 @@ static void draw(ax_ui *u, ax_rect r)
     }
     draw_table(u, y, x0, w, r.y + r.h - 1 - y, cmp, row);
     ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "list: = agree  X first divergence  ! downstream  - not on B %s "
-                 "sorted by %s %s", ax_ui_sym(u, AX_S_DOT), columns[S.col].name, S.desc ? "desc" : "asc");
+                 "sorted by %s %s", ax_ui_sym(u, AX_S_DOT), columns[S->col].name, S->desc ? "desc" : "asc");
 }
 
-static int key(ax_ui *u, int k)
+static int key_sort(ax_ui *u, int k)
 {
-    switch (k) {
-    case KEY_LEFT: S.col = (S.col + NCOLS - 1) % NCOLS; S.top = 0; return 1;
-    case KEY_RIGHT: S.col = (S.col + 1) % NCOLS; S.top = 0; return 1;
-    case 'o': S.desc = !S.desc; S.top = 0; return 1;
-    default: break;
-    }
+    diff_state *S = state_of(u);
+    if (k == 'o') S->desc = !S->desc;
+    else S->col = (S->col + (k == KEY_LEFT ? NCOLS - 1 : 1)) % NCOLS;
+    S->top = 0;
+    return 1;
+}
+
+/* Moving in the table and Enter, on a layer both sides computed alike. */
+static int key_list(ax_ui *u, int k)
+{
+    diff_state *S = state_of(u);
     const ax_comparison *cmp = ax_ui_diff_cmp(u);
     const ax_cmp_row *row = ax_ui_diff_row(u, u->cur);
     if (!cmp || !row || !row->b || !row->shape_ok) return 0;
@@ -333,14 +338,28 @@ static int key(ax_ui *u, int k)
         ax_ui_open_view(u, AX_V_HEATMAP, 1);
         return 1;
     }
-    int sel = ax_ui_list_key(k, row_of(t, S.c, u->ch), S.c, ax_ui_pane(u).h / 3);
+    int sel = ax_ui_list_key(k, row_of(t, S->c, u->ch), S->c, ax_ui_pane(u).h / 3);
     if (sel < 0) return 0;
     u->ch = t[sel].ch;
     return 1;
 }
 
+static const ax_key keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, 'j', 'k' }, .keys = "Up Down j k", .what = "select a channel", .fn = key_list,
+      .bar = "Up/Down channel" },
+    { .codes = { KEY_PPAGE, KEY_NPAGE, KEY_HOME, KEY_END }, .keys = "PgUp PgDn Home End", .what = "page / first / last row",
+      .fn = key_list },
+    { .codes = { KEY_LEFT, KEY_RIGHT }, .keys = "Left Right", .what = "choose the sort column", .fn = key_sort,
+      .bar = "Left/Right sort" },
+    { .codes = { 'o' }, .keys = "o", .what = "sort ascending / descending", .fn = key_sort, .bar = "o order" },
+    { .codes = { '\n', '\r', KEY_ENTER }, .keys = "Enter", .what = "the selected channel's heatmap (side A; Esc back)",
+      .fn = key_list, .bar = "Enter heatmap" },
+    { .codes = { 0 }, .keys = "] W", .what = "first divergence, side B (Everywhere)", .bar = "] first divergence  W side B" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_diff = {
-    "Diff", draw, key, keys, "Up/Down channel  Left/Right sort  o order  Enter heatmap  ] first divergence  W side B", reset, release,
+    .name = "Diff", .draw = draw, .keys = keys, .state = sizeof(diff_state), .reset = reset, .release = release,
 };
 
 /* ---- the Top-k view with two sides ---------------------------------------- */

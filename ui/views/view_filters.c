@@ -6,26 +6,20 @@
 #include <math.h>
 #include <stdio.h>
 
-static const ax_keyhelp keys[] = {
-    { "Up Down PgUp PgDn", "scroll the kernels" },
-    { "Home End", "first / last row of kernels" },
-    { "l", "scale per layer / per kernel" },
-    { "h", "the two towers apart (conv1: 0-47 | 48-95)" },
-    { NULL, NULL },
-};
-
-static struct {
+typedef struct {
     int top;            /* first row of kernels on screen */
     int kernel_norm;    /* each kernel on its own scale */
     int split;          /* the two halves of the kernels side by side (AlexNet's two GPUs) */
-} S;
+} filters_state;
+
+static filters_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_FILTERS); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    S.top = 0;
-    S.kernel_norm = 0;
-    S.split = 0;
+    filters_state *S = state_of(u);
+    S->top = 0;
+    S->kernel_norm = 0;
+    S->split = 0;
 }
 
 static int first_conv(const ax_net *net)
@@ -104,9 +98,10 @@ static unsigned char shade(float v, float m)
 
 static void kernel_tile(ax_ui *u, const ax_layer *l, int k, float m, int y, int x, int bgr)
 {
+    filters_state *S = state_of(u);
     int C = l->weight.shape[1], kh = l->weight.shape[2], kw = l->weight.shape[3];
     const float *wk = l->weight.data + (size_t)k * C * kh * kw;
-    if (S.kernel_norm) {
+    if (S->kernel_norm) {
         m = 0;
         for (int j = 0; j < C * kh * kw; j++) m = fmaxf(m, fabsf(wk[j]));
     }
@@ -134,6 +129,7 @@ static void kernel_tile(ax_ui *u, const ax_layer *l, int k, float m, int y, int 
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    filters_state *S = state_of(u);
     int f = first_conv(u->net), nw = 0;
     for (int i = 0; i < u->net->nlayers; i++) nw += u->net->layers[i].weight.data != NULL;
     ax_ui_title(u, r, "Filters", "weights of %d layers%s%s", nw, f >= 0 ? ", kernels of " : "",
@@ -148,9 +144,9 @@ static void draw(ax_ui *u, ax_rect r)
     y++;
     ax_ui_printf(u, y++, r.x + 1, r.w - 2, AX_R_HEADER, "%s: %d kernels of %dx%dx%d, %s, scaled per %s, grey = 0",
                  l->spec.name, OC, C, kh, kw, C == 3 ? "as RGB" : "mean over input channels",
-                 S.kernel_norm ? "kernel" : "layer");
+                 S->kernel_norm ? "kernel" : "layer");
     int th = (kh + 1) / 2, tw = kw;
-    if (S.split && OC >= 2) {
+    if (S->split && OC >= 2) {
         /* two columns, each row labelled with its first kernel's number */
         int half = OC / 2, colw = (r.w - 3) / 2, gut = 4;
         int per = (colw - gut) / (tw + 1);
@@ -161,11 +157,11 @@ static void draw(ax_ui *u, ax_rect r)
         y++;
         int vis = (r.y + r.h - y) / (th + 1), rows_all = (half + per - 1) / per;
         if (vis < 1) return;
-        if (S.top > rows_all - vis) S.top = rows_all - vis;
-        if (S.top < 0) S.top = 0;
-        for (int rr = 0; rr < vis && S.top + rr < rows_all; rr++)
+        if (S->top > rows_all - vis) S->top = rows_all - vis;
+        if (S->top < 0) S->top = 0;
+        for (int rr = 0; rr < vis && S->top + rr < rows_all; rr++)
             for (int g = 0; g < 2; g++) {
-                int x = r.x + 1 + g * (colw + 2), first = (S.top + rr) * per;
+                int x = r.x + 1 + g * (colw + 2), first = (S->top + rr) * per;
                 ax_ui_printf(u, y + rr * (th + 1), x, gut - 1, AX_R_DIM, "%3d", g * half + first);
                 for (int cc = 0; cc < per && first + cc < half; cc++)
                     kernel_tile(u, l, g * half + first + cc, m, y + rr * (th + 1), x + gut + cc * (tw + 1),
@@ -182,35 +178,58 @@ static void draw(ax_ui *u, ax_rect r)
             ax_ui_printf(u, y, r.x + 1, r.w - 2, AX_R_DIM, "(a taller window shows the %d kernels)", OC);
         return;
     }
-    if (S.top > total - vis_rows) S.top = total - vis_rows;
-    if (S.top < 0) S.top = 0;
+    if (S->top > total - vis_rows) S->top = total - vis_rows;
+    if (S->top < 0) S->top = 0;
     for (int rr = 0; rr < vis_rows; rr++)
         for (int cc = 0; cc < per_row; cc++) {
-            int k = (S.top + rr) * per_row + cc;
+            int k = (S->top + rr) * per_row + cc;
             if (k >= OC) break;
             kernel_tile(u, l, k, m, y + rr * (th + 1), r.x + 1 + cc * (tw + 1), u->net->spec.pre.bgr);
         }
     if (vis_rows < total)
         ax_ui_printf(u, r.y + r.h - 1, r.x + 1, r.w - 2, AX_R_DIM, "kernel rows %d-%d of %d (Up/Down scroll)",
-                     S.top + 1, S.top + vis_rows, total);
+                     S->top + 1, S->top + vis_rows, total);
 }
 
-static int key(ax_ui *u, int k)
+static int key_scroll(ax_ui *u, int k)
 {
-    (void)u;
+    filters_state *S = state_of(u);
     switch (k) {
-    case KEY_UP: S.top--; return 1;
-    case KEY_DOWN: S.top++; return 1;
-    case KEY_PPAGE: S.top -= 4; return 1;
-    case KEY_NPAGE: S.top += 4; return 1;
-    case KEY_HOME: S.top = 0; return 1;
-    case KEY_END: S.top = 1 << 20; return 1;
-    case 'l': S.kernel_norm = !S.kernel_norm; return 1;
-    case 'h': S.split = !S.split; S.top = 0; return 1;
-    default: return 0;
+    case KEY_UP: S->top--; return 1;
+    case KEY_DOWN: S->top++; return 1;
+    case KEY_PPAGE: S->top -= 4; return 1;
+    case KEY_NPAGE: S->top += 4; return 1;
+    case KEY_HOME: S->top = 0; return 1;
+    default: S->top = 1 << 20; return 1;   /* End */
     }
 }
 
+static int key_scale(ax_ui *u, int k)
+{
+    (void)k;
+    filters_state *S = state_of(u);
+    S->kernel_norm = !S->kernel_norm;
+    return 1;
+}
+
+static int key_split(ax_ui *u, int k)
+{
+    (void)k;
+    filters_state *S = state_of(u);
+    S->split = !S->split;
+    S->top = 0;
+    return 1;
+}
+
+static const ax_key keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, .keys = "Up Down PgUp PgDn", .what = "scroll the kernels",
+      .fn = key_scroll, .bar = "Up/Down PgUp/PgDn Home/End scroll the kernels" },
+    { .codes = { KEY_HOME, KEY_END }, .keys = "Home End", .what = "first / last row of kernels", .fn = key_scroll },
+    { .codes = { 'l' }, .keys = "l", .what = "scale per layer / per kernel", .fn = key_scale, .bar = "l scale" },
+    { .codes = { 'h' }, .keys = "h", .what = "the two towers apart (conv1: 0-47 | 48-95)", .fn = key_split, .bar = "h towers" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_filters = {
-    "Filters", draw, key, keys, "Up/Down PgUp/PgDn Home/End scroll the kernels  l scale", reset, NULL,
+    .name = "Filters", .draw = draw, .keys = keys, .state = sizeof(filters_state), .reset = reset,
 };

@@ -6,18 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const ax_keyhelp keys[] = {
-    { "Up Down PgUp PgDn", "scroll the towers' tiles" },
-    { "Home End", "first / last row of tiles" },
-    { NULL, NULL },
-};
+typedef struct {
+    int top;   /* first row of tiles on screen */
+} groups_state;
 
-static int top;   /* first row of tiles on screen */
+static groups_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_GROUPS); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    top = 0;
+    groups_state *S = state_of(u);
+    S->top = 0;
 }
 
 /* The grouped convolution whose split layer i still carries, or -1. Layers
@@ -44,6 +42,7 @@ static void grouped_list(const ax_net *net, char *buf, size_t size)
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    groups_state *S = state_of(u);
     int i = u->cur;
     const char *name = ax_ui_layer_name(u, i);
     int src = i < 0 ? -1 : grouped_source(u->net, i);
@@ -86,8 +85,8 @@ static void draw(ax_ui *u, ax_rect r)
     int ytiles = r.y + 1 + (src == i ? 7 : 6);   /* below the stats, A - B and the savings line */
     int nrows_vis = (r.y + r.h - 1 - ytiles) / (th + 1);
     int total_rows = (per + per_row - 1) / per_row;
-    if (top > total_rows - nrows_vis) top = total_rows - nrows_vis;
-    if (top < 0) top = 0;
+    if (S->top > total_rows - nrows_vis) S->top = total_rows - nrows_vis;
+    if (S->top < 0) S->top = 0;
     for (int g = 0; g < G; g++) {
         int x = r.x + 1 + g * (colw + 2), y = r.y + 1;
         const ax_stats *s = &lc->tower[g];
@@ -106,7 +105,7 @@ static void draw(ax_ui *u, ax_rect r)
                          (g + 1) * cin - 1);
         }
         for (int k = 0; k < nrows_vis * per_row; k++) {
-            int c = (top * per_row) + k;
+            int c = (S->top * per_row) + k;
             if (c >= per) break;
             int ty = ytiles + (k / per_row) * (th + 1), tx = x + (k % per_row) * (tw + 1);
             int ch = g * per + c;
@@ -121,8 +120,8 @@ static void draw(ax_ui *u, ax_rect r)
         double diff = lc->tower[0].mean - lc->tower[1].mean;
         ax_ui_printf(u, r.y + 1 + (src == i ? 5 : 4), r.x + 1, r.w - 2, AX_R_ACCENT,
                      "mean A - mean B = %s   (tiles: one scale for both towers, rows %d-%d of %d)",
-                     ax_ui_num(a, sizeof a, diff), top + 1,
-                     top + (nrows_vis < total_rows ? nrows_vis : total_rows), total_rows);
+                     ax_ui_num(a, sizeof a, diff), S->top + 1,
+                     S->top + (nrows_vis < total_rows ? nrows_vis : total_rows), total_rows);
     }
     {
         /* what grouping saves: the same layer with groups=1 sees every input channel */
@@ -138,18 +137,26 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_legend(u, r.y + r.h - 1, r.x + 1, r.w - 2, lc->all.min, lc->all.max);
 }
 
-static int key(ax_ui *u, int k)
+static int key_scroll(ax_ui *u, int k)
 {
-    (void)u;
+    groups_state *S = state_of(u);
     switch (k) {
-    case KEY_UP: top--; return 1;
-    case KEY_DOWN: top++; return 1;
-    case KEY_PPAGE: top -= 4; return 1;
-    case KEY_NPAGE: top += 4; return 1;
-    case KEY_HOME: top = 0; return 1;
-    case KEY_END: top = 1 << 20; return 1;
-    default: return 0;
+    case KEY_UP: S->top--; return 1;
+    case KEY_DOWN: S->top++; return 1;
+    case KEY_PPAGE: S->top -= 4; return 1;
+    case KEY_NPAGE: S->top += 4; return 1;
+    case KEY_HOME: S->top = 0; return 1;
+    default: S->top = 1 << 20; return 1;   /* End */
     }
 }
 
-const ax_view ax_view_groups = { "Groups", draw, key, keys, "Up/Down PgUp/PgDn Home/End scroll the tiles", reset, NULL };
+static const ax_key keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, .keys = "Up Down PgUp PgDn", .what = "scroll the towers' tiles",
+      .fn = key_scroll, .bar = "Up/Down PgUp/PgDn Home/End scroll the tiles" },
+    { .codes = { KEY_HOME, KEY_END }, .keys = "Home End", .what = "first / last row of tiles", .fn = key_scroll },
+    { .codes = { 0 }, .keys = NULL },
+};
+
+const ax_view ax_view_groups = {
+    .name = "Groups", .draw = draw, .keys = keys, .state = sizeof(groups_state), .reset = reset,
+};

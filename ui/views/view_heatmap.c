@@ -3,44 +3,28 @@
  * grid of many channels. Rasterising is ax_heatmap_levels (src/heatmap.c); a map
  * with both signs at the chosen scale is drawn on the diverging scale. */
 #include "core.h"
-#include "modes/gradmode.h"
 #include "teach.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static const ax_keyhelp keys[] = {
-    { "Arrows", "move cursor (tiles: selection)" },
-    { "[ ]", "previous / next channel" },
-    { "{ }", "10 channels back / on" },
-    { "f", "fit to pane / 1:1" },
-    { "l", "normalise per channel / per layer" },
-    { "t", "tile grid of channels / one map" },
-    { "+ -", "bigger / smaller tiles" },
-    { "PgUp PgDn", "8 rows up / down (tiles: a page)" },
-    { "Home End", "top-left / bottom-right corner" },
-    { "Enter", "tiles: open the selected channel" },
-    { "e", "explain the value under the cursor" },
-    { "G", "gradient of the class / activation" },
-    { "Esc Backspace q", "back to the tiles or to Channels" },
-    { NULL, NULL },
-};
-
 /* This view's own state; the selected channel is shared (u->ch). */
-static struct {
+typedef struct {
     int one;          /* 1:1 instead of fit */
     int layer_norm;   /* one scale for the layer */
     int tiles;        /* the tile grid */
     int from_tiles;   /* the map was opened from the tiles: back goes there */
     int tile_w;
-} S;
+} heatmap_state;
+
+static heatmap_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_HEATMAP); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    memset(&S, 0, sizeof S);
-    S.tile_w = 12;
+    heatmap_state *S = state_of(u);
+    memset(S, 0, sizeof *S);
+    S->tile_w = 12;
 }
 
 /* The cursor inside the map on show (vectors: their near-square layout). */
@@ -67,15 +51,21 @@ typedef struct {
     int vec;
 } source;
 
-/* G shows the gradient of the chosen class (ui/gradmode.c) instead. */
+/* The current layer's activation, or what a mode shows in its place (G: the
+ * gradient of the chosen class). */
 static ax_layer_cache *layer_cache(ax_ui *u)
 {
-    return ax_ui_grad_on(u) ? ax_ui_grad_cache(u, u->cur) : ax_ui_cache(u, u->cur);
+    ax_ui_shown sh;
+    ax_ui_shown_layer(u, u->cur, &sh);
+    return sh.cache;
 }
 
 static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
 {
-    const float *data = ax_ui_grad_on(u) ? ax_ui_grad_data(u, u->cur) : ax_ui_data(u, u->cur);
+    heatmap_state *S = state_of(u);
+    ax_ui_shown sh;
+    ax_ui_shown_layer(u, u->cur, &sh);
+    const float *data = sh.data;
     if (!data || !lc) return 0;
     if (lc->h * lc->w == 1) {
         int c = lc->c, w = (int)ceil(sqrt((double)c)), h = (c + w - 1) / w;
@@ -88,7 +78,7 @@ static int get_source(ax_ui *u, ax_layer_cache *lc, int ch, source *s)
         *s = (source){ buf, h, w, lc->all.min, lc->all.max, 1 };
         return 1;
     }
-    const ax_stats *cs = S.layer_norm ? &lc->all : &lc->ch[ch];
+    const ax_stats *cs = S->layer_norm ? &lc->all : &lc->ch[ch];
     *s = (source){ data + (size_t)ch * lc->h * lc->w, lc->h, lc->w, cs->min, cs->max, 0 };
     return 1;
 }
@@ -98,8 +88,9 @@ typedef struct { int tw, th, ncols, nrows, page, first; } tiling;
 
 static tiling tiles_of(const ax_ui *u, ax_rect r, int c)
 {
+    heatmap_state *S = state_of(u);
     tiling g;
-    g.tw = S.tile_w;
+    g.tw = S->tile_w;
     g.th = g.tw / 2 > 0 ? g.tw / 2 : 1;
     g.ncols = (r.w - 1) / (g.tw + 1);
     g.nrows = (r.h - 3) / (g.th + 1);
@@ -113,12 +104,13 @@ static tiling tiles_of(const ax_ui *u, ax_rect r, int c)
 
 static void draw_tiles(ax_ui *u, ax_rect r, ax_layer_cache *lc)
 {
+    heatmap_state *S = state_of(u);
     tiling g = tiles_of(u, r, lc->c);
     int last = g.first + g.page;
     if (last > lc->c) last = lc->c;
     ax_ui_title(u, r, "Heatmap", "%s %s tiles: channels %d-%d of %d %s %s", ax_ui_layer_name(u, u->cur),
                 ax_ui_sym(u, AX_S_DOT), g.first, last - 1, lc->c, ax_ui_sym(u, AX_S_DOT),
-                S.layer_norm ? "per-layer scale" : "per-channel scale");
+                S->layer_norm ? "per-layer scale" : "per-channel scale");
     for (int ch = g.first; ch < last; ch++) {
         int k = ch - g.first, ty = r.y + 1 + (k / g.ncols) * (g.th + 1), tx = r.x + 1 + (k % g.ncols) * (g.tw + 1);
         source s;
@@ -138,38 +130,36 @@ static void draw_tiles(ax_ui *u, ax_rect r, ax_layer_cache *lc)
 
 static void draw(ax_ui *u, ax_rect r)
 {
-    ax_layer_cache *lc = layer_cache(u);
-    const char *name = ax_ui_grad_on(u) ? ax_ui_grad_what(u, u->cur) : ax_ui_layer_name(u, u->cur);
-    if (!lc && ax_ui_grad_on(u) && ax_ui_tensor(u, u->cur)) {
-        ax_ui_title(u, r, "Heatmap", "%s", name);
-        ax_ui_grad_notice(u, r, r.y + 2, u->cur);
-        return;
-    }
+    heatmap_state *S = state_of(u);
+    ax_ui_shown sh;
+    ax_ui_shown_layer(u, u->cur, &sh);
+    ax_layer_cache *lc = sh.cache;
+    const char *name = sh.what;
     if (!lc) {
         ax_ui_title(u, r, "Heatmap", "%s", name);
-        ax_ui_notice(u, r, r.y + 2, "Not computed yet. Press n to compute this layer, or a to run all.");
+        ax_ui_shown_notice(u, &sh, r, r.y + 2, u->cur);
         return;
     }
     source s;
     if (!get_source(u, lc, u->ch, &s)) return;
-    if (S.tiles && !s.vec) {
+    if (S->tiles && !s.vec) {
         draw_tiles(u, r, lc);
         return;
     }
     int half = ax_ui_heat_on(u);
     if (s.vec)
         ax_ui_title(u, r, "Heatmap", "%s %s %d values as %dx%d %s %s", name, ax_ui_sym(u, AX_S_DOT), lc->c, s.h,
-                    s.w, ax_ui_sym(u, AX_S_DOT), S.one ? "1:1" : "fit");
+                    s.w, ax_ui_sym(u, AX_S_DOT), S->one ? "1:1" : "fit");
     else
         ax_ui_title(u, r, "Heatmap", "%s %s channel %d of %d (%dx%d) %s %s %s %s", name, ax_ui_sym(u, AX_S_DOT),
-                    u->ch, lc->c, s.h, s.w, ax_ui_sym(u, AX_S_DOT), S.one ? "1:1" : "fit",
-                    ax_ui_sym(u, AX_S_DOT), S.layer_norm ? "per-layer scale" : "per-channel scale");
+                    u->ch, lc->c, s.h, s.w, ax_ui_sym(u, AX_S_DOT), S->one ? "1:1" : "fit",
+                    ax_ui_sym(u, AX_S_DOT), S->layer_norm ? "per-layer scale" : "per-channel scale");
     int avail_r = r.h - 4, avail_c = r.w - 2;
     int y0 = r.y + 2, x0 = r.x + 1;
     int rows, cols, oy = 0, ox = 0;
     clamp_cursor(u);
     int hy = u->cur_y, hx = u->cur_x, cy, cx;
-    if (!S.one) {
+    if (!S->one) {
         ax_ui_fit(half, s.h, s.w, avail_r, avail_c, &rows, &cols);
         ax_ui_heat_map(u, y0, x0, rows, cols, s.map, s.h, s.w, s.lo, s.hi);
         cx = (int)((long)hx * cols / s.w);
@@ -222,7 +212,7 @@ static void draw(ax_ui *u, ax_rect r)
                      ax_ui_num(v, sizeof v, val), ax_ui_num(a, sizeof a, lc->ch[u->ch].min),
                      ax_ui_num(b, sizeof b, lc->ch[u->ch].max));
     }
-    if (S.one && (s.w > cols || s.h > (half ? 2 * rows : rows)))
+    if (S->one && (s.w > cols || s.h > (half ? 2 * rows : rows)))
         ax_ui_printf(u, r.y + r.h - 2, x0, avail_c, AX_R_DIM, "showing y %d-%d, x %d-%d", oy,
                      oy + (half ? 2 * rows : rows) - 1, ox, ox + cols - 1);
     ax_ui_legend(u, r.y + r.h - 1, x0, avail_c, s.lo, s.hi);
@@ -238,6 +228,7 @@ static void change_channel(ax_ui *u, ax_layer_cache *lc, int d)
 /* e: the value under the cursor (tiles: the selected channel's largest). */
 static void explain_cursor(ax_ui *u)
 {
+    heatmap_state *S = state_of(u);
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     if (!lc) {
         ax_ui_explain_open(u, u->cur, 0, 0, 0);
@@ -247,42 +238,74 @@ static void explain_cursor(ax_ui *u)
     if (lc->h * lc->w == 1) {
         int w = (int)ceil(sqrt((double)lc->c)), idx = u->cur_y * w + u->cur_x;
         ax_ui_explain_open(u, u->cur, idx < lc->c ? idx : lc->c - 1, 0, 0);
-    } else if (S.tiles) {
+    } else if (S->tiles) {
         ax_ui_explain_channel_max(u, u->cur, u->ch);
     } else {
         ax_ui_explain_open(u, u->cur, u->ch, u->cur_y, u->cur_x);
     }
 }
 
-static int key(ax_ui *u, int k)
+static int key_explain(ax_ui *u, int k)
 {
+    (void)k;
+    explain_cursor(u);
+    return 1;
+}
+
+static void open_view(ax_ui *u)
+{
+    heatmap_state *S = state_of(u);
+    S->tiles = 0;
+    S->from_tiles = 0;
+}
+
+/* From a map opened from the tiles, back to the tiles. */
+static int back(ax_ui *u)
+{
+    heatmap_state *S = state_of(u);
+    if (S->tiles || !S->from_tiles) return 0;
+    S->tiles = 1;
+    S->from_tiles = 0;
+    return 1;
+}
+
+static int key_toggle(ax_ui *u, int k)
+{
+    heatmap_state *S = state_of(u);
     switch (k) {
-    case 'e': explain_cursor(u); return 1;
-    case AX_KEY_OPEN: S.tiles = 0; S.from_tiles = 0; return 1;
-    case AX_KEY_BACK:
-        if (S.tiles || !S.from_tiles) return 0;
-        S.tiles = 1;
-        S.from_tiles = 0;
-        return 1;
-    case 'f': S.one = !S.one; return 1;
-    case 'l': S.layer_norm = !S.layer_norm; return 1;
-    case 't': S.tiles = !S.tiles; S.from_tiles = 0; return 1;
-    case '+': case '=': if (S.tile_w < 40) S.tile_w += 2; return 1;
-    case '-': if (S.tile_w > 4) S.tile_w -= 2; return 1;
-    case 'G': ax_ui_grad_toggle(u); return 1;
-    default: break;
+    case 'f': S->one = !S->one; return 1;
+    case 'l': S->layer_norm = !S->layer_norm; return 1;
+    default: S->tiles = !S->tiles; S->from_tiles = 0; return 1;   /* t */
     }
+}
+
+static int key_tile_size(ax_ui *u, int k)
+{
+    heatmap_state *S = state_of(u);
+    if (k == '-') {
+        if (S->tile_w > 4) S->tile_w -= 2;
+    } else if (S->tile_w < 40) {
+        S->tile_w += 2;
+    }
+    return 1;
+}
+
+static int key_channel(ax_ui *u, int k)
+{
     ax_layer_cache *lc = layer_cache(u);
     if (!lc) return 0;
-    int vec = lc->h * lc->w == 1;
-    switch (k) {
-    case '[': change_channel(u, lc, -1); return 1;
-    case ']': change_channel(u, lc, 1); return 1;
-    case '{': change_channel(u, lc, -10); return 1;
-    case '}': change_channel(u, lc, 10); return 1;
-    default: break;
-    }
-    if (S.tiles && !vec) {
+    change_channel(u, lc, k == '[' ? -1 : k == ']' ? 1 : k == '{' ? -10 : 10);
+    return 1;
+}
+
+/* Arrows, PgUp PgDn, Home End, Enter: the selection in the tiles, else the
+ * cursor in the map (Enter: nothing). */
+static int key_move(ax_ui *u, int k)
+{
+    heatmap_state *S = state_of(u);
+    ax_layer_cache *lc = layer_cache(u);
+    if (!lc) return 0;
+    if (S->tiles && lc->h * lc->w > 1) {
         tiling g = tiles_of(u, ax_ui_pane(u), lc->c);
         switch (k) {
         case KEY_LEFT: change_channel(u, lc, -1); return 1;
@@ -293,8 +316,7 @@ static int key(ax_ui *u, int k)
         case KEY_NPAGE: change_channel(u, lc, g.page); return 1;
         case KEY_HOME: u->ch = 0; return 1;
         case KEY_END: u->ch = lc->c - 1; return 1;
-        case '\n': case '\r': case KEY_ENTER: S.tiles = 0; S.from_tiles = 1; return 1;
-        default: return 0;
+        default: S->tiles = 0; S->from_tiles = 1; return 1;   /* Enter */
         }
     }
     switch (k) {
@@ -306,12 +328,30 @@ static int key(ax_ui *u, int k)
     case KEY_NPAGE: u->cur_y += 8; break;
     case KEY_HOME: u->cur_y = 0; u->cur_x = 0; break;
     case KEY_END: u->cur_y = 1 << 30; u->cur_x = 1 << 30; break;
-    default: return 0;
+    default: explain_cursor(u); return 1;   /* Enter on a map: its value explained */
     }
     clamp_cursor(u);
     return 1;
 }
 
+static const ax_key keys[] = {
+    { .codes = { KEY_LEFT, KEY_RIGHT, KEY_UP, KEY_DOWN }, .keys = "Arrows", .what = "move cursor (tiles: selection)",
+      .fn = key_move, .bar = "Arrows cursor" },
+    { .codes = { '[', ']' }, .keys = "[ ]", .what = "previous / next channel", .fn = key_channel, .bar = "[ ] channel" },
+    { .codes = { '{', '}' }, .keys = "{ }", .what = "10 channels back / on", .fn = key_channel },
+    { .codes = { 'f' }, .keys = "f", .what = "fit to pane / 1:1", .fn = key_toggle, .bar = "t tiles  f fit/1:1" },
+    { .codes = { 'l' }, .keys = "l", .what = "normalise per channel / per layer", .fn = key_toggle, .bar = "l scale" },
+    { .codes = { 't' }, .keys = "t", .what = "tile grid of channels / one map", .fn = key_toggle },
+    { .codes = { '+', '=', '-' }, .keys = "+ -", .what = "bigger / smaller tiles", .fn = key_tile_size },
+    { .codes = { KEY_PPAGE, KEY_NPAGE }, .keys = "PgUp PgDn", .what = "8 rows up / down (tiles: a page)", .fn = key_move },
+    { .codes = { KEY_HOME, KEY_END }, .keys = "Home End", .what = "top-left / bottom-right corner", .fn = key_move },
+    { .codes = { '\n', '\r', KEY_ENTER }, .keys = "Enter", .what = "tiles: open the channel; map: e", .fn = key_move },
+    { .codes = { 'e' }, .keys = "e", .what = "explain the value under the cursor", .fn = key_explain },
+    { .codes = { 0 }, .keys = "Esc Backspace q", .what = "back to the tiles or to Channels", .bar = "Esc back" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_heatmap = {
-    "Heatmap", draw, key, keys, "Arrows cursor  [ ] channel  t tiles  f fit/1:1  l scale  Esc back", reset, NULL,
+    .name = "Heatmap", .draw = draw, .keys = keys, .state = sizeof(heatmap_state), .reset = reset,
+    .back = back, .open = open_view,
 };

@@ -6,14 +6,6 @@
 
 #include <stdio.h>
 
-static const ax_keyhelp keys[] = {
-    { "< >", "previous / next image of a batch" },
-    { "Up Down Home End", "previous / next / first / last layer" },
-    { "h j k l", "move the cell whose receptive field is boxed" },
-    { "b  [ ]", "blend a channel over the image / which one" },
-    { NULL, NULL },
-};
-
 static int all_equal(const float *v, float x)
 {
     return v[0] == x && v[1] == x && v[2] == x;
@@ -152,5 +144,18 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_teach_input_overlay(u, y + 1, x0, rows, cols, H, W, 0, w);
 }
 
-const ax_view ax_view_input = { "Input", draw, ax_ui_teach_input_key, keys,
-                                "< > image  Up/Down layer  h j k l cell  b blend  [ ] channel", NULL, NULL };
+static const ax_key keys[] = {
+    { .codes = { 0 }, .keys = "< >", .what = "previous / next image of a batch", .bar = "< > image" },
+    { .codes = { 0 }, .keys = "Up Down Home End", .what = "previous / next / first / last layer", .bar = "Up/Down layer" },
+    { .codes = { 'h', 'j', 'k', 'l' }, .keys = "h j k l", .what = "move the cell whose receptive field is boxed",
+      .fn = ax_ui_teach_input_move, .bar = "h j k l cell" },
+    { .codes = { 'b' }, .keys = "b", .what = "blend a channel over the image", .fn = ax_ui_teach_input_blend,
+      .bar = "b blend" },
+    { .codes = { '[', ']' }, .keys = "[ ]", .what = "which channel is blended", .fn = ax_ui_teach_input_move,
+      .bar = "[ ] channel" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
+const ax_view ax_view_input = {
+    .name = "Input", .draw = draw, .keys = keys, .state = sizeof(ax_ui_input_state),
+};

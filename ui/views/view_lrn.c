@@ -7,24 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const ax_keyhelp keys[] = {
-    { "[ ] { }", "channel -1 / +1 / -10 / +10" },
-    { "Up Down PgUp PgDn", "scroll the suppression list" },
-    { "Home End", "its top / bottom" },
-    { "o", "list by channel / most damped first" },
-    { NULL, NULL },
-};
-
-static struct {
+typedef struct {
     int top;          /* first row of the suppression list; -1: bring the channel into view */
     int by_supp;      /* most damped first */
-} S;
+} lrn_state;
+
+static lrn_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_LRN); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    S.top = 0;
-    S.by_supp = 0;
+    lrn_state *S = state_of(u);
+    S->top = 0;
+    S->by_supp = 0;
 }
 
 void ax_ui_lrn_formula(const ax_ui *u, const ax_layer_spec *l, char *general, char *constants, char *actual,
@@ -55,15 +49,18 @@ void ax_ui_lrn_formula(const ax_ui *u, const ax_layer_spec *l, char *general, ch
              half, sq, l->lrn_beta);
 }
 
-static const float *g_supp;
-
-static int by_supp(const void *a, const void *b)
+/* order[0..n-1] by supp[] ascending (most damped first), ties by channel:
+ * an insertion sort, as the lists are a few hundred channels long. */
+static void sort_by_supp(int *order, int n, const float *supp)
 {
-    int i = *(const int *)a, j = *(const int *)b;
-    float x = g_supp[i], y = g_supp[j];
-    if (x < y) return -1;
-    if (x > y) return 1;
-    return i - j;
+    for (int i = 1; i < n; i++) {
+        int o = order[i], j = i;
+        while (j > 0 && (supp[order[j - 1]] > supp[o] || (supp[order[j - 1]] == supp[o] && order[j - 1] > o))) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = o;
+    }
 }
 
 static void lrn_list(ax_ui *u, char *buf, size_t size)
@@ -78,6 +75,7 @@ static void lrn_list(ax_ui *u, char *buf, size_t size)
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    lrn_state *S = state_of(u);
     int i = u->cur;
     const char *name = ax_ui_layer_name(u, i);
     if (i < 0 || u->net->layers[i].spec.type != AX_L_LRN) {
@@ -141,10 +139,7 @@ static void draw(ax_ui *u, ax_rect r)
     int *order = ax_ui_order(u, (size_t)c);
     if (!order) return;
     for (int j = 0; j < c; j++) order[j] = j;
-    if (S.by_supp) {
-        g_supp = after->supp;
-        qsort(order, (size_t)c, sizeof *order, by_supp);
-    }
+    if (S->by_supp) sort_by_supp(order, c, after->supp);
     float smin = 1e30f, smax = -1e30f;
     double ssum = 0;
     int imin = 0, imax = 0;
@@ -157,23 +152,23 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_printf(u, y++, x0, w, AX_R_HEADER, "after/before per channel (1 = untouched): min %.3f (ch %d) mean %.3f max %.3f (ch %d)",
                  smin, imin, ssum / c, smax, imax);
     ax_ui_printf(u, y++, x0, w, AX_R_DIM, "bars: damping 1 - after/before, full = the most damped channel%s",
-                 S.by_supp ? "; most damped first" : "");
+                 S->by_supp ? "; most damped first" : "");
     double dmax = 1.0 - smin > 1e-12 ? 1.0 - smin : 1.0;
     int ew = 22, ncol = (w + 2) / ew, nrow = r.y + r.h - y;
     if (ncol < 1) ncol = 1;
     if (nrow < 1) return;
     int total_rows = (c + ncol - 1) / ncol;
-    if (S.top < 0) {
+    if (S->top < 0) {
         /* the selected channel changed: bring its entry into view */
         int pos = 0;
         while (pos < c && order[pos] != ch) pos++;
-        S.top = pos / ncol - nrow / 2;
+        S->top = pos / ncol - nrow / 2;
     }
-    if (S.top > total_rows - nrow) S.top = total_rows - nrow;
-    if (S.top < 0) S.top = 0;
+    if (S->top > total_rows - nrow) S->top = total_rows - nrow;
+    if (S->top < 0) S->top = 0;
     for (int rr = 0; rr < nrow; rr++)
         for (int cc = 0; cc < ncol; cc++) {
-            int j = (S.top + rr) * ncol + cc;
+            int j = (S->top + rr) * ncol + cc;
             if (j >= c) break;
             int chj = order[j], ex = x0 + cc * ew;
             float v = after->supp[chj];
@@ -182,29 +177,52 @@ static void draw(ax_ui *u, ax_rect r)
         }
 }
 
-static int key(ax_ui *u, int k)
+static int key_order(ax_ui *u, int k)
 {
+    (void)k;
+    lrn_state *S = state_of(u);
+    S->by_supp = !S->by_supp;
+    S->top = 0;
+    return 1;
+}
+
+static int key_scroll(ax_ui *u, int k)
+{
+    lrn_state *S = state_of(u);
     switch (k) {
-    case 'o': S.by_supp = !S.by_supp; S.top = 0; return 1;
-    case KEY_UP: if (S.top > 0) S.top--; return 1;
-    case KEY_DOWN: S.top++; return 1;
-    case KEY_PPAGE: S.top = S.top > 8 ? S.top - 8 : 0; return 1;
-    case KEY_NPAGE: S.top += 8; return 1;
-    case KEY_HOME: S.top = 0; return 1;
-    case KEY_END: S.top = 1 << 20; return 1;
-    default: break;
+    case KEY_UP: if (S->top > 0) S->top--; return 1;
+    case KEY_DOWN: S->top++; return 1;
+    case KEY_PPAGE: S->top = S->top > 8 ? S->top - 8 : 0; return 1;
+    case KEY_NPAGE: S->top += 8; return 1;
+    case KEY_HOME: S->top = 0; return 1;
+    default: S->top = 1 << 20; return 1;   /* End */
     }
+}
+
+/* [ ] { }: on an LRN layer computed; elsewhere the keys are left to others. */
+static int key_channel(ax_ui *u, int k)
+{
+    lrn_state *S = state_of(u);
     ax_layer_cache *lc = ax_ui_cache(u, u->cur);
     if (!lc) return 0;
-    int d = k == '[' ? -1 : k == ']' ? 1 : k == '{' ? -10 : k == '}' ? 10 : 0;
-    if (!d) return 0;
-    S.top = -1;
-    u->ch += d;
+    S->top = -1;
+    u->ch += k == '[' ? -1 : k == ']' ? 1 : k == '{' ? -10 : 10;
     if (u->ch < 0) u->ch = 0;
     if (u->ch >= lc->c) u->ch = lc->c - 1;
     return 1;
 }
 
+static const ax_key keys[] = {
+    { .codes = { '[', ']', '{', '}' }, .keys = "[ ] { }", .what = "channel -1 / +1 / -10 / +10", .fn = key_channel,
+      .bar = "[ ] channel" },
+    { .codes = { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, .keys = "Up Down PgUp PgDn",
+      .what = "scroll the suppression list", .fn = key_scroll, .bar = "Up/Down scroll" },
+    { .codes = { KEY_HOME, KEY_END }, .keys = "Home End", .what = "its top / bottom", .fn = key_scroll },
+    { .codes = { 'o' }, .keys = "o", .what = "list by channel / most damped first", .fn = key_order,
+      .bar = "o most damped first" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_lrn = {
-    "LRN", draw, key, keys, "[ ] channel  Up/Down scroll  o most damped first", reset, NULL,
+    .name = "LRN", .draw = draw, .keys = keys, .state = sizeof(lrn_state), .reset = reset,
 };

@@ -6,32 +6,31 @@
 #include <stdio.h>
 #include <string.h>
 
-static const ax_keyhelp keys[] = {
-    { "Up Down PgUp PgDn", "scroll" },
-    { "Home End", "first / last message" },
-    { NULL, NULL },
-};
+typedef struct {
+    int top;       /* first message on screen; -1: the newest in view */
+    int shown;     /* the first message drawn last time */
+} messages_state;
 
-static int top;       /* first message on screen; -1: the newest in view */
-static int shown;     /* the first message drawn last time */
+static messages_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_MESSAGES); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    top = -1;
+    messages_state *S = state_of(u);
+    S->top = -1;
 }
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    messages_state *S = state_of(u);
     ax_ui_title(u, r, "Messages", "%d message%s%s", u->log_total, u->log_total == 1 ? "" : "s",
                 u->log_total > u->nlog ? " (the oldest dropped)" : "");
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
     if (!u->nlog) {
-        ax_ui_notice(u, r, y + 1, "Nothing to say yet: loading raised no note or warning. Messages shown on the "
+        ax_ui_notice(u, r, y + 1, "Nothing to say yet: loading raised no note or warning. Messages S->shown on the "
                                   "bottom line (runs, saves, errors) are kept here.");
         return;
     }
-    int rows = r.h - 1, first = u->log_total - u->nlog, t = top;
+    int rows = r.h - 1, first = u->log_total - u->nlog, t = S->top;
     if (t > u->nlog - 1) t = u->nlog - 1;
     if (t < 0) {
         /* the newest messages in view: as many as fit, counting wrapped lines */
@@ -47,7 +46,7 @@ static void draw(ax_ui *u, ax_rect r)
         }
         if (t == u->nlog) t = u->nlog - 1;
     }
-    shown = t;
+    S->shown = t;
     /* long messages wrap under their own text */
     int yy = y;
     for (int k = t; k < u->nlog && yy < r.y + r.h; k++) {
@@ -76,25 +75,32 @@ static void draw(ax_ui *u, ax_rect r)
     }
 }
 
-static int key(ax_ui *u, int k)
+static int key_scroll(ax_ui *u, int k)
 {
+    messages_state *S = state_of(u);
     int page = ax_ui_pane(u).h - 1;
     if (page < 1) page = 1;
-    if (top < 0) top = shown;   /* was following the newest */
+    if (S->top < 0) S->top = S->shown;   /* was following the newest */
     switch (k) {
-    case KEY_UP: top--; break;
-    case KEY_DOWN: top++; break;
-    case KEY_PPAGE: top -= page; break;
-    case KEY_NPAGE: top += page; break;
-    case KEY_HOME: top = 0; break;
-    case KEY_END: top = -1; return 1;
-    default: return 0;
+    case KEY_UP: S->top--; break;
+    case KEY_DOWN: S->top++; break;
+    case KEY_PPAGE: S->top -= page; break;
+    case KEY_NPAGE: S->top += page; break;
+    case KEY_HOME: S->top = 0; break;
+    default: S->top = -1; return 1;   /* End: follow the newest */
     }
-    if (top < 0) top = 0;
-    if (top >= u->nlog) top = -1;
+    if (S->top < 0) S->top = 0;
+    if (S->top >= u->nlog) S->top = -1;
     return 1;
 }
 
+static const ax_key keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, .keys = "Up Down PgUp PgDn", .what = "scroll",
+      .fn = key_scroll, .bar = "Up/Down PgUp/PgDn Home/End scroll" },
+    { .codes = { KEY_HOME, KEY_END }, .keys = "Home End", .what = "first / last message", .fn = key_scroll },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_messages = {
-    "Messages", draw, key, keys, "Up/Down PgUp/PgDn Home/End scroll", reset, NULL,
+    .name = "Messages", .draw = draw, .keys = keys, .state = sizeof(messages_state), .reset = reset,
 };

@@ -11,31 +11,28 @@
 
 #include "alexscope/teach.h"
 
-static const ax_keyhelp keys[] = {
-    { "Up Down PgUp PgDn", "scroll" },
-    { "Home End", "top / bottom" },
-    { NULL, NULL },
-};
-
-static struct {
+typedef struct {
     char *text;       /* table and diagram, made once */
     int top;
-} S;
+} summary_state;
 
-static void release(void)
+static summary_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_SUMMARY); }
+
+static void release(ax_ui *u)
 {
-    free(S.text);
-    memset(&S, 0, sizeof S);
+    summary_state *S = state_of(u);
+    free(S->text);
 }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    S.top = 0;
+    summary_state *S = state_of(u);
+    S->top = 0;
 }
 
 static void make_text(ax_ui *u)
 {
+    summary_state *S = state_of(u);
     ax_summary *s = malloc(sizeof *s);
     ax_error err = { 0 };
     if (!s) return;
@@ -44,38 +41,39 @@ static void make_text(ax_ui *u)
         return;
     }
     size_t a = ax_summary_table(s, NULL, 0), b = ax_summary_diagram(s, NULL, 0);
-    S.text = malloc(a + b + 2);
-    if (S.text) {
-        ax_summary_table(s, S.text, a + 1);
-        S.text[a] = '\n';
-        ax_summary_diagram(s, S.text + a + 1, b + 1);
+    S->text = malloc(a + b + 2);
+    if (S->text) {
+        ax_summary_table(s, S->text, a + 1);
+        S->text[a] = '\n';
+        ax_summary_diagram(s, S->text + a + 1, b + 1);
     }
     free(s);
 }
 
 static void draw(ax_ui *u, ax_rect r)
 {
-    if (!S.text) make_text(u);
+    summary_state *S = state_of(u);
+    if (!S->text) make_text(u);
     ax_ui_title(u, r, "Summary", "%s %s no image or weights needed %s L T what-if", u->net->spec.name,
                 ax_ui_sym(u, AX_S_DOT), ax_ui_sym(u, AX_S_DOT));
     char wl[40][160];
     int nw = ax_ui_whatif_lines(u, wl, 40);
     int total = nw + (nw ? 1 : 0);
-    for (const char *p = S.text; p && *p; p++) total += *p == '\n';
+    for (const char *p = S->text; p && *p; p++) total += *p == '\n';
     int avail = r.h - 1;
-    if (S.top > total - avail) S.top = total - avail;
-    if (S.top < 0) S.top = 0;
+    if (S->top > total - avail) S->top = total - avail;
+    if (S->top < 0) S->top = 0;
     int y = r.y + 1, line = 0, x0 = r.x + 1, w = r.w - 2;
     for (int i = 0; i < nw; i++, line++)
-        if (line >= S.top && y < r.y + r.h) ax_ui_put(u, y++, x0, w, i == 0 ? AX_R_WARN : AX_R_ACCENT, wl[i]);
+        if (line >= S->top && y < r.y + r.h) ax_ui_put(u, y++, x0, w, i == 0 ? AX_R_WARN : AX_R_ACCENT, wl[i]);
     if (nw) {
-        if (line >= S.top && y < r.y + r.h) y++;
+        if (line >= S->top && y < r.y + r.h) y++;
         line++;
     }
-    for (const char *p = S.text; p && *p && y < r.y + r.h; line++) {
+    for (const char *p = S->text; p && *p && y < r.y + r.h; line++) {
         const char *nl = strchr(p, '\n');
         int len = nl ? (int)(nl - p) : (int)strlen(p);
-        if (line >= S.top) {
+        if (line >= S->top) {
             char buf[256];
             snprintf(buf, sizeof buf, "%.*s", len < 255 ? len : 255, p);
             int tl = line - (nw ? nw + 1 : 0);
@@ -87,22 +85,31 @@ static void draw(ax_ui *u, ax_rect r)
     }
 }
 
-static int key(ax_ui *u, int k)
+static int key_scroll(ax_ui *u, int k)
 {
-    (void)u;
+    summary_state *S = state_of(u);
     switch (k) {
-    case AX_KEY_OPEN: S.top = 0; return 1;
-    case AX_KEY_BACK: return 0;
-    case KEY_UP: S.top--; return 1;
-    case KEY_DOWN: S.top++; return 1;
-    case KEY_PPAGE: S.top -= 10; return 1;
-    case KEY_NPAGE: S.top += 10; return 1;
-    case KEY_HOME: S.top = 0; return 1;
-    case KEY_END: S.top = 1 << 20; return 1;
-    default: return 0;
+    case KEY_UP: S->top--; return 1;
+    case KEY_DOWN: S->top++; return 1;
+    case KEY_PPAGE: S->top -= 10; return 1;
+    case KEY_NPAGE: S->top += 10; return 1;
+    case KEY_HOME: S->top = 0; return 1;
+    default: S->top = 1 << 20; return 1;   /* End */
     }
 }
 
+static void open_view(ax_ui *u) { state_of(u)->top = 0; }
+
+static const ax_key keys[] = {
+    { .codes = { KEY_UP, KEY_DOWN, KEY_PPAGE, KEY_NPAGE }, .keys = "Up Down PgUp PgDn", .what = "scroll",
+      .fn = key_scroll, .bar = "Up/Down scroll" },
+    { .codes = { KEY_HOME, KEY_END }, .keys = "Home End", .what = "top / bottom", .fn = key_scroll },
+    { .codes = { 0 }, .keys = "L T", .what = "what-ifs: LRN off, a tower zeroed (Everywhere)", .bar = "L LRN off/on  T towers" },
+    { .codes = { 0 }, .keys = "Esc Backspace q", .what = "back to the view it was opened from", .bar = "Esc back" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
 const ax_view ax_view_summary = {
-    "Summary", draw, key, keys, "Up/Down scroll  L LRN off/on  T towers  Esc back", reset, release,
+    .name = "Summary", .draw = draw, .keys = keys, .state = sizeof(summary_state), .reset = reset,
+    .release = release, .open = open_view,
 };

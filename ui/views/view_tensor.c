@@ -10,18 +10,16 @@
 
 #include "alexscope/layer_kind.h"
 
-static const ax_keyhelp keys[] = {
-    { "h", "histogram counts: log / linear" },
-    { "Up Down Home End", "previous / next / first / last layer" },
-    { NULL, NULL },
-};
+typedef struct {
+    int hist_linear;   /* counts on a linear scale instead of log */
+} tensor_state;
 
-static int hist_linear;   /* counts on a linear scale instead of log */
+static tensor_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_TENSOR); }
 
 static void reset(ax_ui *u)
 {
-    (void)u;
-    hist_linear = 0;
+    tensor_state *S = state_of(u);
+    S->hist_linear = 0;
 }
 
 /* What the layer's operation count counts, as its kind says. */
@@ -90,6 +88,7 @@ static int params_rows(ax_ui *u, int y, int x, int w, int i)
 /* One bin per column of the pane, up to AX_HIST_MAX. */
 static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
 {
+    tensor_state *S = state_of(u);
     int cols = w - 2 < AX_HIST_MAX ? w - 2 : AX_HIST_MAX;
     if (cols < 4) return;
     if (lc->hist_bins != cols) {
@@ -102,7 +101,7 @@ static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
         if (counts[b] > top) top = counts[b];
     char cnt[32], tall[32];
     ax_ui_printf(u, y++, x, w, AX_R_DIM, "histogram of %s values, %s counts (tallest bin %s)",
-                 ax_ui_count(cnt, sizeof cnt, (double)(lc->all.count)), hist_linear ? "linear" : "log",
+                 ax_ui_count(cnt, sizeof cnt, (double)(lc->all.count)), S->hist_linear ? "linear" : "log",
                  ax_ui_count(tall, sizeof tall, (double)top));
     h -= 2;
     if (h < 2 || top == 0) return;
@@ -110,7 +109,7 @@ static void histogram(ax_ui *u, ax_layer_cache *lc, int y, int x, int w, int h)
         " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"
     };
     for (int b = 0; b < cols; b++) {
-        double f = !hist_linear ? log1p((double)counts[b]) / log1p((double)top) : (double)counts[b] / top;
+        double f = !S->hist_linear ? log1p((double)counts[b]) / log1p((double)top) : (double)counts[b] / top;
         int units = (int)lround(f * h * 8);
         if (counts[b] > 0 && units == 0) units = 1;
         for (int r = 0; r < h; r++) {
@@ -197,14 +196,20 @@ static void draw(ax_ui *u, ax_rect r)
     if (hh >= 4) histogram(u, lc, y, x, w, hh);
 }
 
-static int key(ax_ui *u, int k)
+static int key_hist(ax_ui *u, int k)
 {
-    (void)u;
-    if (k == 'h') {
-        hist_linear = !hist_linear;
-        return 1;
-    }
-    return 0;
+    (void)k;
+    tensor_state *S = state_of(u);
+    S->hist_linear = !S->hist_linear;
+    return 1;
 }
 
-const ax_view ax_view_tensor = { "Tensor", draw, key, keys, "h histogram log/linear  Up/Down layer", reset, NULL };
+static const ax_key keys[] = {
+    { .codes = { 'h' }, .keys = "h", .what = "histogram counts: log / linear", .fn = key_hist, .bar = "h histogram log/linear" },
+    { .codes = { 0 }, .keys = "Up Down Home End", .what = "previous / next / first / last layer", .bar = "Up/Down layer" },
+    { .codes = { 0 }, .keys = NULL },
+};
+
+const ax_view ax_view_tensor = {
+    .name = "Tensor", .draw = draw, .keys = keys, .state = sizeof(tensor_state), .reset = reset,
+};

@@ -8,21 +8,17 @@
 
 #include <stdio.h>
 
-static const ax_keyhelp keys[] = {
-    { "+ -", "more / fewer classes" },
-    { "Up Down Home End", "previous / next / first / last layer" },
-    { "e", "explain the selected class's value" },
-    { "j k", "select a class row" },
-    { "Enter", "explain this class: its Saliency view" },
-    { NULL, NULL },
-};
+typedef struct {
+    int rows;   /* classes to show */
+    int sel;    /* the selected row (rank - 1) */
+} topk_state;
 
-static int rows;   /* classes to show */
-static int sel;    /* the selected row (rank - 1) */
+static topk_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_TOPK); }
 
 static void reset(ax_ui *u)
 {
-    rows = u->cfg->topk > 0 ? u->cfg->topk : 5;
+    topk_state *S = state_of(u);
+    S->rows = u->cfg->topk > 0 ? u->cfg->topk : 5;
 }
 
 static const char *label_of(const ax_ui *u, int i, char *buf, size_t size)
@@ -35,8 +31,9 @@ static const char *label_of(const ax_ui *u, int i, char *buf, size_t size)
 
 static void draw(ax_ui *u, ax_rect r)
 {
+    topk_state *S = state_of(u);
     /* diff mode: both sides */
-    if (ax_ui_diff_topk(u, r, rows)) return;
+    if (ax_ui_diff_topk(u, r, S->rows)) return;
     int last = u->net->nlayers - 1, src = -1;
     ax_layer_cache *lc = ax_ui_cache(u, last);
     if (lc && lc->h * lc->w == 1) src = last;
@@ -64,7 +61,7 @@ static void draw(ax_ui *u, ax_rect r)
     int x0 = r.x + 1, w = r.w - 2, y = r.y + 1;
     int maxk = r.h - 5;
     if (maxk < 1) maxk = 1;
-    int k = rows < maxk ? rows : maxk;
+    int k = S->rows < maxk ? S->rows : maxk;
     if (k > c) k = c;
     ax_ui_title(u, r, "Top-k", "top %d of %d %s from %s", k, c, probs ? "probabilities" : "scores (not probabilities)",
                 u->net->layers[src].spec.name);
@@ -93,10 +90,10 @@ static void draw(ax_ui *u, ax_rect r)
         } else {
             ax_ui_printf(u, y, x0, w, AX_R_NORMAL, "%4d %9s", j + 1, ax_ui_num(buf, sizeof buf, v));
         }
-        if (j == sel) ax_ui_put(u, y, x0, 1, AX_R_SELECT, ">");
+        if (j == S->sel) ax_ui_put(u, y, x0, 1, AX_R_SELECT, ">");
         double frac = probs ? v : (top > bottom ? (v - bottom) / (top - bottom) : 0.0);
         ax_ui_bar(u, y, x0 + 16, barw, frac, j == 0 ? AX_R_GOOD : AX_R_BAR);
-        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == sel ? AX_R_SELECT : j == 0 ? AX_R_GOOD : AX_R_NORMAL,
+        ax_ui_printf(u, y, x0 + 17 + barw, w - 17 - barw, j == S->sel ? AX_R_SELECT : j == 0 ? AX_R_GOOD : AX_R_NORMAL,
                      "%5d %s", idx[j], label_of(u, idx[j], lb, sizeof lb));
     }
     if (probs)
@@ -106,45 +103,63 @@ static void draw(ax_ui *u, ax_rect r)
 /* The class on the selected row of the layer the view ranks (-1: none yet). */
 static int selected_class(ax_ui *u, int *src_out)
 {
+    topk_state *S = state_of(u);
     int last = u->net->nlayers - 1, src = ax_ui_tensor(u, last) ? last : u->cur;
     const float *d = ax_ui_data(u, src);
     int c = src >= 0 ? ax_ui_channels(u, src) : 0;
-    int *idx = ax_ui_order(u, (size_t)sel + 1);
+    int *idx = ax_ui_order(u, (size_t)S->sel + 1);
     *src_out = src;
-    if (!d || !idx || ax_topk(idx, sel + 1, d, c) <= sel) return -1;
-    return idx[sel];
+    if (!d || !idx || ax_topk(idx, S->sel + 1, d, c) <= S->sel) return -1;
+    return idx[S->sel];
 }
 
-static int key(ax_ui *u, int k)
+/* e: how the selected class's value was computed; Enter: where the image
+ * makes it (its Saliency view). */
+static int key_explain(ax_ui *u, int k)
 {
-    if (k == 'e' || k == '\n' || k == '\r' || k == KEY_ENTER) {
-        int src, cls = selected_class(u, &src);
-        if (cls < 0) {
-            ax_ui_say(u, AX_R_DIM, "no class on that row yet: a runs all layers");
-            return 1;
-        }
-        if (k == 'e') ax_ui_explain_open(u, src, cls, 0, 0);   /* how its value was computed */
-        else ax_ui_saliency_open(u, sel == 0 ? -1 : cls);     /* where the image makes it */
+    topk_state *S = state_of(u);
+    int src, cls = selected_class(u, &src);
+    if (cls < 0) {
+        ax_ui_say(u, AX_R_DIM, "no class on that row yet: a runs all layers");
         return 1;
     }
-    if (k == 'j' || k == 'k') {
-        sel += k == 'j' ? 1 : -1;
-        if (sel >= rows) sel = rows - 1;
-        if (sel < 0) sel = 0;
-        return 1;
-    }
-    if (k == '+' || k == '=') {
-        if (rows < 100) rows++;
-        return 1;
-    }
-    if (k == '-') {
-        if (rows > 1) rows--;
-        if (sel >= rows) sel = rows - 1;
-        return 1;
-    }
-    return 0;
+    if (k == 'e') ax_ui_explain_open(u, src, cls, 0, 0);
+    else ax_ui_saliency_open(u, S->sel == 0 ? -1 : cls);
+    return 1;
 }
+
+static int key_select(ax_ui *u, int k)
+{
+    topk_state *S = state_of(u);
+    S->sel += k == 'j' ? 1 : -1;
+    if (S->sel >= S->rows) S->sel = S->rows - 1;
+    if (S->sel < 0) S->sel = 0;
+    return 1;
+}
+
+static int key_rows(ax_ui *u, int k)
+{
+    topk_state *S = state_of(u);
+    if (k != '-') {
+        if (S->rows < 100) S->rows++;
+    } else if (S->rows > 1) {
+        S->rows--;
+        if (S->sel >= S->rows) S->sel = S->rows - 1;
+    }
+    return 1;
+}
+
+static const ax_key keys[] = {
+    { .codes = { '+', '=', '-' }, .keys = "+ -", .what = "more / fewer classes", .fn = key_rows,
+      .bar = "+ - more/fewer classes" },
+    { .codes = { 0 }, .keys = "Up Down Home End", .what = "previous / next / first / last layer" },
+    { .codes = { 'e' }, .keys = "e", .what = "explain the selected class's value", .fn = key_explain },
+    { .codes = { 'j', 'k' }, .keys = "j k", .what = "select a class row", .fn = key_select, .bar = "j k Enter explain a class" },
+    { .codes = { '\n', '\r', KEY_ENTER }, .keys = "Enter", .what = "explain this class: its Saliency view",
+      .fn = key_explain, .bar = "Up/Down layer" },
+    { .codes = { 0 }, .keys = NULL },
+};
 
 const ax_view ax_view_topk = {
-    "Top-k", draw, key, keys, "+ - more/fewer classes  j k Enter explain a class  Up/Down layer", reset, NULL,
+    .name = "Top-k", .draw = draw, .keys = keys, .state = sizeof(topk_state), .reset = reset,
 };

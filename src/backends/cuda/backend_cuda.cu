@@ -477,6 +477,122 @@ static ax_status run_conv(cu_state *s, const ax_layer *L, const cu_layer *c, con
     return AX_OK;
 }
 
+/* One layer's call: its input x and output y on the device, the input's NCHW
+ * view and element count. */
+typedef struct {
+    cu_state *s;
+    const ax_layer *L;
+    const cu_layer *c;
+    const float *x;
+    float *y;
+    int n, ch, h, w;
+    size_t count;
+} cu_call;
+
+static ax_status k_conv(const cu_call *k, ax_error *err) { return run_conv(k->s, k->L, k->c, k->x, k->y, err); }
+
+static ax_status k_relu(const cu_call *k, ax_error *err)
+{
+    (void)err;
+    ax_cu_relu(k->s->stream, k->y, k->x, k->count);
+    return AX_OK;
+}
+
+static ax_status k_copy(const cu_call *k, ax_error *err)
+{
+    CU(cudaMemcpyAsync(k->y, k->x, k->count * sizeof(float), cudaMemcpyDeviceToDevice, k->s->stream),
+       "a copy (dropout, flatten)");
+    return AX_OK;
+}
+
+static ax_status k_flatten(const cu_call *k, ax_error *err)
+{
+    if (k->L->spec.order != AX_FLATTEN_HWC) return k_copy(k, err);
+    ax_cu_flatten_hwc(k->s->stream, k->y, k->x, k->n, k->ch, k->h * k->w);
+    return AX_OK;
+}
+
+static ax_status k_lrn(const cu_call *k, ax_error *err)
+{
+    (void)err;
+    const ax_layer_spec *sp = &k->L->spec;
+    ax_cu_lrn(k->s->stream, k->y, k->x, ax_lrn_sum_scale(sp), sp->lrn_beta, sp->lrn_k, sp->lrn_size, k->n, k->ch,
+              k->h * k->w);
+    return AX_OK;
+}
+
+static ax_status k_maxpool(const cu_call *k, ax_error *err)
+{
+    (void)err;
+    const ax_window *g = &k->L->win;
+    ax_cu_maxpool(k->s->stream, k->y, k->x, g->n * g->c, g->h, g->w, g->oh, g->ow, g->kh, g->kw, g->sh, g->sw,
+                  g->pad_t, g->pad_l);
+    return AX_OK;
+}
+
+static ax_status k_avgpool(const cu_call *k, ax_error *err)
+{
+    (void)err;
+    ax_cu_avgpool_adaptive(k->s->stream, k->y, k->x, k->n * k->ch, k->h, k->w, k->L->spec.out_h, k->L->spec.out_w);
+    return AX_OK;
+}
+
+static ax_status k_pad(const cu_call *k, ax_error *err)
+{
+    (void)err;
+    const ax_layer_spec *sp = &k->L->spec;
+    ax_cu_pad(k->s->stream, k->y, k->x, k->n, k->ch, k->h, k->w, sp->pad_t, sp->pad_l, sp->pad_b, sp->pad_r);
+    return AX_OK;
+}
+
+static ax_status k_fc(const cu_call *k, ax_error *err)
+{
+    /* out (N, OUT) = in (N, IN) W^T: column-major out^T = W^T-as-stored^T x in^T */
+    const float one = 1.0f, zero = 0.0f;
+    int in_f = k->ch * k->h * k->w, out_f = k->L->spec.out_c;
+    BLAS(cublasSgemm(k->s->blas, CUBLAS_OP_T, CUBLAS_OP_N, out_f, k->n, in_f, &one, k->c->w, in_f, k->x, in_f, &zero,
+                     k->y, out_f),
+         "fully connected GEMM");
+    if (k->L->bias.ndim) ax_cu_bias_rows(k->s->stream, k->y, k->c->b, k->n, out_f);
+    return AX_OK;
+}
+
+static ax_status k_softmax(const cu_call *k, ax_error *err)
+{
+    (void)err;
+    ax_cu_softmax(k->s->stream, k->y, k->x, k->n, k->ch * k->h * k->w);
+    return AX_OK;
+}
+
+/* The kernel of every layer type, one row each (C++ has no designated array
+ * initialisers, so the rows name their type and are looked up). */
+static const struct {
+    ax_layer_type type;
+    ax_status (*run)(const cu_call *k, ax_error *err);
+} cuda_kernels[] = {
+    { AX_L_CONV, k_conv },       { AX_L_RELU, k_relu },       { AX_L_LRN, k_lrn },
+    { AX_L_MAXPOOL, k_maxpool }, { AX_L_AVGPOOL, k_avgpool }, { AX_L_PAD, k_pad },
+    { AX_L_FLATTEN, k_flatten }, { AX_L_FC, k_fc },           { AX_L_DROPOUT, k_copy },
+    { AX_L_SOFTMAX, k_softmax },
+};
+
+static_assert(sizeof cuda_kernels / sizeof *cuda_kernels == AX_L_COUNT, "a CUDA kernel for every layer type");
+
+static ax_status (*cuda_kernel(ax_layer_type t))(const cu_call *, ax_error *)
+{
+    for (size_t j = 0; j < sizeof cuda_kernels / sizeof *cuda_kernels; j++)
+        if (cuda_kernels[j].type == t) return cuda_kernels[j].run;
+    return NULL;
+}
+
+static int cuda_supports(const ax_net *net, const ax_layer *L, char *why, size_t size)
+{
+    (void)net;
+    if (cuda_kernel(L->spec.type)) return 1;
+    snprintf(why, size, "layer type %s (%d) has no CUDA kernel", ax_layer_type_name(L->spec.type), (int)L->spec.type);
+    return 0;
+}
+
 static ax_status cuda_run_layer(ax_net *net, int i, ax_error *err)
 {
     cu_state *s = S(net);
@@ -484,60 +600,15 @@ static ax_status cuda_run_layer(ax_net *net, int i, ax_error *err)
     cu_layer *c = &s->L[i];
     const ax_layer_spec *sp = &L->spec;
     const ax_tensor *in = ax_net_layer_input(net, i);
-    const float *x = i ? s->L[i - 1].out : s->input;
-    float *y = c->out;
-    int n, ch, h, w;
-    ax_tensor_nchw(in, &n, &ch, &h, &w);
-    size_t count = ax_tensor_numel(in);
-    ax_status st = AX_OK;
-
-    CU(cudaEventRecord(c->ev0, s->stream), "timing a layer");
-    switch (sp->type) {
-    case AX_L_CONV:
-        st = run_conv(s, L, c, x, y, err);
-        break;
-    case AX_L_RELU:
-        ax_cu_relu(s->stream, y, x, count);
-        break;
-    case AX_L_DROPOUT:
-        CU(cudaMemcpyAsync(y, x, count * sizeof(float), cudaMemcpyDeviceToDevice, s->stream), "dropout (a copy)");
-        break;
-    case AX_L_FLATTEN:
-        if (sp->order == AX_FLATTEN_HWC) ax_cu_flatten_hwc(s->stream, y, x, n, ch, h * w);
-        else CU(cudaMemcpyAsync(y, x, count * sizeof(float), cudaMemcpyDeviceToDevice, s->stream), "flatten");
-        break;
-    case AX_L_LRN:
-        ax_cu_lrn(s->stream, y, x, ax_lrn_sum_scale(sp), sp->lrn_beta, sp->lrn_k, sp->lrn_size, n, ch, h * w);
-        break;
-    case AX_L_MAXPOOL: {
-        const ax_window *g = &L->win;
-        ax_cu_maxpool(s->stream, y, x, g->n * g->c, g->h, g->w, g->oh, g->ow, g->kh, g->kw, g->sh, g->sw, g->pad_t,
-                      g->pad_l);
-        break;
-    }
-    case AX_L_AVGPOOL:
-        ax_cu_avgpool_adaptive(s->stream, y, x, n * ch, h, w, sp->out_h, sp->out_w);
-        break;
-    case AX_L_PAD:
-        ax_cu_pad(s->stream, y, x, n, ch, h, w, sp->pad_t, sp->pad_l, sp->pad_b, sp->pad_r);
-        break;
-    case AX_L_FC: {
-        /* out (N, OUT) = in (N, IN) W^T: column-major out^T = W^T-as-stored^T x in^T */
-        const float one = 1.0f, zero = 0.0f;
-        int in_f = ch * h * w, out_f = sp->out_c;
-        BLAS(cublasSgemm(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, out_f, n, in_f, &one, c->w, in_f, x, in_f, &zero, y,
-                         out_f),
-             "fully connected GEMM");
-        if (L->bias.ndim) ax_cu_bias_rows(s->stream, y, c->b, n, out_f);
-        break;
-    }
-    case AX_L_SOFTMAX:
-        ax_cu_softmax(s->stream, y, x, n, ch * h * w);
-        break;
-    default:
+    cu_call k = { s, L, c, i ? s->L[i - 1].out : s->input, c->out, 0, 0, 0, 0, ax_tensor_numel(in) };
+    ax_tensor_nchw(in, &k.n, &k.ch, &k.h, &k.w);
+    ax_status (*run)(const cu_call *, ax_error *) = cuda_kernel(sp->type);
+    if (!run)
         return ax_fail(err, AX_ERR_UNSUPPORTED, "layer '%s': type %s has no CUDA kernel", sp->name,
                        ax_layer_type_name(sp->type));
-    }
+
+    CU(cudaEventRecord(c->ev0, s->stream), "timing a layer");
+    ax_status st = run(&k, err);
     if (st) return st;
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) {
@@ -565,7 +636,7 @@ extern "C" const ax_backend ax_backend_cuda = {
     .host_memory = 0,
     .workspace = NULL,   /* its buffers are on the device; init checks they fit there */
     .init = cuda_init,
-    .supports = ax_backend_supports_every_type,
+    .supports = cuda_supports,
     .upload_weights = cuda_upload_weights,
     .upload = cuda_upload,
     .run_layer = cuda_run_layer,
