@@ -3,6 +3,7 @@
  * checks every number in the header against the file before trusting it. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "alexscope/fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -301,12 +302,13 @@ ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, in
     size_t len = strlen(json);
     size_t padded = (len + 7) & ~(size_t)7;
 
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        int e = errno;
+    ax_file_out out;
+    ax_status st = ax_file_create(&out, path, err);
+    if (st) {
         free(json);
-        return ax_fail(err, AX_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+        return st;
     }
+    FILE *fp = out.fp;
     unsigned char lenbuf[8];
     put_le64(lenbuf, padded);
     int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(json, 1, len, fp) == len;
@@ -317,5 +319,5 @@ ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, in
         for (int d = 0; d < tensors[i].ndim; d++) n *= (size_t)tensors[i].shape[d];
         ok = n == 0 || fwrite(tensors[i].data, sizeof(float), n, fp) == n;
     }
-    return ax_wfile_close_written(fp, ok, path, err);
+    return ax_file_commit(&out, ok, err);
 }
