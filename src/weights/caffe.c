@@ -5,6 +5,7 @@
  * .net writer read back. Nothing here trusts a length or a shape in the file. */
 #include "caffe.h"
 #include "wfile_internal.h"
+#include "alexscope/text.h"
 #include "alexscope/fileio.h"
 #include "alexscope/net.h"
 #include "weights/caffe.pb-c.h"
@@ -751,7 +752,13 @@ ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *
         if (c->name && strlen(c->name) >= sizeof lname)
             return ax_fail(err, AX_ERR_FORMAT, "%s: layer %zu has a name of %zu characters (at most %zu are read)",
                            name, i, strlen(c->name), sizeof lname - 1);
-        clean_token(lname, sizeof lname, c->name ? c->name : "");
+        /* Names become file names in every writer and layer names in the
+         * spec inspect --spec prints: the one rule (text.h) keeps plain names
+         * as they are and makes the rest ('/' in GoogLeNet-style names)
+         * plain, here, so the entries, the facts and the spec agree. */
+        char mapped[AX_FILE_NAME_MAX];
+        ax_name_to_file(mapped, sizeof mapped, c->name ? c->name : "");
+        snprintf(lname, sizeof lname, "%s", mapped);
         fact_layer(f, c, lname);
         kind k = kind_of(c->type);
         if (!c->nblobs) {
