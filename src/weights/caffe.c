@@ -756,9 +756,7 @@ ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *
          * spec inspect --spec prints: the one rule (text.h) keeps plain names
          * as they are and makes the rest ('/' in GoogLeNet-style names)
          * plain, here, so the entries, the facts and the spec agree. */
-        char mapped[AX_FILE_NAME_MAX];
-        ax_name_to_file(mapped, sizeof mapped, c->name ? c->name : "");
-        snprintf(lname, sizeof lname, "%s", mapped);
+        ax_name_to_file(lname, sizeof lname, c->name ? c->name : "");
         fact_layer(f, c, lname);
         kind k = kind_of(c->type);
         if (!c->nblobs) {
