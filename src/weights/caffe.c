@@ -729,8 +729,12 @@ ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *
                        "has the wrong type");
     f->format = "caffemodel";
     size_t n = np->n_layers + np->n_layer;
-    clayer *ls = arena_alloc(&a, n * sizeof *ls);
-    if (!ls) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
+    /* Outside the arena's limit: that bounds what protobuf-c unpacks, and a
+     * file of many tiny layers (3 bytes each) must not run into it here. The
+     * count is bounded by the file's size. */
+    clayer *ls = n ? malloc(n * sizeof *ls) : NULL;
+    if (n && (!ls || ax_wfile_own(f, ls, err) != AX_OK))
+        return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory listing %zu layers", name, n);
     collect_layers(np, ls);
 
     char netname[80];
