@@ -4,6 +4,7 @@
  * does both), and it never decides which tensors a net needs. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "alexscope/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -57,6 +58,11 @@ void ax_wfile_fact(ax_wfile *f, const char *fmt, ...)
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n < 0) return;
+    /* facts quote names and values from the file and are printed as they
+     * are: cleaned here, once, for every reader */
+    char raw[sizeof line];
+    memcpy(raw, line, sizeof raw);
+    ax_text_clean(line, sizeof line, raw, 0);
     size_t len = strlen(line);
     if (f->facts_len + len + 1 + sizeof FACTS_CUT > FACTS_MAX) {   /* room for the cut line */
         size_t cut = sizeof FACTS_CUT;   /* with its newline */
