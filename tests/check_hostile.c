@@ -1,6 +1,7 @@
 /* What a hostile or unlucky file must not do: escape a terminal or a
  * folder, leave a half-written file, pass a NaN or an overflow through a
  * check, or grow without bound. One case per hole found (issue 20). */
+#define _GNU_SOURCE   /* memmem */
 #include <check.h>
 #include <errno.h>
 #include <dirent.h>
@@ -230,6 +231,136 @@ START_TEST(shapes_in_64_bits)
 }
 END_TEST
 
+/* ---- silent corruption ------------------------------------------------------------- */
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    ck_assert_uint_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+/* The data offset of the zip member whose local header names `member`. */
+static size_t member_data_at(const unsigned char *b, size_t n, const char *member)
+{
+    size_t len = strlen(member);
+    for (size_t i = 0; i + 30 + len <= n; i++)
+        if (!memcmp(b + i, "PK\x03\x04", 4) && (size_t)(b[i + 26] | b[i + 27] << 8) == len &&
+            !memcmp(b + i + 30, member, len))
+            return i + 30 + len + (size_t)(b[i + 28] | b[i + 29] << 8);
+    ck_abort_msg("no member %s", member);
+    return 0;
+}
+
+static ax_status open_bytes(const unsigned char *b, size_t n, const char *ext, ax_error *err)
+{
+    char *dir = scratch(), path[128];
+    snprintf(path, sizeof path, "%s/f%s", dir, ext);
+    write_bytes(path, b, n);
+    ax_wfile *f = NULL;
+    ax_status st = ax_wfile_open(&f, path, err);
+    ax_wfile_close(f);
+    unlink(path);
+    rmdir(dir);
+    return st;
+}
+
+START_TEST(pth_storage_crc)
+{
+    size_t n;
+    unsigned char *b = slurp(ax_fixture("torch/tf-bench-tiny.zip.pth"), &n);
+    ax_error err;
+    ck_assert_msg(open_bytes(b, n, ".pth", &err) == AX_OK, "%s", err.msg);
+    b[member_data_at(b, n, "tf-bench-tiny.zip/data/2") + 100] ^= 0x10;   /* one bit of a float */
+    ck_assert_int_eq(open_bytes(b, n, ".pth", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "CRC") != NULL, "%s", err.msg);
+    free(b);
+}
+END_TEST
+
+START_TEST(pth_duplicate_member)
+{
+    size_t n;
+    unsigned char *b = slurp(ax_fixture("torch/tf-bench-tiny.zip.pth"), &n);
+    /* every "data/3" (local and central headers) becomes a second "data/1" */
+    const char *from = "tf-bench-tiny.zip/data/3", *to = "tf-bench-tiny.zip/data/1";
+    int hits = 0;
+    for (size_t i = 0; i + strlen(from) <= n; i++)
+        if (!memcmp(b + i, from, strlen(from))) memcpy(b + i, to, strlen(to)), hits++;
+    ck_assert_int_eq(hits, 2);
+    ax_error err;
+    ck_assert_int_eq(open_bytes(b, n, ".pth", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "appears twice") != NULL, "%s", err.msg);
+    free(b);
+}
+END_TEST
+
+START_TEST(npz_stored_crc)
+{
+    size_t n;
+    unsigned char *b = slurp(ax_fixture("weights/arrays_stored.npz"), &n);
+    ax_error err;
+    ck_assert_msg(open_bytes(b, n, ".npz", &err) == AX_OK, "%s", err.msg);
+    b[member_data_at(b, n, "w.npy") + 170] ^= 0x01;   /* the last float's low bit */
+    ck_assert_int_eq(open_bytes(b, n, ".npz", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "CRC") != NULL, "%s", err.msg);
+    free(b);
+}
+END_TEST
+
+START_TEST(own_files_checksum)
+{
+    char *dir = scratch(), path[128];
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    float v[6] = {1, 2, 3, 4, 5, 6};
+    ax_wout t = {.name = "w", .data = v, .ndim = 2, .shape = {2, 3}};
+    ax_error err;
+    ck_assert_int_eq(ax_safetensors_write(path, &t, 1, &err), AX_OK);
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    ck_assert_ptr_nonnull(memmem(b, n, "alexscope.data_crc32", 20));
+    ck_assert_msg(open_bytes(b, n, ".safetensors", &err) == AX_OK, "%s", err.msg);
+    b[n - 3] ^= 0x40;
+    ck_assert_int_eq(open_bytes(b, n, ".safetensors", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "checksum") != NULL, "%s", err.msg);
+    free(b);
+    /* another writer's file, without the key, loads as before */
+    static const char hdr[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    unsigned char other[8 + sizeof hdr - 1 + 4] = {sizeof hdr - 1};
+    memcpy(other + 8, hdr, sizeof hdr - 1);
+    ck_assert_msg(open_bytes(other, sizeof other, ".safetensors", &err) == AX_OK, "%s", err.msg);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+static void put32(unsigned char *p, int32_t v) { memcpy(p, &v, 4); }
+
+START_TEST(darknet_versions_and_damage)
+{
+    ax_error err;
+    unsigned char b[20 + 4 * 16 + 3];
+    memset(b, 0, sizeof b);
+    /* all zero, a whole number of floats: "Darknet 0.0.0" no more */
+    ck_assert_int_eq(open_bytes(b, 16 + 4 * 16, ".weights", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "0.0.0") == NULL, "%s", err.msg);
+    put32(b + 4, 2);   /* 0.2.0, a 20-byte header */
+    ck_assert_msg(open_bytes(b, 20 + 4 * 16, ".weights", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(open_bytes(b, 20 + 4 * 16 + 3, ".weights", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "not whole float32") && strstr(err.msg, "3 bytes left over"), "%s", err.msg);
+    float nan = NAN;
+    memcpy(b + 20 + 4 * 5, &nan, 4);
+    ck_assert_int_eq(open_bytes(b, 20 + 4 * 16, ".weights", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "value 5") && strstr(err.msg, "NaN"), "%s", err.msg);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -241,6 +372,13 @@ static Suite *hostile_suite(void)
     tc = tcase_create("files");
     tcase_add_test(tc, writer_replaces_whole_or_not_at_all);
     tcase_add_test(tc, facts_are_bounded);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("corruption");
+    tcase_add_test(tc, pth_storage_crc);
+    tcase_add_test(tc, pth_duplicate_member);
+    tcase_add_test(tc, npz_stored_crc);
+    tcase_add_test(tc, own_files_checksum);
+    tcase_add_test(tc, darknet_versions_and_damage);
     suite_add_tcase(s, tc);
     tc = tcase_create("spec");
     tcase_add_test(tc, spec_numbers_finite);

@@ -138,7 +138,7 @@ ax_status ax_file_create(ax_file_out *a, const char *path, ax_error *err)
     if (fd < 0) {
         int e = errno;
         a->tmp[0] = 0;
-        return ax_fail(err, AX_ERR_IO, "%s: cannot create a file in its folder: %s", path, strerror(e));
+        return ax_fail(err, AX_ERR_IO, "%s: cannot write there: %s", path, strerror(e));
     }
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     /* mkstemp makes 0600; a file the user keeps gets what fopen would give */
