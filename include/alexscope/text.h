@@ -13,6 +13,10 @@
  * kept. Returns dst. */
 char *ax_text_clean(char *dst, size_t size, const char *src, int keep_lines);
 
+/* The same in place, for text kept only to be shown (a label list): each
+ * byte ax_text_clean would escape becomes '?'. Returns s. */
+char *ax_text_clean_inplace(char *s);
+
 /* The same into one of a few rotating thread-local buffers of
  * AX_TEXT_SAFE_MAX bytes, so that a printf may take several:
  * printf("%s %s", ax_text_safe(a), ax_text_safe(b)). Longer text is cut. */

@@ -168,7 +168,7 @@ static void print_row(const ax_cmp_row *r, int idx, int status)
     where_str(where, sizeof where, r->a, d->worst);
     char note[AX_NAME_MAX + 200] = "";
     if (r->ref_name)
-        snprintf(note, sizeof note, "  <- %s.npy%s%s%s", r->ref_name,
+        snprintf(note, sizeof note, "  <- %s.npy%s%s%s", ax_text_safe(r->ref_name),
                  r->ref.how == AX_REF_BY_MAP ? " (map)" : r->ref.how == AX_REF_BY_ORDER ? " (by order and shape)" : "",
                  r->ref.channels_last ? " channels-last, compared transposed" : "",
                  !r->ref.batch_axis && r->a->shape[0] == 1 ? " (no batch axis)" : "");

@@ -54,6 +54,17 @@ char *ax_text_clean(char *dst, size_t size, const char *src, int keep_lines)
     return dst;
 }
 
+char *ax_text_clean_inplace(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (p && *p) {
+        int n = *p < 0x20 || *p == 0x7f ? 0 : utf8_len(p);
+        if (n == 0) *p++ = '?';
+        else p += n;
+    }
+    return s;
+}
+
 const char *ax_text_safe(const char *src)
 {
     static _Thread_local char ring[8][AX_TEXT_SAFE_MAX];
