@@ -524,14 +524,24 @@ START_TEST(test_darknet_builtin_spec)
 }
 END_TEST
 
-/* A file shorter than a header, or whose float count is not whole, is no
- * Darknet file; a plausible one is, whatever its name. */
+/* A file shorter than a header, or with a version Darknet never wrote, is
+ * no Darknet file; a plausible one is, whatever its name. One whose float
+ * count is not whole, or that holds a NaN, has a Darknet header: the sniff
+ * takes it and the parse says what is wrong with it (issue 20). */
 START_TEST(test_darknet_sniff)
 {
     uint8_t b[20 + 16] = {0};
+    ax_error err;
+    ck_assert_int_eq(ax_darknet_sniff(b, sizeof b), 0);   /* 0.0.0: all zero */
     b[4] = 2;   /* 0.2.0, 64-bit seen */
     ck_assert_int_eq(ax_darknet_sniff(b, sizeof b), 1);
-    ck_assert_int_eq(ax_darknet_sniff(b, sizeof b - 1), 0);
+    ck_assert_int_eq(ax_darknet_sniff(b, sizeof b - 1), 1);
+    {
+        ax_wfile *f = calloc(1, sizeof *f);
+        ck_assert_int_eq(ax_darknet_parse(f, b, sizeof b - 1, "t.weights", &err), AX_ERR_FORMAT);
+        ck_assert_ptr_nonnull(strstr(err.msg, "not whole float32 values"));
+        ax_wfile_close(f);
+    }
     ck_assert_int_eq(ax_darknet_sniff(b, 20), 0);
     ck_assert_int_eq(ax_darknet_sniff(b, 12), 0);
     b[0] = 200;   /* implausible major */
@@ -539,7 +549,11 @@ START_TEST(test_darknet_sniff)
     b[0] = 0;
     float nan = NAN;
     memcpy(b + 20, &nan, 4);
-    ck_assert_int_eq(ax_darknet_sniff(b, sizeof b), 0);
+    ck_assert_int_eq(ax_darknet_sniff(b, sizeof b), 1);
+    ax_wfile *f = calloc(1, sizeof *f);
+    ck_assert_int_eq(ax_darknet_parse(f, b, sizeof b, "t.weights", &err), AX_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "value 0 (byte 20) is NaN"));
+    ax_wfile_close(f);
 }
 END_TEST
 

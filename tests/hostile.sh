@@ -51,5 +51,56 @@ printf 'GIF89a\x89\x50\x4e\x47\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\
   > "$tmp/bomb.gif"
 refused 2 "bomb.gif.*20617x18254.*Mpixel" -- "$prog" dump "$tmp/bomb.gif"
 
+# ---- names that would lead out of a folder or into the terminal (issue 20) ----
+# Layer names are mapped to plain file names by one rule (src/core/text.c):
+# '../../pwned' is written as %2E.%2F..%2Fpwned.npy inside the folder, and
+# nothing is written outside it, by dump, grad or diff --save.
+mkdir -p "$tmp/nest/a/b"
+cat > "$tmp/nest/evil.net" <<'NET'
+name        evil
+input       3 8 8
+preprocess  resize=8x8 crop=8 order=rgb scale=1 mean=0,0,0 std=1,1,1
+conv        ../../pwned    out=2 k=3
+relu        /features_0/Relu_output_0
+flatten     f
+fc          fc             out=3
+NET
+"$prog" dump --model "$tmp/nest/evil.net" --save-activations "$tmp/nest/a/b" "$img" > /dev/null 2>&1 && ok ||
+  bad "dump --save-activations with odd layer names failed"
+[ ! -e "$tmp/nest/pwned.npy" ] && [ -f "$tmp/nest/a/b/%2E.%2F..%2Fpwned.npy" ] &&
+  [ -f "$tmp/nest/a/b/%2Ffeatures_0%2FRelu_output_0.npy" ] && ok ||
+  bad "dump --save-activations: '../../pwned' not mapped inside the folder: $(ls -R "$tmp/nest")"
+"$prog" grad --model "$tmp/nest/evil.net" --save "$tmp/nest/a/g" "$img" > /dev/null 2>&1 && ok || bad "grad --save failed"
+[ ! -e "$tmp/nest/pwned.grad.npy" ] && [ -f "$tmp/nest/a/g/%2E.%2F..%2Fpwned.grad.npy" ] && ok ||
+  bad "grad --save: '../../pwned' not mapped inside the folder: $(ls -R "$tmp/nest")"
+"$prog" diff --model "$tmp/nest/evil.net" --reference "$tmp/nest/a/b" --save "$tmp/nest/a/e" "$img" > /dev/null 2>&1
+[ ! -e "$tmp/nest/pwned.npy" ] && [ -f "$tmp/nest/a/e/%2E.%2F..%2Fpwned.npy" ] && ok ||
+  bad "diff --save: '../../pwned' not mapped inside the folder (or the reference not found by the rule): $(ls -R "$tmp/nest/a")"
+find "$tmp/nest" -name '.*' | grep -q . && bad "a temporary was left behind: $(find "$tmp/nest" -name '.*')" || ok
+
+# Escape sequences from files never reach the terminal: a spec that would set
+# the title is refused (its message shows \x1b), tensor names and metadata
+# values of a safetensors file and label names are printed cleaned.
+printf 'name \033]0;pwned\007\ninput 3 8 8\nrelu r\n' > "$tmp/esc.net"
+out=$("$prog" summary --model "$tmp/esc.net" 2>&1)
+printf '%s' "$out" | grep -q "$(printf '\033')" && bad "summary printed an ESC from the spec" || ok
+printf '%s' "$out" | grep -qF 'esc.net:1: a control character' && ok || bad "the spec's ESC not refused: $out"
+/usr/bin/python3 -c '
+import json, struct, sys
+h = {"__metadata__": {"note\x1b[2J": "x\x1b]0;pwned\x07"},
+     "w\x1b[31m": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}
+j = json.dumps(h, ensure_ascii=False).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(j)) + j + struct.pack("<f", 1.0))
+' "$tmp/esc.safetensors"
+out=$("$prog" inspect "$tmp/esc.safetensors" 2>&1)
+printf '%s' "$out" | grep -q "$(printf '\033')" && bad "inspect printed an ESC from a tensor name or metadata" || ok
+printf '%s' "$out" | grep -qF 'w\x1b[31m' && printf '%s' "$out" | grep -qF 'x\x1b]0;pwned\x07' && ok ||
+  bad "inspect: the cleaned names are not shown: $out"
+sed 's/^labels .*/labels esc.txt/' "$ALEXSCOPE_DATA/caffe.net" > "$tmp/esc-labels.net"
+for i in $(seq 0 999); do printf 'class\033[2J%d\n' "$i"; done > "$tmp/esc.txt"
+out=$("$prog" dump --model "$tmp/esc-labels.net" "$img" 2>&1)
+printf '%s' "$out" | grep -q "$(printf '\033')" && bad "dump printed an ESC from the label list" || ok
+printf '%s' "$out" | grep -qF 'class?[2J' && ok || bad "dump: the cleaned labels are not shown"
+
 echo "hostile.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]

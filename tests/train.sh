@@ -79,6 +79,55 @@ expect 1 'was made with --seed 7, not 8' -- "$prog" train --model "$net" --data 
   --classes 3 --resume "$tmp/r.ckpt.safetensors" --out "$tmp/x.safetensors"
 expect 1 'not a training checkpoint' -- "${train[@]}" --classes 3 --resume "$tmp/u.safetensors" --out "$tmp/x.safetensors"
 
+# A checkpoint's position values are checked before they index anything:
+# negative, huge, NaN and past this run's end are refused naming the file
+# (they crashed, overflowed or looped before). The data checksum is made
+# good again, so that it is the range check that speaks.
+craft_py='
+import json, struct, sys, zlib
+src, dst, e, s = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+b = bytearray(open(src, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+o = 8 + n + h["alexscope.train.position"]["data_offsets"][0]
+b[o:o + 8] = struct.pack("<ff", e, s)
+m = h["__metadata__"]
+m["alexscope.data_crc32"] = "%08x" % zlib.crc32(bytes(b[8 + n:]))
+j = json.dumps(h, separators=(",", ":")).encode()
+j += b" " * (n - len(j))
+assert len(j) == n
+open(dst, "wb").write(b[:8] + j + b[8 + n:])
+'
+for pos in "-5 -7" "1e30 0" "nan 0" "0 1e9" "9 0" "1 2.5" "2 1e7"; do
+  set -- $pos
+  "$py" -c "$craft_py" "$tmp/r.ckpt.safetensors" "$tmp/bad.ckpt.safetensors" "$1" "$2" || bad "crafting a checkpoint failed"
+  expect 1 "bad.ckpt.safetensors: damaged checkpoint" -- "${train[@]}" --classes 3 --epochs 5 \
+    --resume "$tmp/bad.ckpt.safetensors" --out "$tmp/x.safetensors"
+done
+
+# A loss that becomes NaN or inf stops at once (exit 1, the epoch and batch
+# named, a smaller --lr suggested) and writes no weights.
+# Starting weights of 1e30 overflow the first batch's activations.
+"$py" -c '
+import json, struct, sys
+t = {"conv1.weight": (8, 3, 3, 3), "conv1.bias": (8,), "conv2.weight": (8, 8, 3, 3), "conv2.bias": (8,),
+     "fc1.weight": (5, 392), "fc1.bias": (5,)}
+h, data, off = {}, b"", 0
+for k, s in t.items():
+    n = 1
+    for d in s: n *= d
+    h[k] = {"dtype": "F32", "shape": list(s), "data_offsets": [off, off + 4 * n]}
+    data += struct.pack("<%df" % n, *([1e30] * n))
+    off += 4 * n
+j = json.dumps(h).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(j)) + j + data)
+' "$tmp/huge.safetensors" || bad "writing huge.safetensors failed"
+rm -f "$tmp/n.safetensors" "$tmp/n.ckpt.safetensors"
+expect 1 'epoch 1, batch 1: the training loss became (NaN|infinite).*smaller --lr' -- "${train[@]}" --classes 3 \
+  --epochs 2 --weights "$tmp/huge.safetensors" --out "$tmp/n.safetensors"
+[ ! -e "$tmp/n.safetensors" ] && [ ! -e "$tmp/n.ckpt.safetensors" ] && ok || bad "a diverged run wrote weights"
+ls -A "$tmp" | grep -q '^\.' && bad "a temporary was left behind: $(ls -a "$tmp" | grep '^\.[^.]')" || ok
+
 # Ctrl-C mid-epoch: a checkpoint after the current batch, exit 130, and
 # resuming it ends where an uninterrupted run of as many epochs ends.
 "${train[@]}" --classes 3 --epochs 100000 --out "$tmp/c.safetensors" > "$tmp/c.log" 2>&1 &

@@ -309,6 +309,27 @@ expect "Tensor view" "start with the signal keys off" 60
 keys C-c
 expect "EXIT=130" "Ctrl-C read as a key ends the program with status 130"
 
+# ---------------------------------------------------------------- Ctrl-\ (SIGQUIT)
+# Ctrl-\ (or a 0x1c in a paste) used to dump core (status 131) and leave
+# the terminal without echo and line editing: it quits like Ctrl-C, and the
+# terminal is as it was (the script prints stty's view of it afterwards).
+T kill-server >/dev/null 2>&1
+sock="$socks/quit"
+cat > "$work/run.sh" <<EOF
+trap : INT QUIT
+cd "$work" || exit 1
+"$prog" '$sample'
+echo "EXIT=\$?"
+stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\n' ' ' | sed 's/^/TTY=/'
+echo
+sleep 60
+EOF
+tmux_session 100 30 "$work/run.sh"
+expect "Tensor view" "start for Ctrl-\\" 60
+keys 'C-\'
+expect "EXIT=130" "Ctrl-\\ ends the program like Ctrl-C (status 130, no core dump)"
+expect "TTY=icanon echo" "after Ctrl-\\ the terminal has its line editing and echo back"
+
 # ---------------------------------------------------------------- a run asked for after x
 # A zero (16, 3, 227, 227) float32 .npy makes every layer slow enough that
 # "a x a" reaches the workbench while conv1 is still being computed; the

@@ -2,6 +2,7 @@
  * cells, bars) and the analysis caches of the image on show. The frame
  * around the views is frame.c. No layer is computed here. */
 #include "draw.h"
+#include "alexscope/text.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -109,6 +110,14 @@ static int clip_bytes(const char *s, int w, int *cells)
 int ax_ui_put(ax_ui *u, int y, int x, int w, ax_role r, const char *s)
 {
     if (y < 0 || y >= LINES || x < 0 || x >= COLS) return 0;
+    /* Every text on screen passes here, names from files among it: a
+     * control byte or malformed UTF-8 is drawn as visible \xNN (text.h). */
+    char shown[2048];
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f) {
+            s = ax_text_clean(shown, sizeof shown, s, 0);
+            break;
+        }
     if (w > COLS - x) w = COLS - x;
     if (w <= 0) return 0;
     int cells;

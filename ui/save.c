@@ -2,6 +2,8 @@
  * ramps) and one with ANSI colours, both read back from the screen cells so
  * they hold exactly what the view draws. */
 #include "loop.h"
+#include "alexscope/fileio.h"
+#include "alexscope/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -86,8 +88,9 @@ static void file_name_part(char *dst, size_t size, const char *src)
 int ax_ui_save_view(ax_ui *u, int k)
 {
     (void)k;
-    char layer[64], view[24], base[160], txt[200], ans[200];
-    file_name_part(layer, sizeof layer, ax_ui_layer_name(u, u->cur));
+    char layer[AX_FILE_NAME_MAX], view[24], base[AX_FILE_NAME_MAX + 64], txt[AX_FILE_NAME_MAX + 80],
+        ans[AX_FILE_NAME_MAX + 80];
+    ax_name_to_file(layer, sizeof layer, ax_ui_layer_name(u, u->cur));
     file_name_part(view, sizeof view, u->views[u->view]->name);
     if (u->nimages > 1) snprintf(base, sizeof base, "alexscope-%s-%s-image%d", layer, view, u->image + 1);
     else snprintf(base, sizeof base, "alexscope-%s-%s", layer, view);
@@ -101,18 +104,20 @@ int ax_ui_save_view(ax_ui *u, int k)
         }
         if (access(txt, F_OK) && access(ans, F_OK)) break;
     }
-    FILE *ft = fopen(txt, "w"), *fa = ft ? fopen(ans, "w") : NULL;
-    if (!ft || !fa) {
-        ax_ui_say(u, AX_R_BAD, "cannot save %.160s: %.100s", ft ? ans : txt, strerror(errno));
-        if (ft) fclose(ft);
+    ax_file_out ot, oa;
+    ax_error err;
+    if (ax_file_create(&ot, txt, &err) || (ax_file_create(&oa, ans, &err) && (ax_file_abandon(&ot), 1))) {
+        ax_ui_say(u, AX_R_BAD, "cannot save: %.200s", err.msg);
         return 1;
     }
+    FILE *ft = ot.fp, *fa = oa.fp;
     char shape[48], img[48] = "";
     ax_tensor_shape_str(ax_ui_shape_of(u, u->cur), shape, sizeof shape);
     if (u->nimages > 1) snprintf(img, sizeof img, ", image %d of %d", u->image + 1, u->nimages);
     char head[1600];
-    snprintf(head, sizeof head, "alexscope %s, %s %s%s, %s view, %s\n", u->net->spec.name, ax_ui_layer_name(u, u->cur),
-             shape, img, u->views[u->view]->name, u->net->untrained ? "UNTRAINED seeded weights" : u->net->weights_path);
+    snprintf(head, sizeof head, "alexscope %s, %s %s%s, %s view, %s\n", ax_text_safe(u->net->spec.name),
+             ax_text_safe(ax_ui_layer_name(u, u->cur)), shape, img, u->views[u->view]->name,
+             u->net->untrained ? "UNTRAINED seeded weights" : ax_text_safe(u->net->weights_path));
     fputs(head, ft);
     fputs(head, fa);
     /* the plain file is drawn in mono (ASCII ramps instead of colours), the ANSI one in colour */
@@ -127,11 +132,9 @@ int ax_ui_save_view(ax_ui *u, int k)
     write_region(fa, pane.y, pane.h, pane.x, pane.w, 1);
     u->colour = colour;
     u->help = help;
-    int bad = ferror(ft) || ferror(fa);
-    bad |= fclose(ft) != 0;
-    bad |= fclose(fa) != 0;
-    if (bad) {
-        ax_ui_say(u, AX_R_BAD, "writing %.160s or %.140s failed", txt, ans);
+    int okt = !ferror(ft), oka = !ferror(fa);
+    if (ax_file_commit(&ot, okt, &err) | ax_file_commit(&oa, oka, &err)) {
+        ax_ui_say(u, AX_R_BAD, "saving failed: %.200s", err.msg);
         return 1;
     }
     ax_ui_say(u, AX_R_GOOD, "saved %.140s (plain) and %.140s (ANSI colours)", txt, ans);

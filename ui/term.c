@@ -52,7 +52,9 @@ int ax_ui_terminal_check(ax_error *err)
 static volatile sig_atomic_t g_signal;
 static volatile sig_atomic_t g_curses_on;
 
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+/* SIGQUIT is Ctrl-\ (or a 0x1c in a paste): a quit like Ctrl-C, not a core
+ * dump that leaves the terminal raw. */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NSTOP ((int)(sizeof stop_signals / sizeof stop_signals[0]))
 #define NFATAL ((int)(sizeof fatal_signals / sizeof fatal_signals[0]))
@@ -64,9 +66,9 @@ static void on_stop_signal(int sig)
     if (g_signal) {
         /* a second Ctrl-C while the loop is stuck: leave now, terminal restored */
         if (g_curses_on) endwin();
-        _exit(128 + sig);
+        _exit(128 + (sig == SIGQUIT ? SIGINT : sig));
     }
-    g_signal = sig;
+    g_signal = sig == SIGQUIT ? SIGINT : sig;
 }
 
 static void on_fatal_signal(int sig)

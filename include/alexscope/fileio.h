@@ -5,6 +5,7 @@
 #define ALEXSCOPE_FILEIO_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "alexscope/status.h"
 
 /* Opens path read-only after checking, without blocking, that it is a
@@ -25,5 +26,25 @@ ax_status ax_file_slurp(const char *path, const char *what, size_t max_bytes,
 ax_status ax_file_map(const char *path, const char *what, void **map, size_t *size,
                       ax_error *err);
 void ax_file_unmap(void *map, size_t size);
+
+/* Writing a file so that it is either the old one or the whole new one,
+ * whatever happens (a full disk, kill -9, a power cut): ax_file_create opens
+ * a temporary beside path (same folder, so the rename cannot cross file
+ * systems) and the writer fills a->fp; ax_file_commit flushes and fsyncs it,
+ * renames it over path and fsyncs the folder. When ok is 0 or any of those
+ * steps fails, the temporary is removed, path is untouched and the error is
+ * an AX_ERR_IO naming path and the reason. A path that exists and is not a
+ * regular file (/dev/stdout, a FIFO) is written in place: there is nothing to
+ * rename over. Every writer of a file the user keeps goes through here. */
+typedef struct {
+    FILE *fp;
+    int in_place;
+    char path[1024];
+    char tmp[1024 + 32];
+} ax_file_out;
+ax_status ax_file_create(ax_file_out *a, const char *path, ax_error *err);
+ax_status ax_file_commit(ax_file_out *a, int ok, ax_error *err);
+/* Removes the temporary of a create that will not be committed. */
+void ax_file_abandon(ax_file_out *a);
 
 #endif

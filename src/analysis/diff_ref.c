@@ -12,6 +12,7 @@
 
 #include "alexscope/weights.h"
 #include "alexscope/fileio.h"
+#include "alexscope/text.h"
 
 /* Natural order: digit runs compare by value, so "conv2" < "conv10". */
 static int natural_cmp(const char *a, const char *b)
@@ -241,6 +242,12 @@ ax_status ax_refdir_match_text(ax_ref_match *m, const ax_refdir *r, int count, c
     for (int i = 0; i < count && !st; i++) {
         if (m[i].entry >= 0) continue;
         int e = find_entry(r, names[i], strlen(names[i]));
+        if (e < 0) {
+            /* the file name alexscope's own writers give the layer (text.h) */
+            char fname[AX_FILE_NAME_MAX];
+            ax_name_to_file(fname, sizeof fname, names[i]);
+            e = find_entry(r, fname, strlen(fname));
+        }
         if (e >= 0 && !used[e]) {
             set_match(&m[i], r, e, AX_REF_BY_NAME, ours[i]);
             used[e] = 1;

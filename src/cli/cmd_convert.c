@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alexscope/text.h"
 #include "cli.h"
 #include "alexscope/clock.h"
 
@@ -31,9 +32,10 @@ static void first_problem(char *buf, size_t size, const ax_fit *fit)
         for (int k = 0; k < t->ndim; k++) d[k] = t->shape[k];
         char want[96], got[160];
         ax_shape_str(want, sizeof want, t->ndim, d);
-        if (t->kind == AX_FIT_MISSING) snprintf(buf, size, "; first: %s %s is missing", t->target, want);
+        if (t->kind == AX_FIT_MISSING) snprintf(buf, size, "; first: %s %s is missing", ax_text_safe(t->target), want);
         else
-            snprintf(buf, size, "; first: %s: expected %s, found %s %s", t->target, want, t->src_name,
+            snprintf(buf, size, "; first: %s: expected %s, found %s %s", ax_text_safe(t->target), want,
+                     ax_text_safe(t->src_name),
                      ax_shape_str(got, sizeof got, t->src_ndim, t->src_shape));
         return;
     }
@@ -246,7 +248,7 @@ int ax_cmd_convert(const ax_cli_opts *o)
         p += len + (nl != NULL);
     }
     printf("model   %s (%s)\n", o->model_given ? o->model : fit->model, net->spec.name);
-    if (fit->bind_notes[0]) printf("binding %s\n", fit->bind_notes);
+    if (fit->bind_notes[0]) printf("binding %s\n", ax_text_safe(fit->bind_notes));
     printf("\n");
 
     /* One output tensor per net tensor; per-tensor metadata records its source. */
@@ -284,8 +286,8 @@ int ax_cmd_convert(const ax_cli_opts *o)
         snprintf(how, sizeof how, "%s%s%s", ax_fit_kind_text(t->kind), t->src_dtype != AX_DT_F32 ? ", " : "",
                  t->src_dtype != AX_DT_F32 ? (t->src_dtype == AX_DT_F64 ? "F64 -> F32" :
                                               t->src_dtype == AX_DT_F16 ? "F16 -> F32" : "BF16 -> F32") : "");
-        printf("  %-*s %-5s %-20s -> %-18s %-20s %s\n", w, t->src_name, ax_dtype_name(t->src_dtype), from,
-               t->target, to, how);
+        printf("  %-*s %-5s %-20s -> %-18s %-20s %s\n", w, ax_text_safe(t->src_name), ax_dtype_name(t->src_dtype), from,
+               ax_text_safe(t->target), to, how);
         snprintf(keys[i], sizeof keys[i], "from:%s", t->target);
         snprintf(vals[i], sizeof vals[i], "%s %s %s: %s", t->src_name, ax_dtype_name(t->src_dtype), from, how);
     }

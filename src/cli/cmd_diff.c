@@ -16,6 +16,7 @@
 #include "alexscope/analysis.h"
 #include "alexscope/compare.h"
 #include "alexscope/weights.h"
+#include "alexscope/text.h"
 #include "cli.h"
 #include "alexscope/clock.h"
 
@@ -167,7 +168,7 @@ static void print_row(const ax_cmp_row *r, int idx, int status)
     where_str(where, sizeof where, r->a, d->worst);
     char note[AX_NAME_MAX + 200] = "";
     if (r->ref_name)
-        snprintf(note, sizeof note, "  <- %s.npy%s%s%s", r->ref_name,
+        snprintf(note, sizeof note, "  <- %s.npy%s%s%s", ax_text_safe(r->ref_name),
                  r->ref.how == AX_REF_BY_MAP ? " (map)" : r->ref.how == AX_REF_BY_ORDER ? " (by order and shape)" : "",
                  r->ref.channels_last ? " channels-last, compared transposed" : "",
                  !r->ref.batch_axis && r->a->shape[0] == 1 ? " (no batch axis)" : "");
@@ -225,11 +226,8 @@ static ax_status save_error(const char *dir, const ax_cmp_row *r, ax_error *err)
     float *e = malloc((n ? n : 1) * sizeof(float));
     if (!e) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) e[i] = r->a->data[i] - r->b[i];
-    char name[AX_NAME_MAX], path[AX_PATH_MAX + AX_NAME_MAX + 8];
-    snprintf(name, sizeof name, "%s", r->name);
-    for (char *p = name; *p; p++)
-        if (*p == '/' || *p == '\\') *p = '_';
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    char name[AX_FILE_NAME_MAX], path[AX_PATH_MAX + AX_FILE_NAME_MAX + 8];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, ax_name_to_file(name, sizeof name, r->name));
     int64_t shape[4];
     for (int i = 0; i < r->a->ndim; i++) shape[i] = r->a->shape[i];
     ax_status st = ax_npy_write(path, e, r->a->ndim, shape, err);

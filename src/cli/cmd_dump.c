@@ -9,13 +9,14 @@
 
 #include "alexscope/analysis.h"
 #include "alexscope/weights.h"
+#include "alexscope/text.h"
 #include "cli.h"
 
 static ax_status save_tensor(const char *dir, const char *name, const ax_tensor *t, ax_error *err)
 {
     if (!t) return ax_fail(err, AX_ERR_ARG, "%s: its output could not be read back from the device", name);
-    char path[AX_PATH_MAX + AX_NAME_MAX + 8];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    char path[AX_PATH_MAX + AX_FILE_NAME_MAX + 8], fname[AX_FILE_NAME_MAX];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, ax_name_to_file(fname, sizeof fname, name));
     int64_t shape[4];
     for (int i = 0; i < t->ndim; i++) shape[i] = t->shape[i];
     return ax_npy_write(path, t->data, t->ndim, shape, err);

@@ -10,15 +10,16 @@
 #include <sys/stat.h>
 
 #include "alexscope/grad.h"
+#include "alexscope/text.h"
 #include "cli.h"
 
 static ax_status save_grad(const char *dir, const char *name, const char *suffix, const ax_tensor *t,
                            ax_error *err)
 {
-    char path[AX_PATH_MAX + 160];
+    char path[AX_PATH_MAX + AX_FILE_NAME_MAX + 32], fname[AX_FILE_NAME_MAX];
     int64_t shape[4];
     for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
-    snprintf(path, sizeof path, "%s/%s%s.grad.npy", dir, name, suffix);
+    snprintf(path, sizeof path, "%s/%s%s.grad.npy", dir, ax_name_to_file(fname, sizeof fname, name), suffix);
     return ax_npy_write(path, t->data, t->ndim, shape, err);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alexscope/text.h"
 #include "cli.h"
 
 typedef struct {
@@ -95,7 +96,7 @@ static void print_table(const ax_wfile *f)
         ax_shape_str(shape, sizeof shape, e->ndim, e->shape);
         wstats s;
         entry_stats(e, &s);
-        printf("%4d  %-*s %-5s %-22s %12zu ", i, w, e->name, ax_dtype_name(e->dtype), shape, e->nbytes);
+        printf("%4d  %-*s %-5s %-22s %12zu ", i, w, ax_text_safe(e->name), ax_dtype_name(e->dtype), shape, e->nbytes);
         if (s.finite) printf("%11.4g %11.4g %11.4g %11.4g", s.min, s.mean, s.max, s.std);
         else printf("%11s %11s %11s %11s", "-", "-", "-", "-");
         if (s.nonfinite) printf("  %zu NON-FINITE VALUES", s.nonfinite);
@@ -153,21 +154,21 @@ static void print_problems(const ax_fit *fit)
         if (t->kind != AX_FIT_MISSING && t->kind != AX_FIT_MISSHAPED) continue;
         target_shape_str(a, sizeof a, t);
         if (t->kind == AX_FIT_MISSING) {
-            printf("         missing    %s %s\n", t->target, a);
+            printf("         missing    %s %s\n", ax_text_safe(t->target), a);
         } else {
             src_shape_str(b, sizeof b, t);
-            printf("         misshaped  %s: expected %s", t->target, a);
+            printf("         misshaped  %s: expected %s", ax_text_safe(t->target), a);
             if (t->tf_layout && t->ndim == 4)
                 printf(" or HWIO (%d, %d, %d, %d)", t->shape[2], t->shape[3], t->shape[1], t->shape[0]);
             else if (t->tf_layout && t->ndim == 2)
                 printf(" or (in, out) (%d, %d)", t->shape[1], t->shape[0]);
-            printf(", found %s %s\n", t->src_name, b);
+            printf(", found %s %s\n", ax_text_safe(t->src_name), b);
         }
         shown++;
     }
     for (int i = 0; i < fit->extra && i < AX_FIT_EXTRA_KEPT && shown < 12; i++, shown++) {
         src_shape_str(b, sizeof b, &fit->extras[i]);
-        printf("         extra      %s %s\n", fit->extras[i].src_name, b);
+        printf("         extra      %s %s\n", ax_text_safe(fit->extras[i].src_name), b);
     }
     if (problems > shown) printf("         ... and %d more\n", problems - shown);
 }
@@ -188,7 +189,7 @@ static void print_fit(const ax_fit *fit, int with_name)
         printf("model    %s (%s)\n", fit->model, fit->spec_name[0] ? fit->spec_name : "?");
         printf("fits     %s\n", line);
     }
-    if (fit->bind_notes[0]) printf("         %*s(%s)\n", with_name ? 13 : 0, "", fit->bind_notes);
+    if (fit->bind_notes[0]) printf("         %*s(%s)\n", with_name ? 13 : 0, "", ax_text_safe(fit->bind_notes));
 }
 
 static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)

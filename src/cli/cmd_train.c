@@ -4,6 +4,7 @@
  * Ctrl-C, --resume. Writes W.safetensors, and W.net + W.labels.txt (the
  * spec with its class count and labels) so that the result loads anywhere. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,13 +66,14 @@ static ax_status write_spec(const char *base, const ax_spec *orig, const ax_spec
     if (st) return st;
     char path[AX_PATH_MAX + 32], labels[AX_PATH_MAX + 32];
     snprintf(labels, sizeof labels, "%s.labels.txt", base);
-    FILE *lf = fopen(labels, "w");
-    if (!lf) { free(text); return ax_fail(err, AX_ERR_IO, "%s: cannot write: %s", labels, strerror(errno)); }
-    for (int i = 0; i < d->nclasses; i++) fprintf(lf, "%s\n", d->class_names[i]);
-    if (fclose(lf)) { free(text); return ax_fail(err, AX_ERR_IO, "%s: cannot write", labels); }
+    ax_file_out lo, fo;
+    if ((st = ax_file_create(&lo, labels, err))) { free(text); return st; }
+    int lok = 1;
+    for (int i = 0; i < d->nclasses; i++) lok = lok && fprintf(lo.fp, "%s\n", d->class_names[i]) >= 0;
+    if ((st = ax_file_commit(&lo, lok, err))) { free(text); return st; }
     snprintf(path, sizeof path, "%s.net", base);
-    FILE *f = fopen(path, "w");
-    if (!f) { free(text); return ax_fail(err, AX_ERR_IO, "%s: cannot write: %s", path, strerror(errno)); }
+    if ((st = ax_file_create(&fo, path, err))) { free(text); return st; }
+    FILE *f = fo.fp;
     const char *slash = strrchr(labels, '/');
     fprintf(f, "# Written by alexscope train from %s: %d classes, labels in %s.\n", orig->path, d->nclasses,
             slash ? slash + 1 : labels);
@@ -105,8 +107,7 @@ static ax_status write_spec(const char *base, const ax_spec *orig, const ax_spec
         }
     }
     free(text);
-    if (fclose(f)) return ax_fail(err, AX_ERR_IO, "%s: cannot write", path);
-    return AX_OK;
+    return ax_file_commit(&fo, !ferror(f), err);
 }
 
 static void progress(int epoch, int epochs, int done, int total, double loss, double ips)
@@ -267,6 +268,14 @@ int ax_cmd_train(const ax_cli_opts *o)
                     o->resume, (unsigned long long)s2, (unsigned long long)seed);
             goto fail;
         }
+        /* In range for this run, or the loop below would skip or index past it */
+        int steps_per_epoch = ntrain / batch;
+        if (epoch0 > o->epochs || step0 > steps_per_epoch || (epoch0 == o->epochs && step0)) {
+            ax_fail(&err, AX_ERR_ARG, "%s: damaged checkpoint or another run's: it stands at epoch %d, batch %d, "
+                    "beyond this run's %d epochs of %d batches", o->resume, epoch0, step0, o->epochs,
+                    steps_per_epoch);
+            goto fail;
+        }
     }
 
     printf("model    %s%s, batch %d, %s\n", spec->name, resized ? " (last layer resized to the classes)" : "", batch,
@@ -286,16 +295,11 @@ int ax_cmd_train(const ax_cli_opts *o)
     out_base(base, sizeof base, o->train_out);
     snprintf(ckpt, sizeof ckpt, "%s.ckpt.safetensors", base);
     {
-        /* Find out now, not after the first epoch, that the output cannot be written. */
-        char probe[AX_PATH_MAX + 48];
-        snprintf(probe, sizeof probe, "%s.ckpt.safetensors.tmp", base);
-        FILE *pf = fopen(probe, "wb");
-        if (!pf) {
-            ax_fail(&err, AX_ERR_IO, "%s: cannot write there: %s", probe, strerror(errno));
-            goto fail;
-        }
-        fclose(pf);
-        remove(probe);
+        /* Find out now, not after the first epoch, that the output cannot be
+         * written: the writer's own temporary, made and removed. */
+        ax_file_out probe;
+        if (ax_file_create(&probe, ckpt, &err)) goto fail;
+        ax_file_abandon(&probe);
     }
     order = malloc((size_t)ntrain * sizeof *order);
     labels = malloc((size_t)batch * sizeof *labels);
@@ -318,9 +322,18 @@ int ax_cmd_train(const ax_cli_opts *o)
         for (int s = e == epoch0 ? step0 : 0; s < steps; s++) {
             for (int i = 0; i < batch; i++) keys[i] = ((uint64_t)e << 32) | (uint64_t)(s * batch + i);
             ax_dataset_batch(x, labels, &data, order + (size_t)s * batch, keys, batch, spec, !o->no_augment, seed);
-            double loss;
+            double loss = 0;
             int ok;
-            if (ax_trainer_step(t, x, labels, ax_hash64(seed ^ keys[0] ^ 0xd50ull), &loss, &ok, &err)) goto fail;
+            if (ax_trainer_step(t, x, labels, ax_hash64(seed ^ keys[0] ^ 0xd50ull), &loss, &ok, &err)) {
+                if (tty) fprintf(stderr, "\r\033[K");
+                if (!isfinite(loss)) {
+                    char m[sizeof err.msg];
+                    snprintf(m, sizeof m, "%s", err.msg);
+                    ax_fail(&err, AX_ERR_ARG, "epoch %d, batch %d: %s; no weights were written from it: try a smaller --lr "
+                            "(this run's is %g)", e + 1, s + 1, m, o->lr);
+                }
+                goto fail;
+            }
             loss_sum += loss * batch;
             correct += ok;
             seen += batch;

@@ -114,3 +114,85 @@ void ax_file_unmap(void *map, size_t size)
 {
     if (map) munmap(map, size);
 }
+
+ax_status ax_file_create(ax_file_out *a, const char *path, ax_error *err)
+{
+    memset(a, 0, sizeof *a);
+    if (!path || !path[0]) return ax_fail(err, AX_ERR_ARG, "no output file named");
+    if (strlen(path) >= sizeof a->path) return ax_fail(err, AX_ERR_ARG, "%.80s...: path too long", path);
+    snprintf(a->path, sizeof a->path, "%s", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return ax_fail(err, AX_ERR_IO, "%s: is a directory; give a file name", path);
+        a->in_place = 1;
+        a->fp = fopen(path, "wb");
+        if (!a->fp) return ax_fail(err, AX_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        return AX_OK;
+    }
+    /* The temporary is a hidden name beside the target: DIR/.BASE.XXXXXX */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    snprintf(a->tmp, sizeof a->tmp, "%.*s.%s.XXXXXX", (int)dirlen, path, slash ? slash + 1 : path);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0) {
+        int e = errno;
+        a->tmp[0] = 0;
+        return ax_fail(err, AX_ERR_IO, "%s: cannot write there: %s", path, strerror(e));
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    /* mkstemp makes 0600; a file the user keeps gets what fopen would give */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    a->fp = fdopen(fd, "wb");
+    if (!a->fp) {
+        int e = errno;
+        close(fd);
+        unlink(a->tmp);
+        a->tmp[0] = 0;
+        return ax_fail(err, AX_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+    }
+    return AX_OK;
+}
+
+void ax_file_abandon(ax_file_out *a)
+{
+    if (a->fp) fclose(a->fp);
+    a->fp = NULL;
+    if (a->tmp[0]) unlink(a->tmp);
+    a->tmp[0] = 0;
+}
+
+ax_status ax_file_commit(ax_file_out *a, int ok, ax_error *err)
+{
+    if (!a->fp) return ax_fail(err, AX_ERR_ARG, "%s: not open for writing", a->path);
+    int e = errno;
+    const char *step = "write";
+    if (ok && fflush(a->fp) != 0) ok = 0, e = errno;
+    if (ok && !a->in_place && fsync(fileno(a->fp)) != 0) ok = 0, e = errno, step = "fsync";
+    if (fclose(a->fp) != 0 && ok) ok = 0, e = errno;
+    a->fp = NULL;
+    if (ok && !a->in_place && rename(a->tmp, a->path) != 0) ok = 0, e = errno, step = "rename";
+    if (!ok) {
+        if (a->tmp[0]) unlink(a->tmp);
+        a->tmp[0] = 0;
+        if (!e) e = EIO;
+        return ax_fail(err, AX_ERR_IO, "%s: %s failed: %s (the previous file, if any, is untouched)", a->path,
+                       step, strerror(e));
+    }
+    a->tmp[0] = 0;
+    if (!a->in_place) {
+        /* the rename itself is durable only once the folder is synced */
+        char dir[sizeof a->path];
+        const char *slash = strrchr(a->path, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - a->path) + (slash == a->path) : 1,
+                 slash ? a->path : ".");
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    return AX_OK;
+}

@@ -1,5 +1,6 @@
 /* Status names and the one way engine code records an error. */
 #include "alexscope/status.h"
+#include "alexscope/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,10 +8,14 @@
 ax_status ax_fail(ax_error *err, ax_status code, const char *fmt, ...)
 {
     if (err) {
+        /* Messages quote names and bytes from files: they reach a terminal
+         * only as visible text (text.h), whoever prints them. */
+        char raw[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        ax_text_clean(err->msg, sizeof err->msg, raw, 1);
         err->code = code;
     }
     return code;

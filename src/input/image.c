@@ -123,7 +123,8 @@ ax_status ax_image_decode(ax_image *img, const void *buf, size_t size, const cha
         const char *why = stbi_failure_reason();
         return ax_fail(err, AX_ERR_FORMAT,
                        "%s: cannot decode the image (stb_image: %s); formats read: png, jpeg, "
-                       "bmp, gif, ppm/pgm", name, why ? why : "unknown reason");
+                       "bmp, gif, ppm/pgm, up to %d Mpixel and %d pixels a side", name, why ? why : "unknown reason",
+                       AX_IMAGE_MAX_PIXELS >> 20, AX_IMAGE_MAX_PIXELS);
     }
     if (w <= 0 || h <= 0)
         return ax_fail(err, AX_ERR_FORMAT, "%s: image has size %dx%d", name, w, h);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alexscope/text.h"
+
 static int is_trailing_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
@@ -73,6 +75,7 @@ ax_status ax_labels_parse(ax_labels *l, const char *text, size_t len, const char
             while (e > line_start && is_trailing_space(text[e - 1])) e--;
             memcpy(dst, text + line_start, e - line_start);
             dst[e - line_start] = '\0';
+            ax_text_clean_inplace(dst);   /* labels are only ever shown */
             names[k++] = dst;
             dst += e - line_start + 1;
             line_start = i + 1;

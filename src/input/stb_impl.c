@@ -29,9 +29,10 @@ static void *ax_stbi_realloc(void *p, size_t n)
 #define STBI_ONLY_BMP
 #define STBI_ONLY_GIF
 #define STBI_ONLY_PNM
-/* A 32768-pixel side is far beyond any net input; larger headers are refused
- * before stb allocates anything. */
-#define STBI_MAX_DIMENSIONS (1 << 15)
+/* stb's own limit on a side is the pixel limit itself: the area is what
+ * image.c checks (and says) from the header, so a 40000x100 picture within
+ * AX_IMAGE_MAX_PIXELS decodes instead of reading as an "unknown image type". */
+#define STBI_MAX_DIMENSIONS AX_IMAGE_MAX_PIXELS
 
 #if defined(__has_include) && !__has_include(<stb_image.h>)
 #include <stb/stb_image.h>

@@ -4,6 +4,8 @@
  * nothing here allocates, and no backend's dispatch lives here. */
 #include "alexscope/layer_kind.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -164,9 +166,29 @@ ax_status ax_layer_resolve(ax_layer *L, int batch, ax_kind_dims *dims, const cha
     ax_kind_dims out = *dims;
     L->in_c = dims->c; L->in_h = dims->h; L->in_w = dims->w;
     char why[400];
+    /* Sizes are ints in the tensors and the kernels: every product a
+     * resolver forms (c*h*w, the fc's input) and every tensor it makes must
+     * fit one, checked in 64 bits before the int arithmetic runs. */
+    /* per image: the batch multiplies sizes in size_t, and the net's memory
+     * check refuses a batch that does not fit with a figure */
+    int64_t in_n = (int64_t)dims->c * dims->h * dims->w;
+    if (in_n > INT_MAX)
+        return ax_fail(err, AX_ERR_SPEC, "%s:%d: layer '%s': its input of %dx%dx%d is %lld values, more than the "
+                       "%d a tensor holds", file, s->line, s->name, dims->c, dims->h, dims->w, (long long)in_n,
+                       INT_MAX);
     if (!k || !k->resolve) snprintf(why, sizeof why, "unknown layer type %d", (int)s->type);
     if (!k || !k->resolve || !k->resolve(L, batch, dims, &out, why, sizeof why))
         return ax_fail(err, AX_ERR_SPEC, "%s:%d: layer '%s': %s", file, s->line, s->name, why);
+    int64_t out_n = (int64_t)out.c * out.h * out.w;
+    const ax_tensor *wt = &L->weight;
+    int64_t w_n = wt->ndim ? (int64_t)wt->shape[0] * wt->shape[1] * (wt->ndim > 2 ? (int64_t)wt->shape[2] * wt->shape[3] : 1) : 0;
+    /* a spatial output's size is only ever taken in size_t (the net's memory
+     * check states what it needs); the next layer checks it as its input */
+    if (out.spatial) out_n = out.c;
+    if (out.c < 1 || out.h < 1 || out.w < 1 || out_n > INT_MAX || w_n > INT_MAX)
+        return ax_fail(err, AX_ERR_SPEC, "%s:%d: layer '%s': its %s of %lld values is more than the %d a tensor "
+                       "holds", file, s->line, s->name, w_n > INT_MAX ? "weight" : "output",
+                       (long long)(w_n > INT_MAX ? w_n : out_n), INT_MAX);
     if (out.spatial) ax_tensor_set(&L->out, s->name, 4, batch, out.c, out.h, out.w);
     else ax_tensor_set(&L->out, s->name, 2, batch, out.c, 1, 1);
     L->params = (L->weight.ndim ? ax_tensor_numel(&L->weight) : 0) + (L->bias.ndim ? ax_tensor_numel(&L->bias) : 0);

@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "alexscope/fileio.h"
+#include "alexscope/text.h"
 
 /* A spec is a few kilobytes; anything near this is not one. */
 #define AX_SPEC_MAX_BYTES (16u << 20)
@@ -57,8 +60,21 @@ static ax_status parse_float(const parse_ctx *ctx, const char *key, const char *
     double v = strtod(s, &end);
     if (errno || end == s || *end)
         return PFAIL(ctx, "%s=%s: expected a number", key, s);
+    /* strtod takes "nan" and "inf", which pass every range check after it */
+    if (!isfinite(v) || fabs(v) > FLT_MAX)
+        return PFAIL(ctx, "%s=%s: expected a finite number", key, s);
     *out = (float)v;
     return AX_OK;
+}
+
+/* A float in [lo, hi] (lo itself excluded when open_lo). */
+static ax_status parse_float_in(const parse_ctx *ctx, const char *key, const char *s, double lo, int open_lo,
+                                double hi, float *out)
+{
+    ax_status st = parse_float(ctx, key, s, out);
+    if (!st && (*out < lo || (open_lo && *out == lo) || *out > hi))
+        return PFAIL(ctx, "%s=%s: expected %s%g..%g", key, s, open_lo ? "more than " : "", lo, hi);
+    return st;
 }
 
 /* "a,b,c" into n floats (exactly n). */
@@ -184,10 +200,10 @@ static ax_status parse_layer_kv(const parse_ctx *ctx, ax_layer_spec *l, const ch
         st = parse_int(ctx, key, val, 0, 511, &tmp);
         if (!st) l->lrn_size = 2 * tmp + 1;   /* tmp is unset when the parse failed */
         *lrn_flags |= 4;
-    } else if (!strcmp(key, "alpha")) st = parse_float(ctx, key, val, &l->lrn_alpha);
-    else if (!strcmp(key, "beta")) st = parse_float(ctx, key, val, &l->lrn_beta);
+    } else if (!strcmp(key, "alpha")) st = parse_float_in(ctx, key, val, 0, 0, 1e6, &l->lrn_alpha);
+    else if (!strcmp(key, "beta")) st = parse_float_in(ctx, key, val, 0, 0, 100, &l->lrn_beta);
     else if (!strcmp(key, "k") || !strcmp(key, "bias") || !strcmp(key, "kappa"))
-        st = parse_float(ctx, key, val, &l->lrn_k);
+        st = parse_float_in(ctx, key, val, 0, 1, 1e6, &l->lrn_k);   /* 0 divides zeros by zero */
     return st;
 }
 
@@ -263,12 +279,17 @@ static ax_status parse_preprocess(const parse_ctx *ctx, ax_preprocess *p, char *
             if (!strcmp(val, "rgb")) p->bgr = 0;
             else if (!strcmp(val, "bgr")) p->bgr = 1;
             else st = PFAIL(ctx, "order=%s: expected rgb or bgr", val);
-        } else if (!strcmp(key, "scale")) st = parse_float(ctx, key, val, &p->scale);
-        else if (!strcmp(key, "mean")) st = parse_floats(ctx, key, val, p->mean, 3);
-        else if (!strcmp(key, "std")) {
+        } else if (!strcmp(key, "scale")) st = parse_float_in(ctx, key, val, 0, 1, 1e9, &p->scale);
+        else if (!strcmp(key, "mean")) {
+            st = parse_floats(ctx, key, val, p->mean, 3);
+            for (int i = 0; !st && i < 3; i++)
+                if (fabsf(p->mean[i]) > 1e6f) st = PFAIL(ctx, "mean=%s: expected -1e6..1e6 each", val);
+        } else if (!strcmp(key, "std")) {
             st = parse_floats(ctx, key, val, p->std, 3);
             for (int i = 0; !st && i < 3; i++)
-                if (p->std[i] == 0) st = PFAIL(ctx, "std=%s: a standard deviation of 0", val);
+                if (!(fabsf(p->std[i]) >= 1e-6f && fabsf(p->std[i]) <= 1e6f))
+                    st = PFAIL(ctx, "std=%s: a standard deviation of %g (expected 1e-6..1e6 each)", val,
+                               (double)p->std[i]);
         } else st = PFAIL(ctx, "preprocess: unknown key '%s' (resize crop order scale mean std)", key);
         if (st) return st;
     }
@@ -295,6 +316,22 @@ ax_status ax_spec_parse(ax_spec *spec, const char *text, const char *filename, a
         memcpy(line, p, len);
         line[len] = 0;
         p += len + (eol ? 1 : 0);
+        /* Names and words from here are printed and drawn: a control byte
+         * (an escape sequence that sets the title or clears the screen) or
+         * malformed UTF-8 has no business in a spec. */
+        {
+            char shown[4 * sizeof line + 1];
+            if (len && line[len - 1] == '\r') line[--len] = 0;
+            for (char *q = line; *q; q++)
+                if (*q == '\t') *q = ' ';   /* both separate words */
+            ax_text_clean(shown, sizeof shown, line, 0);
+            if (strcmp(shown, line)) {
+                char *ch = shown;
+                while (*ch && strncmp(ch, "\\x", 2)) ch++;
+                return PFAIL(&ctx, "a control character or a byte that is not UTF-8 (%.4s); a spec is plain text",
+                             ch);
+            }
+        }
 
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;

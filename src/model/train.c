@@ -296,6 +296,11 @@ ax_status ax_trainer_step(ax_trainer *t, const float *x, const int *labels, uint
     const float *logits = net->layers[t->logit].out.data;
     *loss = ax_softmax_xent(t->g->d_out[t->logit].data, t->prob, logits, labels, net->batch, t->classes);
     *correct = count_correct(logits, labels, net->batch, t->classes);
+    /* A loss that is no number any more would turn every weight into NaN at
+     * the update below: stop before it, with the weights as they were. */
+    if (!isfinite(*loss))
+        return ax_fail(err, AX_ERR_ARG, "the training loss became %s (the weights diverged; the last good ones are "
+                       "kept)", isnan(*loss) ? "NaN" : "infinite");
     st = ax_grad_backward(t->g, t->logit, 0, err);
     if (st) return st;
     for (int i = 0; i <= t->logit; i++) {
@@ -374,17 +379,22 @@ ax_status ax_trainer_save(const ax_trainer *t, const char *path, int checkpoint,
     char model[AX_NAME_MAX + 16];
     snprintf(model, sizeof model, "%s", net->spec.name);
     const char *meta[] = {"alexscope.model", model, "alexscope.kind", checkpoint ? "training checkpoint" : "trained weights"};
-    /* Written beside and renamed over: a run killed while writing leaves
-     * the previous file whole. */
-    char tmp[AX_PATH_MAX + 16];
+    /* Weights that are not numbers are never written: they would only
+     * spread (a resume or a --weights run would train or show nothing). */
     ax_status st = AX_OK;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        st = ax_fail(err, AX_ERR_ARG, "%s: path too long", path);
-    if (!st) st = ax_safetensors_write_meta(tmp, outs, n, meta, 2, err);
-    if (!st && rename(tmp, path)) {
-        st = ax_fail(err, AX_ERR_IO, "%s: cannot replace it: %s", path, strerror(errno));
-        remove(tmp);
+    for (int i = 0; i < n && !st; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < outs[i].ndim; d++) numel *= (size_t)outs[i].shape[d];
+        for (size_t k = 0; k < numel; k++)
+            if (!isfinite(outs[i].data[k])) {
+                st = ax_fail(err, AX_ERR_ARG, "%s: not written: '%s' holds %s values (training diverged; try a "
+                             "smaller --lr)", path, outs[i].name, isnan(outs[i].data[k]) ? "NaN" : "infinite");
+                break;
+            }
     }
+    /* The writer is atomic (ax_file_create): a run killed while writing
+     * leaves the previous file whole. */
+    if (!st) st = ax_safetensors_write_meta(path, outs, n, meta, 2, err);
     free(outs);
     free(names);
     return st;
@@ -404,6 +414,19 @@ ax_status ax_trainer_resume(ax_trainer *t, const char *path, int *epoch, int *st
     }
     float pos[5];
     ax_wentry_to_f32(pe, pos);
+    /* The position is epoch, batch and the seed in three 24-bit parts, each a
+     * whole number a float holds exactly: anything else is a damaged or a
+     * made-up checkpoint, refused before it indexes anything. */
+    static const char *const what[5] = {"epoch", "batch", "seed (low part)", "seed (middle part)",
+                                        "seed (high part)"};
+    for (int i = 0; i < 5; i++) {
+        double lim = i == 4 ? 65535.0 : 16777215.0;
+        if (!(pos[i] >= 0 && pos[i] <= lim) || pos[i] != floorf(pos[i])) {
+            ax_wfile_close(f);
+            return ax_fail(err, AX_ERR_FORMAT, "%s: damaged checkpoint: its %s is %g; a whole number 0..%.0f was "
+                           "expected", path, what[i], (double)pos[i], lim);
+        }
+    }
     for (int i = 0; i < net->nlayers && !st; i++) {
         ax_layer *ly = &net->layers[i];
         ax_tensor *parts[2] = {&ly->weight, &ly->bias};

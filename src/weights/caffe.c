@@ -5,6 +5,7 @@
  * .net writer read back. Nothing here trusts a length or a shape in the file. */
 #include "caffe.h"
 #include "wfile_internal.h"
+#include "alexscope/text.h"
 #include "alexscope/fileio.h"
 #include "alexscope/net.h"
 #include "weights/caffe.pb-c.h"
@@ -728,8 +729,12 @@ ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *
                        "has the wrong type");
     f->format = "caffemodel";
     size_t n = np->n_layers + np->n_layer;
-    clayer *ls = arena_alloc(&a, n * sizeof *ls);
-    if (!ls) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", name);
+    /* Outside the arena's limit: that bounds what protobuf-c unpacks, and a
+     * file of many tiny layers (3 bytes each) must not run into it here. The
+     * count is bounded by the file's size. */
+    clayer *ls = n ? malloc(n * sizeof *ls) : NULL;
+    if (n && (!ls || ax_wfile_own(f, ls, err) != AX_OK))
+        return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory listing %zu layers", name, n);
     collect_layers(np, ls);
 
     char netname[80];
@@ -751,7 +756,11 @@ ax_status ax_caffe_parse(ax_wfile *f, const void *buf, size_t size, const char *
         if (c->name && strlen(c->name) >= sizeof lname)
             return ax_fail(err, AX_ERR_FORMAT, "%s: layer %zu has a name of %zu characters (at most %zu are read)",
                            name, i, strlen(c->name), sizeof lname - 1);
-        clean_token(lname, sizeof lname, c->name ? c->name : "");
+        /* Names become file names in every writer and layer names in the
+         * spec inspect --spec prints: the one rule (text.h) keeps plain names
+         * as they are and makes the rest ('/' in GoogLeNet-style names)
+         * plain, here, so the entries, the facts and the spec agree. */
+        ax_name_to_file(lname, sizeof lname, c->name ? c->name : "");
         fact_layer(f, c, lname);
         kind k = kind_of(c->type);
         if (!c->nblobs) {

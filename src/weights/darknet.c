@@ -29,25 +29,27 @@ static size_t header_size(int32_t major, int32_t minor)
     return (major * 10 + minor >= 2 && major < 1000 && minor < 1000) ? 20 : 16;
 }
 
-static int plausible_version(int32_t v)
+/* The versions Darknet writes: 0.1 and 0.2 (pjreddie's and AlexeyAB's), and
+ * the same with 1000 added to mark transposed connected weights. An all-zero
+ * file (0.0.0) or any other number is not one. */
+static int darknet_version(int32_t major, int32_t minor)
 {
-    return (v >= 0 && v < 100) || (v > 1000 && v < 2000);
+    int32_t ma = major > 1000 && major < 2000 ? major - 1000 : major;
+    int32_t mi = minor > 1000 && minor < 2000 ? minor - 1000 : minor;
+    return ma == 0 && (mi == 1 || mi == 2);
 }
 
+/* The sniff is the version header alone (Darknet has no magic and is asked
+ * last), so that a file that has one but is cut short or holds NaN is told
+ * so by the parse rather than called unknown. */
 int ax_darknet_sniff(const uint8_t *b, size_t n)
 {
     if (n < 16) return 0;
     int32_t major = rd32(b), minor = rd32(b + 4), revision = rd32(b + 8);
-    if (!plausible_version(major) || !plausible_version(minor) || revision < 0 || revision > 1000000) return 0;
+    if (!darknet_version(major, minor) || revision < 0 || revision > 1000000) return 0;
     size_t hdr = header_size(major, minor);
-    if (n <= hdr || (n - hdr) % 4) return 0;
+    if (n <= hdr) return 0;
     if (hdr == 20 && (uint32_t)rd32(b + 16) > 0xffff) return 0;   /* seen beyond 2^48 images */
-    /* weights are finite numbers */
-    for (size_t i = 0; i < 64 && hdr + 4 * i + 4 <= n; i++) {
-        float x;
-        memcpy(&x, b + hdr + 4 * i, 4);
-        if (!isfinite(x)) return 0;
-    }
     return 1;
 }
 
@@ -55,8 +57,26 @@ ax_status ax_darknet_parse(ax_wfile *f, const void *buf, size_t n, const char *f
 {
     const uint8_t *b = buf;
     if (!ax_darknet_sniff(b, n))
-        return ax_fail(err, AX_ERR_FORMAT, "%s: not a Darknet .weights file (no plausible version header followed "
-                       "by whole float32 values; %zu bytes)", file, n);
+        return ax_fail(err, AX_ERR_FORMAT, "%s: not a Darknet .weights file (no version header Darknet writes, "
+                       "0.1 or 0.2; %zu bytes)", file, n);
+    {
+        int32_t major = rd32(b), minor = rd32(b + 4);
+        size_t hdr = header_size(major, minor);
+        if ((n - hdr) % 4)
+            return ax_fail(err, AX_ERR_FORMAT, "%s: Darknet weights %d.%d: the %zu bytes after the %zu-byte header "
+                           "are not whole float32 values (%zu bytes left over: truncated or damaged)", file,
+                           major, minor, n - hdr, hdr, (n - hdr) % 4);
+        /* every value is checked: a NaN or inf anywhere is damage (or a
+         * diverged training) that would spread through every layer after it */
+        for (size_t at = hdr; at + 4 <= n; at += 4) {
+            float x;
+            memcpy(&x, b + at, 4);
+            if (!isfinite(x))
+                return ax_fail(err, AX_ERR_FORMAT, "%s: Darknet weights: value %zu (byte %zu) is %s; weights are "
+                               "finite numbers (a damaged file, or saved from a diverged training)", file,
+                               (at - hdr) / 4, at, isnan(x) ? "NaN" : "infinite");
+        }
+    }
     int32_t major = rd32(b), minor = rd32(b + 4), revision = rd32(b + 8);
     size_t hdr = header_size(major, minor);
     uint64_t seen = hdr == 20 ? (uint64_t)(uint32_t)rd32(b + 12) | (uint64_t)(uint32_t)rd32(b + 16) << 32

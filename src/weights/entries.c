@@ -4,6 +4,7 @@
  * does both), and it never decides which tensors a net needs. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "alexscope/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -34,6 +35,21 @@ void ax_wfile_close(ax_wfile *f)
     free(f);
 }
 
+/* Facts are for reading: a file with a million empty layers must not keep
+ * (or take quadratic time to build) a million lines. Past this much the rest
+ * is dropped, said once in a last line. */
+#define FACTS_MAX ((size_t)1 << 20)
+#define FACTS_CUT "(further facts not kept: more than 1 MiB of them)"
+
+/* The room f->facts has: the power of two (at least 256) above its length,
+ * so the buffer grows geometrically without a field of its own. */
+static size_t facts_room(size_t len)
+{
+    size_t cap = 256;
+    while (cap < len + 1) cap *= 2;
+    return cap;
+}
+
 void ax_wfile_fact(ax_wfile *f, const char *fmt, ...)
 {
     va_list ap;
@@ -42,13 +58,27 @@ void ax_wfile_fact(ax_wfile *f, const char *fmt, ...)
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n < 0) return;
+    /* facts quote names and values from the file and are printed as they
+     * are: cleaned here, once, for every reader */
+    char raw[sizeof line];
+    memcpy(raw, line, sizeof raw);
+    ax_text_clean(line, sizeof line, raw, 0);
     size_t len = strlen(line);
-    char *grown = realloc(f->facts, f->facts_len + len + 2);
-    if (!grown) return;   /* facts are informative; losing one is not an error */
-    memcpy(grown + f->facts_len, line, len);
-    grown[f->facts_len + len] = '\n';
-    grown[f->facts_len + len + 1] = 0;
-    f->facts = grown;
+    if (f->facts_len + len + 1 + sizeof FACTS_CUT > FACTS_MAX) {   /* room for the cut line */
+        size_t cut = sizeof FACTS_CUT;   /* with its newline */
+        if (f->facts_len >= cut && !strcmp(f->facts + f->facts_len - cut, FACTS_CUT "\n")) return;
+        snprintf(line, sizeof line, "%s", FACTS_CUT);
+        len = strlen(line);
+    }
+    size_t need = f->facts_len + len + 2;
+    if (!f->facts || need > facts_room(f->facts_len)) {
+        char *grown = realloc(f->facts, facts_room(need));
+        if (!grown) return;   /* facts are informative; losing one is not an error */
+        f->facts = grown;
+    }
+    memcpy(f->facts + f->facts_len, line, len);
+    f->facts[f->facts_len + len] = '\n';
+    f->facts[f->facts_len + len + 1] = 0;
     f->facts_len += len + 1;
 }
 

@@ -3,6 +3,7 @@
  * object arrays ('|O', e.g. bvlc_alexnet.npy) go to the pickle reader. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "alexscope/fileio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -282,9 +283,11 @@ ax_status ax_npy_write(const char *path, const float *data, int ndim, const int6
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                              (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
 
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return ax_fail(err, AX_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    ax_file_out out;
+    ax_status st = ax_file_create(&out, path, err);
+    if (st) return st;
+    FILE *fp = out.fp;
     int ok = fwrite(pre, 1, 10, fp) == 10 && fwrite(hdr, 1, hlen, fp) == hlen &&
              (n == 0 || fwrite(data, sizeof(float), n, fp) == n);
-    return ax_wfile_close_written(fp, ok, path, err);
+    return ax_file_commit(&out, ok, err);
 }

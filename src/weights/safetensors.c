@@ -3,12 +3,17 @@
  * checks every number in the header against the file before trusting it. */
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
+#include "alexscope/fileio.h"
+
+/* The metadata key of the data checksum alexscope writes (8 hex digits). */
+#define AX_DATA_CRC_KEY "alexscope.data_crc32"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define HEADER_MAX (100u * 1024u * 1024u)
 
@@ -201,6 +206,21 @@ ax_status ax_safetensors_parse(ax_wfile *f, const void *buf, size_t size, const 
     int first = f->count;
     ax_status st = AX_OK;
     const cJSON *t;
+    /* alexscope's own files carry a checksum of their data: verified when
+     * there (a bit flipped on disk is refused, not loaded as a number);
+     * other writers' files have none and load as before */
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+    const cJSON *want = md ? cJSON_GetObjectItemCaseSensitive(md, AX_DATA_CRC_KEY) : NULL;
+    if (want && cJSON_IsString(want)) {
+        char got[16];
+        snprintf(got, sizeof got, "%08lx", (unsigned long)crc32_z(crc32_z(0L, Z_NULL, 0), data, dsize));
+        if (strcmp(got, want->valuestring)) {
+            st = ax_fail(err, AX_ERR_FORMAT, "%s: the data fails the checksum alexscope wrote with it (CRC-32 %s, "
+                         "the file says %.16s): damaged since it was written", name, got, want->valuestring);
+            cJSON_Delete(root);
+            return st;
+        }
+    }
     cJSON_ArrayForEach(t, root) {
         if (strcmp(t->string, "__metadata__") == 0) {
             /* free-form string pairs (a converter's record of what it did): shown by inspect */
@@ -228,16 +248,17 @@ static void put_le64(unsigned char *p, uint64_t v)
 }
 
 /* The JSON header, or NULL with err filled. */
-static char *build_header(const ax_wout *t, int count, const char *const *meta, int nmeta, const char *path,
-                          ax_error *err)
+static char *build_header(const ax_wout *t, int count, const char *const *meta, int nmeta, const char *crc,
+                          const char *path, ax_error *err)
 {
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
-    if (ok && nmeta > 0) {
+    if (ok) {
         cJSON *m = cJSON_AddObjectToObject(root, "__metadata__");
         ok = m != NULL;
         for (int i = 0; ok && i < nmeta; i++)
             ok = cJSON_AddStringToObject(m, meta[2 * i], meta[2 * i + 1]) != NULL;
+        ok = ok && cJSON_AddStringToObject(m, AX_DATA_CRC_KEY, crc) != NULL;
     }
     uint64_t off = 0;
     for (int i = 0; ok && i < count; i++) {
@@ -296,17 +317,27 @@ ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, in
             if (n) return ax_fail(err, AX_ERR_ARG, "%s: tensor '%s' has no data", path, t->name);
         }
     }
-    char *json = build_header(tensors, count, meta, nmeta, path, err);
+    /* the data section's CRC-32, in the order it is written */
+    uLong crc = crc32_z(0L, Z_NULL, 0);
+    for (int i = 0; i < count; i++) {
+        size_t n = 1;
+        for (int d = 0; d < tensors[i].ndim; d++) n *= (size_t)tensors[i].shape[d];
+        if (n) crc = crc32_z(crc, (const Bytef *)tensors[i].data, n * sizeof(float));
+    }
+    char crc_text[16];
+    snprintf(crc_text, sizeof crc_text, "%08lx", (unsigned long)crc);
+    char *json = build_header(tensors, count, meta, nmeta, crc_text, path, err);
     if (!json) return err ? err->code : AX_ERR_NOMEM;
     size_t len = strlen(json);
     size_t padded = (len + 7) & ~(size_t)7;
 
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        int e = errno;
+    ax_file_out out;
+    ax_status st = ax_file_create(&out, path, err);
+    if (st) {
         free(json);
-        return ax_fail(err, AX_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+        return st;
     }
+    FILE *fp = out.fp;
     unsigned char lenbuf[8];
     put_le64(lenbuf, padded);
     int ok = fwrite(lenbuf, 1, 8, fp) == 8 && fwrite(json, 1, len, fp) == len;
@@ -317,5 +348,5 @@ ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, in
         for (int d = 0; d < tensors[i].ndim; d++) n *= (size_t)tensors[i].shape[d];
         ok = n == 0 || fwrite(tensors[i].data, sizeof(float), n, fp) == n;
     }
-    return ax_wfile_close_written(fp, ok, path, err);
+    return ax_file_commit(&out, ok, err);
 }

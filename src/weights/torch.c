@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
+#include <zlib.h>
 
 /* The legacy magic: PROTO 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c, STOP. */
 static const uint8_t legacy_magic[15] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
@@ -166,16 +167,12 @@ static zmember *find_member(zctx *z, const char *name)
     return bsearch(&key, z->members, z->count, sizeof key, member_cmp);
 }
 
-/* CRC-32 (the zip polynomial), bit by bit: only data.pkl and the small
- * records are checked, never the storages. */
+/* CRC-32 (the zip polynomial) by zlib, at gigabytes a second: every member
+ * is checked, storages too (torch itself checks none, so a flipped bit in a
+ * stored tensor would load as a changed number). */
 static uint32_t crc32_of(const uint8_t *p, size_t n)
 {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-    }
-    return ~c;
+    return (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), p, n);
 }
 
 /* The bytes of member m: in place when stored, else inflated by libzip
@@ -271,7 +268,7 @@ static ax_status zip_storage(void *user, const char *key, size_t elsize, uint64_
                        "%llu bytes, the pickle says %llu elements of %zu bytes", z->file, name,
                        (unsigned long long)m->usize, (unsigned long long)numel, elsize);
     if (!m->bytes) {
-        ax_status st = member_data(z, m, &m->bytes, 0, err);
+        ax_status st = member_data(z, m, &m->bytes, 1, err);
         if (st) return st;
         z->storages++;
         z->storage_bytes += m->usize;
@@ -326,14 +323,21 @@ static ax_status parse_zip(ax_wfile *f, const uint8_t *b, size_t n, const char *
     z.count = (size_t)z.dir.count;
     if (!st) {
         qsort(z.members, z.count, sizeof *z.members, member_cmp);
-        for (size_t i = 0; i < z.count && !pkl; i++) {
+        /* Two members of one name: which one a reader takes depends on the
+         * reader (and here on compression), so the file means two things. */
+        for (size_t i = 1; i < z.count && !st; i++)
+            if (!member_cmp(&z.members[i - 1], &z.members[i]))
+                st = ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%.*s' appears twice (a damaged or doctored "
+                             "archive)", file, (int)(z.members[i].nlen < 200 ? z.members[i].nlen : 200),
+                             z.members[i].name);
+        for (size_t i = 0; i < z.count && !pkl && !st; i++) {
             const zmember *m = &z.members[i];
             const char *slash = memchr(m->name, '/', m->nlen);
             if (ends_with(m->name, m->nlen, "data.pkl") &&
                 (m->nlen == 8 || (slash && (size_t)(slash - m->name) == m->nlen - 9)))
                 pkl = m;
         }
-        if (!pkl) st = ax_fail(err, AX_ERR_FORMAT, "%s: a zip without '<archive>/data.pkl': not a PyTorch file", file);
+        if (!pkl && !st) st = ax_fail(err, AX_ERR_FORMAT, "%s: a zip without '<archive>/data.pkl': not a PyTorch file", file);
     }
     if (!st) {
         z.plen = pkl->nlen - 8;

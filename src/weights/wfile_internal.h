@@ -109,8 +109,10 @@ ax_status ax_caffe_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
 ax_status ax_caffe_spec_text(const char *path, FILE *out, ax_error *err);
 
 /* Darknet .weights (darknet.c): no magic, so the dispatch asks last; the
- * sniff is 1 when the version header is plausible and the rest a whole
- * number of finite floats. The parse keeps the header facts and the float
+ * sniff is 1 when the version header is one Darknet writes (0.1, 0.2, or
+ * those plus 1000 for transposed weights) and something follows it; the
+ * parse refuses a stream that is not whole float32 values or holds a NaN
+ * or inf, saying which. The parse keeps the header facts and the float
  * stream as one entry, "darknet.stream"; the bind slices it by a net's
  * layers. */
 int ax_darknet_sniff(const uint8_t *buf, size_t size);

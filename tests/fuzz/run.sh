@@ -39,7 +39,7 @@ build() {
     h="$here/fuzz_$name.c"
     [ -f "$h" ] || { echo "run.sh: no harness $h" >&2; exit 2; }
     cflags="$BASE_CFLAGS $(pkg-config --cflags $PKGS)"
-    libs="$(pkg-config --libs openblas libcjson libzip) -lm"
+    libs="$(pkg-config --libs openblas libcjson libzip zlib) -lm"
     extra_src=""
     exclude=""
     have_proto=""
