@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Dispatch order matters where magics overlap or are weak: a torch.save zip
@@ -33,6 +34,9 @@ static const ax_wformat formats[] = {
     {.name = "keras-h5", .what = "Keras .h5 and .weights.h5, HDF5",
      .magic = "starts \\x89HDF\\r\\n\\x1a\\n", .sniff = ax_keras_sniff, .parse = ax_keras_parse,
      .bind = ax_keras_bind},
+    {.name = "tfckpt", .what = "TensorFlow checkpoint, tensor bundle V2: PREFIX.index + PREFIX.data-*",
+     .magic = "a LevelDB table: ends with 0xdb4775248b80fb57", .sniff = ax_tfckpt_sniff,
+     .parse = ax_tfckpt_parse},
     {.name = "caffemodel", .what = "Caffe .caffemodel, a NetParameter protobuf",
      .magic = "a protobuf whose first field is name, layers or layer", .sniff = ax_caffe_sniff,
      .parse = ax_caffe_parse, .bind = ax_caffe_bind, .spec_text = ax_caffe_spec_text},
@@ -93,9 +97,53 @@ static const char *format_hint(const unsigned char *b, size_t n)
     return "";
 }
 
-ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err)
+/* What users type for a TensorFlow checkpoint is often not the file to read:
+ * the prefix (model.ckpt, no file of that name), a PREFIX.data-K-of-N shard,
+ * or a directory whose `checkpoint` text file names the latest prefix. Each
+ * becomes PREFIX.index in buf; anything else is left as typed. */
+static const char *resolve_checkpoint(const char *path, char *buf, size_t n)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char list[1200];
+        snprintf(list, sizeof list, "%s/checkpoint", path);
+        FILE *fp = fopen(list, "r");
+        if (!fp) return path;
+        char line[1200], name[1024] = "";
+        while (fgets(line, sizeof line, fp)) {
+            const char *key = "model_checkpoint_path:";
+            char *at = strstr(line, key);
+            if (at != line) continue;
+            char *q = strchr(at + strlen(key), '"'), *e = q ? strrchr(q + 1, '"') : NULL;
+            if (q && e && e > q) snprintf(name, sizeof name, "%.*s", (int)(e - q - 1), q + 1);
+            break;
+        }
+        fclose(fp);
+        if (!name[0]) return path;
+        if (name[0] == '/') snprintf(buf, n, "%s.index", name);
+        else snprintf(buf, n, "%s/%s.index", path, name);
+        return buf;
+    }
+    if (stat(path, &st) == 0) {
+        /* PREFIX.data-00000-of-00001 -> PREFIX.index */
+        const char *d = strstr(path, ".data-");
+        int k, m, used = 0;
+        if (d && sscanf(d, ".data-%5d-of-%5d%n", &k, &m, &used) == 2 && d[used] == 0 &&
+            strlen(d) == strlen(".data-00000-of-00000")) {
+            snprintf(buf, n, "%.*s.index", (int)(d - path), path);
+            if (stat(buf, &st) == 0) return buf;
+        }
+        return path;
+    }
+    snprintf(buf, n, "%s.index", path);
+    return stat(buf, &st) == 0 ? buf : path;
+}
+
+ax_status ax_wfile_open(ax_wfile **out, const char *typed, ax_error *err)
 {
     *out = NULL;
+    char resolved[1024];   /* as f->path */
+    const char *path = resolve_checkpoint(typed, resolved, sizeof resolved);
     char understood[640];
     ax_wformat_understood(understood, sizeof understood);
     ax_wfile *f = calloc(1, sizeof *f);

@@ -89,6 +89,15 @@ ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
  * directly). Not built without HDF5. */
 ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
+/* TensorFlow checkpoints, tensor bundle V2 (tfckpt.c): the .index is a
+ * LevelDB-format table (the sniff: its footer magic in the last 8 bytes).
+ * The parse reads the data shards beside it (file without ".index", then
+ * ".data-K-of-N") into buffers f owns, checks every block's and tensor's
+ * CRC32C, and makes an entry of every float tensor under its checkpoint name;
+ * optimizer slots, global_step and non-float tensors become facts only. */
+int ax_tfckpt_sniff(const uint8_t *buf, size_t size);
+ax_status ax_tfckpt_parse(ax_wfile *f, const void *buf, size_t size, const char *file, ax_error *err);
+
 /* Caffe .caffemodel (caffe.c): a NetParameter protobuf whose first field is
  * name (1), V1 layers (2) or layer (100), length-delimited. Every blob
  * becomes an entry "<layer>.weight" / "<layer>.bias" in alexscope's layouts

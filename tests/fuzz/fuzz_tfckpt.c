@@ -1,0 +1,46 @@
+/* libFuzzer harness: TensorFlow checkpoints (tfckpt.c) on arbitrary bytes:
+ * the LevelDB table (footer, blocks, restarts, CRCs), the bundle protobufs
+ * and the shard offsets. Input: a 4-byte little-endian index length, the
+ * .index bytes, then the bytes of shard 0 (written to a scratch file).
+ * Built without the CRC checks, so mutations reach the parsing behind them. */
+// fuzz-extra: -DAX_FUZZ_NO_CRC
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "weights/wfile_internal.h"
+#include "fuzz_wfile.h"
+
+static char prefix[256];
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    if (!prefix[0]) snprintf(prefix, sizeof prefix, "/tmp/fuzz_tfckpt_%d.ckpt", (int)getpid());
+    if (size < 4) return 0;
+    size_t n = (size_t)data[0] | (size_t)data[1] << 8 | (size_t)data[2] << 16 | (size_t)data[3] << 24;
+    if (n > size - 4) n = size - 4;
+    const unsigned char *index = data + 4, *shard = index + n;
+    size_t shard_size = size - 4 - n;
+    char path[300];
+    snprintf(path, sizeof path, "%s.data-00000-of-00001", prefix);
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return 0;
+    fwrite(shard, 1, shard_size, fp);
+    fclose(fp);
+    /* a copy of exactly n bytes, so reads past the index are caught */
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) return 0;
+    memcpy(buf, index, n);
+    char file[300];
+    snprintf(file, sizeof file, "%s.index", prefix);
+    if (ax_tfckpt_sniff(buf, n)) {
+        ax_wfile *f = calloc(1, sizeof *f);
+        if (f) {
+            ax_error err;
+            if (ax_tfckpt_parse(f, buf, n, file, &err) == AX_OK) fuzz_convert_all(f);
+            ax_wfile_close(f);
+        }
+    }
+    free(buf);
+    return 0;
+}
