@@ -1169,7 +1169,7 @@ static const char *fixture_format(const char *rel)
     static const char *const ext[][2] = {
         {".npy", "npy"}, {".npz", "npz"}, {".safetensors", "safetensors"}, {".legacy.pth", "torch-legacy"},
         {".pth", "torch-zip"}, {".h5", "keras-h5"}, {".caffemodel", "caffemodel"}, {".weights", "darknet"},
-        {".index", "tfckpt"},
+        {".index", "tfckpt"}, {".onnx", "onnx"},
     };
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
         if (ends_with(rel, ext[i][0])) return ext[i][1];

@@ -166,7 +166,7 @@ expect 2 '--load-only belongs to the convert command' -- "$prog" inspect --load-
 expect 1 'missing\.safetensors' -- "$prog" inspect "$tmp/missing.safetensors"
 expect 1 'bad\.bin: not a weight file' -- "$prog" inspect "$tmp/bad.bin"
 expect 1 "unknown model 'vgg'" -- "$prog" inspect --model vgg "$ref/caffe-tiny.safetensors"
-expect 1 'only a \.caffemodel describes a net' -- "$prog" inspect --spec "$ref/caffe-tiny.safetensors"
+expect 1 'only a \.onnx or a \.caffemodel describes a net' -- "$prog" inspect --spec "$ref/caffe-tiny.safetensors"
 expect 1 'caffe-tiny\.bvlc\.npy: fits none of the built-in models \(closest: caffe, 0 of 16 tensors fit' -- \
   "$prog" convert "$ref/caffe-tiny.bvlc.npy" "$tmp/none.safetensors"
 [ ! -e "$tmp/none.safetensors" ] && ok || bad "a failed convert left OUT behind"

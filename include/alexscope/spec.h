@@ -78,13 +78,17 @@ typedef struct {
     char labels[AX_PATH_MAX]; /* label file name, relative to the spec's folder */
     int nlayers;
     ax_layer_spec layers[AX_MAX_LAYERS];
+    char weights_path[AX_PATH_MAX]; /* a model file that holds its own weights (.onnx):
+                                       ax_spec_load sets it; they load when no others are given */
 } ax_spec;
 
 /* Parses spec text; `filename` is used in messages only. */
 ax_status ax_spec_parse(ax_spec *spec, const char *text, const char *filename, ax_error *err);
 
 /* Loads a spec by built-in name ("caffe", "torchvision", ...) looked up in the
- * weights folder, or by path when `name_or_path` contains a '/' or ends in ".net". */
+ * weights folder, or by path when `name_or_path` contains a '/' or ends in ".net".
+ * A model file that describes its net (.onnx: the weight format's spec_text)
+ * gives the spec it prints, with weights_path set to the file. */
 ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err);
 
 /* The folder that holds the built-in specs and label lists: $ALEXSCOPE_DATA,

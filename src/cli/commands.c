@@ -29,7 +29,7 @@ static const ax_cli_option options[] = {
     {"atol", 0, "X", "absolute tolerance; 'Xx': X times the tensor's max|B| (1e-4x)"},
     {"rtol", 0, "Y", "relative tolerance (default 1e-3)"},
     {"save", 0, "DIR", "diff: DIR/<layer>.npy = A - B; grad: the gradients"},
-    {"spec", 0, NULL, "print the net a .caffemodel describes, as a .net spec"},
+    {"spec", 0, NULL, "print the net a .caffemodel or .onnx describes, as a .net spec"},
     {"load-only", 0, NULL, "load IN and time it only (a benchmark)"},
     {"format", 0, "text|json", "output format (default text)"},
     {"class", 0, "K", "the logit of class K (default: each image's top class)"},

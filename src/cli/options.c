@@ -358,11 +358,13 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     memset(s, 0, sizeof *s);
     ax_status st = ax_spec_load(&s->spec, o->model, err);
     if (st) return st;
-    if (o->weights) {
+    /* a model file that holds its weights (.onnx) loads them unless others are given */
+    const char *weights = o->weights ? o->weights : s->spec.weights_path[0] ? s->spec.weights_path : NULL;
+    if (weights) {
         /* a FIFO or device as weights is refused before the net is built */
         int fd;
         size_t size;
-        st = ax_file_open_regular(o->weights, "weight file", &fd, &size, err);
+        st = ax_file_open_regular(weights, "weight file", &fd, &size, err);
         if (st) return st;
         close(fd);
     }
@@ -402,10 +404,10 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         st = ax_net_set_input(s->net, input, batch, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
     free(input);
     if (st) return st;
-    if (o->weights) {
+    if (weights) {
         int tty = !o->quiet && isatty(STDERR_FILENO);
-        if (tty) fprintf(stderr, "loading weights from %s ...", o->weights);
-        st = ax_net_load_weights(s->net, o->weights, o->lenient, s->warn, sizeof s->warn, err);
+        if (tty) fprintf(stderr, "loading weights from %s ...", weights);
+        st = ax_net_load_weights(s->net, weights, o->lenient, s->warn, sizeof s->warn, err);
         if (tty) fprintf(stderr, "\r\033[K");
         if (st) return st;
     }

@@ -15,6 +15,7 @@
 
 #include "alexscope/fileio.h"
 #include "alexscope/text.h"
+#include "alexscope/weights.h"
 
 /* A spec is a few kilobytes; anything near this is not one. */
 #define AX_SPEC_MAX_BYTES (16u << 20)
@@ -432,11 +433,40 @@ int ax_spec_builtin_names(const char **names, int max)
     return n;
 }
 
+/* A model file that describes its own net (a registry row with spec_text,
+ * as .onnx): 1 with *st set when path is one, its spec parsed from the
+ * printed text and weights_path set to the file; 0 when it is none. */
+static int spec_from_model(ax_spec *spec, const char *path, ax_status *st, ax_error *err)
+{
+    unsigned char head[64];
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    size_t got = fread(head, 1, sizeof head, fp);
+    fclose(fp);
+    const ax_wformat *w = ax_wformat_sniff(head, got);
+    if (!w || !w->spec_text) return 0;
+    char *text = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    if (!out) {
+        *st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path);
+        return 1;
+    }
+    *st = w->spec_text(path, out, err);
+    if (fclose(out) && !*st) *st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path);
+    if (!*st) *st = ax_spec_parse(spec, text ? text : "", path, err);
+    free(text);
+    if (!*st) snprintf(spec->weights_path, sizeof spec->weights_path, "%s", path);
+    return 1;
+}
+
 ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err)
 {
     char path[AX_PATH_MAX];
     size_t len = strlen(name_or_path);
-    int is_path = strchr(name_or_path, '/') || (len > 4 && !strcmp(name_or_path + len - 4, ".net"));
+    struct stat ps;
+    int is_path = strchr(name_or_path, '/') || (len > 4 && !strcmp(name_or_path + len - 4, ".net")) ||
+                  (strchr(name_or_path, '.') && stat(name_or_path, &ps) == 0);
     if (is_path) snprintf(path, sizeof path, "%s", name_or_path);
     else snprintf(path, sizeof path, "%.900s/%.100s.net", ax_data_dir(), name_or_path);
 
@@ -455,6 +485,10 @@ ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err)
                            name_or_path, path, strerror(e), name_or_path);
         return ax_fail(err, AX_ERR_SPEC, "unknown model '%s': there is no %s (the built-in models are %s; "
                        "or give a .net file)", name_or_path, path, list);
+    }
+    if (is_path && !(len > 4 && !strcmp(name_or_path + len - 4, ".net"))) {
+        ax_status mst;
+        if (spec_from_model(spec, path, &mst, err)) return mst;
     }
     char *text = NULL;
     size_t n = 0;

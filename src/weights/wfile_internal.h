@@ -117,6 +117,18 @@ ax_status ax_caffe_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
  * run are an AX_ERR_UNSUPPORTED naming them. */
 ax_status ax_caffe_spec_text(const char *path, FILE *out, ax_error *err);
 
+/* ONNX models (onnx.c, onnx_net.c): a ModelProto whose first field is
+ * ir_version (1, a varint). Where the graph runs as a net, its weights become
+ * "<layer>.weight"/"<layer>.bias" entries in alexscope's layouts (layers
+ * named after their nodes' output tensors); otherwise every float
+ * initializer is an entry under its own name, and a fact says why the graph
+ * is no net. The bind maps the entries to another net by order and shape;
+ * spec_text prints the graph's .net spec (--model X.onnx reads it). */
+int ax_onnx_sniff(const uint8_t *buf, size_t size);
+ax_status ax_onnx_parse(ax_wfile *f, const void *buf, size_t size, const char *file, ax_error *err);
+ax_status ax_onnx_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err);
+ax_status ax_onnx_spec_text(const char *path, FILE *out, ax_error *err);
+
 /* Darknet .weights (darknet.c): no magic, so the dispatch asks last; the
  * sniff is 1 when the version header is one Darknet writes (0.1, 0.2, or
  * those plus 1000 for transposed weights) and something follows it; the

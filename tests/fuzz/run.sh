@@ -80,7 +80,8 @@ EOF
     cflags="$cflags -I$gen"
     # The engine's own .proto files become C in the work directory, as the
     # build does (the readers include the generated headers).
-    for proto in "$top"/src/weights/*.proto; do
+    # (and the system's onnx.proto, from which the build generates the ONNX reader's C)
+    for proto in "$top"/src/weights/*.proto ${ONNX_PROTO:-/usr/include/onnx/onnx.proto}; do
         [ -f "$proto" ] || continue
         # into gen/weights/, as the readers include "weights/caffe.pb-c.h"
         mkdir -p "$gen/weights"
