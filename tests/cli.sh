@@ -153,6 +153,18 @@ out=$("$prog" dmup 2>&1 >/dev/null); rc=$?
   bad "alexscope dmup: exit $rc: $out"
 expect 2 "'bnech' is not a command; did you mean bench\?" -- "$prog" bnech
 expect 0 '^usage: alexscope train ' -- "$prog" help train
+# nothing to do: a few lines that say how to get more, not the whole --help
+out=$("$prog" 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -le 8 ] && printf '%s\n' "$out" | grep -q 'alexscope --help' && ok ||
+  bad "alexscope with no arguments: exit $rc, $(printf '%s\n' "$out" | wc -l) lines: $out"
+# --version says which data folder the built-in models come from
+expect 0 '^data: .*weights \((beside the program|the source tree)\)$' -- env -u ALEXSCOPE_DATA "$prog" --version
+# a build copied elsewhere (cp -a of the program and its weights/) finds its own specs
+mkdir -p "$tmp/copied" && cp -a "$prog" "$tmp/copied/alexscope" && cp -a "$srcdir/weights" "$tmp/copied/weights" || bad "copying the build"
+expect 0 "^data: $tmp/copied/weights \(beside the program\)$" -- env -u ALEXSCOPE_DATA "$tmp/copied/alexscope" --version
+expect 0 'conv1' -- env -u ALEXSCOPE_DATA "$tmp/copied/alexscope" dump "$img"
+rm -rf "$tmp/copied/weights"
+expect 0 'MISSING, the built-in models cannot load' -- env -u ALEXSCOPE_DATA "$tmp/copied/alexscope" --version
 # a first word that is a file (or looks like a path) is still an IMAGE
 expect 1 'needs a terminal' -- "$prog" missing-image.png
 

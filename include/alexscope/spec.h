@@ -92,8 +92,13 @@ ax_status ax_spec_parse(ax_spec *spec, const char *text, const char *filename, a
 ax_status ax_spec_load(ax_spec *spec, const char *name_or_path, ax_error *err);
 
 /* The folder that holds the built-in specs and label lists: $ALEXSCOPE_DATA,
- * else the source tree's weights/ when run from it, else the installed pkgdatadir. */
+ * else weights/ beside the program (a build tree, copied or not), else the
+ * source tree's weights/ when run from its build tree, else the installed
+ * data folder (src/core/datadir.c says the order). */
 const char *ax_data_dir(void);
+/* How ax_data_dir found it, for --version: "beside the program", "the source
+ * tree", "$ALEXSCOPE_DATA", ... */
+const char *ax_data_dir_how(void);
 
 /* Lists the built-in model names into `names` (up to max); returns the count. */
 int ax_spec_builtin_names(const char **names, int max);

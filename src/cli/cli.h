@@ -118,6 +118,9 @@ void ax_cli_command_help(FILE *f, const ax_cli_command *c);
 int ax_cli_command_takes(const char *command, const char *option, char *owners, size_t size);
 /* The global --help: the commands of the table, then the options. */
 void ax_cli_usage(FILE *f, const ax_cli_command *commands);
+/* The few lines for `alexscope` with nothing to do: usage, the commands'
+ * names, an example and where the rest is. */
+void ax_cli_short_usage(FILE *f, const ax_cli_command *commands);
 
 /* The one error printer: "alexscope: <message>" on stderr (stdout flushed
  * first, so a table printed so far stays above it). ax_cli_fail prints an

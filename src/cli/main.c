@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     if (o.ui_bench && strcmp(o.command, "bench") && strcmp(o.command, "diff"))
         return ax_cli_error(2, "--ui belongs to the bench and diff commands");
     if (!strcmp(cmd->name, "ui") && !o.image && !o.input_npy) {
-        ax_cli_usage(stderr, ax_cli_commands());
+        ax_cli_short_usage(stderr, ax_cli_commands());
         return 2;
     }
     return cmd->run(&o);

@@ -13,6 +13,17 @@
 #include "cli.h"
 #include "alexscope/fileio.h"
 
+void ax_cli_short_usage(FILE *f, const ax_cli_command *commands)
+{
+    fprintf(f, "alexscope %s: step an image through AlexNet and look at every layer\n\n"
+               "usage: alexscope [options] IMAGE      open the workbench on an image\n"
+               "       alexscope COMMAND [options]    one of:", PACKAGE_VERSION);
+    for (const ax_cli_command *c = commands; c->name; c++)
+        if (strcmp(c->name, "ui")) fprintf(f, " %s", c->name);
+    fprintf(f, "\n\nexample: alexscope samples/chelsea.png\n"
+               "more:    alexscope --help (every option), alexscope help COMMAND (one command)\n");
+}
+
 void ax_cli_usage(FILE *f, const ax_cli_command *commands)
 {
     const char *names[8];
@@ -130,6 +141,10 @@ static void print_version(void)
 {
     ax_error e = {0};
     printf("alexscope %s (backends: cpu%s)\n", PACKAGE_VERSION, ax_backend_find("cuda", &e) ? ", cuda" : "");
+    const char *dir = ax_data_dir();
+    char spec[AX_PATH_MAX + 16];
+    snprintf(spec, sizeof spec, "%s/caffe.net", dir);
+    printf("data: %s (%s)%s\n", dir, ax_data_dir_how(), access(spec, R_OK) ? ": MISSING, the built-in models cannot load" : "");
 }
 
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
