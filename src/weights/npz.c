@@ -211,6 +211,7 @@ ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *na
                 st = ax_fail(err, AX_ERR_FORMAT, "%s: member '%s' fails its CRC-32 check (damaged)", name, mname);
                 break;
             }
+            ax_wfile_release(f, data, (size_t)zs.size);   /* not all resident at once */
         } else {
             void *copy = NULL;
             st = read_member(f, z, i, mname, (size_t)zs.size, name, &copy, err);

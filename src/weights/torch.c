@@ -196,6 +196,10 @@ static ax_status member_data(zctx *z, zmember *m, const uint8_t **out, int check
                            z->file, name, (unsigned long long)m->csize, (unsigned long long)m->usize);
         if (check_crc && crc32_of(b + data, (size_t)m->usize) != m->crc)
             return ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%s' fails its CRC check (damaged)", z->file, name);
+        /* the check read every page; hand them back so that the whole file
+         * is not resident at once (the converter reads them again, one
+         * tensor at a time, from the page cache) */
+        if (check_crc) ax_wfile_release(z->f, b + data, (size_t)m->usize);
         *out = b + data;
         return AX_OK;
     }
