@@ -1080,13 +1080,16 @@ START_TEST(test_registry_rows)
     ck_assert_str_eq(ax_wformat_find("torch-zip")->name, "torch");
     ck_assert_str_eq(ax_wformat_find("torch-legacy")->name, "torch");
     ck_assert_ptr_null(ax_wformat_find("torchx"));
-    ck_assert_ptr_null(ax_wformat_find("onnx"));
+    ck_assert_ptr_null(ax_wformat_find("tflite"));
+    ck_assert_ptr_null(ax_wformat_find("onnxx"));
     ck_assert_ptr_null(ax_wformat_find(""));
     ck_assert_ptr_null(ax_wformat_find(NULL));
     /* only a format whose names cannot match the spec binds; only a caffemodel prints a spec */
     ck_assert_ptr_null(ax_wformat_find("safetensors")->bind);
     ck_assert_ptr_nonnull(ax_wformat_find("darknet")->bind);
     ck_assert_ptr_nonnull(ax_wformat_find("caffemodel")->spec_text);
+    ck_assert_ptr_nonnull(ax_wformat_find("onnx")->spec_text);
+    ck_assert_ptr_nonnull(ax_wformat_find("onnx")->bind);
     ck_assert_ptr_null(ax_wformat_find("npy")->spec_text);
 }
 END_TEST

@@ -439,6 +439,9 @@ int ax_spec_builtin_names(const char **names, int max)
 static int spec_from_model(ax_spec *spec, const char *path, ax_status *st, ax_error *err)
 {
     unsigned char head[64];
+    struct stat sb;
+    /* only a regular file is looked into: a FIFO would block the open */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return 0;
     FILE *fp = fopen(path, "rb");
     if (!fp) return 0;
     size_t got = fread(head, 1, sizeof head, fp);
