@@ -16,30 +16,7 @@ threads=${THREADS:-$(nproc)}
 tmp=$(mktemp -d /tmp/ax_bench_train_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 "$src/samples/make_trainset.py" "$tmp/data" "$per" 64 1
-cat > "$tmp/mini.net" <<'NET'
-name        alexnet-mini
-description AlexNet's layer pattern at 56x56 and a few channels (bench_train.sh)
-input       3 56 56
-preprocess  resize=none order=rgb scale=1 mean=0.5,0.5,0.5 std=0.25,0.25,0.25
-
-conv     conv1   out=32 k=5 s=2 pad=2
-relu     relu1
-lrn      norm1   convention=caffe size=5 alpha=0.0001 beta=0.75 k=1
-maxpool  pool1   k=3 s=2 round=floor
-conv     conv2   out=64 k=3 pad=1 groups=2
-relu     relu2
-maxpool  pool2   k=3 s=2 round=floor
-conv     conv3   out=64 k=3 pad=1
-relu     relu3
-maxpool  pool5   k=3 s=2 round=floor
-flatten  flat    order=chw
-dropout  drop6   p=0.5
-fc       fc6     out=128
-relu     relu6
-fc       fc8     out=5
-softmax  prob
-NET
-out=$(ALEXSCOPE_DATA="$src/weights" "$build/alexscope" train --model "$tmp/mini.net" --data "$tmp/data" \
+out=$(ALEXSCOPE_DATA="$src/weights" "$build/alexscope" train --model "$src/weights/alexnet-mini.net" --data "$tmp/data" \
       --out "$tmp/mini.safetensors" --epochs "$epochs" --batch 32 --lr "${LR:-0.01}" --seed 1 --threads "$threads" | tee /dev/stderr)
 acc=$(printf '%s\n' "$out" | sed -n "s/^epoch $epochs\/$epochs .* val loss [0-9.]* acc *\([0-9.]*\)%.*/\1/p")
 echo "final validation accuracy: $acc% (chance 20%)"

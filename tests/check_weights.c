@@ -1139,8 +1139,10 @@ START_TEST(test_understood_text)
     ax_wfile *f = NULL;
     write_bytes(tmp("noise.bin"), "\x17nothing at all, really", 23);
     expect_fail(ax_wfile_open(&f, tmp("noise.bin"), &err), &err, AX_ERR_FORMAT, "noise.bin", want);
-    /* all eight first bytes are shown */
-    ck_assert_msg(strstr(err.msg, "starting 17 6e 6f 74 68 69 6e 67)"), "%s", err.msg);
+    /* all eight first bytes are shown, in hex and as text (a control byte as '.') */
+    ck_assert_msg(strstr(err.msg, "starting 17 6e 6f 74 68 69 6e 67, \".nothing\")"), "%s", err.msg);
+    /* the \x17 makes it no text file */
+    ck_assert_msg(!strstr(err.msg, "reads as text"), "%s", err.msg);
     write_bytes(tmp("empty.bin"), "", 0);
     expect_fail(ax_wfile_open(&f, tmp("empty.bin"), &err), &err, AX_ERR_FORMAT, "empty.bin", want);
     /* HDF5 is read, so no advice to convert it; a bare pickle is not */

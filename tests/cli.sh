@@ -56,7 +56,7 @@ if "$prog" --version | grep -q '(backends: cpu)$'; then
       printf '%s\n' "$out" | grep -q "^alexscope: device 'cuda': the CUDA backend is not part of this build" &&
       ok || bad "$cmd --device cuda without CUDA: not one clear line: $out"
   done
-  expect 1 "^alexscope: device 'gpu': the CUDA backend is not part of this build" -- "$prog" dump --device gpu "$img"
+  expect 1 "^alexscope: device 'cuda': the CUDA backend is not part of this build" -- "$prog" dump --device gpu "$img"
   expect 1 "^alexscope: device 'cuda': the CUDA backend is not part of this build" -- \
     "$prog" diff --device cpu --device cuda "$img"
 else
@@ -64,7 +64,7 @@ else
 fi
 expect 1 "^alexscope: unknown device 'tpu' \(expected cpu or cuda\)" -- "$prog" dump --device tpu "$img"
 for dev in cuda gpu; do
-  expect 2 "^alexscope: train: the backward pass runs on the CPU; --device $dev is not supported for train$" -- \
+  expect 2 "^alexscope: train: the backward pass runs on the CPU; --device cuda is not supported for train$" -- \
     "$prog" train --device $dev --data "$tmp" --out "$tmp/never.safetensors"
 done
 [ ! -e "$tmp/never.safetensors" ] && ok || bad "train --device cuda wrote its output"
@@ -167,6 +167,48 @@ rm -rf "$tmp/copied/weights"
 expect 0 'MISSING, the built-in models cannot load' -- env -u ALEXSCOPE_DATA "$tmp/copied/alexscope" --version
 # a first word that is a file (or looks like a path) is still an IMAGE
 expect 1 'needs a terminal' -- "$prog" missing-image.png
+
+# A weights file without --model: the one model it fits is used and said in
+# one line; one that fits none gets one line naming the closest, not a wall.
+ref=$src/tests/fixtures/ref
+mkdir -p "$tmp/data" && for m in caffe torchvision tf-bench keras-half; do cp "$ref/$m-tiny.net" "$tmp/data/$m.net"; done
+cp "$src/weights/"*.txt "$tmp/data/"
+out=$(ALEXSCOPE_DATA="$tmp/data" "$prog" dump --weights "$ref/torchvision-tiny.safetensors" "$img" 2>&1); rc=$?
+[ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^alexscope: .*torchvision-tiny\.safetensors fits the torchvision model: using it (--model chooses another)$" &&
+  printf '%s\n' "$out" | grep -q '^model    torchvision-tiny ' && ok || bad "dump -w torchvision weights without --model: exit $rc: $(printf '%s\n' "$out" | head -3)"
+out=$(ALEXSCOPE_DATA="$tmp/data" "$prog" dump --weights "$ref/caffe-tiny.safetensors" "$img" 2>&1); rc=$?
+[ $rc = 0 ] && ! printf '%s\n' "$out" | grep -q 'using it' && printf '%s\n' "$out" | grep -q '^model    caffe-tiny ' && ok ||
+  bad "dump -w caffe weights (the default model) without --model: exit $rc: $(printf '%s\n' "$out" | head -3)"
+expect 0 'tf-bench-tiny\.zip\.pth fits the tf-bench model: using it' -- \
+  env ALEXSCOPE_DATA="$tmp/data" "$prog" dump --weights "$src/tests/fixtures/torch/tf-bench-tiny.zip.pth" "$img"
+out=$(ALEXSCOPE_DATA="$tmp/data" "$prog" dump --weights "$src/tests/fixtures/torch/dtypes.pth" "$img" 2>&1); rc=$?
+[ $rc = 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+  printf '%s\n' "$out" | grep -q 'dtypes\.pth: fits none of the built-in models (closest: [a-z-]*, [0-9]* of [0-9]* tensors fit' &&
+  ok || bad "a file that fits no model: exit $rc, $(printf '%s\n' "$out" | wc -l) lines: $out"
+# no data folder at all is the program's problem (exit 1), not the file's
+mkdir -p "$tmp/nodata"
+out=$(ALEXSCOPE_DATA="$tmp/nodata" "$prog" inspect "$ref/torchvision-tiny.safetensors" 2>&1); rc=$?
+[ $rc = 1 ] && printf '%s\n' "$out" | grep -q "cannot tell which models .* fits: model 'caffe' is built in, but its spec .*cannot be read" &&
+  ok || bad "inspect with no data folder: exit $rc: $(printf '%s\n' "$out" | tail -2)"
+expect 1 "cannot tell which model .* fits: model 'caffe' is built in" -- \
+  env ALEXSCOPE_DATA="$tmp/nodata" "$prog" dump --weights "$ref/torchvision-tiny.safetensors" "$img"
+
+# What is not weights says what it is: the first bytes readably, an image or text named as such.
+printf '# notes\nnot weights\n' > "$tmp/notes.bin"
+expect 1 'notes\.bin: not a weight file this reader knows \(20 bytes, starting 23 20 6e 6f 74 65 73 0a, "# notes\."\); understood: .*; it reads as text' -- \
+  "$prog" dump --weights "$tmp/notes.bin" "$img"
+expect 1 'chelsea\.png: .*"\.PNG\.\.\.\."\).*this is an image: give it as the IMAGE argument' -- "$prog" dump --weights "$img" "$img"
+expect 2 "^alexscope: --input takes a tensor .*chelsea\.png is an image: give it without --input \(alexscope dump .*chelsea\.png\)" -- \
+  "$prog" dump --input "$img"
+# --device gpu is cuda, and --help says so
+"$prog" --help | grep -q 'gpu is taken as cuda' && ok || bad "--help does not say gpu means cuda"
+"$prog" dump --help | grep -q 'gpu: the same as cuda' && ok || bad "dump --help does not say gpu means cuda"
+out=$("$prog" dump --device gpu "$img" 2>&1)
+printf '%s\n' "$out" | grep -q 'cuda' && ! printf '%s\n' "$out" | grep -q "'gpu'\|--device gpu" && ok || bad "--device gpu is not named as cuda: $(printf '%s\n' "$out" | head -3)"
+# sizes in binary units are labelled so; a folder typed with its slash makes no //
+"$prog" summary | grep -q -E '[0-9] MiB' && ! "$prog" summary | grep -q -E '[0-9] (MB|KB)' && ok || bad "summary's memory column is not labelled MiB/KiB"
+out=$("$prog" grad --save "$tmp/g/" "$img" 2>&1) || bad "grad --save DIR/ failed"
+printf '%s\n' "$out" | grep -q "to $tmp/g/<tensor>\.grad\.npy" && ! printf '%s\n' "$out" | grep -q '//' && ok || bad "grad --save DIR/: $(printf '%s\n' "$out" | tail -1)"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -182,9 +182,20 @@ if mkfifo "$tmp/fifo" 2>/dev/null; then
   expect 1 'fifo' -- timeout 20 "$prog" inspect "$tmp/fifo"
 fi
 cp "$ref/caffe-tiny.safetensors" "$tmp/self.safetensors"
-expect 1 'OUT is the input file itself' -- \
+expect 1 'self\.safetensors: is a file convert reads \(.*self\.safetensors\), so it would be written over' -- \
   "$prog" convert --model "$ref/caffe-tiny.net" "$tmp/self.safetensors" "$tmp/self.safetensors"
+# ... also when spelled another way
+expect 1 'is a file convert reads' -- \
+  "$prog" convert --model "$ref/caffe-tiny.net" "$tmp/self.safetensors" "$tmp/./self.safetensors"
 cmp -s "$ref/caffe-tiny.safetensors" "$tmp/self.safetensors" && ok || bad "convert onto its input changed it"
+# an output named for another format is refused before any loading
+expect 2 'out\.npy: convert writes safetensors files, and \.npy names another format; name it .*out\.safetensors' -- \
+  "$prog" convert --model "$ref/caffe-tiny.net" "$ref/caffe-tiny.safetensors" "$tmp/out.npy"
+[ ! -e "$tmp/out.npy" ] && ok || bad "convert wrote out.npy"
+# a folder that does not exist is found before the load (no 'reading' line, no model line)
+out=$("$prog" convert --model "$ref/caffe-tiny.net" "$ref/caffe-tiny.safetensors" "$tmp/nodir/o.safetensors" 2>&1); rc=$?
+[ $rc = 1 ] && ! printf '%s\n' "$out" | grep -q '^model' && printf '%s\n' "$out" | grep -q 'nodir/o\.safetensors' && ok ||
+  bad "convert into a missing folder: exit $rc: $out"
 
 [ -n "$skipped" ] && echo "not yet here (skipped):$skipped"
 echo "inspect_convert: $pass passed, $fail failed"

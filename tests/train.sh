@@ -158,5 +158,35 @@ expect 1 'no fully connected layer' -- "$prog" train --model tf-bench --data "$t
 mkdir -p "$tmp/one/a" && cp "$tmp/data/circle/000.ppm" "$tmp/one/a/"
 expect 1 'at least two' -- "$prog" train --model "$net" --data "$tmp/one" --out "$tmp/x.safetensors"
 
+# No file it reads is written over: --out beside the spec with the spec's
+# stem (mini.net is W.net of --out mini.safetensors), --out onto --weights,
+# and a name for another format; all before the images load.
+cp "$net" "$tmp/mini.net"
+expect 1 'mini\.net: is a file train reads \(.*mini\.net\), so it would be written over' -- \
+  "$prog" train --model "$tmp/mini.net" --data "$tmp/data" --classes 3 --out "$tmp/mini.safetensors"
+cmp -s "$net" "$tmp/mini.net" && ok || bad "train rewrote the spec it was given"
+[ ! -e "$tmp/mini.safetensors" ] && ok || bad "train wrote its output after refusing"
+expect 1 'a\.safetensors: is a file train reads' -- \
+  "${train[@]}" --classes 3 --weights "$tmp/a.safetensors" --out "$tmp/a.safetensors"
+expect 2 'out\.npy: train writes safetensors files, and \.npy names another format' -- \
+  "${train[@]}" --classes 3 --out "$tmp/out.npy"
+out=$("${train[@]}" --classes 3 --out "$tmp/nodir/x.safetensors" 2>&1)
+printf '%s\n' "$out" | grep -q '^data ' && bad "train loaded its images before finding the output folder missing" || ok
+
+# Warnings: a step size that makes the loss grow, and frozen layers that were never loaded.
+out=$("${train[@]}" --classes 3 --epochs 2 --lr 1 --out "$tmp/w.safetensors" 2>&1)
+printf '%s\n' "$out" | grep -q 'warning: the training loss grew in the first epoch .*--lr 1 may be too large; try --lr 0\.33' &&
+  ok || bad "no warning for a growing loss: $(printf '%s\n' "$out" | grep epoch)"
+out=$("${train[@]}" --classes 3 --epochs 2 --out "$tmp/w.safetensors" 2>&1)
+printf '%s\n' "$out" | grep -q 'warning' && bad "a healthy run warned: $out" || ok
+out=$("${train[@]}" --classes 3 --epochs 1 --train-layers fc1 --out "$tmp/w.safetensors" 2>&1)
+printf '%s\n' "$out" | grep -q 'warning: conv1, conv2 are frozen (not in --train-layers) but no --weights were given' &&
+  ok || bad "no warning for frozen seeded layers: $out"
+
+# The small AlexNet-shaped spec in the data folder trains in seconds.
+"$py" "$src/samples/make_trainset.py" "$tmp/shapes56" 8 64 1 > /dev/null || bad "make_trainset.py 56"
+expect 0 '^epoch 1/1 ' -- "$prog" train --model alexnet-mini --data "$tmp/shapes56" --epochs 1 --threads 2 \
+  --out "$tmp/mini56.safetensors"
+
 echo "train: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -76,7 +76,7 @@ static ax_status load_one(ax_ref_entry *e, const char *path, size_t *budget, ax_
     size_t n = ax_wentry_numel(w);
     if (n > *budget / sizeof(float)) {
         ax_wfile_close(f);
-        return ax_fail(err, AX_ERR_NOMEM, "%s: %zu elements go beyond the %zu MB allowed for a reference folder",
+        return ax_fail(err, AX_ERR_NOMEM, "%s: %zu elements go beyond the %zu MiB allowed for a reference folder",
                        path, n, (size_t)(*budget >> 20));
     }
     e->data = malloc((n ? n : 1) * sizeof(float));

@@ -143,8 +143,8 @@ static char *grouped(char *buf, size_t size, double v)
 
 static char *mem_text(char *buf, size_t size, double bytes)
 {
-    if (bytes >= 1 << 20) snprintf(buf, size, "%.2f MB", bytes / (1 << 20));
-    else snprintf(buf, size, "%.1f KB", bytes / 1024);
+    if (bytes >= 1 << 20) snprintf(buf, size, "%.2f MiB", bytes / (1 << 20));
+    else snprintf(buf, size, "%.1f KiB", bytes / 1024);
     return buf;
 }
 

@@ -65,12 +65,20 @@ typedef struct {
  * otherwise. */
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first);
 
+/* Before a command's long work, for each file it will write: OUT is none of
+ * inputs (NULL-ended; compared as files, so another spelling is caught), not
+ * a FIFO or device, its folder takes a file, and when ext (".safetensors")
+ * is given OUT does not end in another format's extension (exit 2). 0, or
+ * the exit status after one message. */
+int ax_cli_check_output(const char *out, const char *cmd, const char *const *inputs, const char *ext);
+
 /* Spec + backend + net + weights + labels (+ input, when one is given). */
 typedef struct {
     ax_spec spec;
     ax_net *net;
     ax_labels labels;
     char warn[600];           /* what loading said: "note: ..." / "warning: ..." lines */
+    char model[AX_PATH_MAX];  /* the model used: --model's, or the one the weights fit */
 } ax_cli_session;
 
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err);
@@ -205,6 +213,13 @@ void ax_fit_file_close(ax_fit_file *ff);
  * (loaded when verified, seeded otherwise). Errors: the spec or the net. */
 ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
                        ax_error *err);
+/* Which model a file fits when none was named: the only built-in (or
+ * data-folder) model it fits, in *fit. An error names the models when it
+ * fits several, the closest and its first problem when it fits none, and
+ * the data folder when a built-in spec cannot be read. */
+ax_status ax_fit_choose(ax_fit *fit, ax_fit_file *ff, ax_error *err);
+/* "14 of 16 tensors fit (2 missing, 0 misshaped, 0 extra; first: ...)" or why the binding refused. */
+char *ax_fit_failure(char *buf, size_t size, const ax_fit *fit);
 const char *ax_fit_kind_text(ax_fit_kind k);
 /* "HWIO->OIHW for 5 conv, (in,out)->(out,in) for 3 fc, fc6 rows H,W,C->C,H,W" (may be empty). */
 char *ax_fit_summary(char *buf, size_t size, const ax_fit *fit);

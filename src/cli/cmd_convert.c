@@ -21,39 +21,6 @@ static void progress(const char *fmt, const char *arg)
     if (fmt) fprintf(stderr, fmt, arg);
 }
 
-/* "(first: conv1.weight: expected (96, 3, 11, 11), found conv1.0 (11, 11, 3, 8))" */
-static void first_problem(char *buf, size_t size, const ax_fit *fit)
-{
-    buf[0] = 0;
-    for (int i = 0; i < fit->count; i++) {
-        const ax_fit_tensor *t = &fit->t[i];
-        if (t->kind != AX_FIT_MISSING && t->kind != AX_FIT_MISSHAPED) continue;
-        int64_t d[4];
-        for (int k = 0; k < t->ndim; k++) d[k] = t->shape[k];
-        char want[96], got[160];
-        ax_shape_str(want, sizeof want, t->ndim, d);
-        if (t->kind == AX_FIT_MISSING) snprintf(buf, size, "; first: %s %s is missing", ax_text_safe(t->target), want);
-        else
-            snprintf(buf, size, "; first: %s: expected %s, found %s %s", ax_text_safe(t->target), want,
-                     ax_text_safe(t->src_name),
-                     ax_shape_str(got, sizeof got, t->src_ndim, t->src_shape));
-        return;
-    }
-}
-
-static void fit_failure(char *buf, size_t size, const ax_fit *fit)
-{
-    if (fit->refused[0]) {
-        snprintf(buf, size, "%s", fit->refused);
-        return;
-    }
-    char first[400];
-    first_problem(first, sizeof first, fit);
-    snprintf(buf, size, "%d of %d tensors fit (%d missing, %d misshaped, %d extra%s)",
-             fit->count - fit->missing - fit->misshaped, fit->count, fit->missing, fit->misshaped, fit->extra,
-             first);
-}
-
 /* Picks the model: the one asked for, or the only built-in one IN fits. On
  * success *net is created (seeded) for it and fit describes every tensor.
  * *facts gets a copy of the file's header facts (may be NULL; free it). */
@@ -75,64 +42,19 @@ static int choose_model(ax_fit *fit, ax_net **net, const ax_cli_opts *o, char *f
             return ax_cli_fail(&err);
         }
         if (!fit->fits) {
-            fit_failure(why, sizeof why, fit);
+            ax_fit_failure(why, sizeof why, fit);
             return ax_cli_error(1, "%s: does not fit the %s model: %s (alexscope inspect --model %s %s "
                     "lists every tensor)", o->image, o->model, why, o->model, o->image);
         }
         return 0;
     }
-    char names[AX_FIT_MODELS_MAX][AX_NAME_MAX];
-    int n = ax_fit_models(names, AX_FIT_MODELS_MAX);
-    ax_fit *all = calloc((size_t)n, sizeof *all);
-    if (!all) {
-        ax_fit_file_close(&ff);
-        return ax_cli_error(1, "out of memory");
-    }
-    int found = -1, nfit = 0, best = -1;
-    char fitting[256] = "";
-    for (int i = 0; i < n; i++) {
-        ax_net *cand = NULL;   /* the first fitting model's net is kept, not made twice */
-        if (ax_fit_model(&all[i], &ff, names[i], 0, &cand, &err)) continue;   /* a built-in that will not load */
-        if (all[i].fits) {
-            if (!*net) *net = cand;
-            else ax_net_free(cand);
-            if (found < 0) found = i;
-            nfit++;
-            snprintf(fitting + strlen(fitting), sizeof fitting - strlen(fitting), "%s%s", nfit > 1 ? ", " : "",
-                     names[i]);
-        }
-        int good = all[i].count - all[i].missing - all[i].misshaped;
-        if (!all[i].refused[0] && (best < 0 || good > all[best].count - all[best].missing - all[best].misshaped))
-            best = i;
-    }
-    int rc = 0;
-    if (nfit == 1) {
-        *fit = all[found];
-    } else if (nfit > 1) {
-        fprintf(stderr, "alexscope: %s fits several built-in models (%s); choose one with --model\n", o->image,
-                fitting);
-        rc = 1;
-    } else {
-        if (best >= 0) fit_failure(why, sizeof why, &all[best]);
-        fprintf(stderr, "alexscope: %s: fits none of the built-in models%s%s%s%s; give --model FILE.net for "
-                "another net (alexscope inspect %s lists every tensor)\n", o->image,
-                best >= 0 ? " (closest: " : "", best >= 0 ? names[best] : "", best >= 0 ? ", " : "",
-                best >= 0 ? why : "", o->image);
-        rc = 1;
-    }
-    if (rc) {
-        ax_net_free(*net);
-        *net = NULL;
-    }
-    free(all);
+    /* the only model it fits, then a net made for it (seeded until loaded) */
+    ax_fit chosen;
+    ax_status st = ax_fit_choose(&chosen, &ff, &err);
+    if (!st) st = ax_fit_model(fit, &ff, chosen.model, 0, net, &err);
     ax_fit_file_close(&ff);
-    return rc;
-}
-
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (st) return ax_cli_fail(&err);
+    return 0;
 }
 
 /* Peak and current resident memory from /proc (Linux), for --load-only. */
@@ -147,7 +69,7 @@ static void print_memory(void)
             size_t kl = strlen(keys[k]);
             if (strncmp(line, keys[k], kl)) continue;
             long kb = strtol(line + kl, NULL, 10);
-            snprintf(out + strlen(out), sizeof out - strlen(out), "%s %s %.1f MB", out[0] ? "," : "",
+            snprintf(out + strlen(out), sizeof out - strlen(out), "%s %s %.1f MiB", out[0] ? "," : "",
                      k == 0 ? "peak RSS" : k == 1 ? "anonymous" : "file-backed", kb / 1024.0);
         }
     }
@@ -193,16 +115,10 @@ int ax_cmd_convert(const ax_cli_opts *o)
     if (!o->image || !o->output) {
         return ax_cli_error(2, "convert needs IN and OUT.safetensors (see alexscope --help)");
     }
-    struct stat ob;
-    if (stat(o->output, &ob) == 0 && !S_ISREG(ob.st_mode)) {
-        /* writing into a FIFO would block; a device is no place for weights */
-        fprintf(stderr, "alexscope: %s: exists and is not a regular file; OUT must be a file\n", o->output);
-        return 1;
-    }
-    if (same_file(o->image, o->output)) {
-        fprintf(stderr, "alexscope: %s: OUT is the input file itself; write to another file\n", o->output);
-        return 1;
-    }
+    /* a model given as a file is read too (a .net, an .onnx) */
+    const char *inputs[] = {o->image, o->model_given ? o->model : NULL, NULL};
+    int bad = ax_cli_check_output(o->output, "convert", inputs, ".safetensors");
+    if (bad) return bad;
     ax_fit *fit = calloc(1, sizeof *fit);
     if (!fit) {
         return ax_cli_error(1, "out of memory");

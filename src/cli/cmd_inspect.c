@@ -218,12 +218,22 @@ static int inspect_fits(ax_fit_file *ff, const ax_cli_opts *o)
                 free(fits);
                 return 1;
             }
-            /* a built-in spec that cannot be loaded is reported, not fatal */
+            /* a spec that cannot be loaded is reported, not fatal, unless none can (below) */
             snprintf(fits[i].model, sizeof fits[i].model, "%s", names[i]);
             snprintf(fits[i].refused, sizeof fits[i].refused, "cannot use this model: %.990s", err.msg);
         }
         if (fits[i].fits) nfit++;
         if (best < 0 || score(&fits[i]) > score(&fits[best])) best = i;
+    }
+    /* No built-in spec readable: the data folder is missing, which is this
+     * program's problem, not the file's; said as such, exit 1. */
+    int loaded = 0;
+    for (int i = 0; i < n; i++) loaded += !fits[i].refused[0] || strncmp(fits[i].refused, "cannot use this model: ", 23);
+    if (!o->model_given && n && !loaded) {
+        fflush(stdout);
+        fprintf(stderr, "alexscope: cannot tell which models %s fits: %s\n", ff->path, fits[0].refused + 23);
+        free(fits);
+        return 1;
     }
     int shown = -1;   /* the model whose view of the file is printed below */
     if (o->model_given) {

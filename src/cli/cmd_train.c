@@ -149,6 +149,31 @@ int ax_cmd_train(const ax_cli_opts *o)
     int sa_set = 0;
     if (!orig || !spec) { ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
     if (ax_spec_load(orig, o->model, &err)) goto fail;
+    {
+        /* Nothing it reads is written over (mini.net is no output of
+         * --out mini.safetensors), and every output's folder takes a file,
+         * found now, not after the images load. The checkpoint --resume
+         * reads is the one it keeps writing: that one is meant. */
+        char b[AX_PATH_MAX], net_out[AX_PATH_MAX + 32], labels_out[AX_PATH_MAX + 32], ck[AX_PATH_MAX + 32],
+            spec_labels[2 * AX_PATH_MAX] = "";
+        out_base(b, sizeof b, o->train_out);
+        snprintf(net_out, sizeof net_out, "%s.net", b);
+        snprintf(labels_out, sizeof labels_out, "%s.labels.txt", b);
+        snprintf(ck, sizeof ck, "%s.ckpt.safetensors", b);
+        if (orig->labels[0]) {
+            const char *slash = strrchr(orig->path, '/');
+            if (strchr(orig->labels, '/')) snprintf(spec_labels, sizeof spec_labels, "%s", orig->labels);
+            else snprintf(spec_labels, sizeof spec_labels, "%.*s%s", slash ? (int)(slash - orig->path + 1) : 0,
+                          orig->path, orig->labels);
+        }
+        const char *inputs[] = {orig->path, spec_labels, o->weights, o->resume, NULL};
+        const char *outs[] = {o->train_out, net_out, labels_out, ck};
+        for (int i = 0; i < 4; i++) {
+            inputs[3] = i == 3 ? NULL : o->resume;
+            int bad = ax_cli_check_output(outs[i], "train", inputs, i == 0 ? ".safetensors" : NULL);
+            if (bad) { rc = bad; goto done; }
+        }
+    }
     *spec = *orig;
     if (spec->in_c != 3) {
         ax_fail(&err, AX_ERR_ARG, "%s: train reads RGB images; the model's input has %d channels", spec->path, spec->in_c);
@@ -229,6 +254,18 @@ int ax_cmd_train(const ax_cli_opts *o)
                         net->layers[i].spec.name, resized && i == lastfc ? " (resized to the classes)" : "");
                 goto fail;
             }
+    }
+    if (o->train_layers && !o->weights && !o->resume) {
+        /* frozen and never loaded: those layers stay the seeded noise */
+        char names[400] = "";
+        for (int i = 0; i < net->nlayers; i++)
+            if (frozen[i] && strlen(names) + strlen(net->layers[i].spec.name) + 3 < sizeof names)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "",
+                         net->layers[i].spec.name);
+        if (names[0])
+            fprintf(stderr, "alexscope: warning: %s are frozen (not in --train-layers) but no --weights were given: "
+                    "they stay seeded, untrained, and the layers after them learn from noise; give --weights W or "
+                    "train them too\n", names);
     }
     /* Seeded weights everywhere, then the file's for every layer not re-initialised. */
     ax_net_init_seeded(net, seed ^ 0x1a1eull);
@@ -313,7 +350,8 @@ int ax_cmd_train(const ax_cli_opts *o)
     sigemptyset(&sa.sa_mask);
     stop_requested = 0;
     sa_set = sigaction(SIGINT, &sa, &old_sa) == 0;
-    int tty = isatty(STDERR_FILENO), steps = ntrain / batch;
+    int tty = isatty(STDERR_FILENO), steps = ntrain / batch, grow_warned = 0;
+    double first_loss = 0;
     for (int e = epoch0; e < o->epochs; e++) {
         memcpy(order, perm + nval, (size_t)ntrain * sizeof *order);
         ax_shuffle(order, ntrain, ax_hash64(seed ^ ((uint64_t)(e + 1) << 32)));
@@ -365,6 +403,22 @@ int ax_cmd_train(const ax_cli_opts *o)
         if (nval) printf("  val loss %.4f acc %5.1f%%", vloss / nval, 100.0 * vok / nval);
         printf("  %.1f images/s\n", secs > 0 ? seen / secs : 0);
         fflush(stdout);
+        /* The first epochs' loss growing is a step too large, not bad luck.
+         * The seeded start gives classes near uniform, a loss near ln(C); a
+         * first epoch far above that, or a second above the first, grew. */
+        double eloss = seen ? loss_sum / seen : 0, chance = log((double)data.nclasses);
+        if (epoch0 == 0 && e < 2 && !grow_warned && (eloss > 1.5 * chance || (e == 1 && eloss > 1.05 * first_loss))) {
+            if (e == 0)
+                fprintf(stderr, "alexscope: warning: the training loss grew in the first epoch (from about %.4f, "
+                        "ln of %d classes, to %.4f): --lr %g may be too large; try --lr %.2g\n", chance,
+                        data.nclasses, eloss, o->lr, o->lr / 3);
+            else
+                fprintf(stderr, "alexscope: warning: the training loss grew over the first epochs (%.4f, then "
+                        "%.4f): --lr %g may be too large; try --lr %.2g\n", first_loss, eloss, o->lr, o->lr / 3);
+            fflush(stderr);
+            grow_warned = 1;
+        }
+        if (e == 0) first_loss = eloss;
         if (ax_trainer_save(t, ckpt, 1, e + 1, 0, seed, &err)) goto fail;
     }
     if (ax_trainer_save(t, o->train_out, 0, 0, 0, seed, &err) || write_spec(base, orig, spec, resized, &data, &err))

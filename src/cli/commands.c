@@ -11,7 +11,7 @@ static const ax_cli_option options[] = {
     {"model", 'm', "NAME|FILE", "net spec: a built-in name or a .net file (default caffe)"},
     {"weights", 'w', "FILE", "weights in any understood format (default: seeded, UNTRAINED)"},
     {"lenient", 0, NULL, "load a weights file that has tensors the model does not use"},
-    {"device", 'd', "NAME", "cpu or cuda (default cpu)"},
+    {"device", 'd', "NAME", "cpu or cuda (gpu: the same as cuda; default cpu)"},
     {"gpu", 0, "N", "cuda: the GPU to run on (default 0)"},
     {"tf32", 0, NULL, "cuda: allow TF32 tensor-core math (off by default)"},
     {"no-cudnn", 0, NULL, "cuda: im2col + cuBLAS convolutions even with cuDNN"},

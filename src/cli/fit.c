@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alexscope/text.h"
 #include "cli.h"
 
 static void copy_shape(ax_fit_tensor *t, const ax_wentry *e)
@@ -157,7 +158,9 @@ ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int veri
     const ax_backend *be = ax_backend_find("cpu", err);
     if (!be) return err->code;
     ax_net *net = NULL;
-    st = ax_net_create(&net, &spec, 1, be, err);
+    /* a net only for its shapes is made in microseconds; a kept one is seeded */
+    ax_backend_options bo = { .shapes_only = keep == NULL };
+    st = ax_net_create_with(&net, &spec, 1, be, &bo, err);
     if (st) return st;
     st = ensure_fresh(ff, err);
     if (st) {
@@ -230,4 +233,89 @@ char *ax_fit_summary(char *buf, size_t size, const ax_fit *fit)
     if (renamed) ADD("%s%d names mapped", len ? ", " : "", renamed);
 #undef ADD
     return buf;
+}
+
+/* "(first: conv1.weight: expected (96, 3, 11, 11), found conv1.0 (11, 11, 3, 8))" */
+static void first_problem(char *buf, size_t size, const ax_fit *fit)
+{
+    buf[0] = 0;
+    for (int i = 0; i < fit->count; i++) {
+        const ax_fit_tensor *t = &fit->t[i];
+        if (t->kind != AX_FIT_MISSING && t->kind != AX_FIT_MISSHAPED) continue;
+        int64_t d[4];
+        for (int k = 0; k < t->ndim; k++) d[k] = t->shape[k];
+        char want[96], got[160];
+        ax_shape_str(want, sizeof want, t->ndim, d);
+        if (t->kind == AX_FIT_MISSING) snprintf(buf, size, "; first: %s %s is missing", ax_text_safe(t->target), want);
+        else
+            snprintf(buf, size, "; first: %s: expected %s, found %s %s", ax_text_safe(t->target), want,
+                     ax_text_safe(t->src_name),
+                     ax_shape_str(got, sizeof got, t->src_ndim, t->src_shape));
+        return;
+    }
+}
+
+char *ax_fit_failure(char *buf, size_t size, const ax_fit *fit)
+{
+    if (fit->refused[0]) {
+        snprintf(buf, size, "%s", fit->refused);
+        return buf;
+    }
+    char first[400];
+    first_problem(first, sizeof first, fit);
+    snprintf(buf, size, "%d of %d tensors fit (%d missing, %d misshaped, %d extra%s)",
+             fit->count - fit->missing - fit->misshaped, fit->count, fit->missing, fit->misshaped, fit->extra,
+             first);
+    return buf;
+}
+
+ax_status ax_fit_choose(ax_fit *fit, ax_fit_file *ff, ax_error *err)
+{
+    char names[AX_FIT_MODELS_MAX][AX_NAME_MAX];
+    int n = ax_fit_models(names, AX_FIT_MODELS_MAX);
+    ax_fit *all = calloc((size_t)n + 1, sizeof *all);
+    if (!all) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", ff->path);
+    int found = -1, nfit = 0, best = -1;
+    char fitting[256] = "";
+    const char *builtin[AX_FIT_MODELS_MAX];
+    int nb = ax_spec_builtin_names(builtin, AX_FIT_MODELS_MAX);
+    int builtin_ok = 0;
+    ax_error first_err = {0};
+    for (int i = 0; i < n; i++) {
+        ax_error merr = {0};
+        int is_builtin = 0;
+        for (int b = 0; b < nb && b < AX_FIT_MODELS_MAX; b++) is_builtin |= !strcmp(builtin[b], names[i]);
+        if (ax_fit_model(&all[i], ff, names[i], 0, NULL, &merr)) {
+            if (is_builtin && !first_err.code) first_err = merr;
+            continue;   /* that model is left out; a data folder with none is the program's problem */
+        }
+        builtin_ok += is_builtin;
+        if (all[i].fits) {
+            if (found < 0) found = i;
+            nfit++;
+            snprintf(fitting + strlen(fitting), sizeof fitting - strlen(fitting), "%s%s", nfit > 1 ? ", " : "",
+                     names[i]);
+        }
+        int good = all[i].count - all[i].missing - all[i].misshaped;
+        if (!all[i].refused[0] && (best < 0 || good > all[best].count - all[best].missing - all[best].misshaped))
+            best = i;
+    }
+    ax_status st = AX_OK;
+    if (!builtin_ok && first_err.code) {
+        st = ax_fail(err, first_err.code, "cannot tell which model %s fits: %s", ff->path, first_err.msg);
+    } else if (nfit == 1) {
+        *fit = all[found];
+    } else if (nfit > 1) {
+        st = ax_fail(err, AX_ERR_ARG, "%s fits several built-in models (%s); choose one with --model", ff->path,
+                     fitting);
+    } else {
+        char why[1600] = "";
+        if (best >= 0) ax_fit_failure(why, sizeof why, &all[best]);
+        st = ax_fail(err, AX_ERR_SHAPE, "%s: fits none of the built-in models%s%s%s%s%s; give --model FILE.net "
+                     "for another net (alexscope inspect %s lists every tensor)", ff->path,
+                     best >= 0 ? " (closest: " : "", best >= 0 ? names[best] : "", best >= 0 ? ", " : "",
+                     best >= 0 ? why : "", best >= 0 ? ")" : "", ff->path);
+    }
+    free(all);
+    return st;
 }

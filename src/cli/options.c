@@ -1,11 +1,13 @@
 /* Options shared by every command, usage text, and the set-up every command
  * needs (spec, backend, net, weights, labels, input). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,9 +56,9 @@ void ax_cli_usage(FILE *f, const ax_cli_command *commands)
         "                          for the model's input (outputs near 1, classes near\n"
         "                          uniform) and every output says UNTRAINED\n"
         "      --lenient           load a weights file that has tensors the model does not use\n"
-        "  -d, --device NAME       cpu or cuda (default cpu; cuda: only when built with the\n"
-        "                          CUDA toolkit; `alexscope --version` or the configure\n"
-        "                          summary says); diff: given twice, one per side\n"
+        "  -d, --device NAME       cpu or cuda (default cpu; gpu is taken as cuda; cuda: only\n"
+        "                          when built with the CUDA toolkit; `alexscope --version`\n"
+        "                          or the configure summary says); diff: given twice, one per side\n"
         "      --gpu N             cuda: the GPU to run on (default 0)\n"
         "      --tf32              cuda: allow TF32 tensor-core math (off by default, so\n"
         "                          that the CPU and the GPU agree to float32 rounding)\n"
@@ -147,6 +149,30 @@ static void print_version(void)
     printf("data: %s (%s)%s\n", dir, ax_data_dir_how(), access(spec, R_OK) ? ": MISSING, the built-in models cannot load" : "");
 }
 
+/* Trailing slashes off a folder argument (argv's own bytes; "/" stays). */
+static void trim_slashes(const char *arg)
+{
+    char *s = (char *)arg;
+    if (!s) return;
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/') s[--n] = 0;
+}
+
+/* PNG, JPEG, BMP or GIF by their first bytes: what users most often give
+ * --input by mistake. Unreadable files are left to the loader's message. */
+static int looks_like_image(const char *path)
+{
+    unsigned char b[8] = {0};
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat sb;
+    ssize_t got = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, b, sizeof b) : 0;
+    close(fd);
+    size_t n = got > 0 ? (size_t)got : 0;
+    return (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) || (n >= 3 && !memcmp(b, "\xff\xd8\xff", 3)) ||
+           (n >= 2 && !memcmp(b, "BM", 2)) || (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)));
+}
+
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
     enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
@@ -207,6 +233,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
                     o->command, o->command);
             return 2;
         }
+        if (c == 'd' && !strcmp(optarg, "gpu")) optarg = (char *)"cuda";   /* the alias --help names */
         if (c == 'm' || c == 'w' || c == 'd' || c == OPT_REFERENCE) {
             if (o->nsides == (int)(sizeof o->sides / sizeof o->sides[0])) {
                 fprintf(stderr, "alexscope: too many --weights/--model/--device/--reference options\n");
@@ -279,6 +306,17 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
                 argv[optind]);
         return 2;
     }
+    /* a folder typed with its slash ("g/") names files g/x.npy, not g//x.npy */
+    trim_slashes(o->save_dir);
+    trim_slashes(o->diff_save);
+    trim_slashes(o->data_dir);
+    for (int i = 0; i < o->nsides; i++)
+        if (o->sides[i].kind == 'r') trim_slashes(o->sides[i].value);
+    if (o->input_npy && looks_like_image(o->input_npy)) {
+        fprintf(stderr, "alexscope: --input takes a tensor (a float32 .npy of shape (N, C, H, W)); %s is an image: "
+                "give it without --input (alexscope %s %s)\n", o->input_npy, o->command, o->input_npy);
+        return 2;
+    }
     if (o->image && o->input_npy) {
         fprintf(stderr, "alexscope: give an IMAGE or --input X.npy, not both\n");
         return 2;
@@ -295,7 +333,7 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     memset(cfg, 0, sizeof *cfg);
     cfg->image_path = o->image;
     cfg->input_path = o->input_npy;
-    cfg->model_name = o->model;
+    cfg->model_name = s->model;
     cfg->device_name = o->device;
     cfg->labels = &s->labels;
     cfg->topk = o->topk;
@@ -371,12 +409,38 @@ static ax_status read_input(float **data, int *n, const ax_cli_session *s, const
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err)
 {
     memset(s, 0, sizeof *s);
-    ax_status st = ax_spec_load(&s->spec, o->model, err);
+    ax_status st;
+    const char *model = o->model;
+    ax_fit *fit = NULL;
+    if (o->weights) {
+        /* a FIFO or device as weights is refused before the net is built */
+        int fd;
+        size_t size;
+        st = ax_file_open_regular(o->weights, "weight file", &fd, &size, err);
+        if (st) return st;
+        close(fd);
+        if (!o->model_given) {
+            /* no --model: the model the file fits, not a wall of what caffe misses */
+            ax_fit_file ff;
+            fit = malloc(sizeof *fit);
+            if (!fit) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
+            st = ax_fit_file_open(&ff, o->weights, err);
+            if (!st) st = ax_fit_choose(fit, &ff, err);
+            ax_fit_file_close(&ff);
+            if (st) { free(fit); return st; }
+            model = fit->model;
+            if (strcmp(model, o->model) && !o->quiet)
+                fprintf(stderr, "alexscope: %s fits the %s model: using it (--model chooses another)\n",
+                        o->weights, model);
+        }
+    }
+    snprintf(s->model, sizeof s->model, "%s", model);
+    st = ax_spec_load(&s->spec, model, err);
+    free(fit);
     if (st) return st;
     /* a model file that holds its weights (.onnx) loads them unless others are given */
     const char *weights = o->weights ? o->weights : s->spec.weights_path[0] ? s->spec.weights_path : NULL;
-    if (weights) {
-        /* a FIFO or device as weights is refused before the net is built */
+    if (weights && !o->weights) {
         int fd;
         size_t size;
         st = ax_file_open_regular(weights, "weight file", &fd, &size, err);
@@ -449,4 +513,43 @@ void ax_cli_close(ax_cli_session *s)
     ax_net_free(s->net);
     s->net = NULL;
     ax_labels_free(&s->labels);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Extensions that name a format alexscope reads but does not write. */
+static const char *const other_formats[] = {
+    ".npy", ".npz", ".pth", ".pt", ".bin", ".h5", ".hdf5", ".keras", ".onnx", ".caffemodel", ".weights",
+    ".ckpt", ".index", ".pb", ".tflite", ".json", ".net", ".txt", NULL
+};
+
+int ax_cli_check_output(const char *out, const char *cmd, const char *const *inputs, const char *ext)
+{
+    if (ext) {
+        const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+        if (dot && (!slash || dot > slash) && strcmp(dot, ext))
+            for (int i = 0; other_formats[i]; i++)
+                if (!strcasecmp(dot, other_formats[i]))
+                    return ax_cli_error(2, "%s: %s writes %s files, and %s names another format; name it "
+                                        "%.*s%s", out, cmd, ext + 1, dot, (int)(dot - out), out, ext);
+    }
+    for (int i = 0; inputs && inputs[i]; i++)
+        if (same_file(out, inputs[i]))
+            return ax_cli_error(1, "%s: is a file %s reads (%s), so it would be written over; write to another "
+                                "file", out, cmd, inputs[i]);
+    struct stat sb;
+    if (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode))
+        /* writing into a FIFO would block; a device or a folder is no place for it */
+        return ax_cli_error(1, "%s: exists and is not a regular file; the output must be a file", out);
+    /* the folder exists and takes a file: the writer's own temporary, made
+     * and removed now, not after seconds of loading */
+    ax_file_out probe;
+    ax_error err = {0};
+    if (ax_file_create(&probe, out, &err)) return ax_cli_fail(&err);
+    ax_file_abandon(&probe);
+    return 0;
 }

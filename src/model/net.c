@@ -90,7 +90,7 @@ ax_status ax_net_create_with(ax_net **out, const ax_spec *spec, int batch, const
 
     /* Touch every page now, so that no layer pays for page faults (the
      * first run's times would otherwise measure the kernel, not the layer). */
-    memset(net->ablock, 0, acount * sizeof(float));
+    if (!net->options.shapes_only) memset(net->ablock, 0, acount * sizeof(float));
     float *a = net->ablock, *wp = net->wblock;
     net->input.data = a;
     a += align16(ax_tensor_numel(&net->input));
@@ -118,7 +118,8 @@ ax_status ax_net_create_with(ax_net **out, const ax_spec *spec, int batch, const
     ax_status st = net->backend->init ? net->backend->init(net, err) : AX_OK;
     if (st) { ax_net_free(net); return st; }
     net->input_host_only = 1;
-    ax_net_init_seeded(net, 0x5eed);
+    if (!net->options.shapes_only) ax_net_init_seeded(net, 0x5eed);
+    else net->untrained = 1;
     *out = net;
     return AX_OK;
 }

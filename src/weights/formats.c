@@ -93,6 +93,15 @@ size_t ax_wformat_understood(char *buf, size_t size)
 /* Files people bring that no row reads, and why. */
 static const char *format_hint(const unsigned char *b, size_t n)
 {
+    if ((n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) || (n >= 3 && !memcmp(b, "\xff\xd8\xff", 3)) ||
+        (n >= 2 && !memcmp(b, "BM", 2)) || (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6))))
+        return "; this is an image: give it as the IMAGE argument, not as weights";
+    size_t textual = 0, look = n < 256 ? n : 256;
+    while (textual < look && ((b[textual] >= 0x20 && b[textual] < 0x7f) || b[textual] == '\n' ||
+                              b[textual] == '\r' || b[textual] == '\t'))
+        textual++;
+    if (look && textual == look)
+        return "; it reads as text (a net spec goes with --model, labels beside the spec), not as weights";
     if (n >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
         return "; this is a bare Python pickle (an old PyTorch .pt/.pth?): convert it to safetensors";
     if (n >= 8 && b[7] == 0 && b[6] == 0 && b[5] == 0)
@@ -184,11 +193,16 @@ ax_status ax_wfile_open(ax_wfile **out, const char *typed, ax_error *err)
     if (w) {
         s = w->parse(f, map, size, path, err);
     } else {
-        char hex[3 * 8 + 1] = "";
+        /* the first bytes in hex and as text, so "# a note" reads as text */
+        char hex[3 * 8 + 1] = "", text[8 + 1] = "";
         size_t n = size < 8 ? size : 8;
-        for (size_t i = 0; i < n; i++) snprintf(hex + (i ? 3 * i - 1 : 0), 4, "%s%02x", i ? " " : "", b[i]);
-        s = ax_fail(err, AX_ERR_FORMAT, "%s: not a weight file this reader knows (%zu bytes, starting %s); %s%s",
-                    path, size, hex, understood, format_hint(b, size));
+        for (size_t i = 0; i < n; i++) {
+            snprintf(hex + (i ? 3 * i - 1 : 0), 4, "%s%02x", i ? " " : "", b[i]);
+            text[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
+        }
+        text[n] = 0;
+        s = ax_fail(err, AX_ERR_FORMAT, "%s: not a weight file this reader knows (%zu bytes, starting %s, \"%s\"); "
+                    "%s%s", path, size, hex, text, understood, format_hint(b, size));
     }
     if (s != AX_OK) {
         ax_wfile_close(f);
