@@ -209,6 +209,14 @@ printf '%s\n' "$out" | grep -q 'cuda' && ! printf '%s\n' "$out" | grep -q "'gpu'
 "$prog" summary | grep -q -E '[0-9] MiB' && ! "$prog" summary | grep -q -E '[0-9] (MB|KB)' && ok || bad "summary's memory column is not labelled MiB/KiB"
 out=$("$prog" grad --save "$tmp/g/" "$img" 2>&1) || bad "grad --save DIR/ failed"
 printf '%s\n' "$out" | grep -q "to $tmp/g/<tensor>\.grad\.npy" && ! printf '%s\n' "$out" | grep -q '//' && ok || bad "grad --save DIR/: $(printf '%s\n' "$out" | tail -1)"
+# an output folder that cannot be made is said before anything loads or runs
+for args in "dump --save-activations $tmp/none/acts" "grad --save $tmp/none/g"; do
+  out=$("$prog" $args "$img" 2>&1); rc=$?
+  [ $rc = 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+    printf '%s\n' "$out" | grep -q "none/[a-z]*: cannot be made: its parent folder $tmp/none does not exist" && ok ||
+    bad "$args into a missing parent: exit $rc: $out"
+done
+expect 1 'chelsea\.png: exists and is not a folder' -- "$prog" dump --save-activations "$img" "$img"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -93,7 +93,7 @@ expect 2 'belongs to the grad command' -- "$prog" dump --class 3 "$src/samples/c
 expect 1 'class 100: .* classes 0\.\.99' -- "$prog" grad --model "$ref/caffe-tiny.net" --input "$ref/caffe-tiny.input.npy" \
   --class 100 --save "$tmp/x"
 : > "$tmp/file"
-expect 1 'cannot create the folder' -- "$prog" grad --model "$ref/caffe-tiny.net" --input "$ref/caffe-tiny.input.npy" \
+expect 1 'file/sub: cannot be made: .*file is not a folder' -- "$prog" grad --model "$ref/caffe-tiny.net" --input "$ref/caffe-tiny.input.npy" \
   --save "$tmp/file/sub"
 
 echo "grad: $pass passed, $fail failed"

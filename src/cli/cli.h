@@ -72,6 +72,10 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first);
  * the exit status after one message. */
 int ax_cli_check_output(const char *out, const char *cmd, const char *const *inputs, const char *ext);
 
+/* An output folder (--save-activations, --save): a folder that takes files,
+ * or one whose parent takes it. 0, or 1 after one message. */
+int ax_cli_check_output_dir(const char *dir);
+
 /* Spec + backend + net + weights + labels (+ input, when one is given). */
 typedef struct {
     ax_spec spec;

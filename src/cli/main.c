@@ -60,5 +60,10 @@ int main(int argc, char **argv)
         ax_cli_short_usage(stderr, ax_cli_commands());
         return 2;
     }
+    /* output folders are checked before any load: a mistyped path is said
+     * at once, not after seconds of work */
+    const char *dirs[] = {o.save_dir, o.diff_save};
+    for (int i = 0; i < 2; i++)
+        if (dirs[i] && ax_cli_check_output_dir(dirs[i])) return 1;
     return cmd->run(&o);
 }

@@ -553,3 +553,27 @@ int ax_cli_check_output(const char *out, const char *cmd, const char *const *inp
     ax_file_abandon(&probe);
     return 0;
 }
+
+int ax_cli_check_output_dir(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) return ax_cli_error(1, "%s: exists and is not a folder; the output goes in a folder", dir);
+        if (access(dir, W_OK | X_OK)) return ax_cli_error(1, "%s: cannot write files there: %s", dir, strerror(errno));
+        return 0;
+    }
+    /* not there yet: the command makes it, so its parent must take it */
+    char parent[AX_PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else if (slash == parent) parent[1] = 0;
+    else *slash = 0;
+    if (stat(parent, &sb))
+        return ax_cli_error(1, "%s: cannot be made: its parent folder %s does not exist", dir, parent);
+    if (!S_ISDIR(sb.st_mode))
+        return ax_cli_error(1, "%s: cannot be made: %s is not a folder", dir, parent);
+    if (access(parent, W_OK | X_OK))
+        return ax_cli_error(1, "%s: cannot be made in %s: %s", dir, parent, strerror(errno));
+    return 0;
+}
