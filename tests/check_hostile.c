@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "alexscope/fileio.h"
 #include "alexscope/net.h"
@@ -18,6 +19,8 @@
 #include "alexscope/text.h"
 #include "alexscope/weights.h"
 #include "check_util.h"
+#include "core/parallel.h"
+#include "weights/wfile_internal.h"
 
 /* A fresh folder under /tmp for one case. */
 static char *scratch(void)
@@ -314,6 +317,32 @@ START_TEST(npz_stored_crc)
 }
 END_TEST
 
+/* The zip CRC is summed in 4 MiB parts side by side and joined: the same
+ * as one pass, at every size around the part boundary. */
+START_TEST(crc_in_parts)
+{
+    size_t big = ((size_t)10 << 20) + 123;
+    unsigned char *b = malloc(big);
+    ck_assert_ptr_nonnull(b);
+    for (size_t i = 0; i < big; i++) b[i] = (unsigned char)(i * 2654435761u >> 13);
+    const size_t sizes[] = {0, 1, 4096, (size_t)4 << 20, ((size_t)4 << 20) + 1, ((size_t)8 << 20) - 1, big};
+    for (int threads = 1; threads <= 3; threads++) {
+        ax_pool_set_threads(threads);
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            uint32_t want = (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), b, sizes[k]);
+            ck_assert_msg(ax_wfile_crc32(NULL, b, sizes[k]) == want, "%zu bytes, %d threads", sizes[k], threads);
+        }
+    }
+    b[big - 7] ^= 0x20;   /* one bit in the last part changes the sum */
+    ck_assert_uint_ne(ax_wfile_crc32(NULL, b, big), (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), b, 0));
+    uint32_t flipped = ax_wfile_crc32(NULL, b, big);
+    b[big - 7] ^= 0x20;
+    ck_assert_uint_ne(flipped, ax_wfile_crc32(NULL, b, big));
+    ax_pool_set_threads(0);
+    free(b);
+}
+END_TEST
+
 START_TEST(own_files_checksum)
 {
     char *dir = scratch(), path[128];
@@ -377,6 +406,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, pth_storage_crc);
     tcase_add_test(tc, pth_duplicate_member);
     tcase_add_test(tc, npz_stored_crc);
+    tcase_add_test(tc, crc_in_parts);
     tcase_add_test(tc, own_files_checksum);
     tcase_add_test(tc, darknet_versions_and_damage);
     suite_add_tcase(s, tc);

@@ -23,6 +23,10 @@ static struct {
           0, 0, 0, 0, 0, 0, 0};
 
 static int pool_threads = 0;   /* 0: one per online core */
+/* One job at a time: a second thread's job (the workbench opening side B
+ * while the worker computes) waits for the first instead of replacing it
+ * under the workers' feet. */
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void ax_pool_set_threads(int n)
 {
@@ -87,6 +91,7 @@ void ax_parallel_for(int n, void (*fn)(void *ctx, int begin, int end), void *ctx
         if (n > 0) fn(ctx, 0, n);
         return;
     }
+    pthread_mutex_lock(&job_mu);
     pthread_mutex_lock(&pool.mu);
     pool.parts = parts;
     pool.pending = parts - 1;
@@ -102,4 +107,5 @@ void ax_parallel_for(int n, void (*fn)(void *ctx, int begin, int end), void *ctx
     pthread_mutex_lock(&pool.mu);
     while (pool.pending) pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&job_mu);
 }

@@ -14,8 +14,8 @@ int ax_pool_threads(void);
 /* Calls fn(ctx, begin, end) on disjoint ranges covering [0, n), one range per
  * thread (ax_pool_threads()), the caller's thread included, and returns when
  * all are done. Runs inline when one thread is enough or the pool cannot start.
- * One job at a time: call it from one thread only (the net's), never from
- * inside fn. */
+ * One job at a time: calls from several threads take turns; never call it
+ * from inside fn. */
 void ax_parallel_for(int n, void (*fn)(void *ctx, int begin, int end), void *ctx);
 
 #endif

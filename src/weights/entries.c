@@ -5,14 +5,17 @@
 #include "alexscope/weights.h"
 #include "wfile_internal.h"
 #include "alexscope/text.h"
+#include "core/parallel.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Every reader hands out file bytes as they are and every converter memcpy's
  * them into host values: both assume the files' little-endian order. */
@@ -330,6 +333,49 @@ void ax_wfile_release(const ax_wfile *f, const void *p, size_t n)
     a = (a + page - 1) & ~(page - 1);
     b &= ~(page - 1);
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+typedef struct {
+    const ax_wfile *f;
+    const unsigned char *p;
+    size_t n, chunk;
+    uLong *crc;
+} crc_job;
+
+static void crc_parts(void *ctx, int begin, int end)
+{
+    crc_job *j = ctx;
+    for (int i = begin; i < end; i++) {
+        size_t at = (size_t)i * j->chunk, len = j->n - at < j->chunk ? j->n - at : j->chunk;
+        j->crc[i] = crc32_z(crc32_z(0L, Z_NULL, 0), j->p + at, len);
+        ax_wfile_release(j->f, j->p + at, len);
+    }
+}
+
+uint32_t ax_wfile_crc32(const ax_wfile *f, const void *p, size_t n)
+{
+    /* 4 MiB parts summed side by side on the pool and each handed back once
+     * summed (checking a 150 MB member keeps a few pages resident, not the
+     * member); zlib joins the parts' CRCs into the whole's */
+    crc_job j = { f, p, n, (size_t)4 << 20, NULL };
+    size_t parts = n ? (n + j.chunk - 1) / j.chunk : 0;
+    uLong stack[64];
+    j.crc = parts <= 64 ? stack : malloc(parts * sizeof *j.crc);
+    uLong crc = crc32_z(0L, Z_NULL, 0);
+    if (!j.crc || parts > (size_t)INT_MAX) {
+        /* no room for the parts' sums: one pass */
+        free(j.crc == stack ? NULL : j.crc);
+        crc = crc32_z(crc, p, n);
+        ax_wfile_release(f, p, n);
+        return (uint32_t)crc;
+    }
+    ax_parallel_for((int)parts, crc_parts, &j);
+    for (size_t i = 0; i < parts; i++) {
+        size_t len = n - i * j.chunk < j.chunk ? n - i * j.chunk : j.chunk;
+        crc = crc32_combine(crc, j.crc[i], (z_off_t)len);
+    }
+    if (j.crc != stack) free(j.crc);
+    return (uint32_t)crc;
 }
 
 void ax_wfile_unmap_unused(ax_wfile *f)

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
-#include <zlib.h>
 
 /* Uncompressed bytes accepted from one member and from all of them
  * (README "Limits"); AlexNet's largest tensor, fc6 in float64, is 302 MB. */
@@ -206,12 +205,11 @@ ax_status ax_npz_parse(ax_wfile *f, const void *buf, size_t size, const char *na
             data = (const uint8_t *)buf + at;
             /* libzip checks the CRC of what it inflates; in place, nobody
              * would (numpy refuses such files) */
-            if ((zs.valid & ZIP_STAT_CRC) &&
-                (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), data, (size_t)zs.size) != zs.crc) {
+            /* (the check hands back each part's pages as it goes: not all resident at once) */
+            if ((zs.valid & ZIP_STAT_CRC) && ax_wfile_crc32(f, data, (size_t)zs.size) != zs.crc) {
                 st = ax_fail(err, AX_ERR_FORMAT, "%s: member '%s' fails its CRC-32 check (damaged)", name, mname);
                 break;
             }
-            ax_wfile_release(f, data, (size_t)zs.size);   /* not all resident at once */
         } else {
             void *copy = NULL;
             st = read_member(f, z, i, mname, (size_t)zs.size, name, &copy, err);

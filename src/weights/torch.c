@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
-#include <zlib.h>
 
 /* The legacy magic: PROTO 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c, STOP. */
 static const uint8_t legacy_magic[15] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
@@ -167,13 +166,10 @@ static zmember *find_member(zctx *z, const char *name)
     return bsearch(&key, z->members, z->count, sizeof key, member_cmp);
 }
 
-/* CRC-32 (the zip polynomial) by zlib, at gigabytes a second: every member
- * is checked, storages too (torch itself checks none, so a flipped bit in a
- * stored tensor would load as a changed number). */
-static uint32_t crc32_of(const uint8_t *p, size_t n)
-{
-    return (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), p, n);
-}
+/* CRC-32 (the zip polynomial, zlib's, at gigabytes a second, through
+ * ax_wfile_crc32): every member is checked, storages too (torch itself
+ * checks none, so a flipped bit in a stored tensor would load as a changed
+ * number). */
 
 /* The bytes of member m: in place when stored, else inflated by libzip
  * into a buffer f owns. */
@@ -194,12 +190,11 @@ static ax_status member_data(zctx *z, zmember *m, const uint8_t **out, int check
         if (m->csize != m->usize)
             return ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%s' is stored but its sizes differ (%llu, %llu)",
                            z->file, name, (unsigned long long)m->csize, (unsigned long long)m->usize);
-        if (check_crc && crc32_of(b + data, (size_t)m->usize) != m->crc)
+        /* the check hands back the pages it read as it goes, so that the
+         * file is not all resident at once (the converter reads them again,
+         * one tensor at a time, from the page cache) */
+        if (check_crc && ax_wfile_crc32(z->f, b + data, (size_t)m->usize) != m->crc)
             return ax_fail(err, AX_ERR_FORMAT, "%s: zip member '%s' fails its CRC check (damaged)", z->file, name);
-        /* the check read every page; hand them back so that the whole file
-         * is not resident at once (the converter reads them again, one
-         * tensor at a time, from the page cache) */
-        if (check_crc) ax_wfile_release(z->f, b + data, (size_t)m->usize);
         *out = b + data;
         return AX_OK;
     }

@@ -34,6 +34,10 @@ void ax_wfile_truncate(ax_wfile *f, int count);
  * copied everything out of the file, as an .npz of deflated members). */
 void ax_wfile_unmap_unused(ax_wfile *f);
 
+/* The zip CRC-32 of n bytes at p inside f's mapping, summed 4 MiB at a time
+ * and each part's pages handed back (ax_wfile_release) once read. */
+uint32_t ax_wfile_crc32(const ax_wfile *f, const void *p, size_t n);
+
 /* Closes a file a writer filled; ok says whether every write succeeded. A
  * failed write or close is an AX_ERR_IO naming path and errno's reason. */
 ax_status ax_wfile_close_written(FILE *fp, int ok, const char *path, ax_error *err);
