@@ -975,6 +975,35 @@ START_TEST(test_png_chunk_length_lie)
 }
 END_TEST
 
+/* An empty IDAT chunk (legal, and carrying nothing) before the data: the
+ * image decodes to the same pixels as without it, and none of stb's code
+ * sees it (under UBSan it would add 0 to a NULL buffer). */
+START_TEST(test_png_empty_idat)
+{
+    size_t n;
+    unsigned char *bytes = read_bytes(src_path("samples/chelsea.png"), &n);
+    ck_assert_uint_gt(n, 33);
+    /* after the signature (8) and IHDR (12 + 13) */
+    static const unsigned char empty_idat[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e};
+    unsigned char *with = malloc(n + 12);
+    ck_assert_ptr_nonnull(with);
+    memcpy(with, bytes, 33);
+    memcpy(with + 33, empty_idat, 12);
+    memcpy(with + 45, bytes + 33, n - 33);
+    ax_image a, b;
+    ax_error err = { 0 };
+    ck_assert_msg(ax_image_decode(&a, bytes, n, "plain.png", &err) == AX_OK, "%s", err.msg);
+    ck_assert_msg(ax_image_decode(&b, with, n + 12, "empty-idat.png", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(a.w, b.w);
+    ck_assert_int_eq(a.h, b.h);
+    ck_assert(!memcmp(a.rgb, b.rgb, (size_t)a.w * a.h * 3));
+    ax_image_free(&a);
+    ax_image_free(&b);
+    free(with);
+    free(bytes);
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
@@ -1015,6 +1044,7 @@ static Suite *image_suite(void)
     tcase_add_test(hostile, test_decompression_bombs);
     tcase_add_test(hostile, test_labels_hostile);
     tcase_add_test(hostile, test_png_chunk_length_lie);
+    tcase_add_test(hostile, test_png_empty_idat);
     suite_add_tcase(s, hostile);
     return s;
 }

@@ -105,7 +105,51 @@ static ax_status check_stb_hazards(const uint8_t *b, size_t n, const char *name,
     return AX_OK;
 }
 
+/* A PNG's empty IDAT chunks carry nothing, but one before any data has
+ * stb_image add 0 to its still-NULL buffer (undefined behaviour that
+ * sanitizers report). A copy without them (chunks after one that runs off
+ * the end are left as they are, for stb to judge), or NULL when there is none. */
+static unsigned char *png_without_empty_idat(const uint8_t *b, size_t n, size_t *out_n)
+{
+    if (n < 8 || memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return NULL;
+    int empty = 0;
+    for (size_t at = 8; at + 12 <= n;) {
+        uint32_t len = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 | b[at + 3];
+        if (len > n - at - 12) break;
+        empty |= len == 0 && !memcmp(b + at + 4, "IDAT", 4);
+        at += 12 + (size_t)len;
+    }
+    if (!empty) return NULL;
+    unsigned char *copy = malloc(n);
+    if (!copy) return NULL;
+    memcpy(copy, b, 8);
+    size_t w = 8, at = 8;
+    while (at + 12 <= n) {
+        uint32_t len = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 | b[at + 3];
+        if (len > n - at - 12) break;
+        if (!(len == 0 && !memcmp(b + at + 4, "IDAT", 4))) {
+            memcpy(copy + w, b + at, 12 + (size_t)len);
+            w += 12 + (size_t)len;
+        }
+        at += 12 + (size_t)len;
+    }
+    memcpy(copy + w, b + at, n - at);   /* whatever follows the last chunk */
+    *out_n = w + (n - at);
+    return copy;
+}
+
+static ax_status decode(ax_image *img, const void *buf, size_t size, const char *name, ax_error *err);
+
 ax_status ax_image_decode(ax_image *img, const void *buf, size_t size, const char *name, ax_error *err)
+{
+    size_t clean_n = 0;
+    unsigned char *clean = png_without_empty_idat(buf, size, &clean_n);
+    ax_status st = clean ? decode(img, clean, clean_n, name, err) : decode(img, buf, size, name, err);
+    free(clean);
+    return st;
+}
+
+static ax_status decode(ax_image *img, const void *buf, size_t size, const char *name, ax_error *err)
 {
     memset(img, 0, sizeof *img);
     if (size == 0)
