@@ -299,6 +299,32 @@ START_TEST(test_python2_legacy)
 }
 END_TEST
 
+/* torch >= 2's _rebuild_tensor_v3: an untyped (byte) storage, the offset in
+ * elements of the dtype given as the 7th argument; uint16 is passed over as
+ * an integer tensor, float8 is refused by name (make_v3_fixtures.py checks
+ * the values with Python's own unpickler). */
+START_TEST(test_rebuild_v3)
+{
+    ax_wfile *f = open_ok("torch/v3.pth");
+    ck_assert_str_eq(f->format, "torch-zip");
+    ck_assert_int_eq(f->count, 2);
+    const ax_wentry *w = ax_wfile_find(f, "w"), *b = ax_wfile_find(f, "b");
+    ck_assert_ptr_nonnull(w);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_null(ax_wfile_find(f, "count"));
+    ck_assert(has_fact(f, "passed over 1 integer tensors (e.g. 'count')"));
+    float got[4];
+    ck_assert_int_eq(w->dtype, AX_DT_F32);
+    ck_assert_uint_eq(ax_wentry_numel(w), 4);
+    ax_wentry_to_f32(w, got);
+    ck_assert(got[0] == 2.0f && got[1] == 3.0f && got[2] == 4.0f && got[3] == 5.0f);
+    ax_wentry_to_f32(b, got);
+    ck_assert(got[0] == 0.5f && got[1] == -1.5f);
+    ax_wfile_close(f);
+    refused("torch/float8.pth", NULL, NULL, "tensor 'q'", "float8", NULL);
+}
+END_TEST
+
 START_TEST(test_noncontiguous)
 {
     refused("torch/noncontig.pth", NULL, NULL, "tensor 'w'", "not contiguous", "(3, 2)", "(1, 3)", NULL);
@@ -570,6 +596,7 @@ static Suite *formats_suite(void)
     tcase_add_test(t, test_dtypes_zip);
     tcase_add_test(t, test_dtypes_legacy);
     tcase_add_test(t, test_python2_legacy);
+    tcase_add_test(t, test_rebuild_v3);
     tcase_add_test(t, test_noncontiguous);
     tcase_add_test(t, test_os_system);
     tcase_add_test(t, test_builtins_eval);

@@ -1158,7 +1158,7 @@ END_TEST
 static const char *const refused_fixtures[] = {
     "caffe/bad_inner_length.caffemodel", "caffe/bad_truncated.caffemodel", "keras/bad_int_kernel.h5",
     "keras/external_link.h5", "keras/libhdf5_crash.h5", "torch/bigendian.pth", "torch/builtins_eval.pth",
-    "torch/noncontig.pth", "torch/not_storage.pth", "torch/os_system.pth", "torch/posix_system.legacy.pth",
+    "torch/float8.pth", "torch/noncontig.pth", "torch/not_storage.pth", "torch/os_system.pth", "torch/posix_system.legacy.pth",
     "torch/truncated.pth", "weights/bigendian_f4.npy", "weights/fortran_f4.npy",
 };
 

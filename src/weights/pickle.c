@@ -27,7 +27,7 @@ typedef enum {
 /* the callables numpy's and torch's pickles name, recognised by module and name */
 typedef enum {
     G_RECONSTRUCT, G_NDARRAY, G_DTYPE, G_ENCODE, G_BYTES, G_FROMBUFFER,
-    G_ORDEREDDICT, G_REBUILD_V2, G_REBUILD_V1, G_REBUILD_PARAM, G_STORAGE
+    G_ORDEREDDICT, G_REBUILD_V2, G_REBUILD_V1, G_REBUILD_V3, G_REBUILD_PARAM, G_STORAGE, G_TORCH_DTYPE
 } g_kind;
 
 /* Storage classes a persistent id may name: element size, and the entry
@@ -38,6 +38,18 @@ static const struct { const char *name; size_t elsize; int dtype; } storage_type
     {"LongStorage", 8, -1}, {"IntStorage", 4, -1}, {"ShortStorage", 2, -1},
     {"CharStorage", 1, -1}, {"ByteStorage", 1, -1}, {"BoolStorage", 1, -1},
     {"UntypedStorage", 1, -1},
+};
+
+/* torch dtypes by name, as _rebuild_tensor_v3 passes them (torch >= 2 uses
+ * it for the dtypes without a storage class of their own: uint16/32/64 and
+ * the float8s): element size and entry dtype (-1 integers, passed over; -2
+ * float8, refused by name: no float8 decoding here). */
+static const struct { const char *name; size_t elsize; int dtype; } torch_dtypes[] = {
+    {"float32", 4, AX_DT_F32}, {"float", 4, AX_DT_F32}, {"float16", 2, AX_DT_F16}, {"half", 2, AX_DT_F16},
+    {"bfloat16", 2, AX_DT_BF16}, {"float64", 8, AX_DT_F64}, {"double", 8, AX_DT_F64},
+    {"int64", 8, -1}, {"long", 8, -1}, {"int32", 4, -1}, {"int", 4, -1}, {"int16", 2, -1}, {"short", 2, -1},
+    {"int8", 1, -1}, {"uint8", 1, -1}, {"bool", 1, -1}, {"uint16", 2, -1}, {"uint32", 4, -1}, {"uint64", 8, -1},
+    {"float8_e4m3fn", 1, -2}, {"float8_e5m2", 1, -2}, {"float8_e4m3fnuz", 1, -2}, {"float8_e5m2fnuz", 1, -2},
 };
 
 /* torch_only: recognised only inside torch.save files */
@@ -54,6 +66,7 @@ static const struct { const char *module, *name; g_kind kind; int torch_only; } 
     {"collections", "OrderedDict", G_ORDEREDDICT, 1},
     {"torch._utils", "_rebuild_tensor_v2", G_REBUILD_V2, 1},
     {"torch._utils", "_rebuild_tensor", G_REBUILD_V1, 1},
+    {"torch._utils", "_rebuild_tensor_v3", G_REBUILD_V3, 1},
     {"torch._utils", "_rebuild_parameter", G_REBUILD_PARAM, 1},
 };
 
@@ -71,8 +84,8 @@ struct pv {
     int64_t stride[AX_WMAX_DIMS];           /* TENSOR, in elements */
     pv *dtype, *data;                       /* ARRAY: DTYPE; BYTES, or LIST for object arrays.
                                                TENSOR: data is its STORAGE, i its offset */
-    size_t elsize;                          /* GLOBAL G_STORAGE, STORAGE */
-    int st_dtype;                           /* GLOBAL G_STORAGE, STORAGE: ax_dtype or -1 */
+    size_t elsize;                          /* GLOBAL G_STORAGE/G_TORCH_DTYPE, STORAGE, TENSOR */
+    int st_dtype;                           /* the same: ax_dtype, -1 (integers) or -2 (float8) */
     uint64_t numel;                         /* STORAGE */
     const uint8_t *bytes;                   /* STORAGE: its data, once resolved */
 };
@@ -284,6 +297,19 @@ static ax_status resolve_global(vm *m, const char *module, size_t mlen, const ch
             return push(m, v);
         }
     }
+    if (m->torch && bytes_are(module, mlen, "torch")) {
+        for (size_t k = 0; k < sizeof torch_dtypes / sizeof torch_dtypes[0]; k++) {
+            if (!bytes_are(name, nlen, torch_dtypes[k].name)) continue;
+            pv *v = new_value(m, PV_GLOBAL);
+            if (v) {
+                v->g = G_TORCH_DTYPE;
+                v->elsize = torch_dtypes[k].elsize;
+                v->st_dtype = torch_dtypes[k].dtype;
+            }
+            note_global(m, shown);
+            return push(m, v);
+        }
+    }
     if (m->torch)
         return vm_fail(m, AX_ERR_FORMAT, "refers to %s, which this reader does not load (it reads tensors and "
                        "their storages in dicts and lists only, imports nothing and runs nothing; a whole "
@@ -474,15 +500,21 @@ static ax_status make_dtype(vm *m, const pv *args, pv **out)
 }
 
 /* _rebuild_tensor_v2(storage, offset, size, stride, requires_grad,
- * backward_hooks[, metadata]) and the older _rebuild_tensor(storage, offset,
- * size, stride): a TENSOR. Its layout is checked when it is named (walk). */
-static ax_status rebuild_tensor(vm *m, pv **a, size_t na, int v2, pv **out)
+ * backward_hooks[, metadata]), the older _rebuild_tensor(storage, offset,
+ * size, stride) and torch 2's _rebuild_tensor_v3(storage, offset, size,
+ * stride, requires_grad, backward_hooks, dtype[, metadata]), whose storage
+ * is untyped bytes and whose offset counts elements of dtype: a TENSOR with
+ * its element size and dtype. Its layout is checked when it is named (walk). */
+static ax_status rebuild_tensor(vm *m, pv **a, size_t na, int version, pv **out)
 {
-    const char *fn = v2 ? "_rebuild_tensor_v2" : "_rebuild_tensor";
-    if (v2 ? (na != 6 && na != 7) : na != 4)
-        return vm_fail(m, AX_ERR_FORMAT, "%s with %zu arguments, expected %s", fn, na, v2 ? "6 or 7" : "4");
+    const char *fn = version == 3 ? "_rebuild_tensor_v3" : version == 2 ? "_rebuild_tensor_v2" : "_rebuild_tensor";
+    if (version == 3 ? (na != 7 && na != 8) : version == 2 ? (na != 6 && na != 7) : na != 4)
+        return vm_fail(m, AX_ERR_FORMAT, "%s with %zu arguments, expected %s", fn, na,
+                       version == 3 ? "7 or 8" : version == 2 ? "6 or 7" : "4");
     if (a[0]->kind != PV_STORAGE)
         return vm_fail(m, AX_ERR_FORMAT, "%s of %s, expected a storage (a persistent id)", fn, kind_name(a[0]));
+    if (version == 3 && (a[6]->kind != PV_GLOBAL || a[6]->g != G_TORCH_DTYPE))
+        return vm_fail(m, AX_ERR_FORMAT, "%s: its dtype argument is %s, expected a torch dtype", fn, kind_name(a[6]));
     int64_t offset;
     if (!as_int(a[1], &offset) || offset < 0)
         return vm_fail(m, AX_ERR_FORMAT, "%s: storage offset is not a non-negative int", fn);
@@ -503,6 +535,8 @@ static ax_status rebuild_tensor(vm *m, pv **a, size_t na, int v2, pv **out)
     t->ndim = (int)size->count;
     t->data = a[0];
     t->i = offset;
+    t->elsize = version == 3 ? a[6]->elsize : a[0]->elsize;
+    t->st_dtype = version == 3 ? a[6]->st_dtype : a[0]->st_dtype;
     *out = t;
     return AX_OK;
 }
@@ -559,8 +593,12 @@ static ax_status op_reduce(vm *m)
         break;
     case G_REBUILD_V2:
     case G_REBUILD_V1:
-        if ((st = rebuild_tensor(m, a, na, fn->g == G_REBUILD_V2, &res))) return st;
+    case G_REBUILD_V3:
+        if ((st = rebuild_tensor(m, a, na, fn->g == G_REBUILD_V3 ? 3 : fn->g == G_REBUILD_V2 ? 2 : 1, &res)))
+            return st;
         break;
+    case G_TORCH_DTYPE:
+        return vm_fail(m, AX_ERR_FORMAT, "a torch dtype is only read as an argument of _rebuild_tensor_v3");
     case G_REBUILD_PARAM:
         /* _rebuild_parameter(data, requires_grad, backward_hooks): the tensor itself */
         if (na != 3 || a[0]->kind != PV_TENSOR)
@@ -810,7 +848,10 @@ static ax_status add_tensor(vm *m, const pv *t, const char *name)
     char sh[160], sd[160];
     ax_shape_str(sh, sizeof sh, t->ndim, t->shape);
     ax_shape_str(sd, sizeof sd, t->ndim, t->stride);
-    if (sto->st_dtype < 0) {
+    if (t->st_dtype == -2)
+        return ax_fail(m->err, AX_ERR_UNSUPPORTED, "%s: tensor '%s' size %s is float8, which this reader does not "
+                       "decode; save it as float16, bfloat16 or float32", m->file, name, sh);
+    if (t->st_dtype < 0) {
         if (!m->skipped++) snprintf(m->skipped_name, sizeof m->skipped_name, "%s", name);
         return AX_OK;
     }
@@ -826,23 +867,26 @@ static ax_status add_tensor(vm *m, const pv *t, const char *name)
         expect *= d;
     }
     numel = expect;
-    uint64_t off = (uint64_t)t->i;
-    if (numel && (off > sto->numel || numel > sto->numel - off))
-        return ax_fail(m->err, AX_ERR_FORMAT, "%s: tensor '%s' size %s at offset %llu needs %llu elements of "
+    /* in bytes: a v3 tensor's elements are not its (untyped) storage's */
+    uint64_t off = (uint64_t)t->i, es = t->elsize, have = sto->numel * sto->elsize;
+    if (sto->numel > UINT64_MAX / 16 || off > UINT64_MAX / 16 || numel > UINT64_MAX / 16 / (es ? es : 1))
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: tensor '%s' size %s is too large to be real", m->file, name, sh);
+    if (numel && (off * es > have || numel * es > have - off * es))
+        return ax_fail(m->err, AX_ERR_FORMAT, "%s: tensor '%s' size %s at offset %llu needs %llu bytes of "
                        "storage '%.*s', which holds %llu", m->file, name, sh, (unsigned long long)off,
-                       (unsigned long long)(off + numel), (int)sto->n, (const char *)sto->s,
-                       (unsigned long long)sto->numel);
+                       (unsigned long long)((off + numel) * es), (int)sto->n, (const char *)sto->s,
+                       (unsigned long long)have);
     if (!sto->bytes)
         return ax_fail(m->err, AX_ERR_FORMAT, "%s: storage '%.*s' of tensor '%s' has no data", m->file,
                        (int)sto->n, (const char *)sto->s, name);
     ax_wentry e;
     memset(&e, 0, sizeof e);
     snprintf(e.name, sizeof e.name, "%s", name);
-    e.dtype = (ax_dtype)sto->st_dtype;
+    e.dtype = (ax_dtype)t->st_dtype;
     e.ndim = t->ndim;
     memcpy(e.shape, t->shape, sizeof e.shape);
-    e.data = numel ? sto->bytes + off * sto->elsize : sto->bytes;
-    e.nbytes = (size_t)(numel * sto->elsize);
+    e.data = numel ? sto->bytes + off * es : sto->bytes;
+    e.nbytes = (size_t)(numel * es);
     m->tensors++;
     return ax_wfile_push(m->f, &e, m->file, m->err);
 }
