@@ -501,6 +501,67 @@ START_TEST(test_darknet_reference)
 }
 END_TEST
 
+/* batch_normalize=1 layers (bn=darknet and bn=alexeyab, convolutional and
+ * connected) folded as they load, against Darknet's unfolded arithmetic in
+ * float64 (make_darknet_bn_fixtures.py), layer by layer; the same file with
+ * the statistics not declared is refused by its length. */
+START_TEST(test_darknet_batchnorm)
+{
+    char path[4096], warn[512];
+    ax_error err = {0};
+    run_out r;
+    fx(path, sizeof path, "darknet/darknet-bn.weights");
+    ck_assert_msg(run_net(&r, "darknet/darknet-bn.net", "darknet/darknet-bn.input.npy", path, warn, sizeof warn,
+                          &err) == AX_OK, "%s", err.msg);
+    ax_wfile *acts = open_ok("darknet/darknet-bn.acts.npz");
+    ck_assert_int_eq(acts->count, r.net->nlayers);
+    size_t at = 0;
+    for (int i = 0; i < r.net->nlayers; i++) {
+        const ax_tensor *o = &r.net->layers[i].out;
+        const ax_wentry *e = ax_wfile_find(acts, r.net->layers[i].spec.name);
+        ck_assert_msg(e != NULL, "no reference for '%s'", r.net->layers[i].spec.name);
+        size_t n = ax_tensor_numel(o);
+        ck_assert_uint_eq(ax_wentry_numel(e), n);
+        float *ref = malloc(n * sizeof *ref);
+        ck_assert_ptr_nonnull(ref);
+        ax_wentry_to_f32(e, ref);
+        float m = 0;
+        for (size_t k = 0; k < n; k++) m = fmaxf(m, fabsf(ref[k]));
+        char label[128];
+        snprintf(label, sizeof label, "darknet-bn layer %d '%s'", i, r.net->layers[i].spec.name);
+        check_close(r.acts + at, ref, n, REF_ATOL_OF_MAX * m, REF_RTOL, label);
+        free(ref);
+        at += n;
+    }
+    ax_wfile_close(acts);
+    run_free(&r);
+    /* without bn= the stream is 3 floats per output too long for the spec */
+    char spec[4096], plain[64];
+    fx(spec, sizeof spec, "darknet/darknet-bn.net");
+    FILE *in = fopen(spec, "r");
+    ck_assert_ptr_nonnull(in);
+    snprintf(plain, sizeof plain, "/tmp/ax_darknet_plain_%d.net", (int)getpid());
+    FILE *out = fopen(plain, "w");
+    ck_assert_ptr_nonnull(out);
+    char line[512];
+    while (fgets(line, sizeof line, in)) {
+        char *bn = strstr(line, " bn=");
+        if (bn) strcpy(bn, "\n");
+        fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+    ax_spec sp;
+    ck_assert_msg(ax_spec_load(&sp, plain, &err) == AX_OK, "%s", err.msg);
+    ax_net *net = NULL;
+    ck_assert_int_eq(ax_net_create(&net, &sp, 1, ax_backend_find("cpu", &err), &err), AX_OK);
+    ck_assert_int_eq(ax_net_load_weights(net, path, 0, warn, sizeof warn, &err), AX_ERR_SHAPE);
+    ck_assert_msg(strstr(err.msg, "too long") && strstr(err.msg, "batch-normalized"), "%s", err.msg);
+    ax_net_free(net);
+    unlink(plain);
+}
+END_TEST
+
 START_TEST(test_darknet_short_long)
 {
     /* 13154 floats needed; the short file has 1000, the long one 13155 */
@@ -612,6 +673,7 @@ static Suite *formats_suite(void)
     tcase_set_timeout(d, AX_CHECK_TIMEOUT);
     tcase_add_test(d, test_darknet_same_acts);
     tcase_add_test(d, test_darknet_reference);
+    tcase_add_test(d, test_darknet_batchnorm);
     tcase_add_test(d, test_darknet_short_long);
     tcase_add_test(d, test_darknet_builtin_spec);
     tcase_add_test(d, test_darknet_sniff);

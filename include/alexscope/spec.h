@@ -34,6 +34,9 @@ typedef enum {
 typedef enum { AX_PAD_EXPLICIT, AX_PAD_SAME } ax_pad_mode;
 typedef enum { AX_ROUND_FLOOR, AX_ROUND_CEIL } ax_rounding;
 typedef enum { AX_FLATTEN_CHW, AX_FLATTEN_HWC } ax_flatten_order;
+/* Darknet's two batch-norm denominators: pjreddie's sqrt(var) + 1e-6,
+ * AlexeyAB's sqrt(var + 1e-5). */
+typedef enum { AX_BN_NONE, AX_BN_DARKNET, AX_BN_ALEXEYAB } ax_darknet_bn;
 
 typedef struct {
     char name[AX_NAME_MAX];
@@ -46,6 +49,8 @@ typedef struct {
     int pad_t, pad_l, pad_b, pad_r; /* explicit padding (conv, maxpool, pad) */
     int groups;             /* conv */
     int bias;               /* conv, fc: 1 when the layer has a bias */
+    ax_darknet_bn darknet_bn; /* conv, fc: a Darknet batch_normalize=1 layer, whose file stores scales,
+                               rolling mean and variance: folded into the weights as they load */
     ax_rounding rounding;   /* maxpool */
     int out_h, out_w;       /* avgpool target size */
     ax_flatten_order order; /* flatten */

@@ -66,7 +66,7 @@ const char *ax_data_dir(void)
     /* A build tree, where it was made or copied to: weights/ beside the program. */
     found_how = "beside the program";
     if (exe[0] && strlen(exe) + 9 < sizeof buf) {
-        snprintf(buf, sizeof buf, "%s/weights", exe);
+        snprintf(buf, sizeof buf, "%.*s/weights", (int)(sizeof buf - 9), exe);
         if (has_specs(buf)) return buf;
     }
 #if defined(AX_BUILDDIR) && defined(AX_SRCDIR)

@@ -134,14 +134,14 @@ static ax_status parse_pad(const parse_ctx *ctx, const char *s, ax_layer_spec *l
 
 /* Which keys each layer type takes (space-separated, with spaces around). */
 static const char *const type_keys[AX_L_COUNT] = {
-    [AX_L_CONV] = " out k kh kw s sh sw pad groups bias ",
+    [AX_L_CONV] = " out k kh kw s sh sw pad groups bias bn ",
     [AX_L_RELU] = " ",
     [AX_L_LRN] = " convention size depth_radius alpha beta k bias kappa ",
     [AX_L_MAXPOOL] = " k kh kw s sh sw pad round ",
     [AX_L_AVGPOOL] = " size ",
     [AX_L_PAD] = " pad ",
     [AX_L_FLATTEN] = " order ",
-    [AX_L_FC] = " out bias ",
+    [AX_L_FC] = " out bias bn ",
     [AX_L_DROPOUT] = " p ",
     [AX_L_SOFTMAX] = " ",
 };
@@ -175,6 +175,12 @@ static ax_status parse_layer_kv(const parse_ctx *ctx, ax_layer_spec *l, const ch
     else if (!strcmp(key, "bias") && l->type != AX_L_LRN) {
         st = parse_int(ctx, key, val, 0, 1, &tmp);
         l->bias = tmp;
+    } else if (!strcmp(key, "bn")) {
+        if (!strcmp(val, "darknet")) l->darknet_bn = AX_BN_DARKNET;
+        else if (!strcmp(val, "alexeyab")) l->darknet_bn = AX_BN_ALEXEYAB;
+        else if (!strcmp(val, "none")) l->darknet_bn = AX_BN_NONE;
+        else st = PFAIL(ctx, "bn=%s: expected darknet (pjreddie's batch_normalize=1), alexeyab (AlexeyAB's) "
+                        "or none", val);
     } else if (!strcmp(key, "round")) {
         if (!strcmp(val, "ceil")) l->rounding = AX_ROUND_CEIL;
         else if (!strcmp(val, "floor")) l->rounding = AX_ROUND_FLOOR;

@@ -100,11 +100,39 @@ ax_status ax_darknet_parse(ax_wfile *f, const void *buf, size_t n, const char *f
     return AX_OK;
 }
 
-/* Floats layer L takes from the stream: biases, then its weights. */
+/* Floats layer L takes from the stream: biases, then its weights; a
+ * batch_normalize=1 layer adds scales, rolling mean and rolling variance
+ * (after the biases in a convolutional layer, after the weights in a
+ * connected one, as Darknet's loader reads them). */
 static size_t layer_floats(const ax_layer *L)
 {
     if (!L->weight.ndim) return 0;
-    return ax_tensor_numel(&L->bias) + ax_tensor_numel(&L->weight);
+    size_t n = ax_tensor_numel(&L->bias);
+    return n + ax_tensor_numel(&L->weight) + (L->spec.darknet_bn ? 3 * n : 0);
+}
+
+/* Folds Darknet's inference batch norm, out = scale * (W x - mean) / d +
+ * bias, into w (n rows of `per` values) and b, in double: w *= scale / d,
+ * b -= scale * mean / d, with d = sqrt(var) + 1e-6 (pjreddie's) or
+ * sqrt(var + 1e-5) (AlexeyAB's). A negative variance is damage. */
+static ax_status fold_bn(float *w, float *b, const uint8_t *sc, const uint8_t *mean, const uint8_t *var, size_t n,
+                         size_t per, ax_darknet_bn kind, const char *file, const char *layer, ax_error *err)
+{
+    for (size_t o = 0; o < n; o++) {
+        float s, m, v;
+        memcpy(&s, sc + 4 * o, 4);
+        memcpy(&m, mean + 4 * o, 4);
+        memcpy(&v, var + 4 * o, 4);
+        if (v < 0)
+            return ax_fail(err, AX_ERR_FORMAT, "%s: Darknet layer '%s': rolling variance %zu is %g; a variance is "
+                           "never negative (a damaged file, or not a batch_normalize=1 layer: check bn= in the spec)",
+                           file, layer, o, (double)v);
+        double d = kind == AX_BN_ALEXEYAB ? sqrt((double)v + 1e-5) : sqrt((double)v) + 1e-6;
+        double f = (double)s / d;
+        for (size_t i = 0; i < per; i++) w[o * per + i] = (float)((double)w[o * per + i] * f);
+        b[o] = (float)((double)b[o] - f * (double)m);
+    }
+    return AX_OK;
 }
 
 ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
@@ -136,6 +164,7 @@ ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, si
 
     ax_wfile_truncate(f, 0);
     size_t at = 0;
+    int folded = 0;
     ax_status st = AX_OK;
     for (int i = 0; i < net->nlayers && !st; i++) {
         const ax_layer *L = &net->layers[i];
@@ -154,6 +183,10 @@ ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, si
         w.ndim = L->weight.ndim;
         for (int d = 0; d < w.ndim; d++) w.shape[d] = L->weight.shape[d];
         size_t wn = ax_tensor_numel(&L->weight);
+        size_t nb = (size_t)b.shape[0];
+        /* a batch-normalized convolutional layer's statistics sit between its biases and weights */
+        const uint8_t *bn = L->spec.darknet_bn && L->spec.type != AX_L_FC ? base + 4 * at : NULL;
+        if (bn) at += 3 * nb;
         w.data = base + 4 * at;
         w.nbytes = 4 * wn;
         if (transposed && L->spec.type == AX_L_FC) {
@@ -167,6 +200,29 @@ ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, si
             w.data = t;
         }
         at += wn;
+        if (L->spec.darknet_bn) {
+            if (!bn) {   /* a connected layer's come after its weights */
+                bn = base + 4 * at;
+                at += 3 * nb;
+            }
+            float *fw = malloc(wn * sizeof *fw + 1), *fb = malloc(nb * sizeof *fb + 1);
+            if (!fw || !fb) {
+                free(fw);
+                free(fb);
+                return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory folding the batch norm of '%s'", f->path,
+                               L->spec.name);
+            }
+            if ((st = ax_wfile_own(f, fw, err))) { free(fb); return st; }
+            if ((st = ax_wfile_own(f, fb, err))) return st;
+            memcpy(fw, w.data, wn * sizeof *fw);
+            memcpy(fb, b.data, nb * sizeof *fb);
+            if ((st = fold_bn(fw, fb, bn, bn + 4 * nb, bn + 8 * nb, nb, nb ? wn / nb : 0, L->spec.darknet_bn,
+                              f->path, L->spec.name, err)))
+                return st;
+            w.data = fw;
+            b.data = fb;
+            folded++;
+        }
         if (!(st = ax_wfile_push(f, &b, f->path, err))) st = ax_wfile_push(f, &w, f->path, err);
     }
     if (st) return st;
@@ -175,6 +231,10 @@ ax_status ax_darknet_bind(ax_wfile *f, const struct ax_net *net, char *notes, si
         snprintf(notes + len, notes_size - len, "%sDarknet weights sliced by the %s model's %d layers with weights "
                  "(biases, then weights, in layer order)%s", len ? "; " : "", net->spec.name, weighted,
                  transposed ? "; connected weights transposed from (in, out)" : "");
+        len = strlen(notes);
+        if (folded && len < notes_size)
+            snprintf(notes + len, notes_size - len, "; batch norm folded into %d layers (scale / d, d = %s)", folded,
+                     "sqrt(var) + 1e-6, or sqrt(var + 1e-5) for bn=alexeyab");
     }
     return AX_OK;
 }
