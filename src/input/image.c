@@ -65,6 +65,62 @@ static ax_status check_jpeg_dht(const uint8_t *b, size_t n, const char *name, ax
     return AX_OK;
 }
 
+/* JPEG: a scan that decodes with a Huffman table no DHT defined has stb read
+ * past the end of its (never built) table: every table a scan uses must come
+ * from an earlier DHT. The markers are walked as a decoder walks them (a
+ * scan's entropy-coded data runs to the next FF that is neither a stuffed
+ * 00 nor a restart marker); a stream that breaks off is left to stb. */
+static ax_status check_jpeg_tables(const uint8_t *b, size_t n, const char *name, ax_error *err)
+{
+    unsigned defined = 0;   /* bit class*4 + id */
+    int progressive = 0;
+    size_t p = 2;
+    while (p + 1 < n) {
+        if (b[p] != 0xFF) return AX_OK;
+        while (p < n && b[p] == 0xFF) p++;
+        if (p >= n) return AX_OK;
+        uint8_t m = b[p++];
+        if (m == 0xD9) return AX_OK;
+        if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) continue;
+        if (p + 2 > n) return AX_OK;
+        size_t len = (size_t)(b[p] << 8 | b[p + 1]);
+        if (len < 2 || p + len > n) return AX_OK;
+        const uint8_t *seg = b + p + 2;
+        size_t sl = len - 2;
+        if (m == 0xC2) progressive = 1;
+        /* arithmetic-coded, lossless or hierarchical frames: stb refuses them itself */
+        if ((m >= 0xC3 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)) return AX_OK;
+        if (m == 0xC4) {
+            for (size_t q = 0; q + 17 <= sl;) {
+                int tc = seg[q] >> 4, th = seg[q] & 15;
+                if (tc > 1 || th > 3) break;
+                size_t count = 0;
+                for (int k = 1; k <= 16; k++) count += seg[q + k];
+                defined |= 1u << (tc * 4 + th);
+                q += 17 + count;
+            }
+        }
+        p += len;
+        if (m != 0xDA) continue;
+        /* SOS: Ns, then (component, DC<<4|AC) each, then Ss, Se, Ah<<4|Al */
+        int ns = sl ? seg[0] : 0;
+        if (sl < (size_t)(1 + 2 * ns + 3)) return AX_OK;
+        int ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+        int need_dc = !progressive || (ss == 0 && ah == 0), need_ac = !progressive || ss > 0;
+        for (int c = 0; c < ns; c++) {
+            int dc = seg[2 + 2 * c] >> 4, ac = seg[2 + 2 * c] & 15;
+            if ((need_dc && (dc > 3 || !(defined >> dc & 1))) || (need_ac && (ac > 3 || !(defined >> (4 + ac) & 1))))
+                return ax_fail(err, AX_ERR_FORMAT, "%s: corrupt JPEG: the scan at byte %zu decodes component %d "
+                               "with a Huffman table no DHT segment defines (%s table %d)", name, p - len - 2,
+                               seg[1 + 2 * c], need_dc && (dc > 3 || !(defined >> dc & 1)) ? "DC" : "AC",
+                               need_dc && (dc > 3 || !(defined >> dc & 1)) ? dc : ac);
+        }
+        /* the entropy-coded data, to the next real marker */
+        while (p + 1 < n && !(b[p] == 0xFF && b[p + 1] != 0x00 && !(b[p + 1] >= 0xD0 && b[p + 1] <= 0xD7))) p++;
+    }
+    return AX_OK;
+}
+
 /* Binary PNM (P5/P6): stb reads the header numbers into an int without an
  * overflow check; 16-bit samples (maxval > 255) hit the stb 2.27 bug. The
  * header is walked the way stb walks it (whitespace, '#' comments). */
@@ -100,7 +156,10 @@ static ax_status check_stb_hazards(const uint8_t *b, size_t n, const char *name,
     /* stb's JPEG test: FF fill bytes, then the SOI marker D8 */
     size_t i = 0;
     while (i < n && b[i] == 0xFF) i++;
-    if (STB_NEEDS_GUARDS && i > 0 && i < n && b[i] == 0xD8) return check_jpeg_dht(b, n, name, err);
+    if (i > 0 && i < n && b[i] == 0xD8) {
+        ax_status st = STB_NEEDS_GUARDS ? check_jpeg_dht(b, n, name, err) : AX_OK;
+        return st ? st : check_jpeg_tables(b + i - 1, n - (i - 1), name, err);
+    }
     if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return check_pnm(b, n, name, err);
     return AX_OK;
 }
