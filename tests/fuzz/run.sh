@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 work=${AX_FUZZ_DIR:-/tmp/alexscope-fuzz-${USER:-$(id -u)}}
 CC=${AX_FUZZ_CC:-clang}
+# leaks inside third-party libraries that the program isolates (lsan.supp says which and why)
+export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 usage() {
     cat <<EOF
@@ -128,7 +130,9 @@ replay() {
     done
     if [ $# -eq 0 ]; then echo "== $name: nothing to replay"; return 0; fi
     echo "== $name: replaying $# files"
-    "$work/bin/fuzz_$name" -rss_limit_mb=2048 -timeout=5 -runs=1 "$@" > "$work/replay_$name.log" 2>&1 || {
+    hargs=$(sed -n 's|^[[:space:]]*//[[:space:]]*fuzz-args:||p' "$here/fuzz_$name.c" | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    "$work/bin/fuzz_$name" -rss_limit_mb=2048 -timeout=5 -runs=1 $hargs "$@" > "$work/replay_$name.log" 2>&1 || {
         cat "$work/replay_$name.log" >&2
         echo "run.sh: $name: a reproducer still fails (log: $work/replay_$name.log)" >&2
         return 1
@@ -147,10 +151,12 @@ fuzz() {
     [ -d "$here/corpus/$name" ] && cp -n "$here/corpus/$name"/* "$live"/ 2>/dev/null || true
     dict=""
     [ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
+    # a harness's own libFuzzer options: its "// fuzz-args:" lines
+    hargs=$(sed -n 's|^[[:space:]]*//[[:space:]]*fuzz-args:||p' "$here/fuzz_$name.c" | tr '\n' ' ')
     echo "== $name: fuzzing for $secs s (corpus $live, crashes into $art/)"
     # shellcheck disable=SC2086
     "$work/bin/fuzz_$name" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=5 \
-        -artifact_prefix="$art/" -print_final_stats=1 $dict ${AX_FUZZ_ARGS:-} "$live" || {
+        -artifact_prefix="$art/" -print_final_stats=1 $dict $hargs ${AX_FUZZ_ARGS:-} "$live" || {
         echo "run.sh: $name found a problem; reproducer in $art/ (copy it to tests/fuzz/regress/$name/)" >&2
         return 1
     }
