@@ -4,6 +4,7 @@
  * and the jobs that give the layers their initializers in alexscope's layouts.
  * Anything it cannot run exactly is refused naming the node and operator:
  * never a net that gives other numbers than the graph. */
+#include "alexscope/text.h"
 #include "onnx.h"
 #include "alexscope/layers.h"
 #include "alexscope/spec.h"
@@ -128,7 +129,8 @@ static int layer_name(conv *c, const char *tensor, char *name)
     size_t j = 0;
     for (size_t i = 0; i < keep; i++) {
         unsigned char ch = (unsigned char)src[i];
-        buf[j++] = ch <= ' ' || ch == '=' || ch == '#' || ch == 0x7f ? '_' : (char)ch;
+        /* (bytes >= 0x80 too: a spec is UTF-8, and a tensor name's bytes need not be) */
+        buf[j++] = ch <= ' ' || ch == '=' || ch == '#' || ch >= 0x7f ? '_' : (char)ch;
     }
     buf[j] = 0;
     if (!j) snprintf(buf, sizeof buf, "layer%d", c->out->layers % 1000);
@@ -843,14 +845,14 @@ static void write_header(conv *c, FILE *out, const Onnx__ModelProto *m)
     char *dot = strrchr(stem, '.');
     if (dot && dot != stem) *dot = 0;
     fprintf(out, "# Net spec printed by `alexscope inspect --spec` from %s: the graph's own\n"
-                 "# operators, each layer named after its node's output tensor.\n", base);
+                 "# operators, each layer named after its node's output tensor.\n", ax_text_safe(base));
     fprintf(out, "name        %s\n", stem);
-    char producer[80] = "";
-    if (m->producer_name && m->producer_name[0])
-        for (size_t k = 0, o = 0; m->producer_name[k] && o < sizeof producer - 1; k++)
-            producer[o++] = (unsigned char)m->producer_name[k] < ' ' ? ' ' : m->producer_name[k], producer[o] = 0;
+    /* a spec is plain UTF-8 text: the producer and file names as ax_text_clean shows them */
+    char producer[80] = "", shown_base[160];
+    if (m->producer_name && m->producer_name[0]) ax_text_clean(producer, sizeof producer, m->producer_name, 0);
+    ax_text_clean(shown_base, sizeof shown_base, base, 0);
     fprintf(out, "description ONNX graph (IR %lld, opset %lld%s%s) read from %s\n", (long long)m->ir_version,
-            (long long)c->opset, producer[0] ? ", by " : "", producer, base);
+            (long long)c->opset, producer[0] ? ", by " : "", producer, shown_base);
 }
 
 ax_status ax_onnx_to_net(const Onnx__ModelProto *m, const char *file, ax_onnx_net *out, ax_error *err)
