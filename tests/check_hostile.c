@@ -343,6 +343,34 @@ START_TEST(crc_in_parts)
 }
 END_TEST
 
+/* A net made for weights that follow skips the seeded fill; when the load
+ * then fails, the net holds the seeded weights, never uninitialised memory. */
+START_TEST(weights_follow_failed_load)
+{
+    ax_spec spec;
+    ax_error err = {0};
+    char text[] = "input 3 8 8\nconv c out=4 k=3\nflatten f\nfc o out=5\n";
+    ck_assert_int_eq(ax_spec_parse(&spec, text, "t.net", &err), AX_OK);
+    const ax_backend *be = ax_backend_find("cpu", &err);
+    ax_net *a = NULL, *b = NULL;
+    ax_backend_options bo = { .weights_follow = 1 };
+    ck_assert_int_eq(ax_net_create(&a, &spec, 1, be, &err), AX_OK);
+    ck_assert_int_eq(ax_net_create_with(&b, &spec, 1, be, &bo, &err), AX_OK);
+    char warn[256];
+    ck_assert_int_ne(ax_net_load_weights(b, "/nonexistent/w.safetensors", 0, warn, sizeof warn, &err), AX_OK);
+    ck_assert(b->untrained);
+    for (int i = 0; i < a->nlayers; i++) {
+        const ax_tensor *wa = &a->layers[i].weight, *wb = &b->layers[i].weight;
+        if (!wa->ndim) continue;
+        ck_assert_msg(!memcmp(wa->data, wb->data, ax_tensor_numel(wa) * sizeof(float)), "layer %d", i);
+        ck_assert(!memcmp(a->layers[i].bias.data, b->layers[i].bias.data,
+                          ax_tensor_numel(&a->layers[i].bias) * sizeof(float)));
+    }
+    ax_net_free(a);
+    ax_net_free(b);
+}
+END_TEST
+
 START_TEST(own_files_checksum)
 {
     char *dir = scratch(), path[128];
@@ -407,6 +435,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(tc, pth_duplicate_member);
     tcase_add_test(tc, npz_stored_crc);
     tcase_add_test(tc, crc_in_parts);
+    tcase_add_test(tc, weights_follow_failed_load);
     tcase_add_test(tc, own_files_checksum);
     tcase_add_test(tc, darknet_versions_and_damage);
     suite_add_tcase(s, tc);

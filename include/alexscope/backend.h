@@ -80,6 +80,8 @@ typedef struct ax_backend_options {
     int tf32;           /* device backends: allow TF32 tensor-core math (off: float32 throughout) */
     int device_index;   /* which GPU */
     int no_cudnn;       /* CUDA: use im2col + cuBLAS even where cuDNN is built in */
+    int weights_follow; /* ax_net_create_with: ax_net_load_weights comes next, so the seeded fill
+                           (0.4 s for AlexNet) is left out; a failed load seeds them as always */
     int shapes_only;    /* ax_net_create_with: no seeded fill and no page touching, for a net
                            wanted for its shapes (which model a file fits): weights and
                            activations are unset until a load fills them */

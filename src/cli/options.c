@@ -478,6 +478,7 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         st = read_input(&input, &batch, s, o, err);
         if (st) return st;
     }
+    bo.weights_follow = weights != NULL;   /* they replace every seeded value */
     st = ax_net_create_with(&s->net, &s->spec, batch, be, &bo, err);
     if (!st && input)
         st = ax_net_set_input(s->net, input, batch, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);

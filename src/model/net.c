@@ -118,7 +118,7 @@ ax_status ax_net_create_with(ax_net **out, const ax_spec *spec, int batch, const
     ax_status st = net->backend->init ? net->backend->init(net, err) : AX_OK;
     if (st) { ax_net_free(net); return st; }
     net->input_host_only = 1;
-    if (!net->options.shapes_only) ax_net_init_seeded(net, 0x5eed);
+    if (!net->options.shapes_only && !net->options.weights_follow) ax_net_init_seeded(net, 0x5eed);
     else net->untrained = 1;
     *out = net;
     return AX_OK;
@@ -460,17 +460,26 @@ static void add_note(char *notes, size_t size, const char *kind, const char *tex
     if (len + 1 < size) snprintf(notes + len, size - len, "%s%s: %s", len ? "\n" : "", kind, text);
 }
 
+/* A load that fails before touching the weights leaves them as they were,
+ * but a net made for weights that follow holds none yet: it gets the seeded
+ * ones, as a net that failed half-way does. */
+static ax_status failed_early(ax_net *net, ax_status st)
+{
+    if (net->options.weights_follow && net->untrained) ax_net_init_seeded(net, 0x5eed);
+    return st;
+}
+
 ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *notes, size_t notes_size, ax_error *err)
 {
     if (notes && notes_size) notes[0] = 0;
     ax_wfile *f = NULL;
     ax_status st = ax_wfile_open(&f, path, err);
-    if (st) return st;
+    if (st) return failed_early(net, st);
     char bind_notes[512] = "";
     st = ax_wfile_bind(f, net, bind_notes, sizeof bind_notes, err);
     if (st) {
         ax_wfile_close(f);
-        return st;
+        return failed_early(net, st);
     }
     char *used = calloc((size_t)f->count + 1, 1);
     size_t tmp_n = 0;   /* transpose_rows' block: TR_COLS rows of the widest output */
