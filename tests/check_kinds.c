@@ -41,6 +41,7 @@ START_TEST(every_row_is_complete)
         ck_assert_msg(k->resolve, "%s: no resolver (shape, parameters, FLOPs)", k->name);
         ck_assert_msg(k->rf_step, "%s: no receptive-field step", k->name);
         ck_assert_msg(k->detail, "%s: no summary detail", k->name);
+        ck_assert_msg(k->arith, "%s: no arithmetic (what it computes, its output size)", k->name);
         ck_assert_msg(k->ops_name && k->ops_what, "%s: its FLOPs are not described", k->name);
         ck_assert_msg(k->op_dims && k->forward, "%s: no reference forward", k->name);
         ck_assert_msg(k->backward, "%s: no backward", k->name);
@@ -141,6 +142,11 @@ START_TEST(each_kind_runs_in_a_one_layer_net)
     ck_assert_msg(st.global || (st.kh >= 1 && st.kw >= 1 && st.sh >= 1 && st.sw >= 1 && st.ph >= 0 && st.pw >= 0),
                   "%s: rf step k %dx%d s %dx%d p %d,%d", k->name, st.kh, st.kw, st.sh, st.sw, st.ph, st.pw);
 
+    /* what it computes and its size, said in its own numbers */
+    char what[300] = "", size[300] = "";
+    k->arith(what, size, sizeof what, L);
+    ck_assert_msg(what[0] && size[0], "%s: empty arithmetic", k->name);
+
     /* the backward runs and fills the input's gradient */
     ax_grad *g = NULL;
     ck_assert_int_eq(ax_grad_create(&g, net, &err), AX_OK);
@@ -163,6 +169,57 @@ START_TEST(each_kind_runs_in_a_one_layer_net)
 }
 END_TEST
 
+/* The Tensor view's arithmetic on the bvlc net: the numbers a class is
+ * taught with, worked out from the layer itself. */
+START_TEST(arithmetic_of_the_caffe_net)
+{
+    ax_spec spec;
+    ax_error err = {0};
+    ck_assert_msg(ax_spec_load(&spec, "caffe", &err) == AX_OK, "%s", err.msg);
+    ax_backend_options bo = { .shapes_only = 1 };
+    ax_net *net = NULL;
+    ck_assert_int_eq(ax_net_create_with(&net, &spec, 1, &ax_backend_cpu, &bo, &err), AX_OK);
+    static const struct { const char *layer; const char *what, *size; } want[] = {
+        {"conv1", "sum over c < 3, u < 11, v < 11", "(227 - 11) / 4 + 1 = 55 rows and columns"},
+        {"pool1", "3x3 window", "(55 - 3) / 2 + 1 = 27 rows and columns"},
+        {"conv2", "(2 groups of 48)", "27 + 4 - 5 + 1 = 27 rows and columns"},
+        {"pool5", "8 comparisons", "(13 - 3) / 2 + 1 = 6 rows and columns"},
+        {"relu1", "max(0, x)", "the input's: 96 x 55 x 55"},
+        {"fc6", "each of the 4096 outputs sums 9216 products", "9216 -> 4096 (the input 256 x 6 x 6 read as 9216"},
+        {"fc7", "y = W x + b", "4096 -> 4096"},
+        {"prob", "over j < 1000", "the input's: 1000 values"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        int li = ax_net_find(net, want[i].layer);
+        ck_assert_msg(li >= 0, "no layer %s", want[i].layer);
+        const ax_layer *L = &net->layers[li];
+        char what[300], size[300];
+        ax_layer_kind_of(L->spec.type)->arith(what, size, sizeof what, L);
+        ck_assert_msg(strstr(what, want[i].what), "%s: '%s' lacks '%s'", want[i].layer, what, want[i].what);
+        ck_assert_msg(strstr(size, want[i].size), "%s: '%s' lacks '%s'", want[i].layer, size, want[i].size);
+    }
+    ax_net_free(net);
+    /* rounding shown where the division is not exact, and Caffe's rule that
+     * a last window starting in the padding is dropped */
+    static const struct { const char *spec, *size; } more[] = {
+        {"input 1 6 6\nmaxpool p k=3 s=2 round=ceil\n", "ceil((6 - 3) / 2) + 1 = 3 rows and columns"},
+        {"input 1 6 6\nmaxpool p k=3 s=2\n", "floor((6 - 3) / 2) + 1 = 2 rows and columns"},
+        {"input 1 5 5\nmaxpool p k=2 s=2 pad=1 round=ceil\n", "Caffe drops it"},
+        {"input 1 7 5\nconv c out=1 k=3 s=2\n", "rows (7 - 3) / 2 + 1 = 3, columns (5 - 3) / 2 + 1 = 2"},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "%s", more[i].spec);
+        ck_assert_msg(ax_spec_parse(&spec, text, "t.net", &err) == AX_OK, "%s", err.msg);
+        ck_assert_int_eq(ax_net_create_with(&net, &spec, 1, &ax_backend_cpu, &bo, &err), AX_OK);
+        char what[300], size[300];
+        ax_layer_kind_of(net->layers[0].spec.type)->arith(what, size, sizeof what, &net->layers[0]);
+        ck_assert_msg(strstr(size, more[i].size), "%s'%s' lacks '%s'", more[i].spec, size, more[i].size);
+        ax_net_free(net);
+    }
+}
+END_TEST
+
 static Suite *kinds_suite(void)
 {
     Suite *s = suite_create("kinds");
@@ -170,6 +227,7 @@ static Suite *kinds_suite(void)
     tcase_add_test(tc, every_row_is_complete);
     tcase_add_test(tc, no_row_beyond_the_types);
     tcase_add_test(tc, parser_words_come_from_the_rows);
+    tcase_add_test(tc, arithmetic_of_the_caffe_net);
     tcase_add_loop_test(tc, each_kind_runs_in_a_one_layer_net, 0, AX_L_COUNT);
     suite_add_tcase(s, tc);
     return s;

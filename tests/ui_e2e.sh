@@ -118,6 +118,12 @@ keys 1 g; keys -l prob; keys Enter
 expect "exp + div" "the softmax's operations are exp + div"
 keys g; keys -l pool1; keys Enter
 expect "comparisons, one per window element" "a max pool's operations are comparisons"
+expect "(55 - 3) / 2 + 1 = 27 rows and columns" "the Tensor view works out pool1's output size"
+keys g; keys -l fc6; keys Enter
+expect "9216 -> 4096" "the Tensor view gives fc6 as 9216 -> 4096"
+expect_re "input +\(1, 256, 6, 6\) from pool5" "fc6's input is pool5's (1, 256, 6, 6)"
+keys g; keys -l fc7; keys Enter
+expect_re "input +\(1, 4096\) from drop6" "fc7's input is (1, 4096) from drop6, not (1, 4096, 1, 1)"
 
 keys g 1 Enter
 keys 1

@@ -69,6 +69,10 @@ typedef struct ax_layer_kind {
     void (*rf_step)(const ax_layer *L, ax_rf_step *st);
     /* The summary row's detail column ("96 k11 s4 p0", "p=0.5"; "" for none). */
     void (*detail)(char *buf, size_t size, const ax_layer *L);
+    /* What the layer computes and how its output size comes about, in the
+     * layer's own numbers, for teaching: `what` ("y = max(0, x), element by
+     * element"), `size` ("(227 - 11) / 4 + 1 = 55 rows and columns"). */
+    void (*arith)(char *what, char *size, size_t n, const ax_layer *L);
     /* The reference forward on plain buffers (the CPU kernels): the output's
      * dims (d[4], returns how many are used), the floats of scratch it needs
      * (NULL: none) and the run itself. */

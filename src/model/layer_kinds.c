@@ -301,14 +301,134 @@ static void detail_flatten(char *buf, size_t size, const ax_layer *L)
     snprintf(buf, size, "%s", L->spec.order == AX_FLATTEN_HWC ? "H,W,C" : "C,H,W");
 }
 
+/* "9216 in": the output width is the row's (and the diagram's "-> 4096") */
 static void detail_fc(char *buf, size_t size, const ax_layer *L)
 {
-    snprintf(buf, size, "%d", L->spec.out_c);
+    snprintf(buf, size, "%d in", L->in_c * L->in_h * L->in_w);
 }
 
 static void detail_dropout(char *buf, size_t size, const ax_layer *L)
 {
     snprintf(buf, size, "p=%g", L->spec.p);
+}
+
+/* ---- the arithmetic, in the layer's own numbers ------------------------------ */
+
+/* One axis of a window: "(227 - 11) / 4 + 1 = 55", with floor or ceil shown
+ * when the division is not exact, and Caffe's dropped last window said. */
+static int axis_text(char *buf, size_t n, int in, int pad, int k, int s, int ceil_mode, int out)
+{
+    char num[64];
+    if (pad) snprintf(num, sizeof num, "%d + %d - %d", in, pad, k);
+    else snprintf(num, sizeof num, "%d - %d", in, k);
+    int span = in + pad - k, exact = s > 0 && span >= 0 && span % s == 0;
+    int formula = s > 0 && span >= 0 ? (ceil_mode ? (span + s - 1) / s : span / s) + 1 : out;
+    if (s == 1) return snprintf(buf, n, "%s + 1 = %d", num, out), formula == out;
+    if (exact) snprintf(buf, n, "(%s) / %d + 1 = %d", num, s, out);
+    else snprintf(buf, n, "%s((%s) / %d) + 1 = %d", ceil_mode ? "ceil" : "floor", num, s, out);
+    return formula == out;
+}
+
+static void window_size(char *size, size_t n, const ax_layer *L, int ceil_mode)
+{
+    const ax_window *w = &L->win;
+    int oh = L->out.shape[2], ow = L->out.shape[3];
+    char a[96], b[96];
+    int ok_h = axis_text(a, sizeof a, L->in_h, w->pad_t + L->pad_b, w->kh, w->sh, ceil_mode, oh);
+    int ok_w = axis_text(b, sizeof b, L->in_w, w->pad_l + L->pad_r, w->kw, w->sw, ceil_mode, ow);
+    const char *dropped = ok_h && ok_w ? "" : " (the last window would start in the padding: Caffe drops it)";
+    if (!strcmp(a, b)) snprintf(size, n, "%s rows and columns%s", a, dropped);
+    else snprintf(size, n, "rows %s, columns %s%s", a, b, dropped);
+}
+
+static void arith_conv(char *what, char *size, size_t n, const ax_layer *L)
+{
+    const ax_window *w = &L->win;
+    int cg = L->in_c / (w->groups > 0 ? w->groups : 1);
+    char grp[64] = "";
+    if (w->groups > 1) snprintf(grp, sizeof grp, " of o's group (%d groups of %d)", w->groups, cg);
+    snprintf(what, n, "y[o,i,j] = %ssum over c < %d%s, u < %d, v < %d of w[o,c,u,v] * x[c, %di+u-%d, %dj+v-%d]",
+             L->spec.bias ? "b[o] + " : "", cg, grp, w->kh, w->kw, w->sh, w->pad_t, w->sw, w->pad_l);
+    window_size(size, n, L, 0);
+}
+
+static void arith_maxpool(char *what, char *size, size_t n, const ax_layer *L)
+{
+    const ax_window *w = &L->win;
+    snprintf(what, n, "y[c,i,j] = the largest of the %dx%d window x[c, %di+u-%d, %dj+v-%d] (%d comparisons each)",
+             w->kh, w->kw, w->sh, w->pad_t, w->sw, w->pad_l, w->kh * w->kw - 1);
+    window_size(size, n, L, L->spec.rounding == AX_ROUND_CEIL);
+}
+
+static void same_size(char *size, size_t n, const ax_layer *L)
+{
+    if (L->in_h * L->in_w > 1) snprintf(size, n, "the input's: %d x %d x %d", L->in_c, L->in_h, L->in_w);
+    else snprintf(size, n, "the input's: %d values", L->in_c * L->in_h * L->in_w);
+}
+
+static void arith_relu(char *what, char *size, size_t n, const ax_layer *L)
+{
+    snprintf(what, n, "y = max(0, x), element by element: negatives become 0");
+    same_size(size, n, L);
+}
+
+static void arith_lrn(char *what, char *size, size_t n, const ax_layer *L)
+{
+    const ax_layer_spec *s = &L->spec;
+    int r = s->lrn_size / 2;
+    snprintf(what, n, "y[c] = x[c] / (k + a * sum of x[c']^2 over c-%d <= c' <= c+%d)^%g, k = %g (%s convention "
+             "for a)", r, r, s->lrn_beta, s->lrn_k, ax_lrn_convention_name(s->lrn_convention));
+    same_size(size, n, L);
+}
+
+static void arith_avgpool(char *what, char *size, size_t n, const ax_layer *L)
+{
+    const ax_layer_spec *s = &L->spec;
+    snprintf(what, n, "y[c,i,j] = the mean of x[c] over rows floor(i*%d/%d) .. ceil((i+1)*%d/%d)-1, columns alike",
+             L->in_h, s->out_h, L->in_h, s->out_h);
+    snprintf(size, n, "%d x %d, as asked (from %d x %d%s)", s->out_h, s->out_w, L->in_h, L->in_w,
+             L->in_h == s->out_h && L->in_w == s->out_w ? ": a copy" : "");
+}
+
+static void arith_pad(char *what, char *size, size_t n, const ax_layer *L)
+{
+    const ax_layer_spec *s = &L->spec;
+    snprintf(what, n, "zeros around the input: %d above, %d left, %d below, %d right", s->pad_t, s->pad_l, s->pad_b,
+             s->pad_r);
+    snprintf(size, n, "%d + %d + %d = %d rows, %d + %d + %d = %d columns", L->in_h, s->pad_t, s->pad_b,
+             L->in_h + s->pad_t + s->pad_b, L->in_w, s->pad_l, s->pad_r, L->in_w + s->pad_l + s->pad_r);
+}
+
+static void arith_flatten(char *what, char *size, size_t n, const ax_layer *L)
+{
+    snprintf(what, n, "the same values in one row, in %s order", L->spec.order == AX_FLATTEN_HWC
+             ? "H, W, C (channels last)" : "C, H, W (channel by channel)");
+    snprintf(size, n, "%d x %d x %d = %d values", L->in_c, L->in_h, L->in_w, L->in_c * L->in_h * L->in_w);
+}
+
+static void arith_fc(char *what, char *size, size_t n, const ax_layer *L)
+{
+    int in = L->in_c * L->in_h * L->in_w;
+    snprintf(what, n, "y = W x%s: each of the %d outputs sums %d products", L->spec.bias ? " + b" : "", L->spec.out_c,
+             in);
+    if (L->in_h * L->in_w > 1)
+        snprintf(size, n, "%d -> %d (the input %d x %d x %d read as %d values)", in, L->spec.out_c, L->in_c, L->in_h,
+                 L->in_w, in);
+    else snprintf(size, n, "%d -> %d", in, L->spec.out_c);
+}
+
+static void arith_dropout(char *what, char *size, size_t n, const ax_layer *L)
+{
+    snprintf(what, n, "y = x at inference; in training each value is zeroed with p = %g and the rest scaled by "
+             "1 / (1 - p)", L->spec.p);
+    same_size(size, n, L);
+}
+
+static void arith_softmax(char *what, char *size, size_t n, const ax_layer *L)
+{
+    snprintf(what, n, "p[k] = exp(z[k] - max z) / sum over j < %d of exp(z[j] - max z): positive, summing to 1",
+             L->in_c * L->in_h * L->in_w);
+    same_size(size, n, L);
 }
 
 /* ---- the reference forward ------------------------------------------------- */
@@ -492,56 +612,56 @@ static void bwd_softmax(const ax_backward_args *a)
 const ax_layer_kind ax_layer_kinds[] = {
     [AX_L_CONV] = {
         .name = "conv", .has_weights = 1, .ops_name = "FLOPs", .ops_what = "2 x multiply-adds, one image",
-        .resolve = resolve_window, .rf_step = rf_window, .detail = detail_conv,
+        .resolve = resolve_window, .rf_step = rf_window, .detail = detail_conv, .arith = arith_conv,
         .op_dims = dims_conv, .forward_scratch = fwd_scratch_conv, .forward = fwd_conv,
         .backward_scratch = bwd_scratch_conv, .backward = bwd_conv,
     },
     [AX_L_RELU] = {
         .name = "relu", .elementwise = 1, .ops_name = "ops", .ops_what = "comparisons with 0, one image",
-        .resolve = resolve_pointwise, .rf_step = rf_same, .detail = detail_none,
+        .resolve = resolve_pointwise, .rf_step = rf_same, .detail = detail_none, .arith = arith_relu,
         .op_dims = dims_same, .forward = fwd_relu, .backward = bwd_relu,
     },
     [AX_L_LRN] = {
         .name = "lrn", .elementwise = 1, .ops_name = "ops",
         .ops_what = "about 6 per value (square, window sum, pow, divide), one image",
-        .resolve = resolve_lrn, .rf_step = rf_same, .detail = detail_lrn,
+        .resolve = resolve_lrn, .rf_step = rf_same, .detail = detail_lrn, .arith = arith_lrn,
         .op_dims = dims_same, .forward = fwd_lrn,
         .backward_scratch = bwd_scratch_lrn, .backward = bwd_lrn,
     },
     [AX_L_MAXPOOL] = {
         .name = "maxpool", .ops_name = "ops", .ops_what = "comparisons, one per window element, one image",
-        .resolve = resolve_window, .rf_step = rf_window, .detail = detail_maxpool,
+        .resolve = resolve_window, .rf_step = rf_window, .detail = detail_maxpool, .arith = arith_maxpool,
         .op_dims = dims_maxpool, .forward = fwd_maxpool, .backward = bwd_maxpool,
     },
     [AX_L_AVGPOOL] = {
         .name = "avgpool", .ops_name = "ops", .ops_what = "additions (then one divide per output), one image",
-        .resolve = resolve_avgpool, .rf_step = rf_avgpool, .detail = detail_avgpool,
+        .resolve = resolve_avgpool, .rf_step = rf_avgpool, .detail = detail_avgpool, .arith = arith_avgpool,
         .op_dims = dims_avgpool, .forward = fwd_avgpool, .backward = bwd_avgpool,
     },
     [AX_L_PAD] = {
         .name = "pad", .ops_name = "ops", .ops_what = MOVES,
-        .resolve = resolve_pad, .rf_step = rf_pad, .detail = detail_pad,
+        .resolve = resolve_pad, .rf_step = rf_pad, .detail = detail_pad, .arith = arith_pad,
         .op_dims = dims_pad, .forward = fwd_pad, .backward = bwd_pad,
     },
     [AX_L_FLATTEN] = {
         .name = "flatten", .ops_name = "ops", .ops_what = MOVES,
-        .resolve = resolve_flatten, .rf_step = rf_global, .detail = detail_flatten,
+        .resolve = resolve_flatten, .rf_step = rf_global, .detail = detail_flatten, .arith = arith_flatten,
         .op_dims = dims_flat, .forward = fwd_flatten, .backward = bwd_flatten,
     },
     [AX_L_FC] = {
         .name = "fc", .has_weights = 1, .ops_name = "FLOPs", .ops_what = "2 x multiply-adds, one image",
-        .resolve = resolve_fc, .rf_step = rf_global, .detail = detail_fc,
+        .resolve = resolve_fc, .rf_step = rf_global, .detail = detail_fc, .arith = arith_fc,
         .op_dims = dims_fc, .forward = fwd_fc, .backward = bwd_fc,
     },
     [AX_L_DROPOUT] = {
         .name = "dropout", .elementwise = 1, .ops_name = "ops",
         .ops_what = "copies (dropout is the identity at inference), one image",
-        .resolve = resolve_pointwise, .rf_step = rf_same, .detail = detail_dropout,
+        .resolve = resolve_pointwise, .rf_step = rf_same, .detail = detail_dropout, .arith = arith_dropout,
         .op_dims = dims_same, .forward = fwd_copy, .backward = bwd_dropout,
     },
     [AX_L_SOFTMAX] = {
         .name = "softmax", .ops_name = "ops", .ops_what = "exp + div: max, subtract, exp and divide per value, one image",
-        .resolve = resolve_softmax, .rf_step = rf_softmax, .detail = detail_none,
+        .resolve = resolve_softmax, .rf_step = rf_softmax, .detail = detail_none, .arith = arith_softmax,
         .op_dims = dims_flat, .forward = fwd_softmax, .backward = bwd_softmax,
     },
 };

@@ -36,6 +36,30 @@ static void pad_text(const ax_layer *l, char *buf, size_t size)
              l->pad_r, l->spec.pad_mode == AX_PAD_SAME ? " (SAME)" : "");
 }
 
+/* A key and a text wrapped at spaces under its value column (the arithmetic
+ * lines run longer than a pane is wide); at most `max` lines. */
+static int kv_wrapped(ax_ui *u, int y, int x, int w, const char *key, const char *text, int max)
+{
+    int vw = w - 12;
+    if (vw < 16) return ax_ui_kv(u, y, x, w, key, "%s", text);
+    ax_ui_put(u, y, x, w, AX_R_ACCENT, key);
+    const char *p = text;
+    for (int line = 0; *p && line < max; line++) {
+        int len = (int)strlen(p), take = len;
+        if (len > vw) {
+            take = vw;
+            while (take > 0 && p[take] != ' ') take--;
+            if (take == 0) take = vw;
+        }
+        char buf[512];
+        snprintf(buf, sizeof buf, "%.*s", take, p);
+        ax_ui_put(u, y++, x + 12, vw, AX_R_NORMAL, buf);
+        p += take;
+        while (*p == ' ') p++;
+    }
+    return y;
+}
+
 /* One or two lines describing the layer's own parameters. */
 static int params_rows(ax_ui *u, int y, int x, int w, int i)
 {
@@ -153,9 +177,22 @@ static void draw(ax_ui *u, ax_rect r)
                  mib);
     if (i >= 0) {
         const ax_layer *l = &u->net->layers[i];
-        y = ax_ui_kv(u, y, x, w, "input", "(%d, %d, %d, %d) from %s", t->shape[0], l->in_c, l->in_h, l->in_w,
-                     ax_ui_layer_name(u, i - 1));
+        /* the input as the layer before made it: (1, 4096) after an fc, not (1, 4096, 1, 1) */
+        const ax_tensor *prev = i > 0 ? &u->net->layers[i - 1].out : &u->net->input;
+        if (prev->ndim == 2)
+            y = ax_ui_kv(u, y, x, w, "input", "(%d, %d) from %s", t->shape[0], l->in_c * l->in_h * l->in_w,
+                         ax_ui_layer_name(u, i - 1));
+        else
+            y = ax_ui_kv(u, y, x, w, "input", "(%d, %d, %d, %d) from %s", t->shape[0], l->in_c, l->in_h, l->in_w,
+                         ax_ui_layer_name(u, i - 1));
         y = params_rows(u, y, x, w, i);
+        const ax_layer_kind *kind = ax_layer_kind_of(l->spec.type);
+        if (kind && kind->arith) {
+            char what[320], size[320];
+            kind->arith(what, size, sizeof what, l);
+            y = kv_wrapped(u, y, x, w, "computes", what, 3);
+            y = kv_wrapped(u, y, x, w, "out size", size, 2);
+        }
         if (l->weight.data) {
             char ws[64], bs[64];
             ax_tensor_shape_str(&l->weight, ws, sizeof ws);
