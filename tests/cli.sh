@@ -218,5 +218,14 @@ for args in "dump --save-activations $tmp/none/acts" "grad --save $tmp/none/g"; 
 done
 expect 1 'chelsea\.png: exists and is not a folder' -- "$prog" dump --save-activations "$img" "$img"
 
+# LRN acts with the seeded weights: on the sample image norm1's std is at
+# least 5% below relu1's, while the untrained classes stay near uniform
+out=$("$prog" dump "$img" 2>&1)
+r1=$(printf '%s\n' "$out" | awk '$2 == "relu1" { print $(NF-2) }')
+n1=$(printf '%s\n' "$out" | awk '$2 == "norm1" { print $(NF-2) }')
+p1=$(printf '%s\n' "$out" | awk '$1 == "1." { print $NF }')
+awk -v r="$r1" -v n="$n1" -v p="$p1" 'BEGIN { exit !(r > 0 && n <= 0.95 * r && p < 0.01) }' && ok ||
+  bad "seeded LRN: relu1 std $r1, norm1 std $n1 (want <= 95%), top-1 probability $p1 (want < 0.01)"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -96,6 +96,8 @@ expect "Heatmap view" "Shift-Tab goes back"
 keys g; keys -l norm1; keys Enter
 keys 4
 expect "n=5 alpha=0.0001 beta=0.75 k=1" "g norm1 runs to norm1; the LRN view shows its constants"
+expect "it acts once the window's sum of x^2 nears k / scale" "the LRN view says how large inputs must be"
+expect_re "after/before per channel \(1 = untouched\): min 0\.[0-8]" "with the seeded weights LRN damps some channel by 10% or more"
 expect "after/before per channel" "the LRN view shows the suppression per channel"
 
 keys g; keys -l conv2; keys Enter

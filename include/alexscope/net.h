@@ -72,6 +72,12 @@ void ax_net_free(ax_net *net);
  * 20 times smaller, so that untrained outputs stay near 1 and the classes
  * near uniform. */
 void ax_net_init_seeded(ax_net *net, uint64_t seed);
+/* The spread the seeded weights give every layer's output: 1, or in a net
+ * with LRN the size at which its first LRN visibly damps (tens). */
+double ax_net_seed_spread(const ax_net *net);
+/* The same fill at spread 1, what training from scratch starts from: SGD's
+ * step sizes are made for activations near 1, and LRN hardly acts there. */
+void ax_net_init_for_training(ax_net *net, uint64_t seed);
 
 /* Loads every tensor the spec needs from a weights file. Missing, misshaped
  * and (unless lenient) extra tensors are errors naming the tensor, expected

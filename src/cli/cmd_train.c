@@ -268,7 +268,7 @@ int ax_cmd_train(const ax_cli_opts *o)
                     "train them too\n", names);
     }
     /* Seeded weights everywhere, then the file's for every layer not re-initialised. */
-    ax_net_init_seeded(net, seed ^ 0x1a1eull);
+    ax_net_init_for_training(net, seed ^ 0x1a1eull);
     if (o->weights && !o->resume) {
         char notes[600] = "";
         if (ax_net_create_with(&src, orig, 1, be, &bo, &err)) goto fail;

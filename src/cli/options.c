@@ -53,8 +53,9 @@ void ax_cli_usage(FILE *f, const ax_cli_command *commands)
         fprintf(f, "                            %-12s %s\n", ax_wformat_at(i)->name, ax_wformat_at(i)->what);
     fprintf(f,
         "                          without it the weights are a seeded initialisation scaled\n"
-        "                          for the model's input (outputs near 1, classes near\n"
-        "                          uniform) and every output says UNTRAINED\n"
+        "                          for the model's input (outputs of one spread: near 1, or\n"
+        "                          where LRN acts in a net with LRN; classes near uniform)\n"
+        "                          and every output says UNTRAINED\n"
         "      --lenient           load a weights file that has tensors the model does not use\n"
         "  -d, --device NAME       cpu or cuda (default cpu; gpu is taken as cuda; cuda: only\n"
         "                          when built with the CUDA toolkit; `alexscope --version`\n"

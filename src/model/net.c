@@ -218,7 +218,29 @@ static double input_mean_square(const ax_spec *spec)
  * He's: its logits then spread by about 0.1, and softmax stays near uniform. */
 #define CLASSIFIER_GAIN 0.05
 
-void ax_net_init_seeded(ax_net *net, uint64_t seed)
+/* The spread the seeded net's activations keep. 1 in a net without LRN.
+ * LRN only acts on large activations, as a trained net has them (tens and
+ * more after conv1): with values near 1 its denominator is 1.0001 and the
+ * LRN view teaches nothing. So in a net with LRN the activations get the
+ * spread A at which its first LRN's denominator k + scale * sum x^2 grows
+ * by LRN_GROWTH over k (sum over its window of n ReLU outputs, whose mean
+ * square is A^2 / 2), damping by about (1 + LRN_GROWTH)^beta. */
+#define LRN_GROWTH 0.2
+double ax_net_seed_spread(const ax_net *net)
+{
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_layer *L = &net->layers[i];
+        if (L->spec.type != AX_L_LRN) continue;
+        ax_layer_op op;
+        ax_layer_op_of(&op, L, i ? &net->layers[i - 1].out : &net->input);
+        double per = (double)op.lrn_scale * op.lrn_size / 2;   /* the sum's growth per unit of A^2 */
+        double a2 = per > 0 ? LRN_GROWTH * op.lrn_k / per : 1;
+        return a2 > 1 && isfinite(a2) ? sqrt(a2) : 1;
+    }
+    return 1;
+}
+
+static void init_seeded(ax_net *net, uint64_t seed, double spread)
 {
     int count = 0, first = -1, last = -1;
     for (int i = 0; i < net->nlayers; i++) {
@@ -240,8 +262,9 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed)
         /* He: a ReLU halves the mean square, 2 / fan_in restores it, so every
          * layer's output keeps the spread of the first one's (about 1). */
         double var = 2.0 / fan_in;
-        if (i == first) var = 1.0 / (fan_in * input_mean_square(&net->spec));
-        if (i == last) var *= CLASSIFIER_GAIN * CLASSIFIER_GAIN;
+        if (i == first) var = spread * spread / (fan_in * input_mean_square(&net->spec));
+        /* the logits' spread stays about CLASSIFIER_GAIN whatever the activations' */
+        if (i == last) var *= CLASSIFIER_GAIN * CLASSIFIER_GAIN / (spread * spread);
         float std = (float)sqrt(var);
         for (size_t off = 0, k = 0; off < n; off += INIT_CHUNK, k++) {
             uint64_t s = seed ^ ((uint64_t)(i + 1) << 40) ^ (k * 0xD1B54A32D192ED03ull);
@@ -255,6 +278,16 @@ void ax_net_init_seeded(ax_net *net, uint64_t seed)
     net->untrained = 1;
     net->weights_path[0] = 0;
     mark_weights_dirty(net, -1);
+}
+
+void ax_net_init_seeded(ax_net *net, uint64_t seed)
+{
+    init_seeded(net, seed, ax_net_seed_spread(net));
+}
+
+void ax_net_init_for_training(ax_net *net, uint64_t seed)
+{
+    init_seeded(net, seed, 1.0);
 }
 
 /* ---- weights from files -------------------------------------------------- */

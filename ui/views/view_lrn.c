@@ -3,6 +3,10 @@
  * channel (ax_lrn_suppression), and the formula with the constants in use. */
 #include "core.h"
 
+#include <math.h>
+
+#include "alexscope/layer_kind.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +103,20 @@ static void draw(ax_ui *u, ax_rect r)
     ax_ui_put(u, y++, x0, w, AX_R_NORMAL, g);
     ax_ui_put(u, y++, x0, w, AX_R_NORMAL, k);
     ax_ui_put(u, y++, x0, w, AX_R_ACCENT, a);
+    {
+        /* how large the inputs must be for the division to matter: the sum
+         * of squares over the window has to reach the order of k / scale */
+        const ax_layer *L = &u->net->layers[i];
+        ax_layer_op op;
+        ax_layer_op_of(&op, L, i ? &u->net->layers[i - 1].out : &u->net->input);
+        if (op.lrn_scale > 0 && op.lrn_size > 0) {
+            double sum = op.lrn_k / op.lrn_scale, each = sqrt(sum / op.lrn_size);
+            char v1[32], v2[32];
+            ax_ui_printf(u, y++, x0, w, AX_R_DIM, "it acts once the window's sum of x^2 nears k / scale = %s (values "
+                         "near %s each); much smaller inputs pass almost untouched", ax_ui_num(v1, sizeof v1, sum),
+                         ax_ui_num(v2, sizeof v2, each));
+        }
+    }
 
     ax_layer_cache *after = ax_ui_cache(u, i), *before = ax_ui_cache(u, i - 1);
     if (!after || !before) {
