@@ -19,7 +19,7 @@ out=$("$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$img" 2>&1); rc=$?
 [ "$rc" = 0 ] && ok || bad "identical weights: exit $rc"
 printf '%s\n' "$out" | grep -q -E '^all 25 compared tensors agree$' && ok || bad "identical weights: no 'all 25 agree' line"
 [ "$(printf '%s\n' "$out" | grep -c -E '^ +-?[0-9]+  [a-z0-9]+ .* ok$')" = 25 ] && ok || bad "identical weights: not 25 ok rows"
-printf '%s\n' "$out" | grep -q -E '^ +1\. +[0-9]+ .* =$' && ok || bad "identical weights: no top-k row with an unchanged rank"
+printf '%s\n' "$out" | grep -q -E '^ +1\. +[0-9]+ .* A #1 -> B #1$' && ok || bad "identical weights: no top-k row with an unchanged rank (A #1 -> B #1)"
 expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --device cpu --device cpu "$img"
 
 # The TensorFlow-layout pickled dict (bvlc_alexnet.npy style) against the same
