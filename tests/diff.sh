@@ -193,6 +193,19 @@ assert all(abs(e["b"] - e["a"] - e["b_minus_a"]) < 1e-6 for e in a + b)
 assert a[0]["rank_b"] != 1   # the bug moves the top class
 ' "$text_first" < "$tmp/j1.json" && ok || bad "json, fc6 bug: the document is wrong"
 grep -q '^first divergent\|^ *#' "$tmp/j1.err" && bad "json: text went to stderr" || ok
+# every top-level key the README's table names is in the document (those
+# that depend on options or on the nets aside)
+/usr/bin/python3 -c 'import json, re, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+table = text.split("### JSON output: diff", 1)[1].split("With a folder of images", 1)[0]
+keys = [k for line in table.splitlines() if line.startswith("| `")
+        for k in re.findall(r"`([a-z_0-9]+)`", line.split("|")[1])]
+assert len(keys) >= 15, keys
+missing = [k for k in keys if k not in doc and k not in ("reference", "note", "saved")]
+assert not missing, missing
+assert not [k for k in doc if k not in keys], [k for k in doc if k not in keys]
+' "$tmp/j1.json" "$src/README.md" && ok || bad "json: the README's keys and the document differ"
 # identical sides: no divergence is null, and so is the diagnosis
 "$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" --format json "$img" > "$tmp/j2.json" 2>/dev/null; rc=$?
 [ "$rc" = 0 ] && ok || bad "json, identical: exit $rc"
