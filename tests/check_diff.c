@@ -329,6 +329,9 @@ START_TEST(test_refdir_open)
     unlink(path);
     snprintf(path, sizeof path, "%s/sub.npy", dir);
     rmdir(path);
+    /* an empty folder (the fuzzer's first find: qsort of no entries) */
+    ck_assert_int_eq(ax_refdir_open(&r, dir, 1 << 20, &err), AX_ERR_MISSING);
+    ck_assert_int_eq(r.count + r.nskipped, 0);
     rmdir(dir);
 }
 END_TEST

@@ -160,7 +160,7 @@ ax_status ax_refdir_open(ax_refdir *r, const char *dir, size_t max_bytes, ax_err
         r->count++;
     }
     closedir(d);
-    if (!st) qsort(r->e, (size_t)r->count, sizeof *r->e, entry_cmp);
+    if (!st && r->count) qsort(r->e, (size_t)r->count, sizeof *r->e, entry_cmp);
     size_t budget = max_bytes;
     /* Entries that load stay, in order; the others move to the skipped list. */
     int kept = 0;
