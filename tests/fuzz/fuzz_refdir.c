@@ -26,11 +26,18 @@ static void clear(void)
     }
 }
 
+static void remove_dir(void)
+{
+    clear();
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/ax_fuzz_refdir_%d", (int)getpid());
         mkdir(dir, 0700);
+        atexit(remove_dir);
     }
     clear();
     /* entries: [name byte][length: 2 bytes LE][bytes]; a name ending in a
