@@ -253,6 +253,10 @@ row = [x for x in d["layers"] if x["name"] == "conv1"][0]
 assert row["reference"] == {"file": "conv1.npy", "matched_by": "name", "channels_last": False, "batch_axis": True}
 assert [x for x in d["layers"] if x["name"] == "fc8"][0]["status"] == "not on side B"' && ok ||
   bad "json, mixed reference: the document is wrong"
+# a file name that is not UTF-8 stays valid JSON ('?' for the byte)
+mkdir -p "$tmp/latin" && cp "$tmp/acts"/*.npy "$tmp/latin/" && printf x > "$tmp/latin/"$'caf\xe9.txt'
+"$prog" diff "${net[@]}" "${good[@]}" --reference "$tmp/latin" --format json "$img" 2>/dev/null |
+  pyjson 'assert [s["file"] for s in d["reference"]["skipped"]] == ["caf?.txt"]' && ok || bad "json: a latin-1 file name"
 # nothing but such files: an error that names them
 mkdir -p "$tmp/noarr" && cp "$ref/caffe-tiny.bvlc.npy" "$tmp/noarr/bvlc_alexnet.npy" && printf x > "$tmp/noarr/README.txt"
 expect 1 'no activations .* skipped README.txt: not a .npy file; bvlc_alexnet.npy: 16 tensors' -- \

@@ -150,9 +150,54 @@ static void jnum(cJSON *o, const char *key, double v)
     cJSON_AddItemToObject(o, key, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
 
+/* Length of the valid UTF-8 sequence at s, 0 when it is not one. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+          : (s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) return 0;
+    if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) return 0;
+    return n;
+}
+
+/* File names and labels come from the user's files: bytes that are not
+ * UTF-8 become '?' so that the document stays valid JSON. */
 static void jstr(cJSON *o, const char *key, const char *v)
 {
-    cJSON_AddItemToObject(o, key, v ? cJSON_CreateString(v) : cJSON_CreateNull());
+    if (!v) {
+        cJSON_AddItemToObject(o, key, cJSON_CreateNull());
+        return;
+    }
+    size_t len = strlen(v);
+    char *t = malloc(len + 1);
+    if (!t) return;
+    size_t j = 0;
+    for (size_t i = 0; i < len;) {
+        int n = utf8_len((const unsigned char *)v + i);
+        if (!n) {
+            t[j++] = '?';
+            i++;
+            continue;
+        }
+        memcpy(t + j, v + i, (size_t)n);
+        i += (size_t)n;
+        j += (size_t)n;
+    }
+    t[j] = 0;
+    cJSON_AddItemToObject(o, key, cJSON_CreateString(t));
+    free(t);
+}
+
+/* The same as an element of an array. */
+static void jstr_item(cJSON *a, const char *v)
+{
+    cJSON *tmp = cJSON_CreateObject();
+    jstr(tmp, "v", v);
+    cJSON *item = tmp ? cJSON_DetachItemFromObject(tmp, "v") : NULL;
+    if (item) cJSON_AddItemToArray(a, item);
+    cJSON_Delete(tmp);
 }
 
 static cJSON *jshape(int ndim, const int *s)
@@ -761,11 +806,11 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb, int json)
             for (int e = 0; e < ref.count; e++) {
                 char f[AX_NAME_MAX + 80];
                 snprintf(f, sizeof f, "%s.npy", ref.e[e].name);
-                if (!used[e]) cJSON_AddItemToArray(ju, cJSON_CreateString(f));
+                if (!used[e]) jstr_item(ju, f);
             }
             cJSON *jm = cJSON_AddArrayToObject(jr, "layers_without_reference");
             for (int i = 0; i < nrows; i++)
-                if (cmp.rows[i].ref.entry < 0) cJSON_AddItemToArray(jm, cJSON_CreateString(cmp.rows[i].name));
+                if (cmp.rows[i].ref.entry < 0) jstr_item(jm, cmp.rows[i].name);
         } else {
             printf("matched    %d of %d tensors with %d .npy files%s%s%s\n", cmp.compared, nrows, ref.count,
                    by_map ? ", some by the map file" : "", by_order ? ", some by order and shape" : "",
