@@ -328,7 +328,8 @@ out = p.stdout.read()
 p.wait()
 d = json.loads(out)
 assert d["first_divergent_layer"] == "fc6"
-for phase in (b"loading side A (model", b"loading side B (model", b"running side A", b"running side B",
+for phase in (b"loading side A (weights bug_fc6_hwc.safetensors) ...", b"loading side B (weights good.safetensors) ...",
+              b"running side A", b"running side B",
               b"comparing", b"diagnosing fc6"):
     assert phase in err, (phase, err)
 assert err.endswith(b"\r\x1b[K"), err[-40:]

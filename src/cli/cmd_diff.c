@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,13 +129,32 @@ static void phase(int tty, const char *fmt, ...) __attribute__((format(printf, 2
 static void phase(int tty, const char *fmt, ...)
 {
     if (!tty) return;
+    char line[AX_PATH_MAX * 2 + 64];
     va_list ap;
     va_start(ap, fmt);
-    fputs("\r\033[Kalexscope: diff: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" ...", stderr);
+    int len = snprintf(line, sizeof line, "alexscope: diff: ");
+    vsnprintf(line + len, sizeof line - (size_t)len, fmt, ap);
     va_end(ap);
+    /* one row only: a wrapped line would not be erased by the next */
+    struct winsize ws;
+    size_t width = !ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 8 ? ws.ws_col : 80;
+    size_t n = strlen(line);
+    if (n + 4 >= width) n = width - 8;
+    fprintf(stderr, "\r\033[K%.*s ...", (int)n, line);
     fflush(stderr);
+}
+
+/* What loading a side reads, for its phase line: the thing the sides differ
+ * in first ("weights good.safetensors"), then the model. */
+static const char *side_what(char *buf, size_t size, const side *sd)
+{
+    const char *v = sd->kind == 'm' ? sd->opts.model : sd->kind == 'd' ? sd->opts.device
+                  : sd->opts.weights ? sd->opts.weights : sd->opts.model;
+    const char *what = sd->kind == 'm' || (sd->kind != 'd' && !sd->opts.weights) ? "model"
+                     : sd->kind == 'd' ? "device" : "weights";
+    const char *slash = strrchr(v, '/');
+    snprintf(buf, size, "%s %s", what, slash && slash[1] ? slash + 1 : v);
+    return buf;
 }
 
 static void phase_end(int tty)
@@ -725,10 +745,11 @@ static int diff_one(const ax_cli_opts *o, side *sa, side *sb, int json)
     char *used = NULL;
     /* the phases below say what loads; ax_cli_open's own line would break them */
     sa->opts.quiet = sb->opts.quiet = 1;
-    phase(tty, "loading side A (%s)", sa->label);
+    char what[AX_PATH_MAX + 16];
+    phase(tty, "loading side A (%s)", side_what(what, sizeof what, sa));
     ax_status st = ax_cli_open(&A, &sa->opts, 1, &err);
     if (!st && !sb->reference) {
-        phase(tty, "loading side B (%s)", sb->label);
+        phase(tty, "loading side B (%s)", side_what(what, sizeof what, sb));
         st = ax_cli_open(&B, &sb->opts, 1, &err);
         have_b = 1;
     }
@@ -1149,10 +1170,11 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
     int tty = isatty(STDERR_FILENO);
     cJSON *doc = NULL, *jskipped = json ? cJSON_CreateArray() : NULL;
     sa->opts.quiet = sb->opts.quiet = 1;
-    phase(tty, "loading side A (%s)", sa->label);
+    char what[AX_PATH_MAX + 16];
+    phase(tty, "loading side A (%s)", side_what(what, sizeof what, sa));
     st = ax_cli_open(&A, &sa->opts, 0, &err);
     if (!st) {
-        phase(tty, "loading side B (%s)", sb->label);
+        phase(tty, "loading side B (%s)", side_what(what, sizeof what, sb));
         st = ax_cli_open(&B, &sb->opts, 0, &err);
         open_b = 1;
     }
