@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXACT 1e-12
@@ -165,6 +166,21 @@ END_TEST
 
 /* ---- reference folders ---- */
 
+START_TEST(test_kl_never_negative)
+{
+    /* a saturated softmax: equal tiny probabilities (below the 1e-12 floor on
+     * q) must add exactly 0; before, 1e-20 * log(1e-20 / 1e-12) < 0 did */
+    const float p[4] = { 1.0f, 1e-20f, 3e-30f, 0.0f };
+    ck_assert_double_eq(ax_kl_divergence(p, p, 4), 0.0);
+    /* two distributions that differ only by rounding: never below 0 */
+    const float a[3] = { 0.5f, 0.25f, 0.25f }, b[3] = { 0.5f, 0.25000003f, 0.24999999f };
+    ck_assert(ax_kl_divergence(a, b, 3) >= 0.0);
+    ck_assert(ax_kl_divergence(b, a, 3) >= 0.0);
+    const float q[4] = { 1.0f, 2e-20f, 3e-30f, 0.0f };
+    ck_assert(ax_kl_divergence(q, p, 4) >= 0.0);
+}
+END_TEST
+
 START_TEST(test_ref_shapes)
 {
     ax_tensor conv, fc;
@@ -253,8 +269,8 @@ END_TEST
 
 START_TEST(test_refdir_open)
 {
-    /* .npy files only, in natural order (l2 before l10), with their shapes;
-     * a pickled dict among them is refused by name */
+    /* arrays of .npy files, in natural order (l2 before l10), with their
+     * shapes; everything else skipped and named */
     char dir[] = "/tmp/ax_check_refdir_XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[256];
@@ -269,6 +285,13 @@ START_TEST(test_refdir_open)
     FILE *f = fopen(path, "w");
     fputs("not an array", f);
     fclose(f);
+    /* not one array: a .npy that is no numpy file, and a folder named .npy */
+    snprintf(path, sizeof path, "%s/bad.npy", dir);
+    f = fopen(path, "w");
+    fputs("not numpy", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/sub.npy", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
     ax_refdir r;
     ck_assert_int_eq(ax_refdir_open(&r, dir, 1 << 20, &err), AX_OK);
     ck_assert_int_eq(r.count, 2);
@@ -277,6 +300,14 @@ START_TEST(test_refdir_open)
     ck_assert_int_eq(r.e[1].ndim, 2);
     ck_assert_int_eq(r.e[1].shape[1], 3);
     ck_assert_float_eq(r.e[1].data[5], 6.0f);
+    /* every other entry skipped, named, in name order, with its reason */
+    ck_assert_int_eq(r.nskipped, 3);
+    ck_assert_str_eq(r.skipped[0].name, "bad.npy");
+    ck_assert_str_eq(r.skipped[1].name, "notes.txt");
+    ck_assert_str_eq(r.skipped[1].why, "not a .npy file");
+    ck_assert_str_eq(r.skipped[2].name, "sub.npy");
+    ck_assert_ptr_nonnull(strstr(r.skipped[2].why, "directory"));
+    ck_assert_ptr_null(strstr(r.skipped[0].why, dir));   /* the reason without the path */
     ax_refdir_close(&r);
     /* a budget smaller than the tensors is an error, not a partial folder */
     ck_assert_int_ne(ax_refdir_open(&r, dir, 30, &err), AX_OK);
@@ -287,8 +318,20 @@ START_TEST(test_refdir_open)
     snprintf(path, sizeof path, "%s/l10.npy", dir);
     unlink(path);
     ck_assert_int_eq(ax_refdir_open(&r, dir, 1 << 20, &err), AX_ERR_MISSING);
+    /* nothing but skipped files: the error names them */
+    ck_assert_ptr_nonnull(strstr(err.msg, "skipped bad.npy: "));
+    ck_assert_ptr_nonnull(strstr(err.msg, "notes.txt: not a .npy file"));
+    ck_assert_int_eq(r.count, 0);
+    ck_assert_int_eq(r.nskipped, 0);
     snprintf(path, sizeof path, "%s/notes.txt", dir);
     unlink(path);
+    snprintf(path, sizeof path, "%s/bad.npy", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/sub.npy", dir);
+    rmdir(path);
+    /* an empty folder (the fuzzer's first find: qsort of no entries) */
+    ck_assert_int_eq(ax_refdir_open(&r, dir, 1 << 20, &err), AX_ERR_MISSING);
+    ck_assert_int_eq(r.count + r.nskipped, 0);
     rmdir(dir);
 }
 END_TEST
@@ -463,6 +506,7 @@ static Suite *diff_suite(void)
     tcase_add_test(m, test_nan_handling);
     tcase_add_test(m, test_tolerance_of_max);
     tcase_add_test(m, test_channels_kl);
+    tcase_add_test(m, test_kl_never_negative);
     suite_add_tcase(s, m);
     TCase *r = tcase_create("reference");
     tcase_add_test(r, test_ref_shapes);

@@ -19,7 +19,7 @@ out=$("$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" "$img" 2>&1); rc=$?
 [ "$rc" = 0 ] && ok || bad "identical weights: exit $rc"
 printf '%s\n' "$out" | grep -q -E '^all 25 compared tensors agree$' && ok || bad "identical weights: no 'all 25 agree' line"
 [ "$(printf '%s\n' "$out" | grep -c -E '^ +-?[0-9]+  [a-z0-9]+ .* ok$')" = 25 ] && ok || bad "identical weights: not 25 ok rows"
-printf '%s\n' "$out" | grep -q -E '^ +1\. +[0-9]+ .* =$' && ok || bad "identical weights: no top-k row with an unchanged rank"
+printf '%s\n' "$out" | grep -q -E '^ +1\. +[0-9]+ .* A #1 -> B #1$' && ok || bad "identical weights: no top-k row with an unchanged rank (A #1 -> B #1)"
 expect 0 'all 25 compared tensors agree' -- "$prog" diff "${net[@]}" "${good[@]}" --device cpu --device cpu "$img"
 
 # The TensorFlow-layout pickled dict (bvlc_alexnet.npy style) against the same
@@ -149,6 +149,192 @@ printf '%s\n' "$out" | grep -q 'skipping .*a.png: the image is a FIFO' && ok || 
 # the readable image after it still compared (moved into the first slot)
 printf '%s\n' "$out" | grep -q -E 'top-1 agreement +100\.0% \(1 of 1\)' && ok || bad "FIFO image: b.png not compared"
 printf '%s\n' "$out" | grep -q -E '^ +b\.png +0 ' && ok || bad "FIFO image: b.png not listed with KL 0"
+
+# --format json: one document on stdout, parsed by Python, with the figures
+# the text shows. Infinity and NaN are not JSON: parse_constant refuses them.
+pyjson() {  # SCRIPT [ARGS]: d is the document read from stdin
+  /usr/bin/python3 -c 'import json, sys
+def refuse(c): sys.exit("not JSON: " + c)
+d = json.load(sys.stdin, parse_constant=refuse)
+'"$1" "${@:2}"
+}
+text_first=$("$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" "${good[@]}" "$img" 2>/dev/null |
+  sed -n 's/^first divergent layer: \([^ ]*\) .*/\1/p')
+"$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" "${good[@]}" --format json "$img" \
+  > "$tmp/j1.json" 2> "$tmp/j1.err"; rc=$?
+[ "$rc" = 1 ] && ok || bad "json, fc6 bug: exit $rc, expected 1"
+pyjson '
+first = sys.argv[1]
+assert first == "fc6", first
+assert d["form"] == "layers" and d["command"] == "diff"
+assert d["first_divergent_layer"] == first, d["first_divergent_layer"]
+assert d["first_divergence"]["name"] == first and d["first_divergence"]["max_abs"] > 100
+rows = d["layers"]
+assert len(rows) == 25 and rows[0]["name"] == "input" and rows[0]["index"] == -1
+st = [r["status"] for r in rows]
+assert st.count("first divergence") == 1 and rows[st.index("first divergence")]["name"] == first
+assert st[:17] == ["ok"] * 17 and set(st[18:]) == {"downstream"}, st
+r = rows[17]
+assert r["out_of_tolerance"] == 16 and r["elements"] == 16 and r["cosine"] < 0.9 and r["worst"]["at"] == [0, 15]
+assert rows[1]["snr_db"] is None and rows[1]["max_abs"] == 0   # identical conv1: SNR is infinite
+t = d["tolerance"]
+assert t["rtol"] == 0.001 and t["atol_of_max"] == 0.0001 and t["atol"] == 0
+g = d["diagnosis"]
+assert g["layer"] == "fc6" and g["explained"] is True
+assert g["explained_by"][0]["what"].startswith("fc6: the rows are in H,W,C order")
+assert g["explained_by"][0]["max_abs_after"] == 0 and g["explained_by"][0]["out_of_tolerance_after"] == 0
+assert "transpose(0, 3, 1, 2)" in g["fix"], g["fix"]
+k = d["topk"]
+assert k["of"] == "probability" and k["k"] == 5 and k["logits_from"] == "fc8"
+a, b = k["images"][0]["a"], k["images"][0]["b"]
+assert len(a) == 5 and len(b) == 5 and [e["rank_a"] for e in a] == [1, 2, 3, 4, 5]
+assert [e["rank_b"] for e in b] == [1, 2, 3, 4, 5]
+assert all(abs(e["b"] - e["a"] - e["b_minus_a"]) < 1e-6 for e in a + b)
+assert a[0]["rank_b"] != 1   # the bug moves the top class
+' "$text_first" < "$tmp/j1.json" && ok || bad "json, fc6 bug: the document is wrong"
+grep -q '^first divergent\|^ *#' "$tmp/j1.err" && bad "json: text went to stderr" || ok
+# every top-level key the README's table names is in the document (those
+# that depend on options or on the nets aside)
+/usr/bin/python3 -c 'import json, re, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+table = text.split("### JSON output: diff", 1)[1].split("With a folder of images", 1)[0]
+keys = [k for line in table.splitlines() if line.startswith("| `")
+        for k in re.findall(r"`([a-z_0-9]+)`", line.split("|")[1])]
+assert len(keys) >= 15, keys
+missing = [k for k in keys if k not in doc and k not in ("reference", "note", "saved")]
+assert not missing, missing
+assert not [k for k in doc if k not in keys], [k for k in doc if k not in keys]
+' "$tmp/j1.json" "$src/README.md" && ok || bad "json: the README's keys and the document differ"
+# identical sides: no divergence is null, and so is the diagnosis
+"$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" --format json "$img" > "$tmp/j2.json" 2>/dev/null; rc=$?
+[ "$rc" = 0 ] && ok || bad "json, identical: exit $rc"
+pyjson '
+assert d["first_divergent_layer"] is None and d["first_divergence"] is None and d["diagnosis"] is None
+assert d["agree"] is True and d["compared"] == 25
+assert all(r["status"] == "ok" and r["max_abs"] == 0 and r["snr_db"] is None for r in d["layers"])
+' < "$tmp/j2.json" && ok || bad "json, identical sides: the document is wrong"
+# a spec bug at the input: the first divergent layer is "input"
+"$prog" diff --model "$fx/v_mean.net" --model "$fx/diff-tiny.net" "${good[@]}" --format json "$img" 2>/dev/null |
+  pyjson 'assert d["first_divergent_layer"] == "input" and d["diagnosis"]["layer"] == "input"
+assert "the mean differs" in d["diagnosis"]["explained_by"][0]["what"]' && ok || bad "json, mean bug: not input"
+# an unexplained change: the per-channel errors, channel 5 worst
+"$prog" diff "${net[@]}" --weights "$fx/unexplained.safetensors" "${good[@]}" --format json "$img" 2>/dev/null |
+  pyjson 'g = d["diagnosis"]
+assert g["explained"] is False and g["explained_by"] == [] and g["closest"]["what"]
+assert g["channels"]["beyond_atol"] == 1 and g["channels"]["worst_first"][0]["channel"] == 5' && ok ||
+  bad "json, unexplained: no channels"
+
+# --reference DIR: files that are not one array are skipped and named, and so
+# are the reference tensors nothing took and the layers with no reference.
+mkdir -p "$tmp/mixed/notes.d" && cp "$tmp/acts"/*.npy "$tmp/mixed/" && rm "$tmp/mixed/fc8.npy"
+cp "$ref/caffe-tiny.bvlc.npy" "$tmp/mixed/bvlc_alexnet.npy"
+cp "$fx/good.safetensors" "$tmp/mixed/alexnet.pth"
+printf 'dumped by hand\n' > "$tmp/mixed/README.txt"
+printf 'not a numpy file' > "$tmp/mixed/broken.npy"
+/usr/bin/python3 -c 'import numpy as np, sys; np.save(sys.argv[1], np.zeros((7, 7), np.float32))' "$tmp/mixed/extra.npy"
+"$prog" diff "${net[@]}" "${good[@]}" --reference "$tmp/mixed" "$img" > "$tmp/m.out" 2> "$tmp/m.err"; rc=$?
+[ "$rc" = 0 ] && ok || { bad "mixed reference: exit $rc"; tail -3 "$tmp/m.err"; }
+grep -q -E '^all 24 compared tensors agree$' "$tmp/m.out" && ok || bad "mixed reference: not 24 agreeing"
+for f in bvlc_alexnet.npy alexnet.pth README.txt notes.d broken.npy; do
+  grep -q -E "^alexscope: note: skipping .*/mixed/$f: " "$tmp/m.err" && ok || bad "mixed reference: $f not named as skipped"
+done
+grep -q 'bvlc_alexnet.npy: 16 tensors in a npy file, not one array' "$tmp/m.err" && ok || bad "mixed reference: the dict's reason"
+[ "$(grep -c 'skipping' "$tmp/m.err")" = 5 ] && ok || bad "mixed reference: not 5 skipped lines"
+grep -q -E '^unused +1 reference file no tensor of side A took: extra\.npy' "$tmp/m.out" && ok || bad "mixed reference: extra.npy not named"
+grep -q -E "^no match +1 of side A's tensors: fc8$" "$tmp/m.out" && ok || bad "mixed reference: fc8 not named"
+"$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" --reference "$tmp/mixed" --format json "$img" 2>/dev/null |
+  pyjson 'r = d["reference"]
+assert sorted(s["file"] for s in r["skipped"]) == sorted(["README.txt", "alexnet.pth", "bvlc_alexnet.npy", "broken.npy", "notes.d"]), r["skipped"]
+assert r["unmatched_files"] == ["extra.npy"] and r["layers_without_reference"] == ["fc8"]
+assert r["matched"] == 24 and r["tensors"] == 25 and r["arrays"] == 25
+assert d["first_divergent_layer"] == "fc6" and d["side_b"]["reference"].endswith("mixed")
+row = [x for x in d["layers"] if x["name"] == "conv1"][0]
+assert row["reference"] == {"file": "conv1.npy", "matched_by": "name", "channels_last": False, "batch_axis": True}
+assert [x for x in d["layers"] if x["name"] == "fc8"][0]["status"] == "not on side B"' && ok ||
+  bad "json, mixed reference: the document is wrong"
+# a file name that is not UTF-8 stays valid JSON ('?' for the byte)
+mkdir -p "$tmp/latin" && cp "$tmp/acts"/*.npy "$tmp/latin/" && printf x > "$tmp/latin/"$'caf\xe9.txt'
+"$prog" diff "${net[@]}" "${good[@]}" --reference "$tmp/latin" --format json "$img" 2>/dev/null |
+  pyjson 'assert [s["file"] for s in d["reference"]["skipped"]] == ["caf?.txt"]' && ok || bad "json: a latin-1 file name"
+# nothing but such files: an error that names them
+mkdir -p "$tmp/noarr" && cp "$ref/caffe-tiny.bvlc.npy" "$tmp/noarr/bvlc_alexnet.npy" && printf x > "$tmp/noarr/README.txt"
+expect 1 'no activations .* skipped README.txt: not a .npy file; bvlc_alexnet.npy: 16 tensors' -- \
+  "$prog" diff "${net[@]}" --reference "$tmp/noarr" "$img"
+
+# Saturated probabilities: four significant digits (never 0.0000), the
+# logits where a probability is exactly 0, the ranks as A #i -> B #j.
+out=$("$prog" diff "${net[@]}" --weights "$fx/saturated.safetensors" --weights "$fx/saturated.safetensors" \
+  --topk 10 "$img" 2>&1)
+printf '%s\n' "$out" | grep -E '^ +[0-9]+\. ' | grep -q '0\.0000 ' && bad "saturated: a probability prints 0.0000" || ok
+printf '%s\n' "$out" | grep -q -E '^ +2\. +[0-9]+ .* [1-9]\.[0-9]{3}e-[0-9]+ +[1-9]\.[0-9]{3}e-[0-9]+ ' && ok ||
+  bad "saturated: rank 2 not shown with significant digits"
+printf '%s\n' "$out" | grep -q -E '^top-10 \(probability\) .*rank \(A -> B\) +logit A +logit B$' && ok ||
+  bad "saturated: no logit columns for exact zeros"
+printf '%s\n' "$out" | grep -q -E '^ +10\. .* A #10 -> B #10 +-?[0-9.]+ +-?[0-9.]+$' && ok || bad "saturated: rank 10 row"
+out=$("$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" "${good[@]}" "$img" 2>&1)
+[ "$(printf '%s\n' "$out" | grep -c -E '^ +[1-5]\. +[0-9]+ .* A #[1-5] -> B #[0-9]+$')" = 5 ] && ok || bad "fc6 bug: ranks not A #i -> B #j"
+printf '%s\n' "$out" | grep -q -E '^ +B #1: +[0-9]+ .* A #[6-9]|A #10 -> B #1 +\(not in A' && ok || bad "fc6 bug: B's top class without A's rank"
+# identical saturated weights over a folder: KL exactly 0, never below
+out=$("$prog" diff "${net[@]}" --weights "$fx/saturated.safetensors" --weights "$fx/saturated.safetensors" "$src/samples" 2>&1); rc=$?
+[ "$rc" = 0 ] && ok || bad "saturated folder: exit $rc"
+printf '%s\n' "$out" | grep -q -E '^mean KL\(B \|\| A\) +0 nats$' && ok || bad "saturated folder: mean KL not 0"
+[ "$(printf '%s\n' "$out" | grep -c -E '^  [a-z]+\.(png|jpg) +0  ')" = 4 ] && ok || bad "saturated folder: not 4 images with KL 0"
+"$prog" diff "${net[@]}" --weights "$fx/saturated.safetensors" --weights "$fx/saturated.safetensors" --format json \
+  "$src/samples" 2>/dev/null | pyjson 'assert d["statistics"]["mean_kl_b_a"] == 0
+assert [r["kl_b_a"] for r in d["results"]] == [0, 0, 0, 0]' && ok || bad "saturated folder json: KL not 0"
+
+# the folder form as JSON: statistics and one result per image
+"$prog" diff "${net[@]}" --weights "$fx/perturbed.safetensors" "${good[@]}" --batch 3 --format json "$tmp/imgs" \
+  > "$tmp/f.json" 2> "$tmp/f.err"; rc=$?
+[ "$rc" = 1 ] && ok || bad "folder json: exit $rc"
+grep -q 'warning: skipping .*b.png' "$tmp/f.err" && ok || bad "folder json: the skipped image not on stderr"
+pyjson '
+assert d["form"] == "folder" and "first_divergent_layer" not in d
+i = d["images"]
+assert i["compared"] == 1 and i["batch"] == 2 and len(i["skipped"]) == 1 and i["skipped"][0]["file"].endswith("b.png")
+s = d["statistics"]
+assert s["k"] == 5 and 0 <= s["top1_agreement"] <= 1 and s["mean_kl_b_a"] > 0 and s["within_tolerance"] == 0
+r = d["results"][0]
+assert r["image"] == "a.png" and r["kl_b_a"] > 0 and set(r["top1_a"]) == {"class", "label", "p"}
+assert d["time_s"]["total"] >= 0 and d["tolerance"]["rtol"] == 0.001
+' < "$tmp/f.json" && ok || bad "folder json: the document is wrong"
+"$prog" diff "${net[@]}" --weights "$fx/perturbed.safetensors" "${good[@]}" --format json "$src/samples" 2>/dev/null |
+  pyjson '
+assert d["images"]["compared"] == 4 and len(d["results"]) == 4
+assert d["statistics"]["top1_agree"] == sum(not r["top1_differs"] for r in d["results"])' && ok || bad "folder json: samples"
+expect 2 '--format yaml: expected text or json' -- "$prog" diff "${good[@]}" "${good[@]}" --format yaml "$img"
+expect 2 'format json writes to stdout; leave out --ui' -- "$prog" diff "${good[@]}" "${good[@]}" --format json --ui "$img"
+
+# Progress: one line per phase on stderr when it is a terminal (erased), none
+# when it is not, and never on stdout.
+"$prog" diff "${net[@]}" "${good[@]}" "${good[@]}" --format json "$img" 2> "$tmp/p.err" > /dev/null
+grep -q 'loading side' "$tmp/p.err" && bad "progress: phase lines on a stderr that is no terminal" || ok
+/usr/bin/python3 - "$prog" diff "${net[@]}" --weights "$fx/bug_fc6_hwc.safetensors" "${good[@]}" --format json "$img" <<'EOF' && ok || bad "progress: no phase lines on a terminal"
+import json, os, pty, subprocess, sys
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=slave)
+os.close(slave)
+err = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    err += chunk
+out = p.stdout.read()
+p.wait()
+d = json.loads(out)
+assert d["first_divergent_layer"] == "fc6"
+for phase in (b"loading side A (weights bug_fc6_hwc.safetensors) ...", b"loading side B (weights good.safetensors) ...",
+              b"running side A", b"running side B",
+              b"comparing", b"diagnosing fc6"):
+    assert phase in err, (phase, err)
+assert err.endswith(b"\r\x1b[K"), err[-40:]
+assert b"loading" not in out
+EOF
 
 # Misuse: exit status 2 with a message; the missing CUDA backend: 1.
 expect 2 'needs two sides' -- "$prog" diff "${good[@]}" "$img"

@@ -171,7 +171,8 @@ double ax_tolerance_atol(const ax_tolerance *tol, const float *b, size_t n);
 void ax_diff_channels(float *out, const float *a, const float *b, int n, int c, int hw);
 
 /* Softmax probabilities compared: KL(p || q) = sum p log(p / q) in nats, with q
- * floored at 1e-12 so a zero never gives +Inf; p is the reference. */
+ * floored at 1e-12 so a zero never gives +Inf; p is the reference. Equal
+ * vectors give exactly 0 and the result is never negative (rounding). */
 double ax_kl_divergence(const float *p, const float *q, int n);
 
 /* How much LRN damped each channel: mean over (H, W) and batch of after / before

@@ -20,15 +20,25 @@ typedef struct {
     size_t numel;
 } ax_ref_entry;
 
+/* A file of the folder that is not one array, and why. */
+typedef struct {
+    char name[256];               /* the file's name in the folder */
+    char why[256];                /* "not a .npy file", "16 tensors in a npy file, not one array" */
+} ax_ref_skip;
+
 typedef struct {
     char dir[AX_PATH_MAX];
     int count;
     ax_ref_entry *e;              /* in natural name order ("l2" before "l10") */
+    int nskipped;
+    ax_ref_skip *skipped;         /* in name order (malloc'd) */
 } ax_refdir;
 
-/* Reads every DIR/<name>.npy (plain float arrays; float16/64 are converted). At
- * most `max_bytes` of tensors in all. Other files are ignored; a .npy that is
- * not a plain array is an error naming it. */
+/* Reads every DIR/<name>.npy that holds one array (float16/64 are converted).
+ * At most `max_bytes` of tensors in all: beyond that it is an error. Every
+ * other entry (a pickled dict of weights, README.txt, a .pth, a folder, a
+ * FIFO, an unreadable .npy) is skipped and listed in r->skipped; a folder
+ * with no array at all is an error that names what was skipped. */
 ax_status ax_refdir_open(ax_refdir *r, const char *dir, size_t max_bytes, ax_error *err);
 void ax_refdir_close(ax_refdir *r);
 

@@ -136,11 +136,15 @@ double ax_kl_divergence(const float *p, const float *q, int n)
 {
     double kl = 0.0;
     for (int i = 0; i < n; i++) {
+        /* equal terms add exactly 0 (a floor on q alone made tiny equal
+         * probabilities, 1e-20 beside 1e-20, count as negative) */
+        if (!(p[i] > 0.0f) || p[i] == q[i]) continue;
         double pi = p[i], qi = q[i] > 1e-12f ? q[i] : 1e-12;
-        if (pi > 0.0)
-            kl += pi * log(pi / qi);
+        kl += pi * log(pi / qi);
     }
-    return kl;
+    /* KL is >= 0 for two distributions; a sum below 0 is rounding (p and q
+     * sum to 1 only within float precision) */
+    return kl > 0.0 ? kl : 0.0;
 }
 
 void ax_lrn_suppression(float *out, const float *before, const float *after, int n, int c, int hw)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alexscope/weights.h"
@@ -47,10 +48,14 @@ void ax_refdir_close(ax_refdir *r)
 {
     for (int i = 0; i < r->count; i++) free(r->e[i].data);
     free(r->e);
+    free(r->skipped);
     r->e = NULL;
-    r->count = 0;
+    r->skipped = NULL;
+    r->count = r->nskipped = 0;
 }
 
+/* Reads one .npy. AX_ERR_NOMEM (the folder's budget or malloc) ends the
+ * folder; any other error only means the file is not an activation. */
 static ax_status load_one(ax_ref_entry *e, const char *path, size_t *budget, ax_error *err)
 {
     /* Checked first so that a FIFO or device is named for what it is here. */
@@ -63,7 +68,7 @@ static ax_status load_one(ax_ref_entry *e, const char *path, size_t *budget, ax_
     st = ax_wfile_open(&f, path, err);
     if (st) return st;
     if (f->count != 1 || strcmp(f->format, "npy")) {
-        st = ax_fail(err, AX_ERR_FORMAT, "%s: expected one plain array (an activation), found %d tensors in a %s file",
+        st = ax_fail(err, AX_ERR_FORMAT, "%s: %d tensors in a %s file, not one array (weights, not an activation?)",
                      path, f->count, f->format);
         ax_wfile_close(f);
         return st;
@@ -93,19 +98,54 @@ static ax_status load_one(ax_ref_entry *e, const char *path, size_t *budget, ax_
     return AX_OK;
 }
 
+static int skip_cmp(const void *x, const void *y)
+{
+    return natural_cmp(((const ax_ref_skip *)x)->name, ((const ax_ref_skip *)y)->name);
+}
+
+/* Records a skipped entry; `why` may start with "PATH: ", which is dropped
+ * (the entry is named by its file name). */
+static ax_status skip(ax_refdir *r, int *cap, const char *name, const char *path, const char *why, ax_error *err)
+{
+    if (r->nskipped == *cap) {
+        int c = *cap ? *cap * 2 : 8;
+        ax_ref_skip *g = realloc(r->skipped, (size_t)c * sizeof *g);
+        if (!g) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", r->dir);
+        r->skipped = g;
+        *cap = c;
+    }
+    size_t plen = path ? strlen(path) : 0;
+    if (plen && !strncmp(why, path, plen) && !strncmp(why + plen, ": ", 2)) why += plen + 2;
+    ax_ref_skip *k = &r->skipped[r->nskipped++];
+    snprintf(k->name, sizeof k->name, "%s", name);
+    snprintf(k->why, sizeof k->why, "%.255s", why);
+    return AX_OK;
+}
+
 ax_status ax_refdir_open(ax_refdir *r, const char *dir, size_t max_bytes, ax_error *err)
 {
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     DIR *d = opendir(dir);
     if (!d) return ax_fail(err, AX_ERR_IO, "%s: cannot read the reference folder: %m", dir);
-    int cap = 0;
+    int cap = 0, skip_cap = 0;
     ax_status st = AX_OK;
     struct dirent *de;
     while (!st && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         size_t len = strlen(de->d_name);
-        if (len <= 4 || strcmp(de->d_name + len - 4, ".npy") || de->d_name[0] == '.') continue;
-        if (len - 4 >= sizeof r->e[0].name) continue;
+        if (len <= 4 || strcmp(de->d_name + len - 4, ".npy")) {
+            char path[AX_PATH_MAX + 300];
+            struct stat sb;
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            int folder = !stat(path, &sb) && S_ISDIR(sb.st_mode);
+            st = skip(r, &skip_cap, de->d_name, NULL, folder ? "a folder" : "not a .npy file", err);
+            continue;
+        }
+        if (len - 4 >= sizeof r->e[0].name) {
+            st = skip(r, &skip_cap, de->d_name, NULL, "the name is too long for a layer", err);
+            continue;
+        }
         if (r->count == 4096) { st = ax_fail(err, AX_ERR_ARG, "%s: more than 4096 .npy files", dir); break; }
         if (r->count == cap) {
             cap = cap ? cap * 2 : 32;
@@ -120,13 +160,41 @@ ax_status ax_refdir_open(ax_refdir *r, const char *dir, size_t max_bytes, ax_err
         r->count++;
     }
     closedir(d);
-    if (!st && r->count == 0) st = ax_fail(err, AX_ERR_MISSING, "%s: no .npy files in the reference folder", dir);
-    if (!st) qsort(r->e, (size_t)r->count, sizeof *r->e, entry_cmp);
+    if (!st && r->count) qsort(r->e, (size_t)r->count, sizeof *r->e, entry_cmp);
     size_t budget = max_bytes;
+    /* Entries that load stay, in order; the others move to the skipped list. */
+    int kept = 0;
     for (int i = 0; i < r->count && !st; i++) {
         char path[AX_PATH_MAX + AX_NAME_MAX + 80];
         snprintf(path, sizeof path, "%s/%s.npy", dir, r->e[i].name);
-        st = load_one(&r->e[i], path, &budget, err);
+        ax_error e1 = {0};
+        ax_status s1 = load_one(&r->e[i], path, &budget, &e1);
+        if (s1 == AX_ERR_NOMEM) {
+            *err = e1;
+            st = s1;
+            r->count = kept;   /* the rest hold no data (or moved copies) */
+            break;
+        }
+        if (s1) {
+            char fname[AX_NAME_MAX + 80];
+            snprintf(fname, sizeof fname, "%s.npy", r->e[i].name);
+            st = skip(r, &skip_cap, fname, path, e1.msg, err);
+            continue;
+        }
+        if (kept != i) r->e[kept] = r->e[i];
+        kept++;
+    }
+    if (!st) r->count = kept;
+    if (!st && r->nskipped) qsort(r->skipped, (size_t)r->nskipped, sizeof *r->skipped, skip_cmp);
+    if (!st && r->count == 0) {
+        /* The message names what was there, so a folder of the wrong files explains itself. */
+        char msg[sizeof err->msg];
+        size_t len = (size_t)snprintf(msg, sizeof msg, "%s: no activations (.npy files of one array) in the "
+                                      "reference folder", dir);
+        for (int i = 0; i < r->nskipped && len < sizeof msg; i++)
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s: %s", i ? "; " : "; skipped ",
+                                    r->skipped[i].name, r->skipped[i].why);
+        st = ax_fail(err, AX_ERR_MISSING, "%s", msg);
     }
     if (st) ax_refdir_close(r);
     return st;

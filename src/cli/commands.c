@@ -65,7 +65,7 @@ static const ax_cli_command commands[] = {
      "alexscope bench --batch 32 --runs 20", ax_cmd_bench},
     {"diff", "two runs layer by layer: the first divergent layer and the likely bug",
      "alexscope diff [options] SIDE_A SIDE_B (IMAGE | DIR | --input X.npy)",
-     RUN_OPTS " reference topk input batch atol rtol map save ui mono help",
+     RUN_OPTS " reference topk input batch atol rtol map save ui mono format help",
      "alexscope diff --weights a.npy --weights b.pth samples/chelsea.png", ax_cmd_diff},
     {"inspect", "every tensor of a weight file, its format facts, the models it fits",
      "alexscope inspect [--model M] [--spec] FILE", "model spec help",
