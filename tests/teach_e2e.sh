@@ -59,6 +59,11 @@ keys L
 wait_gone "x: stop after this layer" 30
 keys 9
 expect "norm1: LRN off; recomputing norm1 .. prob" "L switches norm1 off and recomputes from there"
+expect "WHAT-IF norm1 LRN off" "the status line marks the what-if"
+expect "! what-if: norm1 LRN off" "the header marks the what-if"
+if screen | grep -E '^ *[0-9]+ +norm1 .*!' >/dev/null; then pass "the layer list marks norm1 with !"; else fail "no ! by norm1 in the layer list"; fi
+keys 6
+expect "what-if: norm1 LRN off (not the net as specified" "Top-k says the classes come from a what-if"
 keys S
 expect "What-if: norm1 LRN off" "the Summary view states the what-if"
 expect "pool5 " "the difference downstream, layer by layer"
@@ -66,6 +71,7 @@ expect "top-1 normal:" "the top-1 before and after"
 keys L
 wait_gone "x: stop after this layer" 30
 if wait_gone "What-if:" 10; then pass "back to normal: no what-if shown"; else fail "the what-if is still shown"; fi
+if wait_gone "WHAT-IF" 10; then pass "the status line drops the mark when undone"; else fail "WHAT-IF still on the status line"; fi
 keys q
 
 keys 7 h

@@ -372,7 +372,7 @@ fx="$srcdir/tests/fixtures/ref"
 start tiny "" 100 24 "-m '$fx/caffe-tiny.net' -w '$fx/caffe-tiny.bvlc.npy' --input '$fx/caffe-tiny.input.npy'"
 expect "Tensor view" "start on caffe-tiny with TensorFlow-layout weights" 60
 expect "note: " "what loading said is on the bottom line"
-expect "(1 note: 9)" "the status line counts the note"
+expect "1 note (key 9)" "the status line counts the note and names its key"
 if screen | grep -qi "warning"; then fail "a correct conversion is called a warning"; else pass "a correct conversion is a note"; fi
 if screen | tail -n 1 | grep -q "…$"; then pass "the cut message ends with …"; else fail "the cut message does not end with …"; fi
 expect "image 1/2" "the header says image 1 of 2"

@@ -2,6 +2,7 @@
  * can click), the status line and the bottom line (prompt, progress, the
  * last message, or the keys of the view on show). */
 #include "loop.h"
+#include "teach.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +42,10 @@ static void draw_header(ax_ui *u)
     if (u->nimages > 1) snprintf(img, sizeof img, "  %s image %d/%d", ax_ui_sym(u, AX_S_DOT), u->image + 1, u->nimages);
     int rl = (int)strlen(right);
     char left[256];
-    snprintf(left, sizeof left, " alexscope %s %s %s %s %s  %d/%d%s", ax_ui_sym(u, AX_S_DOT), u->net->spec.name,
-             ax_ui_sym(u, AX_S_DOT), ax_ui_layer_name(u, u->cur), shape, u->cur + 1, u->net->nlayers, img);
+    char wi[120] = "", wt[100];
+    if (ax_ui_whatif_text(u, wt, sizeof wt)) snprintf(wi, sizeof wi, "  ! what-if: %s", wt);
+    snprintf(left, sizeof left, " alexscope %s %s %s %s %s  %d/%d%s%s", ax_ui_sym(u, AX_S_DOT), u->net->spec.name,
+             ax_ui_sym(u, AX_S_DOT), ax_ui_layer_name(u, u->cur), shape, u->cur + 1, u->net->nlayers, img, wi);
     /* the right part (view name, help key) gives way first: the pane's title names the view */
     int cells = 0;
     for (const char *c = left; *c; c++) cells += ((unsigned char)*c & 0xC0) != 0x80;
@@ -119,10 +122,14 @@ static void draw_status(ax_ui *u)
         else if (*m != '\n') notes++;
     }
     if (warns)
-        x += ax_ui_printf(u, y, x, COLS - x, u->colour ? AX_R_WARN : AX_R_STATUS, " (%d warning%s: 9)", warns,
+        x += ax_ui_printf(u, y, x, COLS - x, u->colour ? AX_R_WARN : AX_R_STATUS, " %d warning%s (key 9)", warns,
                           warns > 1 ? "s" : "");
     else if (notes)
-        x += ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " (%d note%s: 9)", notes, notes > 1 ? "s" : "");
+        x += ax_ui_printf(u, y, x, COLS - x, AX_R_STATUS, " %d note%s (key 9)", notes, notes > 1 ? "s" : "");
+    /* a what-if stays in sight until it is undone */
+    char wt[100];
+    if (ax_ui_whatif_text(u, wt, sizeof wt))
+        x += ax_ui_printf(u, y, x, COLS - x, u->colour ? AX_R_WARN : AX_R_STATUS, " %s WHAT-IF %s", bar, wt);
     const char *img = u->cfg->image_path ? u->cfg->image_path : u->cfg->input_path;
     const char *slash = img ? strrchr(img, '/') : NULL;
     char tm[96] = "";

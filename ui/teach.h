@@ -20,6 +20,9 @@ int ax_ui_whatif_key(ax_ui *u, int k);
  * switched one on: max |difference|, relative; top-k before and after).
  * Returns the count written (0: no what-if active). */
 int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max);
+/* "norm1 LRN off, conv2 tower 0 zeroed": the switches thrown, for the header,
+ * the status line and Top-k; returns how many (0: the net as specified). */
+int ax_ui_whatif_text(const ax_ui *u, char *buf, size_t n);
 
 /* The Input view's overlays (ui/teach_input.c): the receptive field box of
  * the selected cell over the picture drawn at (y, x) in rows x cols cells

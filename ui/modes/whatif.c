@@ -170,6 +170,31 @@ int ax_ui_whatif_lines(ax_ui *u, char (*lines)[160], int max)
     return n;
 }
 
+int ax_ui_whatif_text(const ax_ui *u, char *buf, size_t n)
+{
+    const ax_net *net = u->net;
+    int count = 0;
+    if (n) buf[0] = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].whatif) {
+            size_t len = strlen(buf);
+            if (len + 1 < n)
+                snprintf(buf + len, n - len, "%s%s %s", count ? ", " : "", net->layers[i].spec.name,
+                         ax_whatif_name((ax_whatif)net->layers[i].whatif));
+            count++;
+        }
+    return count;
+}
+
+/* the layer list: a switched layer carries '!' until it is switched back */
+static int mark(const ax_ui *u, int i, ax_role *role, const char **sym)
+{
+    if (i < 0 || !u->net->layers[i].whatif) return 0;
+    *role = AX_R_WARN;
+    *sym = "!";
+    return 1;
+}
+
 static const ax_key keys[] = {
     { { 'L' }, "L", "current LRN layer off / on (what-if)", ax_ui_whatif_key, NULL, NULL, 0, 0, 0 },
     { { 'T' }, "T", "grouped conv: tower 0 off, tower 1 off, both on", ax_ui_whatif_key, NULL, NULL, 0, 0, 0 },
@@ -181,4 +206,5 @@ const ax_mode ax_mode_whatif = {
     .keys = keys,
     .state = sizeof(normal_run),
     .release = release,
+    .mark = mark,
 };

@@ -67,6 +67,9 @@ static void draw(ax_ui *u, ax_rect r)
                 u->net->layers[src].spec.name);
     if (u->net->untrained)
         ax_ui_put(u, y++, x0, w, AX_R_BAD, "UNTRAINED seeded weights: these classes mean nothing yet");
+    char wt[100];
+    if (ax_ui_whatif_text(u, wt, sizeof wt))
+        ax_ui_printf(u, y++, x0, w, AX_R_WARN, "what-if: %s (not the net as specified; L or T again undoes it)", wt);
     const ax_labels *l = u->cfg->labels;
     if (l && l->count && l->count != c)
         ax_ui_printf(u, y++, x0, w, AX_R_WARN, "the label list has %d names, the layer %d outputs", l->count, c);
