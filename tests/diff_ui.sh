@@ -58,9 +58,15 @@ keys ']'
 expect_re "conv3 FIRST DIVERGENCE: max\|A-B\|" "] jumps to conv3"
 expect_re "^ alexscope .* conv3 \(1, 8, 4, 4\)" "the header shows conv3"
 expect_re "ch +max\|A-B\|" "the per-channel error table is shown"
-expect_re "side A: channel 0 +side B: channel 0 +A-B: max" "A, B and A-B heatmaps of channel 0"
-keys Up
-expect_re "side A: channel [1-7] +side B: channel [1-7] +A-B: max" "Up selects another row's channel and its maps"
+expect_re "row 1 of 8 .* sorted by max\|A-B\| desc" "after ] the table starts at its top row (row 1 of 8)"
+top=$(screen | sed -n '/ch *max|A-B|/{n;p;}' | head -n 1 | awk -F'|' '{print $2}' | awk '{print $1}')
+shown=$(screen | sed -n 's/.*side A: channel \([0-9]*\) .*/\1/p' | head -n 1)
+[ -n "$top" ] && [ "$top" = "$shown" ] && pass "the maps show the top row's channel ($top), the worst by the sort" ||
+  fail "the maps show channel '$shown', the table's top row is channel '$top'"
+expect_re "side A: channel [0-7] +side B: channel [0-7] +A-B: max" "A, B and A-B heatmaps of that channel"
+keys Down
+expect_re "row 2 of 8" "Down moves to row 2"
+expect_re "side A: channel [0-7] +side B: channel [0-7] +A-B: max" "Down selects another row's channel and its maps"
 ch=$(screen | sed -n 's/.*side A: channel \([0-9]*\) .*/\1/p' | head -n 1)
 keys Enter
 expect_re "Heatmap view .* conv3 .* channel $ch of 8" "Enter opens that channel's heatmap (channel $ch)"
@@ -68,6 +74,7 @@ keys Escape
 expect_re "Diff view" "Esc comes back to the Diff view"
 keys Right
 expect_re "mean\|A-B\|[|v]" "Right sorts by the next column" 10
+expect_re "row 1 of 8 .* sorted by mean\|A-B\| desc" "a new sort starts the table at its top row"
 keys 6
 expect_re "Top-k view .* side A vs side B" "Top-k shows both sides"
 expect_re "rank class label +A prob +B prob +B - A +B rank" "Top-k has both sides' probabilities and B's rank"

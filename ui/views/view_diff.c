@@ -28,6 +28,8 @@ typedef struct {
     chan *rows;               /* (c) in sort order */
     size_t cap;
     int c, layer, image, valid, s_col, s_desc;
+    int shown_layer, shown_col, shown_desc;   /* the table's last start: a new one begins at its top row */
+    int sel_row;                              /* the selected channel's row, for the footer */
 } diff_state;
 
 static diff_state *state_of(const ax_ui *u) { return ax_ui_view_state(u, AX_V_DIFF); }
@@ -39,6 +41,7 @@ static void reset(ax_ui *u)
     memset(S, 0, sizeof *S);
     S->col = C_MAX;
     S->desc = 1;
+    S->shown_layer = -2;
     /* alexscope diff --ui opens here */
     if (u->cfg->diff_net || u->cfg->diff_ref) u->view = AX_V_DIFF;
 }
@@ -228,6 +231,7 @@ static void draw_table(ax_ui *u, int y, int x0, int w, int rows, const ax_compar
     y++;
     rows--;
     int sel = row_of(t, c, u->ch);
+    S->sel_row = sel;
     if (sel < S->top) S->top = sel;
     if (sel >= S->top + rows) S->top = sel - rows + 1;
     if (S->top > c - rows) S->top = c - rows;
@@ -303,6 +307,19 @@ static void draw(ax_ui *u, ax_rect r)
                  "%s %s: max|A-B| %.3g  cosine %.6f  SNR %s dB  %.3g%% out of tolerance", name, state, d->max_abs,
                  d->cosine, snr, n ? 100.0 * d->fail / n : 0.0);
     y++;
+    /* another layer (] included) or another order: the table starts at its
+     * top row, the worst channel by the sort, and selects it (before the
+     * maps are drawn), so the first row agrees with the figures above it */
+    if (S->shown_layer != u->cur || S->shown_col != S->col || S->shown_desc != S->desc) {
+        const chan *t = table(u, cmp, row);
+        if (t && S->c > 0) {
+            S->shown_layer = u->cur;
+            S->shown_col = S->col;
+            S->shown_desc = S->desc;
+            S->top = 0;
+            u->ch = t[0].ch;
+        }
+    }
     int left = r.y + r.h - y;
     int maps = left * 2 / 5;
     if (maps > 18) maps = 18;
@@ -311,8 +328,9 @@ static void draw(ax_ui *u, ax_rect r)
         y += maps + 1;
     }
     draw_table(u, y, x0, w, r.y + r.h - 1 - y, cmp, row);
-    ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "list: = agree  X first divergence  ! downstream  - not on B %s "
-                 "sorted by %s %s", ax_ui_sym(u, AX_S_DOT), columns[S->col].name, S->desc ? "desc" : "asc");
+    ax_ui_printf(u, r.y + r.h - 1, x0, w, AX_R_DIM, "row %d of %d %s sorted by %s %s %s / finds a channel %s list: = "
+                 "agree  X first divergence  ! downstream  - not on B", S->sel_row + 1, S->c, ax_ui_sym(u, AX_S_DOT),
+                 columns[S->col].name, S->desc ? "desc" : "asc", ax_ui_sym(u, AX_S_DOT), ax_ui_sym(u, AX_S_DOT));
 }
 
 static int key_sort(ax_ui *u, int k)
