@@ -48,6 +48,7 @@ start bug "diff $net --weights '$fx/bug_conv3_oi.safetensors' $good --mono '$img
 expect_re "Diff view" "diff --ui opens in the Diff view" 60
 expect_re "first divergence: conv3 \(\] jumps there\)" "the first divergence is named" 60
 expect_re "diagnosis: conv3: the kernels' O and I axes are swapped" "the diagnosis line is shown"
+expect_re "w\.transpose\(1, 0, 2, 3\)" "the whole diagnosis and its fix are shown, wrapped, not cut"
 m=$(row_mark conv3)
 [ "$m" = X ] && pass "conv3 is marked X in the layer list" || fail "conv3's mark is '$m', not X"
 m=$(row_mark conv2)

@@ -203,6 +203,26 @@ void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text)
     }
 }
 
+int ax_ui_wrap(ax_ui *u, int y, int x, int w, ax_role role, const char *text, int max)
+{
+    const char *p = text;
+    for (int line = 0; *p && line < max && w > 0; line++) {
+        int len = (int)strlen(p), take = len;
+        if (take > w) {
+            take = w;
+            while (take > 0 && p[take] != ' ') take--;
+            if (take == 0) take = w;
+        }
+        char buf[1100];
+        if (take > (int)sizeof buf - 1) take = (int)sizeof buf - 1;
+        snprintf(buf, sizeof buf, "%.*s", take, p);
+        ax_ui_put(u, y++, x, w, role, buf);
+        p += take;
+        while (*p == ' ') p++;
+    }
+    return y;
+}
+
 int ax_ui_kv(ax_ui *u, int y, int x, int w, const char *key, const char *fmt, ...)
 {
     char buf[512];

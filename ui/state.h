@@ -175,11 +175,11 @@ typedef struct ax_ui {
     int follow;               /* the current layer moves along with the computation */
     int wstats_seen;
     char backend_desc[160];
-    char msg[320];
+    char msg[1024];      /* whole: the diagnosis and its fix are not cut */
     ax_role msg_role;
 
     /* what was said: load messages first, then every status message */
-    char log[AX_LOG_MAX][400];
+    char log[AX_LOG_MAX][1024];
     ax_role log_role[AX_LOG_MAX];
     int nlog, log_total;
 

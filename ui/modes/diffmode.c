@@ -311,9 +311,9 @@ static int sync(ax_ui *u)
         if (c->compared == 0)
             ax_ui_say(u, AX_R_WARN, "diff: side B has none of side A's tensors");
         else if (c->first < 0)
-            ax_ui_say(u, AX_R_GOOD, "diff: all %d compared tensors agree with %.200s", c->compared, D->label);
+            ax_ui_say(u, AX_R_GOOD, "diff: all %d compared tensors agree with %s", c->compared, D->label);
         else
-            ax_ui_say(u, AX_R_BAD, "diff: first divergence at %s (] jumps there): %.200s", c->rows[c->first].name,
+            ax_ui_say(u, AX_R_BAD, "diff: first divergence at %s (] jumps there): %s", c->rows[c->first].name,
                       D->diag);
     }
     return 0;
@@ -422,7 +422,7 @@ static int key(ax_ui *u, int k)
     }
     u->follow = 0;
     u->cur = c->rows[c->first].layer;
-    ax_ui_say(u, AX_R_BAD, "first divergence: %s: %.300s", c->rows[c->first].name, D->diag);
+    ax_ui_say(u, AX_R_BAD, "first divergence: %s: %s", c->rows[c->first].name, D->diag);
     return 1;
 }
 

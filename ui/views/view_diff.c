@@ -282,7 +282,10 @@ static void draw(ax_ui *u, ax_rect r)
     } else {
         const ax_cmp_row *f = &cmp->rows[cmp->first];
         ax_ui_printf(u, y++, x0, w, AX_R_BAD, "first divergence: %s (] jumps there)", f->name);
-        ax_ui_printf(u, y++, x0, w, AX_R_ACCENT, "diagnosis: %s", ax_ui_diff_diagnosis(u));
+        /* the whole diagnosis and its fix, wrapped (the Messages view keeps it too) */
+        char diag[700];
+        snprintf(diag, sizeof diag, "diagnosis: %s", ax_ui_diff_diagnosis(u));
+        y = ax_ui_wrap(u, y, x0, w, AX_R_ACCENT, diag, 4);
     }
     if (!row || !row->b) {
         ax_ui_notice(u, r, y + 1, "Side B has no tensor for this layer.");

@@ -40,24 +40,9 @@ static void pad_text(const ax_layer *l, char *buf, size_t size)
  * lines run longer than a pane is wide); at most `max` lines. */
 static int kv_wrapped(ax_ui *u, int y, int x, int w, const char *key, const char *text, int max)
 {
-    int vw = w - 12;
-    if (vw < 16) return ax_ui_kv(u, y, x, w, key, "%s", text);
+    if (w - 12 < 16) return ax_ui_kv(u, y, x, w, key, "%s", text);
     ax_ui_put(u, y, x, w, AX_R_ACCENT, key);
-    const char *p = text;
-    for (int line = 0; *p && line < max; line++) {
-        int len = (int)strlen(p), take = len;
-        if (len > vw) {
-            take = vw;
-            while (take > 0 && p[take] != ' ') take--;
-            if (take == 0) take = vw;
-        }
-        char buf[512];
-        snprintf(buf, sizeof buf, "%.*s", take, p);
-        ax_ui_put(u, y++, x + 12, vw, AX_R_NORMAL, buf);
-        p += take;
-        while (*p == ' ') p++;
-    }
-    return y;
+    return ax_ui_wrap(u, y, x + 12, w - 12, AX_R_NORMAL, text, max);
 }
 
 /* One or two lines describing the layer's own parameters. */
