@@ -271,6 +271,42 @@ START_TEST(test_summary_text_json_diagram)
 }
 END_TEST
 
+/* The Summary view's table at a pane's width: every line fits, numbers
+ * abbreviated first, then columns dropped in the stated order and named. */
+START_TEST(test_summary_table_fits)
+{
+    ax_spec *spec = malloc(sizeof *spec);
+    ax_summary *s = malloc(sizeof *s);
+    ck_assert(spec && s);
+    ax_error err = {0};
+    ck_assert(ax_spec_load(spec, "caffe", &err) == AX_OK && ax_summary_build(s, spec, &err) == AX_OK);
+    static const struct { int width; const char *left_out; } cases[] = {
+        {200, ""}, {100, ""}, {70, "detail"}, {58, "detail, RF/jump"}, {48, "detail, RF/jump, type"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char left[80];
+        size_t need = ax_summary_table_fit(s, NULL, 0, cases[k].width, NULL, 0);
+        char *buf = malloc(need + 1);
+        ck_assert_uint_eq(ax_summary_table_fit(s, buf, need + 1, cases[k].width, left, sizeof left), need);
+        ck_assert_msg(!strcmp(left, cases[k].left_out), "width %d: left out '%s', expected '%s'", cases[k].width,
+                      left, cases[k].left_out);
+        for (char *line = buf; *line;) {
+            char *nl = strchr(line, '\n');
+            int len = nl ? (int)(nl - line) : (int)strlen(line);
+            ck_assert_msg(len <= cases[k].width, "width %d: a %d-character line: %.*s", cases[k].width, len, len, line);
+            line += len + (nl != NULL);
+        }
+        if (cases[k].width < 150) {
+            ck_assert_msg(strstr(buf, "210.8M"), "width %d: conv1's FLOPs not abbreviated:\n%s", cases[k].width, buf);
+            ck_assert_msg(strstr(buf, "act.mem"), "width %d: act.mem hidden:\n%s", cases[k].width, buf);
+        }
+        free(buf);
+    }
+    free(spec);
+    free(s);
+}
+END_TEST
+
 static void drop_norm1(ax_spec *spec)
 {
     for (int i = 0; i < spec->nlayers; i++)
@@ -366,6 +402,7 @@ static Suite *teach_suite(void)
     tcase_add_test(tc, test_receptive_fields_bvlc);
     tcase_add_test(tc, test_param_counts_match_pytorch);
     tcase_add_test(tc, test_summary_text_json_diagram);
+    tcase_add_test(tc, test_summary_table_fits);
     suite_add_tcase(s, tc);
     tc = tcase_create("whatif");
     tcase_set_timeout(tc, AX_CHECK_TIMEOUT);

@@ -24,6 +24,11 @@ expect "23/23" "a runs every layer" 60
 keys S
 expect "Summary view" "S opens the Summary view"
 expect "total: 35,188 parameters" "the summary's total (no weights needed)"
+expect "act.mem" "the Summary's table fits the pane with activation memory in sight"
+keys Right
+expect "the whole table, from column 17" "Right scrolls the whole table sideways"
+keys Left
+wait_gone "the whole table, from column" 10 && pass "Left goes back to the fitted table" || fail "Left did not go back"
 keys NPage
 expect "conv2 tower 1: 8..15" "the diagram draws conv2's towers side by side"
 expect "grouping saves 1,600 parameters" "what grouping saves in conv2"

@@ -77,6 +77,11 @@ ax_status ax_summary_build(ax_summary *s, const ax_spec *spec, ax_error *err);
 
 /* Writes the table (and totals) to buf; returns the length it needed. */
 size_t ax_summary_table(const ax_summary *s, char *buf, size_t size);
+/* The same table within width columns: numbers abbreviated (210.8M), then
+ * the columns dropped in the order detail, RF/jump, type, act.mem, whose
+ * names go to left_out ("detail, RF/jump"; empty when all fit). width <= 0
+ * or a table that fits: ax_summary_table. */
+size_t ax_summary_table_fit(const ax_summary *s, char *buf, size_t size, int width, char *left_out, size_t lsize);
 /* Writes the ASCII diagram: one box per weighted or pooling step, the two
  * towers of a grouped layer side by side. */
 size_t ax_summary_diagram(const ax_summary *s, char *buf, size_t size);

@@ -186,6 +186,98 @@ size_t ax_summary_table(const ax_summary *s, char *buf, size_t size)
     return o.len;
 }
 
+/* 210830400 -> "210.8M", 34944 -> "34.9k", 0 -> "0" */
+static char *short_count(char *buf, size_t size, double v)
+{
+    if (v >= 1e9) snprintf(buf, size, "%.1fG", v / 1e9);
+    else if (v >= 1e6) snprintf(buf, size, "%.1fM", v / 1e6);
+    else if (v >= 1e3) snprintf(buf, size, "%.1fk", v / 1e3);
+    else snprintf(buf, size, "%.0f", v);
+    return buf;
+}
+
+/* The table's columns for a narrow pane, in the order they give way: the
+ * numbers are abbreviated first (210.8M for 210,830,400), then the columns
+ * are dropped, the detail first, then RF/jump, the type, act.mem. */
+enum { T_IDX, T_NAME, T_TYPE, T_DETAIL, T_OUT, T_PARAMS, T_FLOPS, T_RF, T_MEM, T_COLS };
+static const int drop_order[] = {T_DETAIL, T_RF, T_TYPE, T_MEM};
+
+size_t ax_summary_table_fit(const ax_summary *s, char *buf, size_t size, int width, char *left_out, size_t lsize)
+{
+    if (left_out && lsize) left_out[0] = 0;
+    if (width <= 0) return ax_summary_table(s, buf, size);
+    int full = 3 + 1 + 14 + 1 + 8 + 1 + 27 + 1 + 12 + 1 + 13 + 1 + 14 + 1 + 9 + 1 + 10;
+    if (full <= width) return ax_summary_table(s, buf, size);
+    int nw = 5;
+    for (int i = 0; i < s->nrows; i++) {
+        int l = (int)strlen(s->rows[i].name);
+        if (l > nw) nw = l;
+    }
+    if (nw > 14) nw = 14;
+    int w[T_COLS] = {3, nw, 7, 20, 11, 7, 7, 8, 9}, on[T_COLS];
+    for (int k = 0; k < T_COLS; k++) on[k] = 1;
+    int total = 0;
+    for (int k = 0; k < T_COLS; k++) total += w[k] + 1;
+    static const char *const names[T_COLS] = {"#", "layer", "type", "detail", "output", "params", "FLOPs", "RF/jump",
+                                              "act.mem"};
+    for (size_t d = 0; d < sizeof drop_order / sizeof *drop_order && total - 1 > width; d++) {
+        on[drop_order[d]] = 0;
+        total -= w[drop_order[d]] + 1;
+        if (left_out && lsize)
+            snprintf(left_out + strlen(left_out), lsize - strlen(left_out), "%s%s", left_out[0] ? ", " : "",
+                     names[drop_order[d]]);
+    }
+    outbuf o = {buf, size, 0};
+    if (size) buf[0] = 0;
+    out(&o, "%s: input %dx%dx%d\n", s->model, s->in_c, s->in_h, s->in_w);
+    char f[T_COLS][48];
+    for (int row = -1; row < s->nrows; row++) {
+        if (row < 0) {
+            for (int k = 0; k < T_COLS; k++) snprintf(f[k], sizeof f[k], "%s", names[k]);
+        } else {
+            const ax_summary_row *r = &s->rows[row];
+            snprintf(f[T_IDX], sizeof f[0], "%d", row);
+            snprintf(f[T_NAME], sizeof f[0], "%.*s", nw, r->name);
+            snprintf(f[T_TYPE], sizeof f[0], "%.7s", ax_layer_type_name(r->type));
+            snprintf(f[T_DETAIL], sizeof f[0], "%.20s", r->detail);
+            shape_text(f[T_OUT], sizeof f[0], r);
+            short_count(f[T_PARAMS], sizeof f[0], (double)r->params);
+            short_count(f[T_FLOPS], sizeof f[0], r->flops);
+            rf_text(f[T_RF], sizeof f[0], &r->rf);
+            mem_text(f[T_MEM], sizeof f[0], (double)r->act_bytes);
+        }
+        int first = 1;
+        for (int k = 0; k < T_COLS; k++) {
+            if (!on[k]) continue;
+            int right = k >= T_PARAMS;   /* numbers line up on the right */
+            out(&o, right ? "%s%*.*s" : "%s%-*.*s", first ? "" : " ", w[k], w[k], f[k]);
+            first = 0;
+        }
+        out(&o, "\n");
+    }
+    /* the totals in full where they fit, abbreviated where not */
+    char line[256];
+    snprintf(line, sizeof line, "total: %s parameters, %s FLOPs per image", grouped(f[0], sizeof f[0],
+             (double)s->params), grouped(f[1], sizeof f[1], s->flops));
+    if ((int)strlen(line) > width)
+        snprintf(line, sizeof line, "total: %s parameters, %s FLOPs per image", short_count(f[0], sizeof f[0],
+                 (double)s->params), short_count(f[1], sizeof f[1], s->flops));
+    out(&o, "%s\n", line);
+    for (int i = 0; i < s->nrows; i++) {
+        const ax_summary_row *r = &s->rows[i];
+        if (r->groups < 2) continue;
+        snprintf(line, sizeof line, "grouping saves %s parameters and %s FLOPs in %s", grouped(f[0], sizeof f[0],
+                 (double)(r->params_ungrouped - r->params)), grouped(f[1], sizeof f[1], r->flops_ungrouped - r->flops),
+                 r->name);
+        if ((int)strlen(line) > width)
+            snprintf(line, sizeof line, "%s grouped: -%s params, -%s FLOPs", r->name, short_count(f[0], sizeof f[0],
+                     (double)(r->params_ungrouped - r->params)), short_count(f[1], sizeof f[1],
+                     r->flops_ungrouped - r->flops));
+        out(&o, "%s\n", line);
+    }
+    return o.len;
+}
+
 /* ---- diagram --------------------------------------------------------------- */
 
 #define DIAGRAM_W 66
