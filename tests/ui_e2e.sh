@@ -428,6 +428,11 @@ else
 fi
 keys 8
 expect "then centre crop" "the input view reads without colours"
+# Groups at 80x24: tiles of at least 8x4 cells, each under its channel's number
+keys g; keys -l conv2; keys Enter
+keys 5
+expect "tower A: channels 0-127" "the Groups view at 80x24"
+expect_re "[|│] 0 +1 +128 +129" "the tiles carry their channel numbers, towers side by side"
 keys q
 expect "EXIT=0" "q quits the mono session"
 

@@ -76,14 +76,18 @@ static void draw(ax_ui *u, ax_rect r)
         lc->towers = G;
     }
     int colw = (r.w - 1 - (G - 1) * 2) / G;
+    /* a tile is never smaller than 8x4 cells (at 80x24 a 3x1 map shows
+     * nothing): fewer tiles per row then, and the rest scroll */
     int tw = colw / 6 - 1;
     if (tw > 12) tw = 12;
-    if (tw < 3) tw = 3;
+    if (tw < 8) tw = colw >= 8 ? 8 : colw;
     int th = tw / 2 > 0 ? tw / 2 : 1;
     int per_row = (colw + 1) / (tw + 1);
     if (per_row < 1) per_row = 1;
     int ytiles = r.y + 1 + (src == i ? 7 : 6);   /* below the stats, A - B and the savings line */
-    int nrows_vis = (r.y + r.h - 1 - ytiles) / (th + 1);
+    int step = th + 2;                          /* the channel's number above each tile */
+    int nrows_vis = (r.y + r.h - 1 - ytiles) / step;
+    if (nrows_vis < 1) nrows_vis = 1;
     int total_rows = (per + per_row - 1) / per_row;
     if (S->top > total_rows - nrows_vis) S->top = total_rows - nrows_vis;
     if (S->top < 0) S->top = 0;
@@ -107,8 +111,10 @@ static void draw(ax_ui *u, ax_rect r)
         for (int k = 0; k < nrows_vis * per_row; k++) {
             int c = (S->top * per_row) + k;
             if (c >= per) break;
-            int ty = ytiles + (k / per_row) * (th + 1), tx = x + (k % per_row) * (tw + 1);
+            int ty = ytiles + (k / per_row) * step, tx = x + (k % per_row) * (tw + 1);
             int ch = g * per + c;
+            if (ty + 1 + th > r.y + r.h) break;
+            ax_ui_printf(u, ty++, tx, tw, ch == u->ch ? AX_R_SELECT : AX_R_DIM, "%d", ch);
             if (hw > 1)
                 ax_ui_heat_map(u, ty, tx, th, tw, data + (size_t)ch * hw, lc->h, lc->w, lc->all.min, lc->all.max);
             else
