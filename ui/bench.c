@@ -95,6 +95,8 @@ int ax_ui_bench(ax_net *net, const ax_ui_config *cfg, int cols, int rows, ax_err
         { "filters", AX_V_FILTERS, conv, 0, KEY_DOWN, KEY_UP },
         { "input", AX_V_INPUT, -1, 0, 0, 0 },
         { "messages", AX_V_MESSAGES, conv, 0, KEY_DOWN, KEY_UP },
+        { "summary", AX_V_SUMMARY, conv, 0, KEY_DOWN, KEY_UP },
+        { "explain", AX_V_HEATMAP, conv, 'e', KEY_DOWN, KEY_UP },   /* e opens it on the heatmap's cell */
         { "help", AX_V_TENSOR, conv, 0, 0, 0 },
     };
     int ncase = (int)(sizeof cases / sizeof cases[0]);
