@@ -69,14 +69,16 @@ static ax_status check_jpeg_dht(const uint8_t *b, size_t n, const char *name, ax
  * past the end of its (never built) table: every table a scan uses must come
  * from an earlier DHT. The markers are walked as a decoder walks them (a
  * scan's entropy-coded data runs to the next FF that is neither a stuffed
- * 00 nor a restart marker); a stream that breaks off is left to stb. */
+ * 00 nor a restart marker, and bytes between segments are skipped as stb
+ * skips them); a stream that breaks off is left to stb. */
 static ax_status check_jpeg_tables(const uint8_t *b, size_t n, const char *name, ax_error *err)
 {
     unsigned defined = 0;   /* bit class*4 + id */
     int progressive = 0;
     size_t p = 2;
     while (p + 1 < n) {
-        if (b[p] != 0xFF) return AX_OK;
+        /* stb skips bytes between segments until the next FF: so does this walk */
+        while (p < n && b[p] != 0xFF) p++;
         while (p < n && b[p] == 0xFF) p++;
         if (p >= n) return AX_OK;
         uint8_t m = b[p++];
