@@ -203,6 +203,24 @@ void ax_ui_notice(ax_ui *u, ax_rect r, int y, const char *text)
     }
 }
 
+int ax_ui_wrap_rows(const char *text, int w)
+{
+    int rows = 0;
+    const char *p = text;
+    while (*p && w > 0) {
+        int len = (int)strlen(p), take = len;
+        if (take > w) {
+            take = w;
+            while (take > 0 && p[take] != ' ') take--;
+            if (take == 0) take = w;
+        }
+        rows++;
+        p += take;
+        while (*p == ' ') p++;
+    }
+    return rows;
+}
+
 int ax_ui_wrap(ax_ui *u, int y, int x, int w, ax_role role, const char *text, int max)
 {
     const char *p = text;

@@ -65,6 +65,8 @@ void ax_ui_bar(ax_ui *u, int y, int x, int w, double frac, ax_role r);
 /* "key     value" on row y; returns the next row. */
 /* text wrapped at spaces into w cells from (y, x), at most max lines; returns the next y */
 int ax_ui_wrap(ax_ui *u, int y, int x, int w, ax_role role, const char *text, int max);
+/* the rows ax_ui_wrap takes for text in w cells */
+int ax_ui_wrap_rows(const char *text, int w);
 int ax_ui_kv(ax_ui *u, int y, int x, int w, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 /* Cells (rows, cols) an (h, w) map takes when fitted into avail_rows x

@@ -280,6 +280,8 @@ void ax_ui_handle_key(ax_ui *u, int k)
             u->modes[m]->prompt_key(u, k);
             return;
         }
+    for (int m = 0; m < AX_M_COUNT; m++)
+        if (u->modes[m]->key_first && u->modes[m]->key_first(u, k)) return;
     if (u->help) {
         if (k == 'Q') u->quit = 1;
         else u->help = ax_ui_help_key(u, k);

@@ -25,7 +25,7 @@ enum {
 };
 
 /* The modes, in the order the loop asks them (ui/modes/modes.c). */
-enum { AX_M_PROMPT, AX_M_DIFF, AX_M_GRAD, AX_M_WHATIF, AX_M_COUNT };
+enum { AX_M_PROMPT, AX_M_DIFF, AX_M_GRAD, AX_M_WHATIF, AX_M_TOUR, AX_M_COUNT };
 
 /* What a piece of text is; in mono each role becomes an attribute. */
 typedef enum {
@@ -112,6 +112,8 @@ typedef struct {
     void (*prompt_key)(struct ax_ui *u, int k);
     void (*prompt_draw)(struct ax_ui *u, int y);
     int (*bottom)(struct ax_ui *u, int y);  /* its bottom line; 1 when drawn */
+    /* before the views and the global map (after an open prompt): 1 when it took key k */
+    int (*key_first)(struct ax_ui *u, int k);
     /* the layer list: the role and one-cell mark of layer i; 0 for none */
     int (*mark)(const struct ax_ui *u, int i, ax_role *role, const char **mark);
     /* while it is on: the view that stands in for view v (NULL: none) */

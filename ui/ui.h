@@ -17,6 +17,7 @@ typedef struct {
     int topk;                 /* rows of the Top-k view (0: 5) */
     int mono;                 /* 1: no colours (NO_COLOR set or --mono) */
     int bench_frames;         /* ax_ui_bench: frames per view (0: 40) */
+    int tour;                 /* 1: the guided tour starts with the workbench (--tour) */
     const char *messages;     /* what loading said, one "note: ..." or "warning: ..."
                                  a line (NULL: nothing); shown in the workbench */
     /* Diff mode from the start (alexscope diff --ui): side B as a net whose

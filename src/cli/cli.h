@@ -28,6 +28,7 @@ typedef struct {
     int batch;                /* bench only; dump takes the batch of its input */
     int runs;                 /* bench repetitions */
     int mono;
+    int tour;                 /* ui --tour */
     int ui_bench;             /* bench --ui */
     int batch_given;          /* --batch was on the command line */
     /* diff: --weights, --model, --device and --reference in the order given

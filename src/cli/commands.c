@@ -19,6 +19,7 @@ static const ax_cli_option options[] = {
     {"topk", 'k', "K", "classes to show (default 5)"},
     {"input", 'i', "X.npy", "feed this (N, C, H, W) float32 tensor instead of an image"},
     {"mono", 0, NULL, "workbench: no colours (also when NO_COLOR is set)"},
+    {"tour", 0, NULL, "workbench: start with the guided tour (O in the workbench; n next, p back, Esc leaves)"},
     {"save-activations", 's', "DIR", "write DIR/<layer>.npy for every layer"},
     {"batch", 'b', "N", "batch size"},
     {"runs", 'r', "N", "timed runs after the warm-up (default 10)"},
@@ -55,7 +56,7 @@ static const ax_cli_option options[] = {
 
 static const ax_cli_command commands[] = {
     {"ui", "the workbench on an IMAGE or --input X.npy (the default command)",
-     "alexscope [ui] [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input mono help",
+     "alexscope [ui] [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input mono tour help",
      "alexscope --model torchvision samples/chelsea.png", ax_cmd_ui},
     {"dump", "one row per layer (shape, min, mean, max, std, % zeros, ms), then the top-k",
      "alexscope dump [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input save-activations help",

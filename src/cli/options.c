@@ -76,6 +76,7 @@ void ax_cli_usage(FILE *f, const ax_cli_command *commands)
         "      --ui                bench: time the workbench views instead of the layers;\n"
         "                          diff: open the workbench in its Diff view (one input)\n"
         "      --mono              workbench: no colours (also when NO_COLOR is set)\n"
+        "      --tour              workbench: start with the guided tour (O in the workbench)\n"
         "      --atol X            diff: absolute tolerance; 'Xx' means X times the tensor's\n"
         "                          largest |B| (default 1e-4x)\n"
         "      --rtol Y            diff: relative tolerance (default 1e-3). An element fails\n"
@@ -179,14 +180,14 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
            OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT,
-           OPT_TF32, OPT_GPU, OPT_NO_CUDNN };
+           OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
         {"topk", required_argument, 0, 'k'}, {"input", required_argument, 0, 'i'},
         {"save-activations", required_argument, 0, 's'}, {"batch", required_argument, 0, 'b'},
         {"runs", required_argument, 0, 'r'}, {"lenient", no_argument, 0, OPT_LENIENT},
-        {"ui", no_argument, 0, OPT_UI}, {"mono", no_argument, 0, OPT_MONO},
+        {"ui", no_argument, 0, OPT_UI}, {"mono", no_argument, 0, OPT_MONO}, {"tour", no_argument, 0, OPT_TOUR},
         {"spec", no_argument, 0, OPT_SPEC}, {"load-only", no_argument, 0, OPT_LOAD_ONLY},
         {"reference", required_argument, 0, OPT_REFERENCE}, {"map", required_argument, 0, OPT_MAP},
         {"atol", required_argument, 0, OPT_ATOL}, {"rtol", required_argument, 0, OPT_RTOL},
@@ -261,6 +262,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_LENIENT: o->lenient = 1; break;
         case OPT_UI: o->ui_bench = 1; break;
         case OPT_MONO: o->mono = 1; break;
+        case OPT_TOUR: o->tour = 1; break;
         case OPT_SPEC: o->spec_text = 1; break;
         case OPT_LOAD_ONLY: o->load_only = 1; break;
         case OPT_CLASS: rc = parse_count("--class", optarg, 0, 1 << 30, &o->grad_class); break;
@@ -339,6 +341,7 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->labels = &s->labels;
     cfg->topk = o->topk;
     cfg->mono = o->mono || getenv("NO_COLOR");
+    cfg->tour = o->tour;
     cfg->side_open = ax_cli_side_open;
     cfg->side_close = ax_cli_side_close;
     cfg->side_ctx = (void *)o;
