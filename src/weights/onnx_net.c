@@ -141,7 +141,7 @@ static int layer_name(conv *c, const char *tensor, char *name)
         int clash = 0;
         for (int i = 0; i < c->out->layers && !clash; i++) clash = !strcmp(c->names[i], name);
         if (!clash) break;
-        snprintf(name, AX_NAME_MAX, "%.*s~%d", AX_NAME_MAX - 8, buf, k);
+        snprintf(name, AX_NAME_MAX, "%.*s~%d", AX_NAME_MAX - 12, buf, k);
     }
     if (c->out->layers >= AX_MAX_LAYERS) return 0;
     snprintf(c->names[c->out->layers++], AX_NAME_MAX, "%s", name);
@@ -1054,8 +1054,9 @@ static void write_preprocess(FILE *t, const char *known, int64_t H, int64_t W)
     } else {
         fprintf(t, "# not recognised as an AlexNet: preprocessing none, an image resized to the input\n"
                    "# and scaled to 0..1, RGB (--preprocess chooses another)\n");
+        /* the spec's sizes are HxW */
         fprintf(t, "preprocess  resize=%lldx%lld crop=%lldx%lld order=rgb scale=1 mean=0,0,0 std=1,1,1\n",
-                (long long)W, (long long)H, (long long)W, (long long)H);
+                (long long)H, (long long)W, (long long)H, (long long)W);
     }
 }
 
