@@ -128,7 +128,7 @@ def zoo_layers(w):
     return L
 
 
-def zoo_build(path, w, seed=8):
+def zoo_build(path, w, opset=8, seed=8):
     rng = np.random.default_rng(seed)
     L = zoo_layers(w)
     weights, nodes, inits = {}, [], []
@@ -147,27 +147,35 @@ def zoo_build(path, w, seed=8):
             nodes.append(helper.make_node("MaxPool", [head], [out], kernel_shape=[3, 3], strides=[2, 2],
                                           pads=[0, 0, 1, 1]))
         elif kind == "reshape":
-            weights[p["shape"]] = np.array([1, p["k"]], np.int64)
-            nodes.append(helper.make_node("Reshape", [head, p["shape"]], [out]))
+            if opset < 5:   # Reshape-1: the shape is an attribute
+                nodes.append(helper.make_node("Reshape", [head], [out], shape=[1, p["k"]]))
+            else:
+                weights[p["shape"]] = np.array([1, p["k"]], np.int64)
+                nodes.append(helper.make_node("Reshape", [head, p["shape"]], [out]))
         elif kind == "gemm":
             # fc8 small enough that the softmax is no one-hot and is compared too
             weights[p["w"]] = he(rng, (p["cout"], p["cin"]), p["cin"]) * (0.01 if p["cout"] == 1000 else 1)
             weights[p["b"]] = (rng.standard_normal(p["cout"]) * 0.1).astype(np.float32)
-            nodes.append(helper.make_node("Gemm", [head, p["w"], p["b"]], [out], transB=1))
+            extra = dict(broadcast=1) if opset < 7 else {}   # Gemm before 7 broadcasts C only when asked
+            nodes.append(helper.make_node("Gemm", [head, p["w"], p["b"]], [out], transB=1, **extra))
         elif kind == "dropout":
-            nodes.append(helper.make_node("Dropout", [head], [out, p["mask"]], ratio=0.5))
+            # ratio an attribute until opset 12 (then an input, here left to its default 0.5)
+            extra = dict(is_test=1, ratio=0.5) if opset < 7 else dict(ratio=0.5) if opset < 12 else {}
+            nodes.append(helper.make_node("Dropout", [head], [out, p["mask"]], **extra))
         elif kind == "softmax":
             nodes.append(helper.make_node("Softmax", [head], [out]))
         head = out
     for name, a in weights.items():
         inits.append(numpy_helper.from_array(a, name))
-    # IR 3: every initializer is a graph input too, after data_0
+    # IR 3 (the zoo's opsets 3 to 8): every initializer is a graph input too,
+    # after data_0; from opset 9 on (IR 4 and later) they need not be
     inputs = [helper.make_tensor_value_info("data_0", TensorProto.FLOAT, [1, 3, 224, 224])]
-    inputs += [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in inits]
+    if opset <= 8:
+        inputs += [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in inits]
     g = helper.make_graph(nodes, "bvlcalexnet", inputs,
                           [helper.make_tensor_value_info(head, TensorProto.FLOAT, [1, 1000])], inits)
-    m = helper.make_model(g, producer_name="onnx-caffe2", opset_imports=[helper.make_opsetid("", 8)])
-    m.ir_version = 3
+    m = helper.make_model(g, producer_name="onnx-caffe2", opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 3 if opset <= 8 else 7
     onnx.checker.check_model(m)
     onnx.save(m, path)
     return L, weights
@@ -222,18 +230,24 @@ def check_acts(label, acts, refs, layer_names):
 
 
 def mode_zoo(prog, tmp, w):
-    path = os.path.join(tmp, "bvlcalexnet.onnx")
-    L, weights = zoo_build(path, w)
+    """bvlcalexnet-8 as the zoo has it (kept as bvlcalexnet.onnx for the
+    preprocess mode), then the same net in the zoo's other forms: opset 3
+    (Reshape's shape an attribute, Gemm broadcast, Dropout is_test), 6, 12."""
     x = (np.random.default_rng(80).standard_normal((1, 3, 224, 224)) * 60).astype(np.float32)
     np.save(os.path.join(tmp, "zoo_in.npy"), x)
-    acts = os.path.join(tmp, "zoo_acts")
-    out = run([prog, "dump", "--model", path, "--input", os.path.join(tmp, "zoo_in.npy"), "--save-activations", acts])
-    print("zoo bvlcalexnet (opset 8, IR 3, width %g): %s" % (w, path))
-    if "preprocessing zoo" not in out:
-        fail("zoo: dump does not say the graph got the zoo's preprocessing:\n" + out[:600])
-    n = check_acts("zoo", acts, zoo_reference(L, weights, x), [name for _, name, _ in L])
-    if n != len(L):
-        fail("zoo: %d of %d layers compared" % (n, len(L)))
+    for opset in (8, 3, 6, 12):
+        label = "zoo_opset%d" % opset
+        path = os.path.join(tmp, "bvlcalexnet.onnx" if opset == 8 else "bvlcalexnet-%d.onnx" % opset)
+        L, weights = zoo_build(path, w, opset)
+        acts = os.path.join(tmp, label + "_acts")
+        out = run([prog, "dump", "--model", path, "--input", os.path.join(tmp, "zoo_in.npy"), "--save-activations",
+                   acts])
+        print("%s bvlcalexnet (opset %d, IR %d, width %g): %s" % (label, opset, 3 if opset <= 8 else 7, w, path))
+        if "preprocessing zoo" not in out:
+            fail("%s: dump does not say the graph got the zoo's preprocessing:\n%s" % (label, out[:600]))
+        n = check_acts(label, acts, zoo_reference(L, weights, x), [name for _, name, _ in L])
+        if n != len(L):
+            fail("%s: %d of %d layers compared" % (label, n, len(L)))
 
 
 # ---- torchvision: the module and its exports ----------------------------------

@@ -526,20 +526,27 @@ static int op_gemm(conv *c, const Onnx__NodeProto *n, int i, const char *name)
     return op_fc(c, n, i, name, W, (int)attr_int(n, "transB", 0), attr_float(n, "alpha", 1.0f), C, beta);
 }
 
-static int op_flatten(conv *c, const Onnx__NodeProto *n, int i, const char *name)
+static int write_flatten(conv *c, const char *name)
 {
-    if (!check_attrs(c, n, i, " axis ")) return 0;
-    int64_t axis = attr_int(n, "axis", 1);
-    if (axis < 0) axis += c->sh.rank;
-    if (axis != 1)
-        return !refuse(c, n, i, "axis=%lld is not supported (only 1: each image flattened on its own)",
-                       (long long)attr_int(n, "axis", 1));
     fprintf(c->body, "flatten  %s order=chw\n", name);
     int64_t k = 1;
     for (int d = 1; d < c->sh.rank; d++) k *= c->sh.d[d];
     c->sh.rank = 2;
     c->sh.d[1] = k;
     return 1;
+}
+
+/* Flatten, and a Reshape to (N, K) (its attributes read by op_reshape). */
+static int op_flatten(conv *c, const Onnx__NodeProto *n, int i, const char *name)
+{
+    if (!is_op(n, "Flatten")) return write_flatten(c, name);   /* a Reshape's attributes were read there */
+    if (!check_attrs(c, n, i, " axis ")) return 0;
+    int64_t axis = attr_int(n, "axis", 1);
+    if (axis < 0) axis += c->sh.rank;
+    if (axis != 1)
+        return !refuse(c, n, i, "axis=%lld is not supported (only 1: each image flattened on its own)",
+                       (long long)attr_int(n, "axis", 1));
+    return write_flatten(c, name);
 }
 
 /* Reshape by a constant shape: to (N, K) a C,H,W flatten, to the same
