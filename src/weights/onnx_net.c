@@ -1000,10 +1000,21 @@ static int walk_nodes(conv *c)
     return 1;
 }
 
+/* Text from the file (its name, the producer) as a spec line may carry it:
+ * printable ASCII, every other byte '?' (a spec is plain UTF-8 text, and a
+ * control byte or a lone 0x8b would make it one the parser refuses). */
+static void plain_text(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+    for (; src && *src && o + 1 < size; src++) dst[o++] = (unsigned char)*src >= ' ' && (unsigned char)*src < 0x7f ? *src : '?';
+    dst[o] = 0;
+}
+
 static void write_header(conv *c, FILE *out, const Onnx__ModelProto *m, const char *known)
 {
-    const char *base = strrchr(c->file, '/');
-    base = base ? base + 1 : c->file;
+    const char *slash = strrchr(c->file, '/');
+    char base[120];
+    plain_text(base, sizeof base, slash ? slash + 1 : c->file);
     char stem[AX_NAME_MAX];
     size_t j = 0;
     for (const char *p = base; *p && j < sizeof stem - 1; p++)
@@ -1014,10 +1025,8 @@ static void write_header(conv *c, FILE *out, const Onnx__ModelProto *m, const ch
     fprintf(out, "# Net spec printed by `alexscope inspect --spec` from %s: the graph's own\n"
                  "# operators, each layer named after its node's output tensor.\n", base);
     fprintf(out, "name        %s\n", stem);
-    char producer[80] = "";
-    if (m->producer_name && m->producer_name[0])
-        for (size_t k = 0, o = 0; m->producer_name[k] && o < sizeof producer - 1; k++)
-            producer[o++] = (unsigned char)m->producer_name[k] < ' ' ? ' ' : m->producer_name[k], producer[o] = 0;
+    char producer[80];
+    plain_text(producer, sizeof producer, m->producer_name);
     fprintf(out, "description ONNX graph (IR %lld, opset %lld%s%s) read from %s%s%s\n", (long long)m->ir_version,
             (long long)c->opset, producer[0] ? ", by " : "", producer, base,
             !known ? "" : !strcmp(known, "torchvision") ? ": torchvision's AlexNet, preprocessing "
