@@ -23,6 +23,8 @@ expect 0 '^# recognised: bvlc AlexNet/CaffeNet as the ONNX model zoo converted i
 expect 0 '^preprocess +resize=224x224 crop=224 order=bgr scale=255 mean=103.939,116.779,123.68 std=1,1,1$' -- "$prog" inspect --spec "$zoo"
 expect 0 "^# recognised: torchvision's AlexNet: preprocessing torchvision" -- "$prog" inspect --spec "$tmp/tv_opset9.onnx"
 expect 0 '^# not recognised as an AlexNet: preprocessing none' -- "$prog" inspect --spec "$src/tests/fixtures/onnx/chain.onnx"
+expect 0 'recognised as bvlc AlexNet/CaffeNet, so an image gets preprocessing zoo' -- "$prog" inspect "$zoo"
+expect 0 "recognised as torchvision's AlexNet, so an image gets preprocessing torchvision" -- "$prog" inspect "$tmp/tv_view_opset13.onnx"
 img=$src/samples/chelsea.png
 expect 0 '^preprocess caffe: resized to 256x256, centre crop 227x227, BGR, 0..255, minus mean \(104, 117, 123\) \(the model.s\)$' -- "$prog" dump "$img"
 expect 0 '^preprocess torchvision: shorter side resized to 256, centre crop 224x224, RGB, 0..1, .*\(the model.s\)$' -- "$prog" dump --model torchvision "$img"

@@ -491,6 +491,10 @@ ax_status ax_onnx_parse(ax_wfile *f, const void *buf, size_t size, const char *f
         if (net.text) {
             ax_wfile_fact(f, "runs as a net of %d layers from input '%s' to output '%s' (inspect --spec prints it)",
                           net.layers, net.input, net.output);
+            ax_wfile_fact(f, "%s, so an image gets preprocessing %s (--preprocess chooses another)",
+                          !strcmp(net.preprocess, "none") ? "not recognised as an AlexNet"
+                          : !strcmp(net.preprocess, "torchvision") ? "recognised as torchvision's AlexNet"
+                          : "recognised as bvlc AlexNet/CaffeNet", net.preprocess);
             for (int i = 0; i < net.njobs && !st; i++) st = run_job(f, &net.jobs[i], file, err);
         } else {
             ax_wfile_fact(f, "not a net alexscope runs: %s", net.why);

@@ -1124,6 +1124,7 @@ ax_status ax_onnx_to_net(const Onnx__ModelProto *m, const char *file, ax_onnx_ne
         else {
             int64_t C = in.d[1], H = in.rank == 4 ? in.d[2] : 1, W = in.rank == 4 ? in.d[3] : 1;
             const char *known = recognise(&c, C, H, W);
+            snprintf(out->preprocess, sizeof out->preprocess, "%s", known ? known : "none");
             write_header(&c, t, m, known);
             fprintf(t, "input       %lld %lld %lld\n", (long long)C, (long long)H, (long long)W);
             write_preprocess(t, known, H, W);
