@@ -33,6 +33,21 @@ void ax_resize_bilinear(float *dst, int dw, int dh, const unsigned char *src, in
  * The spec's input size must equal the crop size. */
 ax_status ax_preprocess_image(float *out, const ax_image *img, const ax_spec *spec, ax_error *err);
 
+/* The named preprocessings (src/input/preprocess.c) for a net whose input
+ * is in_h x in_w: caffe (256x256, centre crop, BGR 0..255 minus 104, 117,
+ * 123), zoo (the ONNX model zoo's: the whole image resized to the input, no
+ * crop, BGR 0..255 minus 103.939, 116.779, 123.68), torchvision (shorter
+ * side 256 for 224, centre crop, RGB 0..1, ImageNet mean and std), none (the
+ * image resized to the input, RGB 0..1). ax_preprocess_preset returns -1
+ * for another name; ax_preprocess_name gives the preset p equals, or
+ * "custom"; ax_preprocess_text one line in words; ax_preprocess_line the
+ * spec's key=value form. */
+const char *ax_preprocess_names(void);   /* "caffe|torchvision|zoo|none" */
+int ax_preprocess_preset(ax_preprocess *p, const char *name, int in_h, int in_w);
+const char *ax_preprocess_name(const ax_preprocess *p, int in_h, int in_w);
+char *ax_preprocess_text(char *buf, size_t size, const ax_preprocess *p);
+char *ax_preprocess_line(char *buf, size_t size, const ax_preprocess *p);
+
 /* Reads a float32 .npy of shape (N, C, H, W) (or (C, H, W), taken as N = 1).
  * *data is malloc'ed; the caller frees it. */
 ax_status ax_input_npy_load(float **data, int *n, int *c, int *h, int *w,

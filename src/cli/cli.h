@@ -21,6 +21,7 @@ typedef struct {
     int no_cudnn;             /* --no-cudnn: CUDA convolutions by im2col + cuBLAS */
     const char *image;
     const char *input_npy;
+    const char *preprocess;   /* --preprocess caffe|torchvision|zoo|none [key=value ...] */
     const char *save_dir;
     int lenient;
     int threads;              /* 0: all cores */

@@ -99,6 +99,13 @@ int ax_cmd_dump(const ax_cli_opts *o)
     printf("weights  %s\n", ax_cli_weights_label(net));
     printf("device   %s\n", desc);
     printf("input    %s %s\n", o->input_npy ? o->input_npy : o->image, ax_tensor_shape_str(&net->input, shape, sizeof shape));
+    const char *pre_name = ax_preprocess_name(&net->spec.pre, net->spec.in_h, net->spec.in_w);
+    char pre_text[300];
+    if (o->input_npy)
+        printf("preprocess none: the tensor is the net's input as it is (an image would get %s)\n", pre_name);
+    else
+        printf("preprocess %s: %s (%s)\n", pre_name, ax_preprocess_text(pre_text, sizeof pre_text, &net->spec.pre),
+               o->preprocess ? "--preprocess" : "the model's");
     printf("\n%3s  %-14s %-8s %-18s %11s %11s %11s %11s %7s %8s\n", "#", "layer", "type", "shape", "min", "mean",
            "max", "std", "zeros", "ms");
     fflush(stdout);

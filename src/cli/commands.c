@@ -18,6 +18,7 @@ static const ax_cli_option options[] = {
     {"threads", 't', "N", "CPU threads (default: all cores)"},
     {"topk", 'k', "K", "classes to show (default 5)"},
     {"input", 'i', "X.npy", "feed this (N, C, H, W) float32 tensor instead of an image"},
+    {"preprocess", 0, "NAME", "an image's preprocessing: caffe|torchvision|zoo|none, then key=value"},
     {"mono", 0, NULL, "workbench: no colours (also when NO_COLOR is set)"},
     {"tour", 0, NULL, "workbench: start with the guided tour (O in the workbench; n next, p back, Esc leaves)"},
     {"save-activations", 's', "DIR", "write DIR/<layer>.npy for every layer"},
@@ -52,7 +53,7 @@ static const ax_cli_option options[] = {
     {NULL, 0, NULL, NULL},
 };
 
-#define RUN_OPTS "model weights lenient device gpu tf32 no-cudnn threads"
+#define RUN_OPTS "model weights lenient device gpu tf32 no-cudnn threads preprocess"
 
 static const ax_cli_command commands[] = {
     {"ui", "the workbench on an IMAGE or --input X.npy (the default command)",

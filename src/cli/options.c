@@ -69,6 +69,13 @@ void ax_cli_usage(FILE *f, const ax_cli_command *commands)
         "  -t, --threads N         CPU threads (default: all cores)\n"
         "  -k, --topk K            classes to show (default 5)\n"
         "  -i, --input X.npy       feed this tensor instead of an image (no preprocessing)\n"
+        "      --preprocess NAME   how an image becomes the input, instead of the spec's: caffe\n"
+        "                          (256x256, centre crop, BGR 0..255 minus 104,117,123), zoo (the\n"
+        "                          ONNX model zoo's: whole image to the input size, no crop, BGR\n"
+        "                          0..255 minus 103.939,116.779,123.68), torchvision (shorter side\n"
+        "                          256, centre crop 224, RGB 0..1, ImageNet mean/std) or none\n"
+        "                          (resized to the input, RGB 0..1); then, or alone, the spec's\n"
+        "                          key=value settings: --preprocess 'zoo mean=104,117,123'\n"
         "  -s, --save-activations DIR   dump: write DIR/<layer>.npy for every layer\n"
         "  -b, --batch N           bench: batch size (default 1)\n"
         "                          diff with a DIR of images: images per batch (default 8)\n"
@@ -175,12 +182,26 @@ static int looks_like_image(const char *path)
            (n >= 2 && !memcmp(b, "BM", 2)) || (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)));
 }
 
+/* --preprocess's first word: a preset or a key=value setting (the values
+ * are checked by the spec parser when the session opens). */
+static int check_preprocess(const char *s)
+{
+    size_t n = strcspn(s, " \t");
+    char word[32];
+    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ? n : sizeof word - 1), s);
+    ax_preprocess p;
+    if ((n < sizeof word && !ax_preprocess_preset(&p, word, 224, 224)) || memchr(s, '=', n)) return 0;
+    fprintf(stderr, "alexscope: --preprocess %s: expected %s, then (or only) key=value settings of a spec's "
+            "preprocess line (resize crop order scale mean std)\n", s, ax_preprocess_names());
+    return 2;
+}
+
 int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
 {
     enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
            OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT,
-           OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR };
+           OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR, OPT_PREPROCESS };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -203,6 +224,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"format", required_argument, 0, OPT_FORMAT},
         {"tf32", no_argument, 0, OPT_TF32}, {"gpu", required_argument, 0, OPT_GPU},
         {"no-cudnn", no_argument, 0, OPT_NO_CUDNN},
+        {"preprocess", required_argument, 0, OPT_PREPROCESS},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -291,6 +313,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_TF32: o->tf32 = 1; break;
         case OPT_GPU: rc = parse_count("--gpu", optarg, 0, 1023, &o->gpu); break;
         case OPT_NO_CUDNN: o->no_cudnn = 1; break;
+        case OPT_PREPROCESS: rc = check_preprocess(optarg); o->preprocess = optarg; break;
         case 'h': want_help = 1; break;   /* after the checks: a listed option must pass them */
         case 'V': print_version(); return 1;
         case ':':
@@ -410,6 +433,37 @@ static ax_status read_input(float **data, int *n, const ax_cli_session *s, const
     return st;
 }
 
+/* --preprocess on a loaded spec: a preset for its input size, and/or the
+ * key=value settings of a preprocess line over it, read by the spec parser
+ * itself so that they mean what they mean in a .net file. */
+static ax_status apply_preprocess(ax_spec *spec, const char *text, ax_error *err)
+{
+    size_t n = strcspn(text, " \t");
+    char word[32];
+    snprintf(word, sizeof word, "%.*s", (int)(n < sizeof word ? n : sizeof word - 1), text);
+    ax_preprocess base = spec->pre;
+    const char *rest = text;
+    if (n < sizeof word && !ax_preprocess_preset(&base, word, spec->in_h, spec->in_w)) rest = text + n;
+    rest += strspn(rest, " \t");
+    if (!*rest) {
+        spec->pre = base;
+        return AX_OK;
+    }
+    char line[400], doc[1200];
+    ax_preprocess_line(line, sizeof line, &base);
+    snprintf(doc, sizeof doc, "name p\ninput %d %d %d\npreprocess %s %.700s\nrelu r\n", spec->in_c, spec->in_h,
+             spec->in_w, line, rest);
+    ax_spec *tmp = malloc(sizeof *tmp);
+    if (!tmp) return ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    ax_status st = ax_spec_parse(tmp, doc, "--preprocess", err);
+    if (!st && (tmp->pre.crop_h != spec->in_h || tmp->pre.crop_w != spec->in_w))
+        st = ax_fail(err, AX_ERR_ARG, "--preprocess %s: its crop %dx%d is not the %s model's %dx%d input", text,
+                     tmp->pre.crop_h, tmp->pre.crop_w, spec->name, spec->in_h, spec->in_w);
+    if (!st) spec->pre = tmp->pre;
+    free(tmp);
+    return st;
+}
+
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -442,6 +496,7 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     st = ax_spec_load(&s->spec, model, err);
     free(fit);
     if (st) return st;
+    if (o->preprocess && (st = apply_preprocess(&s->spec, o->preprocess, err))) return st;
     /* a model file that holds its weights (.onnx) loads them unless others are given */
     const char *weights = o->weights ? o->weights : s->spec.weights_path[0] ? s->spec.weights_path : NULL;
     if (weights && !o->weights) {

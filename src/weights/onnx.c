@@ -322,8 +322,12 @@ ax_status ax_onnx_values_of(const Onnx__TensorProto *t, int want_int, const char
         if (have != (size_t)n)
             return ax_fail(err, AX_ERR_FORMAT, "%s: tensor '%s' holds %zu values, its shape needs %lld", file,
                            tname(t), have, (long long)n);
-        if (dt == AX_ONNX_FLOAT) { v->f = t->float_data; return AX_OK; }
-        if (dt == AX_ONNX_INT64) { v->i = t->int64_data; return AX_OK; }
+        /* a tensor of no elements has no array (NULL): an empty one stands
+         * in, so no caller copies from NULL (fuzz_onnx, UBSan) */
+        static const float no_floats[1];
+        static const int64_t no_ints[1];
+        if (dt == AX_ONNX_FLOAT) { v->f = t->float_data ? t->float_data : no_floats; return AX_OK; }
+        if (dt == AX_ONNX_INT64) { v->i = t->int64_data ? t->int64_data : no_ints; return AX_OK; }
     }
     /* raw little-endian bytes of a float32 or int64 are used as they are */
     if (raw && dt == AX_ONNX_FLOAT && !ext && ((uintptr_t)raw & 3) == 0) { v->f = (const float *)raw; return AX_OK; }
@@ -487,6 +491,10 @@ ax_status ax_onnx_parse(ax_wfile *f, const void *buf, size_t size, const char *f
         if (net.text) {
             ax_wfile_fact(f, "runs as a net of %d layers from input '%s' to output '%s' (inspect --spec prints it)",
                           net.layers, net.input, net.output);
+            ax_wfile_fact(f, "%s, so an image gets preprocessing %s (--preprocess chooses another)",
+                          !strcmp(net.preprocess, "none") ? "not recognised as an AlexNet"
+                          : !strcmp(net.preprocess, "torchvision") ? "recognised as torchvision's AlexNet"
+                          : "recognised as bvlc AlexNet/CaffeNet", net.preprocess);
             for (int i = 0; i < net.njobs && !st; i++) st = run_job(f, &net.jobs[i], file, err);
         } else {
             ax_wfile_fact(f, "not a net alexscope runs: %s", net.why);

@@ -62,6 +62,7 @@ typedef struct {
     int nodes, layers;
     char input[AX_NAME_MAX], output[AX_NAME_MAX];
     Onnx__TensorProto **synth;   /* tensors made from Constant's value_* attributes */
+    char preprocess[16];     /* the preprocessing its spec gives: zoo, caffe, torchvision or none */
     int nsynth;
 } ax_onnx_net;
 

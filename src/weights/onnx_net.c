@@ -17,6 +17,9 @@
 #include <string.h>
 
 #define MAX_OPSET 17
+/* A folded shape's batch size (see shape_op); shapes of at most 8 values */
+#define AX_BATCH_DIM (INT64_MIN + 7)
+#define SHAPE_MAX 8
 
 /* ---- names: initializers and constants by tensor name ------------------- */
 
@@ -84,6 +87,7 @@ typedef struct {
     shape sh;
     char names[AX_MAX_LAYERS][AX_NAME_MAX];
     int has_lrn, first_conv_out, last_fc_out;
+    int nconv, nfc, conv1_k, conv1_s, conv1_p;   /* what recognises AlexNet */
     ax_error *err;
     ax_status status;        /* an error (not a refusal) met on the way */
 } conv;
@@ -139,7 +143,7 @@ static int layer_name(conv *c, const char *tensor, char *name)
         int clash = 0;
         for (int i = 0; i < c->out->layers && !clash; i++) clash = !strcmp(c->names[i], name);
         if (!clash) break;
-        snprintf(name, AX_NAME_MAX, "%.*s~%d", AX_NAME_MAX - 8, buf, k);
+        snprintf(name, AX_NAME_MAX, "%.*s~%d", AX_NAME_MAX - 12, buf, k);
     }
     if (c->out->layers >= AX_MAX_LAYERS) return 0;
     snprintf(c->names[c->out->layers++], AX_NAME_MAX, "%s", name);
@@ -234,13 +238,20 @@ static int has_input(const Onnx__NodeProto *n, size_t k)
     return k < n->n_input && n->input[k] && n->input[k][0];
 }
 
-/* How many later nodes and graph outputs use tensor `name`. */
+static int is_op(const Onnx__NodeProto *n, const char *op)
+{
+    return n->op_type && !strcmp(n->op_type, op);
+}
+
+/* How many later nodes and graph outputs use tensor `name` (Shape nodes
+ * not counted: shape_op folds them). */
 static int uses(const conv *c, const char *name, int after)
 {
     int u = 0;
     if (!name || !name[0]) return 0;
     for (size_t i = (size_t)after + 1; i < c->g->n_node; i++)
-        for (size_t k = 0; k < c->g->node[i]->n_input; k++)
+        /* a Shape node reads only the shape, which the chain knows */
+        for (size_t k = 0; k < c->g->node[i]->n_input && !is_op(c->g->node[i], "Shape"); k++)
             u += c->g->node[i]->input[k] && !strcmp(c->g->node[i]->input[k], name);
     for (size_t k = 0; k < c->g->n_output; k++) u += c->g->output[k]->name && !strcmp(c->g->output[k]->name, name);
     return u;
@@ -379,7 +390,13 @@ static int op_conv(conv *c, const Onnx__NodeProto *n, int i, const char *name)
     int64_t ws[4] = {O, Ig, KH, KW};
     if (!add_job(c, name, "weight", W, 4, ws, 0, 1.0f, 0)) return 0;
     if (B && !add_job(c, name, "bias", B, 1, &O, 0, 1.0f, 0)) return 0;
-    if (!c->first_conv_out) c->first_conv_out = (int)O;
+    if (!c->first_conv_out) {
+        c->first_conv_out = (int)O;
+        c->conv1_k = KH == KW ? (int)KH : 0;
+        c->conv1_s = w.s[0] == w.s[1] ? (int)w.s[0] : 0;
+        c->conv1_p = w.p[0] == w.p[1] && w.p[1] == w.p[2] && w.p[2] == w.p[3] ? (int)w.p[0] : -1;
+    }
+    c->nconv++;
     c->sh.d[1] = O; c->sh.d[2] = oh; c->sh.d[3] = ow;
     return 1;
 }
@@ -494,6 +511,7 @@ static int op_fc(conv *c, const Onnx__NodeProto *n, int i, const char *name, con
     if (!add_job(c, name, "weight", W, 2, ws, !trans_b, alpha, 0)) return 0;
     if (C && !add_job(c, name, "bias", C, 1, &out, 0, beta, bcast)) return 0;
     c->last_fc_out = (int)out;
+    c->nfc++;
     c->sh.d[1] = out;
     return 1;
 }
@@ -510,20 +528,27 @@ static int op_gemm(conv *c, const Onnx__NodeProto *n, int i, const char *name)
     return op_fc(c, n, i, name, W, (int)attr_int(n, "transB", 0), attr_float(n, "alpha", 1.0f), C, beta);
 }
 
-static int op_flatten(conv *c, const Onnx__NodeProto *n, int i, const char *name)
+static int write_flatten(conv *c, const char *name)
 {
-    if (!check_attrs(c, n, i, " axis ")) return 0;
-    int64_t axis = attr_int(n, "axis", 1);
-    if (axis < 0) axis += c->sh.rank;
-    if (axis != 1)
-        return !refuse(c, n, i, "axis=%lld is not supported (only 1: each image flattened on its own)",
-                       (long long)attr_int(n, "axis", 1));
     fprintf(c->body, "flatten  %s order=chw\n", name);
     int64_t k = 1;
     for (int d = 1; d < c->sh.rank; d++) k *= c->sh.d[d];
     c->sh.rank = 2;
     c->sh.d[1] = k;
     return 1;
+}
+
+/* Flatten, and a Reshape to (N, K) (its attributes read by op_reshape). */
+static int op_flatten(conv *c, const Onnx__NodeProto *n, int i, const char *name)
+{
+    if (!is_op(n, "Flatten")) return write_flatten(c, name);   /* a Reshape's attributes were read there */
+    if (!check_attrs(c, n, i, " axis ")) return 0;
+    int64_t axis = attr_int(n, "axis", 1);
+    if (axis < 0) axis += c->sh.rank;
+    if (axis != 1)
+        return !refuse(c, n, i, "axis=%lld is not supported (only 1: each image flattened on its own)",
+                       (long long)attr_int(n, "axis", 1));
+    return write_flatten(c, name);
 }
 
 /* Reshape by a constant shape: to (N, K) a C,H,W flatten, to the same
@@ -548,6 +573,11 @@ static int op_reshape(conv *c, const Onnx__NodeProto *n, int i, const char *name
     for (int d = 0; d < c->sh.rank; d++) total *= c->sh.d[d];
     int infer = -1;
     for (size_t k = 0; k < rank; k++) {
+        if (t[k] == AX_BATCH_DIM) {
+            /* the batch size from a folded Shape: only as the first dim */
+            if (k) return !refuse(c, n, i, "its shape puts the batch size at dim %zu: not supported", k);
+            t[k] = c->sh.d[0];
+        }
         if (t[k] == 0 && !allowzero) {
             if ((int)k >= c->sh.rank) return !refuse(c, n, i, "shape entry %zu is 0 past the input's rank", k);
             t[k] = c->sh.d[k];
@@ -689,11 +719,146 @@ static int op_constant(conv *c, const Onnx__NodeProto *n, int i)
     return 1;
 }
 
+/* ---- shapes: Shape, Gather, Unsqueeze, Squeeze, Concat, Cast ------------------
+ * Exporters compute a Reshape's target from the tensor's own shape
+ * (x.view(x.size(0), -1) in PyTorch is Shape -> Gather -> Unsqueeze ->
+ * Concat). The chain's shapes are known, so such nodes are folded into
+ * constants here; the batch size, which the net learns only when it runs,
+ * is the value AX_BATCH_DIM, which Reshape reads back as "the batch". */
+
+
+/* A folded integer tensor of rank 0 or 1, kept with the net (its dims and
+ * values in one block that ax_onnx_net_free frees with the dims). */
+static int put_ints(conv *c, const Onnx__NodeProto *n, const int64_t *v, size_t count, int rank)
+{
+    Onnx__TensorProto *t = calloc(1, sizeof *t);
+    int64_t *block = t ? malloc((1 + (count ? count : 1)) * sizeof *block) : NULL;
+    Onnx__TensorProto **grown = block ? realloc(c->out->synth, (size_t)(c->out->nsynth + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(block);
+        free(t);
+        c->status = ax_fail(c->err, AX_ERR_NOMEM, "%s: out of memory", c->file);
+        return 0;
+    }
+    c->out->synth = grown;
+    c->out->synth[c->out->nsynth++] = t;
+    onnx__tensor_proto__init(t);
+    t->name = n->output[0];
+    t->has_data_type = 1;
+    t->data_type = AX_ONNX_INT64;
+    block[0] = (int64_t)count;
+    memcpy(block + 1, v, count * sizeof *v);
+    t->dims = block;
+    t->n_dims = (size_t)rank;
+    t->int64_data = block + 1;
+    t->n_int64_data = count;
+    table_put(&c->consts, n->output[0], t);
+    return 1;
+}
+
+/* Input k of a shape node: a small integer constant of rank 0 or 1. */
+static int shape_input(conv *c, const Onnx__NodeProto *n, int i, size_t k, int64_t *v, size_t *count, int *rank)
+{
+    const Onnx__TensorProto *t = const_input(c, n, k);
+    if (!t)
+        return !refuse(c, n, i, "its input '%.60s' is not a constant: %s is read only where it computes a shape "
+                       "from constants and known shapes", k < n->n_input ? n->input[k] : "", n->op_type);
+    if (t->n_dims > 1) return !refuse(c, n, i, "its input '%.60s' has rank %zu: shapes have rank 0 or 1", n->input[k], t->n_dims);
+    char what[80];
+    snprintf(what, sizeof what, "its input '%.40s'", n->input[k]);
+    if (!small_ints(c, n, i, t, what, v, SHAPE_MAX, count)) return 0;
+    *rank = (int)t->n_dims;
+    return 1;
+}
+
+static int shape_op(conv *c, const Onnx__NodeProto *n, int i, const char *op)
+{
+    int64_t v[SHAPE_MAX], out[SHAPE_MAX];
+    size_t count = 0, m = 0;
+    int rank = 0, out_rank = 1;
+    if (!n->n_output || !n->output[0] || !n->output[0][0]) return !refuse(c, n, i, "it has no output");
+    if (!strcmp(op, "Shape")) {
+        if (!check_attrs(c, n, i, " start end ")) return 0;
+        if (!n->n_input || !n->input[0] || strcmp(n->input[0], c->head))
+            return !refuse(c, n, i, "it reads '%.60s', not the chain's current tensor '%.60s': not supported",
+                           n->n_input && n->input[0] ? n->input[0] : "", c->head);
+        int64_t r = c->sh.rank, start = attr_int(n, "start", 0), end = attr_int(n, "end", r);
+        if (start < 0) start += r;
+        if (end < 0) end += r;
+        if (start < 0) start = 0;
+        if (end > r) end = r;
+        for (int64_t d = start; d < end; d++) out[m++] = d ? c->sh.d[d] : AX_BATCH_DIM;
+    } else if (!strcmp(op, "Gather")) {
+        int64_t idx[SHAPE_MAX];
+        size_t ni;
+        int irank;
+        if (!check_attrs(c, n, i, " axis ") || !shape_input(c, n, i, 0, v, &count, &rank) ||
+            !shape_input(c, n, i, 1, idx, &ni, &irank))
+            return 0;
+        if (rank != 1 || attr_int(n, "axis", 0) != 0)
+            return !refuse(c, n, i, "only Gather along axis 0 of a 1-D shape is supported");
+        for (size_t k = 0; k < ni; k++) {
+            int64_t j = idx[k] < 0 ? idx[k] + (int64_t)count : idx[k];
+            if (j < 0 || j >= (int64_t)count)
+                return !refuse(c, n, i, "index %lld is outside its %zu values", (long long)idx[k], count);
+            out[m++] = v[j];
+        }
+        out_rank = irank;
+    } else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
+        int sq = op[0] == 'S';
+        if (!check_attrs(c, n, i, " axes ") || !shape_input(c, n, i, 0, v, &count, &rank)) return 0;
+        int64_t axes[SHAPE_MAX];
+        size_t na = 0;
+        const Onnx__AttributeProto *a = attr(n, "axes");
+        if (a) {
+            if (a->n_ints > SHAPE_MAX) return !refuse(c, n, i, "too many axes");
+            for (size_t k = 0; k < a->n_ints; k++) axes[na++] = a->ints[k];
+        } else if (has_input(n, 1)) {
+            int ar;
+            if (!shape_input(c, n, i, 1, axes, &na, &ar)) return 0;
+        }
+        /* a scalar made a 1-value vector, or back: the only forms a shape takes */
+        int ok = sq ? rank == 1 && count == 1 && (na == 0 || (na == 1 && (axes[0] == 0 || axes[0] == -1)))
+                    : rank == 0 && na == 1 && (axes[0] == 0 || axes[0] == -1);
+        if (!ok) return !refuse(c, n, i, "only a scalar made a vector of one value (or back) is supported");
+        memcpy(out, v, count * sizeof *v);
+        m = count;
+        out_rank = sq ? 0 : 1;
+    } else if (!strcmp(op, "Concat")) {
+        if (!check_attrs(c, n, i, " axis ")) return 0;
+        int64_t axis = attr_int(n, "axis", 0);
+        if (axis != 0 && axis != -1) return !refuse(c, n, i, "axis=%lld: shapes are joined along axis 0", (long long)axis);
+        for (size_t k = 0; k < n->n_input; k++) {
+            if (!shape_input(c, n, i, k, v, &count, &rank)) return 0;
+            if (rank != 1) return !refuse(c, n, i, "its input '%.60s' is a scalar: Concat takes vectors", n->input[k]);
+            if (m + count > SHAPE_MAX) return !refuse(c, n, i, "the joined shape has over %d values", SHAPE_MAX);
+            memcpy(out + m, v, count * sizeof *v);
+            m += count;
+        }
+    } else {   /* Cast to an integer type: the values stay */
+        if (!check_attrs(c, n, i, " to saturate ") || !shape_input(c, n, i, 0, v, &count, &rank)) return 0;
+        int64_t to = attr_int(n, "to", 0);
+        if (to != AX_ONNX_INT64 && to != AX_ONNX_INT32)
+            return !refuse(c, n, i, "a cast to type %lld is supported only to INT64 or INT32 on shapes", (long long)to);
+        memcpy(out, v, count * sizeof *v);
+        m = count;
+        out_rank = rank;
+    }
+    if (out_rank == 0 && m != 1) return !refuse(c, n, i, "a scalar of %zu values", m);
+    return put_ints(c, n, out, m, out_rank);
+}
+
+static int is_shape_op(const char *op)
+{
+    return !strcmp(op, "Shape") || !strcmp(op, "Gather") || !strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze") ||
+           !strcmp(op, "Concat") || !strcmp(op, "Cast");
+}
+
 /* ---- the graph ---------------------------------------------------------------- */
 
 static const char *const supported =
     "Conv, Relu, LRN, MaxPool, AveragePool, GlobalAveragePool, Gemm, MatMul (+ Add), Flatten, Reshape, Dropout, "
-    "Softmax, Pad, Identity, Constant";
+    "Softmax, Pad, Identity, Constant; Shape, Gather, Unsqueeze, Squeeze, Concat and Cast where they compute a shape";
 
 /* The graph's one real input: IR v3 files list initializers among the inputs. */
 static int find_input(conv *c)
@@ -752,6 +917,10 @@ static int walk_nodes(conv *c)
             return !refuse(c, n, i, "operator domain '%.40s' is not supported", n->domain);
         if (!strcmp(op, "Constant")) {
             if (!op_constant(c, n, i)) return 0;
+            continue;
+        }
+        if (is_shape_op(op)) {
+            if (!shape_op(c, n, i, op)) return 0;
             continue;
         }
         if (!n->n_output || !n->output[0] || !n->output[0][0]) return !refuse(c, n, i, "it has no output");
@@ -833,10 +1002,21 @@ static int walk_nodes(conv *c)
     return 1;
 }
 
-static void write_header(conv *c, FILE *out, const Onnx__ModelProto *m)
+/* Text from the file (its name, the producer) as a spec line may carry it:
+ * printable ASCII, every other byte '?' (a spec is plain UTF-8 text, and a
+ * control byte or a lone 0x8b would make it one the parser refuses). */
+static void plain_text(char *dst, size_t size, const char *src)
 {
-    const char *base = strrchr(c->file, '/');
-    base = base ? base + 1 : c->file;
+    size_t o = 0;
+    for (; src && *src && o + 1 < size; src++) dst[o++] = (unsigned char)*src >= ' ' && (unsigned char)*src < 0x7f ? *src : '?';
+    dst[o] = 0;
+}
+
+static void write_header(conv *c, FILE *out, const Onnx__ModelProto *m, const char *known)
+{
+    const char *slash = strrchr(c->file, '/');
+    char base[120];
+    plain_text(base, sizeof base, slash ? slash + 1 : c->file);
     char stem[AX_NAME_MAX];
     size_t j = 0;
     for (const char *p = base; *p && j < sizeof stem - 1; p++)
@@ -847,12 +1027,56 @@ static void write_header(conv *c, FILE *out, const Onnx__ModelProto *m)
     fprintf(out, "# Net spec printed by `alexscope inspect --spec` from %s: the graph's own\n"
                  "# operators, each layer named after its node's output tensor.\n", ax_text_safe(base));
     fprintf(out, "name        %s\n", stem);
-    /* a spec is plain UTF-8 text: the producer and file names as ax_text_clean shows them */
-    char producer[80] = "", shown_base[160];
-    if (m->producer_name && m->producer_name[0]) ax_text_clean(producer, sizeof producer, m->producer_name, 0);
-    ax_text_clean(shown_base, sizeof shown_base, base, 0);
-    fprintf(out, "description ONNX graph (IR %lld, opset %lld%s%s) read from %s\n", (long long)m->ir_version,
-            (long long)c->opset, producer[0] ? ", by " : "", producer, shown_base);
+    char producer[80], shown_base[160];
+    plain_text(producer, sizeof producer, m->producer_name);
+    plain_text(shown_base, sizeof shown_base, base);
+    fprintf(out, "description ONNX graph (IR %lld, opset %lld%s%s) read from %s%s%s\n", (long long)m->ir_version,
+            (long long)c->opset, producer[0] ? ", by " : "", producer, shown_base,
+            !known ? "" : !strcmp(known, "torchvision") ? ": torchvision's AlexNet, preprocessing "
+                        : ": bvlc AlexNet/CaffeNet, preprocessing ", known ? known : "");
+}
+
+/* The preprocessing of a graph recognised as AlexNet by its shape (five
+ * convolutions, the first 11x11 at stride 4, three fully connected layers):
+ * with LRN it is bvlc AlexNet/CaffeNet, at 224x224 as the ONNX model zoo
+ * converted it from Caffe2 (the whole image resized, no crop, BGR 0..255
+ * minus the ILSVRC mean), at 227x227 as Caffe runs it; without LRN and with
+ * torchvision's first convolution (pad 2) it is torchvision's. Each line is
+ * what `--preprocess NAME` sets for that input (src/input/preprocess.c). */
+static const char *recognise(const conv *c, int64_t C, int64_t H, int64_t W)
+{
+    int alexnet = C == 3 && c->nconv == 5 && c->nfc == 3 && c->conv1_k == 11 && c->conv1_s == 4;
+    if (alexnet && c->has_lrn && H == 224 && W == 224) return "zoo";
+    if (alexnet && c->has_lrn && H == 227 && W == 227) return "caffe";
+    if (alexnet && !c->has_lrn && c->conv1_p == 2 && H == 224 && W == 224) return "torchvision";
+    return NULL;
+}
+
+static void write_preprocess(FILE *t, const char *known, int64_t H, int64_t W)
+{
+    if (!known) known = "";
+    if (!strcmp(known, "zoo")) {
+        fprintf(t, "# recognised: bvlc AlexNet/CaffeNet as the ONNX model zoo converted it (bvlcalexnet,\n"
+                   "# caffenet): preprocessing zoo, the whole image resized to 224x224 with no crop,\n"
+                   "# BGR, 0..255 minus the ILSVRC mean (B 103.939, G 116.779, R 123.68)\n");
+        fprintf(t, "preprocess  resize=224x224 crop=224 order=bgr scale=255 mean=103.939,116.779,123.68 "
+                   "std=1,1,1\n");
+    } else if (!strcmp(known, "caffe")) {
+        fprintf(t, "# recognised: bvlc AlexNet/CaffeNet at Caffe's 227x227: preprocessing caffe, resized\n"
+                   "# to 256x256, centre crop 227, BGR, 0..255 minus the mean (104, 117, 123)\n");
+        fprintf(t, "preprocess  resize=256x256 crop=227 order=bgr scale=255 mean=104,117,123 std=1,1,1\n");
+    } else if (!strcmp(known, "torchvision")) {
+        fprintf(t, "# recognised: torchvision's AlexNet: preprocessing torchvision, shorter side\n"
+                   "# resized to 256, centre crop 224, RGB, 0..1 normalised by ImageNet's mean and std\n");
+        fprintf(t, "preprocess  resize=256 crop=224 order=rgb scale=1 mean=0.485,0.456,0.406 "
+                   "std=0.229,0.224,0.225\n");
+    } else {
+        fprintf(t, "# not recognised as an AlexNet: preprocessing none, an image resized to the input\n"
+                   "# and scaled to 0..1, RGB (--preprocess chooses another)\n");
+        /* the spec's sizes are HxW */
+        fprintf(t, "preprocess  resize=%lldx%lld crop=%lldx%lld order=rgb scale=1 mean=0,0,0 std=1,1,1\n",
+                (long long)H, (long long)W, (long long)H, (long long)W);
+    }
 }
 
 ax_status ax_onnx_to_net(const Onnx__ModelProto *m, const char *file, ax_onnx_net *out, ax_error *err)
@@ -901,26 +1125,12 @@ ax_status ax_onnx_to_net(const Onnx__ModelProto *m, const char *file, ax_onnx_ne
         FILE *t = open_memstream(&out->text, &out->len);
         if (!t) c.status = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", file);
         else {
-            write_header(&c, t, m);
             int64_t C = in.d[1], H = in.rank == 4 ? in.d[2] : 1, W = in.rank == 4 ? in.d[3] : 1;
+            const char *known = recognise(&c, C, H, W);
+            snprintf(out->preprocess, sizeof out->preprocess, "%s", known ? known : "none");
+            write_header(&c, t, m, known);
             fprintf(t, "input       %lld %lld %lld\n", (long long)C, (long long)H, (long long)W);
-            if (c.has_lrn && C == 3 && H == 224 && W == 224) {
-                fprintf(t, "# AlexNet/CaffeNet of the ONNX model zoo: the whole image resized to 224x224,\n"
-                           "# BGR, 0..255 minus the per-channel mean\n");
-                fprintf(t, "preprocess  resize=224x224 crop=224 order=bgr scale=255 mean=103.939,116.779,123.68 "
-                           "std=1,1,1\n");
-            } else if (C == 3 && H == 227 && W == 227) {
-                fprintf(t, "# a 227x227 input: bvlc AlexNet's preprocessing is assumed\n");
-                fprintf(t, "preprocess  resize=256x256 crop=227 order=bgr scale=255 mean=104,117,123 std=1,1,1\n");
-            } else if (C == 3 && H == 224 && W == 224) {
-                fprintf(t, "# a 224x224 input without LRN: torchvision's preprocessing is assumed\n");
-                fprintf(t, "preprocess  resize=256 crop=224 order=rgb scale=1 mean=0.485,0.456,0.406 "
-                           "std=0.229,0.224,0.225\n");
-            } else {
-                fprintf(t, "# no known preprocessing: an image is resized to the input and scaled to 0..1\n");
-                fprintf(t, "preprocess  resize=%lldx%lld crop=%lldx%lld order=rgb scale=1 mean=0,0,0 std=1,1,1\n",
-                        (long long)W, (long long)H, (long long)W, (long long)H);
-            }
+            write_preprocess(t, known, H, W);
             if (c.last_fc_out == 1000 && C == 3) fprintf(t, "labels      %s/imagenet_classes.txt\n", ax_data_dir());
             fprintf(t, "\n%s", c.body_text ? c.body_text : "");
             if (fclose(t)) c.status = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", file);
@@ -947,7 +1157,7 @@ void ax_onnx_net_free(ax_onnx_net *n)
     free(n->text);
     free(n->jobs);
     for (int k = 0; k < n->nsynth; k++) {
-        if (n->synth[k]->n_dims) free(n->synth[k]->dims);
+        free(n->synth[k]->dims);   /* NULL for a scalar Constant; a folded shape's values share the block */
         free(n->synth[k]);
     }
     free(n->synth);

@@ -20,8 +20,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
      * looked up there and refused */
     if (ax_onnx_parse(f, data, size, "/nonexistent-fuzz/fuzz.onnx", &err) == AX_OK) fuzz_convert_all(f);
     ax_wfile_close(f);
-    /* the same bytes through the graph converter */
-    FILE *fp = fopen("/tmp/fuzz_onnx_input.onnx", "wb");
+    /* the same bytes through the graph converter, from a folder of this
+     * process's own: no other run's file takes its place, and external data
+     * is looked up where there is none */
+    static char path[64];
+    if (!path[0]) {
+        char dir[] = "/tmp/fuzz_onnx_XXXXXX";
+        if (!mkdtemp(dir)) return 0;
+        snprintf(path, sizeof path, "%s/fuzz_onnx_input.onnx", dir);
+    }
+    FILE *fp = fopen(path, "wb");
     if (!fp) return 0;
     fwrite(data, 1, size, fp);
     fclose(fp);
@@ -29,7 +37,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     size_t n = 0;
     FILE *out = open_memstream(&text, &n);
     if (!out) return 0;
-    ax_status st = ax_onnx_spec_text("/tmp/fuzz_onnx_input.onnx", out, &err);
+    ax_status st = ax_onnx_spec_text(path, out, &err);
     fclose(out);
     if (st == AX_OK) {
         static ax_spec spec;

@@ -95,6 +95,7 @@ static void draw(ax_ui *u, ax_rect r)
     char rs[80];
     if (u->cfg->image_path) {
         y = ax_ui_kv(u, y, x0, w, "image", "%s", u->cfg->image_path);
+        y = ax_ui_kv(u, y, x0, w, "preprocess", "%s", ax_preprocess_name(p, p->crop_h, p->crop_w));
         y = ax_ui_kv(u, y, x0, w, "resize", "%s, then centre crop %dx%d", resize_text(p, rs, sizeof rs), p->crop_w,
                      p->crop_h);
     } else {
