@@ -227,5 +227,10 @@ p1=$(printf '%s\n' "$out" | awk '$1 == "1." { print $NF }')
 awk -v r="$r1" -v n="$n1" -v p="$p1" 'BEGIN { exit !(r > 0 && n <= 0.95 * r && p < 0.01) }' && ok ||
   bad "seeded LRN: relu1 std $r1, norm1 std $n1 (want <= 95%), top-1 probability $p1 (want < 0.01)"
 
+# near-uniform probabilities are told apart: four significant digits, never 0.0000
+rows=$("$prog" dump "$img" 2>&1 | grep -E '^ +[1-5]\. +[0-9]+ ')
+[ "$(printf '%s\n' "$rows" | grep -cE ' 0\.00[1-9][0-9]{3}$')" = 5 ] && ! printf '%s\n' "$rows" | grep -q '0\.0000$' && ok ||
+  bad "dump's top-5 probabilities are not shown to four significant digits: $rows"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

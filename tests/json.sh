@@ -78,7 +78,7 @@ for img in tk["images"]:
     for c in img["classes"]:
         r = ranks[5 * b + c["rank"] - 1]
         label, p = r[2].rsplit(None, 1)
-        want([r[0], r[1], label, p] == ["%d." % c["rank"], str(c["class"]), c["label"], "%.4f" % c["probability"]], "image %d rank %d: JSON %r, text %r" % (b, c["rank"], c, r))
+        want([r[0], r[1], label, p] == ["%d." % c["rank"], str(c["class"]), c["label"], "%#.4g" % c["probability"]], "image %d rank %d: JSON %r, text %r" % (b, c["rank"], c, r))
         want(np.float32(c["logit"]) == fc8[b, c["class"]] and np.float32(c["probability"]) == prob[b, c["class"]], "image %d class %d: logit/probability differ from fc8.npy/prob.npy" % (b, c["class"]))
 done()' "$tmp/d.json" "$tmp/d.txt" "$ref" "$tmp/acts" "$tmp/d.rc"
 # the files are written as without --format json

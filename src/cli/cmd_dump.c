@@ -67,8 +67,10 @@ static void print_topk(const ax_cli_session *se, int k)
         int got = ax_topk(idx, k, p, classes);
         if (net->batch > 1) printf("\nimage %d: top-%d (%s):\n", b, k, last->spec.type == AX_L_SOFTMAX ? "probability" : "score");
         else printf("\ntop-%d (%s):\n", k, last->spec.type == AX_L_SOFTMAX ? "probability" : "score");
+        /* four significant digits, so that near-uniform or saturated
+         * probabilities (0.001213, 2.979e-13) never all read 0.0000 */
         for (int j = 0; j < got; j++)
-            printf("  %2d. %4d  %-32s %8.4f\n", j + 1, idx[j], ax_label(&se->labels, idx[j]), p[idx[j]]);
+            printf("  %2d. %4d  %-32s %#10.4g\n", j + 1, idx[j], ax_label(&se->labels, idx[j]), p[idx[j]]);
     }
     free(idx);
     if (net->untrained) printf("  (UNTRAINED seeded weights: these classes mean nothing)\n");
