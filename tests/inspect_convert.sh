@@ -189,7 +189,7 @@ expect 1 'is a file convert reads' -- \
   "$prog" convert --model "$ref/caffe-tiny.net" "$tmp/self.safetensors" "$tmp/./self.safetensors"
 cmp -s "$ref/caffe-tiny.safetensors" "$tmp/self.safetensors" && ok || bad "convert onto its input changed it"
 # an output named for another format is refused before any loading
-expect 2 'out\.npy: convert writes safetensors files, and \.npy names another format; name it .*out\.safetensors' -- \
+expect 2 'out\.npy: convert writes safetensors or onnx files, and \.npy names another format; name it .*out\.safetensors or .*out\.onnx' -- \
   "$prog" convert --model "$ref/caffe-tiny.net" "$ref/caffe-tiny.safetensors" "$tmp/out.npy"
 [ ! -e "$tmp/out.npy" ] && ok || bad "convert wrote out.npy"
 # a folder that does not exist is found before the load (no 'reading' line, no model line)

@@ -107,6 +107,17 @@ ax_status ax_safetensors_write(const char *path, const ax_wout *tensors, int cou
 ax_status ax_safetensors_write_meta(const char *path, const ax_wout *tensors, int count,
                                     const char *const *meta, int nmeta, ax_error *err);
 
+/* The net as an ONNX model (src/weights/onnx_write.c): opset 13, IR 7, a
+ * graph that runs every layer from an input named "input" (N, C, H, W), N
+ * dynamic, with the weights as initializers; each layer's output tensor is
+ * named after the layer. meta pairs (as above) become metadata_props. A
+ * layer ONNX cannot express is an AX_ERR_UNSUPPORTED naming it, and nothing
+ * is written; the file goes through ax_file_create/ax_file_commit. */
+ax_status ax_onnx_write(const char *path, const struct ax_net *net, const char *const *meta, int nmeta,
+                        ax_error *err);
+/* The same refusals without writing (before a long load); path is for messages. */
+ax_status ax_onnx_write_check(const char *path, const struct ax_net *net, ax_error *err);
+
 float ax_half_to_float(uint16_t h);
 float ax_bf16_to_float(uint16_t h);
 

@@ -69,9 +69,10 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first);
 
 /* Before a command's long work, for each file it will write: OUT is none of
  * inputs (NULL-ended; compared as files, so another spelling is caught), not
- * a FIFO or device, its folder takes a file, and when ext (".safetensors")
- * is given OUT does not end in another format's extension (exit 2). 0, or
- * the exit status after one message. */
+ * a FIFO or device, its folder takes a file, and when ext is given
+ * (".safetensors", or a list with spaces: ".safetensors .onnx") OUT does not
+ * end in another format's extension (exit 2). 0, or the exit status after
+ * one message. */
 int ax_cli_check_output(const char *out, const char *cmd, const char *const *inputs, const char *ext);
 
 /* An output folder (--save-activations, --save): a folder that takes files,

@@ -1,11 +1,14 @@
-/* `alexscope convert IN OUT.safetensors`: loads IN into the model's net as the
- * workbench does (ax_net_load_weights binds and converts), then writes every
- * weight and bias under the model's names in alexscope's layouts, with the
- * source and each transform recorded in the safetensors __metadata__. */
+/* `alexscope convert IN OUT.safetensors|OUT.onnx`: loads IN into the model's
+ * net as the workbench does (ax_net_load_weights binds and converts), then
+ * writes every weight and bias under the model's names in alexscope's
+ * layouts, with the source and each transform recorded in the safetensors
+ * __metadata__; or, for OUT.onnx, the whole net as a graph that runs it, the
+ * same records in its metadata_props. The extension picks the writer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,12 +116,14 @@ int ax_cmd_convert(const ax_cli_opts *o)
         return load_only(o);
     }
     if (!o->image || !o->output) {
-        return ax_cli_error(2, "convert needs IN and OUT.safetensors (see alexscope --help)");
+        return ax_cli_error(2, "convert needs IN and OUT.safetensors or OUT.onnx (see alexscope --help)");
     }
     /* a model given as a file is read too (a .net, an .onnx) */
     const char *inputs[] = {o->image, o->model_given ? o->model : NULL, NULL};
-    int bad = ax_cli_check_output(o->output, "convert", inputs, ".safetensors");
+    int bad = ax_cli_check_output(o->output, "convert", inputs, ".safetensors .onnx");
     if (bad) return bad;
+    const char *dot = strrchr(o->output, '.'), *slash = strrchr(o->output, '/');
+    int to_onnx = dot && (!slash || dot > slash) && !strcasecmp(dot, ".onnx");
     ax_fit *fit = calloc(1, sizeof *fit);
     if (!fit) {
         return ax_cli_error(1, "out of memory");
@@ -135,6 +140,14 @@ int ax_cmd_convert(const ax_cli_opts *o)
     }
 
     ax_error err = {0};
+    /* a layer ONNX cannot express is said before seconds of loading */
+    if (to_onnx && ax_onnx_write_check(o->output, net, &err)) {
+        ax_cli_fail(&err);
+        ax_net_free(net);
+        free(facts);
+        free(fit);
+        return 1;
+    }
     char warn[600] = "";
     progress("loading %s ...", o->image);
     ax_status st = ax_net_load_weights(net, o->image, o->lenient, warn, sizeof warn, &err);
@@ -242,7 +255,8 @@ int ax_cmd_convert(const ax_cli_opts *o)
     struct stat sb;
     int existed = stat(o->output, &sb) == 0;
     progress("writing %s ...", o->output);
-    st = ax_safetensors_write_meta(o->output, outs, n, meta, m, &err);
+    st = to_onnx ? ax_onnx_write(o->output, net, meta, m, &err)
+                 : ax_safetensors_write_meta(o->output, outs, n, meta, m, &err);
     progress(NULL, NULL);
     if (st) {
         ax_cli_fail(&err);
@@ -250,8 +264,14 @@ int ax_cmd_convert(const ax_cli_opts *o)
         rc = 1;
         goto done;
     }
-    printf("\nwrote   %s: %d tensors, %zu bytes of float32%s%s%s\n", o->output, n, bytes,
-           summary[0] ? " (converted: " : ", every tensor as stored", summary, summary[0] ? ")" : "");
+    if (to_onnx)
+        printf("\nwrote   %s: a graph of the %d layers of %s (ONNX opset 13, input 'input' (N, %d, %d, %d)), its "
+               "%d weight tensors, %zu bytes of float32%s%s%s\n", o->output, net->nlayers, net->spec.name,
+               net->spec.in_c, net->spec.in_h, net->spec.in_w, n, bytes,
+               summary[0] ? " (converted: " : ", every tensor as stored", summary, summary[0] ? ")" : "");
+    else
+        printf("\nwrote   %s: %d tensors, %zu bytes of float32%s%s%s\n", o->output, n, bytes,
+               summary[0] ? " (converted: " : ", every tensor as stored", summary, summary[0] ? ")" : "");
 done:
     free(joined);
     free(outs);

@@ -581,7 +581,8 @@ static int same_file(const char *a, const char *b)
     return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* Extensions that name a format alexscope reads but does not write. */
+/* Extensions that name a format alexscope reads; a command writes those its
+ * ext lists (convert: .onnx too). */
 static const char *const other_formats[] = {
     ".npy", ".npz", ".pth", ".pt", ".bin", ".h5", ".hdf5", ".keras", ".onnx", ".caffemodel", ".weights",
     ".ckpt", ".index", ".pb", ".tflite", ".json", ".net", ".txt", NULL
@@ -590,12 +591,26 @@ static const char *const other_formats[] = {
 int ax_cli_check_output(const char *out, const char *cmd, const char *const *inputs, const char *ext)
 {
     if (ext) {
+        /* ext lists what cmd writes, the first its default: ".safetensors .onnx" */
         const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
-        if (dot && (!slash || dot > slash) && strcmp(dot, ext))
+        int listed = 0;
+        size_t dl = dot ? strlen(dot) : 0;
+        for (const char *e = ext; dot && *e && !listed; e += strcspn(e, " "), e += *e == ' ')
+            listed = strcspn(e, " ") == dl && !strncasecmp(e, dot, dl);
+        char what[80] = "", names[AX_PATH_MAX + 80] = "";
+        for (const char *e = ext; *e; e += strcspn(e, " "), e += *e == ' ') {
+            int el = (int)strcspn(e, " "), last = !e[el];
+            snprintf(what + strlen(what), sizeof what - strlen(what), "%s%.*s", e == ext ? "" : last ? " or " : ", ",
+                     el - 1, e + 1);
+            if (dot)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%.*s%.*s",
+                         e == ext ? "" : last ? " or " : ", ", (int)(dot - out), out, el, e);
+        }
+        if (dot && (!slash || dot > slash) && !listed)
             for (int i = 0; other_formats[i]; i++)
                 if (!strcasecmp(dot, other_formats[i]))
-                    return ax_cli_error(2, "%s: %s writes %s files, and %s names another format; name it "
-                                        "%.*s%s", out, cmd, ext + 1, dot, (int)(dot - out), out, ext);
+                    return ax_cli_error(2, "%s: %s writes %s files, and %s names another format; name it %s", out,
+                                        cmd, what, dot, names);
     }
     for (int i = 0; inputs && inputs[i]; i++)
         if (same_file(out, inputs[i]))
