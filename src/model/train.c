@@ -155,7 +155,7 @@ ax_status ax_dataset_load(ax_dataset *d, const char *dir, int rh, int rw, ax_err
 
 void ax_dataset_free(ax_dataset *d)
 {
-    for (int i = 0; i < d->nclasses; i++) free(d->class_names[i]);
+    for (int i = 0; d->class_names && i < d->nclasses; i++) free(d->class_names[i]);
     free(d->class_names);
     free(d->label);
     free(d->pix);
