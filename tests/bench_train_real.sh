@@ -98,7 +98,8 @@ if sys.argv[1] == 'prep':
     open(d + '/init.safetensors', 'wb').write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
     sys.exit(0)
 
-# 'torch': the same run in PyTorch, from the same file
+# 'torch': the same run in PyTorch, from the same file (its dropout masks seeded: a rerun repeats)
+torch.manual_seed(seed + 1)
 import json
 raw = open(d + '/init.safetensors', 'rb').read()
 hl = struct.unpack('<Q', raw[:8])[0]; hdr = json.loads(raw[8:8 + hl])
