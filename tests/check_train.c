@@ -11,6 +11,8 @@
 #include "alexscope/spec.h"
 #include "check_util.h"
 #include "alexscope/train.h"
+#include "alexscope/idx.h"
+#include <zlib.h>
 
 static ax_net *tiny_net(const char *text, int batch)
 {
@@ -174,6 +176,93 @@ START_TEST(frozen_layers_untouched)
 }
 END_TEST
 
+/* An IDX header: magic, then the dims (big-endian), then the elements. */
+static size_t idx_bytes(unsigned char *b, unsigned magic, const unsigned *dims, int nd, size_t elems)
+{
+    size_t n = 0;
+    unsigned v[4] = {magic, 0, 0, 0};
+    for (int d = 0; d < nd; d++) v[d + 1] = dims[d];
+    for (int i = 0; i <= nd; i++)
+        for (int k = 3; k >= 0; k--) b[n++] = (unsigned char)(v[i] >> (8 * k));
+    for (size_t i = 0; i < elems; i++) b[n++] = (unsigned char)(i * 37 + 1);
+    return n;
+}
+
+START_TEST(idx_header_checked)
+{
+    unsigned char b[256], z[512];
+    ax_idx x;
+    ax_error err = {0};
+    unsigned dims[3] = {2, 3, 4};
+    size_t n = idx_bytes(b, 0x803, dims, 3, 24);
+    ck_assert_msg(ax_idx_parse(&x, b, n, 3, "a.idx", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(x.dims[0], 2); ck_assert_int_eq(x.dims[1], 3); ck_assert_int_eq(x.dims[2], 4);
+    ck_assert_int_eq(x.data[5], (unsigned char)(5 * 37 + 1));
+    ax_idx_free(&x);
+    /* the same gzip'ed reads the same */
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = b; zs.avail_in = (unsigned)n; zs.next_out = z; zs.avail_out = sizeof z;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t zn = sizeof z - zs.avail_out;
+    deflateEnd(&zs);
+    ck_assert_msg(ax_idx_parse(&x, z, zn, 3, "a.idx.gz", &err) == AX_OK, "%s", err.msg);
+    ck_assert_int_eq(x.data[23], (unsigned char)(23 * 37 + 1));
+    ax_idx_free(&x);
+    ck_assert_int_eq(ax_idx_parse(&x, z, zn - 6, 3, "a.idx.gz", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "a.idx.gz: the gzip stream ends early"), "%s", err.msg);
+    /* a label file is not an image file, nor the other way */
+    ck_assert_int_eq(ax_idx_parse(&x, b, n, 1, "a.idx", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "a.idx: an IDX file of 3 dimensions; an IDX label file has 1"), "%s", err.msg);
+    /* floats are IDX too, but not read */
+    n = idx_bytes(b, 0x0D03, dims, 3, 24);
+    ck_assert_int_eq(ax_idx_parse(&x, b, n, 3, "f.idx", &err), AX_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(err.msg, "type 0x0D"), "%s", err.msg);
+    ck_assert_int_eq(ax_idx_parse(&x, (const unsigned char *)"PK\3\4xxxxxxxxxxxx", 16, 3, "z.idx", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "z.idx: not an IDX image file (magic 0x504B0304"), "%s", err.msg);
+    /* every dimension in range, and the elements exactly as many as declared */
+    unsigned big[3] = {AX_IDX_MAX_COUNT + 1, 1, 1};
+    n = idx_bytes(b, 0x803, big, 3, 0);
+    ck_assert_int_eq(ax_idx_parse(&x, b, n, 3, "c.idx", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "the image count is 200001; 1..200000"), "%s", err.msg);
+    unsigned wide[3] = {1, 1, AX_IDX_MAX_SIDE + 1};
+    n = idx_bytes(b, 0x803, wide, 3, 0);
+    ck_assert_int_eq(ax_idx_parse(&x, b, n, 3, "w.idx", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "the image columns is 4097"), "%s", err.msg);
+    unsigned lab[1] = {10};
+    n = idx_bytes(b, 0x801, lab, 1, 9);
+    ck_assert_int_eq(ax_idx_parse(&x, b, n, 1, "l.idx", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "l.idx: truncated: the header declares 10 labels (10 bytes), the file holds 9"),
+                  "%s", err.msg);
+    ck_assert_int_eq(ax_idx_parse(&x, b, 6, 1, "h.idx", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "h.idx: truncated: 6 bytes, the IDX header alone is 8"), "%s", err.msg);
+}
+END_TEST
+
+/* A grey data set's batch: the plane in every channel, each with its own
+ * mean and std, exactly as an RGB image of three equal planes. */
+START_TEST(grey_batch_replicated)
+{
+    ax_spec spec;
+    ax_error err = {0};
+    ck_assert(ax_spec_parse(&spec, "name g\ninput 3 2 2\npreprocess resize=none order=bgr scale=1 mean=0.1,0.2,0.3 "
+                            "std=0.5,0.25,2\nflatten f order=chw\nfc c out=2\nsoftmax p\n", "g.net", &err) == AX_OK);
+    unsigned char grey[4] = {0, 51, 102, 255}, rgb[12];
+    for (int k = 0; k < 4; k++) rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] = grey[k];
+    int lab = 1, idx0 = 0, got[2];
+    ax_dataset g = {.count = 1, .label = &lab, .pix = grey, .rh = 2, .rw = 2, .channels = 1};
+    ax_dataset c = {.count = 1, .label = &lab, .pix = rgb, .rh = 2, .rw = 2, .channels = 3};
+    uint64_t key = 0;
+    float xg[12], xc[12];
+    ax_dataset_batch(xg, got, &g, &idx0, &key, 1, &spec, 0, 0);
+    ax_dataset_batch(xc, got + 1, &c, &idx0, &key, 1, &spec, 0, 0);
+    ck_assert_int_eq(got[0], 1);
+    ck_assert_mem_eq(xg, xc, sizeof xg);
+    ck_assert_float_eq_tol(xg[4 + 3], (1.0f - 0.2f) / 0.25f, 1e-6);   /* channel 1, pixel 3 */
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -181,6 +270,8 @@ static Suite *train_suite(void)
     tcase_add_test(t, sgd_by_hand);
     tcase_add_test(t, resume_is_bitwise_equal);
     tcase_add_test(t, frozen_layers_untouched);
+    tcase_add_test(t, idx_header_checked);
+    tcase_add_test(t, grey_batch_replicated);
     suite_add_tcase(s, t);
     return s;
 }

@@ -3,7 +3,8 @@
 # and a tiny net: the loss goes down, frozen layers stay bit-identical, a
 # checkpoint (written at an epoch's end, or on Ctrl-C mid-epoch) resumes to
 # the same weights as an uninterrupted run, --classes resizes the last layer
-# and the written W.net loads it; misuse gets its exit status.
+# and the written W.net loads it; misuse gets its exit status. An IDX pair
+# trains and damaged IDX files are refused naming the file and the fault.
 set -u
 . "$(dirname "$0")/lib.sh"
 py=/usr/bin/python3
@@ -187,6 +188,30 @@ printf '%s\n' "$out" | grep -q 'warning: conv1, conv2 are frozen (not in --train
 "$py" "$src/samples/make_trainset.py" "$tmp/shapes56" 8 64 1 > /dev/null || bad "make_trainset.py 56"
 expect 0 '^epoch 1/1 ' -- "$prog" train --model alexnet-mini --data "$tmp/shapes56" --epochs 1 --threads 2 \
   --out "$tmp/mini56.safetensors"
+
+# An IDX pair (tests/make_idx.py: 28x28 grey, 5 classes) trains, plain and
+# gzip'ed, to the same figures; each damaged file is refused by name.
+"$py" "$src/tests/make_idx.py" "$tmp" || bad "make_idx.py failed"
+idx=("$prog" train --model "$net" --batch 8 --lr 0.01 --seed 7 --threads 2 --epochs 2 --out "$tmp/i.safetensors")
+out=$("${idx[@]}" --data "$tmp/set" 2>&1); rc=$?
+printf '%s\n' "$out" | grep '^epoch'
+[ $rc = 0 ] && printf '%s\n' "$out" | grep -q "IDX $tmp/set-images-idx3-ubyte + $tmp/set-labels-idx1-ubyte; 28x28 grey" &&
+  ok || bad "the IDX pair did not train: $out"
+acc=$(printf '%s\n' "$out" | sed -n 's/^epoch 2\/2 .*val loss [0-9.]* acc *\([0-9.]*\)%.*/\1/p')
+awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 60) }' && ok || bad "the IDX set's validation accuracy is ${acc:-none}%, chance 20%"
+gz=$("${idx[@]}" --data "$tmp/gz-images-idx3-ubyte.gz" 2>&1 | grep '^epoch' | sed 's/  [0-9.]* images\/s//')
+[ -n "$gz" ] && [ "$gz" = "$(printf '%s\n' "$out" | grep '^epoch' | sed 's/  [0-9.]* images\/s//')" ] &&
+  ok || bad "the gzip'ed pair trained otherwise: $gz"
+expect 1 "trunc-images-idx3-ubyte: truncated: the header declares 240 images" -- "${idx[@]}" --data "$tmp/trunc"
+expect 1 "magic-images-idx3-ubyte: an IDX file of 4 dimensions" -- "${idx[@]}" --data "$tmp/magic"
+expect 1 "range-labels-idx1-ubyte: label 7 of image 17 is out of range for 5 classes" -- "${idx[@]}" --data "$tmp/range"
+expect 1 "count-labels-idx1-ubyte holds 239 labels, .*count-images-idx3-ubyte 240 images" -- "${idx[@]}" --data "$tmp/count"
+expect 1 "trailing-images-idx3-ubyte: 3 bytes after the 240 images" -- "${idx[@]}" --data "$tmp/trailing"
+expect 1 "rows-images-idx3-ubyte: the image rows is 0" -- "${idx[@]}" --data "$tmp/rows"
+expect 1 "gztrunc-images-idx3-ubyte: the gzip stream ends early" -- "${idx[@]}" --data "$tmp/gztrunc"
+expect 1 "nothere: neither a folder .* nor the prefix of an IDX pair" -- "${idx[@]}" --data "$tmp/nothere"
+rm "$tmp/set-labels-idx1-ubyte"
+expect 1 "an IDX pair needs $tmp/set-labels-idx1-ubyte\\[.gz\\] too" -- "${idx[@]}" --data "$tmp/set"
 
 echo "train: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,5 +1,6 @@
-/* Training on an image folder: the data set (one subfolder per class, images
- * decoded once and kept resized), seeded batches with random crop and flip,
+/* Training on an image folder or an IDX image/label pair: the data set (one
+ * subfolder per class, or the pair's labels; images decoded once and kept
+ * resized), seeded batches with random crop and flip,
  * SGD with momentum and weight decay over a net's gradient state, and
  * checkpoints that resume to the same weights as an uninterrupted run. */
 #ifndef ALEXSCOPE_TRAIN_H
@@ -17,11 +18,12 @@
 
 typedef struct {
     int nclasses;
-    char **class_names;     /* folder names, sorted */
+    char **class_names;     /* folder names, sorted; an IDX pair's: see ax_dataset_load_idx */
     int count;
     int *label;             /* per image */
-    unsigned char *pix;     /* count x (rh, rw, 3) RGB8, resized once */
+    unsigned char *pix;     /* count x (rh, rw, channels) 8-bit, resized once */
     int rh, rw;
+    int channels;           /* 3 (RGB, folders) or 1 (grey, IDX) */
 } ax_dataset;
 
 /* Reads DIR/<class>/<image> (png, jpg, jpeg, bmp, gif, ppm, pgm; names
@@ -29,7 +31,27 @@ typedef struct {
 ax_status ax_dataset_load(ax_dataset *d, const char *dir, int rh, int rw, ax_error *err);
 void ax_dataset_free(ax_dataset *d);
 
-/* x (n, 3, H, W) from images idx[0..n): a crop of the spec's input size,
+/* An IDX pair: images (magic 0x00000803: N, rows, cols of unsigned bytes,
+ * kept grey) and labels (0x00000801: N bytes), plain or gzip. classes > 0:
+ * every label must be below it and the set has that many classes; 0: as many
+ * as the largest label + 1. Images of in_w x in_h are kept as they are (a
+ * random crop then has no room: augmentation is the flip alone), others
+ * resized to an eighth larger, as a folder's. Class names: Fashion-MNIST's ten when the images'
+ * path names it ("fashion" in any case), they are 28x28 and there are 10
+ * classes; else "0", "1", ... */
+ax_status ax_dataset_load_idx(ax_dataset *d, const char *images, const char *labels, int classes, int in_h,
+                              int in_w, ax_error *err);
+
+/* --data's two forms: a folder (ax_dataset_load, images kept an eighth
+ * larger than in_h x in_w, the room random crops move in), or an IDX pair
+ * named by its common prefix P: P-images-idx3-ubyte and
+ * P-labels-idx1-ubyte, each also as .gz (the image file's own name is
+ * taken too). *what says which form was read ("folder" or
+ * "IDX ..." with the two file names). */
+ax_status ax_dataset_open(ax_dataset *d, const char *path, int classes, int in_h, int in_w, char *what,
+                          size_t what_size, ax_error *err);
+
+/* x (n, 3, H, W) from images idx[0..n) (grey ones in all three channels): a crop of the spec's input size,
  * at a random place and flipped half the time when augment (drawn from
  * (seed, key[i])), else centred; then the spec's channel order, scale, mean
  * and std. labels[i] = the images' classes. */

@@ -1,5 +1,5 @@
 /* `alexscope train`: fine-tune or train a model on an image folder (one
- * subfolder per class) with SGD, a progress bar per epoch, train and
+ * subfolder per class) or an IDX image/label pair with SGD, a progress bar per epoch, train and
  * validation loss and accuracy, checkpoints at each epoch's end and on
  * Ctrl-C, --resume. Writes W.safetensors, and W.net + W.labels.txt (the
  * spec with its class count and labels) so that the result loads anywhere. */
@@ -56,7 +56,7 @@ static void out_base(char *base, size_t size, const char *out)
 }
 
 /* W.net: the source spec with the resized layer's out= and a labels line for
- * W.labels.txt; W.labels.txt: the class folders' names. */
+ * W.labels.txt; W.labels.txt: the class names (folders', or an IDX pair's). */
 static ax_status write_spec(const char *base, const ax_spec *orig, const ax_spec *spec, int resized,
                             const ax_dataset *d, ax_error *err)
 {
@@ -129,11 +129,12 @@ int ax_cmd_train(const ax_cli_opts *o)
         return 2;
     }
     if (!o->data_dir || !o->train_out) {
-        return ax_cli_error(2, "train needs --data DIR (one folder of images per class) and --out W.safetensors "
-                        "(see alexscope --help)");
+        return ax_cli_error(2, "train needs --data DIR (one folder of images per class) or --data P (an IDX pair "
+                        "P-images-idx3-ubyte[.gz], P-labels-idx1-ubyte[.gz]) and --out W.safetensors (see alexscope "
+                        "--help)");
     }
     if (o->image || o->input_npy) {
-        fprintf(stderr, "alexscope: train reads its images from --data DIR; it takes no IMAGE or --input\n");
+        fprintf(stderr, "alexscope: train reads its images from --data; it takes no IMAGE or --input\n");
         return 2;
     }
     ax_error err = {0};
@@ -175,8 +176,11 @@ int ax_cmd_train(const ax_cli_opts *o)
         }
     }
     *spec = *orig;
+    /* 3 channels, as everything else that feeds a net an image: grey (IDX)
+     * images go into all three. */
     if (spec->in_c != 3) {
-        ax_fail(&err, AX_ERR_ARG, "%s: train reads RGB images; the model's input has %d channels", spec->path, spec->in_c);
+        ax_fail(&err, AX_ERR_ARG, "%s: train feeds 3-channel images (grey ones replicated); the model's input has %d "
+                "channels", spec->path, spec->in_c);
         goto fail;
     }
     if (o->threads) ax_cpu_set_threads(o->threads);
@@ -190,14 +194,6 @@ int ax_cmd_train(const ax_cli_opts *o)
         goto done;
     }
 
-    /* Images are kept an eighth larger than the input, the room random crops move in. */
-    int rh = spec->in_h + spec->in_h / 8, rw = spec->in_w + spec->in_w / 8;
-    double t0 = ax_clock_ms();
-    if (ax_dataset_load(&data, o->data_dir, rh, rw, &err)) goto fail;
-    printf("data     %s: %d images in %d classes (%s", o->data_dir, data.count, data.nclasses, data.class_names[0]);
-    for (int i = 1; i < data.nclasses && i < 6; i++) printf(", %s", data.class_names[i]);
-    printf("%s), read in %.1f s\n", data.nclasses > 6 ? ", ..." : "", (ax_clock_ms() - t0) / 1000);
-
     /* The classifier's last layer must have one output per class. */
     int lastfc = -1;
     for (int i = 0; i < spec->nlayers; i++)
@@ -206,9 +202,24 @@ int ax_cmd_train(const ax_cli_opts *o)
         ax_fail(&err, AX_ERR_ARG, "the %s model has no fully connected layer to classify with", spec->name);
         goto fail;
     }
+    /* An IDX pair's labels are checked against the class count: --classes,
+     * else the model's. A folder's count is its subfolders'. */
+    double t0 = ax_clock_ms();
+    char what[3 * AX_PATH_MAX + 96];
+    if (ax_dataset_open(&data, o->data_dir, o->classes ? o->classes : spec->layers[lastfc].out_c, spec->in_h,
+                        spec->in_w, what, sizeof what, &err))
+        goto fail;
+    printf("data     %s: %d images in %d classes (%s", o->data_dir, data.count, data.nclasses, data.class_names[0]);
+    for (int i = 1; i < data.nclasses && i < 6; i++) printf(", %s", data.class_names[i]);
+    printf("%s), read in %.1f s\n", data.nclasses > 6 ? ", ..." : "", (ax_clock_ms() - t0) / 1000);
+    if (data.channels == 1)
+        printf("         %s; %dx%d grey, in all 3 channels%s\n", what, data.rw, data.rh,
+               data.rh == spec->in_h && data.rw == spec->in_w ? "" : ", resized");
+
     int resized = 0;
     if (o->classes && o->classes != data.nclasses) {
-        ax_fail(&err, AX_ERR_ARG, "--classes %d: %s has %d class folders", o->classes, o->data_dir, data.nclasses);
+        ax_fail(&err, AX_ERR_ARG, "--classes %d: %s has %d class%s", o->classes, o->data_dir, data.nclasses,
+                data.channels == 1 ? "es" : " folders");
         goto fail;
     }
     if (spec->layers[lastfc].out_c != data.nclasses) {
@@ -318,7 +329,9 @@ int ax_cmd_train(const ax_cli_opts *o)
     printf("model    %s%s, batch %d, %s\n", spec->name, resized ? " (last layer resized to the classes)" : "", batch,
            o->weights && !o->resume ? o->weights : o->resume ? o->resume : "seeded initial weights");
     printf("train    %d images, validate %d; SGD lr %g momentum %g weight decay %g; augmentation %s; seed %llu\n",
-           ntrain, nval, o->lr, o->momentum, o->weight_decay, o->no_augment ? "off" : "random crop and flip",
+           ntrain, nval, o->lr, o->momentum, o->weight_decay,
+           o->no_augment ? "off" : data.rh == spec->in_h && data.rw == spec->in_w ? "flip (no room to crop)"
+                                                                                : "random crop and flip",
            (unsigned long long)seed);
     printf("layers  ");
     for (int i = 0; i < net->nlayers; i++)

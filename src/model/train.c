@@ -1,4 +1,4 @@
-/* Training: the image-folder data set, seeded batches (random crop and flip),
+/* Training: the image-folder and IDX data sets, seeded batches (random crop and flip),
  * SGD with momentum and weight decay on the trainable layers, and weight and
  * checkpoint files. Every random choice is a hash of the seed and a position
  * (epoch, step, image), so a resumed run repeats an uninterrupted one. */
@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "alexscope/idx.h"
 #include "alexscope/image.h"
 #include "alexscope/weights.h"
 #include "core/parallel.h"
@@ -100,6 +101,7 @@ ax_status ax_dataset_load(ax_dataset *d, const char *dir, int rh, int rw, ax_err
     memset(d, 0, sizeof *d);
     d->rh = rh;
     d->rw = rw;
+    d->channels = 3;
     ax_status st = list_dir(&d->class_names, &d->nclasses, dir, 1, AX_DATASET_MAX_CLASSES, err);
     if (st) return st;
     if (d->nclasses < 2) {
@@ -153,7 +155,7 @@ ax_status ax_dataset_load(ax_dataset *d, const char *dir, int rh, int rw, ax_err
 
 void ax_dataset_free(ax_dataset *d)
 {
-    for (int i = 0; i < d->nclasses; i++) free(d->class_names[i]);
+    for (int i = 0; d->class_names && i < d->nclasses; i++) free(d->class_names[i]);
     free(d->class_names);
     free(d->label);
     free(d->pix);
@@ -163,10 +165,10 @@ void ax_dataset_free(ax_dataset *d)
 void ax_dataset_batch(float *x, int *labels, const ax_dataset *d, const int *idx, const uint64_t *key, int n,
                       const ax_spec *spec, int augment, uint64_t seed)
 {
-    const int H = spec->in_h, W = spec->in_w;
+    const int H = spec->in_h, W = spec->in_w, C = d->channels;
     const ax_preprocess *p = &spec->pre;
     for (int i = 0; i < n; i++) {
-        const unsigned char *src = d->pix + (size_t)idx[i] * d->rh * d->rw * 3;   // (RH, RW, 3)
+        const unsigned char *src = d->pix + (size_t)idx[i] * d->rh * d->rw * C;   // (RH, RW, C)
         labels[i] = d->label[idx[i]];
         int oy = (d->rh - H) / 2, ox = (d->rw - W) / 2, flip = 0;
         if (augment) {
@@ -177,16 +179,147 @@ void ax_dataset_batch(float *x, int *labels, const ax_dataset *d, const int *idx
         }
         float *dst = x + (size_t)i * 3 * H * W;   // (3, H, W)
         for (int c = 0; c < 3; c++) {
-            int rgb = p->bgr ? 2 - c : c;
+            /* a grey image is the same in every channel: each gets its own mean and std */
+            int ch = C == 1 ? 0 : p->bgr ? 2 - c : c;
             float scale = p->scale / 255.0f, mean = p->mean[c], inv = 1.0f / p->std[c];
             for (int y = 0; y < H; y++)
                 for (int xx = 0; xx < W; xx++) {
                     int sx = ox + (flip ? W - 1 - xx : xx);
-                    float v = src[((size_t)(oy + y) * d->rw + sx) * 3 + rgb];
+                    float v = src[((size_t)(oy + y) * d->rw + sx) * C + ch];
                     dst[((size_t)c * H + y) * W + xx] = (v * scale - mean) * inv;
                 }
         }
     }
+}
+
+/* ---- IDX pairs ---------------------------------------------------------------------- */
+
+/* Fashion-MNIST's classes, in its label order (the data set's documentation). */
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+static int names_fashion(const char *path)
+{
+    for (const char *q = path; *q; q++)
+        if (!strncasecmp(q, "fashion", 7)) return 1;
+    return 0;
+}
+
+ax_status ax_dataset_load_idx(ax_dataset *d, const char *images, const char *labels, int classes, int in_h,
+                              int in_w, ax_error *err)
+{
+    memset(d, 0, sizeof *d);
+    ax_idx im, lb;
+    ax_status st = ax_idx_load(&im, images, 3, err);
+    if (st) return st;
+    if ((st = ax_idx_load(&lb, labels, 1, err))) { ax_idx_free(&im); return st; }
+    int n = im.dims[0], rows = im.dims[1], cols = im.dims[2];
+    if (lb.dims[0] != n)
+        st = ax_fail(err, AX_ERR_FORMAT, "%s holds %d labels, %s %d images: not a pair", labels, lb.dims[0], images, n);
+    int top = 0;
+    for (int i = 0; i < n && !st; i++) {
+        if (classes && lb.data[i] >= classes)
+            st = ax_fail(err, AX_ERR_ARG, "%s: label %d of image %d is out of range for %d classes (0..%d)", labels,
+                         lb.data[i], i, classes, classes - 1);
+        if (lb.data[i] > top) top = lb.data[i];
+    }
+    int nc = classes ? classes : top + 1;
+    int same = rows == in_h && cols == in_w;
+    int rh = same ? in_h : in_h + in_h / 8, rw = same ? in_w : in_w + in_w / 8;
+    if (!st && nc < 2)
+        st = ax_fail(err, AX_ERR_ARG, "%s: every label is 0: training needs at least two classes", labels);
+    size_t per = (size_t)rh * rw;
+    if (!st && (size_t)n * per > AX_DATASET_MAX_BYTES)
+        st = ax_fail(err, AX_ERR_NOMEM, "%s: %d images of %dx%d would take more than %zu MB", images, n, rw, rh,
+                     AX_DATASET_MAX_BYTES >> 20);
+    if (st) { ax_idx_free(&im); ax_idx_free(&lb); return st; }
+    d->rh = rh;
+    d->rw = rw;
+    d->channels = 1;
+    d->count = n;
+    d->nclasses = nc;
+    d->label = malloc((size_t)n * sizeof *d->label);
+    d->class_names = calloc((size_t)nc, sizeof *d->class_names);
+    d->pix = rows == rh && cols == rw ? im.data : malloc((size_t)n * per);
+    if (d->pix == im.data) im.data = NULL;
+    float *tmp = malloc(per * 3 * sizeof(float));
+    unsigned char *rgb = malloc((size_t)rows * cols * 3);
+    if (!d->label || !d->class_names || !d->pix || !tmp || !rgb)
+        st = ax_fail(err, AX_ERR_NOMEM, "out of memory loading %s", images);
+    for (int i = 0; i < n && !st; i++) d->label[i] = lb.data[i];
+    int fashion = nc == 10 && rows == 28 && cols == 28 && names_fashion(images);
+    for (int c = 0; c < nc && !st; c++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", c);
+        if (!(d->class_names[c] = strdup(fashion ? fashion_names[c] : num)))
+            st = ax_fail(err, AX_ERR_NOMEM, "out of memory");
+    }
+    if (!st && im.data) {
+        /* Another size: resized as a folder's images are (the resizer takes RGB). */
+        for (int i = 0; i < n; i++) {
+            const unsigned char *g = im.data + (size_t)i * rows * cols;
+            for (size_t k = 0; k < (size_t)rows * cols; k++) rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] = g[k];
+            ax_resize_bilinear(tmp, rw, rh, rgb, cols, rows);
+            unsigned char *dst = d->pix + (size_t)i * per;
+            for (size_t k = 0; k < per; k++) {
+                float v = tmp[3 * k] + 0.5f;
+                dst[k] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+    }
+    free(tmp);
+    free(rgb);
+    ax_idx_free(&im);
+    ax_idx_free(&lb);
+    if (st) ax_dataset_free(d);
+    return st;
+}
+
+static int is_file(const char *path)
+{
+    struct stat sb;
+    return !stat(path, &sb) && S_ISREG(sb.st_mode);
+}
+
+/* PREFIX-KIND-idxD-ubyte, or the same .gz: the first that exists, into out. */
+static int find_idx(char *out, size_t size, const char *prefix, const char *kind)
+{
+    static const char *const tail[2] = {"", ".gz"};
+    for (int i = 0; i < 2; i++) {
+        if ((size_t)snprintf(out, size, "%s-%s-ubyte%s", prefix, kind, tail[i]) >= size) return 0;
+        if (is_file(out)) return 1;
+    }
+    snprintf(out, size, "%s-%s-ubyte[.gz]", prefix, kind);
+    return 0;
+}
+
+ax_status ax_dataset_open(ax_dataset *d, const char *path, int classes, int in_h, int in_w, char *what,
+                          size_t what_size, ax_error *err)
+{
+    struct stat sb;
+    if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) {
+        snprintf(what, what_size, "folder");
+        return ax_dataset_load(d, path, in_h + in_h / 8, in_w + in_w / 8, err);
+    }
+    /* the image file's own name stands for its pair */
+    char prefix[AX_PATH_MAX];
+    snprintf(prefix, sizeof prefix, "%s", path);
+    static const char *const own[2] = {"-images-idx3-ubyte", "-images-idx3-ubyte.gz"};
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(prefix), k = strlen(own[i]);
+        if (n > k && !strcmp(prefix + n - k, own[i])) prefix[n - k] = 0;
+    }
+    char im[AX_PATH_MAX + 32], lb[AX_PATH_MAX + 32];
+    int have_im = find_idx(im, sizeof im, prefix, "images-idx3"), have_lb = find_idx(lb, sizeof lb, prefix,
+                                                                                      "labels-idx1");
+    if (!have_im && !have_lb)
+        return ax_fail(err, AX_ERR_IO, "%s: neither a folder (one subfolder of images per class) nor the prefix of "
+                       "an IDX pair (%s and %s)", path, im, lb);
+    if (!have_im || !have_lb)
+        return ax_fail(err, AX_ERR_IO, "%s: an IDX pair needs %s too (found %s)", path, have_im ? lb : im,
+                       have_im ? im : lb);
+    snprintf(what, what_size, "IDX %s + %s", im, lb);
+    return ax_dataset_load_idx(d, im, lb, classes, in_h, in_w, err);
 }
 
 /* ---- SGD ---------------------------------------------------------------------------- */
