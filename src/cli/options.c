@@ -416,7 +416,9 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         /* a FIFO or device as weights is refused before the net is built */
         int fd;
         size_t size;
-        st = ax_file_open_regular(o->weights, "weight file", &fd, &size, err);
+        char resolved[1024];   /* a checkpoint's prefix or folder names its .index */
+        st = ax_file_open_regular(ax_wfile_resolve(o->weights, resolved, sizeof resolved), "weight file", &fd,
+                                  &size, err);
         if (st) return st;
         close(fd);
         if (!o->model_given) {
