@@ -558,8 +558,22 @@ static void add_note(char *notes, size_t size, const char *fmt, const char *a, c
     if (len + 1 < size) snprintf(notes + len, size - len, fmt, len ? "; " : "", a, b);
 }
 
+/* The training state the parse listed and left out (its facts' lines). */
+static int training_state_count(const ax_wfile *f)
+{
+    int n = 0;
+    for (const char *p = f->facts; p && (p = strstr(p, ": training state, ignored when loading")); p++) n++;
+    return n;
+}
+
 ax_status ax_tfckpt_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
 {
+    int state = training_state_count(f);
+    if (state) {
+        char a[16];
+        snprintf(a, sizeof a, "%d", state);
+        add_note(notes, notes_size, "%s%s optimizer slot(s) and step counter(s) ignored%s", a, "");
+    }
     /* names ax_net_load_weights already finds are left alone (a checkpoint
      * whose variables carry alexscope's own names) */
     int matches = 0, wanted = 0;
