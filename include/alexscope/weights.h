@@ -43,6 +43,11 @@ typedef struct ax_wfile {
 /* Opens by content (magic bytes), not by name: the first format of the
  * registry whose sniff accepts the bytes reads them. */
 ax_status ax_wfile_open(ax_wfile **out, const char *path, ax_error *err);
+/* The file ax_wfile_open reads for what a user typed: a TensorFlow
+ * checkpoint's prefix, PREFIX.data-K-of-N shard or a directory with a
+ * `checkpoint` file becomes PREFIX.index (in buf, n bytes); any other path
+ * is returned as typed. */
+const char *ax_wfile_resolve(const char *path, char *buf, size_t n);
 /* Frees everything f owns and f itself (NULL is fine). */
 void ax_wfile_close(ax_wfile *f);
 const ax_wentry *ax_wfile_find(const ax_wfile *f, const char *name);

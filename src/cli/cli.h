@@ -196,6 +196,8 @@ typedef struct {
     char bind_notes[512];             /* what ax_wfile_bind did */
     int renamed;                      /* the binding renamed or sliced the file's entries */
     char refused[1024];               /* why the binding or the loader refused, when it did */
+    int classes;                      /* >0: fits once the last fc has this many outputs (fine-tuned) */
+    char classes_layer[AX_NAME_MAX];  /* that fc layer */
 } ax_fit;
 
 /* A weight file opened once and opened again only when a binding renamed it. */
@@ -217,9 +219,16 @@ void ax_fit_file_close(ax_fit_file *ff);
  * 1). A file that does not fit is not an error: fit->fits says so. With
  * verify, a fit is confirmed by ax_net_load_weights (lenient only when the
  * file has extra tensors). With keep, a net the file fits is handed back
- * (loaded when verified, seeded otherwise). Errors: the spec or the net. */
+ * (loaded when verified, seeded otherwise). A file whose last fc alone has
+ * another number of outputs (a classifier fine-tuned to other classes) fits
+ * the model with that fc resized: fit->classes says how many (the kept net
+ * is the resized one). Errors: the spec or the net. */
 ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
                        ax_error *err);
+/* Gives the spec's last layer with weights, an fc, `classes` outputs and
+ * drops its label list (classes are then numbered), as train --classes
+ * does; returns that layer's index, -1 when the spec ends in no fc. */
+int ax_fit_resize_classes(ax_spec *spec, int classes);
 /* Which model a file fits when none was named: the only built-in (or
  * data-folder) model it fits, in *fit. An error names the models when it
  * fits several, the closest and its first problem when it fits none, and

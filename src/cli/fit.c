@@ -145,22 +145,53 @@ void ax_fit_file_close(ax_fit_file *ff)
     ff->f = NULL;
 }
 
-ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
-                       ax_error *err)
+/* The class count the file's last fc gives when it alone differs from the
+ * model (a classifier fine-tuned to other classes): every other tensor fits,
+ * and the last fc's weight and bias are the model's with another number of
+ * outputs, in either layout. 0 otherwise. */
+static int fine_tuned_classes(const ax_fit *fit, const ax_net *net)
 {
-    memset(fit, 0, sizeof *fit);
-    if (keep) *keep = NULL;
-    snprintf(fit->model, sizeof fit->model, "%s", model);
-    ax_spec spec;
-    ax_status st = ax_spec_load(&spec, model, err);
-    if (st) return st;
-    snprintf(fit->spec_name, sizeof fit->spec_name, "%s", spec.name);
+    int last = -1;
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].weight.ndim) last = i;
+    if (last < 0 || net->layers[last].spec.type != AX_L_FC || fit->missing) return 0;
+    int classes = 0, in = net->layers[last].weight.shape[1];
+    for (int i = 0; i < fit->count; i++) {
+        const ax_fit_tensor *t = &fit->t[i];
+        if (t->kind != AX_FIT_MISSHAPED) continue;
+        if (t->layer != last) return 0;
+        int64_t c;
+        if (t->part == 1 && t->src_ndim == 1) c = t->src_shape[0];
+        else if (t->part == 0 && t->src_ndim == 2 && t->tf_layout && t->src_shape[0] == in) c = t->src_shape[1];
+        else if (t->part == 0 && t->src_ndim == 2 && !t->tf_layout && t->src_shape[1] == in) c = t->src_shape[0];
+        else return 0;
+        if (c < 1 || c > 1000000 || (classes && c != classes)) return 0;
+        classes = (int)c;
+    }
+    return classes;
+}
+
+int ax_fit_resize_classes(ax_spec *spec, int classes)
+{
+    int last = -1;
+    for (int i = 0; i < spec->nlayers; i++)
+        if (ax_layer_has_weights(&spec->layers[i])) last = i;
+    if (last < 0 || spec->layers[last].type != AX_L_FC || classes < 1) return -1;
+    spec->layers[last].out_c = classes;
+    spec->labels[0] = 0;   /* the model's labels name other classes: numbered instead */
+    return last;
+}
+
+/* Binds ff's file to a net of spec and matches it (fit's tensors and counts). */
+static ax_status fit_spec(ax_fit *fit, ax_fit_file *ff, const ax_spec *spec, int keep, ax_net **out,
+                          ax_error *err)
+{
     const ax_backend *be = ax_backend_find("cpu", err);
     if (!be) return err->code;
     ax_net *net = NULL;
     /* a net only for its shapes is made in microseconds; a kept one is seeded */
-    ax_backend_options bo = { .shapes_only = keep == NULL };
-    st = ax_net_create_with(&net, &spec, 1, be, &bo, err);
+    ax_backend_options bo = { .shapes_only = !keep };
+    ax_status st = ax_net_create_with(&net, spec, 1, be, &bo, err);
     if (st) return st;
     st = ensure_fresh(ff, err);
     if (st) {
@@ -176,12 +207,15 @@ ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int veri
     }
     for (int i = 0; i < before; i++) memcpy(names[i], ff->f->entries[i].name, sizeof names[i]);
     ax_error berr = {0};
+    fit->count = fit->same = fit->hwio = fit->inout = fit->rows = fit->dtype = 0;
+    fit->missing = fit->misshaped = fit->extra = 0;
+    fit->bind_notes[0] = 0;
     if (ax_wfile_bind(ff->f, net, fit->bind_notes, sizeof fit->bind_notes, &berr)) {
         /* the file does not fit this net's layers at all (a Darknet stream too short, ...) */
         ff->bound = 1;
         snprintf(fit->refused, sizeof fit->refused, "%s", berr.msg);
-        ax_net_free(net);
         free(names);
+        *out = net;
         return AX_OK;
     }
     fit->renamed = ff->f->count != before;
@@ -190,6 +224,43 @@ ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int veri
     if (fit->bind_notes[0] || fit->renamed) ff->bound = 1;
     match(fit, net, ff->f);
     fit->fits = fit->missing == 0 && fit->misshaped == 0;
+    *out = net;
+    return AX_OK;
+}
+
+ax_status ax_fit_model(ax_fit *fit, ax_fit_file *ff, const char *model, int verify, ax_net **keep,
+                       ax_error *err)
+{
+    memset(fit, 0, sizeof *fit);
+    if (keep) *keep = NULL;
+    snprintf(fit->model, sizeof fit->model, "%s", model);
+    ax_spec spec;
+    ax_status st = ax_spec_load(&spec, model, err);
+    if (st) return st;
+    snprintf(fit->spec_name, sizeof fit->spec_name, "%s", spec.name);
+    ax_net *net = NULL;
+    st = fit_spec(fit, ff, &spec, keep != NULL, &net, err);
+    if (st) return st;
+    int classes = fit->refused[0] || fit->fits ? 0 : fine_tuned_classes(fit, net);
+    if (classes) {
+        /* the model with that many outputs, as train --classes makes it */
+        ax_fit first = *fit;
+        ax_net_free(net);
+        net = NULL;
+        int last = ax_fit_resize_classes(&spec, classes);
+        st = fit_spec(fit, ff, &spec, keep != NULL, &net, err);
+        if (st) return st;
+        if (fit->fits) {
+            fit->classes = classes;
+            snprintf(fit->classes_layer, sizeof fit->classes_layer, "%s", spec.layers[last].name);
+        } else {
+            *fit = first;   /* not that after all: the first verdict stands */
+        }
+    }
+    if (fit->refused[0]) {
+        ax_net_free(net);
+        return AX_OK;
+    }
     if (fit->fits && verify) {
         /* The loader is the authority: a disagreement is reported, not hidden. */
         ax_error lerr = {0};
@@ -227,6 +298,7 @@ char *ax_fit_summary(char *buf, size_t size, const ax_fit *fit)
     for (int i = 0; i < fit->count; i++)
         if (fit->t[i].kind == AX_FIT_INOUT_HWC) ADD("%s%s rows H,W,C->C,H,W", len ? ", " : "", fit->t[i].layer_name);
     if (fit->dtype) ADD("%s%d tensors widened to F32", len ? ", " : "", fit->dtype);
+    if (fit->classes) ADD("%s%s resized to %d classes", len ? ", " : "", fit->classes_layer, fit->classes);
     int renamed = 0;
     for (int i = 0; i < fit->count; i++)
         if (fit->t[i].kind != AX_FIT_MISSING && strcmp(fit->t[i].src_name, fit->t[i].target)) renamed++;

@@ -464,6 +464,33 @@ static ax_status apply_preprocess(ax_spec *spec, const char *text, ax_error *err
     return st;
 }
 
+/* The class count a weight file's fine-tuned last fc gives the model, or 0
+ * (asked only after the plain load failed on shapes, so a fitting file is
+ * read once). */
+static int fine_tuned(const char *weights, const char *model)
+{
+    ax_fit_file ff;
+    ax_error err = {0};
+    ax_fit *fit = malloc(sizeof *fit);
+    int classes = 0;
+    if (fit && !ax_fit_file_open(&ff, weights, &err)) {
+        if (!ax_fit_model(fit, &ff, model, 0, NULL, &err) && fit->fits) classes = fit->classes;
+        ax_fit_file_close(&ff);
+    }
+    free(fit);
+    return classes;
+}
+
+static void resize_note(ax_spec *spec, int classes, const ax_cli_opts *o)
+{
+    int last = ax_fit_resize_classes(spec, classes);
+    if (last >= 0 && !o->quiet)
+        fprintf(stderr, "alexscope: note: %s: its '%s' has %d outputs (a classifier fine-tuned to %d classes): "
+                "the %s model is used with '%s' resized to %d, classes numbered (as train --classes %d makes it)\n",
+                o->weights, spec->layers[last].name, classes, classes, spec->name, spec->layers[last].name, classes,
+                classes);
+}
+
 ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, ax_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -474,7 +501,9 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
         /* a FIFO or device as weights is refused before the net is built */
         int fd;
         size_t size;
-        st = ax_file_open_regular(o->weights, "weight file", &fd, &size, err);
+        char resolved[1024];   /* a checkpoint's prefix or folder names its .index */
+        st = ax_file_open_regular(ax_wfile_resolve(o->weights, resolved, sizeof resolved), "weight file", &fd,
+                                  &size, err);
         if (st) return st;
         close(fd);
         if (!o->model_given) {
@@ -494,9 +523,11 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     }
     snprintf(s->model, sizeof s->model, "%s", model);
     st = ax_spec_load(&s->spec, model, err);
+    int classes = fit ? fit->classes : 0;
     free(fit);
     if (st) return st;
     if (o->preprocess && (st = apply_preprocess(&s->spec, o->preprocess, err))) return st;
+    if (classes) resize_note(&s->spec, classes, o);
     /* a model file that holds its weights (.onnx) loads them unless others are given */
     const char *weights = o->weights ? o->weights : s->spec.weights_path[0] ? s->spec.weights_path : NULL;
     if (weights && !o->weights) {
@@ -541,15 +572,27 @@ ax_status ax_cli_open(ax_cli_session *s, const ax_cli_opts *o, int need_input, a
     st = ax_net_create_with(&s->net, &s->spec, batch, be, &bo, err);
     if (!st && input)
         st = ax_net_set_input(s->net, input, batch, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
-    free(input);
-    if (st) return st;
+    if (st) { free(input); return st; }
     if (weights) {
         int tty = !o->quiet && isatty(STDERR_FILENO);
         if (tty) fprintf(stderr, "loading weights from %s ...", weights);
         st = ax_net_load_weights(s->net, weights, o->lenient, s->warn, sizeof s->warn, err);
         if (tty) fprintf(stderr, "\r\033[K");
-        if (st) return st;
+        if (st == AX_ERR_SHAPE && !classes && (classes = fine_tuned(weights, model)) > 0) {
+            /* a classifier fine-tuned to other classes: the model with that
+             * many outputs, built again (the misfit was only those) */
+            resize_note(&s->spec, classes, o);
+            ax_labels_free(&s->labels);
+            ax_net_free(s->net);
+            s->net = NULL;
+            st = ax_net_create_with(&s->net, &s->spec, batch, be, &bo, err);
+            if (!st && input)
+                st = ax_net_set_input(s->net, input, batch, s->spec.in_c, s->spec.in_h, s->spec.in_w, err);
+            if (!st) st = ax_net_load_weights(s->net, weights, o->lenient, s->warn, sizeof s->warn, err);
+        }
+        if (st) { free(input); return st; }
     }
+    free(input);
     if (s->labels.count) {
         /* a list of another length would put wrong names on every class */
         const ax_tensor *last = s->net->nlayers > 0 ? &s->net->layers[s->net->nlayers - 1].out : NULL;

@@ -36,7 +36,7 @@ static const ax_wformat formats[] = {
      .bind = ax_keras_bind},
     {.name = "tfckpt", .what = "TensorFlow checkpoint, tensor bundle V2: PREFIX.index + PREFIX.data-*",
      .magic = "a LevelDB table: ends with 0xdb4775248b80fb57", .sniff = ax_tfckpt_sniff,
-     .parse = ax_tfckpt_parse},
+     .parse = ax_tfckpt_parse, .bind = ax_tfckpt_bind},
     {.name = "onnx", .what = "ONNX .onnx, a ModelProto protobuf: the graph and its weights",
      .magic = "a protobuf starting with ir_version, field 1", .sniff = ax_onnx_sniff, .parse = ax_onnx_parse,
      .bind = ax_onnx_bind, .spec_text = ax_onnx_spec_text},
@@ -113,7 +113,7 @@ static const char *format_hint(const unsigned char *b, size_t n)
  * the prefix (model.ckpt, no file of that name), a PREFIX.data-K-of-N shard,
  * or a directory whose `checkpoint` text file names the latest prefix. Each
  * becomes PREFIX.index in buf; anything else is left as typed. */
-static const char *resolve_checkpoint(const char *path, char *buf, size_t n)
+const char *ax_wfile_resolve(const char *path, char *buf, size_t n)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -155,7 +155,7 @@ ax_status ax_wfile_open(ax_wfile **out, const char *typed, ax_error *err)
 {
     *out = NULL;
     char resolved[1024];   /* as f->path */
-    const char *path = resolve_checkpoint(typed, resolved, sizeof resolved);
+    const char *path = ax_wfile_resolve(typed, resolved, sizeof resolved);
     char understood[640];
     ax_wformat_understood(understood, sizeof understood);
     ax_wfile *f = calloc(1, sizeof *f);

@@ -4,6 +4,7 @@
  * made; a corrupted tensor is refused by name. Nothing here decides a net. */
 #include "wfile_internal.h"
 #include "alexscope/fileio.h"
+#include "alexscope/net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,4 +489,211 @@ fail:
     free(shards);
     ax_wfile_truncate(f, first);
     return s;
+}
+
+
+/* ---- binding the checkpoint's names to a net ------------------------------------
+ * TensorFlow code names a layer's variables SCOPE/weights and SCOPE/biases
+ * (kratzert's fine-tuning, the alexnet_benchmark.py timing script, tf-slim
+ * under alexnet_v2/), SCOPE/conv2d/kernel (tf_cnn_benchmarks, under v0/cg/)
+ * or SCOPE/kernel and SCOPE/bias (tf.layers, Keras). Each pair is renamed
+ * "<layer>.0" / "<layer>.1", the names ax_net_load_weights reads in
+ * TensorFlow layouts (HWIO, (in, out), fc rows in H,W,C order), so no layout
+ * is converted here. A conv kernel bound to an fc layer (tf-slim's fc6 as a
+ * 5x5 conv, fc7 and fc8 as 1x1) is the same bytes as an (kh*kw*in, out)
+ * matrix with rows in H,W,C order, and only its shape changes. */
+
+typedef struct {
+    char scope[128];   /* the layer's own scope: "conv1", "conv0", "affine2" */
+    int kernel, bias;  /* entry indices, -1 when absent */
+    int layer;         /* the net layer it binds to, -1 until bound */
+} tf_scope;
+
+/* The layer scope of a variable name and whether it is a kernel (0) or a
+ * bias (1); -1 when the name is neither. Leading scopes (v0/cg/, alexnet_v2/)
+ * are left out: *prefix_len says how much of the name they take. */
+static int split_variable(const char *name, char *scope, size_t n, size_t *prefix_len)
+{
+    const char *last = strrchr(name, '/');
+    if (!last) return -1;
+    const char *leaf = last + 1;
+    int part;
+    if (!strcmp(leaf, "weights") || !strcmp(leaf, "kernel") || !strcmp(leaf, "weight")) part = 0;
+    else if (!strcmp(leaf, "biases") || !strcmp(leaf, "bias")) part = 1;
+    else return -1;
+    const char *end = last;
+    /* tf_cnn_benchmarks: convK/conv2d/kernel names convK's kernel */
+    if (part == 0 && end - name > 7 && !strncmp(end - 7, "/conv2d", 7)) end -= 7;
+    const char *start = end;
+    while (start > name && start[-1] != '/') start--;
+    if (start == end || (size_t)(end - start) >= n) return -1;
+    snprintf(scope, n, "%.*s", (int)(end - start), start);
+    *prefix_len = (size_t)(start - name);
+    return part;
+}
+
+/* "conv12" -> stem "conv", number 12; a scope without digits numbers -1. */
+static int scope_number(const char *s, size_t *stem)
+{
+    size_t n = strlen(s), k = n;
+    while (k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9') k--;
+    *stem = k;
+    return k < n && n - k < 6 ? atoi(s + k) : -1;
+}
+
+static int scope_order(const void *a, const void *b)
+{
+    const tf_scope *x = *(const tf_scope *const *)a, *y = *(const tf_scope *const *)b;
+    size_t sx, sy;
+    int nx = scope_number(x->scope, &sx), ny = scope_number(y->scope, &sy);
+    int c = sx == sy ? strncmp(x->scope, y->scope, sx) : strcmp(x->scope, y->scope);
+    if (sx != sy || c) return c;
+    return nx - ny;
+}
+
+static void add_note(char *notes, size_t size, const char *fmt, const char *a, const char *b)
+{
+    if (!notes || !size) return;
+    size_t len = strlen(notes);
+    if (len + 1 < size) snprintf(notes + len, size - len, fmt, len ? "; " : "", a, b);
+}
+
+/* The training state the parse listed and left out (its facts' lines). */
+static int training_state_count(const ax_wfile *f)
+{
+    int n = 0;
+    for (const char *p = f->facts; p && (p = strstr(p, ": training state, ignored when loading")); p++) n++;
+    return n;
+}
+
+ax_status ax_tfckpt_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err)
+{
+    int state = training_state_count(f);
+    if (state) {
+        char a[16];
+        snprintf(a, sizeof a, "%d", state);
+        add_note(notes, notes_size, "%s%s optimizer slot(s) and step counter(s) ignored%s", a, "");
+    }
+    /* names ax_net_load_weights already finds are left alone (a checkpoint
+     * whose variables carry alexscope's own names) */
+    int matches = 0, wanted = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_layer *L = &net->layers[i];
+        if (!L->weight.ndim) continue;
+        wanted++;
+        char name[160];
+        snprintf(name, sizeof name, "%s.weight", L->spec.name);
+        if (ax_wfile_find(f, name)) matches++;
+        snprintf(name, sizeof name, "%s.0", L->spec.name);
+        if (ax_wfile_find(f, name)) matches++;
+    }
+    if (wanted && matches == wanted) return AX_OK;
+
+    tf_scope *sc = calloc((size_t)f->count + 1, sizeof *sc);
+    if (!sc) return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", f->path);
+    int nsc = 0;
+    char prefix[128] = "";
+    int one_prefix = 1;
+    for (int i = 0; i < f->count; i++) {
+        char scope[128];
+        size_t plen = 0;
+        int part = split_variable(f->entries[i].name, scope, sizeof scope, &plen);
+        if (part < 0) continue;
+        if (nsc == 0 && !prefix[0]) snprintf(prefix, sizeof prefix, "%.*s", (int)plen, f->entries[i].name);
+        else if (strlen(prefix) != plen || strncmp(prefix, f->entries[i].name, plen)) one_prefix = 0;
+        int k = 0;
+        while (k < nsc && strcmp(sc[k].scope, scope)) k++;
+        if (k == nsc) {
+            snprintf(sc[nsc].scope, sizeof sc[nsc].scope, "%s", scope);
+            sc[nsc].kernel = sc[nsc].bias = sc[nsc].layer = -1;
+            nsc++;
+        }
+        int *slot = part ? &sc[k].bias : &sc[k].kernel;
+        if (*slot >= 0) {
+            ax_status st = ax_fail(err, AX_ERR_FORMAT, "%s: '%s' and '%s' both name the %s of layer '%s'; the "
+                                   "checkpoint holds two nets (see alexscope inspect)", f->path,
+                                   f->entries[*slot].name, f->entries[i].name, part ? "bias" : "kernel", scope);
+            free(sc);
+            return st;
+        }
+        *slot = i;
+    }
+
+    /* By name when every layer with weights has a scope of its name and every
+     * kernel's scope is a layer (tf_cnn_benchmarks' conv0..conv4 against
+     * conv1..conv5 must not bind by name, one layer off). */
+    int by_name = nsc > 0;
+    for (int i = 0; i < net->nlayers && by_name; i++) {
+        const ax_layer *L = &net->layers[i];
+        if (!L->weight.ndim) continue;
+        int k = 0;
+        while (k < nsc && strcmp(sc[k].scope, L->spec.name)) k++;
+        by_name = k < nsc && sc[k].kernel >= 0;
+        if (by_name) sc[k].layer = i;
+    }
+    for (int k = 0; k < nsc && by_name; k++) by_name = sc[k].kernel < 0 || sc[k].layer >= 0;
+    const char *how = "name";
+    if (!by_name) {
+        /* By order: scopes with a 4-d kernel sorted by stem and number take
+         * the net's conv layers in turn, those with a 2-d kernel its fc
+         * layers (tf-slim's conv-shaped fc6..fc8 are named, never ordered).
+         * A kind whose counts differ is left unbound: the loader then names
+         * what is missing. */
+        how = "order";
+        for (int k = 0; k < nsc; k++) sc[k].layer = -1;
+        const tf_scope **ord = calloc((size_t)nsc + 1, sizeof *ord);
+        if (!ord) { free(sc); return ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", f->path); }
+        for (int kind = 0; kind < 2; kind++) {
+            int n = 0, layers = 0;
+            for (int k = 0; k < nsc; k++)
+                if (sc[k].kernel >= 0 && f->entries[sc[k].kernel].ndim == (kind ? 2 : 4)) ord[n++] = &sc[k];
+            for (int i = 0; i < net->nlayers; i++)
+                layers += net->layers[i].weight.ndim && net->layers[i].spec.type == (kind ? AX_L_FC : AX_L_CONV);
+            if (!n) continue;
+            if (n != layers) {
+                char a[16], b[16];
+                snprintf(a, sizeof a, "%d", n);
+                snprintf(b, sizeof b, "%d", layers);
+                add_note(notes, notes_size, kind ? "%s%s fc kernels in the checkpoint, %s fc layers in the model: "
+                         "not bound" : "%s%s conv kernels in the checkpoint, %s conv layers in the model: not bound",
+                         a, b);
+                continue;
+            }
+            qsort(ord, (size_t)n, sizeof *ord, scope_order);
+            int j = 0;
+            for (int i = 0; i < net->nlayers; i++)
+                if (net->layers[i].weight.ndim && net->layers[i].spec.type == (kind ? AX_L_FC : AX_L_CONV))
+                    ((tf_scope *)ord[j++])->layer = i;
+        }
+        free(ord);
+    }
+
+    int bound = 0, reshaped = 0;
+    char map[400] = "";
+    for (int k = 0; k < nsc; k++) {
+        if (sc[k].layer < 0) continue;
+        const ax_layer *L = &net->layers[sc[k].layer];
+        ax_wentry *w = &f->entries[sc[k].kernel];
+        if (L->spec.type == AX_L_FC && w->ndim == 4) {
+            /* (kh, kw, in, out) as an fc: its rows are already H,W,C */
+            w->shape[0] = w->shape[0] * w->shape[1] * w->shape[2];
+            w->shape[1] = w->shape[3];
+            w->ndim = 2;
+            reshaped++;
+        }
+        size_t len = strlen(map);
+        if (len + 1 < sizeof map)
+            snprintf(map + len, sizeof map - len, "%s%s->%s", len ? ", " : "", sc[k].scope, L->spec.name);
+        snprintf(w->name, sizeof w->name, "%s.0", L->spec.name);
+        if (sc[k].bias >= 0) snprintf(f->entries[sc[k].bias].name, sizeof w->name, "%s.1", L->spec.name);
+        bound++;
+    }
+    free(sc);
+    if (!bound) return AX_OK;   /* nothing TensorFlow-named: the loader says what is missing */
+    char what[600];
+    snprintf(what, sizeof what, "TensorFlow variables%s%.100s%s mapped by %s (%s)", one_prefix && prefix[0] ? " under '" : "",
+             one_prefix ? prefix : "", one_prefix && prefix[0] ? "'" : "", how, map);
+    add_note(notes, notes_size, "%s%s%s", what, reshaped ? ", 1x1/kxk conv kernels used as fc weights" : "");
+    ax_wfile_fact(f, "mapped to the %s model: %s", net->spec.name, what);
+    return AX_OK;
 }

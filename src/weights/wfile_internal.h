@@ -101,6 +101,11 @@ ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const c
  * optimizer slots, global_step and non-float tensors become facts only. */
 int ax_tfckpt_sniff(const uint8_t *buf, size_t size);
 ax_status ax_tfckpt_parse(ax_wfile *f, const void *buf, size_t size, const char *file, ax_error *err);
+/* The bind renames SCOPE/weights, SCOPE/biases, SCOPE/conv2d/kernel, ... to
+ * "<layer>.0"/".1" (TensorFlow layouts, which the loader converts): by layer
+ * name, else conv and fc scopes by their numbered order; leading scopes
+ * (v0/cg/, alexnet_v2/) are dropped. */
+ax_status ax_tfckpt_bind(ax_wfile *f, const struct ax_net *net, char *notes, size_t notes_size, ax_error *err);
 
 /* Caffe .caffemodel (caffe.c): a NetParameter protobuf whose first field is
  * name (1), V1 layers (2) or layer (100), length-delimited. Every blob

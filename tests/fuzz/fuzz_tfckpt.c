@@ -1,17 +1,42 @@
 /* libFuzzer harness: TensorFlow checkpoints (tfckpt.c) on arbitrary bytes:
  * the LevelDB table (footer, blocks, restarts, CRCs), the bundle protobufs
- * and the shard offsets. Input: a 4-byte little-endian index length, the
- * .index bytes, then the bytes of shard 0 (written to a scratch file).
- * Built without the CRC checks, so mutations reach the parsing behind them. */
+ * and the shard offsets; an accepted checkpoint is bound to a small net (its
+ * variable names mapped by name or order, conv kernels reshaped as fc).
+ * Input: a 4-byte little-endian index length, the .index bytes, then the
+ * bytes of shard 0 (written to a scratch file). Built without the CRC
+ * checks, so mutations reach the parsing behind them. */
 // fuzz-extra: -DAX_FUZZ_NO_CRC
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "alexscope/backend.h"
+#include "alexscope/net.h"
+#include "alexscope/spec.h"
 #include "weights/wfile_internal.h"
 #include "fuzz_wfile.h"
 
 static char prefix[256];
+
+static const char spec_text[] =
+    "name fuzz\ninput 2 8 8\n"
+    "conv conv1 out=4 k=3 s=1 pad=0 groups=2\nrelu relu1\nfc fc6 out=3\nfc fc7 out=2\n";
+
+/* A shapes-only net for the bind, made once. */
+static ax_net *fuzz_net(void)
+{
+    static ax_net *net;
+    if (net) return net;
+    ax_error err;
+    ax_spec spec;
+    char *t = strdup(spec_text);
+    if (!t || ax_spec_parse(&spec, t, "fuzz.net", &err) != AX_OK) abort();
+    free(t);
+    const ax_backend *be = ax_backend_find("cpu", &err);
+    ax_backend_options bo = { .shapes_only = 1 };
+    if (!be || ax_net_create_with(&net, &spec, 1, be, &bo, &err) != AX_OK) abort();
+    return net;
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
@@ -37,7 +62,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         ax_wfile *f = calloc(1, sizeof *f);
         if (f) {
             ax_error err;
-            if (ax_tfckpt_parse(f, buf, n, file, &err) == AX_OK) fuzz_convert_all(f);
+            if (ax_tfckpt_parse(f, buf, n, file, &err) == AX_OK) {
+                char notes[512] = "";
+                (void)ax_tfckpt_bind(f, fuzz_net(), notes, sizeof notes, &err);
+                fuzz_convert_all(f);
+            }
             ax_wfile_close(f);
         }
     }
