@@ -461,6 +461,34 @@ START_TEST(test_darknet_same_acts)
 }
 END_TEST
 
+/* Every layer of a run against the activations an independent script saved
+ * (an .npz by layer name), each within the reference tolerance of its scale. */
+static void check_acts(const run_out *r, const char *npz, const char *what)
+{
+    ax_wfile *acts = open_ok(npz);
+    ck_assert_int_eq(acts->count, r->net->nlayers);
+    size_t at = 0;
+    for (int i = 0; i < r->net->nlayers; i++) {
+        const ax_tensor *o = &r->net->layers[i].out;
+        const ax_wentry *e = ax_wfile_find(acts, r->net->layers[i].spec.name);
+        ck_assert_msg(e != NULL, "no reference for '%s'", r->net->layers[i].spec.name);
+        size_t n = ax_tensor_numel(o);
+        ck_assert_int_eq(e->ndim, o->ndim);
+        for (int d = 0; d < o->ndim; d++) ck_assert_int_eq(e->shape[d], o->shape[d]);
+        float *ref = malloc(n * sizeof *ref);
+        ck_assert_ptr_nonnull(ref);
+        ax_wentry_to_f32(e, ref);
+        float m = 0;
+        for (size_t k = 0; k < n; k++) m = fmaxf(m, fabsf(ref[k]));
+        char label[128];
+        snprintf(label, sizeof label, "%s layer %d '%s'", what, i, r->net->layers[i].spec.name);
+        check_close(r->acts + at, ref, n, REF_ATOL_OF_MAX * m, REF_RTOL, label);
+        free(ref);
+        at += n;
+    }
+    ax_wfile_close(acts);
+}
+
 /* Against an independent float64 rendering of Darknet's arithmetic
  * (tests/fixtures/darknet/make_darknet_fixtures.py), layer by layer. */
 START_TEST(test_darknet_reference)
@@ -471,32 +499,11 @@ START_TEST(test_darknet_reference)
     fx(path, sizeof path, "darknet/darknet-tiny.weights");
     ck_assert_msg(run_net(&r, "darknet/darknet-tiny.net", "darknet/darknet-tiny.input.npy", path, warn, sizeof warn,
                           &err) == AX_OK, "%s", err.msg);
-    ax_wfile *acts = open_ok("darknet/darknet-tiny.acts.npz");
-    ck_assert_int_eq(acts->count, r.net->nlayers);
-    size_t at = 0;
-    for (int i = 0; i < r.net->nlayers; i++) {
-        const ax_tensor *o = &r.net->layers[i].out;
-        const ax_wentry *e = ax_wfile_find(acts, r.net->layers[i].spec.name);
-        ck_assert_msg(e != NULL, "no reference for '%s'", r.net->layers[i].spec.name);
-        size_t n = ax_tensor_numel(o);
-        ck_assert_int_eq(e->ndim, o->ndim);
-        for (int d = 0; d < o->ndim; d++) ck_assert_int_eq(e->shape[d], o->shape[d]);
-        float *ref = malloc(n * sizeof *ref);
-        ck_assert_ptr_nonnull(ref);
-        ax_wentry_to_f32(e, ref);
-        float m = 0;
-        for (size_t k = 0; k < n; k++) m = fmaxf(m, fabsf(ref[k]));
-        char label[128];
-        snprintf(label, sizeof label, "darknet-tiny layer %d '%s'", i, r.net->layers[i].spec.name);
-        check_close(r.acts + at, ref, n, REF_ATOL_OF_MAX * m, REF_RTOL, label);
-        free(ref);
-        at += n;
-    }
+    check_acts(&r, "darknet/darknet-tiny.acts.npz", "darknet-tiny");
     /* Darknet's default maxpool padding: 6 -> 3 and 3 -> 2, not Caffe's 2 and 1 */
     int p2 = ax_net_find(r.net, "pool2"), p5 = ax_net_find(r.net, "pool5");
     ck_assert_int_eq(r.net->layers[p2].out.shape[2], 3);
     ck_assert_int_eq(r.net->layers[p5].out.shape[2], 2);
-    ax_wfile_close(acts);
     run_free(&r);
 }
 END_TEST
@@ -513,27 +520,7 @@ START_TEST(test_darknet_batchnorm)
     fx(path, sizeof path, "darknet/darknet-bn.weights");
     ck_assert_msg(run_net(&r, "darknet/darknet-bn.net", "darknet/darknet-bn.input.npy", path, warn, sizeof warn,
                           &err) == AX_OK, "%s", err.msg);
-    ax_wfile *acts = open_ok("darknet/darknet-bn.acts.npz");
-    ck_assert_int_eq(acts->count, r.net->nlayers);
-    size_t at = 0;
-    for (int i = 0; i < r.net->nlayers; i++) {
-        const ax_tensor *o = &r.net->layers[i].out;
-        const ax_wentry *e = ax_wfile_find(acts, r.net->layers[i].spec.name);
-        ck_assert_msg(e != NULL, "no reference for '%s'", r.net->layers[i].spec.name);
-        size_t n = ax_tensor_numel(o);
-        ck_assert_uint_eq(ax_wentry_numel(e), n);
-        float *ref = malloc(n * sizeof *ref);
-        ck_assert_ptr_nonnull(ref);
-        ax_wentry_to_f32(e, ref);
-        float m = 0;
-        for (size_t k = 0; k < n; k++) m = fmaxf(m, fabsf(ref[k]));
-        char label[128];
-        snprintf(label, sizeof label, "darknet-bn layer %d '%s'", i, r.net->layers[i].spec.name);
-        check_close(r.acts + at, ref, n, REF_ATOL_OF_MAX * m, REF_RTOL, label);
-        free(ref);
-        at += n;
-    }
-    ax_wfile_close(acts);
+    check_acts(&r, "darknet/darknet-bn.acts.npz", "darknet-bn");
     run_free(&r);
     /* without bn= the stream is 3 floats per output too long for the spec */
     char spec[4096], plain[64];

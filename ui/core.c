@@ -137,3 +137,15 @@ ax_rect ax_ui_pane(const ax_ui *u)
     if (r.w < 1) r.w = 1;
     return r;
 }
+
+void ax_ui_scroll_key(int *top, int k, int page)
+{
+    switch (k) {
+    case KEY_UP: (*top)--; break;
+    case KEY_DOWN: (*top)++; break;
+    case KEY_PPAGE: *top -= page; break;
+    case KEY_NPAGE: *top += page; break;
+    case KEY_HOME: *top = 0; break;
+    default: *top = 1 << 20; break;   /* End: the drawing clamps it to the last page */
+    }
+}

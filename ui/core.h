@@ -40,6 +40,9 @@ ax_rect ax_ui_pane(const ax_ui *u);
  * Home/End) applied to row sel: the new row, within 0..n-1; -1 for any other
  * key (or an empty list). */
 int ax_ui_list_key(int k, int sel, int n, int page);
+/* Up Down PgUp PgDn Home End on a scroll position (first row on screen): page
+ * rows a page; End goes far past the end, which the view's drawing clamps. */
+void ax_ui_scroll_key(int *top, int k, int page);
 
 /* ---- term.c: the terminal, the clock, signals that always end curses ---- */
 

@@ -193,15 +193,8 @@ static void draw(ax_ui *u, ax_rect r)
 
 static int key_scroll(ax_ui *u, int k)
 {
-    filters_state *S = state_of(u);
-    switch (k) {
-    case KEY_UP: S->top--; return 1;
-    case KEY_DOWN: S->top++; return 1;
-    case KEY_PPAGE: S->top -= 4; return 1;
-    case KEY_NPAGE: S->top += 4; return 1;
-    case KEY_HOME: S->top = 0; return 1;
-    default: S->top = 1 << 20; return 1;   /* End */
-    }
+    ax_ui_scroll_key(&state_of(u)->top, k, 4);
+    return 1;
 }
 
 static int key_scale(ax_ui *u, int k)
