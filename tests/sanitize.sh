@@ -39,7 +39,7 @@ rm -rf "$logs" && mkdir -p "$logs"
 opts="log_path=$logs/report halt_on_error=0"
 echo "==> make check TESTS=\"$tests\""
 # the workbench tests' screen waits stretched for the slower build
-AX_TEST_WAIT_SCALE=${AX_TEST_WAIT_SCALE:-5} TSAN_OPTIONS="$opts" ASAN_OPTIONS="$opts detect_leaks=1" UBSAN_OPTIONS="$opts print_stacktrace=1" \
+AX_TEST_WAIT_SCALE=${AX_TEST_WAIT_SCALE:-5} TSAN_OPTIONS="$opts suppressions=$src/tests/tsan.supp" ASAN_OPTIONS="$opts detect_leaks=1" UBSAN_OPTIONS="$opts print_stacktrace=1" \
     CK_FORK=no make check TESTS="$tests" 2>&1 | grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):'
 status=${PIPESTATUS[0]}
 reports=$(ls "$logs" 2>/dev/null | wc -l)

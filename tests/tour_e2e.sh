@@ -29,7 +29,9 @@ run_tour() {   # run_tour LABEL WIDTH HEIGHT MODEL
 echo "EXIT=\$?"
 sleep 60
 EOF2
+    # a server of its own for each run: one being killed cannot refuse the next
     T kill-server >/dev/null 2>&1
+    sock="$socks/s$2x$3$4"
     tmux_session "$2" "$3" "$socks/run.sh"
     expect "tour: stop 1 of" "$label: --tour opens on its first stop" 60
 }
