@@ -680,6 +680,25 @@ static int op_pad(conv *c, const Onnx__NodeProto *n, int i, const char *name)
     return 1;
 }
 
+/* A tensor made here for node n's output, kept with the net (ax_onnx_net_free
+ * frees it and its dims); NULL with c->status set when out of memory. */
+static Onnx__TensorProto *synth_tensor(conv *c, const Onnx__NodeProto *n)
+{
+    Onnx__TensorProto *t = calloc(1, sizeof *t);
+    Onnx__TensorProto **grown = t ? realloc(c->out->synth, (size_t)(c->out->nsynth + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(t);
+        c->status = ax_fail(c->err, AX_ERR_NOMEM, "%s: out of memory", c->file);
+        return NULL;
+    }
+    c->out->synth = grown;
+    c->out->synth[c->out->nsynth++] = t;
+    onnx__tensor_proto__init(t);
+    t->name = n->output[0];
+    t->has_data_type = 1;
+    return t;
+}
+
 /* A Constant node's value as a tensor (value; value_float(s), value_int(s)). */
 static int op_constant(conv *c, const Onnx__NodeProto *n, int i)
 {
@@ -692,18 +711,8 @@ static int op_constant(conv *c, const Onnx__NodeProto *n, int i)
     }
     a = n->n_attribute ? n->attribute[0] : NULL;
     if (!a) return !refuse(c, n, i, "it has no value");
-    Onnx__TensorProto *t = calloc(1, sizeof *t);
-    Onnx__TensorProto **grown = t ? realloc(c->out->synth, (size_t)(c->out->nsynth + 1) * sizeof *grown) : NULL;
-    if (!grown) {
-        free(t);
-        c->status = ax_fail(c->err, AX_ERR_NOMEM, "%s: out of memory", c->file);
-        return 0;
-    }
-    c->out->synth = grown;
-    c->out->synth[c->out->nsynth++] = t;
-    onnx__tensor_proto__init(t);
-    t->name = n->output[0];
-    t->has_data_type = 1;
+    Onnx__TensorProto *t = synth_tensor(c, n);
+    if (!t) return 0;
     if (a->has_f && !strcmp(a->name, "value_float")) { t->data_type = AX_ONNX_FLOAT; t->n_float_data = 1; t->float_data = (float *)&a->f; }
     else if (!strcmp(a->name, "value_floats")) { t->data_type = AX_ONNX_FLOAT; t->n_float_data = a->n_floats; t->float_data = a->floats; t->n_dims = 1; }
     else if (a->has_i && !strcmp(a->name, "value_int")) { t->data_type = AX_ONNX_INT64; t->n_int64_data = 1; t->int64_data = (int64_t *)&a->i; }
@@ -731,20 +740,13 @@ static int op_constant(conv *c, const Onnx__NodeProto *n, int i)
  * values in one block that ax_onnx_net_free frees with the dims). */
 static int put_ints(conv *c, const Onnx__NodeProto *n, const int64_t *v, size_t count, int rank)
 {
-    Onnx__TensorProto *t = calloc(1, sizeof *t);
-    int64_t *block = t ? malloc((1 + (count ? count : 1)) * sizeof *block) : NULL;
-    Onnx__TensorProto **grown = block ? realloc(c->out->synth, (size_t)(c->out->nsynth + 1) * sizeof *grown) : NULL;
-    if (!grown) {
+    int64_t *block = malloc((1 + (count ? count : 1)) * sizeof *block);
+    Onnx__TensorProto *t = block ? synth_tensor(c, n) : NULL;
+    if (!t) {
         free(block);
-        free(t);
-        c->status = ax_fail(c->err, AX_ERR_NOMEM, "%s: out of memory", c->file);
+        if (!c->status) c->status = ax_fail(c->err, AX_ERR_NOMEM, "%s: out of memory", c->file);
         return 0;
     }
-    c->out->synth = grown;
-    c->out->synth[c->out->nsynth++] = t;
-    onnx__tensor_proto__init(t);
-    t->name = n->output[0];
-    t->has_data_type = 1;
     t->data_type = AX_ONNX_INT64;
     block[0] = (int64_t)count;
     memcpy(block + 1, v, count * sizeof *v);
