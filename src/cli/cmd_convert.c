@@ -87,6 +87,7 @@ static int load_only(const ax_cli_opts *o)
     ax_error err = {0};
     ax_net *net = NULL;
     ax_backend_options bo = ax_cli_backend_options(o);
+    bo.weights_follow = 1;   /* the load replaces every seeded value: no fill to wait for */
     const ax_backend *be = ax_backend_find(o->device, &err);
     ax_status st = be ? ax_spec_load(&spec, o->model, &err) : err.code;
     if (!st) st = ax_net_create_with(&net, &spec, 1, be, &bo, &err);
