@@ -38,6 +38,8 @@ ax_status ax_onnx_values_of(const Onnx__TensorProto *t, int want_int, const char
 /* The element count of t's dims; -1 when a dim is negative or the product
  * passes AX_ONNX_MAX_NUMEL. */
 int64_t ax_onnx_numel(const Onnx__TensorProto *t);
+/* t's name for messages, "(unnamed)" when it has none. */
+const char *ax_onnx_tname(const Onnx__TensorProto *t);
 
 /* One weight the net needs: the entry's name ("<layer>.weight"), the source
  * tensor and how its values become the layer's layout. */
