@@ -80,6 +80,10 @@ static const ax_cli_command commands[] = {
      "alexscope convert [--model M] IN OUT.safetensors | convert --load-only IN",
      "model lenient load-only device gpu tf32 no-cudnn help",
      "alexscope convert bvlc_alexnet.npy alexnet.safetensors", ax_cmd_convert},
+    {"maxact", "per channel of a layer, the images of a folder that excite it most, and their crops",
+     "alexscope maxact --layer L [--channel C | --channels A-B] [--top K] [--save OUT] [options] DIR",
+     RUN_OPTS " layer channel channels top batch save format help",
+     "alexscope maxact --layer conv5 --channels 0-7 --top 4 --save crops samples", ax_cmd_maxact},
     {"summary", "per layer: shape, parameters, FLOPs, receptive field; a diagram of the net",
      "alexscope summary [--model M] [--format text|json]", "model format help",
      "alexscope summary --model torchvision", ax_cmd_summary},
@@ -91,10 +95,6 @@ static const ax_cli_command commands[] = {
      "model weights lenient device threads batch data out epochs lr momentum weight-decay seed val-split "
      "train-layers reinit classes no-augment resume help",
      "alexscope train --data flowers --classes 5 --train-layers fc8 --out f.safetensors", ax_cmd_train},
-    {"maxact", "per channel of a layer, the images of a folder that excite it most, and their crops",
-     "alexscope maxact --layer L [--channel C | --channels A-B] [--top K] [--save OUT] [options] DIR",
-     RUN_OPTS " layer channel channels top batch save format help",
-     "alexscope maxact --layer conv5 --channels 0-7 --top 4 --save crops samples", ax_cmd_maxact},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
