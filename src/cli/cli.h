@@ -65,6 +65,7 @@ typedef struct {
     int maxact_channel;
     const char *maxact_channels;
     int maxact_top;
+    const char *maxact_dir;   /* ui --maxact-dir DIR: the Top images view's folder */
 } ax_cli_opts;
 
 /* Parses argv after the command word. Prints the error and returns 2 on bad

@@ -53,6 +53,7 @@ static const ax_cli_option options[] = {
     {"channel", 0, "C", "maxact: this channel only (default: every channel)"},
     {"channels", 0, "A-B", "maxact: channels A to B"},
     {"top", 0, "K", "maxact: images kept per channel (default 5)"},
+    {"maxact-dir", 0, "DIR", "workbench: the Top images view's folder (M; default: the image's folder)"},
     {"help", 'h', NULL, "this text"},
     {NULL, 0, NULL, NULL},
 };
@@ -61,13 +62,13 @@ static const ax_cli_option options[] = {
 
 static const ax_cli_command commands[] = {
     {"ui", "the workbench on an IMAGE or --input X.npy (the default command)",
-     "alexscope [ui] [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input mono tour help",
+     "alexscope [ui] [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input mono tour maxact-dir help",
      "alexscope --model torchvision samples/chelsea.png", ax_cmd_ui},
     {"dump", "one row per layer (shape, min, mean, max, std, % zeros, ms), then the top-k",
      "alexscope dump [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input save-activations format help",
      "alexscope dump --save-activations acts samples/chelsea.png", ax_cmd_dump},
     {"bench", "per-layer time and GFLOP/s; --ui: view redraws; --backward: training step",
-     "alexscope bench [options] | bench --ui [options] IMAGE", RUN_OPTS " batch runs ui backward input topk mono help",
+     "alexscope bench [options] | bench --ui [options] IMAGE", RUN_OPTS " batch runs ui backward input topk mono maxact-dir help",
      "alexscope bench --batch 32 --runs 20", ax_cmd_bench},
     {"diff", "two runs layer by layer: the first divergent layer and the likely bug",
      "alexscope diff [options] SIDE_A SIDE_B (IMAGE | DIR | --input X.npy)",

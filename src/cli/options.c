@@ -202,7 +202,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
            OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT,
            OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR, OPT_PREPROCESS,
-           OPT_LAYER, OPT_CHANNEL, OPT_CHANNELS, OPT_TOP };
+           OPT_LAYER, OPT_CHANNEL, OPT_CHANNELS, OPT_TOP, OPT_MAXACT_DIR };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -228,6 +228,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"preprocess", required_argument, 0, OPT_PREPROCESS},
         {"layer", required_argument, 0, OPT_LAYER}, {"channel", required_argument, 0, OPT_CHANNEL},
         {"channels", required_argument, 0, OPT_CHANNELS}, {"top", required_argument, 0, OPT_TOP},
+        {"maxact-dir", required_argument, 0, OPT_MAXACT_DIR},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -322,6 +323,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_CHANNEL: rc = parse_count("--channel", optarg, 0, 1 << 30, &o->maxact_channel); break;
         case OPT_CHANNELS: o->maxact_channels = optarg; break;
         case OPT_TOP: rc = parse_count("--top", optarg, 1, 1000, &o->maxact_top); break;
+        case OPT_MAXACT_DIR: o->maxact_dir = optarg; break;
         case 'h': want_help = 1; break;   /* after the checks: a listed option must pass them */
         case 'V': print_version(); return 1;
         case ':':
@@ -344,6 +346,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     trim_slashes(o->save_dir);
     trim_slashes(o->diff_save);
     trim_slashes(o->data_dir);
+    trim_slashes(o->maxact_dir);
     for (int i = 0; i < o->nsides; i++)
         if (o->sides[i].kind == 'r') trim_slashes(o->sides[i].value);
     if (o->input_npy && looks_like_image(o->input_npy)) {
@@ -373,6 +376,7 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->topk = o->topk;
     cfg->mono = o->mono || getenv("NO_COLOR");
     cfg->tour = o->tour;
+    cfg->maxact_dir = o->maxact_dir;
     cfg->side_open = ax_cli_side_open;
     cfg->side_close = ax_cli_side_close;
     cfg->side_ctx = (void *)o;
