@@ -119,7 +119,7 @@ static void draw(ax_ui *u, ax_rect r)
         if (I.crops[i].rgb) crop_cells(u, ty, tx, rows, side, &I.crops[i]);
         else ax_ui_put(u, ty, tx, side, AX_R_BAD, "unreadable");
         const char *slash = strrchr(I.files[e[i].image], '/');
-        ax_ui_printf(u, ty + rows, tx, side, AX_R_DIM, "%d %.4g %s", i + 1, e[i].value,
+        ax_ui_printf(u, ty + rows, tx, side, AX_R_DIM, "%d %#.4g %s", i + 1, e[i].value,
                      slash ? slash + 1 : I.files[e[i].image]);
     }
     if (!n) ax_ui_put(u, y + 1, gx, gw, AX_R_DIM, "no image gave this channel a finite value");
