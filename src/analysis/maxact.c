@@ -356,7 +356,8 @@ typedef struct { int image, slot; } need;
 static int need_cmp(const void *a, const void *b)
 {
     const need *x = a, *y = b;
-    return x->image != y->image ? (x->image > y->image) - (x->image < y->image) : (x->slot > y->slot) - (x->slot < y->slot);
+    if (x->image != y->image) return (x->image > y->image) - (x->image < y->image);
+    return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
 void ax_maxact_crops_free(ax_maxact_crop *c, int n)
@@ -418,7 +419,8 @@ ax_status ax_maxact_crops(ax_maxact_crop *out, const ax_maxact_top *t, int c0, i
                 break;
             }
             for (int y = 0; y < cr->h; y++)
-                memcpy(cr->rgb + (size_t)y * cr->w * 3, rgb + ((size_t)(y0 + y) * sp->in_w + x0) * 3, (size_t)cr->w * 3);
+                memcpy(cr->rgb + (size_t)y * cr->w * 3, rgb + ((size_t)(y0 + y) * sp->in_w + x0) * 3,
+                       (size_t)cr->w * 3);
         }
         i = j;
     }

@@ -298,8 +298,8 @@ int ax_cmd_maxact(const ax_cli_opts *o)
         if (o->diff_save) {
             char f1[AX_PATH_MAX + 2 * AX_NAME_MAX];
             crop_path(f1, sizeof f1, o->diff_save, lname, c0, 1);
-            printf("\nwrote %d crop%s and %d contact sheet%s to %s (%s, ... and -sheet.png)\n", crops, crops == 1 ? "" : "s", sheets, sheets == 1 ? "" : "s",
-                   o->diff_save, base_name(f1));
+            printf("\nwrote %d crop%s and %d contact sheet%s to %s (%s, ... and -sheet.png)\n", crops,
+                   crops == 1 ? "" : "s", sheets, sheets == 1 ? "" : "s", o->diff_save, base_name(f1));
         }
         rc = fflush(stdout) ? 1 : 0;
     }

@@ -149,7 +149,7 @@ static const ax_key keys[] = {
     { .codes = { '[', ']' }, .keys = "[ ]", .what = "previous / next channel (its crops from the same pass)",
       .fn = key_channel, .bar = "[ ] channel" },
     { .codes = { '{', '}' }, .keys = "{ }", .what = "ten channels back / on", .fn = key_channel, .bar = "{ } 10" },
-    { .codes = { 0 }, .keys = "Up Down", .what = "another layer: its own pass over the folder", .bar = "Up/Down layer" },
+    { .codes = { 0 }, .keys = "Up Down", .what = "another layer: a pass of its own", .bar = "Up/Down layer" },
     { .codes = { 'r' }, .keys = "r", .what = "run the pass again (the folder changed)", .fn = key_restart,
       .bar = "r again" },
     { .codes = { 0 }, .keys = NULL },
