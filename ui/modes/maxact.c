@@ -257,7 +257,11 @@ static int sync(ax_ui *u)
         }
         forget(M);
     }
-    if (!M->live && M->phase == AX_MAXACT_NONE && on && u->cur >= 0) start(u, u->cur);
+    if (!M->live && M->phase == AX_MAXACT_NONE && on && u->cur >= 0) {
+        start(u, u->cur);
+        u->dirty = 1;
+        return 1;   /* what was read above was the old pass's */
+    }
     if (phase == AX_MAXACT_FAILED && !M->failed_said) {
         M->failed_said = 1;
         ax_ui_say(u, AX_R_BAD, "top images: %.300s", M->err.msg);
