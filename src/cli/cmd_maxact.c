@@ -303,9 +303,12 @@ int ax_cmd_maxact(const ax_cli_opts *o)
         }
         rc = fflush(stdout) ? 1 : 0;
     }
-    fprintf(stderr, "alexscope: maxact: %d images in %.2f s: %.1f images/s (decoding %.2f s on %d threads beside "
-            "%.2f s of forward passes)\n", stats.ranked, stats.seconds, ips, stats.decode_s,
-            p.threads < nfiles ? p.threads : nfiles, stats.forward_s);
+    /* the decoding threads ax_maxact_run starts: --threads, at most 16 and one an image */
+    int dt = p.threads < 16 ? p.threads : 16;
+    if (dt > nfiles) dt = nfiles;
+    fprintf(stderr, "alexscope: maxact: %d images in %.2f s: %.1f images/s (decoding %.2f s on %d thread%s beside "
+            "%.2f s of forward passes)\n", stats.ranked, stats.seconds, ips, stats.decode_s, dt, dt == 1 ? "" : "s",
+            stats.forward_s);
     goto out;
 fail:
     rc = ax_cli_fail(&err);
