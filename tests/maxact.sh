@@ -163,6 +163,9 @@ expect 0 '^wrote 3 crops and 1 contact sheet to ' -- "$prog" maxact -m $mini --l
   $py -c 'import json,sys; d=json.load(open(sys.argv[1])); t=d["channels"][0]["top"]; assert len(t)==2 and all(x["box"][2]-x["box"][0]==10 and x["box"][3]-x["box"][1]==10 for x in t), t' "$tmp/caffe.json" &&
   [ -s "$tmp/caffe/conv1-c0007-1.png" ] && ok || { bad "maxact on caffe conv1 with --save"; tail -5 "$tmp/err"; }
 
+# a folder typed with its slash names its files once
+expect 0 "^images +4 of 4 in $src/samples\$" -- "$prog" maxact -m $mini --layer conv1 --channel 0 "$src/samples/"
+
 # bench --ui times the Top images view (with the Saliency and Diff views) once their background work is done
 "$prog" bench --ui -m $mini "$src/samples/chelsea.png" > "$tmp/bench" 2>&1 || { bad "bench --ui failed"; tail -5 "$tmp/bench"; }
 for v in "top images +conv3" "saliency +input" "diff +conv1"; do

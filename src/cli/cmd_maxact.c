@@ -143,10 +143,14 @@ int ax_cmd_maxact(const ax_cli_opts *o)
         return ax_cli_error(2, "maxact: give --channel C or --channels A-B, not both");
     if (o->diff_save && ax_cli_check_output_dir(o->diff_save)) return 1;
 
+    /* "samples/" names samples/chelsea.png, not samples//chelsea.png */
+    char dir[AX_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", o->image);
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/';) dir[--n] = 0;
     ax_error err = { 0 };
     char **files = NULL;
     int nfiles = 0;
-    if (ax_maxact_list_images(&files, &nfiles, o->image, &err)) return ax_cli_fail(&err);
+    if (ax_maxact_list_images(&files, &nfiles, dir, &err)) return ax_cli_fail(&err);
     ax_cli_session se;
     ax_cli_opts oo = *o;
     oo.quiet = json;
@@ -231,7 +235,7 @@ int ax_cmd_maxact(const ax_cli_opts *o)
         ax_cli_json_num(jr, "jump_h", f->jump_h);
         ax_cli_json_num(jr, "jump_w", f->jump_w);
         cJSON *ji = ax_cli_json_obj(doc, "images");
-        ax_cli_json_str(ji, "dir", o->image);
+        ax_cli_json_str(ji, "dir", dir);
         ax_cli_json_num(ji, "files", nfiles);
         ax_cli_json_num(ji, "ranked", stats.ranked);
         cJSON_AddItemToObject(ji, "skipped", ctx.jskipped);
@@ -281,7 +285,7 @@ int ax_cmd_maxact(const ax_cli_opts *o)
         else
             printf("layer    %s: %d channels of %dx%d, receptive field %dx%d pixels, %d apart\n", lname, c, h, w,
                    f->size_h, f->size_w, f->jump_h);
-        printf("images   %d of %d in %s%s\n", stats.ranked, nfiles, o->image,
+        printf("images   %d of %d in %s%s\n", stats.ranked, nfiles, dir,
                stats.skipped ? " (the others skipped, see above)" : "");
         printf("\n%7s %4s %11s  %-10s  %s\n", "channel", "rank", "value", "peak (y,x)", "image");
         for (int ch = c0; ch <= c1; ch++) {
