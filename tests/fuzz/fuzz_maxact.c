@@ -31,6 +31,18 @@ static void put(const char *name, const unsigned char *d, size_t n)
     fclose(f);
 }
 
+/* The scratch folder goes when the fuzzer exits. */
+static void cleanup(void)
+{
+    static const char *const names[] = { "a.png", "b.jpg", "sheet.out" };
+    char path[128];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     ax_error err = { 0 };
@@ -41,6 +53,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             (mkdir(dir, 0700) && access(dir, W_OK)))
             abort();
         free(spec);
+        atexit(cleanup);
     }
     size_t half = size / 2;
     put("a.png", data, half);
