@@ -1004,6 +1004,25 @@ START_TEST(test_png_empty_idat)
 }
 END_TEST
 
+/* A file that ends in an empty IDAT's header, before its CRC (fuzz_maxact's
+ * finding): that chunk is dropped as well before stb sees it, and the file
+ * is refused as corrupt. */
+START_TEST(test_png_empty_idat_cut)
+{
+    size_t n;
+    unsigned char *bytes = read_bytes(src_path("samples/chelsea.png"), &n);
+    ck_assert_uint_gt(n, 33);
+    unsigned char cut[41];
+    memcpy(cut, bytes, 33);   /* the signature and IHDR */
+    memcpy(cut + 33, "\0\0\0\0IDAT", 8);
+    ax_image img;
+    ax_error err = { 0 };
+    ck_assert_int_eq(ax_image_decode(&img, cut, sizeof cut, "cut.png", &err), AX_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "cut.png"), "%s", err.msg);
+    free(bytes);
+}
+END_TEST
+
 /* JPEGs as libjpeg-turbo writes them (make_jpeg_fixtures.sh): progressive,
  * grey progressive, restart markers and optimized tables all pass the
  * guards and decode to their source within JPEG's loss; a scan that uses a
@@ -1086,6 +1105,7 @@ static Suite *image_suite(void)
     tcase_add_test(hostile, test_labels_hostile);
     tcase_add_test(hostile, test_png_chunk_length_lie);
     tcase_add_test(hostile, test_png_empty_idat);
+    tcase_add_test(hostile, test_png_empty_idat_cut);
     tcase_add_test(hostile, test_jpeg_variants);
     suite_add_tcase(s, hostile);
     return s;

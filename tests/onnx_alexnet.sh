@@ -34,6 +34,6 @@ expect 0 '^preprocess none: the tensor is the net.s input as it is \(an image wo
 expect 2 '^alexscope: --preprocess bogus: expected caffe\|torchvision\|zoo\|none' -- "$prog" dump --preprocess bogus "$img"
 expect 1 "^alexscope: --preprocess:3: preprocess: unknown key 'colour'" -- "$prog" dump --preprocess 'zoo colour=1' "$img"
 expect 1 "^alexscope: --preprocess crop=5: its crop 5x5 is not the caffe model's 227x227 input" -- "$prog" dump --preprocess crop=5 "$img"
-expect 2 '^alexscope: --preprocess belongs to the ui, dump, bench, diff and grad commands, not to summary' -- "$prog" summary --preprocess zoo
+expect 2 '^alexscope: --preprocess belongs to the ui, dump, bench, diff, maxact and grad commands, not to summary' -- "$prog" summary --preprocess zoo
 echo "onnx_alexnet: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -22,6 +22,7 @@ const ax_view *const ax_views[AX_V_COUNT] = {
     [AX_V_DIFF] = &ax_view_diff,
     [AX_V_SUMMARY] = &ax_view_summary, [AX_V_EXPLAIN] = &ax_view_explain,
     [AX_V_SALIENCY] = &ax_view_saliency,
+    [AX_V_MAXACT] = &ax_view_maxact,
 };
 
 

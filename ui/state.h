@@ -21,11 +21,13 @@ enum {
     AX_V_GROUPS, AX_V_TOPK, AX_V_FILTERS, AX_V_INPUT, AX_V_MESSAGES,
     AX_V_SUMMARY, AX_V_EXPLAIN,   /* S, and e on a value (ui/teach.h) */
     AX_V_SALIENCY,                /* 0 (ui/modes/gradmode.h) */
-    AX_V_DIFF, AX_V_COUNT
+    AX_V_DIFF,
+    AX_V_MAXACT,                  /* M (ui/modes/maxact.h) */
+    AX_V_COUNT
 };
 
 /* The modes, in the order the loop asks them (ui/modes/modes.c). */
-enum { AX_M_PROMPT, AX_M_DIFF, AX_M_GRAD, AX_M_WHATIF, AX_M_TOUR, AX_M_COUNT };
+enum { AX_M_PROMPT, AX_M_DIFF, AX_M_GRAD, AX_M_WHATIF, AX_M_TOUR, AX_M_MAXACT, AX_M_COUNT };
 
 /* What a piece of text is; in mono each role becomes an attribute. */
 typedef enum {

@@ -18,6 +18,7 @@ typedef struct {
     int mono;                 /* 1: no colours (NO_COLOR set or --mono) */
     int bench_frames;         /* ax_ui_bench: frames per view (0: 40) */
     int tour;                 /* 1: the guided tour starts with the workbench (--tour) */
+    const char *maxact_dir;   /* the Top images view's folder (--maxact-dir; NULL: the image's, or samples) */
     const char *messages;     /* what loading said, one "note: ..." or "warning: ..."
                                  a line (NULL: nothing); shown in the workbench */
     /* Diff mode from the start (alexscope diff --ui): side B as a net whose

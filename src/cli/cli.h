@@ -60,6 +60,12 @@ typedef struct {
     int spec_text;            /* inspect --spec */
     int load_only;            /* convert --load-only */
     const char *format;       /* summary --format text|json */
+    /* maxact: --layer L, --channel C (-1: not given), --channels A-B, --top K (0: 5) */
+    const char *maxact_layer;
+    int maxact_channel;
+    const char *maxact_channels;
+    int maxact_top;
+    const char *maxact_dir;   /* ui --maxact-dir DIR: the Top images view's folder */
 } ax_cli_opts;
 
 /* Parses argv after the command word. Prints the error and returns 2 on bad
@@ -159,6 +165,7 @@ int ax_cmd_convert(const ax_cli_opts *o);
 int ax_cmd_grad(const ax_cli_opts *o);
 int ax_cmd_train(const ax_cli_opts *o);
 int ax_cmd_summary(const ax_cli_opts *o);
+int ax_cmd_maxact(const ax_cli_opts *o);
 
 /* How a weight file meets a net spec (src/cli/fit.c), by ax_net_load_weights'
  * rules: "<layer>.weight"/".bias" as stored, or "<layer>.0"/".1" in

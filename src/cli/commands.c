@@ -30,7 +30,7 @@ static const ax_cli_option options[] = {
     {"map", 0, "FILE", "with --reference: lines ours=theirs naming the .npy files"},
     {"atol", 0, "X", "absolute tolerance; 'Xx': X times the tensor's max|B| (1e-4x)"},
     {"rtol", 0, "Y", "relative tolerance (default 1e-3)"},
-    {"save", 0, "DIR", "diff: DIR/<layer>.npy = A - B; grad: the gradients"},
+    {"save", 0, "DIR", "diff: DIR/<layer>.npy = A - B; grad: the gradients; maxact: the crops (PNG)"},
     {"spec", 0, NULL, "print the net a .caffemodel or .onnx describes, as a .net spec"},
     {"load-only", 0, NULL, "load IN and time it only (a benchmark)"},
     {"format", 0, "text|json", "output format (default text)"},
@@ -49,6 +49,11 @@ static const ax_cli_option options[] = {
     {"classes", 0, "N", "resize the last FC layer to N classes"},
     {"no-augment", 0, NULL, "no random crop and flip"},
     {"resume", 0, "CKPT", "continue from a checkpoint train wrote"},
+    {"layer", 0, "L", "maxact: the layer whose channels are ranked (a name: alexscope summary lists them)"},
+    {"channel", 0, "C", "maxact: this channel only (default: every channel)"},
+    {"channels", 0, "A-B", "maxact: channels A to B"},
+    {"top", 0, "K", "maxact: images kept per channel (default 5)"},
+    {"maxact-dir", 0, "DIR", "workbench: the Top images view's folder (M; default: the image's folder)"},
     {"help", 'h', NULL, "this text"},
     {NULL, 0, NULL, NULL},
 };
@@ -57,13 +62,13 @@ static const ax_cli_option options[] = {
 
 static const ax_cli_command commands[] = {
     {"ui", "the workbench on an IMAGE or --input X.npy (the default command)",
-     "alexscope [ui] [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input mono tour help",
+     "alexscope [ui] [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input mono tour maxact-dir help",
      "alexscope --model torchvision samples/chelsea.png", ax_cmd_ui},
     {"dump", "one row per layer (shape, min, mean, max, std, % zeros, ms), then the top-k",
      "alexscope dump [options] (IMAGE | --input X.npy)", RUN_OPTS " topk input save-activations format help",
      "alexscope dump --save-activations acts samples/chelsea.png", ax_cmd_dump},
     {"bench", "per-layer time and GFLOP/s; --ui: view redraws; --backward: training step",
-     "alexscope bench [options] | bench --ui [options] IMAGE", RUN_OPTS " batch runs ui backward input topk mono help",
+     "alexscope bench [options] | bench --ui [options] IMAGE", RUN_OPTS " batch runs ui backward input topk mono maxact-dir help",
      "alexscope bench --batch 32 --runs 20", ax_cmd_bench},
     {"diff", "two runs layer by layer: the first divergent layer and the likely bug",
      "alexscope diff [options] SIDE_A SIDE_B (IMAGE | DIR | --input X.npy)",
@@ -76,6 +81,10 @@ static const ax_cli_command commands[] = {
      "alexscope convert [--model M] IN OUT.safetensors | convert --load-only IN",
      "model lenient load-only device gpu tf32 no-cudnn help",
      "alexscope convert bvlc_alexnet.npy alexnet.safetensors", ax_cmd_convert},
+    {"maxact", "per channel of a layer, the images of a folder that excite it most, and their crops",
+     "alexscope maxact --layer L [--channel C | --channels A-B] [--top K] [--save OUT] [options] DIR",
+     RUN_OPTS " layer channel channels top batch save format help",
+     "alexscope maxact --layer conv5 --channels 0-7 --top 4 --save crops samples", ax_cmd_maxact},
     {"summary", "per layer: shape, parameters, FLOPs, receptive field; a diagram of the net",
      "alexscope summary [--model M] [--format text|json]", "model format help",
      "alexscope summary --model torchvision", ax_cmd_summary},
@@ -88,6 +97,21 @@ static const ax_cli_command commands[] = {
      "train-layers reinit classes no-augment resume help",
      "alexscope train --data flowers --classes 5 --train-layers fc8 --out f.safetensors", ax_cmd_train},
     {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+/* What a command's --help says after its example (the rows above stay one
+ * line each). */
+static const struct { const char *command, *text; } notes[] = {
+    {"maxact",
+     "Each image of DIR (png, jpg, bmp, gif, ppm, pgm) is preprocessed as the model says and run to the\n"
+     "layer; a channel's value in an image is its largest over the map, at the peak (y, x) (the first in\n"
+     "row order). Images that cannot be read are skipped with a note. Of equal values, the image first\n"
+     "in name order ranks first. --save OUT writes, for channel C and rank R:\n"
+     "  OUT/<layer>-cCCCC-R.png      the peak's receptive field cut from the preprocessed input\n"
+     "                               (its size: the layer's receptive field, clipped at the edges)\n"
+     "  OUT/<layer>-cCCCC-sheet.png  the channel's K crops side by side (a contact sheet)\n"
+     "with CCCC the channel in four digits. The speed (images/s) goes to stderr at the end.\n"},
+    {NULL, NULL},
 };
 
 const ax_cli_command *ax_cli_commands(void)
@@ -153,6 +177,8 @@ void ax_cli_command_help(FILE *f, const ax_cli_command *c)
         s += len + (s[len] == ' ');
     }
     fprintf(f, "\nexample:\n  %s\n", c->example);
+    for (int i = 0; notes[i].command; i++)
+        if (!strcmp(notes[i].command, c->name)) fprintf(f, "\n%s", notes[i].text);
 }
 
 /* Optimal string alignment distance (a swap of two letters counts one). */

@@ -92,7 +92,13 @@ void ax_cli_usage(FILE *f, const ax_cli_command *commands)
         "                          with the size of the terms summed, not of the result), which\n"
         "                          torch.testing's float32 rtol 1.3e-6, atol 1e-5 do not\n"
         "      --map FILE          diff --reference: lines ours=theirs naming the .npy files\n"
-        "      --save DIR          diff: write DIR/<layer>.npy = A - B for every compared layer\n"
+        "      --save DIR          diff: write DIR/<layer>.npy = A - B for every compared layer;\n"
+        "                          maxact: the crops and contact sheets as PNG\n"
+        "      --layer L           maxact: the layer whose channels are ranked\n"
+        "      --channel C         maxact: one channel (default: every channel)\n"
+        "      --channels A-B      maxact: channels A to B\n"
+        "      --top K             maxact: images kept per channel (default 5)\n"
+        "      --maxact-dir DIR    workbench: the folder the Top images view (M) ranks\n"
         "  -h, --help              this text\n"
         "  -V, --version\n"
         "\n"
@@ -201,7 +207,8 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     enum { OPT_LENIENT = 256, OPT_UI, OPT_MONO, OPT_REFERENCE, OPT_MAP, OPT_ATOL, OPT_RTOL, OPT_SAVE, OPT_SPEC, OPT_LOAD_ONLY,
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
            OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT,
-           OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR, OPT_PREPROCESS };
+           OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR, OPT_PREPROCESS,
+           OPT_LAYER, OPT_CHANNEL, OPT_CHANNELS, OPT_TOP, OPT_MAXACT_DIR };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -225,6 +232,9 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"tf32", no_argument, 0, OPT_TF32}, {"gpu", required_argument, 0, OPT_GPU},
         {"no-cudnn", no_argument, 0, OPT_NO_CUDNN},
         {"preprocess", required_argument, 0, OPT_PREPROCESS},
+        {"layer", required_argument, 0, OPT_LAYER}, {"channel", required_argument, 0, OPT_CHANNEL},
+        {"channels", required_argument, 0, OPT_CHANNELS}, {"top", required_argument, 0, OPT_TOP},
+        {"maxact-dir", required_argument, 0, OPT_MAXACT_DIR},
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
     if (!o->model) o->model = "caffe";
@@ -233,6 +243,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     if (!o->batch) o->batch = 1;
     if (!o->runs) o->runs = 10;
     o->grad_class = -1;
+    o->maxact_channel = -1;
     o->epochs = 10;
     o->val_split = 0.2;
     o->lr = 0.01;
@@ -314,6 +325,11 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         case OPT_GPU: rc = parse_count("--gpu", optarg, 0, 1023, &o->gpu); break;
         case OPT_NO_CUDNN: o->no_cudnn = 1; break;
         case OPT_PREPROCESS: rc = check_preprocess(optarg); o->preprocess = optarg; break;
+        case OPT_LAYER: o->maxact_layer = optarg; break;
+        case OPT_CHANNEL: rc = parse_count("--channel", optarg, 0, 1 << 30, &o->maxact_channel); break;
+        case OPT_CHANNELS: o->maxact_channels = optarg; break;
+        case OPT_TOP: rc = parse_count("--top", optarg, 1, 1000, &o->maxact_top); break;
+        case OPT_MAXACT_DIR: o->maxact_dir = optarg; break;
         case 'h': want_help = 1; break;   /* after the checks: a listed option must pass them */
         case 'V': print_version(); return 1;
         case ':':
@@ -336,6 +352,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
     trim_slashes(o->save_dir);
     trim_slashes(o->diff_save);
     trim_slashes(o->data_dir);
+    trim_slashes(o->maxact_dir);
     for (int i = 0; i < o->nsides; i++)
         if (o->sides[i].kind == 'r') trim_slashes(o->sides[i].value);
     if (o->input_npy && looks_like_image(o->input_npy)) {
@@ -365,6 +382,7 @@ void ax_cli_ui_config(ax_ui_config *cfg, const ax_cli_opts *o, const ax_cli_sess
     cfg->topk = o->topk;
     cfg->mono = o->mono || getenv("NO_COLOR");
     cfg->tour = o->tour;
+    cfg->maxact_dir = o->maxact_dir;
     cfg->side_open = ax_cli_side_open;
     cfg->side_close = ax_cli_side_close;
     cfg->side_ctx = (void *)o;

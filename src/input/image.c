@@ -168,16 +168,22 @@ static ax_status check_stb_hazards(const uint8_t *b, size_t n, const char *name,
 
 /* A PNG's empty IDAT chunks carry nothing, but one before any data has
  * stb_image add 0 to its still-NULL buffer (undefined behaviour that
- * sanitizers report). A copy without them (chunks after one that runs off
- * the end are left as they are, for stb to judge), or NULL when there is none. */
+ * sanitizers report), also when the file ends before the chunk's CRC. A
+ * copy without them (chunks after one that runs off the end are left as
+ * they are, for stb to judge), or NULL when there is none. */
+static int empty_idat(const uint8_t *c)
+{
+    return !c[0] && !c[1] && !c[2] && !c[3] && !memcmp(c + 4, "IDAT", 4);
+}
+
 static unsigned char *png_without_empty_idat(const uint8_t *b, size_t n, size_t *out_n)
 {
     if (n < 8 || memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return NULL;
     int empty = 0;
-    for (size_t at = 8; at + 12 <= n;) {
+    for (size_t at = 8; at + 8 <= n;) {
         uint32_t len = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 | b[at + 3];
-        if (len > n - at - 12) break;
-        empty |= len == 0 && !memcmp(b + at + 4, "IDAT", 4);
+        empty |= empty_idat(b + at);
+        if (at + 12 > n || len > n - at - 12) break;
         at += 12 + (size_t)len;
     }
     if (!empty) return NULL;
@@ -185,13 +191,15 @@ static unsigned char *png_without_empty_idat(const uint8_t *b, size_t n, size_t 
     if (!copy) return NULL;
     memcpy(copy, b, 8);
     size_t w = 8, at = 8;
-    while (at + 12 <= n) {
+    while (at + 8 <= n) {
         uint32_t len = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 | b[at + 3];
-        if (len > n - at - 12) break;
-        if (!(len == 0 && !memcmp(b + at + 4, "IDAT", 4))) {
-            memcpy(copy + w, b + at, 12 + (size_t)len);
-            w += 12 + (size_t)len;
+        if (empty_idat(b + at)) {   /* dropped, with its CRC where the file has one */
+            at = at + 12 <= n ? at + 12 : n;
+            continue;
         }
+        if (at + 12 > n || len > n - at - 12) break;
+        memcpy(copy + w, b + at, 12 + (size_t)len);
+        w += 12 + (size_t)len;
         at += 12 + (size_t)len;
     }
     memcpy(copy + w, b + at, n - at);   /* whatever follows the last chunk */

@@ -9,4 +9,5 @@ const ax_mode *const ax_modes[AX_M_COUNT] = {
     [AX_M_GRAD] = &ax_mode_grad,
     [AX_M_WHATIF] = &ax_mode_whatif,
     [AX_M_TOUR] = &ax_mode_tour,
+    [AX_M_MAXACT] = &ax_mode_maxact,
 };

@@ -8,6 +8,7 @@
 #include "core.h"
 
 extern const ax_mode ax_mode_prompt, ax_mode_diff, ax_mode_grad, ax_mode_whatif, ax_mode_tour;
+extern const ax_mode ax_mode_maxact;   /* maxact.c: the Top images view's pass (M) */
 extern const ax_mode *const ax_modes[AX_M_COUNT];
 
 #endif
