@@ -186,6 +186,21 @@ elif fmt == "darknet":
     darknet(path)
 elif fmt == "keras-h5":
     keras_h5(path)
+elif fmt == "check":
+    # check NET OUT.safetensors: what alexscope loaded (written back by
+    # convert) equals the generated OIHW / (out, in) tensors, bit for bit
+    import json
+    blob = open(sys.argv[3], "rb").read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    head, base = json.loads(blob[8:8 + n]), 8 + n
+    bad = []
+    for k, v in flat(DARKNET if path == "darknet" else CAFFE).items():
+        m = head.get(k)
+        got = None if m is None else np.frombuffer(
+            blob[base + m["data_offsets"][0]:base + m["data_offsets"][1]], dtype=np.float32).reshape(m["shape"])
+        if got is None or got.shape != v.shape or not np.array_equal(got, v):
+            bad.append(k)
+    print("equal" if not bad else "DIFFERENT: " + ", ".join(bad))
 else:
     sys.exit("unknown format " + fmt)
 EOF
@@ -230,6 +245,12 @@ for fmt in "${formats[@]}"; do
   wts_mb=${wts_mb%.*}
   peak_mb=$(( peak_kb / 1000 ))
   over=$(( peak_mb - wts_mb ))
+  # the numbers too: loaded, written back, compared with the generated tensors
+  values="values not checked"
+  if "$prog" convert --model "$model" "$file" "$tmp/back.safetensors" >/dev/null 2>&1; then
+    values="values $("$py" "$tmp/gen.py" check "$model" "$tmp/back.safetensors" 2>&1 | tail -1)"
+  fi
+  rm -f "$tmp/back.safetensors"
   ratio=$(awk -v l="$best_load" -v c="$best_cat" 'BEGIN { printf "%.2f", (c > 0 ? l / c : 0) }')
   verdict=""
   awk -v r="$ratio" 'BEGIN { exit !(r <= 1.5) }' && verdict="time ok" || verdict="time OVER 1.5x"
@@ -237,6 +258,7 @@ for fmt in "${formats[@]}"; do
   printf '%-12s %-7s %9s %9s %9s %6s %10s %10s  %s\n' "$fmt" "$model" "$mb" "$best_cat" "$best_load" "$ratio" \
     "$peak_mb" "+$over" "$verdict"
   printf '%-12s %s\n' "" "$(printf '%s\n' "$out" | grep '^memory')"
+  printf '%-12s %s\n' "" "$values"
   rm -f "$file"
 done
 echo "(MB = 10^6 bytes; 'over wts' = peak RSS minus the net's float32 weights; cat and load are warm-cache)"

@@ -8,9 +8,11 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -391,11 +393,27 @@ static size_t plain_row(size_t j, const int *p)
  * fc7) a plain O stride puts all TR_COLS rows read for one output row in the
  * same cache set, and the gather below then misses on every value. */
 #define TR_PAD 16
+/* Hands back the file pages of converted rows in runs of at least
+ * TR_RELEASE bytes: one madvise per row would be 9216 calls for fc6 alone,
+ * each a TLB flush on every core the process runs on, while holding whole
+ * runs keeps at most a few MB of the file mapped beyond what is still needed.
+ * done[r]: 1 converted and still mapped, 2 handed back. */
+#define TR_RELEASE ((size_t)256 << 10)
+static void release_run(const ax_wfile *f, const ax_wentry *e, unsigned char *done, size_t rows, size_t r, size_t rb)
+{
+    size_t lim = TR_RELEASE / rb + 1, a = r, b = r + 1;
+    while (a > 0 && done[a - 1] == 1 && r - a < lim) a--;
+    while (b < rows && done[b] == 1 && b - r < lim) b++;
+    if ((b - a) * rb < TR_RELEASE) return;
+    memset(done + a, 2, b - a);
+    ax_wfile_release(f, (const unsigned char *)e->data + a * rb, (b - a) * rb);
+}
+
 static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
                            size_t (*row)(size_t, const int *), const int *p)
 {
     size_t esz = ax_dtype_size(e->dtype), ld = (size_t)O + TR_PAD, rb = (size_t)O * esz;
-    /* rows already converted: a page shared by two rows goes back once both are */
+    /* rows already converted: their pages go back in runs (release_run) */
     unsigned char *done = calloc(rows ? rows : 1, 1);
     for (size_t j0 = 0; j0 < rows; j0 += TR_COLS) {
         size_t nj = rows - j0 < TR_COLS ? rows - j0 : TR_COLS;
@@ -407,13 +425,12 @@ static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, fl
             part.data = (const unsigned char *)e->data + r * rb;
             part.nbytes = rb;
             ax_wentry_to_f32(&part, tmp + j * ld);
-            size_t lo = r, hi = r + 1;
             if (done) {
                 done[r] = 1;
-                if (r > 0 && done[r - 1]) lo--;
-                if (r + 1 < rows && done[r + 1]) hi++;
+                release_run(f, e, done, rows, r, rb);
+            } else {
+                ax_wfile_release(f, part.data, rb);
             }
-            ax_wfile_release(f, (const unsigned char *)e->data + lo * rb, (hi - lo) * rb);
         }
         for (int o = 0; o < O; o++) {
             float *d = dst + (size_t)o * rows + j0;
@@ -424,13 +441,81 @@ static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, fl
     free(done);
 }
 
+/* The first touch of a fresh weight block is the kernel zeroing it, 2 MB at a
+ * time: a large share of a big load. A thread of its own faults the block in
+ * while the loader decodes and transposes, never more than PF_LEAD bytes past
+ * the end of what the loader is filling (so the block and the file's mapped
+ * pages are never both resident in full). MADV_POPULATE_WRITE maps pages
+ * without writing to them: it never races with the values the loader stores. */
+#define PF_STEP ((size_t)2 << 20)
+#define PF_LEAD ((size_t)32 << 20)
+typedef struct {
+    char *p;
+    size_t n;
+    atomic_size_t frontier;   /* bytes of the block the loader is filling or has filled */
+    atomic_int stop;
+    pthread_t th;
+    int started;
+} prefault_job;
+
+static void *prefault_run(void *arg)
+{
+    prefault_job *j = arg;
+#ifdef MADV_POPULATE_WRITE
+    size_t off = 0;
+    while (off < j->n && !atomic_load_explicit(&j->stop, memory_order_relaxed)) {
+        size_t lim = atomic_load_explicit(&j->frontier, memory_order_relaxed) + PF_LEAD;
+        if (lim > j->n) lim = j->n;
+        if (off >= lim) {
+            nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+            continue;
+        }
+        size_t k = lim - off < PF_STEP ? lim - off : PF_STEP;
+        if (madvise(j->p + off, k, MADV_POPULATE_WRITE)) break;
+        off += k;
+    }
+#endif
+    return NULL;
+}
+
+static void prefault_start(prefault_job *j, ax_net *net)
+{
+    memset(j, 0, sizeof *j);
+#ifdef MADV_POPULATE_WRITE
+    /* only a block no one has written yet: seeded or loaded pages are in */
+    if (!net->untrained || !net->options.weights_follow || net->wcount * sizeof(float) < 2 * PF_LEAD) return;
+    j->p = (char *)net->wblock;
+    j->n = net->wcount * sizeof(float);
+    atomic_init(&j->frontier, 0);
+    atomic_init(&j->stop, 0);
+    j->started = pthread_create(&j->th, NULL, prefault_run, j) == 0;
+#else
+    (void)net;
+#endif
+}
+
+/* The loader is about to fill the block up to `end`. */
+static void prefault_upto(prefault_job *j, const float *end)
+{
+    if (j && j->started) atomic_store_explicit(&j->frontier, (size_t)((const char *)end - j->p), memory_order_relaxed);
+}
+
+static void prefault_stop(prefault_job *j)
+{
+    if (!j->started) return;
+    atomic_store(&j->stop, 1);
+    pthread_join(j->th, NULL);
+    j->started = 0;
+}
+
 /* Copies a file tensor into a layer tensor, converting layouts the file's
  * format implies: "<layer>.0" entries come from the pickled {layer: [W, b]}
  * dict of bvlc_alexnet.npy, which is TensorFlow-laid-out (conv HWIO, FC (in,
  * out), and FC rows after a spatial input in H,W,C flatten order). A shape
  * that fits no layout is a problem stated in the entry's own layout. */
 static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int is_bias, const ax_layer *L,
-                        const ax_wfile *f, float *tmp, char *note, size_t note_size, load_problems *probs)
+                        const ax_wfile *f, float *tmp, prefault_job *pf, char *note, size_t note_size,
+                        load_problems *probs)
 {
     size_t n = ax_tensor_numel(dst);
     int same = e->ndim == dst->ndim;
@@ -442,6 +527,7 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         int O = dst->shape[0], I = dst->shape[1], KH = dst->shape[2], KW = dst->shape[3];
         /* source rows (y, x, ci) of O values -> dst[o][ci][y][x] */
         int HW = KH * KW;
+        prefault_upto(pf, dst->data + n);
         transpose_rows(dst->data, e, f, tmp, (size_t)HW * I, O, tf_row, (int[2]){ HW, I });
         snprintf(note, note_size, "%.60s: HWIO -> OIHW", e->name);
         return;
@@ -452,6 +538,7 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         int C = L->in_c, H = L->in_h, W = L->in_w;
         int spatial = H * W > 1 && L->spec.type == AX_L_FC;
         /* source row r = (y*W + x)*C + ch (spatial) or r = i -> dst[o][i] */
+        prefault_upto(pf, dst->data + n);
         if (spatial)
             transpose_rows(dst->data, e, f, tmp, (size_t)IN, O, tf_row, (int[2]){ H * W, C });
         else
@@ -480,6 +567,7 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         part.shape[0] = (int64_t)k;
         part.data = (const unsigned char *)e->data + off * esz;
         part.nbytes = k * esz;
+        prefault_upto(pf, dst->data + off + k);
         ax_wentry_to_f32(&part, dst->data + off);
         ax_wfile_release(f, part.data, part.nbytes);
     }
@@ -514,6 +602,8 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         ax_wfile_close(f);
         return failed_early(net, st);
     }
+    prefault_job pf;
+    prefault_start(&pf, net);
     char *used = calloc((size_t)f->count + 1, 1);
     size_t tmp_n = 0;   /* transpose_rows' block: TR_COLS rows of the widest output */
     for (int i = 0; i < net->nlayers; i++)
@@ -549,7 +639,7 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
                 continue;
             }
             char note[160] = "";
-            load_tensor(t, e, tf_layout, p, L, f, tmp, note, sizeof note, probs);
+            load_tensor(t, e, tf_layout, p, L, f, tmp, &pf, note, sizeof note, probs);
             ax_wfile_release(f, e->data, e->nbytes);
             used[e - f->entries] = 1;
             if (note[0]) {
@@ -594,6 +684,7 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         add_note(notes, notes_size, "warning", line);
     }
 done:
+    prefault_stop(&pf);
     free(used);
     free(tmp);
     free(probs);
