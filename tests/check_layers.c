@@ -1,9 +1,11 @@
 /* Check suite "layers": every CPU kernel against its naive reference in
  * tests/ref_layers.c on random data, plus the size helpers on known values.
  * Kept small enough that the whole suite runs in about a second. */
+#include "alexscope/cpu.h"
 #include "alexscope/layers.h"
 #include "alexscope/spec.h"
 #include "check_util.h"
+#include "core/parallel.h"
 #include "ref_layers.h"
 
 #include <math.h>
@@ -33,6 +35,40 @@ static float *random_buf(size_t n, float lo, float hi, uint64_t seed)
     float *p = alloc_guarded(n);
     ax_fill_uniform(p, n, lo, hi, seed);
     return p;
+}
+
+/* The kernels split across the CPU pool must give one thread's bits at any
+ * thread count: `once` runs the kernel into its output, `out` already holds
+ * the 1-thread result, and the result at 2 and 3 threads is compared with it
+ * bit for bit. The pool is started with 3 threads first, so that 2 and 3
+ * really split (a pool started smaller caps them). */
+typedef void (*kernel_once)(void *ctx, float *out);
+
+static void pool_start3(void)
+{
+    ax_cpu_set_threads(3);
+    float a[1 << 16], b[1 << 16];
+    for (int i = 0; i < (1 << 16); i++) a[i] = (float)(i % 7) - 3.0f;
+    ax_relu(b, a, 1 << 16);   /* 4 blocks: the pool's first split starts it */
+    ck_assert_msg(ax_pool_workers() >= 2, "the pool started %d workers, 2 needed", ax_pool_workers());
+}
+
+static void same_bits_at_2_and_3_threads(kernel_once once, void *ctx, const float *out, size_t n,
+                                         const char *label)
+{
+    float *other = malloc(sizeof(float) * (n ? n : 1));
+    ck_assert_ptr_nonnull(other);
+    for (int t = 2; t <= 3; t++) {
+        ax_cpu_set_threads(t);
+        for (size_t i = 0; i < n; i++) other[i] = SENTINEL;
+        once(ctx, other);
+        size_t i = 0;
+        while (i < n && !memcmp(&other[i], &out[i], sizeof(float))) i++;
+        ck_assert_msg(i == n, "%s: %d threads differ from 1 at element %zu of %zu (%.9g vs %.9g)", label, t, i, n,
+                      i < n ? other[i] : 0.0, i < n ? out[i] : 0.0);
+    }
+    ax_cpu_set_threads(1);
+    free(other);
 }
 
 /* ---- convolution -------------------------------------------------------- */
@@ -325,6 +361,118 @@ START_TEST(test_avgpool_known)
 }
 END_TEST
 
+/* ---- the pool's splits: the same bits at 1, 2 and 3 threads ------------ */
+
+typedef struct {
+    const float *in;
+    float scale, beta, k;
+    int size, n, c, hw;
+} lrn_ctx;
+
+static void lrn_once(void *arg, float *out)
+{
+    const lrn_ctx *x = arg;
+    ax_lrn(out, x->in, x->scale, x->beta, x->k, x->size, x->n, x->c, x->hw);
+}
+
+/* Caffe-convention LRN big enough to be split (by pixel chunks), against the
+ * reference at 1 thread with run_lrn's tolerance, then bit for bit. */
+static void split_lrn(int size, float alpha, float beta, float k, int n, int c, int hw, float amp, uint64_t seed,
+                      const char *label)
+{
+    const size_t cnt = (size_t)n * c * hw;
+    float *in = random_buf(cnt, -amp, amp, seed);
+    float *ref = alloc_guarded(cnt), *out = alloc_guarded(cnt);
+    ref_lrn_caffe(ref, in, n, c, hw, size, alpha, beta, k);
+    lrn_ctx x = {in, alpha / (float)size, beta, k, size, n, c, hw};
+    ax_cpu_set_threads(1);
+    lrn_once(&x, out);
+    check_close(out, ref, cnt, 1e-7 * amp, 1e-5, label);
+    check_guard(out, cnt, label);
+    same_bits_at_2_and_3_threads(lrn_once, &x, out, cnt, label);
+    free(in); free(ref); free(out);
+}
+
+typedef struct {
+    const float *in;
+    ax_window g;
+    int avg;
+} pool_ctx;
+
+static void pool_once(void *arg, float *out)
+{
+    const pool_ctx *x = arg;
+    if (x->avg) ax_avgpool_adaptive(out, x->in, x->g.n, x->g.c, x->g.h, x->g.w, x->g.oh, x->g.ow);
+    else ax_maxpool(out, x->in, &x->g);
+}
+
+static void relu_once(void *arg, float *out)
+{
+    const lrn_ctx *x = arg;
+    ax_relu(out, x->in, (size_t)x->n);
+}
+
+START_TEST(test_split_same_bits)
+{
+    pool_start3();
+    /* norm1 and norm2 of bvlc AlexNet (hw not a multiple of 16: the vector
+     * loops' tails), batch 2, and beta != 0.75 (the powf path) */
+    split_lrn(5, 1e-4f, 0.75f, 1.0f, 1, 96, 55 * 55, 300.0f, 401, "lrn split norm1");
+    split_lrn(5, 1e-4f, 0.75f, 1.0f, 2, 256, 27 * 27, 300.0f, 402, "lrn split norm2 n2");
+    split_lrn(3, 0.5f, 0.5f, 1.0f, 1, 40, 1001, 3.0f, 403, "lrn split beta 0.5");
+
+    /* pool1 (3x3 s2 ceil) on 96x55x55, a padded pool, the adaptive average */
+    static const struct { int n, c, h, w, k, s, pad, avg, oh, ow; const char *label; } pools[] = {
+        {1, 96, 55, 55, 3, 2, 0, 0, 0, 0, "maxpool split pool1"},
+        {2, 32, 29, 31, 3, 2, 1, 0, 0, 0, "maxpool split pad1 n2"},
+        {1, 256, 13, 13, 0, 0, 0, 1, 6, 6, "avgpool split 13->6"},
+    };
+    for (size_t t = 0; t < sizeof pools / sizeof pools[0]; t++) {
+        pool_ctx x;
+        memset(&x, 0, sizeof x);
+        ax_window *g = &x.g;
+        g->n = pools[t].n; g->c = g->oc = pools[t].c; g->h = pools[t].h; g->w = pools[t].w; g->groups = 1;
+        x.avg = pools[t].avg;
+        int k = pools[t].k, s = pools[t].s, p = pools[t].pad;
+        g->oh = x.avg ? pools[t].oh : ax_window_out(g->h, k, s, p, p, 1);
+        g->ow = x.avg ? pools[t].ow : ax_window_out(g->w, k, s, p, p, 1);
+        g->kh = g->kw = k; g->sh = g->sw = s; g->pad_t = g->pad_l = p;
+        const size_t nin = (size_t)g->n * g->c * g->h * g->w, nout = (size_t)g->n * g->c * g->oh * g->ow;
+        float *in = random_buf(nin, -1.0f, 1.0f, 410 + t);
+        float *ref = alloc_guarded(x.avg ? nout : (size_t)g->n * g->c * (g->h + 2 * p) * (g->w + 2 * p));
+        float *out = alloc_guarded(nout);
+        if (x.avg) {
+            ref_avgpool_adaptive(ref, in, g->n, g->c, g->h, g->w, g->oh, g->ow);
+        } else {
+            int roh, row;
+            ref_maxpool(ref, in, g->n, g->c, g->h, g->w, k, k, s, s, p, p, p, p, 1, &roh, &row);
+            ck_assert_msg(roh == g->oh && row == g->ow, "%s: reference %dx%d", pools[t].label, roh, row);
+        }
+        x.in = in;
+        ax_cpu_set_threads(1);
+        pool_once(&x, out);
+        check_close(out, ref, nout, x.avg ? 1e-6 : 0.0, x.avg ? 1e-6 : 0.0, pools[t].label);
+        check_guard(out, nout, pools[t].label);
+        same_bits_at_2_and_3_threads(pool_once, &x, out, nout, pools[t].label);
+        free(in); free(ref); free(out);
+    }
+
+    /* relu: 18 blocks of 16384 and a remainder, as relu1's 290400 */
+    const size_t cnt = 290400 + 13;
+    float *in = random_buf(cnt, -1.0f, 1.0f, 420);
+    float *ref = alloc_guarded(cnt), *out = alloc_guarded(cnt);
+    ref_relu(ref, in, (int)cnt);
+    lrn_ctx x = {in, 0, 0, 0, 0, (int)cnt, 0, 0};
+    ax_cpu_set_threads(1);
+    relu_once(&x, out);
+    check_close(out, ref, cnt, 0.0, 0.0, "relu split");
+    check_guard(out, cnt, "relu split");
+    same_bits_at_2_and_3_threads(relu_once, &x, out, cnt, "relu split");
+    free(in); free(ref); free(out);
+    ax_pool_set_threads(0);
+}
+END_TEST
+
 /* ---- pad, flatten, relu ------------------------------------------------- */
 
 START_TEST(test_pad)
@@ -502,6 +650,9 @@ static Suite *layers_suite(void)
     Suite *s = suite_create("layers");
     TCase *tc = tcase_create("kernels");
     tcase_set_timeout(tc, AX_CHECK_TIMEOUT);
+    /* First: it starts the pool with 3 threads (which matters when the
+     * suite runs in one process, CK_FORK=no). */
+    tcase_add_test(tc, test_split_same_bits);
     tcase_add_test(tc, test_conv_basic);
     tcase_add_test(tc, test_conv_groups);
     tcase_add_test(tc, test_conv_stride4);

@@ -100,6 +100,9 @@ expect 1 'conv1\.npy: input \(1, 96, 55, 55\) does not fit the caffe model' -- "
 # A net larger than any machine's memory is refused with a figure, not left to the OOM killer.
 printf 'input 3 2048 2048\nconv wide out=4096 k=1\n' > "$tmp/huge.net"
 expect 1 'needs [0-9.]+ GB' -- "$prog" bench --model "$tmp/huge.net" --batch 4096
+expect 0 'fc6 +fc +151\.0 MB read' -- "$prog" bench --floor --runs 1 --threads 1
+expect 0 '^forward [0-9.]+ ms per batch of 1 against a floor of [0-9.]+ ms: [0-9.]+x$' -- "$prog" bench --floor --runs 1
+expect 2 'does not go with --backward' -- "$prog" bench --floor --backward
 
 # Raised OpenBLAS kernels are checked, and refused when wrong: with a forced
 # failure the program says why and runs on the pinned kernels. Only where the

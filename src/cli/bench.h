@@ -7,6 +7,8 @@
 #include "cli.h"
 
 int ax_cmd_bench_backward(const ax_cli_opts *o);
+/* bench --floor: the machine's limits and the forward pass against them */
+int ax_cmd_bench_floor(const ax_cli_opts *o);
 /* bench on a backend with memory of its own (src/cli/cmd_bench_device.c) */
 int ax_cmd_bench_device(const ax_cli_opts *o);
 /* bench's input: seeded values in the range a preprocessed image has,

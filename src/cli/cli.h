@@ -43,6 +43,7 @@ typedef struct {
     int grad_class;           /* grad --class K, -1: each image's top class */
     const char *loss;         /* grad --loss l2 */
     int backward;             /* bench --backward */
+    int floor;                /* bench --floor */
     const char *data_dir;     /* train --data DIR */
     const char *train_out;    /* train --out W.safetensors */
     const char *train_layers; /* train --train-layers a,b (default: all) */

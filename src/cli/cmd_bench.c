@@ -54,11 +54,16 @@ static int bench_ui(const ax_cli_opts *o)
 int ax_cmd_bench(const ax_cli_opts *o)
 {
     if (o->ui_bench) return bench_ui(o);
+    if (o->backward && o->floor) {
+        fprintf(stderr, "alexscope: bench --floor times the forward pass; it does not go with --backward\n");
+        return 2;
+    }
     if (o->backward) return ax_cmd_bench_backward(o);
     if (o->image || o->input_npy) {
         fprintf(stderr, "alexscope: bench runs on seeded random input; it takes no IMAGE (use dump)\n");
         return 2;
     }
+    if (o->floor) return ax_cmd_bench_floor(o);
     ax_error be_err;
     const ax_backend *be = ax_backend_find(o->device, &be_err);
     if (be && !be->host_memory) return ax_cmd_bench_device(o);

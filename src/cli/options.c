@@ -80,6 +80,8 @@ void ax_cli_usage(FILE *f, const ax_cli_command *commands)
         "  -b, --batch N           bench: batch size (default 1)\n"
         "                          diff with a DIR of images: images per batch (default 8)\n"
         "  -r, --runs N            bench: timed runs after the warm-up (default 10)\n"
+        "      --floor             bench: measure this machine's read bandwidth and FMA peak\n"
+        "                          and set the forward pass beside the floor they give\n"
         "      --ui                bench: time the workbench views instead of the layers;\n"
         "                          diff: open the workbench in its Diff view (one input)\n"
         "      --mono              workbench: no colours (also when NO_COLOR is set)\n"
@@ -208,7 +210,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
            OPT_CLASS, OPT_LOSS, OPT_BACKWARD, OPT_DATA, OPT_OUT, OPT_TRAIN_LAYERS, OPT_REINIT, OPT_CLASSES,
            OPT_VAL_SPLIT, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_SEED, OPT_NO_AUGMENT, OPT_RESUME, OPT_FORMAT,
            OPT_TF32, OPT_GPU, OPT_NO_CUDNN, OPT_TOUR, OPT_PREPROCESS,
-           OPT_LAYER, OPT_CHANNEL, OPT_CHANNELS, OPT_TOP, OPT_MAXACT_DIR };
+           OPT_LAYER, OPT_CHANNEL, OPT_CHANNELS, OPT_TOP, OPT_MAXACT_DIR, OPT_FLOOR };
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'}, {"weights", required_argument, 0, 'w'},
         {"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 't'},
@@ -221,7 +223,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
         {"atol", required_argument, 0, OPT_ATOL}, {"rtol", required_argument, 0, OPT_RTOL},
         {"save", required_argument, 0, OPT_SAVE},
         {"class", required_argument, 0, OPT_CLASS}, {"loss", required_argument, 0, OPT_LOSS},
-        {"backward", no_argument, 0, OPT_BACKWARD}, {"data", required_argument, 0, OPT_DATA},
+        {"backward", no_argument, 0, OPT_BACKWARD}, {"floor", no_argument, 0, OPT_FLOOR}, {"data", required_argument, 0, OPT_DATA},
         {"out", required_argument, 0, OPT_OUT}, {"train-layers", required_argument, 0, OPT_TRAIN_LAYERS},
         {"reinit", required_argument, 0, OPT_REINIT}, {"classes", required_argument, 0, OPT_CLASSES},
         {"val-split", required_argument, 0, OPT_VAL_SPLIT}, {"epochs", required_argument, 0, OPT_EPOCHS},
@@ -307,6 +309,7 @@ int ax_cli_parse(ax_cli_opts *o, int argc, char **argv, int first)
             o->loss = optarg;
             break;
         case OPT_BACKWARD: o->backward = 1; break;
+        case OPT_FLOOR: o->floor = 1; break;
         case OPT_DATA: o->data_dir = optarg; break;
         case OPT_OUT: o->train_out = optarg; break;
         case OPT_TRAIN_LAYERS: o->train_layers = optarg; break;

@@ -40,6 +40,14 @@ int ax_pool_threads(void)
     return n > 0 ? (int)n : 1;
 }
 
+int ax_pool_workers(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    int w = pool.workers;
+    pthread_mutex_unlock(&pool.mu);
+    return w;
+}
+
 static void run_part(int part, int parts, int n, void (*fn)(void *, int, int), void *ctx)
 {
     int begin = (int)((long long)n * part / parts), end = (int)((long long)n * (part + 1) / parts);

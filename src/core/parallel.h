@@ -10,6 +10,8 @@
  * set then; a larger count set later is capped at what was started. */
 void ax_pool_set_threads(int n);
 int ax_pool_threads(void);
+/* Worker threads started so far (0 before the first job that needs them). */
+int ax_pool_workers(void);
 
 /* Calls fn(ctx, begin, end) on disjoint ranges covering [0, n), one range per
  * thread (ax_pool_threads()), the caller's thread included, and returns when

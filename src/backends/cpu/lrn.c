@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "core/parallel.h"
+
 #if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -84,36 +86,77 @@ static void slide(float *restrict cur, const float *restrict prev, const float *
     }
 }
 
-/* in, out (N, C, HW); out must not overlap in. `out` first holds the running
+/* Pixels [i0, i1) of one image: x, y (C, HW). `y` first holds the running
  * window sum of squares of channel c, which is turned into channel c's result
- * as soon as channel c+1's sum has been derived from it. */
+ * as soon as channel c+1's sum has been derived from it. Every pixel's sums
+ * run down the channels on their own, so a range gives the same bits as the
+ * whole plane when it starts on a multiple of 16 (the vector loops' width). */
+static void lrn_range(float *y, const float *x, float scale, float beta, float k, int size, int c, size_t plane,
+                      size_t i0, size_t i1)
+{
+    const int half = size / 2;
+    const size_t len = i1 - i0;
+    x += i0;
+    y += i0;
+
+    /* Channel 0's window is channels 0..half (clipped to C). */
+    int top = half < c - 1 ? half : c - 1;
+    for (size_t i = 0; i < len; i++) y[i] = x[i] * x[i];
+    for (int j = 1; j <= top; j++) {
+        const float *xj = x + (size_t)j * plane;
+        for (size_t i = 0; i < len; i++) y[i] += xj[i] * xj[i];
+    }
+
+    for (int ch = 1; ch < c; ch++) {
+        int a = ch + half, s = ch - half - 1;
+        slide(y + (size_t)ch * plane, y + (size_t)(ch - 1) * plane, a < c ? x + (size_t)a * plane : NULL,
+              s >= 0 ? x + (size_t)s * plane : NULL, len);
+        finish(y + (size_t)(ch - 1) * plane, x + (size_t)(ch - 1) * plane, scale, beta, k, len);
+    }
+    finish(y + (size_t)(c - 1) * plane, x + (size_t)(c - 1) * plane, scale, beta, k, len);
+}
+
+typedef struct {
+    float *out;
+    const float *in;
+    float scale, beta, k;
+    int size, c, chunks;
+    size_t plane, chunk;
+} lrn_job;
+
+/* Items are (image, pixel chunk) pairs, image-major. */
+static void lrn_part(void *arg, int b0, int b1)
+{
+    const lrn_job *j = arg;
+    for (int b = b0; b < b1; b++) {
+        size_t img = (size_t)(b / j->chunks), i0 = (size_t)(b % j->chunks) * j->chunk;
+        size_t i1 = i0 + j->chunk < j->plane ? i0 + j->chunk : j->plane;
+        size_t off = img * (size_t)j->c * j->plane;
+        lrn_range(j->out + off, j->in + off, j->scale, j->beta, j->k, j->size, j->c, j->plane, i0, i1);
+    }
+}
+
+/* in, out (N, C, HW); out must not overlap in. Split over the pool by
+ * images and by chunks of pixels (multiples of 16), so any thread count
+ * gives the bits one thread gives. */
 void ax_lrn(float *out, const float *in, float scale, float beta, float k,
             int size, int n, int c, int hw)
 {
-    const int half = size / 2;
-    const size_t plane = (size_t)hw;
     if (n <= 0 || c <= 0 || hw <= 0) return;
-
-    for (int img = 0; img < n; img++) {
-        const float *x = in + (size_t)img * c * plane;   // (C, HW)
-        float *y = out + (size_t)img * c * plane;        // (C, HW)
-
-        /* Channel 0's window is channels 0..half (clipped to C). */
-        int top = half < c - 1 ? half : c - 1;
-        for (size_t i = 0; i < plane; i++) y[i] = x[i] * x[i];
-        for (int j = 1; j <= top; j++) {
-            const float *xj = x + (size_t)j * plane;
-            for (size_t i = 0; i < plane; i++) y[i] += xj[i] * xj[i];
-        }
-
-        for (int ch = 1; ch < c; ch++) {
-            int a = ch + half, s = ch - half - 1;
-            slide(y + (size_t)ch * plane, y + (size_t)(ch - 1) * plane,
-                  a < c ? x + (size_t)a * plane : NULL,
-                  s >= 0 ? x + (size_t)s * plane : NULL, plane);
-            finish(y + (size_t)(ch - 1) * plane, x + (size_t)(ch - 1) * plane,
-                   scale, beta, k, plane);
-        }
-        finish(y + (size_t)(c - 1) * plane, x + (size_t)(c - 1) * plane, scale, beta, k, plane);
+    const size_t plane = (size_t)hw;
+    lrn_job j = {out, in, scale, beta, k, size, c, 1, plane, plane};
+    if ((double)n * c * hw < 32768) {
+        lrn_part(&j, 0, n);
+        return;
     }
+    /* About four items per thread, chunks of at least 64 pixels. */
+    int want = 4 * ax_pool_threads() / n;
+    if (want < 1) want = 1;
+    size_t chunk = (plane + (size_t)want - 1) / (size_t)want;
+    chunk = (chunk + 15) / 16 * 16;
+    if (chunk < 64) chunk = 64;
+    if (chunk > plane) chunk = plane;
+    j.chunk = chunk;
+    j.chunks = (int)((plane + chunk - 1) / chunk);
+    ax_parallel_for(n * j.chunks, lrn_part, &j);
 }

@@ -1,10 +1,12 @@
 /* CPU pooling: windowed max pool (padding never wins) and PyTorch's adaptive
  * average pool. Output sizes come from the caller (ax_window_out); nothing
- * here allocates or checks shapes. */
+ * here allocates or checks shapes; both split by planes over the core pool. */
 #include "alexscope/layers.h"
 
 #include <math.h>
 #include <stddef.h>
+
+#include "core/parallel.h"
 
 /* Clips the window [o*s - pad, o*s - pad + k) to [0, len). */
 static void clip(int o, int k, int s, int pad, int len, int *lo, int *hi)
@@ -28,13 +30,23 @@ static inline float max_nan(float a, float b)
  * the direct path. */
 #define ROW_MAX 4096
 
-void ax_maxpool(float *out, const float *in, const ax_window *g)
+typedef struct {
+    float *out;
+    const float *in;
+    const ax_window *g;
+} maxpool_job;
+
+/* Planes [p0, p1): each is computed alone, so a split gives the same bits. */
+static void maxpool_planes(void *arg, int p0, int p1)
 {
+    const maxpool_job *j = arg;
+    const ax_window *g = j->g;
+    const float *in = j->in;
+    float *out = j->out;
     const int h = g->h, w = g->w, oh = g->oh, ow = g->ow;
-    const size_t planes = (size_t)g->n * g->c;
     float row[w <= ROW_MAX ? w : 1];
 
-    for (size_t p = 0; p < planes; p++) {
+    for (size_t p = (size_t)p0; p < (size_t)p1; p++) {
         const float *src = in + p * h * w;      // (H, W)
         float *dst = out + p * oh * ow;         // (OH, OW)
         for (int oy = 0; oy < oh; oy++) {
@@ -117,12 +129,30 @@ void ax_maxpool(float *out, const float *in, const ax_window *g)
     }
 }
 
+/* Split by planes over the pool when there is enough to split. */
+void ax_maxpool(float *out, const float *in, const ax_window *g)
+{
+    int planes = g->n * g->c;
+    maxpool_job j = {out, in, g};
+    if ((double)planes * g->h * g->w >= 32768) ax_parallel_for(planes, maxpool_planes, &j);
+    else maxpool_planes(&j, 0, planes);
+}
+
+typedef struct {
+    float *out;
+    const float *in;
+    int h, w, oh, ow;
+} avgpool_job;
+
 /* in (N, C, H, W) -> out (N, C, OH, OW). Bin i covers [floor(i*H/OH),
  * ceil((i+1)*H/OH)), so bins may overlap, and repeat cells when OH > H. */
-void ax_avgpool_adaptive(float *out, const float *in, int n, int c, int h, int w, int oh, int ow)
+static void avgpool_planes(void *arg, int p0, int p1)
 {
-    const size_t planes = (size_t)n * c;
-    for (size_t p = 0; p < planes; p++) {
+    const avgpool_job *j = arg;
+    const int h = j->h, w = j->w, oh = j->oh, ow = j->ow;
+    const float *in = j->in;
+    float *out = j->out;
+    for (size_t p = (size_t)p0; p < (size_t)p1; p++) {
         const float *src = in + p * h * w;
         float *dst = out + p * oh * ow;
         for (int oy = 0; oy < oh; oy++) {
@@ -139,4 +169,12 @@ void ax_avgpool_adaptive(float *out, const float *in, int n, int c, int h, int w
             }
         }
     }
+}
+
+void ax_avgpool_adaptive(float *out, const float *in, int n, int c, int h, int w, int oh, int ow)
+{
+    int planes = n * c;
+    avgpool_job j = {out, in, h, w, oh, ow};
+    if ((double)planes * h * w >= 32768) ax_parallel_for(planes, avgpool_planes, &j);
+    else avgpool_planes(&j, 0, planes);
 }

@@ -7,10 +7,33 @@
 #include <math.h>
 #include <string.h>
 
-/* NaN stays NaN (x < 0 is false for it), so a bad input remains visible. */
+#include "core/parallel.h"
+
+typedef struct {
+    float *out;
+    const float *in;
+    size_t n;
+} relu_job;
+
+/* Blocks of 16384 elements; the last one takes the remainder. NaN stays NaN
+ * (x < 0 is false for it), so a bad input remains visible. */
+static void relu_part(void *arg, int b0, int b1)
+{
+    const relu_job *j = arg;
+    float *out = j->out;
+    const float *in = j->in;
+    size_t end = (size_t)b1 * 16384 < j->n ? (size_t)b1 * 16384 : j->n;
+    for (size_t i = (size_t)b0 * 16384; i < end; i++) out[i] = in[i] < 0.0f ? 0.0f : in[i];
+}
+
+/* Split over the pool from 4 blocks on (in place is fine: each element is
+ * read before it is written, by one thread). */
 void ax_relu(float *out, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = in[i] < 0.0f ? 0.0f : in[i];
+    relu_job j = {out, in, n};
+    int blocks = (int)((n + 16383) / 16384);
+    if (blocks >= 4) ax_parallel_for(blocks, relu_part, &j);
+    else relu_part(&j, 0, blocks);
 }
 
 /* in (N, C, H, W) -> out (N, C, H+t+b, W+l+r). */
