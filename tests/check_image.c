@@ -217,6 +217,75 @@ START_TEST(test_load_roundtrip)
 }
 END_TEST
 
+/* The one list of image names (ax_image_name_ok, ax_image_list_dir, used by
+ * diff, maxact and train): a file of each listed extension holding an image
+ * in that format decodes, other names are left out, and the folder comes
+ * back sorted by name. */
+START_TEST(test_list_images)
+{
+    tmpdir t;
+    tmp_init(&t);
+    enum { W = 4, H = 3 };
+    unsigned char px[W * H * 3];
+    for (int i = 0; i < W * H * 3; i++) px[i] = (unsigned char)(i * 19 + 5);
+    ck_assert(stbi_write_png(tmp_file(&t, "b.png"), W, H, 3, px, W * 3));
+    ck_assert(stbi_write_png(tmp_file(&t, "a.PNG"), W, H, 3, px, W * 3));
+    ck_assert(stbi_write_jpg(tmp_file(&t, "c.jpg"), W, H, 3, px, 90));
+    ck_assert(stbi_write_jpg(tmp_file(&t, "d.jpeg"), W, H, 3, px, 90));
+    ck_assert(stbi_write_jpg(tmp_file(&t, "e.jpe"), W, H, 3, px, 90));
+    ck_assert(stbi_write_bmp(tmp_file(&t, "f.bmp"), W, H, 3, px));
+    size_t gn = 0;
+    unsigned char *gif = read_bytes(src_path("tests/fuzz/corpus/image/tiny.gif"), &gn);
+    write_bytes(tmp_file(&t, "g.gif"), gif, gn);
+    free(gif);
+    char head[32];
+    unsigned char pnm[64 + W * H * 3];
+    int hl = snprintf(head, sizeof head, "P6\n%d %d\n255\n", W, H);
+    memcpy(pnm, head, (size_t)hl);
+    memcpy(pnm + hl, px, sizeof px);
+    write_bytes(tmp_file(&t, "h.ppm"), pnm, (size_t)hl + sizeof px);
+    write_bytes(tmp_file(&t, "j.pnm"), pnm, (size_t)hl + sizeof px);
+    hl = snprintf(head, sizeof head, "P5\n%d %d\n255\n", W, H);
+    memcpy(pnm, head, (size_t)hl);
+    memcpy(pnm + hl, px, W * H);
+    write_bytes(tmp_file(&t, "i.pgm"), pnm, (size_t)hl + W * H);
+    /* left out: formats the reader does not decode, other files, hidden ones */
+    const char *others[] = { "k.tga", "l.psd", "m.txt", "n", ".hidden.png", "o.png.bak" };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) write_bytes(tmp_file(&t, others[i]), "x", 1);
+
+    char **files = NULL;
+    int count = 0;
+    ax_error err = { 0 };
+    ck_assert_msg(ax_image_list_dir(&files, &count, t.dir, &err) == AX_OK, "%s", err.msg);
+    const char *want[] = { "a.PNG", "b.png", "c.jpg", "d.jpeg", "e.jpe", "f.bmp", "g.gif", "h.ppm", "i.pgm", "j.pnm" };
+    ck_assert_int_eq(count, (int)(sizeof want / sizeof want[0]));
+    for (int i = 0; i < count; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", t.dir, want[i]);
+        ck_assert_str_eq(files[i], path);
+        ck_assert(ax_image_name_ok(files[i]));
+        ax_image img;
+        ck_assert_msg(ax_image_load(&img, files[i], &err) == AX_OK, "a listed %s does not decode: %s", want[i], err.msg);
+        ax_image_free(&img);
+    }
+    ax_image_list_free(files, count);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        ck_assert_msg(!ax_image_name_ok(others[i]), "%s is taken as an image name", others[i]);
+    ck_assert(ax_image_name_ok("DIR/x.JPEG") && !ax_image_name_ok("a.png/.b.png"));
+    for (int i = 0; i < t.nfiles; i++) unlink(t.files[i]);
+
+    /* an empty folder names itself and the list; a missing one says why */
+    ck_assert_int_eq(ax_image_list_dir(&files, &count, t.dir, &err), AX_ERR_MISSING);
+    ck_assert_msg(strstr(err.msg, t.dir) && strstr(err.msg, ax_image_exts()), "%s", err.msg);
+    ck_assert_ptr_null(files);
+    ck_assert_int_eq(count, 0);
+    rmdir(t.dir);
+    ck_assert_int_eq(ax_image_list_dir(&files, &count, t.dir, &err), AX_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "cannot read the folder"), "%s", err.msg);
+    t.nfiles = 0;
+}
+END_TEST
+
 static void expect_load_error(const char *path, ax_status want)
 {
     ax_image img;
@@ -1071,6 +1140,7 @@ static Suite *image_suite(void)
     tcase_add_test(load, test_load_samples);
     tcase_add_test(load, test_load_roundtrip);
     tcase_add_test(load, test_load_errors);
+    tcase_add_test(load, test_list_images);
     suite_add_tcase(s, load);
 
     TCase *resize = tcase_create("resize");

@@ -551,9 +551,22 @@ static void run_fc(int n, int in_f, int out_f, int bias, uint64_t seed, const ch
     const size_t nout = (size_t)n * out_f;
     float *ref = alloc_guarded(nout), *out = alloc_guarded(nout);
     ref_fc(ref, in, w, b, n, in_f, out_f);
+    const double atol = 3e-6 * sqrt((double)in_f) + 1e-6;
     ax_fc(out, in, w, b, n, in_f, out_f);
-    check_close(out, ref, nout, 3e-6 * sqrt((double)in_f) + 1e-6, 1e-5, label);
+    check_close(out, ref, nout, atol, 1e-5, label);
     check_guard(out, nout, label);
+    /* Both ways at batch 1: our GEMV (what ax_fc takes) and OpenBLAS's. */
+    if (n == 1) {
+        char l2[96];
+        snprintf(l2, sizeof l2, "%s, own gemv", label);
+        ax_fc_gemv(out, in, w, b, in_f, out_f);
+        check_close(out, ref, nout, atol, 1e-5, l2);
+        check_guard(out, nout, l2);
+        snprintf(l2, sizeof l2, "%s, sgemv", label);
+        ax_fc_blas(out, in, w, b, 1, in_f, out_f);
+        check_close(out, ref, nout, atol, 1e-5, l2);
+        check_guard(out, nout, l2);
+    }
     free(in); free(w); free(b); free(ref); free(out);
 }
 
@@ -563,6 +576,43 @@ START_TEST(test_fc)
     run_fc(4, 300, 37, 1, 164, "fc n4 (gemm)");
     run_fc(1, 129, 65, 0, 167, "fc n1 no bias");
     run_fc(4, 129, 65, 0, 170, "fc n4 no bias");
+    /* the GEMV's shapes: IN not a multiple of its 16 lanes, OUT not of its
+     * 8 rows, fewer outputs than a block, one input, and big enough to be
+     * split over the pool (over 1e6 weights) */
+    run_fc(1, 16, 8, 1, 171, "fc n1 one block");
+    run_fc(1, 15, 7, 1, 172, "fc n1 tail only");
+    run_fc(1, 1, 3, 1, 173, "fc n1 in 1");
+    run_fc(1, 1031, 1013, 1, 174, "fc n1 split");
+    run_fc(1, 9216, 203, 0, 175, "fc n1 fc6 rows");
+}
+END_TEST
+
+typedef struct {
+    const float *in, *w, *b;
+    int in_f, out_f;
+} fc_ctx;
+
+static void gemv_once(void *arg, float *out)
+{
+    const fc_ctx *x = arg;
+    ax_fc_gemv(out, x->in, x->w, x->b, x->in_f, x->out_f);
+}
+
+/* Our GEMV split over the pool gives one thread's bits. */
+START_TEST(test_fc_gemv_same_bits)
+{
+    pool_start3();
+    const int in_f = 2053, out_f = 1013;
+    float *in = random_buf((size_t)in_f, -1.0f, 1.0f, 181);
+    float *w = random_buf((size_t)out_f * in_f, -0.5f, 0.5f, 182);
+    float *b = random_buf((size_t)out_f, -1.0f, 1.0f, 183);
+    float *out = alloc_guarded((size_t)out_f);
+    fc_ctx x = {in, w, b, in_f, out_f};
+    ax_cpu_set_threads(1);
+    gemv_once(&x, out);
+    same_bits_at_2_and_3_threads(gemv_once, &x, out, (size_t)out_f, "fc gemv split");
+    free(in); free(w); free(b); free(out);
+    ax_pool_set_threads(0);
 }
 END_TEST
 
@@ -673,6 +723,7 @@ static Suite *layers_suite(void)
     tcase_add_test(tc, test_flatten_known);
     tcase_add_test(tc, test_relu);
     tcase_add_test(tc, test_fc);
+    tcase_add_test(tc, test_fc_gemv_same_bits);
     tcase_add_test(tc, test_softmax);
     tcase_add_test(tc, test_softmax_large_logits);
     tcase_add_test(tc, test_window_out);

@@ -303,6 +303,32 @@ assert d["time_s"]["total"] >= 0 and d["tolerance"]["rtol"] == 0.001
   pyjson '
 assert d["images"]["compared"] == 4 and len(d["results"]) == 4
 assert d["statistics"]["top1_agree"] == sum(not r["top1_differs"] for r in d["results"])' && ok || bad "folder json: samples"
+# The folder as a pipeline: decoding on its own threads ahead of the forward
+# passes gives the same text (time and speed aside) and JSON (times aside) at
+# --threads 1 and 2, with batches that straddle an unreadable image; the
+# speed line says images/s and how much of the time went waiting for decoding.
+mkdir -p "$tmp/pipe"
+pics=("$src"/samples/*.png "$src"/samples/*.jpg)
+for i in 1 2 3 4 5 6 7; do p=${pics[$(( (i - 1) % ${#pics[@]} ))]}; cp "$p" "$tmp/pipe/i$i.${p##*.}"; done
+printf 'not an image' > "$tmp/pipe/i3b.png"
+for t in 1 2; do
+  "$prog" diff "${net[@]}" --weights "$fx/perturbed.safetensors" "${good[@]}" --batch 3 --threads $t "$tmp/pipe" \
+    > "$tmp/pipe$t.txt" 2>&1
+  "$prog" diff "${net[@]}" --weights "$fx/perturbed.safetensors" "${good[@]}" --batch 3 --threads $t --format json \
+    "$tmp/pipe" 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+d = json.load(sys.stdin); t = d.pop("time_s"); d.pop("images_per_s")
+assert set(t) == {"total", "decode", "decode_wait", "forward_a", "forward_b", "compare"}, t
+assert 0 <= t["decode_wait"] <= t["total"]
+print(json.dumps(d, sort_keys=True))' > "$tmp/pipe$t.json" || bad "pipeline json at --threads $t: the times are wrong"
+done
+grep -q -E '^images +7 in .*, batch 3 \(some skipped' "$tmp/pipe1.txt" && ok || bad "pipeline: not 7 images compared: $(grep '^images' "$tmp/pipe1.txt")"
+cmp -s <(grep -v -E '^(time|speed) ' "$tmp/pipe1.txt") <(grep -v -E '^(time|speed) ' "$tmp/pipe2.txt") && ok ||
+  bad "pipeline: the text at --threads 1 and 2 differs: $(diff "$tmp/pipe1.txt" "$tmp/pipe2.txt")"
+[ -s "$tmp/pipe1.json" ] && cmp -s "$tmp/pipe1.json" "$tmp/pipe2.json" && ok || bad "pipeline: the JSON at --threads 1 and 2 differs"
+grep -q -E '^speed +[0-9.]+ images/s; [0-9.]+% of the time waiting for decoding \([0-9.]+ s\)' "$tmp/pipe2.txt" && ok ||
+  bad "pipeline: no speed line with the wait: $(grep '^speed' "$tmp/pipe2.txt")"
+grep -q -E '^time .*decode\+preprocess [0-9.]+ s on 2 threads beside them$' "$tmp/pipe2.txt" && ok ||
+  bad "pipeline: no decoding threads in the time line: $(grep '^time' "$tmp/pipe2.txt")"
 expect 2 '--format yaml: expected text or json' -- "$prog" diff "${good[@]}" "${good[@]}" --format yaml "$img"
 expect 2 'format json writes to stdout; leave out --ui' -- "$prog" diff "${good[@]}" "${good[@]}" --format json --ui "$img"
 

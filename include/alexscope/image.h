@@ -25,6 +25,36 @@ ax_status ax_image_load(ax_image *img, const char *path, ax_error *err);
 ax_status ax_image_decode(ax_image *img, const void *buf, size_t size, const char *name, ax_error *err);
 void ax_image_free(ax_image *img);
 
+/* Image file names: 1 when name (a path or a bare name) ends in the
+ * extension of a format ax_image_load decodes (png, jpg, jpeg, jpe, bmp,
+ * gif, ppm, pgm, pnm; any case) and is not a hidden file; ax_image_exts
+ * gives that list as text. ax_image_list_dir: the images of a folder by
+ * name, as "DIR/NAME" sorted by name (strcmp). Errors: a folder that cannot
+ * be read, one without images (AX_ERR_MISSING, naming it and the list). */
+int ax_image_name_ok(const char *name);
+const char *ax_image_exts(void);
+ax_status ax_image_list_dir(char ***files, int *count, const char *dir, ax_error *err);
+void ax_image_list_free(char **files, int count);
+
+/* Items (images) decoded ahead of their consumer on threads of their own
+ * (src/input/decode_queue.c): fn(user, i, buf, err) fills buf (`floats`
+ * floats) with item i on a decoding thread and returns its status; at most
+ * `depth` items are decoded ahead of the consumer, which takes them strictly
+ * in order 0, 1, ..., each with ax_decode_queue_take (it waits; NULL with
+ * *item_err filled when fn failed for it) and then ax_decode_queue_release.
+ * stop ends the decoders (items not taken are dropped), joins and frees, and
+ * gives the seconds the decoders spent and the consumer waited (may be NULL).
+ * threads is capped at AX_DECODE_MAX_THREADS and at count. */
+#define AX_DECODE_MAX_THREADS 16
+typedef struct ax_decode_queue ax_decode_queue;
+typedef ax_status (*ax_decode_fn)(void *user, int i, float *buf, ax_error *err);
+ax_status ax_decode_queue_start(ax_decode_queue **q, int count, int threads, int depth, size_t floats,
+                                ax_decode_fn fn, void *user, ax_error *err);
+const float *ax_decode_queue_take(ax_decode_queue *q, int i, ax_error *item_err);
+void ax_decode_queue_release(ax_decode_queue *q, int i);
+int ax_decode_queue_threads(const ax_decode_queue *q);
+void ax_decode_queue_stop(ax_decode_queue *q, double *decode_s, double *wait_s);
+
 /* Bilinear resize of interleaved RGB8 into a float (H, W, 3) buffer in 0..255
  * (half-pixel centres, as OpenCV and PIL without antialias). */
 void ax_resize_bilinear(float *dst, int dw, int dh, const unsigned char *src, int sw, int sh);

@@ -44,9 +44,16 @@ void ax_pad(float *out, const float *in, int n, int c, int h, int w,
 /* Flatten (N, C, H, W) into (N, C*H*W): CHW order copies, HWC order permutes. */
 void ax_flatten(float *out, const float *in, int n, int c, int h, int w, int hwc);
 
-/* out (N, OUT) = in (N, IN) x w^T (w is (OUT, IN)) + b. */
+/* out (N, OUT) = in (N, IN) x w^T (w is (OUT, IN)) + b: ax_fc_gemv at batch
+ * 1, ax_fc_blas otherwise. */
 void ax_fc(float *out, const float *in, const float *w, const float *b,
            int n, int in_f, int out_f);
+/* The two ways: OpenBLAS (sgemv at batch 1, sgemm for a batch), split by
+ * outputs over the pool; and our own GEMV for one image (w streamed once,
+ * four rows per load of in; the same bits at any thread count). */
+void ax_fc_blas(float *out, const float *in, const float *w, const float *b,
+                int n, int in_f, int out_f);
+void ax_fc_gemv(float *out, const float *in, const float *w, const float *b, int in_f, int out_f);
 
 /* Row-wise softmax of (N, C), numerically stable (max subtracted). */
 void ax_softmax(float *out, const float *in, int n, int c);

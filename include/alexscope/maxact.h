@@ -40,9 +40,10 @@ const ax_maxact_entry *ax_maxact_top_list(const ax_maxact_top *t, int ch, int *n
 
 /* ---- the folder -------------------------------------------------------- */
 
-/* The images of a folder (png, jpg, jpeg, bmp, gif, ppm, pgm, pnm by name;
- * hidden files left out), as "DIR/NAME" sorted by name. Errors: a folder
- * that cannot be read, one without images (AX_ERR_MISSING, naming it). */
+/* The images of a folder: ax_image_list_dir (alexscope/image.h: by the one
+ * list of image extensions, hidden files left out), as "DIR/NAME" sorted by
+ * name. Errors: a folder that cannot be read, one without images
+ * (AX_ERR_MISSING, naming it). */
 ax_status ax_maxact_list_images(char ***files, int *count, const char *dir, ax_error *err);
 void ax_maxact_list_free(char **files, int count);
 

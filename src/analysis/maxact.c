@@ -1,17 +1,13 @@
 /* Top images per channel: the top-K lists, the pass over a folder (decoding
- * threads feeding the net on the caller's thread through a bounded queue)
+ * threads feeding the net on the caller's thread: input/decode_queue.c)
  * and the receptive-field crops. It reads images only through
  * ax_image_load and never prints; drawing and file names are the callers'. */
 #include "alexscope/maxact.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "alexscope/clock.h"
 #include "alexscope/image.h"
@@ -91,120 +87,35 @@ const ax_maxact_entry *ax_maxact_top_list(const ax_maxact_top *t, int ch, int *n
 
 /* ---- the folder -------------------------------------------------------- */
 
-static int has_image_ext(const char *name)
-{
-    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".pnm" };
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.') return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (!strcasecmp(dot, ext[i])) return 1;
-    return 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
+/* The folder's images by the one list of image extensions (input/image_list.c). */
 void ax_maxact_list_free(char **files, int count)
 {
-    for (int i = 0; files && i < count; i++) free(files[i]);
-    free(files);
+    ax_image_list_free(files, count);
 }
 
 ax_status ax_maxact_list_images(char ***files, int *count, const char *dir, ax_error *err)
 {
-    *files = NULL;
-    *count = 0;
-    DIR *d = opendir(dir);
-    if (!d) return ax_fail(err, AX_ERR_IO, "%s: cannot read the folder: %s", dir, strerror(errno));
-    int cap = 0;
-    struct dirent *de;
-    ax_status st = AX_OK;
-    while ((de = readdir(d))) {
-        if (!has_image_ext(de->d_name)) continue;
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **g = realloc(*files, (size_t)cap * sizeof *g);
-            if (!g) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory listing %s", dir); break; }
-            *files = g;
-        }
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory listing %s", dir); break; }
-        snprintf(p, len, "%s/%s", dir, de->d_name);
-        (*files)[(*count)++] = p;
-    }
-    closedir(d);
-    if (!st && *count == 0)
-        st = ax_fail(err, AX_ERR_MISSING, "%s: no images (png, jpg, bmp, gif, ppm, pgm) in the folder", dir);
-    if (st) {
-        ax_maxact_list_free(*files, *count);
-        *files = NULL;
-        *count = 0;
-        return st;
-    }
-    qsort(*files, (size_t)*count, sizeof **files, name_cmp);
-    return AX_OK;
+    return ax_image_list_dir(files, count, dir, err);
 }
 
 /* ---- the pass ---------------------------------------------------------- */
 
-enum { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_FAILED };
-
-/* The bounded queue: image i is decoded into slot i % nslots, which the
- * consumer frees once it took image i, so at most nslots images are decoded
- * ahead of the net; consumed strictly in order. */
+/* One image for the decoding queue (input/decode_queue.c), on its thread. */
 typedef struct {
-    float *buf;
-    int state;
-    ax_error err;
-} slot;
-
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t freed, ready;
-    slot *slots;
-    int nslots;
-    int next;                 /* the next image a decoder claims */
-    int stop;
-    double decode_ms;
     char *const *files;
-    int nfiles;
     const ax_spec *spec;
-    size_t one;
-} queue;
+} decode_ctx;
 
-static void *decoder(void *arg)
+static ax_status decode_image(void *user, int i, float *buf, ax_error *err)
 {
-    queue *q = arg;
-    pthread_mutex_lock(&q->mu);
-    for (;;) {
-        int i = q->next;
-        if (q->stop || i >= q->nfiles) break;
-        q->next++;
-        slot *s = &q->slots[i % q->nslots];
-        while (s->state != SLOT_FREE && !q->stop) pthread_cond_wait(&q->freed, &q->mu);
-        if (q->stop) break;
-        s->state = SLOT_BUSY;
-        pthread_mutex_unlock(&q->mu);
-        double t0 = ax_clock_ms();
-        ax_image img;
-        ax_error e = { 0 };
-        ax_status st = ax_image_load(&img, q->files[i], &e);
-        if (!st) {
-            st = ax_preprocess_image(s->buf, &img, q->spec, &e);
-            ax_image_free(&img);
-        }
-        double ms = ax_clock_ms() - t0;
-        pthread_mutex_lock(&q->mu);
-        q->decode_ms += ms;
-        s->err = e;
-        s->state = st ? SLOT_FAILED : SLOT_READY;
-        pthread_cond_broadcast(&q->ready);
+    const decode_ctx *d = user;
+    ax_image img;
+    ax_status st = ax_image_load(&img, d->files[i], err);
+    if (!st) {
+        st = ax_preprocess_image(buf, &img, d->spec, err);
+        ax_image_free(&img);
     }
-    pthread_mutex_unlock(&q->mu);
-    return NULL;
+    return st;
 }
 
 static int cancelled(const ax_maxact_pass *p)
@@ -252,44 +163,29 @@ ax_status ax_maxact_run(ax_maxact_top *t, ax_net *net, const ax_maxact_pass *p, 
     size_t one = (size_t)sp->in_c * sp->in_h * sp->in_w;
     int nthreads = p->threads < 1 ? 1 : p->threads > 16 ? 16 : p->threads;
     if (nthreads > p->nfiles) nthreads = p->nfiles > 0 ? p->nfiles : 1;
-    queue q = { .nslots = 2 * nthreads + 2, .files = p->files, .nfiles = p->nfiles, .spec = sp, .one = one };
-    pthread_mutex_init(&q.mu, NULL);
-    pthread_cond_init(&q.freed, NULL);
-    pthread_cond_init(&q.ready, NULL);
-    q.slots = calloc((size_t)q.nslots, sizeof *q.slots);
+    decode_ctx dc = { p->files, sp };
+    ax_decode_queue *q = NULL;
     float *in = malloc(one * net->batch * sizeof(float));
     int *idx = malloc((size_t)net->batch * sizeof *idx);
-    ax_status st = q.slots && in && idx ? AX_OK : ax_fail(err, AX_ERR_NOMEM, "maxact: out of memory for the queue");
-    for (int i = 0; !st && i < q.nslots; i++)
-        if (!(q.slots[i].buf = malloc(one * sizeof(float))))
-            st = ax_fail(err, AX_ERR_NOMEM, "maxact: out of memory for the queue");
-    pthread_t th[16];
-    int started = 0;
-    for (int i = 0; !st && i < nthreads; i++)
-        if (!pthread_create(&th[started], NULL, decoder, &q)) started++;
-    if (!st && !started) st = ax_fail(err, AX_ERR_NOMEM, "maxact: cannot start a decoding thread: %s", strerror(errno));
+    ax_status st = in && idx ? AX_OK : ax_fail(err, AX_ERR_NOMEM, "maxact: out of memory for the queue");
+    if (!st && p->nfiles > 0)
+        st = ax_decode_queue_start(&q, p->nfiles, nthreads, 2 * nthreads + 2, one, decode_image, &dc, err);
     int got = 0;
     for (int i = 0; !st && i < p->nfiles; i++) {
         if (cancelled(p)) {
             stats->cancelled = 1;
             break;
         }
-        slot *s = &q.slots[i % q.nslots];
-        pthread_mutex_lock(&q.mu);
-        while (s->state != SLOT_READY && s->state != SLOT_FAILED) pthread_cond_wait(&q.ready, &q.mu);
-        pthread_mutex_unlock(&q.mu);
-        int ok = s->state == SLOT_READY;
-        if (ok) {
-            memcpy(in + one * got, s->buf, one * sizeof(float));
+        ax_error ierr = { 0 };
+        const float *buf = ax_decode_queue_take(q, i, &ierr);
+        if (buf) {
+            memcpy(in + one * got, buf, one * sizeof(float));
             idx[got++] = i;
         } else {
             stats->skipped++;
-            if (p->skipped) p->skipped(p->user, i, &s->err);
+            if (p->skipped) p->skipped(p->user, i, &ierr);
         }
-        pthread_mutex_lock(&q.mu);
-        s->state = SLOT_FREE;
-        pthread_cond_broadcast(&q.freed);
-        pthread_mutex_unlock(&q.mu);
+        ax_decode_queue_release(q, i);
         if (got == net->batch || (got > 0 && i == p->nfiles - 1)) {
             double f0 = ax_clock_ms();
             st = run_batch(t, net, p, in, idx, got, err);
@@ -297,7 +193,7 @@ ax_status ax_maxact_run(ax_maxact_top *t, ax_net *net, const ax_maxact_pass *p, 
             stats->ranked += st ? 0 : got;
             got = 0;
         }
-        if (p->progress && (!ok || got == 0)) p->progress(p->user, i + 1, p->nfiles);
+        if (p->progress && (!buf || got == 0)) p->progress(p->user, i + 1, p->nfiles);
     }
     if (!st && got > 0) {   /* cancelled with a part batch taken: it still counts */
         double f0 = ax_clock_ms();
@@ -305,20 +201,9 @@ ax_status ax_maxact_run(ax_maxact_top *t, ax_net *net, const ax_maxact_pass *p, 
         stats->forward_s += (ax_clock_ms() - f0) * 1e-3;
         stats->ranked += st ? 0 : got;
     }
-    pthread_mutex_lock(&q.mu);
-    q.stop = 1;
-    pthread_cond_broadcast(&q.freed);
-    pthread_cond_broadcast(&q.ready);
-    pthread_mutex_unlock(&q.mu);
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    stats->decode_s = q.decode_ms * 1e-3;
-    for (int i = 0; q.slots && i < q.nslots; i++) free(q.slots[i].buf);
-    free(q.slots);
+    ax_decode_queue_stop(q, &stats->decode_s, NULL);
     free(in);
     free(idx);
-    pthread_mutex_destroy(&q.mu);
-    pthread_cond_destroy(&q.freed);
-    pthread_cond_destroy(&q.ready);
     stats->seconds = (ax_clock_ms() - t0) * 1e-3;
     if (!st && !stats->ranked && !stats->cancelled && p->nfiles > 0)
         st = ax_fail(err, AX_ERR_FORMAT, "maxact: none of the %d images could be read", p->nfiles);

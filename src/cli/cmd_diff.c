@@ -3,10 +3,8 @@
  * them layer by layer, naming the first divergent layer and, when it can,
  * the conversion bug; or, with a folder of images, compares their top-k. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1012,50 +1010,6 @@ typedef struct {
     int agree;            /* top-1 equal and every probability within tolerance */
 } image_result;
 
-static int has_image_ext(const char *name)
-{
-    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".pnm", ".tga", ".psd" };
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.') return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (!strcasecmp(dot, ext[i])) return 1;
-    return 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static ax_status list_images(char ***out, int *count, const char *dir, ax_error *err)
-{
-    *out = NULL;
-    *count = 0;
-    DIR *d = opendir(dir);
-    if (!d) return ax_fail(err, AX_ERR_IO, "%s: cannot read the folder: %s", dir, strerror(errno));
-    int cap = 0;
-    struct dirent *de;
-    ax_status st = AX_OK;
-    while ((de = readdir(d))) {
-        if (!has_image_ext(de->d_name)) continue;
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **g = realloc(*out, (size_t)cap * sizeof *g);
-            if (!g) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory"); break; }
-            *out = g;
-        }
-        size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = malloc(len);
-        if (!p) { st = ax_fail(err, AX_ERR_NOMEM, "out of memory"); break; }
-        snprintf(p, len, "%s/%s", dir, de->d_name);
-        (*out)[(*count)++] = p;
-    }
-    closedir(d);
-    if (!st && *count == 0) st = ax_fail(err, AX_ERR_MISSING, "%s: no images (png, jpg, bmp, gif, ppm, tga) in the folder", dir);
-    if (!st) qsort(*out, (size_t)*count, sizeof **out, name_cmp);
-    return st;
-}
-
 /* Probabilities of the last layer: as they are after a softmax, else softmax
  * of the scores. Read through ax_net_output (copied from a device backend). */
 static ax_status probabilities(float *p, const ax_net *net, ax_error *err)
@@ -1087,66 +1041,26 @@ static int kl_desc(const void *a, const void *b)
     return x->kl < y->kl ? 1 : x->kl > y->kl ? -1 : 0;
 }
 
-/* One image of a batch, decoded and preprocessed for both sides into its slot. */
+/* One image decoded and preprocessed for both sides, on a decoding thread
+ * (alexscope/image.h's queue): side A's input, then side B's, in one buffer. */
 typedef struct {
-    const char *path;
-    float *a, *b;
+    char **files;
     size_t one_a, one_b;
     const ax_spec *spec_a, *spec_b;
     int same_pre;
-    ax_status st;
-    ax_error err;
-} decode_job;
+} decode_ctx;
 
-typedef struct {
-    decode_job *jobs;
-    int count;
-    int next;
-    pthread_mutex_t mu;
-} decode_queue;
-
-static void decode_one(decode_job *j)
+static ax_status decode_image(void *user, int i, float *buf, ax_error *err)
 {
+    const decode_ctx *d = user;
     ax_image img;
-    memset(&j->err, 0, sizeof j->err);
-    j->st = ax_image_load(&img, j->path, &j->err);
-    if (j->st) return;
-    j->st = ax_preprocess_image(j->a, &img, j->spec_a, &j->err);
-    if (!j->st && !j->same_pre) j->st = ax_preprocess_image(j->b, &img, j->spec_b, &j->err);
-    else if (!j->st) memcpy(j->b, j->a, j->one_a * sizeof(float));
+    ax_status st = ax_image_load(&img, d->files[i], err);
+    if (st) return st;
+    st = ax_preprocess_image(buf, &img, d->spec_a, err);
+    if (!st && !d->same_pre) st = ax_preprocess_image(buf + d->one_a, &img, d->spec_b, err);
+    else if (!st) memcpy(buf + d->one_a, buf, d->one_a * sizeof(float));
     ax_image_free(&img);
-}
-
-static void *decode_worker(void *arg)
-{
-    decode_queue *q = arg;
-    for (;;) {
-        pthread_mutex_lock(&q->mu);
-        int i = q->next++;
-        pthread_mutex_unlock(&q->mu);
-        if (i >= q->count) return NULL;
-        decode_one(&q->jobs[i]);
-    }
-}
-
-/* Decodes count images into slots 0..count-1 of in_a and in_b, on as many
- * threads as the CPU backend uses (images are independent). */
-static void decode_batch(decode_job *jobs, int count, char **files, float *in_a, float *in_b, size_t one_a,
-                         size_t one_b, const ax_spec *spec_a, const ax_spec *spec_b, int same_pre)
-{
-    for (int j = 0; j < count; j++)
-        jobs[j] = (decode_job){ .path = files[j], .a = in_a + one_a * j, .b = in_b + one_b * j, .one_a = one_a,
-                                .one_b = one_b, .spec_a = spec_a, .spec_b = spec_b, .same_pre = same_pre };
-    decode_queue q = { jobs, count, 0, PTHREAD_MUTEX_INITIALIZER };
-    int nt = ax_cpu_threads();
-    if (nt > count) nt = count;
-    if (nt > 64) nt = 64;
-    pthread_t th[64];
-    int started = 0;
-    for (int t = 1; t < nt; t++)
-        if (!pthread_create(&th[started], NULL, decode_worker, &q)) started++;
-    decode_worker(&q);
-    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    return st;
 }
 
 static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
@@ -1155,7 +1069,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
     ax_error err = {0};
     char **files = NULL;
     int nfiles = 0, rc = 1;
-    ax_status st = list_images(&files, &nfiles, o->image, &err);
+    ax_status st = ax_image_list_dir(&files, &nfiles, o->image, &err);
     if (st) {
         return ax_cli_fail(&err);
     }
@@ -1166,7 +1080,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
     int open_b = 0;
     float *in_a = NULL, *in_b = NULL, *pa = NULL, *pb = NULL;
     image_result *res = NULL;
-    decode_job *jobs = NULL;
+    ax_decode_queue *q = NULL;
     int tty = isatty(STDERR_FILENO);
     cJSON *doc = NULL, *jskipped = json ? cJSON_CreateArray() : NULL;
     sa->opts.quiet = sb->opts.quiet = 1;
@@ -1203,36 +1117,46 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
     pa = malloc((size_t)classes * batch * sizeof(float));
     pb = malloc((size_t)classes * batch * sizeof(float));
     res = calloc((size_t)nfiles, sizeof *res);
-    jobs = calloc((size_t)batch, sizeof *jobs);
-    if (!in_a || !in_b || !pa || !pb || !res || !jobs) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
+    if (!in_a || !in_b || !pa || !pb || !res) { st = ax_fail(&err, AX_ERR_NOMEM, "out of memory"); goto fail; }
 
     int done = 0, nres = 0, skipped = 0;
-    double t_decode = 0, t_fa = 0, t_fb = 0, t_cmp = 0, t0 = ax_clock_ms() * 1e-3, t3 = t0;
+    double t_decode = 0, t_wait = 0, t_fa = 0, t_fb = 0, t_cmp = 0, t0 = ax_clock_ms() * 1e-3, t3 = t0;
     int k5 = classes < 5 ? classes : 5;
+    /* Decoding runs ahead on --threads threads of its own while the two
+     * forward passes run here: a batch and two images a thread ahead (at
+     * most 64). The batches are the same as decoding batch by batch made
+     * them (the folder's images in order, `batch` at a time, the unreadable
+     * ones left out), so the results are too. */
+    decode_ctx dc = { files, one_a, one_b, &na->spec, &nb->spec, same_pre };
+    int depth = batch + 2 * ax_cpu_threads();
+    st = ax_decode_queue_start(&q, nfiles, ax_cpu_threads(), depth < 64 ? depth : 64, one_a + one_b, decode_image,
+                               &dc, &err);
+    if (st) goto fail;
+    int nt = ax_decode_queue_threads(q);
     progress(0, nfiles, tty);
     for (int start = 0; start < nfiles && !st; start += batch) {
-        double t = ax_clock_ms() * 1e-3;
         int count = nfiles - start < batch ? nfiles - start : batch, got = 0;
         int idx[4096];
-        decode_batch(jobs, count, files + start, in_a, in_b, one_a, one_b, &na->spec, &nb->spec, same_pre);
         for (int j = 0; j < count; j++) {
-            if (jobs[j].st) {
+            ax_error ierr = {0};
+            const float *buf = ax_decode_queue_take(q, start + j, &ierr);
+            if (!buf) {
                 if (tty) fprintf(stderr, "\r\033[K");
-                ax_cli_error(1, "warning: skipping %s", jobs[j].err.msg);
+                ax_cli_error(1, "warning: skipping %s", ierr.msg);
                 if (jskipped) {
                     cJSON *e = cJSON_CreateObject();
                     jstr(e, "file", files[start + j]);
-                    jstr(e, "why", jobs[j].err.msg);
+                    jstr(e, "why", ierr.msg);
                     cJSON_AddItemToArray(jskipped, e);
                 }
                 skipped++;
+                ax_decode_queue_release(q, start + j);
                 continue;
             }
-            /* Readable images move down over the skipped ones, in order. */
-            if (got != j) {
-                memmove(in_a + one_a * got, in_a + one_a * j, one_a * sizeof(float));
-                memmove(in_b + one_b * got, in_b + one_b * j, one_b * sizeof(float));
-            }
+            /* Readable images fill the batch in order. */
+            memcpy(in_a + one_a * got, buf, one_a * sizeof(float));
+            memcpy(in_b + one_b * got, buf + one_a, one_b * sizeof(float));
+            ax_decode_queue_release(q, start + j);
             idx[got++] = start + j;
         }
         done += start + batch < nfiles ? batch : nfiles - start;
@@ -1243,7 +1167,6 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
             memcpy(in_b + one_b * j, in_b + one_b * (got - 1), one_b * sizeof(float));
         }
         double t1 = ax_clock_ms() * 1e-3;
-        t_decode += t1 - t;
         st = ax_net_set_input(na, in_a, batch, na->spec.in_c, na->spec.in_h, na->spec.in_w, &err);
         if (!st) st = ax_net_forward(na, &err);
         double t2 = ax_clock_ms() * 1e-3;
@@ -1278,6 +1201,8 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
         t_cmp += ax_clock_ms() * 1e-3 - t3;
         progress(done, nfiles, tty);
     }
+    ax_decode_queue_stop(q, &t_decode, &t_wait);
+    q = NULL;
     if (st) goto fail;
     if (!nres) {
         st = ax_fail(&err, AX_ERR_FORMAT, "%s: none of the %d images could be read", o->image, nfiles);
@@ -1334,6 +1259,7 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
         cJSON *jt = cJSON_AddObjectToObject(doc, "time_s");
         jnum(jt, "total", wall);
         jnum(jt, "decode", t_decode);
+        jnum(jt, "decode_wait", t_wait);
         jnum(jt, "forward_a", t_fa);
         jnum(jt, "forward_b", t_fb);
         jnum(jt, "compare", t_cmp);
@@ -1362,10 +1288,10 @@ static int diff_folder(const ax_cli_opts *o, side *sa, side *sb, int json)
         printf("  %-28.28s %10.3g  %-30s %-30s%s\n", res[i].name, res[i].kl, ca, cb,
                res[i].top_a != res[i].top_b ? "  top-1 differs" : "");
     }
-    printf("\ntime       %.2f s: decode+preprocess %.2f s, forward A %.2f s, forward B %.2f s, compare %.3f s\n",
-           wall, t_decode, t_fa, t_fb, t_cmp);
-    printf("speed      %.1f images/s; decoding and comparing add %.1f%% to the two forward passes\n", nres / wall,
-           fwd > 0 ? 100.0 * (t_decode + t_cmp) / fwd : 0.0);
+    printf("\ntime       %.2f s: forward A %.2f s, forward B %.2f s, compare %.3f s; decode+preprocess %.2f s "
+           "on %d thread%s beside them\n", wall, t_fa, t_fb, t_cmp, t_decode, nt, nt == 1 ? "" : "s");
+    printf("speed      %.1f images/s; %.1f%% of the time waiting for decoding (%.2f s), the two forward passes "
+           "%.1f%%\n", nres / wall, wall > 0 ? 100.0 * t_wait / wall : 0.0, t_wait, wall > 0 ? 100.0 * fwd / wall : 0.0);
     rc = agree == nres && !skipped ? 0 : 1;
     goto out;
 fail:
@@ -1377,7 +1303,8 @@ fail:
 out:
     cJSON_Delete(doc);
     cJSON_Delete(jskipped);
-    free(in_a); free(in_b); free(pa); free(pb); free(res); free(jobs);
+    ax_decode_queue_stop(q, NULL, NULL);
+    free(in_a); free(in_b); free(pa); free(pb); free(res);
     for (int i = 0; i < nfiles; i++) free(files[i]);
     free(files);
     ax_cli_close(&A);

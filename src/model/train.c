@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "alexscope/idx.h"
@@ -44,15 +43,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_image_name(const char *name)
-{
-    static const char *ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.') return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-        if (!strcasecmp(dot, ext[i])) return 1;
-    return 0;
-}
 
 /* Sorted names in dir that pass keep(); *n entries, malloc'ed. */
 static ax_status list_dir(char ***out, int *n, const char *dir, int want_dirs, int limit, ax_error *err)
@@ -70,7 +60,7 @@ static ax_status list_dir(char ***out, int *n, const char *dir, int want_dirs, i
         char path[AX_PATH_MAX * 2];
         struct stat sb;
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path || stat(path, &sb)) continue;
-        if (want_dirs ? !S_ISDIR(sb.st_mode) : !(S_ISREG(sb.st_mode) && is_image_name(e->d_name))) continue;
+        if (want_dirs ? !S_ISDIR(sb.st_mode) : !(S_ISREG(sb.st_mode) && ax_image_name_ok(e->d_name))) continue;
         if (cnt == limit) {
             st = ax_fail(err, AX_ERR_ARG, "%s: more than %d %s", dir, limit, want_dirs ? "class folders" : "images");
             break;
@@ -118,7 +108,7 @@ ax_status ax_dataset_load(ax_dataset *d, const char *dir, int rh, int rw, ax_err
         char **files = NULL;
         int nf = 0;
         st = list_dir(&files, &nf, sub, 0, AX_DATASET_MAX_IMAGES - d->count, err);
-        if (!st && nf == 0) st = ax_fail(err, AX_ERR_ARG, "%s: no images (png, jpg, bmp, gif, ppm, pgm)", sub);
+        if (!st && nf == 0) st = ax_fail(err, AX_ERR_ARG, "%s: no images (%s)", sub, ax_image_exts());
         if (!st && (size_t)(d->count + nf) * per > AX_DATASET_MAX_BYTES)
             st = ax_fail(err, AX_ERR_NOMEM, "%s: %d images of %dx%d would take more than %zu MB", dir, d->count + nf,
                          rw, rh, AX_DATASET_MAX_BYTES >> 20);

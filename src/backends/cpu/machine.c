@@ -114,11 +114,11 @@ double ax_cpu_fma_gflops(int threads, const char **isa)
 /* ---- streaming read ---------------------------------------------------- */
 
 /* Each thread reads its share as STREAMS interleaved sequential streams, a
- * cache line of each in turn, as a GEMV reads several weight rows at once:
- * one stream per core leaves most of the memory system idle. Integer sums
+ * cache line of each in turn, as the FC layers' GEMV reads its 8 weight rows
+ * at once: one stream per core leaves most of the memory system idle. Integer sums
  * vectorise without reassociating floats, so the loop is as wide as the
  * build's ISA allows. */
-#define STREAMS 4
+#define STREAMS 8
 #define LINE 8   /* uint64 per 64-byte line */
 
 typedef struct {
