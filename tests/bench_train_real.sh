@@ -10,12 +10,16 @@
 # Then per seed of SEEDS both sides train, one after the other (which goes
 # first alternates); per epoch the table gives the test accuracy's mean and
 # sd over the seeds for both, their gap (alexscope - PyTorch), and the
-# fastest seed's seconds of training steps for both. A benchmark, not a
-# test: it is not in make check.
+# fastest seed's seconds of training steps for both. Training at this
+# learning rate is chaotic: two correct runs of one recipe, rounded
+# differently, drift apart within the first epoch. TORCH64=1 also trains
+# PyTorch in float64 (slow) and prints each side's gap to it: how far
+# PyTorch's own float32 run lands from it is the yardstick for alexscope's.
+# A benchmark, not a test: it is not in make check.
 #
 #   tests/bench_train_real.sh [BUILD_DIR]
 #   env: NTRAIN (10000) NTEST (2000) EPOCHS (5) BATCH (32) LR (0.01) THREADS (1) SEEDS ("0 1 2")
-#        FMNIST (/usr/share/datasets/fashion-mnist)
+#        TORCH64 (0) FMNIST (/usr/share/datasets/fashion-mnist)
 # The data: `apt-get install dataset-fashion-mnist` (Debian), or the four
 # *-ubyte.gz files of Fashion-MNIST in $FMNIST. PyTorch: python3-torch.
 set -eu
@@ -32,7 +36,7 @@ done
 "$py" -c 'import torch, numpy' 2>/dev/null || { echo "bench_train_real: needs python3-torch and python3-numpy" >&2; exit 77; }
 [ -x "$prog" ] || { echo "bench_train_real: no $prog (build first)" >&2; exit 1; }
 NTRAIN=${NTRAIN:-10000} NTEST=${NTEST:-2000} EPOCHS=${EPOCHS:-5} BATCH=${BATCH:-32} LR=${LR:-0.01}
-THREADS=${THREADS:-1} SEEDS=${SEEDS:-0 1 2}
+THREADS=${THREADS:-1} SEEDS=${SEEDS:-0 1 2} TORCH64=${TORCH64:-0}
 tmp=$(mktemp -d /tmp/ax_fmnist_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 ref=("$py" "$src/tests/train_torch.py")
@@ -85,6 +89,10 @@ for seed in $SEEDS; do
         awk -v seed="$seed" '{ print "torch", seed, $2, $3, $4 }' >> "$tmp/rows"
     fi
   done
+  if [ "$TORCH64" = 1 ]; then
+    TORCH_DTYPE=float64 "${ref[@]}" run "$net" "$d" "$d.init.safetensors" "$seed" "$NTEST" "$BATCH" "$LR" "$EPOCHS" \
+      "$THREADS" | awk -v seed="$seed" '{ print "torch64", seed, $2, $3, $4 }' >> "$tmp/rows"
+  fi
   k=$((k + 1))
 done
 echo "per seed (side seed epoch test-acc% seconds):"
@@ -99,13 +107,18 @@ for side, seed, e, a, s in rows:
     sec.setdefault((side, int(e)), []).append(float(s))
 epochs = sorted({e for _, e in acc})
 ms = lambda v: f'{np.mean(v):.2f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.2f}'
+gap = lambda a, b, e: ms([acc[(a, e)][s] - acc[(b, e)][s] for s in acc[(a, e)] if s in acc[(b, e)]])
+f64 = any(k[0] == 'torch64' for k in acc)
 print()
-print('| epoch | alexscope test acc % | PyTorch test acc % | gap (points) | alexscope s/epoch | PyTorch s/epoch |')
-print('| --- | --- | --- | --- | --- | --- |')
+print('| epoch | alexscope test acc % | PyTorch test acc % | gap (points) | alexscope s/epoch | PyTorch s/epoch |'
+      + (' PyTorch float64 acc % | alexscope - float64 | PyTorch - float64 |' if f64 else ''))
+print('| --- ' * (9 if f64 else 6) + '|')
 for e in epochs:
-    a, t = acc[('ax', e)], acc[('torch', e)]
-    gap = [a[s] - t[s] for s in a if s in t]
-    print(f'| {e} | {ms(list(a.values()))} | {ms(list(t.values()))} | {ms(gap)} | '
-          f'{min(sec[("ax", e)]):.2f} | {min(sec[("torch", e)]):.2f} |')
-print(f'(mean ± sd over {len(a)} seeds; seconds: the fastest seed\'s training steps, evaluation not counted)')
+    row = (f'| {e} | {ms(list(acc[("ax", e)].values()))} | {ms(list(acc[("torch", e)].values()))} | '
+           f'{gap("ax", "torch", e)} | {min(sec[("ax", e)]):.2f} | {min(sec[("torch", e)]):.2f} |')
+    if f64:
+        row += f' {ms(list(acc[("torch64", e)].values()))} | {gap("ax", "torch64", e)} | {gap("torch", "torch64", e)} |'
+    print(row)
+print(f'(mean ± sd over {len(acc[("ax", epochs[0])])} seeds; seconds: the fastest seed\'s training steps, evaluation '
+      'not counted)')
 PY

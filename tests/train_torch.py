@@ -331,7 +331,7 @@ def compare(a_path, b_path, init_path):
         if scale == 0 or not (du <= 1e-4 * scale + 1e-4 * np.abs(ub) + ulp).all():
             print(f'{k}: the update differs: max diff {du.max():.3g}, update scale {scale:.3g}')
             bad += 1
-    print(f'weights: max |alexscope - torch| / max |w| = {worst_w:.2e}; updates: {worst_u:.2e} of their scale')
+    print(f'weights: max |A - B| / max |B| = {worst_w:.2e}; updates (A - INIT against B - INIT): {worst_u:.2e} of their scale')
     return 1 if bad else 0
 
 
