@@ -34,6 +34,9 @@ void ax_conv2d_bwd_im2col(float *dx, float *dw, float *db, const float *dy, cons
                           float *scratch, int slots, const ax_window *g);
 int ax_conv2d_bwd_onednn(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                          const ax_window *g);
+/* Makes the current path's backward primitives for this shape now (when the
+ * gradient state is set up); a no-op for im2col. */
+void ax_conv2d_bwd_prepare(const ax_window *g);
 
 /* dx = dy where x > 0, else 0 (PyTorch's rule: no gradient at exactly 0). */
 void ax_relu_bwd(float *dx, const float *dy, const float *x, size_t n);

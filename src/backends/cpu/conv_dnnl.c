@@ -80,6 +80,7 @@ typedef struct entry {
     ax_window g;
     int has_bias, threads, kind;
     int failed;                     /* oneDNN refused the shape: im2col runs it */
+    pthread_mutex_t run_mu;         /* one call at a time on its buffers (two nets may share a shape) */
     int nparts, nwei;               /* parts; dW partial sums (1 unless split by images) */
     part_t *parts;
     float *dw_part, *db_part;       /* nwei x (weights), nwei x (OC) */
@@ -505,6 +506,7 @@ static entry *get_entry(const ax_window *g, int has_bias, int kind)
         e->has_bias = has_bias;
         e->threads = threads;
         e->kind = kind;
+        pthread_mutex_init(&e->run_mu, NULL);
         /* What could be made stays made: a refused shape keeps its entry
          * (failed), so it is not tried again on every call. */
         e->failed = build(e);
@@ -582,6 +584,11 @@ int ax_conv_onednn_uses_winograd(const ax_window *g, int has_bias)
     return found;
 }
 
+void ax_conv2d_bwd_prepare(const ax_window *g)
+{
+    if (ax_conv_get_path() != AX_CONV_IM2COL && usable(g)) get_entry(g, 1, K_BWD);
+}
+
 /* ---- calls ----------------------------------------------------------------------- */
 
 typedef struct {
@@ -610,8 +617,10 @@ int ax_conv2d_onednn(float *out, const float *in, const float *w, const float *b
     c.ptr[R_WEI] = (float *)w;
     c.ptr[R_BIAS] = (float *)b;
     c.ptr[R_DST] = out;
+    pthread_mutex_lock(&e->run_mu);
     if (e->nparts > 1) ax_parallel_for(e->nparts, fwd_parts, &c);
     else fwd_parts(&c, 0, 1);
+    pthread_mutex_unlock(&e->run_mu);
     return c.bad ? -1 : 0;
 }
 
@@ -658,11 +667,15 @@ int ax_conv2d_bwd_onednn(float *dx, float *dw, float *db, const float *dy, const
     c.ptr[R_DWEI] = e->dw_part;
     c.ptr[R_DBIAS] = e->db_part;
     geom_t q = geom(g);
+    pthread_mutex_lock(&e->run_mu);
     /* rows and columns the floor division dropped get no gradient */
     if (dx && (q.he < g->h || q.we < g->w)) memset(dx, 0, sizeof(float) * (size_t)g->n * g->c * g->h * g->w);
     if (e->nparts > 1) ax_parallel_for(e->nparts, bwd_parts, &c);
     else bwd_parts(&c, 0, 1);
-    if (c.bad) return -1;
+    if (c.bad) {
+        pthread_mutex_unlock(&e->run_mu);
+        return -1;
+    }
     if (dw) {
         sum_t s = {dw, e->dw_part, e->wcount, e->nwei};
         if (e->nwei > 1 && e->wcount >= 65536) ax_parallel_for((int)e->wcount, sum_parts, &s);
@@ -672,5 +685,6 @@ int ax_conv2d_bwd_onednn(float *dx, float *dw, float *db, const float *dy, const
         sum_t s = {db, e->db_part, (size_t)g->oc, e->nwei};
         sum_parts(&s, 0, g->oc);
     }
+    pthread_mutex_unlock(&e->run_mu);
     return 0;
 }

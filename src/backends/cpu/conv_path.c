@@ -117,6 +117,11 @@ void ax_conv2d_prepare(const ax_window *g, int has_bias)
     (void)has_bias;
 }
 
+void ax_conv2d_bwd_prepare(const ax_window *g)
+{
+    (void)g;
+}
+
 int ax_conv_onednn_winograd_available(void)
 {
     return 0;
