@@ -30,4 +30,22 @@ void ax_cpu_blas_tune(int argc, char **argv);
 double ax_cpu_read_gbps(const void *buf, size_t bytes, int threads);
 double ax_cpu_fma_gflops(int threads, const char **isa);
 
+/* The CPU convolutions' path (src/backends/cpu/conv_path.c): im2col +
+ * OpenBLAS everywhere; oneDNN where the build has it (configure
+ * --with-dnnl), the default then. ALEXSCOPE_CONV=im2col|onednn|onednn-direct
+ * picks one (onednn-direct: oneDNN without Winograd). */
+typedef enum { AX_CONV_IM2COL, AX_CONV_ONEDNN, AX_CONV_ONEDNN_DIRECT } ax_conv_path;
+
+/* The path in use: ALEXSCOPE_CONV, read once, unless ax_conv_set_path set one.
+ * An unknown value, or a oneDNN path in a build without it, falls back to
+ * the default; ax_conv_path_problem says so (NULL when all is well). */
+ax_conv_path ax_conv_get_path(void);
+void ax_conv_set_path(ax_conv_path p);
+const char *ax_conv_path_problem(void);
+/* 1 when the build has oneDNN. */
+int ax_conv_have_onednn(void);
+/* One line for --version and bench: "onednn 2.6.3 (winograd for 3x3
+ * stride-1 at batch>=8)", "onednn-direct 2.6.3" or "im2col + OpenBLAS". */
+void ax_conv_describe(char *buf, int size);
+
 #endif

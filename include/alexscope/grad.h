@@ -25,6 +25,18 @@ size_t ax_conv2d_bwd_scratch(const ax_window *g);
  * depends on the slot count but never on timing. */
 void ax_conv2d_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                    float *scratch, int slots, const ax_window *g);
+/* Its two paths (ax_conv2d_bwd picks as ax_conv2d does): im2col + OpenBLAS
+ * with the arguments above, and oneDNN's backward-data and backward-weights
+ * primitives (0 when it ran, -1 when it cannot: run im2col), the batch split
+ * over the CPU pool (ax_cpu_threads) with the parts' dW and db added in part
+ * order. */
+void ax_conv2d_bwd_im2col(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                          float *scratch, int slots, const ax_window *g);
+int ax_conv2d_bwd_onednn(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                         const ax_window *g);
+/* Makes the current path's backward primitives for this shape now (when the
+ * gradient state is set up); a no-op for im2col. */
+void ax_conv2d_bwd_prepare(const ax_window *g);
 
 /* dx = dy where x > 0, else 0 (PyTorch's rule: no gradient at exactly 0). */
 void ax_relu_bwd(float *dx, const float *dy, const float *x, size_t n);

@@ -22,6 +22,18 @@ size_t ax_conv2d_scratch(const ax_window *g);
  * b may be NULL. im2col + one sgemm per image and group. */
 void ax_conv2d(float *out, const float *in, const float *w, const float *b,
                float *scratch, const ax_window *g);
+/* The two paths behind ax_conv2d (which picks by ax_conv_get_path): im2col +
+ * OpenBLAS, always built; and oneDNN, which returns 0 when it ran, -1 when
+ * the build has no oneDNN or the library refused the shape (the caller then
+ * runs im2col). The oneDNN path keeps its primitives and buffers per shape,
+ * made on the shape's first call (or ax_conv2d_prepare) and reused after. */
+void ax_conv2d_im2col(float *out, const float *in, const float *w, const float *b,
+                      float *scratch, const ax_window *g);
+int ax_conv2d_onednn(float *out, const float *in, const float *w, const float *b, const ax_window *g,
+                     int winograd_ok);
+/* Makes the current path's primitives for this shape now (at net setup),
+ * so the first forward pass does not; a no-op for im2col. */
+void ax_conv2d_prepare(const ax_window *g, int has_bias);
 
 void ax_relu(float *out, const float *in, size_t n);
 

@@ -95,6 +95,8 @@ int ax_cmd_bench(const ax_cli_opts *o)
     char desc[256];
     net->backend->describe(net, desc, sizeof desc);
     printf("model %s, batch %d, %s\n", net->spec.name, net->batch, desc);
+    ax_conv_describe(desc, sizeof desc);
+    printf("conv: %s\n", desc);
     printf("weights %s; %d warm-up run%s, median of %d\n", ax_cli_weights_label(net), 2, "s", R);
     fflush(stdout);
     int rc = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alexscope/grad.h"
+#include "alexscope/cpu.h"
 #include "bench.h"
 #include "alexscope/clock.h"
 
@@ -73,6 +74,8 @@ int ax_cmd_bench_backward(const ax_cli_opts *o)
     char desc[256];
     net->backend->describe(net, desc, sizeof desc);
     printf("model %s, batch %d, %s\n", net->spec.name, net->batch, desc);
+    ax_conv_describe(desc, sizeof desc);
+    printf("conv: %s\n", desc);
     printf("weights %s; loss %s; 2 warm-up runs, mean +- sd of %d\n", ax_cli_weights_label(net),
            classifier ? "softmax cross-entropy" : "l2 = sum(last^2)/2", R);
     fflush(stdout);

@@ -45,6 +45,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* a mistyped ALEXSCOPE_CONV is said at once, not silently replaced */
+    if (ax_conv_path_problem()) return ax_cli_error(2, "%s", ax_conv_path_problem());
     o.command = cmd->name;
     int rc = ax_cli_parse(&o, argc, argv, first);
     if (rc == 3) {

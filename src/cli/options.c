@@ -164,6 +164,9 @@ static void print_version(void)
     char spec[AX_PATH_MAX + 16];
     snprintf(spec, sizeof spec, "%s/caffe.net", dir);
     printf("data: %s (%s)%s\n", dir, ax_data_dir_how(), access(spec, R_OK) ? ": MISSING, the built-in models cannot load" : "");
+    char conv[160];
+    ax_conv_describe(conv, sizeof conv);
+    printf("conv: %s\n", conv);
 }
 
 /* Trailing slashes off a folder argument (argv's own bytes; "/" stays). */

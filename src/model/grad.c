@@ -53,6 +53,8 @@ static ax_status create(ax_grad **out, ax_net *net, int with_weights, ax_error *
         }
         if (ly->bias.ndim && with_weights) { g->d_bias[i] = ly->bias; count += align16(ax_tensor_numel(&ly->bias)); }
         g->frozen[i] = !with_weights;
+        /* the convolutions' backward primitives (oneDNN) are made now, not in the first pass */
+        if (ly->spec.type == AX_L_CONV) ax_conv2d_bwd_prepare(&ly->win);
         const ax_layer_kind *k = ax_layer_kind_of(ly->spec.type);
         size_t sc = k && k->backward_scratch ? k->backward_scratch(ly, g->slots, g->lrn_slots) : 0;
         if (sc > scount) scount = sc;

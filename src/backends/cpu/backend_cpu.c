@@ -50,6 +50,10 @@ static ax_status cpu_init(ax_net *net, ax_error *err)
     memset(s->scratch, 0, scount * sizeof(float));
     net->backend_state = s;
     net->backend_bytes = scount * sizeof(float);
+    /* the convolutions' primitives (oneDNN) are made here, not in the first pass */
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].spec.type == AX_L_CONV)
+            ax_conv2d_prepare(&net->layers[i].win, net->layers[i].bias.ndim != 0);
     return AX_OK;
 }
 

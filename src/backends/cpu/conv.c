@@ -189,8 +189,8 @@ static void im2col_krows(void *arg, int r0, int r1)
     im2col_block(j, j->scratch, r0, r1, 0, j->g->oh);
 }
 
-void ax_conv2d(float *out, const float *in, const float *w, const float *b,
-               float *scratch, const ax_window *g)
+void ax_conv2d_im2col(float *out, const float *in, const float *w, const float *b,
+                      float *scratch, const ax_window *g)
 {
     ax_cpu_blas_single();
     const int groups = g->groups > 0 ? g->groups : 1;

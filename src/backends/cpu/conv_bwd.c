@@ -270,8 +270,8 @@ static void sum_slots(void *arg, int i0, int i1)
     }
 }
 
-void ax_conv2d_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                   float *scratch, int slots, const ax_window *g)
+void ax_conv2d_bwd_im2col(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                          float *scratch, int slots, const ax_window *g)
 {
     ax_cpu_blas_single();
     if (g->n <= 0 || g->oc <= 0) return;
