@@ -37,7 +37,7 @@ pt=$(/usr/bin/python3 "$src/tests/bench_torch.py" "$bb" "$br" "$threads" torchvi
 printf '\n%-24s %20s %20s %8s\n' "forward-backward" "alexscope_ms" "pytorch_ms" speedup
 awk -v b="$bb" -v a="$ax" -v p="$pt" 'BEGIN { split(a, x, " "); split(p, y, " ");
   printf "%-24s %11.1f +- %6.1f %11.1f +- %6.1f %7.2fx\n", "torchvision batch " b, x[1], x[2], y[1], y[2], y[1] / x[1] }'
-"$build/alexscope" bench --batch 1 --runs 1 --threads "$threads" | sed -n '1p'
+ALEXSCOPE_DATA="$src/weights" "$build/alexscope" bench --batch 1 --runs 1 --threads "$threads" | sed -n '1,2p'
 /usr/bin/python3 "$src/tests/bench_torch.py" 1 1 "$threads" | sed 's/^torch_ms [0-9]* [0-9.]* *//'
 fi
 
