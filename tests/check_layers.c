@@ -47,9 +47,9 @@ typedef void (*kernel_once)(void *ctx, float *out);
 static void pool_start3(void)
 {
     ax_cpu_set_threads(3);
-    float a[1 << 16], b[1 << 16];
-    for (int i = 0; i < (1 << 16); i++) a[i] = (float)(i % 7) - 3.0f;
-    ax_relu(b, a, 1 << 16);   /* 4 blocks: the pool's first split starts it */
+    static float a[1 << 17], b[1 << 17];
+    for (int i = 0; i < (1 << 17); i++) a[i] = (float)(i % 7) - 3.0f;
+    ax_relu(b, a, 1 << 17);   /* 8 blocks: the pool's first split starts it */
     ck_assert_msg(ax_pool_workers() >= 2, "the pool started %d workers, 2 needed", ax_pool_workers());
 }
 
@@ -419,13 +419,14 @@ START_TEST(test_split_same_bits)
      * loops' tails), batch 2, and beta != 0.75 (the powf path) */
     split_lrn(5, 1e-4f, 0.75f, 1.0f, 1, 96, 55 * 55, 300.0f, 401, "lrn split norm1");
     split_lrn(5, 1e-4f, 0.75f, 1.0f, 2, 256, 27 * 27, 300.0f, 402, "lrn split norm2 n2");
-    split_lrn(3, 0.5f, 0.5f, 1.0f, 1, 40, 1001, 3.0f, 403, "lrn split beta 0.5");
+    split_lrn(3, 0.5f, 0.5f, 1.0f, 1, 40, 4001, 3.0f, 403, "lrn split beta 0.5");
 
-    /* pool1 (3x3 s2 ceil) on 96x55x55, a padded pool, the adaptive average */
+    /* pool1 (3x3 s2 ceil) on 96x55x55, a padded pool, the adaptive average
+     * (each over the kernels' 128K-element threshold for a split) */
     static const struct { int n, c, h, w, k, s, pad, avg, oh, ow; const char *label; } pools[] = {
         {1, 96, 55, 55, 3, 2, 0, 0, 0, 0, "maxpool split pool1"},
-        {2, 32, 29, 31, 3, 2, 1, 0, 0, 0, "maxpool split pad1 n2"},
-        {1, 256, 13, 13, 0, 0, 0, 1, 6, 6, "avgpool split 13->6"},
+        {2, 80, 29, 31, 3, 2, 1, 0, 0, 0, "maxpool split pad1 n2"},
+        {4, 256, 13, 13, 0, 0, 0, 1, 6, 6, "avgpool split 13->6 n4"},
     };
     for (size_t t = 0; t < sizeof pools / sizeof pools[0]; t++) {
         pool_ctx x;

@@ -145,7 +145,7 @@ void ax_lrn(float *out, const float *in, float scale, float beta, float k,
     if (n <= 0 || c <= 0 || hw <= 0) return;
     const size_t plane = (size_t)hw;
     lrn_job j = {out, in, scale, beta, k, size, c, 1, plane, plane};
-    if ((double)n * c * hw < 32768) {
+    if ((double)n * c * hw < 131072) {
         lrn_part(&j, 0, n);
         return;
     }
