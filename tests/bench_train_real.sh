@@ -18,7 +18,7 @@
 # A benchmark, not a test: it is not in make check.
 #
 #   tests/bench_train_real.sh [BUILD_DIR]
-#   env: NTRAIN (10000) NTEST (2000) EPOCHS (5) BATCH (32) LR (0.01) THREADS (1) SEEDS ("0 1 2")
+#   env: NTRAIN (10000) NTEST (2000) EPOCHS (5) BATCH (32) LR (0.003) THREADS (1) SEEDS ("0 1 2")
 #        TORCH64 (0) FMNIST (/usr/share/datasets/fashion-mnist)
 # The data: `apt-get install dataset-fashion-mnist` (Debian), or the four
 # *-ubyte.gz files of Fashion-MNIST in $FMNIST. PyTorch: python3-torch.
@@ -35,7 +35,7 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
 done
 "$py" -c 'import torch, numpy' 2>/dev/null || { echo "bench_train_real: needs python3-torch and python3-numpy" >&2; exit 77; }
 [ -x "$prog" ] || { echo "bench_train_real: no $prog (build first)" >&2; exit 1; }
-NTRAIN=${NTRAIN:-10000} NTEST=${NTEST:-2000} EPOCHS=${EPOCHS:-5} BATCH=${BATCH:-32} LR=${LR:-0.01}
+NTRAIN=${NTRAIN:-10000} NTEST=${NTEST:-2000} EPOCHS=${EPOCHS:-5} BATCH=${BATCH:-32} LR=${LR:-0.003}
 THREADS=${THREADS:-1} SEEDS=${SEEDS:-0 1 2} TORCH64=${TORCH64:-0}
 tmp=$(mktemp -d /tmp/ax_fmnist_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
