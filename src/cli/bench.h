@@ -14,6 +14,9 @@ int ax_cmd_bench_device(const ax_cli_opts *o);
 /* bench's input: seeded values in the range a preprocessed image has,
  * written into the net's input and sent to its backend. */
 ax_status ax_cli_seeded_input(ax_net *net, ax_error *err);
+/* ax_cli_open without an input image; on failure prints the error, closes
+ * the session and returns 1 (the command's exit status). */
+int ax_bench_open(ax_cli_session *se, const ax_cli_opts *o);
 /* The median of v[0..n) (sorts v). */
 double ax_cli_median(double *v, int n);
 

@@ -26,3 +26,12 @@ double ax_cli_median(double *v, int n)
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
+
+int ax_bench_open(ax_cli_session *se, const ax_cli_opts *o)
+{
+    ax_error err = {0};
+    if (!ax_cli_open(se, o, 0, &err)) return 0;
+    ax_cli_fail(&err);
+    ax_cli_close(se);
+    return 1;
+}

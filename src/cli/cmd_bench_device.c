@@ -76,11 +76,7 @@ int ax_cmd_bench_device(const ax_cli_opts *o)
 {
     ax_cli_session se;
     ax_error err = {0};
-    if (ax_cli_open(&se, o, 0, &err)) {
-        ax_cli_fail(&err);
-        ax_cli_close(&se);
-        return 1;
-    }
+    if (ax_bench_open(&se, o)) return 1;
     ax_net *net = se.net;
     const ax_backend *be = net->backend;
     int L = net->nlayers, R = o->runs, tty = isatty(STDERR_FILENO), rc = 0;

@@ -33,11 +33,7 @@ int ax_cmd_bench_floor(const ax_cli_opts *o)
 {
     ax_cli_session se;
     ax_error err = {0};
-    if (ax_cli_open(&se, o, 0, &err)) {
-        ax_cli_fail(&err);
-        ax_cli_close(&se);
-        return 1;
-    }
+    if (ax_bench_open(&se, o)) return 1;
     ax_net *net = se.net;
     if (!ax_net_on_host(net)) {
         ax_cli_close(&se);
