@@ -31,6 +31,9 @@ typedef struct ax_wfile {
     int count;
     ax_wentry *entries;
     void *map; size_t map_size;   /* mmap of the file, when mapped (safetensors, npy) */
+    int map_fd;                   /* the file the mapping was made from, still open, when
+                                     map_fd_open: ax_wfile_read copies from it */
+    int map_fd_open;
     void *owned;                  /* void *[owned_count]: malloc'd buffers the reader owns
                                      (npz members, bytes decoded from pickles) */
     size_t owned_count;
@@ -98,6 +101,19 @@ size_t ax_wformat_understood(char *buf, size_t size);
  * again, so their pages leave memory (they are read back from the file if
  * they are). Does nothing for bytes outside the mapping. */
 void ax_wfile_release(const ax_wfile *f, const void *p, size_t n);
+
+/* Copies n bytes of f's file at p (a pointer into its mapping) into dst:
+ * with pread while the file is open, so the page cache is copied as `cat`
+ * copies it and the mapping's pages are never faulted in (one fault per few
+ * pages of a 244 MB file costs more than the copy, in a virtual machine
+ * several times more); bytes outside the mapping, or a read that fails, are
+ * memcpy'd. Returns 1 when it read the file, 0 when it copied memory. */
+int ax_wfile_read(const ax_wfile *f, const void *p, size_t n, void *dst);
+/* The same for consecutive file bytes at p split over cnt buffers. */
+struct iovec;
+int ax_wfile_readv(const ax_wfile *f, const void *p, const struct iovec *iov, int cnt);
+/* Whether bytes [p, p + n) can be read by ax_wfile_read from the file. */
+int ax_wfile_readable(const ax_wfile *f, const void *p, size_t n);
 
 /* Converts n elements of e to float32. */
 void ax_wentry_to_f32(const ax_wentry *e, float *dst);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "alexscope/layer_kind.h"
@@ -384,20 +385,40 @@ static size_t plain_row(size_t j, const int *p)
 }
 
 /* Transposes the file entry e, rows x O (row-major, any dtype), into dst
- * (O, rows) with its columns permuted by `row`, TR_COLS destination columns
- * at a time: their source rows are converted into tmp (TR_COLS * O floats)
- * and their file pages handed back, then every output row gets TR_COLS
- * contiguous values. */
+ * (O, rows) with its columns permuted by `row`, one strip of destination
+ * columns at a time: the strip's source rows are read into tmp (tr_strip
+ * rows), then every output row gets the strip's values, TR_COLS contiguous
+ * values at a time. */
 #define TR_COLS 64
-/* tmp's rows are O + TR_PAD floats apart: with O a multiple of 1024 (fc6,
- * fc7) a plain O stride puts all TR_COLS rows read for one output row in the
- * same cache set, and the gather below then misses on every value. */
-#define TR_PAD 16
+/* tmp's rows are tr_ld(O) floats apart: an odd number of cache lines, so
+ * that the TR_COLS rows read for one output row fall in TR_COLS different
+ * cache sets. With a stride near a multiple of 4 KB (fc6 and fc7's 4096,
+ * fc8's 1000) they would share a few sets and miss on every value. */
+static size_t tr_ld(int O)
+{
+    size_t ld = ((size_t)O + 15) / 16 * 16;
+    return (ld / 16) % 2 ? ld : ld + 16;
+}
+
+/* A strip's rows in tmp: about TR_TMP bytes (it stays in the last-level
+ * cache), so that the rows a strip needs form long runs in the file (fc6's
+ * rows are in H,W,C order: a strip of 448 C,H,W columns is 36 runs of 12
+ * rows), each read by one preadv. */
+#define TR_TMP ((size_t)8 << 20)
+static size_t tr_strip(int O, size_t rows)
+{
+    size_t s = TR_TMP / (tr_ld(O) * sizeof(float));
+    s -= s % TR_COLS;
+    if (s < TR_COLS) s = TR_COLS;
+    return s < rows ? s : rows;
+}
+
 /* Hands back the file pages of converted rows in runs of at least
  * TR_RELEASE bytes: one madvise per row would be 9216 calls for fc6 alone,
  * each a TLB flush on every core the process runs on, while holding whole
  * runs keeps at most a few MB of the file mapped beyond what is still needed.
- * done[r]: 1 converted and still mapped, 2 handed back. */
+ * done[r]: 1 converted and still mapped, 2 handed back. Only for rows read
+ * through the mapping (a file ax_wfile_read cannot read, or not float32). */
 #define TR_RELEASE ((size_t)256 << 10)
 static void release_run(const ax_wfile *f, const ax_wentry *e, unsigned char *done, size_t rows, size_t r, size_t rb)
 {
@@ -409,49 +430,146 @@ static void release_run(const ax_wfile *f, const ax_wentry *e, unsigned char *do
     ax_wfile_release(f, (const unsigned char *)e->data + a * rb, (b - a) * rb);
 }
 
+typedef struct {
+    size_t r, slot;   /* source row, its slot in tmp */
+} tr_pair;
+
+static int by_row(const void *a, const void *b)
+{
+    size_t x = ((const tr_pair *)a)->r, y = ((const tr_pair *)b)->r;
+    return (x > y) - (x < y);
+}
+
+/* Reads the float32 source rows of destination columns [j0, j0 + ns) into
+ * tmp's slots, ld floats apart: sorted by row, each run of consecutive rows
+ * is one readv. */
+static void read_strip(const ax_wentry *e, const ax_wfile *f, float *tmp, size_t ld, size_t j0, size_t ns,
+                       size_t rb, size_t (*row)(size_t, const int *), const int *p, tr_pair *pairs,
+                       struct iovec *iov)
+{
+    for (size_t j = 0; j < ns; j++) pairs[j] = (tr_pair){ row(j0 + j, p), j };
+    qsort(pairs, ns, sizeof *pairs, by_row);
+    for (size_t a = 0, b; a < ns; a = b) {
+        for (b = a + 1; b < ns && pairs[b].r == pairs[b - 1].r + 1; b++) {}
+        for (size_t k = a; k < b; k++) iov[k - a] = (struct iovec){ tmp + pairs[k].slot * ld, rb };
+        ax_wfile_readv(f, (const unsigned char *)e->data + pairs[a].r * rb, iov, (int)(b - a));
+    }
+}
+
+/* dst[o * dld + j] = t[j * ld + o] for j < nc, o < O. */
+static void tr_block_c(float *dst, size_t dld, const float *t, size_t ld, size_t nc, int O)
+{
+    for (int o = 0; o < O; o++) {
+        float *d = dst + (size_t)o * dld;
+        for (size_t j = 0; j < nc; j++) d[j] = t[j * ld + (size_t)o];
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same in 8x8 tiles held in AVX registers: rows of t loaded whole, turned
+ * with unpacks and lane shuffles, stored as whole rows of dst (the scalar
+ * gather reads one float per cache line it touches). */
+__attribute__((target("avx2"))) static void tr_block_avx2(float *dst, size_t dld, const float *t, size_t ld,
+                                                         size_t nc, int O)
+{
+    size_t n8 = nc & ~(size_t)7, o8 = (size_t)O & ~(size_t)7;
+    for (size_t o = 0; o < o8; o += 8) {
+        for (size_t j = 0; j < n8; j += 8) {
+            const float *s = t + j * ld + o;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld),
+                   r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld),
+                   r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
+            __m256 a0 = _mm256_unpacklo_ps(r0, r1), a1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 a2 = _mm256_unpacklo_ps(r2, r3), a3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 a4 = _mm256_unpacklo_ps(r4, r5), a5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 a6 = _mm256_unpacklo_ps(r6, r7), a7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xee);
+            __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xee);
+            __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xee);
+            __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xee);
+            float *d = dst + o * dld + j;
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps(b0, b4, 0x20));
+            _mm256_storeu_ps(d + dld, _mm256_permute2f128_ps(b1, b5, 0x20));
+            _mm256_storeu_ps(d + 2 * dld, _mm256_permute2f128_ps(b2, b6, 0x20));
+            _mm256_storeu_ps(d + 3 * dld, _mm256_permute2f128_ps(b3, b7, 0x20));
+            _mm256_storeu_ps(d + 4 * dld, _mm256_permute2f128_ps(b0, b4, 0x31));
+            _mm256_storeu_ps(d + 5 * dld, _mm256_permute2f128_ps(b1, b5, 0x31));
+            _mm256_storeu_ps(d + 6 * dld, _mm256_permute2f128_ps(b2, b6, 0x31));
+            _mm256_storeu_ps(d + 7 * dld, _mm256_permute2f128_ps(b3, b7, 0x31));
+        }
+        if (n8 < nc) tr_block_c(dst + o * dld + n8, dld, t + n8 * ld + o, ld, nc - n8, 8);
+    }
+    if (o8 < (size_t)O) tr_block_c(dst + o8 * dld, dld, t + o8, ld, nc, O - (int)o8);
+}
+#endif
+
+static void tr_block(float *dst, size_t dld, const float *t, size_t ld, size_t nc, int O)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx2")) {
+        tr_block_avx2(dst, dld, t, ld, nc, O);
+        return;
+    }
+#endif
+    tr_block_c(dst, dld, t, ld, nc, O);
+}
+
 static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
                            size_t (*row)(size_t, const int *), const int *p)
 {
-    size_t esz = ax_dtype_size(e->dtype), ld = (size_t)O + TR_PAD, rb = (size_t)O * esz;
+    size_t esz = ax_dtype_size(e->dtype), ld = tr_ld(O), rb = (size_t)O * esz;
+    size_t strip = tr_strip(O, rows);
+    int by_read = e->dtype == AX_DT_F32 && ax_wfile_readable(f, e->data, rows * rb);
+    tr_pair *pairs = by_read ? malloc(strip * (sizeof *pairs + sizeof(struct iovec))) : NULL;
+    if (!pairs) by_read = 0;
     /* rows already converted: their pages go back in runs (release_run) */
-    unsigned char *done = calloc(rows ? rows : 1, 1);
-    for (size_t j0 = 0; j0 < rows; j0 += TR_COLS) {
-        size_t nj = rows - j0 < TR_COLS ? rows - j0 : TR_COLS;
-        for (size_t j = 0; j < nj; j++) {
-            size_t r = row(j0 + j, p);
-            ax_wentry part = *e;
-            part.ndim = 1;
-            part.shape[0] = O;
-            part.data = (const unsigned char *)e->data + r * rb;
-            part.nbytes = rb;
-            ax_wentry_to_f32(&part, tmp + j * ld);
-            if (done) {
-                done[r] = 1;
-                release_run(f, e, done, rows, r, rb);
-            } else {
-                ax_wfile_release(f, part.data, rb);
+    unsigned char *done = by_read ? NULL : calloc(rows ? rows : 1, 1);
+    for (size_t j0 = 0; j0 < rows; j0 += strip) {
+        size_t ns = rows - j0 < strip ? rows - j0 : strip;
+        if (by_read) {
+            read_strip(e, f, tmp, ld, j0, ns, rb, row, p, pairs, (struct iovec *)(pairs + strip));
+        } else {
+            for (size_t j = 0; j < ns; j++) {
+                size_t r = row(j0 + j, p);
+                ax_wentry part = *e;
+                part.ndim = 1;
+                part.shape[0] = O;
+                part.data = (const unsigned char *)e->data + r * rb;
+                part.nbytes = rb;
+                ax_wentry_to_f32(&part, tmp + j * ld);
+                if (done) {
+                    done[r] = 1;
+                    release_run(f, e, done, rows, r, rb);
+                } else {
+                    ax_wfile_release(f, part.data, rb);
+                }
             }
         }
-        for (int o = 0; o < O; o++) {
-            float *d = dst + (size_t)o * rows + j0;
-            const float *t = tmp + o;
-            for (size_t j = 0; j < nj; j++) d[j] = t[j * ld];
-        }
+        for (size_t c0 = 0; c0 < ns; c0 += TR_COLS)
+            tr_block(dst + j0 + c0, rows, tmp + c0 * ld, ld, ns - c0 < TR_COLS ? ns - c0 : TR_COLS, O);
     }
     free(done);
+    free(pairs);
 }
 
 /* The first touch of a fresh weight block is the kernel zeroing it, 2 MB at a
  * time: a large share of a big load. A thread of its own faults the block in
- * while the loader decodes and transposes, never more than PF_LEAD bytes past
- * the end of what the loader is filling (so the block and the file's mapped
- * pages are never both resident in full). MADV_POPULATE_WRITE maps pages
- * without writing to them: it never races with the values the loader stores. */
+ * while the loader reads and transposes. MADV_POPULATE_WRITE maps pages
+ * without writing to them: it never races with the values the loader stores.
+ * When the loader reads the file with pread (ax_wfile_read), the file's pages
+ * are never mapped and the thread runs free, from the block's end down, so
+ * that it meets the loader (which fills the block upwards, and touches all of
+ * a transposed tensor with its first strip) half-way rather than racing it
+ * for the same pages. When the loader copies through the mapping, it stays
+ * at most PF_LEAD bytes past what the loader is filling, so that the block
+ * and the file's mapped pages are never both resident in full. */
 #define PF_STEP ((size_t)2 << 20)
 #define PF_LEAD ((size_t)32 << 20)
 typedef struct {
     char *p;
     size_t n;
+    int down;                 /* free-running, from the end down */
     atomic_size_t frontier;   /* bytes of the block the loader is filling or has filled */
     atomic_int stop;
     pthread_t th;
@@ -462,6 +580,15 @@ static void *prefault_run(void *arg)
 {
     prefault_job *j = arg;
 #ifdef MADV_POPULATE_WRITE
+    if (j->down) {
+        /* what the loader has touched already is mapped: passing over it costs little */
+        for (size_t end = j->n; end > 0 && !atomic_load_explicit(&j->stop, memory_order_relaxed);) {
+            size_t lo = (end - 1) / PF_STEP * PF_STEP;   /* p is 2 MB-aligned: so is p + lo */
+            if (madvise(j->p + lo, end - lo, MADV_POPULATE_WRITE)) break;
+            end = lo;
+        }
+        return NULL;
+    }
     size_t off = 0;
     while (off < j->n && !atomic_load_explicit(&j->stop, memory_order_relaxed)) {
         size_t lim = atomic_load_explicit(&j->frontier, memory_order_relaxed) + PF_LEAD;
@@ -478,7 +605,7 @@ static void *prefault_run(void *arg)
     return NULL;
 }
 
-static void prefault_start(prefault_job *j, ax_net *net)
+static void prefault_start(prefault_job *j, ax_net *net, int down)
 {
     memset(j, 0, sizeof *j);
 #ifdef MADV_POPULATE_WRITE
@@ -486,11 +613,13 @@ static void prefault_start(prefault_job *j, ax_net *net)
     if (!net->untrained || !net->options.weights_follow || net->wcount * sizeof(float) < 2 * PF_LEAD) return;
     j->p = (char *)net->wblock;
     j->n = net->wcount * sizeof(float);
+    j->down = down;
     atomic_init(&j->frontier, 0);
     atomic_init(&j->stop, 0);
     j->started = pthread_create(&j->th, NULL, prefault_run, j) == 0;
 #else
     (void)net;
+    (void)down;
 #endif
 }
 
@@ -568,6 +697,7 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         part.data = (const unsigned char *)e->data + off * esz;
         part.nbytes = k * esz;
         prefault_upto(pf, dst->data + off + k);
+        if (e->dtype == AX_DT_F32 && ax_wfile_read(f, part.data, part.nbytes, dst->data + off)) continue;
         ax_wentry_to_f32(&part, dst->data + off);
         ax_wfile_release(f, part.data, part.nbytes);
     }
@@ -603,13 +733,17 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         return failed_early(net, st);
     }
     prefault_job pf;
-    prefault_start(&pf, net);
+    prefault_start(&pf, net, ax_wfile_readable(f, f->map, f->map_size));
     char *used = calloc((size_t)f->count + 1, 1);
-    size_t tmp_n = 0;   /* transpose_rows' block: TR_COLS rows of the widest output */
-    for (int i = 0; i < net->nlayers; i++)
-        if (net->layers[i].weight.ndim && ((size_t)net->layers[i].weight.shape[0] + TR_PAD) * TR_COLS > tmp_n)
-            tmp_n = ((size_t)net->layers[i].weight.shape[0] + TR_PAD) * TR_COLS;
-    float *tmp = malloc(tmp_n * sizeof(float) + 64);
+    size_t tmp_n = 0;   /* transpose_rows' block: a strip of rows of the widest output */
+    for (int i = 0; i < net->nlayers; i++) {
+        const ax_tensor *w = &net->layers[i].weight;
+        if (!w->ndim) continue;
+        size_t need = tr_ld(w->shape[0]) * tr_strip(w->shape[0], ax_tensor_numel(w));
+        if (need > tmp_n) tmp_n = need;
+    }
+    /* huge pages: 4 KB ones would be thousands of first-touch faults */
+    float *tmp = alloc_block(tmp_n + 16);
     load_problems *probs = calloc(1, sizeof *probs);
     if (!used || !tmp || !probs) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -29,6 +30,7 @@ void ax_wfile_close(ax_wfile *f)
 {
     if (!f) return;
     if (f->map) munmap(f->map, f->map_size);
+    ax_wfile_forget_fd(f);
     void **owned = f->owned;
     for (size_t i = 0; i < f->owned_count; i++) free(owned[i]);
     free(owned);
@@ -389,4 +391,78 @@ void ax_wfile_unmap_unused(ax_wfile *f)
     munmap(f->map, f->map_size);
     f->map = NULL;
     f->map_size = 0;
+    ax_wfile_forget_fd(f);
+}
+
+void ax_wfile_forget_fd(ax_wfile *f)
+{
+    if (f->map_fd_open) close(f->map_fd);
+    f->map_fd_open = 0;
+}
+
+int ax_wfile_readable(const ax_wfile *f, const void *p, size_t n)
+{
+    if (!f || !f->map_fd_open || !f->map || !p) return 0;
+    uintptr_t lo = (uintptr_t)f->map, a = (uintptr_t)p;
+    return a >= lo && a - lo <= f->map_size && n <= f->map_size - (a - lo);
+}
+
+int ax_wfile_read(const ax_wfile *f, const void *p, size_t n, void *dst)
+{
+    struct iovec v = { dst, n };
+    return ax_wfile_readv(f, p, &v, 1);
+}
+
+int ax_wfile_readv(const ax_wfile *f, const void *p, const struct iovec *iov, int cnt)
+{
+    size_t n = 0;
+    for (int i = 0; i < cnt; i++) n += iov[i].iov_len;
+    const unsigned char *src = p;
+    if (ax_wfile_readable(f, p, n)) {
+        off_t at = (off_t)(src - (const unsigned char *)f->map);
+        /* preadv takes at most IOV_MAX buffers and may stop short: go on
+         * from where it stopped */
+        int i = 0;
+        size_t skip = 0;   /* bytes of iov[i] already read */
+        while (i < cnt) {
+            struct iovec part[64];
+            int k = 0;
+            for (; k < 64 && i + k < cnt; k++) part[k] = iov[i + k];
+            part[0].iov_base = (char *)part[0].iov_base + skip;
+            part[0].iov_len -= skip;
+            ssize_t got = preadv(f->map_fd, part, k, at);
+            if (got <= 0) break;   /* an error or a file cut short: the rest from memory */
+            at += got;
+            for (size_t left = (size_t)got; left && i < cnt;) {
+                size_t room = iov[i].iov_len - skip;
+                if (left < room) {
+                    skip += left;
+                    left = 0;
+                } else {
+                    left -= room;
+                    skip = 0;
+                    i++;
+                }
+            }
+            while (i < cnt && iov[i].iov_len == 0) i++;
+        }
+        if (i == cnt) return 1;
+        /* the rest as memory */
+        size_t done = 0;
+        for (int k = 0; k < i; k++) done += iov[k].iov_len;
+        done += skip;
+        src += done;
+        memcpy((char *)iov[i].iov_base + skip, src, iov[i].iov_len - skip);
+        src += iov[i].iov_len - skip;
+        for (int k = i + 1; k < cnt; k++) {
+            memcpy(iov[k].iov_base, src, iov[k].iov_len);
+            src += iov[k].iov_len;
+        }
+        return 0;
+    }
+    for (int k = 0; k < cnt; k++) {
+        memcpy(iov[k].iov_base, src, iov[k].iov_len);
+        src += iov[k].iov_len;
+    }
+    return 0;
 }

@@ -177,8 +177,8 @@ ax_status ax_wfile_open(ax_wfile **out, const char *typed, ax_error *err)
     }
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int map_errno = errno;
-    close(fd);
     if (map == MAP_FAILED) {
+        close(fd);
         free(f);
         return ax_fail(err, AX_ERR_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(map_errno));
     }
@@ -186,6 +186,8 @@ ax_status ax_wfile_open(ax_wfile **out, const char *typed, ax_error *err)
      * or drop it, and ax_wfile_close unmaps what is left */
     f->map = map;
     f->map_size = size;
+    f->map_fd = fd;
+    f->map_fd_open = 1;
 
     const unsigned char *b = map;
     const ax_wformat *w = ax_wformat_sniff(b, size);

@@ -851,6 +851,7 @@ ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *
     }
     /* f now holds the shared mapping in place of the file's */
     if (f->map) munmap(f->map, f->map_size);
+    ax_wfile_forget_fd(f);
     f->map = base;
     f->map_size = msize;
     return AX_OK;

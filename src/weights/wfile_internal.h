@@ -30,6 +30,10 @@ ax_status ax_wfile_own(ax_wfile *f, void *buf, ax_error *err);
 /* Forgets entries from index `count` on (a parser undoing a failed run). */
 void ax_wfile_truncate(ax_wfile *f, int count);
 
+/* Closes the file f's mapping was made from (a reader replacing or dropping
+ * the mapping: ax_wfile_read then copies from memory). */
+void ax_wfile_forget_fd(ax_wfile *f);
+
 /* Unmaps f's file mapping when no entry points into it (a reader that
  * copied everything out of the file, as an .npz of deflated members). */
 void ax_wfile_unmap_unused(ax_wfile *f);

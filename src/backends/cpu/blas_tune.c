@@ -14,6 +14,7 @@
  * testing the fall-back only). */
 #define _GNU_SOURCE
 #include "blas_tune.h"
+#include "backends/cpu/threads.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -108,6 +109,9 @@ int ax_blas_selfcheck(char *why, size_t size)
         {"fc sgemm (8 x 64 x 600)", 8, 64, 600, 1},
         {"fc sgemv (500 x 1031)", 500, 1, 1031, 2},
     };
+    /* on one thread, as the kernels run it: OpenBLAS's own threads, once
+     * woken, spin for a while on the core a weight load would use */
+    ax_cpu_blas_single();
     int fail_all = getenv("ALEXSCOPE_BLAS_SELFTEST_FAIL") != NULL;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
