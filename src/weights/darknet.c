@@ -53,6 +53,28 @@ int ax_darknet_sniff(const uint8_t *b, size_t n)
     return 1;
 }
 
+/* Finds the first value that is not finite, piece by piece (pieces are
+ * whole floats: the stream's length and each piece's are multiples of 4). */
+typedef struct {
+    size_t seen, index;   /* values before this piece; the bad one's index */
+} finite_scan;
+
+static int first_not_finite(void *ctx, const void *bytes, size_t n)
+{
+    finite_scan *s = ctx;
+    const unsigned char *p = bytes;
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        uint32_t u;
+        memcpy(&u, p + i, 4);
+        if ((u & 0x7f800000u) == 0x7f800000u) {   /* exponent all ones: inf or NaN */
+            s->index = s->seen + i / 4;
+            return 1;
+        }
+    }
+    s->seen += n / 4;
+    return 0;
+}
+
 ax_status ax_darknet_parse(ax_wfile *f, const void *buf, size_t n, const char *file, ax_error *err)
 {
     const uint8_t *b = buf;
@@ -68,13 +90,14 @@ ax_status ax_darknet_parse(ax_wfile *f, const void *buf, size_t n, const char *f
                            major, minor, n - hdr, hdr, (n - hdr) % 4);
         /* every value is checked: a NaN or inf anywhere is damage (or a
          * diverged training) that would spread through every layer after it */
-        for (size_t at = hdr; at + 4 <= n; at += 4) {
+        finite_scan fs = { 0, 0 };
+        if (ax_wfile_each_piece(f, b + hdr, n - hdr, first_not_finite, &fs)) {
+            size_t at = hdr + 4 * fs.index;
             float x;
             memcpy(&x, b + at, 4);
-            if (!isfinite(x))
-                return ax_fail(err, AX_ERR_FORMAT, "%s: Darknet weights: value %zu (byte %zu) is %s; weights are "
-                               "finite numbers (a damaged file, or saved from a diverged training)", file,
-                               (at - hdr) / 4, at, isnan(x) ? "NaN" : "infinite");
+            return ax_fail(err, AX_ERR_FORMAT, "%s: Darknet weights: value %zu (byte %zu) is %s; weights are "
+                           "finite numbers (a damaged file, or saved from a diverged training)", file,
+                           fs.index, at, isnan(x) ? "NaN" : "infinite");
         }
     }
     int32_t major = rd32(b), minor = rd32(b + 4), revision = rd32(b + 8);

@@ -337,6 +337,39 @@ void ax_wfile_release(const ax_wfile *f, const void *p, size_t n)
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* A buffer for bytes read from the file in pieces: huge pages, so that its
+ * first touch is one fault rather than hundreds. */
+#define READ_PIECE ((size_t)2 << 20)
+static void *piece_alloc(void)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, READ_PIECE, READ_PIECE)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, READ_PIECE, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+int ax_wfile_each_piece(const ax_wfile *f, const void *p, size_t n, int (*fn)(void *ctx, const void *bytes, size_t n),
+                        void *ctx)
+{
+    const unsigned char *src = p;
+    void *buf = ax_wfile_readable(f, p, n) && n > READ_PIECE ? piece_alloc() : NULL;
+    for (size_t at = 0; at < n; at += READ_PIECE) {
+        size_t k = n - at < READ_PIECE ? n - at : READ_PIECE;
+        const void *bytes = src + at;
+        if (buf && ax_wfile_read(f, src + at, k, buf)) bytes = buf;
+        int r = fn(ctx, bytes, k);
+        if (bytes != buf) ax_wfile_release(f, src + at, k);
+        if (r) {
+            free(buf);
+            return r;
+        }
+    }
+    free(buf);
+    return 0;
+}
+
 typedef struct {
     const ax_wfile *f;
     const unsigned char *p;
@@ -344,22 +377,30 @@ typedef struct {
     uLong *crc;
 } crc_job;
 
+static int crc_piece(void *ctx, const void *bytes, size_t n)
+{
+    uLong *crc = ctx;
+    *crc = crc32_z(*crc, bytes, n);
+    return 0;
+}
+
 static void crc_parts(void *ctx, int begin, int end)
 {
     crc_job *j = ctx;
     for (int i = begin; i < end; i++) {
         size_t at = (size_t)i * j->chunk, len = j->n - at < j->chunk ? j->n - at : j->chunk;
-        j->crc[i] = crc32_z(crc32_z(0L, Z_NULL, 0), j->p + at, len);
-        ax_wfile_release(j->f, j->p + at, len);
+        j->crc[i] = crc32_z(0L, Z_NULL, 0);
+        ax_wfile_each_piece(j->f, j->p + at, len, crc_piece, &j->crc[i]);
     }
 }
 
 uint32_t ax_wfile_crc32(const ax_wfile *f, const void *p, size_t n)
 {
-    /* 4 MiB parts summed side by side on the pool and each handed back once
-     * summed (checking a 150 MB member keeps a few pages resident, not the
-     * member); zlib joins the parts' CRCs into the whole's */
-    crc_job j = { f, p, n, (size_t)4 << 20, NULL };
+    /* 8 MiB parts summed side by side on the pool, each read from the file
+     * in pieces (or, from memory, each piece's pages handed back once summed:
+     * checking a 150 MB member keeps a few pages resident, not the member);
+     * zlib joins the parts' CRCs into the whole's */
+    crc_job j = { f, p, n, (size_t)8 << 20, NULL };
     size_t parts = n ? (n + j.chunk - 1) / j.chunk : 0;
     uLong stack[64];
     j.crc = parts <= 64 ? stack : malloc(parts * sizeof *j.crc);
@@ -367,8 +408,7 @@ uint32_t ax_wfile_crc32(const ax_wfile *f, const void *p, size_t n)
     if (!j.crc || parts > (size_t)INT_MAX) {
         /* no room for the parts' sums: one pass */
         free(j.crc == stack ? NULL : j.crc);
-        crc = crc32_z(crc, p, n);
-        ax_wfile_release(f, p, n);
+        ax_wfile_each_piece(f, p, n, crc_piece, &crc);
         return (uint32_t)crc;
     }
     ax_parallel_for((int)parts, crc_parts, &j);

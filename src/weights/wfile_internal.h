@@ -38,8 +38,16 @@ void ax_wfile_forget_fd(ax_wfile *f);
  * copied everything out of the file, as an .npz of deflated members). */
 void ax_wfile_unmap_unused(ax_wfile *f);
 
-/* The zip CRC-32 of n bytes at p inside f's mapping, summed 4 MiB at a time
- * and each part's pages handed back (ax_wfile_release) once read. */
+/* Calls fn on bytes [p, p + n) of f's file in pieces of a few MB, each read
+ * with ax_wfile_read into a buffer of its own where it can be (the mapping's
+ * pages are never faulted in), else straight from memory, handing each
+ * piece's pages back (ax_wfile_release) once fn is done with it. Stops at
+ * the first piece fn returns nonzero for, and returns that value; else 0. */
+int ax_wfile_each_piece(const ax_wfile *f, const void *p, size_t n, int (*fn)(void *ctx, const void *bytes, size_t n),
+                        void *ctx);
+
+/* The zip CRC-32 of n bytes at p inside f's mapping, summed in parts side by
+ * side (ax_wfile_each_piece). */
 uint32_t ax_wfile_crc32(const ax_wfile *f, const void *p, size_t n);
 
 /* Closes a file a writer filled; ok says whether every write succeeded. A
