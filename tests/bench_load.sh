@@ -8,7 +8,7 @@
 # load (/usr/bin/time -v). Targets: load <= 1.5 x cat, peak RSS <= the
 # weights' size + 100 MB. It also checks the loaded values bit for bit, and
 # prints the floor under any loader that copies (tests/load_floor.c: the file
-# mapped and copied into fresh memory). A benchmark, not a test: it never fails on figures.
+# read with pread into fresh memory, on one thread). A benchmark, not a test: it never fails on figures.
 #
 # usage: tests/bench_load.sh [FORMAT...]   (default: all; formats: safetensors
 #        npy-dict npz pth-zip pth-legacy caffemodel darknet keras-h5)
@@ -268,11 +268,12 @@ for fmt in "${formats[@]}"; do
   if [ -n "$floor_prog" ] && fl=$("$floor_prog" "$file" "$runs"); then
     set -- $fl   # copy MS ms touch MS ms
     awk -v c="$2" -v t="$5" -v k="$best_cat" -v l="$best_load" 'BEGIN {
-      printf "%-12s floor    mapped copy into fresh memory %.0f ms (%.2f x cat; its first touch alone %.0f ms): load = %.2f x floor\n",
+      printf "%-12s floor    read into fresh memory %.0f ms (%.2f x cat; its first touch alone %.0f ms): load = %.2f x floor\n",
              "", c, (k > 0 ? c / k : 0), t, (c > 0 ? l / c : 0) }'
   fi
   rm -f "$file"
 done
-echo "(floor: the file mapped and memcpy'd into a fresh 2 MB-aligned block, the least a loader into memory"
-echo " of its own can do; cat reuses one small buffer and pays no first touch)"
+echo "(floor: the file pread into a fresh 2 MB-aligned block on one thread, the least a one-thread loader into"
+echo " memory of its own can do; the loader faults its block in from a second thread as well, so on two"
+echo " cores it can beat it; cat reuses one small buffer and pays no first touch)"
 echo "(MB = 10^6 bytes; 'over wts' = peak RSS minus the net's float32 weights; cat and load are warm-cache)"
