@@ -106,8 +106,10 @@ EOF
     # The library: every source under src/ but the command line, the CUDA
     # backend (nvcc's) and protoc-c's output that an in-tree build left there
     # (generated above instead), and every header the library has.
+    # oneDNN's convolutions stay out: the generated config.h has no
+    # AX_HAVE_DNNL, so conv_path.c's stand-ins are built instead.
     lib_src=$(find "$top/src" -name '*.c' -not -name '*.pb-c.c' -not -path "$top/src/cli/*" \
-              -not -path "$top/src/backends/cuda/*" | sort)
+              -not -path "$top/src/backends/cuda/*" -not -name conv_dnnl.c | sort)
     newest_h=$(ls -t "$top"/include/alexscope/*.h $(find "$top/src" -name '*.h') "$gen/config.h" 2>/dev/null | head -n1)
     objs=""
     for s in $lib_src $extra_src; do
