@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <zip.h>
@@ -286,6 +287,54 @@ START_TEST(test_npy_roundtrip)
         free(x);
         free(y);
     }
+}
+END_TEST
+
+/* ax_wfile_read/readv copy the file's bytes with pread, over more buffers
+ * than one preadv takes (64 here), and from memory for bytes outside the
+ * mapping or once the file is closed: the same bytes every way. */
+START_TEST(test_wfile_pread)
+{
+    float w[3000];
+    ax_fill_uniform(w, 3000, -1, 1, 9);
+    ax_wout t[1] = { {"w", w, 1, {3000}} };
+    ax_error err = {0};
+    const char *path = tmp("pread.safetensors");
+    ck_assert_int_eq(ax_safetensors_write(path, t, 1, &err), AX_OK);
+    ax_wfile *f = NULL;
+    ck_assert_int_eq(ax_wfile_open(&f, path, &err), AX_OK);
+    const ax_wentry *e = ax_wfile_find(f, "w");
+    ck_assert_ptr_nonnull(e);
+    ck_assert(ax_wfile_readable(f, e->data, e->nbytes));
+    ck_assert(!ax_wfile_readable(f, e->data, f->map_size + 1));
+    ck_assert(!ax_wfile_readable(f, w, 4));
+    static float got[3000 + 200];
+    for (int pass = 0; pass < 2; pass++) {
+        /* 150 buffers of 20 floats, 1 to 3 floats apart, the first 7 bytes in */
+        memset(got, 0, sizeof got);
+        struct iovec iov[150];
+        const unsigned char *src = (const unsigned char *)e->data + 7;
+        size_t at = 0, total = 0;
+        for (int i = 0; i < 150; i++) {
+            size_t len = i == 149 ? 20 * 4 - 7 : 20 * 4;
+            iov[i] = (struct iovec){ (char *)got + at, len };
+            at += len + 4 * (1 + i % 3);
+            total += len;
+        }
+        int by_file = ax_wfile_readv(f, src, iov, 150);
+        ck_assert_int_eq(by_file, pass == 0);
+        size_t off = 0;
+        for (int i = 0; i < 150; i++) {
+            ck_assert_msg(!memcmp(iov[i].iov_base, src + off, iov[i].iov_len), "buffer %d differs (pass %d)", i, pass);
+            off += iov[i].iov_len;
+        }
+        ck_assert_uint_eq(off, total);
+        float one[10];
+        ck_assert_int_eq(ax_wfile_read(f, e->data, sizeof one, one), pass == 0);
+        ck_assert(!memcmp(one, w, sizeof one));
+        ax_wfile_forget_fd(f);   /* the second pass: from memory */
+    }
+    ax_wfile_close(f);
 }
 END_TEST
 
@@ -1274,6 +1323,7 @@ static Suite *weights_suite(void)
     tcase_add_test(tc, test_dtype_names);
     tcase_add_test(tc, test_npy_roundtrip);
     tcase_add_test(tc, test_safetensors_roundtrip);
+    tcase_add_test(tc, test_wfile_pread);
     tcase_add_test(tc, test_writer_errors);
     tcase_add_test(tc, test_safetensors_dtypes);
     tcase_add_test(tc, test_npy_fixtures);
