@@ -787,30 +787,25 @@ START_TEST(test_load_messages)
 }
 END_TEST
 
-/* "<layer>.0"/".1" tensors are TensorFlow-laid-out (bvlc_alexnet.npy): conv
- * HWIO, FC (in, out) with rows after a spatial input in H,W,C order. Loading
- * them must give the very same net as the PyTorch-layout file. */
-START_TEST(test_load_tf_layout)
+/* Writes the net's tensors as TensorFlow lays them out ("<layer>.0" weights,
+ * "<layer>.1" biases): conv HWIO, FC (in, out) with rows after a spatial
+ * input in H,W,C order. */
+static void save_net_tf(const ax_net *src, const char *path)
 {
-    setup_tmp();
-    ax_net *src = make_tiny(1), *dst = make_tiny(1);
-    ax_error err;
-    ax_net_init_seeded(src, 77);
-    for (int i = 0; i < src->nlayers; i++)
-        if (src->layers[i].bias.ndim) ax_fill_uniform(src->layers[i].bias.data, src->layers[i].bias.shape[0], -1, 1, i);
-    ax_wout t[8];
-    float *bufs[8];
-    char names[8][80];
+    ax_wout t[32] = {{0}};
+    float *bufs[32];
+    char names[32][80];
     int n = 0;
-    for (int i = 0; i < src->nlayers; i++) {
+    for (int i = 0; i < src->nlayers && n + 2 <= 32; i++) {
         const ax_layer *L = &src->layers[i];
         if (!L->weight.ndim) continue;
         const ax_tensor *w = &L->weight;
         float *tf = malloc(ax_tensor_numel(w) * sizeof(float));
+        ck_assert_ptr_nonnull(tf);
         if (w->ndim == 4) {
             int O = w->shape[0], I = w->shape[1], KH = w->shape[2], KW = w->shape[3];
             for (int o = 0; o < O; o++) for (int c = 0; c < I; c++) for (int y = 0; y < KH; y++) for (int x = 0; x < KW; x++)
-                tf[((y * KW + x) * I + c) * O + o] = w->data[((o * I + c) * KH + y) * KW + x];
+                tf[((size_t)(y * KW + x) * I + c) * O + o] = w->data[((size_t)(o * I + c) * KH + y) * KW + x];
             t[n] = (ax_wout){.ndim = 4, .shape = {KH, KW, I, O}};
         } else {
             int O = w->shape[0], C = L->in_c, H = L->in_h, W = L->in_w;
@@ -826,7 +821,23 @@ START_TEST(test_load_tf_layout)
         bufs[n] = NULL;
         n++;
     }
-    ck_assert_int_eq(ax_safetensors_write(tmp_path("tf.safetensors"), t, n, &err), AX_OK);
+    ax_error err;
+    ck_assert_msg(ax_safetensors_write(path, t, n, &err) == AX_OK, "%s", err.msg);
+    for (int i = 0; i < n; i++) free(bufs[i]);
+}
+
+/* "<layer>.0"/".1" tensors are TensorFlow-laid-out (bvlc_alexnet.npy): conv
+ * HWIO, FC (in, out) with rows after a spatial input in H,W,C order. Loading
+ * them must give the very same net as the PyTorch-layout file. */
+START_TEST(test_load_tf_layout)
+{
+    setup_tmp();
+    ax_net *src = make_tiny(1), *dst = make_tiny(1);
+    ax_error err;
+    ax_net_init_seeded(src, 77);
+    for (int i = 0; i < src->nlayers; i++)
+        if (src->layers[i].bias.ndim) ax_fill_uniform(src->layers[i].bias.data, src->layers[i].bias.shape[0], -1, 1, i);
+    save_net_tf(src, tmp_path("tf.safetensors"));
     char warn[512];
     ck_assert_msg(ax_net_load_weights(dst, tmp_path("tf.safetensors"), 0, warn, sizeof warn, &err) == AX_OK, "%s", err.msg);
     ck_assert_msg(strstr(warn, "HWIO") && strstr(warn, "H,W,C"), "warning: %s", warn);
@@ -835,9 +846,57 @@ START_TEST(test_load_tf_layout)
     ck_assert_int_eq(ax_net_forward(dst, &err), AX_OK);
     const ax_tensor *a = ax_net_output(src, src->nlayers - 1), *b = ax_net_output(dst, dst->nlayers - 1);
     check_close(b->data, a->data, ax_tensor_numel(a), 0, 0, "output after TF-layout conversion");
-    for (int i = 0; i < n; i++) free(bufs[i]);
     ax_net_free(src);
     ax_net_free(dst);
+}
+END_TEST
+
+/* Tensors large enough for the loader's threads: FC weights of 38 MB and 16
+ * MB are turned from TensorFlow's layout in many strips, split over 1, 2 and
+ * 3 threads, and copied as they are from PyTorch's layout in parts split at
+ * 2 MB of the destination (which is not 2 MB-aligned). Every way gives the
+ * very values written, into a net whose block was seeded with others and into
+ * one made for the weights that follow. */
+START_TEST(test_load_parallel_parts)
+{
+    setup_tmp();
+    /* c1's 1.2 MB put f1 in the upper half of a 2 MB page */
+    static const char *text = "input 512 6 6\n"
+                              "conv c1 out=64 k=3 pad=1\n"
+                              "fc   f1 out=4096\n"
+                              "fc   f2 out=1000\n";
+    ax_spec spec;
+    ax_error err;
+    ck_assert_msg(ax_spec_parse(&spec, text, "big.net", &err) == AX_OK, "%s", err.msg);
+    ax_net *src = NULL;
+    ck_assert_msg(ax_net_create(&src, &spec, 1, NULL, &err) == AX_OK, "%s", err.msg);
+    ax_net_init_seeded(src, 77);
+    for (int i = 0; i < src->nlayers; i++)
+        if (src->layers[i].bias.ndim) ax_fill_uniform(src->layers[i].bias.data, src->layers[i].bias.shape[0], -1, 1, i);
+    ck_assert_uint_ge(ax_tensor_numel(&src->layers[1].weight) * sizeof(float), (size_t)32 << 20);
+    save_net_tf(src, tmp_path("big_tf.safetensors"));
+    save_net(src, tmp_path("big.safetensors"), NULL, NULL);
+    static const int threads[] = { 3, 1, 2 };   /* the pool starts with the first count: the largest */
+    for (int t = 0; t < 3; t++) {
+        ax_pool_set_threads(threads[t]);
+        for (int follow = 0; follow < 2; follow++) {
+            for (int tf = 0; tf < 2; tf++) {
+                ax_backend_options opt = {0};
+                opt.weights_follow = follow;
+                ax_net *dst = NULL;
+                ck_assert_msg(ax_net_create_with(&dst, &spec, 1, NULL, &opt, &err) == AX_OK, "%s", err.msg);
+                char notes[512], what[96];
+                const char *path = tmp_path(tf ? "big_tf.safetensors" : "big.safetensors");
+                ck_assert_msg(ax_net_load_weights(dst, path, 0, notes, sizeof notes, &err) == AX_OK, "%s", err.msg);
+                snprintf(what, sizeof what, "%s layout, %d threads, %s", tf ? "TensorFlow" : "PyTorch", threads[t],
+                         follow ? "weights follow" : "seeded first");
+                check_close(dst->wblock, src->wblock, src->wcount, 0, 0, what);
+                ax_net_free(dst);
+            }
+        }
+    }
+    ax_pool_set_threads(0);
+    ax_net_free(src);
 }
 END_TEST
 
@@ -878,6 +937,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_untrained_ranges);
     tcase_add_test(tc, test_load_roundtrip_and_errors);
     tcase_add_test(tc, test_load_tf_layout);
+    tcase_add_test(tc, test_load_parallel_parts);
     tcase_add_test(tc, test_load_messages);
     tcase_add_test(tc, test_batch);
     tcase_add_test(tc, test_blas_selfcheck);

@@ -19,6 +19,10 @@ void ax_cpu_blas_threads(int n);
  * kernels when the CPU supports them (src/backends/cpu/blas_tune.c). */
 void ax_cpu_blas_tune(int argc, char **argv);
 
+/* Called next: stops the threads OpenBLAS started as it loaded (they would
+ * spin on a core for a tenth of a second) and keeps it on one thread. */
+void ax_cpu_blas_quiet(void);
+
 /* The machine's limits, measured once each (src/backends/cpu/machine.c; a
  * caller takes the best of several, interleaved with what it compares):
  * GB/s of one streaming read of buf[0..bytes) split over `threads` threads

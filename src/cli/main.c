@@ -22,6 +22,7 @@ static int typo(const char *word)
 int main(int argc, char **argv)
 {
     ax_cpu_blas_tune(argc, argv);
+    ax_cpu_blas_quiet();
 
     ax_cli_opts o = {0};
     int first = 1;

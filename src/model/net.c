@@ -390,6 +390,8 @@ static size_t plain_row(size_t j, const int *p)
  * rows), then every output row gets the strip's values, TR_COLS contiguous
  * values at a time. */
 #define TR_COLS 64
+/* at most this many threads turn one tensor's strips */
+#define AX_TR_SLOTS 4
 /* tmp's rows are tr_ld(O) floats apart: an odd number of cache lines, so
  * that the TR_COLS rows read for one output row fall in TR_COLS different
  * cache sets. With a stride near a multiple of 4 KB (fc6 and fc7's 4096,
@@ -402,9 +404,9 @@ static size_t tr_ld(int O)
 
 /* A strip's rows in tmp: about TR_TMP bytes (it stays in the last-level
  * cache), so that the rows a strip needs form long runs in the file (fc6's
- * rows are in H,W,C order: a strip of 448 C,H,W columns is 36 runs of 12
- * rows), each read by one preadv. */
-#define TR_TMP ((size_t)8 << 20)
+ * rows are in H,W,C order: a strip of 192 C,H,W columns is 36 runs of 5 or
+ * 6 rows), each read by one preadv. */
+#define TR_TMP ((size_t)4 << 20)
 static size_t tr_strip(int O, size_t rows)
 {
     size_t s = TR_TMP / (tr_ld(O) * sizeof(float));
@@ -502,74 +504,187 @@ __attribute__((target("avx2"))) static void tr_block_avx2(float *dst, size_t dld
     }
     if (o8 < (size_t)O) tr_block_c(dst + o8 * dld, dld, t + o8, ld, nc, O - (int)o8);
 }
+/* The same with streaming stores, for a 32-byte aligned dst whose rows are
+ * too: the destination is written once and read much later, and streaming
+ * spares reading its lines in before they are written. */
+__attribute__((target("avx2"))) static void tr_block_avx2_nt(float *dst, size_t dld, const float *t, size_t ld,
+                                                         size_t nc, int O)
+{
+    size_t n8 = nc & ~(size_t)7, o8 = (size_t)O & ~(size_t)7;
+    for (size_t o = 0; o < o8; o += 8) {
+        for (size_t j = 0; j < n8; j += 8) {
+            const float *s = t + j * ld + o;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld),
+                   r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld),
+                   r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
+            __m256 a0 = _mm256_unpacklo_ps(r0, r1), a1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 a2 = _mm256_unpacklo_ps(r2, r3), a3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 a4 = _mm256_unpacklo_ps(r4, r5), a5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 a6 = _mm256_unpacklo_ps(r6, r7), a7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xee);
+            __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xee);
+            __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xee);
+            __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xee);
+            float *d = dst + o * dld + j;
+            _mm256_stream_ps(d, _mm256_permute2f128_ps(b0, b4, 0x20));
+            _mm256_stream_ps(d + dld, _mm256_permute2f128_ps(b1, b5, 0x20));
+            _mm256_stream_ps(d + 2 * dld, _mm256_permute2f128_ps(b2, b6, 0x20));
+            _mm256_stream_ps(d + 3 * dld, _mm256_permute2f128_ps(b3, b7, 0x20));
+            _mm256_stream_ps(d + 4 * dld, _mm256_permute2f128_ps(b0, b4, 0x31));
+            _mm256_stream_ps(d + 5 * dld, _mm256_permute2f128_ps(b1, b5, 0x31));
+            _mm256_stream_ps(d + 6 * dld, _mm256_permute2f128_ps(b2, b6, 0x31));
+            _mm256_stream_ps(d + 7 * dld, _mm256_permute2f128_ps(b3, b7, 0x31));
+        }
+        if (n8 < nc) tr_block_c(dst + o * dld + n8, dld, t + n8 * ld + o, ld, nc - n8, 8);
+    }
+    if (o8 < (size_t)O) tr_block_c(dst + o8 * dld, dld, t + o8, ld, nc, O - (int)o8);
+}
 #endif
 
 static void tr_block(float *dst, size_t dld, const float *t, size_t ld, size_t nc, int O)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx2")) {
-        tr_block_avx2(dst, dld, t, ld, nc, O);
+        if ((uintptr_t)dst % 32 == 0 && dld % 8 == 0) {
+            tr_block_avx2_nt(dst, dld, t, ld, nc, O);
+            _mm_sfence();
+        } else {
+            tr_block_avx2(dst, dld, t, ld, nc, O);
+        }
         return;
     }
 #endif
     tr_block_c(dst, dld, t, ld, nc, O);
 }
 
-static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, size_t rows, int O,
-                           size_t (*row)(size_t, const int *), const int *p)
+/* Where transposes turn their strips: `slots` tmp blocks of `n` floats each,
+ * one per thread a transpose runs on. */
+typedef struct {
+    float *tmp;
+    size_t n;
+    int slots;
+} tr_space;
+
+/* Turns the strip starting at destination column j0 with tmp and, when the
+ * rows come by pread, pairs (strip pairs, then strip iovecs). */
+static void tr_one_strip(float *dst, const ax_wentry *e, const ax_wfile *f, float *tmp, tr_pair *pairs,
+                         unsigned char *done, size_t rows, int O, size_t strip, size_t j0,
+                         size_t (*row)(size_t, const int *), const int *p)
 {
-    size_t esz = ax_dtype_size(e->dtype), ld = tr_ld(O), rb = (size_t)O * esz;
-    size_t strip = tr_strip(O, rows);
-    int by_read = e->dtype == AX_DT_F32 && ax_wfile_readable(f, e->data, rows * rb);
-    tr_pair *pairs = by_read ? malloc(strip * (sizeof *pairs + sizeof(struct iovec))) : NULL;
-    if (!pairs) by_read = 0;
-    /* rows already converted: their pages go back in runs (release_run) */
-    unsigned char *done = by_read ? NULL : calloc(rows ? rows : 1, 1);
-    for (size_t j0 = 0; j0 < rows; j0 += strip) {
-        size_t ns = rows - j0 < strip ? rows - j0 : strip;
-        if (by_read) {
-            read_strip(e, f, tmp, ld, j0, ns, rb, row, p, pairs, (struct iovec *)(pairs + strip));
-        } else {
-            for (size_t j = 0; j < ns; j++) {
-                size_t r = row(j0 + j, p);
-                ax_wentry part = *e;
-                part.ndim = 1;
-                part.shape[0] = O;
-                part.data = (const unsigned char *)e->data + r * rb;
-                part.nbytes = rb;
-                ax_wentry_to_f32(&part, tmp + j * ld);
-                if (done) {
-                    done[r] = 1;
-                    release_run(f, e, done, rows, r, rb);
-                } else {
-                    ax_wfile_release(f, part.data, rb);
-                }
+    size_t ld = tr_ld(O), rb = (size_t)O * ax_dtype_size(e->dtype);
+    size_t ns = rows - j0 < strip ? rows - j0 : strip;
+    if (pairs) {
+        read_strip(e, f, tmp, ld, j0, ns, rb, row, p, pairs, (struct iovec *)(pairs + strip));
+    } else {
+        for (size_t j = 0; j < ns; j++) {
+            size_t r = row(j0 + j, p);
+            ax_wentry part = *e;
+            part.ndim = 1;
+            part.shape[0] = O;
+            part.data = (const unsigned char *)e->data + r * rb;
+            part.nbytes = rb;
+            ax_wentry_to_f32(&part, tmp + j * ld);
+            if (done) {
+                done[r] = 1;
+                release_run(f, e, done, rows, r, rb);
+            } else {
+                ax_wfile_release(f, part.data, rb);
             }
         }
-        for (size_t c0 = 0; c0 < ns; c0 += TR_COLS)
-            tr_block(dst + j0 + c0, rows, tmp + c0 * ld, ld, ns - c0 < TR_COLS ? ns - c0 : TR_COLS, O);
     }
-    free(done);
-    free(pairs);
+    for (size_t c0 = 0; c0 < ns; c0 += TR_COLS)
+        tr_block(dst + j0 + c0, rows, tmp + c0 * ld, ld, ns - c0 < TR_COLS ? ns - c0 : TR_COLS, O);
+}
+
+/* A transpose read by pread, on several threads: thread k turns strips k,
+ * k + T, k + 2T ... with tmp slot k, after the threads have faulted the
+ * destination in together (every strip writes to every output row: the
+ * first strip of each thread would otherwise fault the same pages in at
+ * the same time). */
+typedef struct {
+    float *dst;
+    const ax_wentry *e;
+    const ax_wfile *f;
+    const tr_space *space;
+    tr_pair **pairs;
+    size_t rows, strip, nstrips;
+    int O, T;
+    size_t (*row)(size_t, const int *);
+    const int *p;
+} tr_job;
+
+static void tr_populate(void *ctx, int begin, int end)
+{
+#ifdef MADV_POPULATE_WRITE
+    const tr_job *j = ctx;
+    size_t n = j->rows * (size_t)j->O * sizeof(float);
+    uintptr_t a = (uintptr_t)j->dst + n * (size_t)begin / (size_t)j->T;
+    uintptr_t b = (uintptr_t)j->dst + n * (size_t)end / (size_t)j->T;
+    a &= ~(uintptr_t)4095;
+    b = (b + 4095) & ~(uintptr_t)4095;
+    /* maps pages without writing to them: values already stored stay */
+    if (b > a) madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+    (void)ctx;
+    (void)begin;
+    (void)end;
+#endif
+}
+
+static void tr_run(void *ctx, int begin, int end)
+{
+    const tr_job *j = ctx;
+    float *tmp = j->space->tmp + (size_t)begin * j->space->n;
+    for (int k = begin; k < end; k++)
+        for (size_t s = (size_t)k; s < j->nstrips; s += (size_t)j->T)
+            tr_one_strip(j->dst, j->e, j->f, tmp, j->pairs[begin], NULL, j->rows, j->O, j->strip, s * j->strip,
+                         j->row, j->p);
+}
+
+static void transpose_rows(float *dst, const ax_wentry *e, const ax_wfile *f, const tr_space *space, size_t rows,
+                           int O, size_t (*row)(size_t, const int *), const int *p)
+{
+    size_t rb = (size_t)O * ax_dtype_size(e->dtype);
+    size_t strip = tr_strip(O, rows), nstrips = (rows + strip - 1) / strip;
+    int by_read = e->dtype == AX_DT_F32 && ax_wfile_readable(f, e->data, rows * rb);
+    size_t pair_bytes = strip * (sizeof(tr_pair) + sizeof(struct iovec));
+    int T = by_read ? space->slots : 1;
+    if ((size_t)T > nstrips) T = (int)nstrips;
+    tr_pair *pairs[AX_TR_SLOTS] = { NULL };
+    for (int k = 0; by_read && k < T; k++) {
+        pairs[k] = malloc(pair_bytes);
+        if (!pairs[k]) T = k;
+    }
+    if (T < 1) by_read = 0, T = 1;
+    if (by_read && T > 1) {
+        tr_job job = { dst, e, f, space, pairs, rows, strip, nstrips, O, T, row, p };
+        ax_parallel_for(T, tr_populate, &job);
+        ax_parallel_for(T, tr_run, &job);
+    } else {
+        /* rows already converted: their pages go back in runs (release_run) */
+        unsigned char *done = by_read ? NULL : calloc(rows ? rows : 1, 1);
+        for (size_t j0 = 0; j0 < rows; j0 += strip)
+            tr_one_strip(dst, e, f, space->tmp, pairs[0], done, rows, O, strip, j0, row, p);
+        free(done);
+    }
+    for (int k = 0; k < AX_TR_SLOTS; k++) free(pairs[k]);
 }
 
 /* The first touch of a fresh weight block is the kernel zeroing it, 2 MB at a
- * time: a large share of a big load. A thread of its own faults the block in
- * while the loader reads and transposes. MADV_POPULATE_WRITE maps pages
- * without writing to them: it never races with the values the loader stores.
- * When the loader reads the file with pread (ax_wfile_read), the file's pages
- * are never mapped and the thread runs free, from the block's end down, so
- * that it meets the loader (which fills the block upwards, and touches all of
- * a transposed tensor with its first strip) half-way rather than racing it
- * for the same pages. When the loader copies through the mapping, it stays
- * at most PF_LEAD bytes past what the loader is filling, so that the block
- * and the file's mapped pages are never both resident in full. */
+ * time: a large share of a big load. When the loader copies through the
+ * file's mapping (a file pread cannot read, or a dtype to convert), a thread
+ * of its own faults the block in while the loader copies, staying at most
+ * PF_LEAD bytes past what the loader is filling, so that the block and the
+ * file's mapped pages are never both resident in full. MADV_POPULATE_WRITE
+ * maps pages without writing to them: it never races with the values the
+ * loader stores. A file read with pread needs no such thread: its large
+ * tensors are read and turned by the pool's threads, each faulting in its own
+ * part (copy_parts, tr_populate). */
 #define PF_STEP ((size_t)2 << 20)
 #define PF_LEAD ((size_t)32 << 20)
 typedef struct {
     char *p;
     size_t n;
-    int down;                 /* free-running, from the end down */
     atomic_size_t frontier;   /* bytes of the block the loader is filling or has filled */
     atomic_int stop;
     pthread_t th;
@@ -580,15 +695,6 @@ static void *prefault_run(void *arg)
 {
     prefault_job *j = arg;
 #ifdef MADV_POPULATE_WRITE
-    if (j->down) {
-        /* what the loader has touched already is mapped: passing over it costs little */
-        for (size_t end = j->n; end > 0 && !atomic_load_explicit(&j->stop, memory_order_relaxed);) {
-            size_t lo = (end - 1) / PF_STEP * PF_STEP;   /* p is 2 MB-aligned: so is p + lo */
-            if (madvise(j->p + lo, end - lo, MADV_POPULATE_WRITE)) break;
-            end = lo;
-        }
-        return NULL;
-    }
     size_t off = 0;
     while (off < j->n && !atomic_load_explicit(&j->stop, memory_order_relaxed)) {
         size_t lim = atomic_load_explicit(&j->frontier, memory_order_relaxed) + PF_LEAD;
@@ -605,7 +711,7 @@ static void *prefault_run(void *arg)
     return NULL;
 }
 
-static void prefault_start(prefault_job *j, ax_net *net, int down)
+static void prefault_start(prefault_job *j, ax_net *net)
 {
     memset(j, 0, sizeof *j);
 #ifdef MADV_POPULATE_WRITE
@@ -613,13 +719,11 @@ static void prefault_start(prefault_job *j, ax_net *net, int down)
     if (!net->untrained || !net->options.weights_follow || net->wcount * sizeof(float) < 2 * PF_LEAD) return;
     j->p = (char *)net->wblock;
     j->n = net->wcount * sizeof(float);
-    j->down = down;
     atomic_init(&j->frontier, 0);
     atomic_init(&j->stop, 0);
     j->started = pthread_create(&j->th, NULL, prefault_run, j) == 0;
 #else
     (void)net;
-    (void)down;
 #endif
 }
 
@@ -637,13 +741,45 @@ static void prefault_stop(prefault_job *j)
     j->started = 0;
 }
 
+/* A same-layout float32 tensor read by pread on T threads: part k is
+ * [copy_split(k), copy_split(k + 1)), split at 2 MB of the destination so
+ * that no two threads fault in the same huge page. */
+#define COPY_PARALLEL ((size_t)8 << 20)
+typedef struct {
+    const ax_wfile *f;
+    const unsigned char *src;   /* the tensor in the mapping */
+    float *dst;
+    size_t n;
+    int T;
+    unsigned char done[AX_TR_SLOTS];   /* part k was read */
+} copy_job;
+
+static size_t copy_split(const copy_job *j, size_t k)
+{
+    if (k == 0) return 0;
+    if (k >= (size_t)j->T) return j->n;
+    uintptr_t a = (uintptr_t)(j->dst + j->n / (size_t)j->T * k);
+    a = (a + PF_STEP / 2) & ~(uintptr_t)(PF_STEP - 1);
+    size_t i = a <= (uintptr_t)j->dst ? 0 : (size_t)((float *)a - j->dst);
+    return i < j->n ? i : j->n;
+}
+
+static void copy_parts(void *ctx, int begin, int end)
+{
+    copy_job *j = ctx;
+    for (int k = begin; k < end; k++) {
+        size_t a = copy_split(j, (size_t)k), b = copy_split(j, (size_t)k + 1);
+        j->done[k] = b <= a || ax_wfile_read(j->f, j->src + a * sizeof(float), (b - a) * sizeof(float), j->dst + a);
+    }
+}
+
 /* Copies a file tensor into a layer tensor, converting layouts the file's
  * format implies: "<layer>.0" entries come from the pickled {layer: [W, b]}
  * dict of bvlc_alexnet.npy, which is TensorFlow-laid-out (conv HWIO, FC (in,
  * out), and FC rows after a spatial input in H,W,C flatten order). A shape
  * that fits no layout is a problem stated in the entry's own layout. */
 static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int is_bias, const ax_layer *L,
-                        const ax_wfile *f, float *tmp, prefault_job *pf, char *note, size_t note_size,
+                        const ax_wfile *f, const tr_space *tmp, prefault_job *pf, char *note, size_t note_size,
                         load_problems *probs)
 {
     size_t n = ax_tensor_numel(dst);
@@ -685,11 +821,20 @@ static void load_tensor(ax_tensor *dst, const ax_wentry *e, int tf_layout, int i
         problem(probs, AX_ERR_SHAPE, "'%s': expected %s, found %s%s", e->name, want, got, hint);
         return;
     }
+    /* A large float32 tensor the file can give by pread: on the pool's
+     * threads, each reading (and so faulting in) its own part. */
+    size_t esz = ax_dtype_size(e->dtype);
+    size_t from = 0;
+    if (e->dtype == AX_DT_F32 && n * sizeof(float) >= COPY_PARALLEL && ax_wfile_readable(f, e->data, n * esz)) {
+        copy_job job = { f, e->data, dst->data, n, tmp->slots, { 0 } };
+        ax_parallel_for(job.T, copy_parts, &job);
+        /* from the first part pread could not give, the rest from memory */
+        for (int k = 0; k < job.T && job.done[k]; k++) from = copy_split(&job, (size_t)k + 1);
+    }
     /* In chunks, handing each chunk's file pages back once copied, so that a
      * mapped file and the weight block are never both resident in full. */
     const size_t chunk = (size_t)4 << 20;   /* elements */
-    size_t esz = ax_dtype_size(e->dtype);
-    for (size_t off = 0; off < n; off += chunk) {
+    for (size_t off = from; off < n; off += chunk) {
         size_t k = n - off < chunk ? n - off : chunk;
         ax_wentry part = *e;
         part.ndim = 1;
@@ -733,7 +878,8 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         return failed_early(net, st);
     }
     prefault_job pf;
-    prefault_start(&pf, net, ax_wfile_readable(f, f->map, f->map_size));
+    memset(&pf, 0, sizeof pf);
+    if (!ax_wfile_readable(f, f->map, f->map_size)) prefault_start(&pf, net);
     char *used = calloc((size_t)f->count + 1, 1);
     size_t tmp_n = 0;   /* transpose_rows' block: a strip of rows of the widest output */
     for (int i = 0; i < net->nlayers; i++) {
@@ -742,8 +888,12 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
         size_t need = tr_ld(w->shape[0]) * tr_strip(w->shape[0], ax_tensor_numel(w));
         if (need > tmp_n) tmp_n = need;
     }
-    /* huge pages: 4 KB ones would be thousands of first-touch faults */
-    float *tmp = alloc_block(tmp_n + 16);
+    /* one tmp per thread a transpose runs on; huge pages: 4 KB ones would be
+     * thousands of first-touch faults */
+    tr_space space = { NULL, (tmp_n + 16 + 511) / 512 * 512, ax_pool_threads() };
+    if (space.slots > AX_TR_SLOTS) space.slots = AX_TR_SLOTS;
+    space.tmp = alloc_block(space.n * (size_t)space.slots);
+    float *tmp = space.tmp;
     load_problems *probs = calloc(1, sizeof *probs);
     if (!used || !tmp || !probs) { st = ax_fail(err, AX_ERR_NOMEM, "%s: out of memory", path); goto done; }
 
@@ -773,7 +923,7 @@ ax_status ax_net_load_weights(ax_net *net, const char *path, int lenient, char *
                 continue;
             }
             char note[160] = "";
-            load_tensor(t, e, tf_layout, p, L, f, tmp, &pf, note, sizeof note, probs);
+            load_tensor(t, e, tf_layout, p, L, f, &space, &pf, note, sizeof note, probs);
             ax_wfile_release(f, e->data, e->nbytes);
             used[e - f->entries] = 1;
             if (note[0]) {

@@ -43,3 +43,23 @@ void ax_cpu_blas_single(void)
 {
     pthread_once(&blas_once, blas_one);
 }
+
+#ifdef HAVE_BLAS_THREAD_SHUTDOWN_
+/* OpenBLAS's own (it stops its threads before a fork with it) */
+int blas_thread_shutdown_(void);
+#endif
+
+/* OpenBLAS's pthread build starts its threads as the library loads, and each
+ * spins (sched_yield) for about 2^28 cycles before it sleeps: a tenth of a
+ * second of a core at every start of the program, taken from the pool's
+ * threads (a weight load's transposes, the first forward pass). The kernels
+ * run OpenBLAS on one thread, so those threads are stopped at once; a peer
+ * that raises OpenBLAS's thread count later (bench) has OpenBLAS start
+ * them again. */
+void ax_cpu_blas_quiet(void)
+{
+#ifdef HAVE_BLAS_THREAD_SHUTDOWN_
+    blas_thread_shutdown_();
+#endif
+    ax_cpu_blas_single();
+}
