@@ -274,6 +274,6 @@ for fmt in "${formats[@]}"; do
   rm -f "$file"
 done
 echo "(floor: the file pread into a fresh 2 MB-aligned block on one thread, the least a one-thread loader into"
-echo " memory of its own can do; the loader faults its block in from a second thread as well, so on two"
-echo " cores it can beat it; cat reuses one small buffer and pays no first touch)"
+echo " memory of its own can do; the loader reads and turns large tensors on every core (--threads), each"
+echo " thread faulting in its own part, so it can beat it; cat reuses one small buffer and pays no first touch)"
 echo "(MB = 10^6 bytes; 'over wts' = peak RSS minus the net's float32 weights; cat and load are warm-cache)"

@@ -2,8 +2,8 @@
  * own, measured the way ax_net_load_weights reads a file whose tensors need
  * no turning: a fresh 2 MB-aligned block with huge pages asked for, and the
  * file read into it with pread in 16 MB chunks, on one thread (the loader
- * also faults the block in from a second thread, so it can come in under
- * this on two cores). Prints
+ * reads and turns large tensors on all the pool's threads, each faulting in
+ * its own part, so it can come in under this on two cores). Prints
  * the best of RUNS fresh processes' worth of work (each run maps and
  * allocates anew): the copy, and the first touch of the block alone.
  *   load_floor FILE [RUNS]      (bench_load.sh builds and runs it) */
