@@ -469,11 +469,20 @@ static void tr_block_c(float *dst, size_t dld, const float *t, size_t ld, size_t
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+__attribute__((target("avx2"), always_inline)) static inline void tr_store(float *d, __m256 v, int stream)
+{
+    if (stream) _mm256_stream_ps(d, v);
+    else _mm256_storeu_ps(d, v);
+}
+
 /* The same in 8x8 tiles held in AVX registers: rows of t loaded whole, turned
  * with unpacks and lane shuffles, stored as whole rows of dst (the scalar
- * gather reads one float per cache line it touches). */
-__attribute__((target("avx2"))) static void tr_block_avx2(float *dst, size_t dld, const float *t, size_t ld,
-                                                         size_t nc, int O)
+ * gather reads one float per cache line it touches). With stream, streaming
+ * stores, for a 32-byte aligned dst whose rows are too: the destination is
+ * written once and read much later, and streaming spares reading its lines in
+ * before they are written. */
+__attribute__((target("avx2"), always_inline)) static inline void tr_tiles(float *dst, size_t dld, const float *t,
+                                                                           size_t ld, size_t nc, int O, int stream)
 {
     size_t n8 = nc & ~(size_t)7, o8 = (size_t)O & ~(size_t)7;
     for (size_t o = 0; o < o8; o += 8) {
@@ -491,53 +500,31 @@ __attribute__((target("avx2"))) static void tr_block_avx2(float *dst, size_t dld
             __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xee);
             __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xee);
             float *d = dst + o * dld + j;
-            _mm256_storeu_ps(d, _mm256_permute2f128_ps(b0, b4, 0x20));
-            _mm256_storeu_ps(d + dld, _mm256_permute2f128_ps(b1, b5, 0x20));
-            _mm256_storeu_ps(d + 2 * dld, _mm256_permute2f128_ps(b2, b6, 0x20));
-            _mm256_storeu_ps(d + 3 * dld, _mm256_permute2f128_ps(b3, b7, 0x20));
-            _mm256_storeu_ps(d + 4 * dld, _mm256_permute2f128_ps(b0, b4, 0x31));
-            _mm256_storeu_ps(d + 5 * dld, _mm256_permute2f128_ps(b1, b5, 0x31));
-            _mm256_storeu_ps(d + 6 * dld, _mm256_permute2f128_ps(b2, b6, 0x31));
-            _mm256_storeu_ps(d + 7 * dld, _mm256_permute2f128_ps(b3, b7, 0x31));
+            tr_store(d, _mm256_permute2f128_ps(b0, b4, 0x20), stream);
+            tr_store(d + dld, _mm256_permute2f128_ps(b1, b5, 0x20), stream);
+            tr_store(d + 2 * dld, _mm256_permute2f128_ps(b2, b6, 0x20), stream);
+            tr_store(d + 3 * dld, _mm256_permute2f128_ps(b3, b7, 0x20), stream);
+            tr_store(d + 4 * dld, _mm256_permute2f128_ps(b0, b4, 0x31), stream);
+            tr_store(d + 5 * dld, _mm256_permute2f128_ps(b1, b5, 0x31), stream);
+            tr_store(d + 6 * dld, _mm256_permute2f128_ps(b2, b6, 0x31), stream);
+            tr_store(d + 7 * dld, _mm256_permute2f128_ps(b3, b7, 0x31), stream);
         }
         if (n8 < nc) tr_block_c(dst + o * dld + n8, dld, t + n8 * ld + o, ld, nc - n8, 8);
     }
     if (o8 < (size_t)O) tr_block_c(dst + o8 * dld, dld, t + o8, ld, nc, O - (int)o8);
 }
-/* The same with streaming stores, for a 32-byte aligned dst whose rows are
- * too: the destination is written once and read much later, and streaming
- * spares reading its lines in before they are written. */
-__attribute__((target("avx2"))) static void tr_block_avx2_nt(float *dst, size_t dld, const float *t, size_t ld,
+
+__attribute__((target("avx2"))) static void tr_block_avx2(float *dst, size_t dld, const float *t, size_t ld,
                                                          size_t nc, int O)
 {
-    size_t n8 = nc & ~(size_t)7, o8 = (size_t)O & ~(size_t)7;
-    for (size_t o = 0; o < o8; o += 8) {
-        for (size_t j = 0; j < n8; j += 8) {
-            const float *s = t + j * ld + o;
-            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld),
-                   r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld),
-                   r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
-            __m256 a0 = _mm256_unpacklo_ps(r0, r1), a1 = _mm256_unpackhi_ps(r0, r1);
-            __m256 a2 = _mm256_unpacklo_ps(r2, r3), a3 = _mm256_unpackhi_ps(r2, r3);
-            __m256 a4 = _mm256_unpacklo_ps(r4, r5), a5 = _mm256_unpackhi_ps(r4, r5);
-            __m256 a6 = _mm256_unpacklo_ps(r6, r7), a7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xee);
-            __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xee);
-            __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xee);
-            __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xee);
-            float *d = dst + o * dld + j;
-            _mm256_stream_ps(d, _mm256_permute2f128_ps(b0, b4, 0x20));
-            _mm256_stream_ps(d + dld, _mm256_permute2f128_ps(b1, b5, 0x20));
-            _mm256_stream_ps(d + 2 * dld, _mm256_permute2f128_ps(b2, b6, 0x20));
-            _mm256_stream_ps(d + 3 * dld, _mm256_permute2f128_ps(b3, b7, 0x20));
-            _mm256_stream_ps(d + 4 * dld, _mm256_permute2f128_ps(b0, b4, 0x31));
-            _mm256_stream_ps(d + 5 * dld, _mm256_permute2f128_ps(b1, b5, 0x31));
-            _mm256_stream_ps(d + 6 * dld, _mm256_permute2f128_ps(b2, b6, 0x31));
-            _mm256_stream_ps(d + 7 * dld, _mm256_permute2f128_ps(b3, b7, 0x31));
-        }
-        if (n8 < nc) tr_block_c(dst + o * dld + n8, dld, t + n8 * ld + o, ld, nc - n8, 8);
-    }
-    if (o8 < (size_t)O) tr_block_c(dst + o8 * dld, dld, t + o8, ld, nc, O - (int)o8);
+    tr_tiles(dst, dld, t, ld, nc, O, 0);
+}
+
+__attribute__((target("avx2"))) static void tr_block_avx2_nt(float *dst, size_t dld, const float *t, size_t ld,
+                                                            size_t nc, int O)
+{
+    tr_tiles(dst, dld, t, ld, nc, O, 1);
+    _mm_sfence();
 }
 #endif
 
@@ -547,7 +534,6 @@ static void tr_block(float *dst, size_t dld, const float *t, size_t ld, size_t n
     if (__builtin_cpu_supports("avx2")) {
         if ((uintptr_t)dst % 32 == 0 && dld % 8 == 0) {
             tr_block_avx2_nt(dst, dld, t, ld, nc, O);
-            _mm_sfence();
         } else {
             tr_block_avx2(dst, dld, t, ld, nc, O);
         }
