@@ -6,17 +6,10 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
+#include "fuzz_small_net.h"
 #include "weights/wfile_internal.h"
 
-/* 2*3*3*3 + 2 conv floats, 3*(2*4*4) + 3 fc floats: 155 in all. */
-static const char spec_text[] =
-    "name fuzz-darknet\n"
-    "input 3 8 8\n"
-    "conv c1 out=2 k=3 pad=1\n"
-    "relu r1\n"
-    "maxpool p1 k=3 s=2 pad=1 round=floor\n"
-    "fc f1 out=3\n"
-    "softmax prob\n";
+static const char spec_text[] = FUZZ_SMALL_NET_SPEC("fuzz-darknet");
 
 static ax_net *net;
 

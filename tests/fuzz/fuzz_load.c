@@ -13,17 +13,9 @@
 #include "alexscope/net.h"
 #include "alexscope/spec.h"
 #include "alexscope/weights.h"
+#include "fuzz_small_net.h"
 
-/* conv c1 (2, 3, 3, 3) + 2; fc f1 (3, 2*4*4) + 3 after a spatial input, so
- * that an npy dict's HWIO and H,W,C-ordered (in, out) tensors are turned. */
-static const char spec_text[] =
-    "name fuzz-load\n"
-    "input 3 8 8\n"
-    "conv c1 out=2 k=3 pad=1\n"
-    "relu r1\n"
-    "maxpool p1 k=3 s=2 pad=1 round=floor\n"
-    "fc f1 out=3\n"
-    "softmax prob\n";
+static const char spec_text[] = FUZZ_SMALL_NET_SPEC("fuzz-load");
 
 static ax_net *net;
 static int fd = -1;
