@@ -8,6 +8,7 @@
 #include "alexscope/weights.h"
 #include "alexscope/net.h"
 #include "wfile_internal.h"
+#include "h5_plain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +51,28 @@ typedef struct {
     size_t shm_off;
     size_t size;        /* the file's */
     int in_place;       /* in the child: datasets stored as plain float bytes are left in the file */
+    const struct kops *ops;   /* how the file is read: libhdf5, or the plain layout directly */
+    h5p_file *plain;    /* the plain-layout reader's file, with ops == &plain_ops */
+    const uint8_t *buf; /* the file's bytes, for the plain-layout reader */
+    int bad;            /* the plain-layout reader met what it does not read: libhdf5 must */
 } reader;
+
+/* The walk over a Keras file's groups below is written once against these
+ * operations on objects (a libhdf5 hid_t, or a plain-layout address). */
+typedef int64_t kobj;
+typedef struct {
+    char **names;
+    size_t n, cap;
+} namelist;
+typedef struct kops {
+    int (*exists)(reader *r, kobj g, const char *name);     /* > 0: g has a link of that name */
+    kobj (*group)(reader *r, kobj g, const char *name);     /* < 0: not a group */
+    void (*close)(kobj o);
+    int (*has_attr)(reader *r, kobj o, const char *name);   /* > 0: o has the attribute */
+    int (*strings)(reader *r, kobj o, const char *name, char ***out, size_t *n);   /* read_strings */
+    int (*children)(reader *r, kobj g, namelist *l, int *by_creation);
+    ax_status (*dataset)(reader *r, kobj loc, const char *path, const char *ename);
+} kops;
 
 /* Where dataset d's values lie in the file, when they are stored there as
  * they are wanted (contiguous, unfiltered, IEEE little-endian float32 or
@@ -70,8 +92,9 @@ static size_t plain_offset(const reader *r, hid_t d, hid_t t, size_t nbytes)
 
 /* Reads a string attribute (one string or an array of them, fixed or
  * variable length) into a malloc'd block of n NUL-terminated strings. */
-static int read_strings(hid_t obj, const char *attr, char ***out, size_t *n)
+static int read_strings(reader *r, kobj obj, const char *attr, char ***out, size_t *n)
 {
+    (void)r;
     *out = NULL;
     *n = 0;
     if (H5Aexists(obj, attr) <= 0) return 0;
@@ -138,9 +161,9 @@ static void free_strings(char **v, size_t n)
 }
 
 /* Keras splits long lists over name0, name1, ... */
-static int read_split_strings(hid_t obj, const char *attr, char ***out, size_t *n)
+static int read_split_strings(reader *r, kobj obj, const char *attr, char ***out, size_t *n)
 {
-    int rc = read_strings(obj, attr, out, n);
+    int rc = r->ops->strings(r, obj, attr, out, n);
     if (rc || *out) return rc;
     char **all = NULL;
     size_t total = 0;
@@ -149,7 +172,7 @@ static int read_split_strings(hid_t obj, const char *attr, char ***out, size_t *
         snprintf(an, sizeof an, "%s%d", attr, part);
         char **v;
         size_t k;
-        if (read_strings(obj, an, &v, &k)) {
+        if (r->ops->strings(r, obj, an, &v, &k)) {
             free_strings(all, total);
             return -1;
         }
@@ -181,7 +204,7 @@ static int bad_name(const char *s)
 }
 
 /* One dataset becomes one entry called ename; data copied into f's buffers. */
-static ax_status read_dataset(reader *r, hid_t loc, const char *path, const char *ename)
+static ax_status read_dataset(reader *r, kobj loc, const char *path, const char *ename)
 {
     hid_t d = H5Dopen2(loc, path, r->dapl);
     if (d < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: dataset '%s' named by the file cannot be opened (missing, "
@@ -306,11 +329,11 @@ static void fact_klayer(reader *r, const char *lname, int first)
 }
 
 /* Keras 2: layer_names on g, weight_names on each layer group. */
-static ax_status read_keras2(reader *r, hid_t g, const char *where)
+static ax_status read_keras2(reader *r, kobj g, const char *where)
 {
     char **layers = NULL;
     size_t nl = 0;
-    if (read_split_strings(g, "layer_names", &layers, &nl))
+    if (read_split_strings(r, g, "layer_names", &layers, &nl))
         return ax_fail(r->err, AX_ERR_FORMAT, "%s: the layer_names attribute of %s cannot be read", r->file, where);
     ax_wfile_fact(r->f, "keras 2 weights under %s: %zu layers", where, nl);
     ax_status st = AX_OK;
@@ -321,30 +344,30 @@ static ax_status read_keras2(reader *r, hid_t g, const char *where)
                          "control characters", r->file, i);
             break;
         }
-        if (H5Lexists(g, ln, r->lapl) <= 0) {
+        if (r->ops->exists(r, g, ln) <= 0) {
             st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer '%s' is listed in layer_names but has no group", r->file, ln);
             break;
         }
-        hid_t lg = H5Gopen2(g, ln, r->gapl);
+        kobj lg = r->ops->group(r, g, ln);
         if (lg < 0) {
             st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer group '%s' cannot be opened", r->file, ln);
             break;
         }
         char **wn = NULL;
         size_t nw = 0;
-        if (read_split_strings(lg, "weight_names", &wn, &nw)) {
+        if (read_split_strings(r, lg, "weight_names", &wn, &nw)) {
             st = ax_fail(r->err, AX_ERR_FORMAT, "%s: the weight_names attribute of layer '%s' cannot be read", r->file, ln);
         } else if (nw) {
             int first = r->f->count;
             for (size_t j = 0; j < nw && !st; j++) {
                 char ename[160];
                 snprintf(ename, sizeof ename, "%s/%s", ln, wn[j]);
-                st = read_dataset(r, lg, wn[j], ename);
+                st = r->ops->dataset(r, lg, wn[j], ename);
             }
             if (!st) fact_klayer(r, ln, first);
         }
         free_strings(wn, nw);
-        H5Gclose(lg);
+        r->ops->close(lg);
     }
     free_strings(layers, nl);
     return st;
@@ -352,11 +375,6 @@ static ax_status read_keras2(reader *r, hid_t g, const char *where)
 
 /* Keras 3: groups in creation order where the file tracks it, else by name
  * with numbers compared as numbers (conv2d_2 before conv2d_10). */
-typedef struct {
-    char **names;
-    size_t n, cap;
-} namelist;
-
 static herr_t name_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
 {
     (void)g;
@@ -392,8 +410,9 @@ static int natural_cmp(const void *pa, const void *pb)
     return (unsigned char)*a - (unsigned char)*b;
 }
 
-static int list_children(hid_t g, namelist *l, int *by_creation)
+static int list_children(reader *r, kobj g, namelist *l, int *by_creation)
 {
+    (void)r;
     hid_t cp = H5Gget_create_plist(g);
     unsigned flags = 0;
     if (cp >= 0) {
@@ -414,34 +433,34 @@ static void free_names(namelist *l)
     free(l->names);
 }
 
-static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, int *unordered)
+static ax_status read_keras3(reader *r, kobj g, const char *path, int depth, int *unordered)
 {
     if (depth > 16) return ax_fail(r->err, AX_ERR_FORMAT, "%s: layers nested more than 16 deep at '%s'", r->file, path);
     if (++r->visits > 4096)
         return ax_fail(r->err, AX_ERR_FORMAT, "%s: more than 4096 layer groups (links that loop?)", r->file);
     ax_status st = AX_OK;
-    if (path[0] && H5Lexists(g, "vars", r->lapl) > 0) {
-        hid_t v = H5Gopen2(g, "vars", r->gapl);
+    if (path[0] && r->ops->exists(r, g, "vars") > 0) {
+        kobj v = r->ops->group(r, g, "vars");
         if (v < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/vars' is not a group", r->file, path);
         int first = r->f->count;
         for (int i = 0; !st; i++) {
             char dn[16];
             snprintf(dn, sizeof dn, "%d", i);
-            if (H5Lexists(v, dn, r->lapl) <= 0) break;
+            if (r->ops->exists(r, v, dn) <= 0) break;
             char ename[200];
             snprintf(ename, sizeof ename, "%s/vars/%d", path, i);
-            st = read_dataset(r, v, dn, ename);
+            st = r->ops->dataset(r, v, dn, ename);
         }
-        H5Gclose(v);
+        r->ops->close(v);
         if (st) return st;
         if (r->f->count > first) fact_klayer(r, path, first);
     }
-    if (H5Lexists(g, "layers", r->lapl) > 0) {
-        hid_t lg = H5Gopen2(g, "layers", r->gapl);
+    if (r->ops->exists(r, g, "layers") > 0) {
+        kobj lg = r->ops->group(r, g, "layers");
         if (lg < 0) return ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/layers' is not a group", r->file, path);
         namelist l = {0};
         int by_creation = 0;
-        if (list_children(lg, &l, &by_creation)) st = ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/layers' cannot be listed",
+        if (r->ops->children(r, lg, &l, &by_creation)) st = ax_fail(r->err, AX_ERR_FORMAT, "%s: '%s/layers' cannot be listed",
                                                              r->file, path);
         if (!by_creation) *unordered = 1;
         for (size_t i = 0; i < l.n && !st; i++) {
@@ -450,18 +469,155 @@ static ax_status read_keras3(reader *r, hid_t g, const char *path, int depth, in
                              "characters in its name", r->file, path);
                 break;
             }
-            hid_t c = H5Gopen2(lg, l.names[i], r->gapl);   /* datasets here are not layers */
+            kobj c = r->ops->group(r, lg, l.names[i]);   /* datasets here are not layers */
             if (c < 0) continue;
             char sub[200];
             snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "/" : "", l.names[i]);
             if (strlen(sub) > 120) st = ax_fail(r->err, AX_ERR_FORMAT, "%s: layer path '%s' is too long", r->file, sub);
             else st = read_keras3(r, c, sub, depth + 1, unordered);
-            H5Gclose(c);
+            r->ops->close(c);
         }
         free_names(&l);
-        H5Gclose(lg);
+        r->ops->close(lg);
     }
     return st;
+}
+
+/* Which kind of Keras file the root says this is, and its layers' weights. */
+static ax_status read_root(reader *r, kobj root)
+{
+    ax_status st;
+    const char *name = r->file;
+    if (r->ops->exists(r, root, "model_weights") > 0) {
+        kobj g = r->ops->group(r, root, "model_weights");
+        st = g < 0 ? ax_fail(r->err, AX_ERR_FORMAT, "%s: model_weights is not a group", name)
+                   : read_keras2(r, g, "model_weights");
+        if (g >= 0) r->ops->close(g);
+    } else if (r->ops->has_attr(r, root, "layer_names") > 0 || r->ops->has_attr(r, root, "layer_names0") > 0) {
+        st = read_keras2(r, root, "the root (save_weights)");
+    } else if (r->ops->exists(r, root, "layers") > 0 || r->ops->exists(r, root, "vars") > 0) {
+        int unordered = 0;
+        ax_wfile_fact(r->f, "keras 3 .weights.h5 (<layer>/vars/<i>)");
+        st = read_keras3(r, root, "", 0, &unordered);
+        if (!st && unordered)
+            ax_wfile_fact(r->f, "the file does not record layer order: layers taken by name, numbers compared as numbers");
+    } else {
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: an HDF5 file that is not Keras weights (no model_weights group, no "
+                     "layer_names attribute, no layers/<name>/vars)", name);
+    }
+    if (!st && !r->nlayers)
+        st = ax_fail(r->err, AX_ERR_FORMAT, "%s: Keras file without any layer weights", name);
+    return st;
+}
+
+/* ---- the operations through libhdf5 ---------------------------------------- */
+
+static int h5_exists(reader *r, kobj g, const char *name) { return H5Lexists((hid_t)g, name, r->lapl); }
+static kobj h5_group(reader *r, kobj g, const char *name) { return H5Gopen2((hid_t)g, name, r->gapl); }
+static void h5_close(kobj o) { H5Gclose((hid_t)o); }
+static int h5_has_attr(reader *r, kobj o, const char *name)
+{
+    (void)r;
+    return H5Aexists((hid_t)o, name);
+}
+
+static const kops hdf5_ops = {h5_exists, h5_group, h5_close, h5_has_attr, read_strings, list_children, read_dataset};
+
+/* ---- the operations on the plain layout (h5_plain.c) -------------------------
+ * Whatever h5_plain cannot answer marks the read bad; the caller then reads
+ * the file through libhdf5 instead, which also words every error. */
+
+static int p_exists(reader *r, kobj g, const char *name)
+{
+    h5p_obj o;
+    int k = h5p_find(r->plain, (h5p_obj)g, name, &o);
+    if (k < 0) r->bad = 1;
+    return k > 0;
+}
+
+static kobj p_group(reader *r, kobj g, const char *name)
+{
+    h5p_obj o;
+    int k = h5p_find(r->plain, (h5p_obj)g, name, &o);
+    int kind = k > 0 ? h5p_kind(r->plain, o) : -1;
+    if (k < 0 || (k > 0 && kind < 0)) r->bad = 1;
+    return kind == H5P_GROUP ? (kobj)o : -1;
+}
+
+static void p_close(kobj o) { (void)o; }
+
+static int p_strings(reader *r, kobj o, const char *name, char ***out, size_t *n)
+{
+    int k = h5p_attr_strings(r->plain, (h5p_obj)o, name, out, n);
+    if (k < 0) r->bad = 1;
+    return k < 0 ? -1 : 0;
+}
+
+static int p_has_attr(reader *r, kobj o, const char *name)
+{
+    char **v;
+    size_t n;
+    if (p_strings(r, o, name, &v, &n)) return 0;
+    free_strings(v, n);
+    return v != NULL;
+}
+
+static int p_children(reader *r, kobj g, namelist *l, int *by_creation)
+{
+    *by_creation = 0;   /* symbol-table groups do not record creation order */
+    if (h5p_children(r->plain, (h5p_obj)g, &l->names, &l->n)) {
+        r->bad = 1;
+        return -1;
+    }
+    l->cap = l->n;
+    if (l->n) qsort(l->names, l->n, sizeof *l->names, natural_cmp);
+    return 0;
+}
+
+static ax_status p_dataset(reader *r, kobj loc, const char *path, const char *ename)
+{
+    h5p_obj o;
+    h5p_dataset d;
+    ax_wentry e;
+    memset(&e, 0, sizeof e);
+    if (h5p_find(r->plain, (h5p_obj)loc, path, &o) <= 0 || h5p_kind(r->plain, o) != H5P_DATASET ||
+        h5p_dataset_info(r->plain, o, &d) || d.ndim > AX_WMAX_DIMS || strlen(ename) >= sizeof e.name ||
+        d.nbytes > r->budget) {
+        r->bad = 1;
+        return AX_ERR_UNSUPPORTED;
+    }
+    snprintf(e.name, sizeof e.name, "%s", ename);
+    e.ndim = d.ndim;
+    e.dtype = d.elem_size == 8 ? AX_DT_F64 : AX_DT_F32;
+    for (int i = 0; i < d.ndim; i++) e.shape[i] = (int64_t)d.dims[i];
+    e.nbytes = (size_t)d.nbytes;
+    e.data = r->buf + d.offset;
+    r->budget -= e.nbytes;
+    return ax_wfile_push(r->f, &e, r->file, r->err);
+}
+
+static const kops plain_ops = {p_exists, p_group, p_close, p_has_attr, p_strings, p_children, p_dataset};
+
+ax_status ax_keras_parse_plain(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
+{
+    int count = f->count;
+    size_t facts_len = f->facts_len;
+    reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20), .shm = -1,
+                .size = size, .ops = &plain_ops, .buf = buf};
+    if (h5p_open(&r.plain, buf, size))
+        return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: not in the plain HDF5 layout", name);
+    ax_status st = read_root(&r, (kobj)h5p_root(r.plain));
+    h5p_close(r.plain);
+    if (!st && !r.bad) {
+        f->format = "keras-h5";
+        return AX_OK;
+    }
+    ax_wfile_truncate(f, count);
+    if (f->facts) {
+        f->facts_len = facts_len;
+        f->facts[facts_len] = 0;
+    }
+    return ax_fail(err, AX_ERR_UNSUPPORTED, "%s: not in the plain HDF5 layout (or malformed)", name);
 }
 
 /* Links into other files are never followed: a weight file names no paths. */
@@ -552,7 +708,7 @@ static ax_status parse_impl(ax_wfile *f, const void *buf, size_t size, const cha
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported as values, not printed */
     H5PLset_loading_state(0);                /* no filter plugins loaded on a file's say-so */
     reader r = {.f = f, .file = name, .err = err, .budget = size * 16 + ((size_t)256 << 20), .shm = shm,
-                .size = size};
+                .size = size, .ops = &hdf5_ops};
     r.lapl = access_list(H5P_LINK_ACCESS);
     r.gapl = access_list(H5P_GROUP_ACCESS);
     r.dapl = access_list(H5P_DATASET_ACCESS);
@@ -579,25 +735,9 @@ static ax_status parse_impl(ax_wfile *f, const void *buf, size_t size, const cha
     root = H5Gopen2(fid, "/", r.gapl);
     if (root < 0) {
         st = ax_fail(err, AX_ERR_FORMAT, "%s: HDF5 file without a readable root group", name);
-    } else if (H5Lexists(root, "model_weights", r.lapl) > 0) {
-        hid_t g = H5Gopen2(root, "model_weights", r.gapl);
-        st = g < 0 ? ax_fail(err, AX_ERR_FORMAT, "%s: model_weights is not a group", name)
-                   : read_keras2(&r, g, "model_weights");
-        if (g >= 0) H5Gclose(g);
-    } else if (H5Aexists(root, "layer_names") > 0 || H5Aexists(root, "layer_names0") > 0) {
-        st = read_keras2(&r, root, "the root (save_weights)");
-    } else if (H5Lexists(root, "layers", r.lapl) > 0 || H5Lexists(root, "vars", r.lapl) > 0) {
-        int unordered = 0;
-        ax_wfile_fact(f, "keras 3 .weights.h5 (<layer>/vars/<i>)");
-        st = read_keras3(&r, root, "", 0, &unordered);
-        if (!st && unordered)
-            ax_wfile_fact(f, "the file does not record layer order: layers taken by name, numbers compared as numbers");
     } else {
-        st = ax_fail(err, AX_ERR_FORMAT, "%s: an HDF5 file that is not Keras weights (no model_weights group, no "
-                     "layer_names attribute, no layers/<name>/vars)", name);
+        st = read_root(&r, root);
     }
-    if (!st && !r.nlayers)
-        st = ax_fail(err, AX_ERR_FORMAT, "%s: Keras file without any layer weights", name);
     if (root >= 0) H5Gclose(root);
     H5Fclose(fid);
 out:
@@ -706,6 +846,13 @@ static void child_run(int fd, int shm, const void *buf, size_t size, const char 
 
 ax_status ax_keras_parse(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err)
 {
+    /* A file in the plain layout h5py writes, used from f's mapping, is read
+     * here without libhdf5; anything else goes to libhdf5 in a child. */
+    if (f->map == buf && f->map_size == size && ax_keras_parse_plain(f, buf, size, name, err) == AX_OK) {
+        ax_wfile_fact(f, "read without libhdf5: plain HDF5 layout (superblock 0/1, symbol-table groups, "
+                      "contiguous datasets)");
+        return AX_OK;
+    }
     int fds[2];
     /* the data itself comes back through shared memory, read in place */
     int shm = memfd_create("alexscope-keras", MFD_CLOEXEC);

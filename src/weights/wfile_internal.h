@@ -104,6 +104,11 @@ ax_status ax_keras_bind(ax_wfile *f, const struct ax_net *net, char *notes, size
  * ax_keras_parse runs it in a child process (the fuzz harness calls it
  * directly). Not built without HDF5. */
 ax_status ax_keras_parse_here(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
+/* The plain-layout path alone (h5_plain.h): AX_OK with the same entries and
+ * facts libhdf5 would give, entries pointing into buf; else
+ * AX_ERR_UNSUPPORTED with f as it was (outside the plain layout, or wrong in
+ * any way: libhdf5 then reads it and says what is wrong). */
+ax_status ax_keras_parse_plain(ax_wfile *f, const void *buf, size_t size, const char *name, ax_error *err);
 
 /* TensorFlow checkpoints, tensor bundle V2 (tfckpt.c): the .index is a
  * LevelDB-format table (the sniff: its footer magic in the last 8 bytes).
