@@ -488,6 +488,136 @@ START_TEST(keras_in_place)
 END_TEST
 #endif
 
+/* The plain-layout reader (h5_plain.c) gives what libhdf5 gives, entry for
+ * entry, byte for byte, fact for fact, on every file h5py wrote here; and it
+ * declines (for libhdf5 to read) what it does not know or what is wrong. */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "%s", path);
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)len + 1);
+    ck_assert(b != NULL);
+    ck_assert_int_eq(fread(b, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    *n = (size_t)len;
+    return b;
+}
+
+START_TEST(keras_plain_same_as_libhdf5)
+{
+    static const char *good[] = {"keras/keras2_model.h5", "keras/keras2_weights.h5", "keras/keras3.weights.h5",
+                                 "../fuzz/corpus/keras/keras2_model.h5", "../fuzz/corpus/keras/keras2_split.h5",
+                                 "../fuzz/corpus/keras/keras3.weights.h5"};
+    for (size_t k = 0; k < sizeof good / sizeof *good; k++) {
+        size_t n;
+        unsigned char *b = slurp(ax_fixture(good[k]), &n);
+        ax_wfile *p = calloc(1, sizeof *p), *h = calloc(1, sizeof *h);
+        ax_error err = {0};
+        ck_assert_msg(ax_keras_parse_plain(p, b, n, good[k], &err) == AX_OK, "%s: %s", good[k], err.msg);
+        ck_assert_msg(ax_keras_parse_here(h, b, n, good[k], &err) == AX_OK, "%s: %s", good[k], err.msg);
+        ck_assert_int_gt(p->count, 0);
+        ck_assert_int_eq(p->count, h->count);
+        for (int i = 0; i < p->count; i++) {
+            const ax_wentry *a = &p->entries[i], *c = &h->entries[i];
+            ck_assert_str_eq(a->name, c->name);
+            ck_assert_int_eq(a->dtype, c->dtype);
+            ck_assert_int_eq(a->ndim, c->ndim);
+            for (int d = 0; d < a->ndim; d++) ck_assert_int_eq(a->shape[d], c->shape[d]);
+            ck_assert_int_eq(a->nbytes, c->nbytes);
+            ck_assert_msg(!memcmp(a->data, c->data, a->nbytes), "%s: %s differs", good[k], a->name);
+            ck_assert_msg((const unsigned char *)a->data >= b && (const unsigned char *)a->data + a->nbytes <= b + n,
+                          "%s: %s not in the file", good[k], a->name);
+        }
+        ck_assert_str_eq(p->facts ? p->facts : "", h->facts ? h->facts : "");
+        ck_assert_str_eq(p->format, "keras-h5");
+        ax_wfile_close(p);
+        ax_wfile_close(h);
+        free(b);
+    }
+    /* libhdf5's errors stay libhdf5's: an int kernel, a link into another file, the file that crashed it */
+    static const char *decline[] = {"keras/bad_int_kernel.h5", "keras/external_link.h5", "keras/libhdf5_crash.h5"};
+    for (size_t k = 0; k < sizeof decline / sizeof *decline; k++) {
+        size_t n;
+        unsigned char *b = slurp(ax_fixture(decline[k]), &n);
+        ax_wfile *p = calloc(1, sizeof *p);
+        ax_error err = {0};
+        ck_assert_int_eq(ax_keras_parse_plain(p, b, n, decline[k], &err), AX_ERR_UNSUPPORTED);
+        ck_assert_int_eq(p->count, 0);
+        ck_assert_int_eq(p->facts_len, 0);
+        ax_wfile_close(p);
+        free(b);
+    }
+}
+END_TEST
+
+/* Files libhdf5 writes outside the plain layout (the newest file format; a
+ * chunked dataset) are declined by the plain reader and still load, through
+ * libhdf5, with their values. */
+START_TEST(keras_not_plain_still_loads)
+{
+    float w[12], bias[4] = {0.5f, -1.5f, 2.25f, 8.0f};
+    for (int i = 0; i < 12; i++) w[i] = (float)i * 0.5f - 2.0f;
+    for (int variant = 0; variant < 2; variant++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/ax_keras_notplain_%d_%d.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                 (int)getpid(), variant);
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        if (variant == 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+        hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        ck_assert_int_ge(fid, 0);
+        hid_t g = H5Gcreate2(fid, "dense", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t st = H5Tcopy(H5T_C_S1);
+        H5Tset_size(st, 8);
+        const char names[2][8] = {"kernel", "bias"};
+        hsize_t two = 2;
+        hid_t sp2 = H5Screate_simple(1, &two, NULL);
+        hid_t a = H5Acreate2(g, "weight_names", st, sp2, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, st, names);
+        H5Aclose(a);
+        hsize_t one = 1;
+        hid_t sp1 = H5Screate_simple(1, &one, NULL);
+        a = H5Acreate2(fid, "layer_names", st, sp1, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, st, "dense");
+        H5Aclose(a);
+        hsize_t kd[2] = {3, 4}, bd = 4;
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        if (variant == 1) H5Pset_chunk(dcpl, 2, (hsize_t[2]){1, 4});
+        hid_t ks = H5Screate_simple(2, kd, NULL), bs = H5Screate_simple(1, &bd, NULL);
+        hid_t d = H5Dcreate2(g, "kernel", H5T_IEEE_F32LE, ks, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w);
+        H5Dclose(d);
+        d = H5Dcreate2(g, "bias", H5T_IEEE_F32LE, bs, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, bias);
+        H5Dclose(d);
+        H5Sclose(ks), H5Sclose(bs), H5Sclose(sp1), H5Sclose(sp2), H5Tclose(st), H5Pclose(dcpl), H5Pclose(fapl);
+        H5Gclose(g);
+        H5Fclose(fid);
+
+        size_t n;
+        unsigned char *b = slurp(path, &n);
+        ax_wfile *p = calloc(1, sizeof *p);
+        ax_error err = {0};
+        ck_assert_int_eq(ax_keras_parse_plain(p, b, n, path, &err), AX_ERR_UNSUPPORTED);
+        ax_wfile_close(p);
+        free(b);
+        ax_wfile *f = NULL;
+        ck_assert_msg(ax_wfile_open(&f, path, &err) == AX_OK, "%s", err.msg);
+        ck_assert_int_eq(f->count, 2);
+        ck_assert_msg(!strstr(f->facts, "without libhdf5"), "%s", f->facts);
+        const ax_wentry *k = ax_wfile_find(f, "dense/kernel"), *bb = ax_wfile_find(f, "dense/bias");
+        ck_assert(k && bb);
+        ck_assert_int_eq(k->nbytes, sizeof w);
+        ck_assert(!memcmp(k->data, w, sizeof w));
+        ck_assert(!memcmp(bb->data, bias, sizeof bias));
+        ax_wfile_close(f);
+        unlink(path);
+    }
+}
+END_TEST
+
 START_TEST(keras_int_kernel)
 {
     const char *frags[] = {"conv2d/kernel:0", "integers", NULL};
@@ -606,6 +736,8 @@ static Suite *formats_suite(void)
     tcase_add_test(tc, keras_external_link);
     tcase_add_test(tc, keras_wrong_model);
     tcase_add_test(tc, keras_in_place);
+    tcase_add_test(tc, keras_plain_same_as_libhdf5);
+    tcase_add_test(tc, keras_not_plain_still_loads);
 #else
     tcase_add_test(tc, keras_without_hdf5);
 #endif
