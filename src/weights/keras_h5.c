@@ -1,4 +1,5 @@
-/* Keras HDF5 weights through libhdf5, from the file in memory: Keras 2 files
+/* Keras HDF5 weights, from the file in memory (the plain layout h5py writes
+ * read directly by h5_plain.c, anything else by libhdf5 in a child process): Keras 2 files
  * (model_weights or the root with layer_names / weight_names attributes, as
  * model.save and save_weights write them) and Keras 3 .weights.h5
  * (<layer path>/vars/<i>). Kernels stay HWIO / (in, out); ax_keras_bind names
