@@ -18,22 +18,15 @@ static const char spec_text[] =
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    static ax_net net;
-    static int ready;
+    const ax_net *net = fuzz_spec_net(spec_text);
     ax_error err;
-    if (!ready) {
-        char *t = strdup(spec_text);
-        if (!t || ax_spec_parse(&net.spec, t, "fuzz.net", &err) != AX_OK) abort();
-        free(t);
-        ready = 1;
-    }
     if (!ax_caffe_sniff(data, size)) return 0;
     ax_wfile *f = calloc(1, sizeof *f);
     if (!f) return 0;
     if (ax_caffe_parse(f, data, size, "fuzz.caffemodel", &err) == AX_OK) {
         fuzz_convert_all(f);
         char msg[1024];
-        (void)ax_caffe_check_spec(f, &net, msg, sizeof msg);
+        (void)ax_caffe_check_spec(f, net, msg, sizeof msg);
     }
     ax_wfile_close(f);
     return 0;

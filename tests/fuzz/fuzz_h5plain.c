@@ -52,15 +52,8 @@ static void walk_api(const unsigned char *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    static ax_net net;
-    static int ready;
+    const ax_net *net = fuzz_spec_net(spec_text);
     ax_error err;
-    if (!ready) {
-        char *t = strdup(spec_text);
-        if (!t || ax_spec_parse(&net.spec, t, "fuzz.net", &err) != AX_OK) abort();
-        free(t);
-        ready = 1;
-    }
     walk_api(data, size);
     ax_wfile *f = calloc(1, sizeof *f);
     if (!f) return 0;
@@ -70,7 +63,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             if (p < data || (size_t)(p - data) > size || f->entries[i].nbytes > size - (size_t)(p - data)) abort();
         }
         char notes[512] = "";
-        (void)ax_keras_bind(f, &net, notes, sizeof notes, &err);
+        (void)ax_keras_bind(f, net, notes, sizeof notes, &err);
         fuzz_convert_all(f);
     } else if (f->count || f->facts_len) {
         abort();   /* a declined file leaves f as it was */

@@ -30,21 +30,14 @@ const char *__asan_default_options(void)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    static ax_net net;
-    static int ready;
+    const ax_net *net = fuzz_spec_net(spec_text);
     ax_error err;
-    if (!ready) {
-        char *t = strdup(spec_text);
-        if (!t || ax_spec_parse(&net.spec, t, "fuzz.net", &err) != AX_OK) abort();
-        free(t);
-        ready = 1;
-    }
     if (size < 8 || memcmp(data, "\x89HDF\r\n\x1a\n", 8)) return 0;
     ax_wfile *f = calloc(1, sizeof *f);
     if (!f) return 0;
     if (ax_keras_parse_here(f, data, size, "fuzz.h5", &err) == AX_OK) {
         char notes[512] = "";
-        (void)ax_keras_bind(f, &net, notes, sizeof notes, &err);
+        (void)ax_keras_bind(f, net, notes, sizeof notes, &err);
         fuzz_convert_all(f);
     }
     ax_wfile_close(f);
